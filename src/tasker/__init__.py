@@ -1,0 +1,73 @@
+"""tasker: background work for desktop apps, reported on the UI's main thread.
+
+``from tasker import task_mgr`` and start work with ``add_coroutine``,
+``run_thread`` or ``run_process``. Importing tasker starts no thread or process
+and imports no GUI toolkit; the names below are loaded on first access.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._core._proxy import TaskManagerProxy, task_mgr
+
+if TYPE_CHECKING:
+    from ._core._context import ExecutionContext
+    from ._core._errors import (
+        CancelledError,
+        InvalidStateError,
+        RemoteTaskError,
+        TaskError,
+        TaskTimeoutError,
+        WorkerDiedError,
+    )
+    from ._core._manager import RESERVED_KWARGS, TaskManager
+    from ._core._status import TaskStatus
+    from ._core._task import Task
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "RESERVED_KWARGS",
+    "CancelledError",
+    "ExecutionContext",
+    "InvalidStateError",
+    "RemoteTaskError",
+    "Task",
+    "TaskError",
+    "TaskManager",
+    "TaskManagerProxy",
+    "TaskStatus",
+    "TaskTimeoutError",
+    "WorkerDiedError",
+    "task_mgr",
+]
+
+_LAZY = {
+    "ExecutionContext": "._core._context",
+    "CancelledError": "._core._errors",
+    "InvalidStateError": "._core._errors",
+    "RemoteTaskError": "._core._errors",
+    "TaskError": "._core._errors",
+    "TaskTimeoutError": "._core._errors",
+    "WorkerDiedError": "._core._errors",
+    "TaskManager": "._core._manager",
+    "RESERVED_KWARGS": "._core._manager",
+    "TaskStatus": "._core._status",
+    "Task": "._core._task",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tasker' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,99 @@
+"""``ExecutionContext``: what a task function receives as its first argument.
+
+One class serves every kind of task. It writes into a *cell* (the ``Task``
+itself for threads and coroutines, a worker-side stand-in for processes) and
+reads cancellation from a one-byte *flag* (a ``bytearray`` of the task, or a
+byte of memory shared with the parent for processes), so ``is_cancelled()``
+and ``set_progress()`` cost a few attribute operations in every kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class ProgressCell(Protocol):
+    """Where a context reports to; see ``Task`` and the worker's ``_Cell``."""
+
+    _progress: float
+    _message: str | None
+    _dirty: bool
+
+    def _changed(self) -> None: ...
+    def _send_event(self, name: str, data: Any) -> None: ...
+    def _flush(self) -> None: ...
+
+
+class ExecutionContext:
+    """Progress, messages, events and cancellation for one running task."""
+
+    __slots__ = ("_cell", "_flag", "_base", "_span", "_total")
+
+    def __init__(
+        self,
+        cell: ProgressCell,
+        flag: Any,
+        base: float = 0.0,
+        span: float = 1.0,
+        total: float = 1.0,
+    ) -> None:
+        self._cell = cell
+        self._flag = flag  # anything indexable whose [0] is non-zero once cancelled
+        self._base = base
+        self._span = span
+        self._total = _check_total(total)
+
+    def set_total(self, total: float) -> None:
+        """Set the value that ``set_progress`` reaches when done (default 1.0)."""
+        self._total = _check_total(total)
+
+    def set_progress(self, value: float) -> None:
+        """Report ``value / total`` done (clamped to [0, 1])."""
+        fraction = value / self._total
+        if fraction > 1.0:
+            fraction = 1.0
+        elif not fraction >= 0.0:  # negative or NaN
+            fraction = 0.0
+        cell = self._cell
+        cell._progress = self._base + fraction * self._span
+        if not cell._dirty:
+            cell._changed()
+
+    def set_message(self, text: str | None) -> None:
+        """Set the task's status text shown to the user."""
+        cell = self._cell
+        cell._message = None if text is None else str(text)
+        if not cell._dirty:
+            cell._changed()
+
+    def is_cancelled(self) -> bool:
+        """True once the task was asked to stop; cheap enough for inner loops."""
+        return self._flag[0] != 0
+
+    def sub_context(
+        self, base_progress: float, progress_range: float, total: float = 1.0
+    ) -> ExecutionContext:
+        """A child whose 0..1 maps onto ``[base, base + range]`` of this one."""
+        if not 0.0 <= base_progress <= 1.0 or not 0.0 <= progress_range <= 1.0:
+            raise ValueError(
+                "sub_context(base_progress, progress_range) takes fractions of "
+                f"this context in [0, 1], got {base_progress!r}, {progress_range!r}"
+            )
+        span = min(progress_range, 1.0 - base_progress) * self._span
+        base = self._base + base_progress * self._span
+        return ExecutionContext(self._cell, self._flag, base, span, total)
+
+    def send_event(self, name: str, data: Any = None) -> None:
+        """Deliver ``when_event(task, name, data)`` on the main thread, in order."""
+        self._cell._send_event(str(name), data)
+
+    def flush(self) -> None:
+        """Send pending progress and message to the UI now, past the throttle."""
+        self._cell._flush()
+
+
+def _check_total(total: float) -> float:
+    value = float(total)
+    if not value > 0.0:
+        raise ValueError(f"total must be a positive number, got {total!r}")
+    return value

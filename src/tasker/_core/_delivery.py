@@ -1,0 +1,218 @@
+"""The one way anything reaches the main thread.
+
+    worker threads / hub / pool readers            main thread
+    ─────────────────────────────────────          ───────────────────────────
+    call(fn)  ── when_done, events, user calls ─┐
+    mark_dirty(cell) ── progress, add, start ───┤  scheduler.call_soon(flush)
+                       (armed timer, ≤ rate Hz) ┘        │
+                                                         ▼
+                                   flush(): emit tasks_updated (throttled),
+                                            then run queued calls in order
+
+Calls run in the order they were queued, one at a time, each guarded: a callback
+that raises is logged and changes nothing else. Progress and messages only mark
+the state *dirty*; the throttle turns any number of them into at most ``rate``
+``tasks_updated`` emissions per second. Queued events are bounded: a sender past
+``max_pending_events`` waits (back-pressure) unless it runs on a thread that must
+never block (the main thread, tasker's hub).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..schedulers import Scheduler
+    from ._task import Task
+
+logger = logging.getLogger("tasker")
+
+Call = tuple[Callable[..., object], tuple[Any, ...], dict[str, Any] | None]
+
+
+class Delivery:
+    """Queues calls and change notices, and flushes them on the main thread."""
+
+    def __init__(
+        self,
+        get_scheduler: Callable[[], Scheduler],
+        call_later: Callable[[float, Callable[[], object]], object],
+        emit: Callable[[], object],
+        interval: float,
+        max_pending_events: int,
+        on_idle: Callable[[], object],
+    ) -> None:
+        self._get_scheduler = get_scheduler
+        self._call_later = call_later
+        self._emit = emit
+        self._interval = interval
+        self._max_events = max_pending_events
+        self._on_idle = on_idle
+        self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
+        self._calls: deque[Call] = deque()
+        self._events_queued = 0
+        self._dirty_cells: list[Task[Any]] = []
+        self._changed = False
+        self._flush_posted = False
+        self._timer_armed = False
+        self._last_emit = float("-inf")
+        self._blocking = True
+        self._no_block_threads: set[int] = set()
+
+    # -- from any thread ---------------------------------------------------
+    def call(
+        self, fn: Callable[..., object], *args: Any, **kwargs: Any
+    ) -> None:
+        """Run ``fn(*args, **kwargs)`` on the main thread, after what is queued."""
+        with self._lock:
+            self._calls.append((fn, args, kwargs or None))
+            post = self._claim_flush()
+        if post:
+            self._post()
+
+    def event(self, fn: Callable[..., object], *args: Any) -> None:
+        """Like ``call`` for a task event, waiting while too many are queued."""
+        with self._lock:
+            if self._may_block():
+                while self._events_queued >= self._max_events and self._blocking:
+                    self._room.wait(1.0)
+            self._events_queued += 1
+            self._calls.append((fn, args, None))
+            post = self._claim_flush()
+        if post:
+            self._post()
+
+    def mark_dirty(self, cell: Task[Any] | None = None) -> None:
+        """Note a change to show in the next (throttled) ``tasks_updated``."""
+        with self._lock:
+            if cell is not None:
+                self._dirty_cells.append(cell)
+            self._changed = True
+            if self._interval <= 0.0:
+                post = self._claim_flush()
+            else:
+                post = False
+                if not self._timer_armed and not self._flush_posted:
+                    self._timer_armed = True
+                    delay = max(self._interval, self._last_emit + self._interval - time.monotonic())
+                    self._call_later(delay, self._timer_fired)
+        if post:
+            self._post()
+
+    def flush_soon(self) -> None:
+        """Emit pending changes as soon as possible, past the throttle."""
+        with self._lock:
+            self._last_emit = float("-inf")
+            self._changed = True
+            post = self._claim_flush()
+        if post:
+            self._post()
+
+    def is_idle(self) -> bool:
+        """Nothing queued, nothing posted, no change waiting to be shown."""
+        with self._lock:
+            return not (self._calls or self._flush_posted or self._changed)
+
+    def never_block(self, thread_id: int) -> None:
+        """Senders on this thread never wait for room (e.g. tasker's hub)."""
+        self._no_block_threads.add(thread_id)
+
+    def stop_blocking(self) -> None:
+        """Release every waiting sender for good (shutdown)."""
+        with self._lock:
+            self._blocking = False
+            self._room.notify_all()
+
+    # -- internals -----------------------------------------------------------
+    def _may_block(self) -> bool:
+        return (
+            self._blocking
+            and threading.get_ident() not in self._no_block_threads
+            and threading.current_thread() is not threading.main_thread()
+        )
+
+    def _claim_flush(self) -> bool:
+        """With the lock held: True if the caller must post a flush."""
+        if self._flush_posted:
+            return False
+        self._flush_posted = True
+        return True
+
+    def _post(self) -> None:
+        try:
+            self._get_scheduler().call_soon(self._flush)
+        except Exception:
+            logger.exception("tasker: the main-thread scheduler refused a callback")
+            with self._lock:
+                self._flush_posted = False
+
+    def _timer_fired(self) -> None:
+        with self._lock:
+            self._timer_armed = False
+            post = self._changed and self._claim_flush()
+        if post:
+            self._post()
+
+    def _flush(self) -> None:
+        """On the main thread: show changes (throttled), then run queued calls."""
+        with self._lock:
+            self._flush_posted = False
+            calls, self._calls = self._calls, deque()
+            if self._events_queued:
+                self._events_queued = 0
+                self._room.notify_all()
+        self._maybe_emit()
+        while calls:
+            fn, args, kwargs = calls.popleft()
+            try:
+                _run_guarded(fn, args, kwargs)
+            except BaseException:
+                self._requeue(calls)  # KeyboardInterrupt/SystemExit: keep the rest
+                raise
+        with self._lock:
+            idle = not (self._calls or self._flush_posted or self._changed)
+        if idle:
+            self._on_idle()
+
+    def _requeue(self, calls: deque[Call]) -> None:
+        with self._lock:
+            calls.extend(self._calls)
+            self._calls = calls
+            post = bool(calls) and self._claim_flush()
+        if post:
+            self._post()
+
+    def _maybe_emit(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if not self._changed:
+                return
+            if now - self._last_emit < self._interval:
+                if not self._timer_armed:
+                    self._timer_armed = True
+                    self._call_later(self._last_emit + self._interval - now, self._timer_fired)
+                return
+            self._changed = False
+            self._last_emit = now
+            cells, self._dirty_cells = self._dirty_cells, []
+        for cell in cells:
+            cell._dirty = False
+        _run_guarded(self._emit, (), None)
+
+
+def _run_guarded(
+    fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any] | None
+) -> None:
+    try:
+        if kwargs is None:
+            fn(*args)
+        else:
+            fn(*args, **kwargs)
+    except Exception:
+        logger.exception("tasker: a main-thread callback raised (ignored): %r", fn)

@@ -1,0 +1,120 @@
+"""The hub: tasker's own asyncio loop on one background thread.
+
+It runs coroutine tasks and is the manager's clock (throttle, grace periods,
+timeouts). It starts on first use; ``asyncio`` is imported on the hub thread
+itself so that the first task never blocks the caller on that import.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
+
+
+class Timer:
+    """A cancellable ``call_later`` made from any thread."""
+
+    __slots__ = ("cancelled", "handle", "_hub")
+
+    def __init__(self, hub: Hub) -> None:
+        self.cancelled = False
+        self.handle: asyncio.TimerHandle | None = None
+        self._hub = hub
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        handle = self.handle
+        if handle is not None:
+            self._hub.call_soon(handle.cancel)
+
+
+class Hub:
+    """Owns the loop thread; ``call_soon``/``call_later`` work from any thread."""
+
+    def __init__(self, on_start: Callable[[int], object]) -> None:
+        self._on_start = on_start
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._backlog: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._loop
+
+    def in_hub(self) -> bool:
+        return self._thread is threading.current_thread()
+
+    def call_soon(self, fn: Callable[..., object], *args: Any) -> None:
+        loop = self._loop
+        if loop is None:
+            with self._lock:
+                loop = self._loop
+                if loop is None:
+                    if self._stopped:
+                        return
+                    self._backlog.append((fn, args))
+                    self._start_locked()
+                    return
+        try:
+            loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # loop closed during shutdown: nothing left to run
+            pass
+
+    def call_later(self, delay: float, fn: Callable[[], object]) -> Timer:
+        timer = Timer(self)
+        self.call_soon(self._arm, timer, delay, fn)
+        return timer
+
+    def _arm(self, timer: Timer, delay: float, fn: Callable[[], object]) -> None:
+        if not timer.cancelled and self._loop is not None:
+            timer.handle = self._loop.call_later(delay, fn)
+
+    def _start_locked(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="tasker-hub", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        self._on_start(threading.get_ident())
+        with self._lock:
+            self._loop = loop
+            for fn, args in self._backlog:
+                loop.call_soon(fn, *args)
+            self._backlog.clear()
+        try:
+            loop.run_forever()
+        finally:
+            _cancel_all(loop)
+            loop.close()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the loop (pending coroutines are cancelled) and join the thread."""
+        with self._lock:
+            self._stopped = True
+            loop, thread = self._loop, self._thread
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(loop.stop)
+            except RuntimeError:
+                pass
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+
+def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
+    import asyncio
+
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending, timeout=1.0))

@@ -1,0 +1,499 @@
+"""``TaskManager``: one lifecycle for coroutine, thread and process tasks.
+
+Every task goes through the same three steps, whatever runs it:
+
+    _submit ──► runner.submit(task)          (pending)
+                  └─► _begin(task)           (running; False → skip, it ended)
+                        └─► _conclude(task, result | error)   (final, once)
+                              └─► delivery.call(when_done)    (main thread)
+
+Runners (``tasker.workers``) only execute; deciding the final status, waking
+waiters and queueing ``when_done`` happen here, once, for every kind and every
+ending (completed, failed, canceled, replaced, timed out, worker died, shutdown).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Awaitable, Callable, Hashable, Iterator
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, overload
+
+from ..schedulers import Scheduler, resolve_scheduler
+from ._context import ExecutionContext
+from ._delivery import Delivery
+from ._hub import Hub
+from ._signal import TasksSignal
+from ._status import TaskStatus
+from ._task import Task, TaskKind
+from ._validate import check_func, check_options
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    from ..workers import Runner
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Ts = TypeVarTuple("Ts")
+
+logger = logging.getLogger("tasker")
+
+#: Keyword arguments that configure the task instead of reaching the function.
+RESERVED_KWARGS = ("key", "when_done", "when_event", "timeout")
+
+WhenDone = Callable[[Task[R]], object]
+WhenEvent = Callable[[Task[R], str, Any], object]
+
+
+class TaskManager:
+    """Runs background work and reports it on the main thread.
+
+    Options (all keyword):
+      main_thread_scheduler: ``None`` (auto: GLib in a GTK app, else a headless
+        dispatcher thread), a scheduler name (``"headless"``, ``"manual"``,
+        ``"glib"``, ``"asyncio"``), a ``Scheduler``, or a callable ``f(fn)``.
+      max_threads: size of the thread pool (default ``min(32, cpus + 4)``).
+      max_processes: worker processes running tasks (default: number of CPUs).
+      spare_processes: idle workers kept warm beyond that (default 1).
+      start_method: how workers start: ``"spawn"`` (a fresh interpreter).
+      worker_initializer, worker_initargs: run once in every worker process.
+      update_rate: ``tasks_updated`` emissions per second at most (default 20;
+        0 = no throttle).
+      cancel_grace_period: seconds a cancelled task may take to stop before it
+        is ended anyway (process killed, thread abandoned); default 2.0.
+      max_pending_events: events queued for the main thread before senders wait.
+    """
+
+    def __init__(self, main_thread_scheduler: Any = None, **options: Any) -> None:
+        self._options = check_options(options)
+        self._scheduler_spec = main_thread_scheduler
+        self._scheduler: Scheduler | None = None
+        self._lock = threading.RLock()
+        self._settle = threading.Condition()
+        self._active: dict[int, Task[Any]] = {}  # non-final tasks, in start order
+        self._by_key: dict[Hashable, Task[Any]] = {}
+        self._batch_done = 0
+        self._runners: dict[str, Runner] = {}
+        self._started = False
+        self._closed = False
+        self.tasks_updated = TasksSignal("tasks_updated")
+        self._hub = Hub(on_start=self._hub_started)
+        rate = float(self._options["update_rate"])
+        self._delivery = Delivery(
+            get_scheduler=self._get_scheduler,
+            call_later=self._hub.call_later,
+            emit=self._emit_update,
+            interval=1.0 / rate if rate > 0 else 0.0,
+            max_pending_events=int(self._options["max_pending_events"]),
+            on_idle=self._notify_settle,
+        )
+
+    # -- configuration ---------------------------------------------------------
+    def _configure(self, main_thread_scheduler: Any = None, **options: Any) -> None:
+        """Change options before any work started (``task_mgr.initialize``)."""
+        with self._lock:
+            if self._started:
+                raise RuntimeError(
+                    "tasker is already in use: call task_mgr.initialize(...) before "
+                    "the first task starts (or build your own TaskManager(...))"
+                )
+            merged = {**self._options, **check_options(options)}
+            self._options = merged
+            if main_thread_scheduler is not None:
+                self._scheduler_spec = main_thread_scheduler
+                self._scheduler = None
+            rate = float(merged["update_rate"])
+            self._delivery._interval = 1.0 / rate if rate > 0 else 0.0
+            self._delivery._max_events = int(merged["max_pending_events"])
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The main-thread scheduler in use (chosen on first need)."""
+        return self._get_scheduler()
+
+    def _get_scheduler(self) -> Scheduler:
+        scheduler = self._scheduler
+        if scheduler is None:
+            with self._lock:
+                if self._scheduler is None:
+                    self._scheduler = resolve_scheduler(self._scheduler_spec)
+                scheduler = self._scheduler
+        return scheduler
+
+    # -- starting work -----------------------------------------------------------
+    @overload
+    def add_coroutine(
+        self,
+        coro_fn: Callable[Concatenate[ExecutionContext, P], Awaitable[R]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Task[R]: ...
+    @overload
+    def add_coroutine(
+        self,
+        coro_fn: Callable[[ExecutionContext, Unpack[Ts]], Awaitable[R]],
+        /,
+        *args: Unpack[Ts],
+        key: Hashable | None = None,
+        when_done: WhenDone[R] | None = None,
+        when_event: WhenEvent[R] | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Task[R]: ...
+    def add_coroutine(self, coro_fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Task[Any]:
+        """Run ``await coro_fn(context, *args, **kwargs)`` on tasker's asyncio loop."""
+        return self._submit("coroutine", coro_fn, args, kwargs)
+
+    @overload
+    def run_thread(
+        self,
+        func: Callable[Concatenate[ExecutionContext, P], R],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Task[R]: ...
+    @overload
+    def run_thread(
+        self,
+        func: Callable[[ExecutionContext, Unpack[Ts]], R],
+        /,
+        *args: Unpack[Ts],
+        key: Hashable | None = None,
+        when_done: WhenDone[R] | None = None,
+        when_event: WhenEvent[R] | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Task[R]: ...
+    def run_thread(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Task[Any]:
+        """Run ``func(context, *args, **kwargs)`` in the bounded thread pool."""
+        return self._submit("thread", func, args, kwargs)
+
+    @overload
+    def run_process(
+        self,
+        func: Callable[Concatenate[ExecutionContext, P], R],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Task[R]: ...
+    @overload
+    def run_process(
+        self,
+        func: Callable[[ExecutionContext, Unpack[Ts]], R],
+        /,
+        *args: Unpack[Ts],
+        key: Hashable | None = None,
+        when_done: WhenDone[R] | None = None,
+        when_event: WhenEvent[R] | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Task[R]: ...
+    def run_process(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Task[Any]:
+        """Run ``func(context, *args, **kwargs)`` in a warm worker process."""
+        return self._submit("process", func, args, kwargs)
+
+    def _submit(
+        self, kind: TaskKind, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Task[Any]:
+        key = kwargs.pop("key", None)
+        when_done = kwargs.pop("when_done", None)
+        when_event = kwargs.pop("when_event", None)
+        timeout = kwargs.pop("timeout", None)
+        check_func(kind, func, key, when_done, when_event, timeout)
+        self._check_open()
+        runner = self._runner(kind)
+        prepared = runner.prepare(func, args, kwargs)
+        task: Task[Any] = Task(self, kind, func, args, kwargs, key, when_done, when_event, timeout)
+        task._payload = prepared
+        with self._lock:
+            self._check_open()
+            self._started = True
+            old = self._by_key.get(task.key)
+            self._by_key[task.key] = task
+            self._active[task.id] = task
+        self._delivery.mark_dirty()
+        if old is not None:
+            self._cancel(old)
+        if timeout is not None:
+            task._timer = self._hub.call_later(timeout, lambda: self._time_out(task))
+        runner.submit(task)
+        return task
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(
+                "this TaskManager was shut down; it takes no new tasks "
+                "(create a new TaskManager to run more work)"
+            )
+
+    def _runner(self, kind: str) -> Runner:
+        runner = self._runners.get(kind)
+        if runner is None:
+            with self._lock:
+                runner = self._runners.get(kind)
+                if runner is None:
+                    from ..workers import make_runner
+
+                    runner = make_runner(kind, self, self._options)
+                    self._runners[kind] = runner
+        return runner
+
+    # -- the lifecycle (called by runners) ------------------------------------------
+    def _begin(self, task: Task[Any]) -> bool:
+        """pending → running; False if the task already ended (do not run it)."""
+        with self._lock:
+            if task._status is not TaskStatus.PENDING:
+                return False
+            task._status = TaskStatus.RUNNING
+        self._delivery.mark_dirty()
+        return True
+
+    def _conclude(
+        self, task: Task[Any], result: Any = None, error: BaseException | None = None
+    ) -> bool:
+        """End the task once: decide its final status and queue ``when_done``."""
+        with self._lock:
+            if task._status.is_final:
+                return False
+            status, error = _final_status(task, error)
+            task._status = status
+            task._result = result if status is TaskStatus.COMPLETED else None
+            task._error = error
+            del self._active[task.id]
+            if self._by_key.get(task.key) is task:
+                del self._by_key[task.key]
+            self._batch_done = self._batch_done + 1 if self._active else 0
+            callbacks, task._callbacks = task._callbacks, []
+            # Queued before the lock is released: "settled" never sees a task
+            # that is gone from _active but whose when_done is not queued yet.
+            self._delivery.call(self._run_when_done, task)
+        task._func = task._args = task._kwargs = task._payload = None  # type: ignore[assignment]
+        if task._timer is not None:
+            task._timer.cancel()
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                logger.exception("tasker: internal done-callback failed")
+        self._delivery.mark_dirty()
+        self._notify_settle()
+        return True
+
+    def _run_when_done(self, task: Task[Any]) -> None:
+        task._done_delivered = True
+        if task._when_done is not None:
+            task._when_done(task)
+
+    def _post_event(self, task: Task[Any], name: str, data: Any) -> None:
+        if not task._status.is_final:
+            self._delivery.event(self._deliver_event, task, name, data)
+
+    def _deliver_event(self, task: Task[Any], name: str, data: Any) -> None:
+        if task._when_event is not None and not task._done_delivered:
+            task._when_event(task, name, data)
+
+    # -- cancellation -------------------------------------------------------------
+    def cancel_task(self, key: Hashable) -> bool:
+        """Ask the live task with this key to stop; True if there was one."""
+        task = self._by_key.get(key)
+        return task is not None and self._cancel(task)
+
+    def _cancel(self, task: Task[Any]) -> bool:
+        with self._lock:
+            if task._status.is_final:
+                return False
+            if task._cancel_requested:
+                return True
+            task._cancel_requested = True
+            task._cancel_flag[0] = 1
+            if task._status is TaskStatus.PENDING:
+                self._conclude(task)  # never runs; under the lock so it cannot begin
+                return True
+        runner = self._runners[task.kind]
+        runner.interrupt(task)
+        grace = float(self._options["cancel_grace_period"])
+        self._hub.call_later(grace, lambda: self._grace_over(task))
+        return True
+
+    def _grace_over(self, task: Task[Any]) -> None:
+        if not task._status.is_final:
+            self._runners[task.kind].abandon(task)
+            self._conclude(task)
+
+    def _time_out(self, task: Task[Any]) -> None:
+        with self._lock:
+            if task._status.is_final:
+                return
+            task._timed_out = True
+        self._cancel(task)
+
+    # -- reading state ----------------------------------------------------------------
+    def get_task(self, key: Hashable) -> Task[Any] | None:
+        """The live task with this key, or None."""
+        return self._by_key.get(key)
+
+    def has_tasks(self) -> bool:
+        return bool(self._active)
+
+    def __len__(self) -> int:
+        return len(self._active)
+
+    def __iter__(self) -> Iterator[Task[Any]]:
+        with self._lock:
+            return iter(list(self._active.values()))
+
+    def get_overall_progress(self) -> float:
+        """Progress of the current batch; 1.0 when idle."""
+        with self._lock:
+            return self._progress_locked()
+
+    def _progress_locked(self) -> float:
+        tasks = self._active
+        if not tasks:
+            return 1.0
+        done = self._batch_done
+        total = done + sum(t._progress for t in tasks.values())
+        return min(1.0, max(0.0, total / (done + len(tasks))))
+
+    def _emit_update(self) -> None:
+        with self._lock:
+            tasks = list(self._active.values())
+            progress = self._progress_locked()
+        self.tasks_updated.send(self, tasks=tasks, progress=progress)
+
+    # -- main thread ----------------------------------------------------------------
+    def schedule_on_main_thread(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
+        """Run ``fn(*args, **kwargs)`` on the main thread, after what is queued."""
+        if not callable(fn):
+            raise TypeError(f"schedule_on_main_thread needs a callable, got {fn!r}")
+        self._delivery.call(fn, *args, **kwargs)
+
+    async def run_on_main_thread(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
+        """From asyncio code: run ``fn`` on the main thread and return its result."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+
+        def call() -> None:
+            try:
+                value = fn(*args, **kwargs)
+            except BaseException as exc:  # handed to the awaiting coroutine
+                loop.call_soon_threadsafe(_settle_future, future, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle_future, future, value, None)
+
+        self._delivery.call(call)
+        return await future
+
+    def wait_until_settled(self, timeout: float | None = None) -> bool:
+        """Wait until no task is live and every callback ran; True if so."""
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        scheduler = self._get_scheduler()
+        while not self._is_settled():
+            remaining = 1.0 if deadline is None else deadline - time.monotonic()
+            if remaining <= 0:
+                return self._is_settled()
+            if not scheduler.pump(min(remaining, 0.05)):
+                with self._settle:
+                    if not self._is_settled():
+                        self._settle.wait(min(remaining, 0.25))
+        return True
+
+    def _is_settled(self) -> bool:
+        return not self._active and self._delivery.is_idle()
+
+    def _notify_settle(self) -> None:
+        with self._settle:
+            self._settle.notify_all()
+
+    def _hub_started(self, thread_id: int) -> None:
+        self._delivery.never_block(thread_id)
+
+    # -- processes ----------------------------------------------------------------------
+    def restart_worker_pool(self) -> None:
+        """Replace every worker process (running tasks finish first)."""
+        runner = self._runners.get("process")
+        if runner is not None:
+            runner.restart()  # type: ignore[attr-defined]
+
+    # -- shutdown -------------------------------------------------------------------------
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Cancel all tasks, stop every thread and process tasker started.
+
+        Waits up to ``timeout`` s (default: the cancel grace period) for tasks to
+        stop; the rest are ended anyway. Idempotent. ``when_done`` still runs for
+        every task ended here.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            tasks = list(self._active.values())
+        for task in tasks:
+            self._cancel(task)
+        wait = float(self._options["cancel_grace_period"]) if timeout is None else timeout
+        _wait_all(tasks, wait)
+        for task in tasks:
+            if not task._status.is_final:
+                self._runners[task.kind].abandon(task)
+                self._conclude(task)
+        self._delivery.stop_blocking()
+        for runner in list(self._runners.values()):
+            runner.shutdown()
+        self._hub.stop()
+        scheduler = self._scheduler
+        if scheduler is not None:
+            scheduler.close()
+        self._notify_settle()
+
+    def __repr__(self) -> str:
+        return f"<TaskManager {len(self._active)} live tasks pid={os.getpid()}>"
+
+
+def _final_status(task: Task[Any], error: BaseException | None) -> tuple[TaskStatus, BaseException | None]:
+    if task._timed_out:
+        from ._errors import TaskTimeoutError
+
+        timeout_error = TaskTimeoutError(f"task {task.name!r} timed out after {task.timeout} s")
+        timeout_error.__cause__ = error
+        return TaskStatus.FAILED, timeout_error
+    if task._cancel_requested:
+        return TaskStatus.CANCELED, None
+    if error is None:
+        return TaskStatus.COMPLETED, None
+    if _is_asyncio_cancel(error):
+        return TaskStatus.CANCELED, None
+    return TaskStatus.FAILED, error
+
+
+def _is_asyncio_cancel(error: BaseException) -> bool:
+    asyncio = __import__("sys").modules.get("asyncio")
+    return asyncio is not None and isinstance(error, asyncio.CancelledError)
+
+
+def _settle_future(future: Any, value: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(value)
+    else:
+        future.set_exception(error)
+
+
+def _wait_all(tasks: list[Task[Any]], timeout: float) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    current = threading.current_thread()
+    for task in tasks:
+        if task._handle is current:  # shutdown from inside this very task
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not task.wait(remaining):
+            return

@@ -1,0 +1,191 @@
+"""``Task``: the handle the application keeps for one piece of background work.
+
+A task is also the *progress cell* its :class:`ExecutionContext` writes into
+when the work runs in this process (threads, coroutines); for process tasks the
+pool's reader copies the worker's reports into the same fields. The manager owns
+every state change (see ``TaskManager._begin`` / ``_conclude``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator, Hashable
+from itertools import count
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from ._status import TaskStatus
+
+if TYPE_CHECKING:
+    from ._manager import TaskManager
+
+R = TypeVar("R")
+TaskKind = Literal["coroutine", "thread", "process"]
+
+_ids = count(1)
+
+
+class AutoKey:
+    """The unique key of a task started without ``key=``."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, task_id: int) -> None:
+        self.id = task_id
+
+    def __repr__(self) -> str:
+        return f"<auto key #{self.id}>"
+
+
+class Task(Generic[R]):
+    """One unit of background work: its status, progress, message and outcome."""
+
+    # Fields written from worker threads are plain attributes on purpose:
+    # ``set_progress`` in a tight loop must cost about one attribute write.
+    _progress: float
+    _message: str | None
+    _dirty: bool
+
+    def __init__(
+        self,
+        manager: TaskManager,
+        kind: TaskKind,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        key: Hashable | None,
+        when_done: Callable[[Task[R]], object] | None,
+        when_event: Callable[[Task[R], str, Any], object] | None,
+        timeout: float | None,
+    ) -> None:
+        self.id: int = next(_ids)
+        self.key: Hashable = AutoKey(self.id) if key is None else key
+        self.kind: TaskKind = kind
+        self.name: str = key if isinstance(key, str) else _func_name(func)
+        self.timeout = timeout
+        self._manager = manager
+        self._func = func
+        self._args = args
+        self._kwargs = kwargs
+        self._when_done = when_done
+        self._when_event = when_event
+        self._status = TaskStatus.PENDING
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self._progress = 0.0
+        self._message = None
+        self._dirty = False
+        self._cancel_flag = bytearray(1)  # read by ExecutionContext.is_cancelled
+        self._cancel_requested = False
+        self._timed_out = False
+        self._done_delivered = False  # when_done has run: later events are dropped
+        self._callbacks: list[Callable[[], object]] = []
+        self._payload: Any = None  # what the runner prepared at the call (e.g. pickles)
+        self._handle: Any = None  # runner-specific: asyncio task, worker, thread
+        self._timer: Any = None  # the timeout timer, cancelled when the task ends
+
+    # -- reading state ---------------------------------------------------
+    def get_status(self) -> TaskStatus:
+        return self._status
+
+    def get_progress(self) -> float:
+        """Fraction done, in [0, 1]."""
+        return self._progress
+
+    def get_message(self) -> str | None:
+        return self._message
+
+    def is_final(self) -> bool:
+        return self._status.is_final
+
+    def is_running(self) -> bool:
+        return self._status is TaskStatus.RUNNING
+
+    def is_cancelled(self) -> bool:
+        """True once cancellation was asked for (or the task ended canceled)."""
+        return self._cancel_requested or self._status is TaskStatus.CANCELED
+
+    def result(self) -> R:
+        """The return value; re-raises the failure; raises on cancel or if not final."""
+        status = self._status
+        if status is TaskStatus.COMPLETED:
+            return self._result  # type: ignore[no-any-return]
+        from ._errors import CancelledError, InvalidStateError
+
+        if status is TaskStatus.FAILED:
+            assert self._error is not None
+            raise self._error
+        if status is TaskStatus.CANCELED:
+            raise CancelledError(f"task {self.name!r} was canceled")
+        raise InvalidStateError(
+            f"task {self.name!r} is {status}; result() needs a final task "
+            "(use when_done=, task.wait() from another thread, or 'await task')"
+        )
+
+    def exception(self) -> BaseException | None:
+        """The failure's exception, or ``None`` (also while not final)."""
+        return self._error if self._status is TaskStatus.FAILED else None
+
+    @property
+    def _task_exception(self) -> BaseException | None:
+        """Alias kept for code written against the seed document."""
+        return self.exception()
+
+    # -- acting on it -----------------------------------------------------
+    def cancel(self) -> bool:
+        """Ask the task to stop; True if it was live. Returns at once."""
+        return self._manager._cancel(self)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the task is final (not from the main thread); True if it is."""
+        done = threading.Event()
+        self._add_done_callback(done.set)
+        return done.wait(timeout)
+
+    def __await__(self) -> Generator[Any, None, R]:
+        if not self._status.is_final:
+            import asyncio
+
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[None] = loop.create_future()
+
+            def wake() -> None:
+                loop.call_soon_threadsafe(_resolve, future)
+
+            self._add_done_callback(wake)
+            yield from future.__await__()
+        return self.result()
+
+    def _add_done_callback(self, fn: Callable[[], object]) -> None:
+        """Run ``fn()`` (in any thread) once the task is final."""
+        with self._manager._lock:
+            if not self._status.is_final:
+                self._callbacks.append(fn)
+                return
+        fn()
+
+    # -- progress cell (written by ExecutionContext) ------------------------
+    def _changed(self) -> None:
+        self._dirty = True
+        self._manager._delivery.mark_dirty(self)
+
+    def _send_event(self, name: str, data: Any) -> None:
+        self._manager._post_event(self, name, data)
+
+    def _flush(self) -> None:
+        self._manager._delivery.flush_soon()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Task #{self.id} {self.kind} {self.name!r} {self._status}"
+            f" {self._progress:.0%}>"
+        )
+
+
+def _resolve(future: Any) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _func_name(func: Callable[..., Any]) -> str:
+    inner = getattr(func, "func", func)  # functools.partial
+    return str(getattr(inner, "__qualname__", None) or type(inner).__name__)

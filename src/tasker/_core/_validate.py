@@ -1,0 +1,99 @@
+"""Checks made at the call, so mistakes fail fast with a message that helps."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Hashable
+from typing import Any
+
+CO_COROUTINE = 0x80
+
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "max_threads": min(32, (os.cpu_count() or 1) + 4),
+    "max_processes": os.cpu_count() or 1,
+    "spare_processes": 1,
+    "start_method": "spawn",
+    "worker_initializer": None,
+    "worker_initargs": (),
+    "update_rate": 20.0,
+    "cancel_grace_period": 2.0,
+    "max_pending_events": 1000,
+}
+
+
+def check_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``TaskManager`` options; returns them merged over the defaults."""
+    unknown = set(options) - set(DEFAULT_OPTIONS)
+    if unknown:
+        raise TypeError(
+            f"unknown TaskManager option(s): {', '.join(sorted(unknown))}; "
+            f"known: main_thread_scheduler, {', '.join(DEFAULT_OPTIONS)}"
+        )
+    merged = {**DEFAULT_OPTIONS, **options}
+    for name in ("max_threads", "max_processes"):
+        if not isinstance(merged[name], int) or merged[name] < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {merged[name]!r}")
+    if not isinstance(merged["spare_processes"], int) or merged["spare_processes"] < 0:
+        raise ValueError(f"spare_processes must be an int >= 0, got {merged['spare_processes']!r}")
+    if merged["start_method"] not in ("spawn", "forkserver"):
+        raise ValueError(
+            f"start_method must be 'spawn' or 'forkserver', got {merged['start_method']!r} "
+            "(plain 'fork' is unsafe next to GUI threads)"
+        )
+    for name in ("update_rate", "cancel_grace_period"):
+        if not isinstance(merged[name], int | float) or merged[name] < 0:
+            raise ValueError(f"{name} must be a number >= 0, got {merged[name]!r}")
+    if merged["worker_initializer"] is not None and not callable(merged["worker_initializer"]):
+        raise TypeError("worker_initializer must be callable or None")
+    merged["worker_initargs"] = tuple(merged["worker_initargs"])
+    return merged
+
+
+def is_async_callable(func: Any) -> bool:
+    """True for ``async def`` functions, also behind partials and bound methods."""
+    while True:
+        inner = getattr(func, "func", None)  # functools.partial
+        if inner is None or not callable(inner):
+            break
+        func = inner
+    func = getattr(func, "__func__", func)  # bound method
+    code = getattr(func, "__code__", None)
+    if code is None and not isinstance(func, type):
+        call = getattr(type(func), "__call__", None)
+        code = getattr(call, "__code__", None)
+    return code is not None and bool(code.co_flags & CO_COROUTINE)
+
+
+def check_func(
+    kind: str,
+    func: Any,
+    key: Any,
+    when_done: Any,
+    when_event: Any,
+    timeout: Any,
+) -> None:
+    """Raise ``TypeError``/``ValueError`` for arguments that cannot work."""
+    method = {"coroutine": "add_coroutine", "thread": "run_thread", "process": "run_process"}[kind]
+    if not callable(func):
+        raise TypeError(f"{method}() needs a callable as its first argument, got {func!r}")
+    if kind == "coroutine" and not is_async_callable(func):
+        raise TypeError(
+            f"add_coroutine() needs an 'async def' function, got {_name(func)}; "
+            "use run_thread() or run_process() for a plain function"
+        )
+    if kind != "coroutine" and is_async_callable(func):
+        raise TypeError(f"{method}() got the coroutine function {_name(func)}; use add_coroutine() for it")
+    if key is not None:
+        try:
+            hash(key)
+        except TypeError:
+            raise TypeError(f"key must be hashable, got {type(key).__name__}: {key!r}") from None
+    for label, callback in (("when_done", when_done), ("when_event", when_event)):
+        if callback is not None and not callable(callback):
+            raise TypeError(f"{label} must be callable or None, got {callback!r}")
+    if timeout is not None and (not isinstance(timeout, int | float) or not timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+
+
+def _name(func: Callable[..., Any] | Hashable) -> str:
+    return str(getattr(func, "__qualname__", None) or repr(func))

@@ -1,0 +1,225 @@
+"""The worker process: receives tasks, runs them, reports back.
+
+Started as a fresh interpreter (``python -S -c ...``) that imports only this
+module, never the application's ``__main__``. Three threads:
+
+* main: ``recv task -> run func(context, ...) -> send result``;
+* reporter: sends the running task's progress/message, at most every
+  ``interval`` s, only when they changed (``set_progress`` itself only writes
+  an attribute);
+* lifeline: blocks on a pipe whose write end only the parent holds; when the
+  parent dies the read returns and the worker exits at once.
+
+Cancellation is a byte of shared memory the parent sets: no round trip.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+from . import _wire
+
+EXIT_PARENT_GONE = 70
+
+
+class _Cell:
+    """Worker-side stand-in for the parent's ``Task`` (see ExecutionContext)."""
+
+    def __init__(self, link: _Link, task_id: int) -> None:
+        self._link = link
+        self._id = task_id
+        self._progress = 0.0
+        self._message: str | None = None
+        self._dirty = False
+        self.live = True
+
+    def _changed(self) -> None:
+        self._dirty = True
+        self._link.wake.set()
+
+    def _send_event(self, name: str, data: Any) -> None:
+        self._link.send(("E", self._id, name, data))
+
+    def _flush(self) -> None:
+        self._link.report(self)
+
+
+class _Link:
+    """The socket to the parent, shared by the three threads."""
+
+    def __init__(self, sock: socket.socket, interval: float) -> None:
+        self.sock = sock
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.cell: _Cell | None = None
+
+    def send(self, message: Any) -> None:
+        data, fds = _wire.dumps_portable(message)
+        try:
+            with self.lock:
+                _wire.send(self.sock, data, fds)
+        finally:
+            _wire.close_fds(fds)
+
+    def report(self, cell: _Cell) -> None:
+        with self.lock:
+            if not cell.live:
+                return
+            cell._dirty = False
+            data, _ = _wire.dumps(("P", cell._id, cell._progress, cell._message))
+            _wire.send(self.sock, data)
+
+    def reporter(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            cell = self.cell
+            if cell is not None and cell._dirty:
+                try:
+                    self.report(cell)
+                except OSError:
+                    return
+            time.sleep(self.interval)  # throttle: at most one report per interval
+
+
+def main() -> None:
+    sock_fd, flags_fd, lifeline_fd = (int(arg) for arg in sys.argv[1:4])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the application's business
+    threading.Thread(target=_lifeline, args=(lifeline_fd,), daemon=True).start()
+    import mmap
+
+    flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
+    os.close(flags_fd)
+    sock = socket.socket(fileno=sock_fd)
+    data, fds = _wire.recv(sock)
+    init = _wire.loads(data, fds)
+    link = _Link(sock, init["interval"])
+    _setup(init, link)
+    threading.Thread(target=link.reporter, daemon=True).start()
+    if not _initialize(init, link):
+        return
+    link.send(("ready", os.getpid()))
+    _serve(link, flags)
+
+
+def _lifeline(fd: int) -> None:
+    os.read(fd, 1)  # returns only when every write end is closed: the parent died
+    os._exit(EXIT_PARENT_GONE)
+
+
+def _setup(init: dict[str, Any], link: _Link) -> None:
+    sys.path[:] = init["sys_path"]
+    threading.current_thread().name = init["name"]
+    import multiprocessing.process as mp_process
+
+    mp_process.current_process().name = init["name"]  # logging's processName
+    root = logging.getLogger()
+    root.setLevel(init["log_level"])
+    root.addHandler(_ForwardHandler(link))
+
+
+def _initialize(init: dict[str, Any], link: _Link) -> bool:
+    initializer = init["initializer"]
+    if initializer is None:
+        return True
+    try:
+        func, args = _wire.loads(*initializer)
+        func(*args)
+    except BaseException as error:
+        link.send(("I", _describe_error(error)))
+        return False
+    return True
+
+
+def _serve(link: _Link, flags: Any) -> None:
+    from .._core._context import ExecutionContext
+
+    while True:
+        try:
+            data, fds = _wire.recv(link.sock)
+        except (EOFError, OSError):
+            return
+        if data[:1] == b"S":  # stop
+            return
+        task_id = int.from_bytes(data[1:9], "little")  # b"T" + id + pickled call
+        cell = _Cell(link, task_id)
+        link.cell = cell
+        try:
+            func, args, kwargs = _wire.loads(memoryview(data)[9:], fds)
+            result = func(ExecutionContext(cell, flags), *args, **kwargs)
+        except BaseException as error:
+            outcome: tuple[Any, ...] = ("F", task_id, _describe_error(error))
+        else:
+            outcome = ("R", task_id, result)
+        _finish(link, cell, outcome)
+
+
+def _finish(link: _Link, cell: _Cell, outcome: tuple[Any, ...]) -> None:
+    with link.lock:
+        cell.live = False
+        link.cell = None
+    message = (*outcome, cell._progress, cell._message)
+    try:
+        link.send(message)
+    except OSError:
+        raise
+    except Exception as error:  # the result cannot be pickled
+        kind = type(outcome[2]).__name__
+        from .._core._errors import TaskError
+
+        problem = TaskError(
+            f"the task's result of type {kind} cannot be sent back from the worker "
+            f"process ({type(error).__name__}: {error}); return picklable data "
+            "(plain values, NumPy arrays, bytes) or use run_thread()"
+        )
+        link.send(("F", outcome[1], _describe_error(problem), cell._progress, cell._message))
+
+
+def _describe_error(error: BaseException) -> tuple[Any, ...]:
+    """(pickled error or None, type name, message, formatted traceback)."""
+    text = "".join(traceback.format_exception(error))
+    pickled: bytes | None = None
+    try:
+        data, fds = _wire.dumps_portable(error)
+        _wire.close_fds(fds)
+        if not fds:
+            pickle.loads(data)  # it must rebuild, too (custom __init__ often breaks)
+            pickled = data
+    except Exception:
+        pickled = None
+    return (pickled, f"{type(error).__module__}.{type(error).__qualname__}", str(error), text)
+
+
+class _ForwardHandler(logging.Handler):
+    """Sends every record to the parent, which hands it to its own loggers."""
+
+    def __init__(self, link: _Link) -> None:
+        super().__init__()
+        self._link = link
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = dict(record.__dict__)
+            fields["msg"] = record.getMessage()
+            fields["args"] = None
+            if record.exc_info:
+                fields["exc_text"] = self.format(record) if not record.exc_text else record.exc_text
+            fields["exc_info"] = None
+            fields = {k: v for k, v in fields.items() if isinstance(v, str | int | float | type(None))}
+            self._link.send(("L", fields))
+        except Exception:
+            self.handleError(record)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

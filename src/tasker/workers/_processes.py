@@ -1,0 +1,463 @@
+"""Process tasks: a warm, bounded pool of worker processes.
+
+    caller thread                 reader thread (one per worker)      worker process
+    ─────────────                 ──────────────────────────────      ──────────────
+    run_process: pickle call ─┐
+    submit: queue + dispatch ─┼─► send b"T"+id+call ─────────────────► run func(ctx)
+                              │   recv "P"/"E"/"L" ◄── progress, events, log records
+    cancel: flags[0] = 1 ─────┼──────────────────── shared memory ────► ctx.is_cancelled()
+                              │   recv "R"/"F" ◄────────────────────── result / error
+                              │     └─ conclude(task); dispatch next pending task
+                              │   EOF ◄───────────────────────────────── died (exit/signal)
+                              │     └─ fail its task (WorkerDiedError); start a spare
+
+Workers are fresh interpreters running ``tasker.workers._child`` (never the
+application's ``__main__``), started lazily, each by its own reader thread so
+the caller never waits for a process to start. ``spare_processes`` idle workers
+are kept warm beyond ``max_processes`` so a dead or killed worker is replaced
+without a cold start.
+"""
+
+from __future__ import annotations
+
+import logging
+import mmap
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from . import _wire
+
+if TYPE_CHECKING:
+    from .._core._manager import TaskManager
+    from .._core._task import Task
+
+logger = logging.getLogger("tasker")
+
+_BOOT = "from tasker.workers._child import main; main()"
+
+
+class Worker:
+    """The parent's handle on one worker process."""
+
+    def __init__(self, runner: ProcessRunner, number: int) -> None:
+        self.runner = runner
+        self.name = f"tasker-worker-{number}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.sock: socket.socket | None = None
+        self.flags: mmap.mmap | None = None
+        self.task: Task[Any] | None = None
+        self.ready = False
+        self.retiring = False
+        self.gone = False
+        self.send_lock = threading.Lock()
+        self.thread = threading.Thread(target=runner._worker_main, args=(self,), name=f"{self.name}-reader", daemon=True)
+
+    def send(self, data: bytes | bytearray | memoryview, fds: list[int] | tuple[int, ...] = ()) -> None:
+        assert self.sock is not None
+        with self.send_lock:
+            _wire.send(self.sock, data, fds)
+
+    def kill(self) -> None:
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            try:
+                proc.kill()
+            except OSError:
+                pass
+
+
+class ProcessRunner:
+    """Dispatches process tasks to idle workers; keeps the pool at its size."""
+
+    kind = "process"
+
+    def __init__(self, manager: TaskManager, options: dict[str, Any]) -> None:
+        self._manager = manager
+        self._max = int(options["max_processes"])
+        self._spare = int(options["spare_processes"])
+        self._initializer = options["worker_initializer"]
+        self._initargs = options["worker_initargs"]
+        rate = float(options["update_rate"])
+        self._interval = min(0.05, 1.0 / rate) if rate > 0 else 0.0
+        self._lock = threading.Lock()
+        self._pending: deque[Task[Any]] = deque()
+        self._idle: list[Worker] = []
+        self._workers: set[Worker] = set()
+        self._busy = 0
+        self._number = 0
+        self._closed = False
+        self._lifeline_r, self._lifeline_w = os.pipe()
+
+    # -- Runner interface ----------------------------------------------------------
+    def prepare(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Pickle the call now, so a bad argument fails at the call, by name."""
+        try:
+            return _wire.dumps_portable((func, args, kwargs))
+        except Exception as error:
+            raise _explain_pickling(func, args, kwargs, error) from error
+
+    def submit(self, task: Task[Any]) -> None:
+        with self._lock:
+            self._pending.append(task)
+            starting = self._grow_locked()
+        self._start(starting)
+        self._dispatch()
+
+    def interrupt(self, task: Task[Any]) -> None:
+        worker = task._handle
+        if isinstance(worker, Worker) and worker.task is task and worker.flags is not None:
+            worker.flags[0] = 1
+
+    def abandon(self, task: Task[Any]) -> None:
+        """Kill the worker still running a cancelled task; a spare takes its slot."""
+        worker = task._handle
+        if not isinstance(worker, Worker):
+            return
+        with self._lock:
+            if worker.task is not task:
+                return
+            self._forget_locked(worker)
+            starting = self._grow_locked()
+        worker.kill()
+        self._start(starting)
+        self._dispatch()
+
+    def restart(self) -> None:
+        """Retire every worker (busy ones after their task) and start fresh ones."""
+        with self._lock:
+            idle = list(self._idle)
+            self._idle.clear()
+            for worker in self._workers:
+                worker.retiring = True
+            for worker in idle:
+                self._forget_locked(worker)
+            starting = self._grow_locked()
+        for worker in idle:
+            self._stop(worker)
+        self._start(starting)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers = list(self._workers)
+            self._workers.clear()
+            self._idle.clear()
+        for worker in workers:
+            if worker.task is None and worker.ready:
+                self._stop(worker)
+            else:
+                worker.kill()
+        for worker in workers:
+            if worker.thread is not threading.current_thread():
+                worker.thread.join(5.0)
+            if worker.proc is not None and worker.proc.poll() is None:
+                worker.kill()
+                worker.proc.wait(5.0)
+        for fd in (self._lifeline_w, self._lifeline_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # -- pool size ---------------------------------------------------------------------
+    def _grow_locked(self) -> list[Worker]:
+        """New workers needed now: the busy and queued ones (capped) plus spares."""
+        if self._closed:
+            return []
+        live = sum(1 for w in self._workers if not w.retiring)
+        wanted = min(self._max, self._busy + len(self._pending)) + self._spare
+        new = []
+        for _ in range(wanted - live):
+            self._number += 1
+            worker = Worker(self, self._number)
+            self._workers.add(worker)
+            new.append(worker)
+        return new
+
+    def _start(self, workers: list[Worker]) -> None:
+        for worker in workers:
+            worker.thread.start()
+
+    def _forget_locked(self, worker: Worker) -> None:
+        """Take the worker out of the pool (it is dying or retiring)."""
+        if worker.gone:
+            return
+        worker.gone = True
+        self._workers.discard(worker)
+        if worker in self._idle:
+            self._idle.remove(worker)
+        if worker.task is not None:
+            worker.task = None
+            self._busy -= 1
+
+    # -- dispatch ------------------------------------------------------------------------
+    def _dispatch(self) -> None:
+        """Hand queued tasks to idle workers while both exist."""
+        while True:
+            with self._lock:
+                pair = self._next_locked()
+            if pair is None:
+                return
+            worker, task = pair
+            if not self._manager._begin(task):
+                self._release(worker, task)
+                continue
+            data, fds = task._payload
+            header = b"T" + task.id.to_bytes(8, "little")
+            try:
+                worker.send(header + data, fds)
+            except OSError:
+                pass  # the worker died: its reader fails the task
+            finally:
+                _wire.close_fds(fds)
+
+    def _next_locked(self) -> tuple[Worker, Task[Any]] | None:
+        while self._pending and self._idle and self._busy < self._max:
+            task = self._pending.popleft()
+            if task._status.is_final:  # cancelled while queued
+                continue
+            worker = self._idle.pop()
+            worker.task = task
+            task._handle = worker
+            self._busy += 1
+            assert worker.flags is not None
+            worker.flags[0] = 0
+            return worker, task
+        return None
+
+    def _release(self, worker: Worker, task: Task[Any]) -> None:
+        """The worker's task is over: make it idle again (or retire it)."""
+        with self._lock:
+            if worker.task is not task or worker.gone:
+                return
+            worker.task = None
+            self._busy -= 1
+            retire = worker.retiring or self._closed
+            if retire:
+                self._forget_locked(worker)
+            else:
+                self._idle.append(worker)
+        if retire:
+            self._stop(worker)
+
+    def _stop(self, worker: Worker) -> None:
+        try:
+            worker.send(b"S")
+        except OSError:
+            worker.kill()
+
+    # -- one worker's life (runs on its reader thread) -------------------------------------
+    def _worker_main(self, worker: Worker) -> None:
+        try:
+            self._launch(worker)
+            self._read(worker)
+        except (EOFError, OSError):
+            pass
+        except Exception:
+            logger.exception("tasker: reader of %s failed", worker.name)
+        finally:
+            self._on_exit(worker)
+
+    def _launch(self, worker: Worker) -> None:
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        flags_fd = _wire.anonymous_file(mmap.PAGESIZE)
+        worker.flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
+        worker.sock = parent_sock
+        fds = (child_sock.fileno(), flags_fd, self._lifeline_r)
+        try:
+            worker.proc = subprocess.Popen(
+                [sys.executable, *_site_flags(), "-c", _BOOT, *map(str, fds)],
+                pass_fds=fds,
+                stdin=subprocess.DEVNULL,
+                env=_child_env(),
+            )
+        finally:
+            child_sock.close()
+            os.close(flags_fd)
+        init = {
+            "sys_path": list(sys.path),
+            "name": worker.name,
+            "log_level": logging.getLogger().getEffectiveLevel(),
+            "interval": self._interval,
+            "initializer": _wire.dumps_portable((self._initializer, self._initargs))
+            if self._initializer is not None
+            else None,
+        }
+        data, fds_out = _wire.dumps(init)
+        worker.send(data, fds_out)
+
+    def _read(self, worker: Worker) -> None:
+        assert worker.sock is not None
+        manager = self._manager
+        while True:
+            data, fds = _wire.recv(worker.sock)
+            message = _wire.loads(data, fds)
+            tag = message[0]
+            task = worker.task
+            if tag == "P":
+                if task is not None and task.id == message[1]:
+                    task._progress, task._message = message[2], message[3]
+                    if not task._dirty:
+                        task._changed()
+            elif tag == "E":
+                if task is not None and task.id == message[1]:
+                    manager._post_event(task, message[2], message[3])
+            elif tag in ("R", "F"):
+                self._finished(worker, task, message)
+            elif tag == "L":
+                _log_record(message[1])
+            elif tag == "ready":
+                self._ready(worker)
+            elif tag == "I":
+                self._init_failed(worker, message[1])
+
+    def _ready(self, worker: Worker) -> None:
+        with self._lock:
+            if worker.gone:
+                return
+            worker.ready = True
+            self._idle.append(worker)
+        self._dispatch()
+
+    def _finished(self, worker: Worker, task: Task[Any] | None, message: tuple[Any, ...]) -> None:
+        tag, task_id, payload, progress, text = message
+        if task is None or task.id != task_id:
+            return
+        task._progress, task._message = progress, text
+        self._release(worker, task)
+        if tag == "R":
+            self._manager._conclude(task, payload)
+        else:
+            self._manager._conclude(task, error=_rebuild_error(payload))
+        self._dispatch()
+
+    def _init_failed(self, worker: Worker, described: tuple[Any, ...]) -> None:
+        from .._core._errors import TaskError
+
+        error = TaskError(f"worker_initializer failed in {worker.name}: {described[1]}: {described[2]}")
+        error.__cause__ = _rebuild_error(described)
+        logger.error("tasker: %s", error)
+        with self._lock:
+            failed = list(self._pending)
+            self._pending.clear()
+        for task in failed:
+            self._manager._conclude(task, error=error)
+
+    def _on_exit(self, worker: Worker) -> None:
+        """The worker's connection closed: reap it, fail its task, refill the pool."""
+        with self._lock:
+            task = worker.task
+            self._forget_locked(worker)
+            starting = self._grow_locked() if not self._closed else []
+        code = _reap(worker)
+        if task is not None and not task._status.is_final:
+            from .._core._errors import WorkerDiedError
+
+            self._manager._conclude(task, error=WorkerDiedError(_death_message(worker, code), exitcode=code))
+        for resource in (worker.sock, worker.flags):
+            if resource is not None:
+                resource.close()
+        self._start(starting)
+        self._dispatch()
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _site_flags() -> list[str]:
+    """``-S`` (skip site: ~20 ms faster start) unless an import hook needs it.
+
+    The worker gets the parent's ``sys.path`` anyway; only import hooks that
+    ``.pth`` files install (editable installs) would be missing without site.
+    """
+    for finder in sys.meta_path:
+        module = getattr(finder, "__module__", "") or type(finder).__module__
+        if "editable" in module.lower() or "editable" in type(finder).__name__.lower():
+            return []
+    return ["-S"]
+
+
+def _child_env() -> dict[str, str]:
+    import tasker
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tasker.__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def _reap(worker: Worker) -> int | None:
+    proc = worker.proc
+    if proc is None:
+        return None
+    try:
+        return proc.wait(2.0)
+    except subprocess.TimeoutExpired:  # closed its socket but lives on: end it
+        proc.kill()
+        return proc.wait(2.0)
+
+
+def _death_message(worker: Worker, code: int | None) -> str:
+    pid = worker.proc.pid if worker.proc else "?"
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        causes = {
+            "SIGKILL": "the out-of-memory killer or another process killed it",
+            "SIGSEGV": "a crash in native code (an extension module, ctypes)",
+            "SIGABRT": "an abort() in native code or a failed C assertion",
+        }.get(name, "a signal from outside or a native crash")
+        return f"worker process {worker.name} (pid {pid}) was killed by {name}; likely cause: {causes}"
+    return (
+        f"worker process {worker.name} (pid {pid}) exited with code {code} while running the task; "
+        "likely cause: os._exit() or a native library ending the process"
+    )
+
+
+def _rebuild_error(described: tuple[Any, ...]) -> BaseException:
+    """The worker's exception with its type when possible, its traceback kept."""
+    from .._core._errors import RemoteTaskError, RemoteTraceback
+
+    pickled, type_name, text, tb = described
+    error: BaseException | None = None
+    if pickled is not None:
+        try:
+            error = _wire.loads(pickled, [])
+        except Exception:
+            error = None
+    if not isinstance(error, BaseException):
+        error = RemoteTaskError(f"{type_name}: {text}")
+    error.__cause__ = RemoteTraceback(tb)
+    return error
+
+
+def _log_record(fields: dict[str, Any]) -> None:
+    record = logging.makeLogRecord(fields)
+    target = logging.getLogger(record.name)
+    if target.isEnabledFor(record.levelno):
+        target.handle(record)
+
+
+def _explain_pickling(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], error: Exception) -> TypeError:
+    """Name the first part of the call that cannot be sent to a worker."""
+    parts: list[tuple[str, Any]] = [("the function", func)]
+    parts += [(f"argument {i + 1}", value) for i, value in enumerate(args)]
+    parts += [(f"keyword argument {name!r}", value) for name, value in kwargs.items()]
+    for label, value in parts:
+        try:
+            data, fds = _wire.dumps(value, by_value=True)
+            _wire.close_fds(fds)
+        except Exception as part_error:
+            return TypeError(
+                f"run_process(): {label} ({type(value).__name__}) cannot be sent to a worker "
+                f"process: {part_error}. Pass picklable data instead (plain values, paths, "
+                "NumPy arrays), or use run_thread() for objects that must stay in this process."
+            )
+    return TypeError(f"run_process(): the call cannot be sent to a worker process: {error}")
