@@ -12,6 +12,12 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 
+class CancelFlag(Protocol):
+    """One byte, non-zero once cancelled: a ``bytearray`` or shared ``mmap``."""
+
+    def __getitem__(self, index: int, /) -> int: ...
+
+
 class ProgressCell(Protocol):
     """Where a context reports to; see ``Task`` and the worker's ``_Cell``."""
 
@@ -27,12 +33,13 @@ class ProgressCell(Protocol):
 class ExecutionContext:
     """Progress, messages, events and cancellation for one running task."""
 
-    __slots__ = ("_cell", "_flag", "_base", "_span", "_total")
+    __slots__ = ("_base", "_cell", "_flag", "_span", "_total")
+    _flag: CancelFlag
 
     def __init__(
         self,
         cell: ProgressCell,
-        flag: Any,
+        flag: CancelFlag,
         base: float = 0.0,
         span: float = 1.0,
         total: float = 1.0,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class Timer:
     """A cancellable ``call_later`` made from any thread."""
 
-    __slots__ = ("cancelled", "handle", "_hub")
+    __slots__ = ("_hub", "cancelled", "handle")
 
     def __init__(self, hub: Hub) -> None:
         self.cancelled = False

@@ -136,14 +136,14 @@ class TaskManager:
         self,
         coro_fn: Callable[[ExecutionContext, Unpack[Ts]], Awaitable[R]],
         /,
-        *args: Unpack[Ts],
+        *args: *Ts,
         key: Hashable | None = None,
         when_done: WhenDone[R] | None = None,
         when_event: WhenEvent[R] | None = None,
         timeout: float | None = None,
         **kwargs: Any,
     ) -> Task[R]: ...
-    def add_coroutine(self, coro_fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Task[Any]:
+    def add_coroutine(self, coro_fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Task[Any]:  # type: ignore[misc]
         """Run ``await coro_fn(context, *args, **kwargs)`` on tasker's asyncio loop."""
         return self._submit("coroutine", coro_fn, args, kwargs)
 
@@ -160,14 +160,14 @@ class TaskManager:
         self,
         func: Callable[[ExecutionContext, Unpack[Ts]], R],
         /,
-        *args: Unpack[Ts],
+        *args: *Ts,
         key: Hashable | None = None,
         when_done: WhenDone[R] | None = None,
         when_event: WhenEvent[R] | None = None,
         timeout: float | None = None,
         **kwargs: Any,
     ) -> Task[R]: ...
-    def run_thread(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Task[Any]:
+    def run_thread(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Task[Any]:  # type: ignore[misc]
         """Run ``func(context, *args, **kwargs)`` in the bounded thread pool."""
         return self._submit("thread", func, args, kwargs)
 
@@ -184,17 +184,19 @@ class TaskManager:
         self,
         func: Callable[[ExecutionContext, Unpack[Ts]], R],
         /,
-        *args: Unpack[Ts],
+        *args: *Ts,
         key: Hashable | None = None,
         when_done: WhenDone[R] | None = None,
         when_event: WhenEvent[R] | None = None,
         timeout: float | None = None,
         **kwargs: Any,
     ) -> Task[R]: ...
-    def run_process(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Task[Any]:
+    def run_process(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Task[Any]:  # type: ignore[misc]
         """Run ``func(context, *args, **kwargs)`` in a warm worker process."""
         return self._submit("process", func, args, kwargs)
 
+    # (The "type: ignore[misc]" above: mypy wrongly reports that an implementation
+    # taking *args/**kwargs does not accept the TypeVarTuple overload.)
     def _submit(
         self, kind: TaskKind, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Task[Any]:

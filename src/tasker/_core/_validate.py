@@ -59,7 +59,7 @@ def is_async_callable(func: Any) -> bool:
     func = getattr(func, "__func__", func)  # bound method
     code = getattr(func, "__code__", None)
     if code is None and not isinstance(func, type):
-        call = getattr(type(func), "__call__", None)
+        call = getattr(type(func), "__call__", None)  # noqa: B004 - the class attribute, not callable()
         code = getattr(call, "__code__", None)
     return code is not None and bool(code.co_flags & CO_COROUTINE)
 

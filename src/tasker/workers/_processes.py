@@ -57,7 +57,9 @@ class Worker:
         self.retiring = False
         self.gone = False
         self.send_lock = threading.Lock()
-        self.thread = threading.Thread(target=runner._worker_main, args=(self,), name=f"{self.name}-reader", daemon=True)
+        self.thread = threading.Thread(
+            target=runner._worker_main, args=(self,), name=f"{self.name}-reader", daemon=True
+        )
 
     def send(self, data: bytes | bytearray | memoryview, fds: list[int] | tuple[int, ...] = ()) -> None:
         assert self.sock is not None
@@ -294,29 +296,30 @@ class ProcessRunner:
         worker.send(data, fds_out)
 
     def _read(self, worker: Worker) -> None:
-        assert worker.sock is not None
-        manager = self._manager
-        while True:
-            data, fds = _wire.recv(worker.sock)
-            message = _wire.loads(data, fds)
-            tag = message[0]
-            task = worker.task
-            if tag == "P":
-                if task is not None and task.id == message[1]:
-                    task._progress, task._message = message[2], message[3]
-                    if not task._dirty:
-                        task._changed()
-            elif tag == "E":
-                if task is not None and task.id == message[1]:
-                    manager._post_event(task, message[2], message[3])
-            elif tag in ("R", "F"):
-                self._finished(worker, task, message)
-            elif tag == "L":
-                _log_record(message[1])
-            elif tag == "ready":
-                self._ready(worker)
-            elif tag == "I":
-                self._init_failed(worker, message[1])
+        sock = worker.sock
+        assert sock is not None
+        while True:  # no locals survive a message: a big result is not held here
+            self._handle(worker, _wire.loads(*_wire.recv(sock)))
+
+    def _handle(self, worker: Worker, message: tuple[Any, ...]) -> None:
+        tag = message[0]
+        task = worker.task
+        if tag == "P":
+            if task is not None and task.id == message[1]:
+                task._progress, task._message = message[2], message[3]
+                if not task._dirty:
+                    task._changed()
+        elif tag == "E":
+            if task is not None and task.id == message[1]:
+                self._manager._post_event(task, message[2], message[3])
+        elif tag in ("R", "F"):
+            self._finished(worker, task, message)
+        elif tag == "L":
+            _log_record(message[1])
+        elif tag == "ready":
+            self._ready(worker)
+        elif tag == "I":
+            self._init_failed(worker, message[1])
 
     def _ready(self, worker: Worker) -> None:
         with self._lock:
@@ -452,8 +455,7 @@ def _explain_pickling(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], 
     parts += [(f"keyword argument {name!r}", value) for name, value in kwargs.items()]
     for label, value in parts:
         try:
-            data, fds = _wire.dumps(value, by_value=True)
-            _wire.close_fds(fds)
+            _wire.close_fds(_wire.dumps(value, by_value=True)[1])
         except Exception as part_error:
             return TypeError(
                 f"run_process(): {label} ({type(value).__name__}) cannot be sent to a worker "

@@ -146,7 +146,7 @@ def dumps_portable(obj: Any) -> tuple[bytes, list[int]]:
     return dumps(obj, by_value=True)
 
 
-def loads(data: bytes | bytearray, fds: list[int]) -> Any:
+def loads(data: bytes | bytearray | memoryview, fds: list[int]) -> Any:
     """Unpickle a message, mapping its out-of-band buffers (and closing the fds)."""
     if not fds:
         return pickle.loads(data)
@@ -189,8 +189,7 @@ def anonymous_file(size: int) -> int:
     else:  # pragma: no cover - non-Linux
         import tempfile
 
-        handle = tempfile.TemporaryFile()
-        fd = os.dup(handle.fileno())
-        handle.close()
+        with tempfile.TemporaryFile() as handle:
+            fd = os.dup(handle.fileno())
     os.ftruncate(fd, size)
     return fd

@@ -1,0 +1,192 @@
+"""Task functions shared by the tests; importable by worker processes.
+
+Each job has a sync form (threads, processes) and an ``a_`` async form
+(coroutines) that behave the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+from tasker import ExecutionContext
+
+RELEASE = threading.Event()  # lets tests free a stuck thread at the end
+
+
+def ok(ctx: ExecutionContext, x: int = 1) -> int:
+    return x * 2
+
+
+async def a_ok(ctx: ExecutionContext, x: int = 1) -> int:
+    await asyncio.sleep(0)
+    return x * 2
+
+
+def fail(ctx: ExecutionContext, exc: BaseException | None = None) -> None:
+    raise exc if exc is not None else ValueError("boom")
+
+
+async def a_fail(ctx: ExecutionContext, exc: BaseException | None = None) -> None:
+    await asyncio.sleep(0)
+    raise exc if exc is not None else ValueError("boom")
+
+
+def until_cancelled(ctx: ExecutionContext, limit: float = 30.0) -> str:
+    """Cooperative: polls is_cancelled(); returns 'stopped' when asked."""
+    ctx.set_message("looping")
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if ctx.is_cancelled():
+            return "stopped"
+        time.sleep(0.001)
+    return "limit"
+
+
+async def a_until_cancelled(ctx: ExecutionContext, limit: float = 30.0) -> str:
+    ctx.set_message("looping")
+    await asyncio.sleep(limit)
+    return "limit"
+
+
+def stuck(ctx: ExecutionContext, limit: float = 30.0) -> str:
+    """Never checks cancellation (a blocking call)."""
+    if os.environ.get("TASKER_IN_WORKER") or threading.current_thread().name.startswith("tasker-worker"):
+        time.sleep(limit)
+    else:
+        RELEASE.wait(limit)
+    return "late"
+
+
+async def a_stuck(ctx: ExecutionContext, limit: float = 30.0) -> str:
+    """Swallows cancellation and goes on (misbehaving coroutine)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            await asyncio.sleep(0.01)
+        except asyncio.CancelledError:
+            continue
+        if RELEASE.is_set():
+            break
+    return "late"
+
+
+def report(ctx: ExecutionContext, n: int = 10) -> int:
+    ctx.set_total(n)
+    for i in range(n):
+        ctx.set_message(f"step {i + 1}")
+        ctx.send_event("step", {"i": i})
+        ctx.set_progress(i + 1)
+    return n
+
+
+async def a_report(ctx: ExecutionContext, n: int = 10) -> int:
+    ctx.set_total(n)
+    for i in range(n):
+        ctx.set_message(f"step {i + 1}")
+        ctx.send_event("step", {"i": i})
+        ctx.set_progress(i + 1)
+        await asyncio.sleep(0)
+    return n
+
+
+def sleep_then(ctx: ExecutionContext, seconds: float, value: Any = None) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not ctx.is_cancelled():
+        time.sleep(0.002)
+    return value
+
+
+async def a_sleep_then(ctx: ExecutionContext, seconds: float, value: Any = None) -> Any:
+    await asyncio.sleep(seconds)
+    return value
+
+
+def log_something(ctx: ExecutionContext, text: str) -> int:
+    logging.getLogger("tests.worker").warning("from worker: %s", text)
+    return os.getpid()
+
+
+def die(ctx: ExecutionContext, code: int = 3) -> None:
+    os._exit(code)
+
+
+def kill_self(ctx: ExecutionContext, signum: int) -> None:
+    os.kill(os.getpid(), signum)
+
+
+def segfault(ctx: ExecutionContext) -> None:
+    import ctypes
+
+    ctypes.string_at(0)
+
+
+def pid(ctx: ExecutionContext) -> int:
+    return os.getpid()
+
+
+def big_array(ctx: ExecutionContext, nbytes: int) -> Any:
+    import numpy as np
+
+    return np.arange(nbytes // 8, dtype=np.float64)
+
+
+def big_bytes(ctx: ExecutionContext, nbytes: int) -> bytes:
+    return bytes(range(256)) * (nbytes // 256)
+
+
+def event_big(ctx: ExecutionContext, nbytes: int) -> int:
+    ctx.send_event("blob", b"x" * nbytes)
+    return nbytes
+
+
+def unpicklable_result(ctx: ExecutionContext) -> Any:
+    return threading.Lock()
+
+
+def unpicklable_event(ctx: ExecutionContext) -> str:
+    ctx.send_event("bad", threading.Lock())
+    return "after"
+
+
+class CustomError(Exception):
+    def __init__(self, code: int, detail: str) -> None:
+        super().__init__(code, detail)
+        self.code = code
+
+
+class Unrebuildable(Exception):
+    def __init__(self, a: int, b: int) -> None:  # pickle calls cls(*args): args mismatch
+        super().__init__(f"{a}+{b}")
+
+
+def raise_custom(ctx: ExecutionContext) -> None:
+    raise CustomError(7, "seven")
+
+
+def raise_unrebuildable(ctx: ExecutionContext) -> None:
+    raise Unrebuildable(1, 2)
+
+
+INITIALIZED: list[str] = []
+
+
+def initializer(tag: str) -> None:
+    INITIALIZED.append(tag)
+    os.environ["TASKER_TEST_INIT"] = tag
+
+
+def read_init(ctx: ExecutionContext) -> str | None:
+    return os.environ.get("TASKER_TEST_INIT")
+
+
+SYNC = {
+    name: obj
+    for name, obj in list(globals().items())
+    if callable(obj) and not name.startswith(("a_", "_")) and getattr(obj, "__module__", "") == __name__
+}
+ASYNC = {name[2:]: obj for name, obj in list(globals().items()) if name.startswith("a_") and callable(obj)}

@@ -1,0 +1,186 @@
+"""SPEC §3: delivery to the main thread — order, coalescing, back-pressure."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+
+from tasker import ExecutionContext, TaskManager
+from tasker.schedulers import CallableScheduler, HeadlessScheduler, ManualScheduler, resolve_scheduler
+
+import jobs
+from conftest import Harness
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_events_in_order_and_before_when_done(harness: Harness, kind: str) -> None:
+    got: list[Any] = []
+    task = harness.start(
+        kind,
+        "report",
+        50,
+        when_event=lambda t, name, data: got.append((name, data["i"])),
+        when_done=lambda t: got.append("done"),
+    )
+    assert harness.pump_until(task.is_final)
+    harness.settle()
+    assert got == [("step", i) for i in range(50)] + ["done"]
+    assert task.get_progress() == 1.0 and task.get_message() == "step 50"
+
+
+def test_tasks_updated_shape_and_idle_state(harness: Harness, kind: str) -> None:
+    task = harness.start(kind, "sleep_then", 0.2)
+    assert harness.pump_until(lambda: any(task in tasks for tasks, _ in harness.updates))
+    harness.settle()
+    tasks, progress = harness.updates[-1]
+    assert tasks == [] and progress == 1.0
+    assert all(0.0 <= progress <= 1.0 for _, progress in harness.updates)
+
+
+def test_batch_progress_counts_finished_tasks(make_harness) -> None:
+    h = make_harness(update_rate=0)
+    release = threading.Event()
+
+    def wait(ctx: ExecutionContext) -> None:
+        ctx.set_progress(0.5)
+        release.wait(10)
+
+    slow = h.mgr.run_thread(wait)
+    quick = h.mgr.run_thread(jobs.ok, 1)
+    assert h.pump_until(lambda: quick.is_final() and slow.get_progress() == 0.5)
+    assert h.mgr.get_overall_progress() == pytest.approx((1.0 + 0.5) / 2)
+    release.set()
+    h.settle()
+    assert h.mgr.get_overall_progress() == 1.0
+    assert h.updates[-1] == ([], 1.0)
+
+
+def test_progress_is_coalesced(make_harness) -> None:
+    h = make_harness(update_rate=20)
+
+    def flood(ctx: ExecutionContext, n: int) -> int:
+        ctx.set_total(n)
+        for i in range(n):
+            ctx.set_progress(i + 1)
+        return n
+
+    tasks = [h.mgr.run_thread(flood, 200_000) for _ in range(4)]
+    assert h.pump_until(lambda: all(t.is_final() for t in tasks), 30)
+    h.settle()
+    assert len(h.updates) < 40, f"{len(h.updates)} tasks_updated for 800k progress calls"
+    assert h.scheduler.calls < 60
+
+
+def test_flush_bypasses_throttle(make_harness) -> None:
+    h = make_harness(update_rate=0.01)  # one emission per 100 s at most
+    gate = threading.Event()
+
+    def job(ctx: ExecutionContext) -> None:
+        ctx.set_progress(0.25)
+        ctx.set_message("quarter")
+        ctx.flush()
+        gate.wait(10)
+
+    task = h.mgr.run_thread(job)
+    assert h.pump_until(lambda: any(t and t[0].get_message() == "quarter" for t, _ in h.updates))
+    gate.set()
+    assert h.pump_until(task.is_final)
+
+
+def test_schedule_on_main_thread_keeps_order(harness: Harness) -> None:
+    got: list[int] = []
+    for i in range(100):
+        harness.mgr.schedule_on_main_thread(got.append, i)
+    harness.scheduler.pump()
+    assert got == list(range(100))
+    assert harness.scheduler.calls == 1, "queued calls share one main-thread callback"
+
+
+def test_run_on_main_thread_from_coroutine(harness: Harness) -> None:
+    main_ident: list[int] = []
+
+    def on_main(x: int) -> int:
+        main_ident.append(threading.get_ident())
+        return x + 1
+
+    async def job(ctx: ExecutionContext) -> int:
+        return await harness.mgr.run_on_main_thread(on_main, 41)
+
+    task = harness.mgr.add_coroutine(job, when_done=harness.when_done)
+    harness.finish(task)
+    assert task.result() == 42
+    assert main_ident == [threading.get_ident()]
+
+
+def test_run_on_main_thread_propagates_errors(harness: Harness) -> None:
+    async def job(ctx: ExecutionContext) -> None:
+        await harness.mgr.run_on_main_thread(lambda: 1 / 0)
+
+    task = harness.mgr.add_coroutine(job, when_done=harness.when_done)
+    harness.finish(task)
+    assert isinstance(task.exception(), ZeroDivisionError)
+
+
+def test_back_pressure_slows_sender_never_drops(make_harness, kind: str) -> None:
+    if kind == "coroutine":
+        pytest.skip("coroutines share tasker's loop: their events are not throttled by blocking")
+    h = make_harness(max_pending_events=10)
+    got: list[int] = []
+
+    def burst(ctx: ExecutionContext, n: int) -> int:
+        for i in range(n):
+            ctx.send_event("n", i)
+        return n
+
+    start = h.mgr.run_thread if kind == "thread" else h.mgr.run_process
+    fn = burst if kind == "thread" else jobs.report
+    task = start(fn, 500, when_event=lambda t, name, data: got.append(data if kind == "thread" else data["i"]))
+    # Nobody pumps for a while: the sender must be held back, not run ahead.
+    assert not task.wait(0.3)
+    assert h.pump_until(task.is_final, 30)
+    h.settle()
+    assert got == list(range(500))
+
+
+def test_await_task_from_asyncio_main_loop() -> None:
+    async def main() -> Any:
+        mgr = TaskManager(main_thread_scheduler="asyncio")
+        try:
+            task = mgr.run_thread(jobs.ok, 20)
+            return await task, threading.current_thread() is threading.main_thread()
+        finally:
+            mgr.shutdown()
+
+    assert asyncio.run(main()) == (40, True)
+
+
+def test_headless_default_runs_callbacks_on_one_thread() -> None:
+    mgr = TaskManager()
+    threads: set[str] = set()
+    try:
+        for i in range(20):
+            mgr.run_thread(jobs.ok, i, when_done=lambda t: threads.add(threading.current_thread().name))
+        assert mgr.wait_until_settled(10)
+    finally:
+        mgr.shutdown()
+    assert threads == {"tasker-main"}
+    assert isinstance(mgr.scheduler, HeadlessScheduler)
+
+
+def test_callable_scheduler_accepts_idle_add_style() -> None:
+    posted: list[Any] = []
+    sched = resolve_scheduler(lambda fn, *a: posted.append(fn))
+    assert isinstance(sched, CallableScheduler)
+    ran: list[int] = []
+    sched.call_soon(lambda: ran.append(1))
+    assert posted[0]() is False, "a GLib source must run once"
+    assert ran == [1]
+    assert isinstance(resolve_scheduler("manual"), ManualScheduler)
+    with pytest.raises(ValueError, match="unknown scheduler"):
+        resolve_scheduler("wx")
+    with pytest.raises(TypeError):
+        resolve_scheduler(3)

@@ -1,0 +1,172 @@
+"""SPEC §5: the worker pool — start-up, shipping functions, healing, payloads, logs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import jobs
+from conftest import Harness, children
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_no_main_guard_script_runs_lambda_and_main_is_not_rerun(tmp_path: Path) -> None:
+    script = tmp_path / "app.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os
+            from tasker import task_mgr
+            print("MAIN RAN in", os.getpid(), flush=True)
+            factor = 3
+            def nested_factory():
+                def inner(ctx, x):
+                    return x * factor
+                return inner
+            t1 = task_mgr.run_process(lambda ctx, x: x + 1, 41)
+            t2 = task_mgr.run_process(nested_factory(), 5)
+            assert task_mgr.wait_until_settled(30)
+            print("RESULTS", t1.result(), t2.result(), flush=True)
+            """
+        )
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("MAIN RAN") == 1, out.stdout
+    assert "RESULTS 42 15" in out.stdout
+
+
+def test_import_starts_nothing_and_first_process_starts_pool(harness: Harness) -> None:
+    before = children()
+    assert not harness.mgr._runners
+    task = harness.start("process", "pid")
+    harness.finish(task)
+    assert task.result() in children() - before
+
+
+def test_pool_is_warm_and_bounded(make_harness) -> None:
+    h = make_harness(max_processes=2, spare_processes=1)
+    tasks = [h.start("process", "sleep_then", 0.2, i) for i in range(6)]
+    assert h.pump_until(lambda: sum(t.is_running() for t in tasks) == 2)
+    assert sum(t.get_status() == "pending" for t in tasks) == 4
+    assert h.pump_until(lambda: all(t.is_final() for t in tasks), 30)
+    assert [t.result() for t in tasks] == list(range(6))
+    pids = {h.finish(h.start("process", "pid")).result() for _ in range(6)}
+    assert len(pids) <= 2, "the same warm workers are reused"
+    assert len(h.mgr._runners["process"]._workers) <= 3
+
+
+def test_worker_initializer_runs_in_every_worker(make_harness) -> None:
+    h = make_harness(max_processes=2, worker_initializer=jobs.initializer, worker_initargs=("ready",))
+    tasks = [h.start("process", "read_init") for _ in range(4)]
+    assert h.pump_until(lambda: all(t.is_final() for t in tasks))
+    assert {t.result() for t in tasks} == {"ready"}
+    assert "TASKER_TEST_INIT" not in os.environ
+
+
+def test_failing_initializer_fails_tasks_clearly(make_harness) -> None:
+    h = make_harness(worker_initializer=jobs.fail, worker_initargs=(ValueError("no plugin"),))
+    task = h.start("process", "ok")
+    h.finish(task)
+    assert "worker_initializer failed" in str(task.exception())
+
+
+def test_restart_worker_pool_replaces_workers(harness: Harness) -> None:
+    first = harness.finish(harness.start("process", "pid")).result()
+    harness.mgr.restart_worker_pool()
+    second = harness.finish(harness.start("process", "pid")).result()
+    assert first != second
+    assert harness.pump_until(lambda: first not in children(), 10)
+
+
+def test_dead_worker_replaced_by_warm_spare(make_harness) -> None:
+    h = make_harness(max_processes=1, spare_processes=1)
+    h.finish(h.start("process", "ok"))
+    runner = h.mgr._runners["process"]
+    assert h.pump_until(lambda: len(runner._idle) == 2), "one worker and one spare, warm"
+    spare_pids = {w.proc.pid for w in runner._idle}
+    dead = h.finish(h.start("process", "die", 9))
+    assert "code 9" in str(dead.exception())
+    survivor = h.finish(h.start("process", "pid")).result()
+    assert survivor in spare_pids, "the next task ran on the warm spare"
+
+
+def test_non_cooperative_process_is_killed_after_grace(make_harness) -> None:
+    h = make_harness(max_processes=1, cancel_grace_period=0.0)
+    stuck = h.start("process", "stuck", 60)
+    assert h.pump_until(stuck.is_running)
+    stuck_pid = stuck._handle.proc.pid
+    stuck.cancel()
+    h.finish(stuck)
+    assert stuck.get_status() == "canceled"
+    assert h.finish(h.start("process", "ok", 1)).result() == 2
+    assert h.pump_until(lambda: stuck_pid not in children(), 10)
+
+
+def test_worker_logs_reach_parent_logging(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="tests.worker"):
+        task = harness.finish(harness.start("process", "log_something", "hello"))
+    records = [r for r in caplog.records if r.name == "tests.worker"]
+    assert records and records[0].getMessage() == "from worker: hello"
+    assert records[0].processName.startswith("tasker-worker-")
+    assert records[0].process == task.result()
+
+
+def _memfd_maps() -> int:
+    with open("/proc/self/maps") as f:
+        return sum("memfd:tasker-payload" in line for line in f)
+
+
+def _fd_count() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("job", ["big_array", "big_bytes"])
+def test_large_results_travel_through_shared_memory(harness: Harness, job: str) -> None:
+    pytest.importorskip("numpy")
+    size = 8 << 20
+    harness.finish(harness.start("process", "ok"))  # warm up the pool
+    fds = _fd_count()
+    task = harness.finish(harness.start("process", job, size))
+    value = task.result()
+    assert len(value) * (8 if job == "big_array" else 1) == size
+    if job == "big_array":
+        assert value[-1] == size // 8 - 1
+        assert _memfd_maps() >= 1, "the array maps the worker's memory, no copy"
+    else:
+        assert value[:3] == b"\x00\x01\x02"
+    del value, task
+    harness.done.clear()
+    harness.updates.clear()
+    import gc
+
+    gc.collect()
+    harness.scheduler.pump()
+    assert _memfd_maps() == 0, "no shared segment outlives its use"
+    assert _fd_count() <= fds
+
+
+def test_large_event_payload(harness: Harness) -> None:
+    got: list[int] = []
+    task = harness.start("process", "event_big", 3 << 20, when_event=lambda t, n, data: got.append(len(data)))
+    harness.finish(task)
+    harness.settle()
+    assert got == [3 << 20]
+    assert _memfd_maps() == 0
+
+
+def test_cancel_flag_reaches_worker_without_round_trip(harness: Harness) -> None:
+    task = harness.start("process", "until_cancelled")
+    assert harness.pump_until(task.is_running)
+    worker = task._handle
+    task.cancel()
+    assert worker.flags[0] == 1, "the flag is shared memory the worker reads"
+    harness.finish(task)
+    assert task.get_status() == "canceled"
