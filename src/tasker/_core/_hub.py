@@ -1,8 +1,7 @@
 """The hub: tasker's own asyncio loop on one background thread.
 
-It runs coroutine tasks and is the manager's clock (throttle, grace periods,
-timeouts). It starts on first use; ``asyncio`` is imported on the hub thread
-itself so that the first task never blocks the caller on that import.
+It runs coroutine tasks. It starts with the first coroutine; ``asyncio`` is
+imported on the hub thread itself so that the caller never waits for that import.
 """
 
 from __future__ import annotations
@@ -13,23 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
-
-
-class Timer:
-    """A cancellable ``call_later`` made from any thread."""
-
-    __slots__ = ("_hub", "cancelled", "handle")
-
-    def __init__(self, hub: Hub) -> None:
-        self.cancelled = False
-        self.handle: asyncio.TimerHandle | None = None
-        self._hub = hub
-
-    def cancel(self) -> None:
-        self.cancelled = True
-        handle = self.handle
-        if handle is not None:
-            self._hub.call_soon(handle.cancel)
 
 
 class Hub:
@@ -65,15 +47,6 @@ class Hub:
             loop.call_soon_threadsafe(fn, *args)
         except RuntimeError:  # loop closed during shutdown: nothing left to run
             pass
-
-    def call_later(self, delay: float, fn: Callable[[], object]) -> Timer:
-        timer = Timer(self)
-        self.call_soon(self._arm, timer, delay, fn)
-        return timer
-
-    def _arm(self, timer: Timer, delay: float, fn: Callable[[], object]) -> None:
-        if not timer.cancelled and self._loop is not None:
-            timer.handle = self._loop.call_later(delay, fn)
 
     def _start_locked(self) -> None:
         if self._thread is None:

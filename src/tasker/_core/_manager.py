@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, overload
 
 from ..schedulers import Scheduler, resolve_scheduler
+from ._clock import Clock
 from ._context import ExecutionContext
 from ._delivery import Delivery
 from ._hub import Hub
@@ -80,10 +81,11 @@ class TaskManager:
         self._closed = False
         self.tasks_updated = TasksSignal("tasks_updated")
         self._hub = Hub(on_start=self._hub_started)
+        self._clock = Clock()
         rate = float(self._options["update_rate"])
         self._delivery = Delivery(
             get_scheduler=self._get_scheduler,
-            call_later=self._hub.call_later,
+            call_later=self._clock.call_later,
             emit=self._emit_update,
             interval=1.0 / rate if rate > 0 else 0.0,
             max_pending_events=int(self._options["max_pending_events"]),
@@ -220,7 +222,7 @@ class TaskManager:
         if old is not None:
             self._cancel(old)
         if timeout is not None:
-            task._timer = self._hub.call_later(timeout, lambda: self._time_out(task))
+            task._timer = self._clock.call_later(timeout, lambda: self._time_out(task))
         runner.submit(task)
         return task
 
@@ -317,7 +319,7 @@ class TaskManager:
         runner = self._runners[task.kind]
         runner.interrupt(task)
         grace = float(self._options["cancel_grace_period"])
-        self._hub.call_later(grace, lambda: self._grace_over(task))
+        self._clock.call_later(grace, lambda: self._grace_over(task))
         return True
 
     def _grace_over(self, task: Task[Any]) -> None:
@@ -449,6 +451,7 @@ class TaskManager:
         for runner in list(self._runners.values()):
             runner.shutdown()
         self._hub.stop()
+        self._clock.stop()
         scheduler = self._scheduler
         if scheduler is not None:
             scheduler.close()

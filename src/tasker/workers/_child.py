@@ -26,7 +26,7 @@ import time
 import traceback
 from typing import Any
 
-from . import _wire
+from . import _payload, _wire
 
 EXIT_PARENT_GONE = 70
 
@@ -64,19 +64,19 @@ class _Link:
         self.cell: _Cell | None = None
 
     def send(self, message: Any) -> None:
-        data, fds = _wire.dumps_portable(message)
+        data, fds = _payload.dumps_portable(message)
         try:
             with self.lock:
                 _wire.send(self.sock, data, fds)
         finally:
-            _wire.close_fds(fds)
+            _payload.close_fds(fds)
 
     def report(self, cell: _Cell) -> None:
         with self.lock:
             if not cell.live:
                 return
             cell._dirty = False
-            data, _ = _wire.dumps(("P", cell._id, cell._progress, cell._message))
+            data, _ = _payload.dumps(("P", cell._id, cell._progress, cell._message))
             _wire.send(self.sock, data)
 
     def reporter(self) -> None:
@@ -102,7 +102,7 @@ def main() -> None:
     os.close(flags_fd)
     sock = socket.socket(fileno=sock_fd)
     data, fds = _wire.recv(sock)
-    init = _wire.loads(data, fds)
+    init = _payload.loads(data, fds)
     link = _Link(sock, init["interval"])
     _setup(init, link)
     threading.Thread(target=link.reporter, daemon=True).start()
@@ -133,7 +133,7 @@ def _initialize(init: dict[str, Any], link: _Link) -> bool:
     if initializer is None:
         return True
     try:
-        func, args = _wire.loads(*initializer)
+        func, args = _payload.loads(*initializer)
         func(*args)
     except BaseException as error:
         link.send(("I", _describe_error(error)))
@@ -155,7 +155,7 @@ def _serve(link: _Link, flags: Any) -> None:
         cell = _Cell(link, task_id)
         link.cell = cell
         try:
-            func, args, kwargs = _wire.loads(memoryview(data)[9:], fds)
+            func, args, kwargs = _payload.loads(memoryview(data)[9:], fds)
             result = func(ExecutionContext(cell, flags), *args, **kwargs)
         except BaseException as error:
             outcome: tuple[Any, ...] = ("F", task_id, _describe_error(error))
@@ -190,8 +190,8 @@ def _describe_error(error: BaseException) -> tuple[Any, ...]:
     text = "".join(traceback.format_exception(error))
     pickled: bytes | None = None
     try:
-        data, fds = _wire.dumps_portable(error)
-        _wire.close_fds(fds)
+        data, fds = _payload.dumps_portable(error)
+        _payload.close_fds(fds)
         if not fds:
             pickle.loads(data)  # it must rebuild, too (custom __init__ often breaks)
             pickled = data

@@ -21,22 +21,27 @@ without a cold start.
 from __future__ import annotations
 
 import logging
-import mmap
 import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import _wire
+from . import _payload
 
 if TYPE_CHECKING:
+    import mmap
+    import socket
+    import subprocess
+
     from .._core._manager import TaskManager
     from .._core._task import Task
+
+# Imported by the first reader thread, not by the first run_process() call:
+# the caller (a UI thread) must not wait for socket/subprocess imports.
+_wire: Any = None
 
 logger = logging.getLogger("tasker")
 
@@ -101,7 +106,7 @@ class ProcessRunner:
     def prepare(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Pickle the call now, so a bad argument fails at the call, by name."""
         try:
-            return _wire.dumps_portable((func, args, kwargs))
+            return _payload.dumps_portable((func, args, kwargs))
         except Exception as error:
             raise _explain_pickling(func, args, kwargs, error) from error
 
@@ -109,8 +114,8 @@ class ProcessRunner:
         with self._lock:
             self._pending.append(task)
             starting = self._grow_locked()
-        self._start(starting)
         self._dispatch()
+        self._start(starting)
 
     def interrupt(self, task: Task[Any]) -> None:
         worker = task._handle
@@ -170,11 +175,17 @@ class ProcessRunner:
 
     # -- pool size ---------------------------------------------------------------------
     def _grow_locked(self) -> list[Worker]:
-        """New workers needed now: the busy and queued ones (capped) plus spares."""
+        """New workers needed now: the busy and queued ones (capped) plus spares.
+
+        Spares are only added once a worker is up: on a cold start the first
+        worker should not share the CPUs with interpreters nobody waits for.
+        """
         if self._closed:
             return []
         live = sum(1 for w in self._workers if not w.retiring)
-        wanted = min(self._max, self._busy + len(self._pending)) + self._spare
+        wanted = min(self._max, self._busy + len(self._pending))
+        if any(w.ready for w in self._workers):
+            wanted += self._spare
         new = []
         for _ in range(wanted - live):
             self._number += 1
@@ -218,7 +229,7 @@ class ProcessRunner:
             except OSError:
                 pass  # the worker died: its reader fails the task
             finally:
-                _wire.close_fds(fds)
+                _payload.close_fds(fds)
 
     def _next_locked(self) -> tuple[Worker, Task[Any]] | None:
         while self._pending and self._idle and self._busy < self._max:
@@ -257,6 +268,10 @@ class ProcessRunner:
 
     # -- one worker's life (runs on its reader thread) -------------------------------------
     def _worker_main(self, worker: Worker) -> None:
+        # Give the GIL back first: the thread that started us (often the UI
+        # thread, inside run_process) must not wait out a switch interval
+        # while this thread imports and spawns.
+        time.sleep(0)
         try:
             self._launch(worker)
             self._read(worker)
@@ -268,8 +283,15 @@ class ProcessRunner:
             self._on_exit(worker)
 
     def _launch(self, worker: Worker) -> None:
+        global _wire
+        import mmap
+        import socket
+        import subprocess
+
+        from . import _wire
+
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        flags_fd = _wire.anonymous_file(mmap.PAGESIZE)
+        flags_fd = _payload.anonymous_file(mmap.PAGESIZE)
         worker.flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
         worker.sock = parent_sock
         fds = (child_sock.fileno(), flags_fd, self._lifeline_r)
@@ -288,18 +310,18 @@ class ProcessRunner:
             "name": worker.name,
             "log_level": logging.getLogger().getEffectiveLevel(),
             "interval": self._interval,
-            "initializer": _wire.dumps_portable((self._initializer, self._initargs))
+            "initializer": _payload.dumps_portable((self._initializer, self._initargs))
             if self._initializer is not None
             else None,
         }
-        data, fds_out = _wire.dumps(init)
+        data, fds_out = _payload.dumps(init)
         worker.send(data, fds_out)
 
     def _read(self, worker: Worker) -> None:
         sock = worker.sock
         assert sock is not None
         while True:  # no locals survive a message: a big result is not held here
-            self._handle(worker, _wire.loads(*_wire.recv(sock)))
+            self._handle(worker, _payload.loads(*_wire.recv(sock)))
 
     def _handle(self, worker: Worker, message: tuple[Any, ...]) -> None:
         tag = message[0]
@@ -327,7 +349,9 @@ class ProcessRunner:
                 return
             worker.ready = True
             self._idle.append(worker)
+            starting = self._grow_locked()
         self._dispatch()
+        self._start(starting)
 
     def _finished(self, worker: Worker, task: Task[Any] | None, message: tuple[Any, ...]) -> None:
         tag, task_id, payload, progress, text = message
@@ -395,6 +419,8 @@ def _child_env() -> dict[str, str]:
 
 
 def _reap(worker: Worker) -> int | None:
+    import subprocess
+
     proc = worker.proc
     if proc is None:
         return None
@@ -406,6 +432,8 @@ def _reap(worker: Worker) -> int | None:
 
 
 def _death_message(worker: Worker, code: int | None) -> str:
+    import signal
+
     pid = worker.proc.pid if worker.proc else "?"
     if code is not None and code < 0:
         try:
@@ -432,7 +460,7 @@ def _rebuild_error(described: tuple[Any, ...]) -> BaseException:
     error: BaseException | None = None
     if pickled is not None:
         try:
-            error = _wire.loads(pickled, [])
+            error = _payload.loads(pickled, [])
         except Exception:
             error = None
     if not isinstance(error, BaseException):
@@ -455,7 +483,7 @@ def _explain_pickling(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], 
     parts += [(f"keyword argument {name!r}", value) for name, value in kwargs.items()]
     for label, value in parts:
         try:
-            _wire.close_fds(_wire.dumps(value, by_value=True)[1])
+            _payload.close_fds(_payload.dumps(value, by_value=True)[1])
         except Exception as part_error:
             return TypeError(
                 f"run_process(): {label} ({type(value).__name__}) cannot be sent to a worker "
