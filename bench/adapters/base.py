@@ -1,0 +1,75 @@
+"""The one interface every implementation is driven through.
+
+Scenarios only see ``Adapter``: submit a task of a kind, get ``on_done``
+called on the main loop with a result getter, cancel cooperatively, kill a
+stuck task, shut down. Libraries are imported inside ``__init__`` so the
+parent process can list implementations without importing any of them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from bench.mainloop import Getter, MainLoop
+
+OnDone = Callable[[Getter], None]
+THREAD, CORO, PROCESS = "thread", "coro", "process"
+CPUS = os.cpu_count() or 1
+
+
+class NotSupported(Exception):
+    """The implementation has no way to do what the scenario asks."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Pool sizes are the same for every implementation in a scenario."""
+
+    processes: int = CPUS
+    threads: int = min(32, CPUS + 4)  # ThreadPoolExecutor's own default
+    grace: float | None = None  # tasker cancel_grace_period; None = default
+
+
+class Adapter:
+    """Base class; subclasses set the class attributes and the hooks."""
+
+    name: ClassVar[str]
+    kinds: ClassVar[frozenset[str]]
+    #: kinds whose task functions receive the library's own ExecutionContext
+    ctx_kinds: ClassVar[frozenset[str]] = frozenset()
+    #: can stop a running task that never checks for cancellation
+    can_kill: ClassVar[str | None] = "cannot stop a running task"
+    #: distribution names needed (for the dependency check)
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: one-line description for the report
+    about: ClassVar[str] = ""
+
+    def __init__(self, loop: MainLoop, cfg: Config) -> None:
+        self.loop = loop
+        self.cfg = cfg
+
+    @property
+    def process_workers(self) -> int:
+        """How many process tasks really run at once."""
+        return self.cfg.processes
+
+    def submit(
+        self, kind: str, fn: Callable[..., Any], *args: Any, on_done: OnDone,
+        cancellable: bool = False,
+    ) -> Any:
+        """Start ``fn(ctx, *args)``; return a handle for cancel()/kill()."""
+        raise NotImplementedError
+
+    def cancel(self, handle: Any) -> None:
+        """Ask a task to stop; it notices at its next is_cancelled()."""
+        raise NotSupported("no cooperative cancellation")
+
+    def kill(self, handle: Any) -> None:
+        """Stop a task that never checks for cancellation."""
+        raise NotSupported(self.can_kill or "cannot stop a running task")
+
+    def shutdown(self) -> None:
+        raise NotImplementedError

@@ -1,0 +1,45 @@
+"""Every implementation the bench knows, in table order."""
+
+from __future__ import annotations
+
+from bench.adapters.aio import AsyncioAdapter
+from bench.adapters.base import Adapter
+from bench.adapters.floor import FloorAdapter
+from bench.adapters.managers import RayforgeAdapter, TaskerAdapter
+from bench.adapters.pools import (
+    ForkserverPoolAdapter,
+    LokyAdapter,
+    PebbleProcessAdapter,
+    PebbleThreadAdapter,
+    SpawnPoolAdapter,
+    ThreadPoolExecutorAdapter,
+)
+
+ADAPTERS: dict[str, type[Adapter]] = {
+    cls.name: cls
+    for cls in (
+        TaskerAdapter,
+        RayforgeAdapter,
+        ThreadPoolExecutorAdapter,
+        ForkserverPoolAdapter,
+        SpawnPoolAdapter,
+        LokyAdapter,
+        PebbleProcessAdapter,
+        PebbleThreadAdapter,
+        AsyncioAdapter,
+        FloorAdapter,
+    )
+}
+#: rows that are not peers when "best peer" is computed
+NOT_PEERS = frozenset({"tasker", "floor"})
+
+
+def resolve(names: str) -> list[str]:
+    """Comma-separated names, case-insensitive, to canonical names."""
+    lookup = {name.lower(): name for name in ADAPTERS}
+    wanted = [part.strip() for part in names.split(",") if part.strip()]
+    unknown = [name for name in wanted if name.lower() not in lookup]
+    if unknown:
+        raise SystemExit(f"unknown implementation(s): {', '.join(unknown)}; "
+                         f"known: {', '.join(ADAPTERS)}")
+    return [lookup[name.lower()] for name in wanted]

@@ -1,0 +1,116 @@
+"""Scenarios 1-4: what it costs to get a no-op task done and back on the UI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+
+from bench.adapters.base import CORO, PROCESS, THREAD
+from bench.mainloop import Tracker
+from bench.scenarios.base import (
+    Measured,
+    Metric,
+    RunCtx,
+    Scenario,
+    burst,
+    latencies,
+    median_us,
+    needs_kinds,
+    warm_processes,
+)
+from bench.workloads import anoop, noop
+
+COLD_TIMEOUT = 60.0
+
+LATENCY = Metric("latency_us", "latency", "µs")
+THROUGHPUT = Metric("burst_tasks_per_s", "burst", "tasks/s", "higher")
+CALLBACKS = Metric("callbacks_per_task", "UI callbacks/task", "", ratio=False)
+
+
+def _noop_figures(ctx: RunCtx, kind: str, fn: Callable[..., Any],
+                  n_lat: int, n_burst: int) -> Measured:
+    ad = ctx.adapter()
+    if kind == PROCESS:
+        warm_processes(ad, ctx.loop)
+    latencies(ad, ctx.loop, kind, fn, max(10, n_lat // 10))  # warm-up, discarded
+    samples = latencies(ad, ctx.loop, kind, fn, n_lat)
+    figures = burst(ad, ctx.loop, kind, fn, n_burst)
+    return Measured(
+        metrics={
+            "latency_us": median_us(samples),
+            "burst_tasks_per_s": figures["tasks_per_s"],
+            "callbacks_per_task": figures["callbacks_per_task"],
+        },
+        extra={"latency_n": n_lat, "burst_n": n_burst,
+               "submit_us_per_task": figures["submit_us_per_task"]},
+    )
+
+
+def run_thread_noop(ctx: RunCtx) -> Measured:
+    return _noop_figures(ctx, THREAD, noop, ctx.size(1000, 100), ctx.size(5000, 500))
+
+
+def run_coro_noop(ctx: RunCtx) -> Measured:
+    return _noop_figures(ctx, CORO, anoop, ctx.size(1000, 100), ctx.size(5000, 500))
+
+
+def run_process_warm(ctx: RunCtx) -> Measured:
+    return _noop_figures(ctx, PROCESS, noop, ctx.size(300, 30), ctx.size(2000, 200))
+
+
+def run_process_cold(ctx: RunCtx) -> Measured:
+    """Pool construction is inside "first task": it is part of first use."""
+    tracker = Tracker()
+    start = perf_counter()
+    ad = ctx.adapter()
+    built = perf_counter()
+    ad.submit(PROCESS, noop, on_done=tracker)
+    returned = perf_counter()
+    tracker.wait(ctx.loop, 1, COLD_TIMEOUT)
+    tracker.check()
+    return Measured(metrics={
+        "first_task_ms": (tracker.last - start) * 1e3,
+        "submit_block_ms": (returned - built) * 1e3,
+        "construct_ms": (built - start) * 1e3,
+        "main_busy_ms": ctx.loop.busy * 1e3,
+    })
+
+
+SCENARIOS = [
+    Scenario(
+        "thread_noop", "Thread no-op tasks",
+        "Sequential no-op thread tasks: median submit→done-callback-on-main latency; then "
+        "5,000 (quick: 500) submitted at once: throughput and main-thread callbacks per task.",
+        "ThreadPoolExecutor", (LATENCY, THROUGHPUT, CALLBACKS), run_thread_noop,
+        needs_kinds(THREAD), floor=True,
+    ),
+    Scenario(
+        "coro_noop", "Coroutine no-op tasks",
+        "As thread_noop with `async def` no-ops (5,000 at once; quick: 500).",
+        "asyncio-threadsafe", (LATENCY, THROUGHPUT, CALLBACKS), run_coro_noop,
+        needs_kinds(CORO), floor=True,
+    ),
+    Scenario(
+        "process_cold", "First process task (cold)",
+        "Fresh interpreter, pool never used: time from building the pool object to the first "
+        "no-op's done callback; how long the submitting call blocked the caller; how long "
+        "building the manager/pool object took; main-thread time spent in posted callables.",
+        "ProcessPoolExecutor-forkserver",
+        (Metric("first_task_ms", "first task", "ms"),
+         Metric("submit_block_ms", "submit blocked", "ms"),
+         Metric("construct_ms", "construction", "ms", ratio=False),
+         Metric("main_busy_ms", "UI busy", "ms", ratio=False)),
+        run_process_cold, needs_kinds(PROCESS), floor=True,
+        notes={"floor": "a `python -c` child running bench.floor_child (os, pickle, struct "
+                        "only), started by Popen on first submit"},
+    ),
+    Scenario(
+        "process_warm", "Warm process no-op tasks",
+        "Every worker already ran a task: sequential no-op latency, then 2,000 (quick: 200) "
+        "submitted at once.",
+        "ProcessPoolExecutor-forkserver", (LATENCY, THROUGHPUT, CALLBACKS), run_process_warm,
+        needs_kinds(PROCESS), floor=True,
+        notes={"floor": "one child, one pipe, one reader thread (throughput of 1 worker)"},
+    ),
+]

@@ -1,0 +1,120 @@
+"""The figures issue 3 asks tasker to reach, checked against one bench run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bench.registry import NOT_PEERS
+
+BEST = "best peer"
+PPE = "ProcessPoolExecutor-forkserver"
+
+
+@dataclass(frozen=True)
+class Target:
+    figure: str
+    scenario: str
+    metric: str
+    limit: float
+    op: str = "<="  # tasker's figure (or ratio) must be <= / >= limit
+    against: str | None = None  # an implementation, BEST, or None (absolute)
+    speedup: bool = False  # ratio is against / tasker ("N× faster than")
+    exclude: tuple[str, ...] = ()  # peers left out of "best peer", with reason below
+    why_excluded: str = ""
+
+
+TARGETS = [
+    Target("thread no-op latency", "thread_noop", "latency_us", 1.5, against="ThreadPoolExecutor"),
+    Target("5,000 thread tasks: throughput", "thread_noop", "burst_tasks_per_s", 0.5, ">=",
+           against="ThreadPoolExecutor"),
+    Target("5,000 thread tasks: UI callbacks per task", "thread_noop", "callbacks_per_task", 1.1),
+    Target("coroutine no-op latency", "coro_noop", "latency_us", 1.5,
+           against="asyncio-threadsafe"),
+    Target("5,000 coroutines: throughput", "coro_noop", "burst_tasks_per_s", 0.5, ">=",
+           against="asyncio-threadsafe"),
+    Target("first process task (cold)", "process_cold", "first_task_ms", 1.0, against=BEST),
+    Target("first process task: caller blocked (ms)", "process_cold", "submit_block_ms", 2.0),
+    Target("warm process no-op latency", "process_warm", "latency_us", 1.0, against=BEST),
+    Target("2,000 process tasks: throughput", "process_warm", "burst_tasks_per_s", 1.0, ">=",
+           against=BEST),
+    Target("is_cancelled() in a process (ns)", "call_cost", "is_cancelled_process_ns", 100),
+    Target("set_progress() in a process (ns)", "call_cost", "set_progress_process_ns", 150),
+    Target("set_progress() in a thread (ns)", "call_cost", "set_progress_thread_ns", 150),
+    Target("cooperative cancel → when_done (process)", "cancel", "coop_process_ms", 1.0,
+           against=BEST, exclude=("rayforge",),
+           why_excluded="Rayforge calls when_done before its worker has stopped"),
+    Target("cooperative cancel → when_done (thread)", "cancel", "coop_thread_ms", 1.0,
+           against=BEST),
+    Target("stuck task, grace 0 → next task done (ms)", "stuck_cancel", "next_done_ms", 20),
+    Target("200 MB NumPy result: × faster than ProcessPoolExecutor", "result_numpy", "time_ms",
+           3.0, ">=", against=PPE, speedup=True),
+    Target("200 MB NumPy result: parent peak RSS growth (× payload)", "result_numpy",
+           "rss_growth_x", 1.05),
+    Target("200 MB bytes result: × faster than ProcessPoolExecutor", "result_bytes", "time_ms",
+           1.5, ">=", against=PPE, speedup=True),
+    Target("UI flood, 4 process workers: UI callbacks/s", "ui_flood", "process_cb_per_s", 25),
+    Target("worker death → when_done (ms)", "worker_death", "death_done_ms", 10),
+    Target("task after a worker death (ms; no cold start)", "worker_death", "next_task_ms", 10),
+    Target("import tasker (ms)", "import", "import_ms", 15),
+    Target("import tasker: threads started", "import", "threads_started", 0),
+    Target("import tasker: processes started", "import", "children_started", 0),
+]
+
+
+def _median(results: dict[str, Any], impl: str, metric: str) -> float | None:
+    entry = results.get(impl, {})
+    cell = entry.get("summary", {}).get(metric)
+    return None if cell is None else float(cell["median"])
+
+
+def _best_peer(target: Target, results: dict[str, Any], better: str) -> tuple[str, float] | None:
+    found = [(impl, value) for impl in results
+             if impl not in NOT_PEERS and impl not in target.exclude
+             and (value := _median(results, impl, target.metric)) is not None]
+    if not found:
+        return None
+    pick = max if better == "higher" else min
+    return pick(found, key=lambda pair: pair[1])
+
+
+def evaluate(target: Target, doc: dict[str, Any]) -> dict[str, Any]:
+    """tasker's value, what it was compared with, the ratio, met or not."""
+    scenario = doc["scenarios"].get(target.scenario)
+    row: dict[str, Any] = {"figure": target.figure, "target": describe(target)}
+    if scenario is None:
+        return {**row, "status": "not run"}
+    results = scenario["results"]
+    value = _median(results, "tasker", target.metric)
+    if value is None:
+        return {**row, "status": "no tasker figure"}
+    row["tasker"] = value
+    measured = value
+    if target.against is not None:
+        better = next(m["better"] for m in scenario["metrics"] if m["key"] == target.metric)
+        other = (_best_peer(target, results, better) if target.against == BEST
+                 else (target.against, _median(results, target.against, target.metric)))
+        if other is None or other[1] is None:
+            return {**row, "status": f"no figure for {target.against}"}
+        row["compared_with"], row["other"] = other
+        measured = other[1] / value if target.speedup else value / other[1]
+    row["measured"] = measured
+    met = measured <= target.limit if target.op == "<=" else measured >= target.limit
+    row["status"] = "met" if met else "NOT met"
+    return row
+
+
+def describe(target: Target) -> str:
+    if target.against is None:
+        return f"{target.op} {target.limit:g}"
+    what = "× faster than" if target.speedup else "×"
+    return f"{target.op} {target.limit:g}{what} {target.against}"
+
+
+def evaluate_all(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [evaluate(target, doc) for target in TARGETS]
+
+
+def exclusions() -> list[str]:
+    return [f"{t.figure}: {', '.join(t.exclude)} left out ({t.why_excluded})"
+            for t in TARGETS if t.exclude]
