@@ -1,0 +1,214 @@
+"""What the demo does, shared by the GTK window and the terminal view.
+
+``DemoTasks`` starts each demo task on a manager; ``DemoScript`` runs the
+scripted tour used at start-up, in ``--test-mode`` and in the terminal:
+
+1. start a download (coroutine), an image job (process), a checksum (thread),
+   a settings loader that fails on purpose (thread) and a photo indexer
+   (process);
+2. cancel the photo indexer once it has made some progress;
+3. when the image is done, start the flood: four processes reporting progress
+   as fast as they can;
+4. when everything has ended, call ``on_finished``.
+
+All of it runs on the main thread: the script is driven by ``tasks_updated``
+and ``when_done`` callbacks only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._core._task import Task
+from . import _jobs
+
+FLOOD_WORKERS = 4
+
+
+@dataclass
+class Outcome:
+    """How one task ended, for the demo's log."""
+
+    name: str
+    kind: str
+    status: str
+    text: str
+    seconds: float
+
+
+@dataclass
+class DemoTasks:
+    """Starts the demo's tasks on ``manager`` (``speed`` < 1 runs them faster)."""
+
+    manager: Any
+    speed: float = 1.0
+    on_outcome: Callable[[Outcome], object] | None = None
+    on_preview: Callable[[Task[Any], dict[str, Any]], object] | None = None
+    on_failure: Callable[[Task[Any]], object] | None = None
+    flood_seconds: float = 3.0
+    started: dict[int, float] = field(default_factory=dict)
+
+    def download(self) -> Task[Any]:
+        return self._track(
+            self.manager.add_coroutine(
+                _jobs.download,
+                "https://example.org/data/maps-europe.zip",
+                speed=self.speed,
+                key="download maps",
+                when_done=self._done,
+            )
+        )
+
+    def image(self) -> Task[Any]:
+        return self._track(
+            self.manager.run_process(
+                _jobs.render_image,
+                speed=self.speed,
+                key="render image",
+                when_done=self._done,
+                when_event=self._event,
+            )
+        )
+
+    def checksum(self) -> Task[Any]:
+        return self._track(
+            self.manager.run_thread(_jobs.checksum, 160, speed=self.speed, key="checksum", when_done=self._done)
+        )
+
+    def failing(self) -> Task[Any]:
+        return self._track(
+            self.manager.run_thread(
+                _jobs.failing_job, after=1.2 * self.speed, key="load settings", when_done=self._done
+            )
+        )
+
+    def indexer(self) -> Task[Any]:
+        return self._track(
+            self.manager.run_process(
+                _jobs.long_job, seconds=30.0 * self.speed, key="index photos", when_done=self._done
+            )
+        )
+
+    def flood(self) -> list[Task[Any]]:
+        return [
+            self._track(
+                self.manager.run_process(
+                    _jobs.flood, seconds=self.flood_seconds, key=f"flood {i + 1}", when_done=self._done
+                )
+            )
+            for i in range(FLOOD_WORKERS)
+        ]
+
+    def _track(self, task: Task[Any]) -> Task[Any]:
+        self.started[task.id] = time.monotonic()
+        return task
+
+    def _event(self, task: Task[Any], name: str, data: Any) -> None:
+        if name == "preview" and self.on_preview is not None:
+            self.on_preview(task, data)
+
+    def _done(self, task: Task[Any]) -> None:
+        seconds = time.monotonic() - self.started.pop(task.id, time.monotonic())
+        status = str(task.get_status())
+        if status == "completed":
+            text = _summary(task.result())
+        elif status == "failed":
+            error = task.exception()
+            text = f"{type(error).__name__}: {error}"
+            if self.on_failure is not None:
+                self.on_failure(task)
+        else:
+            text = "canceled"
+        if self.on_outcome is not None:
+            self.on_outcome(Outcome(task.name, task.kind, status, text, seconds))
+
+
+def _summary(result: Any) -> str:
+    if isinstance(result, dict) and "width" in result:
+        return f"{result['width']}×{result['height']} image"
+    if isinstance(result, int):
+        return f"{result:,} progress updates"
+    return str(result)
+
+
+class DemoScript:
+    """The scripted tour (see the module doc). Call ``start()`` on the main thread."""
+
+    def __init__(
+        self,
+        tasks: DemoTasks,
+        on_finished: Callable[[], object] | None = None,
+        cancel_at: float = 0.06,
+        flood: bool = True,
+        on_flood: Callable[[], object] | None = None,
+    ) -> None:
+        self.tasks = tasks
+        self.on_finished = on_finished
+        self.on_flood = on_flood
+        self.cancel_at = cancel_at
+        self.with_flood = flood
+        self.live: dict[int, Task[Any]] = {}
+        self.indexer: Task[Any] | None = None
+        self.image: Task[Any] | None = None
+        self.cancelled = False
+        self.flood_started = False
+        self.finished = False
+        self.outcomes: list[Outcome] = []
+
+    def start(self) -> None:
+        manager = self.tasks.manager
+        manager.tasks_updated.connect(self._on_update, weak=False)
+        user_outcome = self.tasks.on_outcome
+
+        def outcome(result: Outcome) -> None:
+            self.outcomes.append(result)
+            if user_outcome is not None:
+                user_outcome(result)
+            self._check()
+
+        self.tasks.on_outcome = outcome
+        t = self.tasks
+        download = t.download()
+        self.image = t.image()
+        checksum = t.checksum()
+        failing = t.failing()
+        self.indexer = t.indexer()
+        for task in (download, self.image, checksum, failing, self.indexer):
+            self.live[task.id] = task
+
+    def stop(self) -> None:
+        self.tasks.manager.tasks_updated.disconnect(self._on_update)
+
+    def _on_update(self, sender: Any, tasks: list[Task[Any]], progress: float, **_: Any) -> None:
+        self._check()
+
+    def _check(self) -> None:
+        indexer = self.indexer
+        if (
+            not self.cancelled
+            and indexer is not None
+            and (indexer.get_progress() >= self.cancel_at or indexer.is_final())
+        ):
+            self.cancelled = True
+            indexer.cancel()
+        image = self.image
+        if self.with_flood and not self.flood_started and image is not None and image.is_final():
+            self.flood_started = True
+            if self.on_flood is not None:
+                self.on_flood()
+            for task in self.tasks.flood():
+                self.live[task.id] = task
+        for task_id in [i for i, task in self.live.items() if task.is_final()]:
+            del self.live[task_id]
+        ready = self.flood_started or not self.with_flood
+        if not self.finished and ready and not self.live and len(self.outcomes) >= self._expected():
+            self.finished = True
+            self.stop()
+            if self.on_finished is not None:
+                self.on_finished()
+
+    def _expected(self) -> int:
+        return 5 + (FLOOD_WORKERS if self.with_flood else 0)

@@ -1,0 +1,35 @@
+"""GTK 4 widgets for tasker (``pip install tasker-ui[gtk]``).
+
+Importing this module imports GTK 4 (``gi.require_version("Gtk", "4.0")``);
+importing ``tasker`` alone never does. In a GTK application tasker delivers
+every callback on the GTK main thread by itself (``GLib.idle_add``), so these
+widgets, like your own ``tasks_updated`` handlers, update widgets directly.
+
+* :class:`TaskProgressBar` — overall progress for a status bar.
+* :class:`TaskListView` — one row per live task, with a cancel button.
+* :class:`TaskErrorBanner` — shows failed tasks and their errors.
+* :func:`use_glib_asyncio` — run asyncio on the GTK main loop (``await task``).
+* :func:`save_png` — render a widget or window to a PNG (screenshots).
+
+See ``docs/gtk.md``.
+"""
+
+from __future__ import annotations
+
+from ._asyncio import use_glib_asyncio
+from ._base import format_duration
+from ._errors import TaskErrorBanner, describe_error
+from ._list import TaskListView, TaskRow
+from ._progress import TaskProgressBar
+from ._snapshot import save_png
+
+__all__ = [
+    "TaskErrorBanner",
+    "TaskListView",
+    "TaskProgressBar",
+    "TaskRow",
+    "describe_error",
+    "format_duration",
+    "save_png",
+    "use_glib_asyncio",
+]

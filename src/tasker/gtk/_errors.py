@@ -1,0 +1,163 @@
+"""``TaskErrorBanner``: tells the user that a task failed, and why."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._base import EndTracker, Gtk, ManagerBinding
+
+if TYPE_CHECKING:
+    from .._core._task import Task
+
+_ELLIPSIZE_END = 3  # Pango.EllipsizeMode.END
+
+
+def describe_error(error: BaseException | None) -> str:
+    """``"ValueError: bad input"`` — the type and first line of the message."""
+    if error is None:
+        return "unknown error"
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ""
+    name = type(error).__name__
+    return f"{name}: {first}" if first else name
+
+
+class _Entry(Gtk.Box):  # type: ignore[misc]
+    __gtype_name__ = "TaskerErrorEntry"
+
+    def __init__(self, title: str, detail: str, task: Task[Any] | None) -> None:
+        super().__init__(spacing=10)
+        self.task = task
+        self.title = title
+        self.detail = detail
+        icon = Gtk.Image.new_from_icon_name("dialog-error-symbolic")
+        icon.set_valign(Gtk.Align.START)
+        icon.set_margin_top(2)
+        heading = Gtk.Label(label=title, xalign=0.0)
+        heading.add_css_class("tasker-error-title")
+        heading.set_ellipsize(_ELLIPSIZE_END)
+        body = Gtk.Label(label=detail, xalign=0.0, hexpand=True, selectable=True)
+        body.set_ellipsize(_ELLIPSIZE_END)
+        body.set_tooltip_text(detail)
+        text = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=2, hexpand=True)
+        text.append(heading)
+        text.append(body)
+        self.dismiss_button = Gtk.Button.new_from_icon_name("window-close-symbolic")
+        self.dismiss_button.set_valign(Gtk.Align.CENTER)
+        self.dismiss_button.set_tooltip_text("Dismiss")
+        self.dismiss_button.add_css_class("flat")
+        self.dismiss_button.add_css_class("circular")
+        self.dismiss_button.connect("clicked", _dismiss_clicked)
+        self.append(icon)
+        self.append(text)
+        self.append(self.dismiss_button)
+
+
+def _dismiss_clicked(button: Any) -> None:
+    entry = button.get_ancestor(_Entry)
+    banner = button.get_ancestor(TaskErrorBanner)
+    if entry is not None and banner is not None:
+        banner.dismiss(entry)
+
+
+class TaskErrorBanner(Gtk.Revealer, ManagerBinding):  # type: ignore[misc]
+    """A dismissible banner listing failed tasks with their error messages.
+
+    Put it at the top of a window's content. It reveals itself when a failure
+    is reported and hides when the user has dismissed every entry.
+
+    Failures reach it in three ways (use any):
+
+    * automatically: it follows ``manager.tasks_updated`` and reports every task
+      it saw live that ends ``failed`` (``follow=False`` turns this off);
+    * ``when_done=banner.when_done`` (or calling it from your own ``when_done``):
+      reports the task if it failed — this also catches tasks that fail before
+      the first progress update;
+    * ``banner.report(task)`` or ``banner.report_error(title, error)``.
+
+    At most ``max_entries`` are shown; older ones are dropped. A task is shown once.
+    """
+
+    __gtype_name__ = "TaskerTaskErrorBanner"
+
+    def __init__(self, manager: Any = None, *, follow: bool = True, max_entries: int = 3) -> None:
+        super().__init__(
+            transition_type=Gtk.RevealerTransitionType.SLIDE_DOWN,
+            transition_duration=200,
+            reveal_child=False,
+        )
+        self._follow = follow
+        self._max_entries = max(1, max_entries)
+        self._shown: set[int] = set()
+        self._ends = EndTracker()
+        self._box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=6)
+        self._box.add_css_class("tasker-error-banner")
+        self.set_child(self._box)
+        self._entries: list[_Entry] = []
+        self._bind_manager(manager)
+
+    def do_realize(self) -> None:
+        Gtk.Revealer.do_realize(self)
+        if self._follow:
+            self._binding_realized()
+
+    def do_unrealize(self) -> None:
+        self._binding_unrealized()
+        Gtk.Revealer.do_unrealize(self)
+
+    # -- read back -------------------------------------------------------------------
+    @property
+    def failures(self) -> list[tuple[str, str]]:
+        """``(title, detail)`` of every entry shown, oldest first."""
+        return [(entry.title, entry.detail) for entry in self._entries]
+
+    @property
+    def entries(self) -> list[Any]:
+        return list(self._entries)
+
+    # -- reporting ---------------------------------------------------------------------
+    def when_done(self, task: Task[Any]) -> None:
+        """A ``when_done`` callback: reports the task if it failed."""
+        if task.get_status() == "failed":
+            self.report(task)
+
+    def watch(self, task: Task[Any]) -> None:
+        """Report this task if it fails (even before it is ever seen live)."""
+        self._ends.watch(task)
+
+    def report(self, task: Task[Any]) -> None:
+        """Show the failure of ``task`` (once per task)."""
+        if task.id in self._shown:
+            return
+        self._shown.add(task.id)
+        self._add(_Entry(f"{task.name} failed", describe_error(task.exception()), task))
+
+    def report_error(self, title: str, error: BaseException | str) -> None:
+        """Show any error: ``title`` in bold, the error below it."""
+        detail = error if isinstance(error, str) else describe_error(error)
+        self._add(_Entry(title, detail, None))
+
+    def dismiss(self, entry: Any) -> None:
+        """Remove one entry; the banner hides after the last one."""
+        if entry in self._entries:
+            self._entries.remove(entry)
+            self._box.remove(entry)
+        if not self._entries:
+            self.set_reveal_child(False)
+
+    def clear(self) -> None:
+        """Dismiss every entry."""
+        for entry in list(self._entries):
+            self.dismiss(entry)
+
+    def _add(self, entry: _Entry) -> None:
+        self._entries.append(entry)
+        self._box.append(entry)
+        while len(self._entries) > self._max_entries:
+            self.dismiss(self._entries[0])
+        self.set_reveal_child(True)
+
+    def _update(self, tasks: list[Task[Any]], progress: float) -> None:
+        for task in self._ends.ended(tasks):
+            if task.get_status() == "failed":
+                self.report(task)

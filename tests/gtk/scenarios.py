@@ -1,0 +1,373 @@
+"""GTK 4 scenarios, each run in its own process by test_gtk.py.
+
+``python tests/gtk/scenarios.py NAME [ARG]`` runs one scenario in a real GTK
+main loop and prints ``RESULT {json}`` as its last line. The pytest process
+itself never imports Gtk (the rest of the suite relies on the headless
+default scheduler), hence the subprocess.
+
+Scenarios drive the GLib main loop themselves (``run_until`` iterates the
+default main context until a condition holds, with a deadline), so the code
+reads like a test while every callback is dispatched by the real loop.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import gi
+
+gi.require_version("Gtk", "4.0")
+import gtk_jobs  # noqa: E402  (tests/gtk is sys.path[0]; workers inherit sys.path)
+from gi.repository import GLib, Gtk  # noqa: E402
+
+MAIN = threading.main_thread()
+
+
+def run_until(predicate: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> None:
+    """Iterate the GLib main loop until ``predicate()`` is true."""
+    context = GLib.MainContext.default()
+    deadline = time.monotonic() + timeout
+    wake = GLib.timeout_add(10, _keep)
+    try:
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+            context.iteration(True)
+    finally:
+        GLib.source_remove(wake)
+
+
+def _keep() -> bool:
+    return True
+
+
+def spin(seconds: float) -> None:
+    """Let the main loop run for ``seconds`` (animations, pending idles)."""
+    end = time.monotonic() + seconds
+    run_until(lambda: time.monotonic() >= end, seconds + 5, "spin")
+
+
+def window_with(*widgets: Any, width: int = 640, height: int = 480) -> Any:
+    window = Gtk.Window(title="tasker test")
+    window.set_default_size(width, height)
+    box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=6)
+    for widget in widgets:
+        box.append(widget)
+    window.set_child(box)
+    window.present()
+    return window
+
+
+# -- every callback on the GTK main thread ----------------------------------------
+def scenario_callbacks() -> dict[str, Any]:
+    from tasker import task_mgr  # never initialize()d: GLib must be picked by itself
+
+    window_with(Gtk.Label(label="callbacks"))
+    calls: dict[str, list[bool]] = {}
+    state = {"active": 0, "overlaps": 0}
+
+    def record(name: str) -> None:
+        state["active"] += 1
+        if state["active"] > 1:
+            state["overlaps"] += 1
+        on_main = threading.current_thread() is MAIN and GLib.MainContext.default().is_owner()
+        calls.setdefault(name, []).append(on_main)
+        state["active"] -= 1
+
+    def on_update(sender: Any, tasks: list[Any], progress: float) -> None:
+        record("tasks_updated")
+
+    task_mgr.tasks_updated.connect(on_update, weak=False)
+    done: list[str] = []
+
+    def when_done(task: Any) -> None:
+        record("when_done")
+        done.append(task.kind)
+
+    def when_event(task: Any, name: str, data: Any) -> None:
+        record(f"when_event:{task.kind}")
+
+    task_mgr.add_coroutine(gtk_jobs.events_async, when_done=when_done, when_event=when_event)
+    task_mgr.run_thread(gtk_jobs.events_sync, when_done=when_done, when_event=when_event)
+    task_mgr.run_process(gtk_jobs.events_sync, when_done=when_done, when_event=when_event)
+    task_mgr.run_thread(
+        lambda ctx: task_mgr.schedule_on_main_thread(record, "schedule_on_main_thread:from task"),
+        when_done=when_done,
+    )
+    threading.Thread(
+        target=task_mgr.schedule_on_main_thread, args=(record, "schedule_on_main_thread:from thread")
+    ).start()
+    task_mgr.schedule_on_main_thread(record, "schedule_on_main_thread:from main")
+    run_until(lambda: len(done) == 4 and not task_mgr.has_tasks(), what="four tasks")
+    spin(0.2)
+    return {
+        "scheduler": task_mgr.scheduler.name,
+        "calls": {name: len(flags) for name, flags in calls.items()},
+        "all_on_main": all(all(flags) for flags in calls.values()),
+        "overlaps": state["overlaps"],
+        "done_kinds": sorted(done),
+    }
+
+
+# -- widgets follow the tasks ---------------------------------------------------------
+def scenario_widgets(which: str = "custom") -> dict[str, Any]:
+    from tasker import TaskManager, task_mgr
+    from tasker.gtk import TaskErrorBanner, TaskListView, TaskProgressBar
+
+    manager: Any = task_mgr if which == "shared" else TaskManager(max_processes=2)
+    banner = TaskErrorBanner(None if which == "shared" else manager)
+    view = TaskListView(None if which == "shared" else manager)
+    bar = TaskProgressBar(None if which == "shared" else manager, idle_text="Idle")
+    scroller = Gtk.ScrolledWindow(vexpand=True)
+    scroller.set_child(view)
+    window_with(banner, scroller, bar)
+    run_until(lambda: view.is_receiving and bar.is_receiving and banner.is_receiving, what="realized")
+    out: dict[str, Any] = {"idle_before": {"text": bar.text, "busy": bar.busy}}
+    signalled: list[str] = []
+    view.connect("task-failed", lambda _v, task: signalled.append(f"failed:{task.name}"))
+    view.connect("task-ended", lambda _v, task: signalled.append(f"ended:{task.name}"))
+
+    alpha = manager.run_thread(gtk_jobs.gated, 0.25, "quarter way", key="alpha")
+    beta = manager.add_coroutine(gtk_jobs.gated_async, "no progress here", key="beta")
+    gamma = manager.run_process(gtk_jobs.steady, 2.0, key="gamma")
+    delta = manager.run_thread(gtk_jobs.gated, 0.5, "about to fail", fail=True, key="delta")
+
+    def row(task: Any) -> Any:
+        return view.get_row(task)
+
+    run_until(
+        lambda: (
+            len(view.rows) == 4
+            and row(alpha).fraction == 0.25
+            and row(alpha).message == "quarter way"
+            and row(delta).message == "about to fail"
+        ),
+        what="four rows",
+    )
+    out["rows"] = [(r.task.name, r.kind_label.get_text()) for r in view.rows]
+    out["alpha"] = {"fraction": row(alpha).fraction, "message": row(alpha).message}
+    run_until(lambda: row(beta).pulsing, 5, "beta pulsing")
+    out["beta_pulsing"] = row(beta).pulsing
+    run_until(lambda: bar.text == "about to fail" and bar.busy, 5, "status bar")
+    out["bar_busy"] = {"text": bar.text, "busy": bar.busy, "count": bar._count.get_text(), "fraction": bar.fraction}
+    run_until(lambda: row(gamma) is not None and row(gamma).eta, 10, "gamma ETA")
+    out["gamma"] = {"eta": row(gamma).eta, "message": row(gamma).message, "fraction": row(gamma).fraction}
+
+    row(alpha).cancel_button.emit("clicked")
+    out["alpha_cancelling"] = {"message": row(alpha).message, "sensitive": row(alpha).cancel_button.get_sensitive()}
+    run_until(lambda: alpha.is_final() and row(alpha) is None, 10, "alpha cancelled and gone")
+    out["alpha_status"] = str(alpha.get_status())
+    out["rows_after_cancel"] = [r.task.name for r in view.rows]
+
+    gtk_jobs.GATE.set()
+    run_until(lambda: not manager.has_tasks() and not view.rows and banner.failures, 15, "all ended")
+    run_until(lambda: not bar.busy, 5, "status bar idle")
+    out["after"] = {
+        "statuses": {t.name: str(t.get_status()) for t in (alpha, beta, gamma, delta)},
+        "banner": banner.failures,
+        "revealed": banner.get_reveal_child(),
+        "bar": {"text": bar.text, "busy": bar.busy},
+        "signals": signalled,
+    }
+
+    # A task that fails before any update is never listed: watch() or when_done= catch it.
+    quick1 = manager.run_thread(gtk_jobs.fail_fast, key="quick watched")
+    banner.watch(quick1)
+    manager.run_thread(gtk_jobs.fail_fast, key="quick when_done", when_done=banner.when_done)
+    run_until(lambda: len(banner.failures) == 3, 10, "quick failures")
+    out["quick"] = [title for title, _ in banner.failures]
+
+    banner.entries[0].dismiss_button.emit("clicked")
+    out["after_dismiss"] = len(banner.failures)
+    banner.clear()
+    out["after_clear"] = {"entries": len(banner.failures), "revealed": banner.get_reveal_child()}
+    if manager is not task_mgr:
+        manager.shutdown()
+    return out
+
+
+# -- a 5 ms timeout while four worker processes flood progress ----------------------------
+def scenario_stall() -> dict[str, Any]:
+    from tasker import TaskManager
+    from tasker.demo._jobs import flood
+    from tasker.gtk import TaskListView, TaskProgressBar
+
+    manager = TaskManager(max_processes=4)
+    view = TaskListView(manager)
+    bar = TaskProgressBar(manager)
+    window_with(view, bar)
+    run_until(lambda: view.is_receiving, what="realized")
+
+    # Warm the pool: four overlapping tasks start four workers.
+    warm = [manager.run_process(gtk_jobs.steady, 0.5, 5) for _ in range(4)]
+    run_until(lambda: all(t.is_final() for t in warm), 60, "warm-up")
+
+    gaps: list[float] = []
+    recording = {"on": False, "last": time.monotonic()}
+
+    def beat() -> bool:
+        now = time.monotonic()
+        if recording["on"]:
+            gaps.append(now - recording["last"])
+        recording["last"] = now
+        return True
+
+    source = GLib.timeout_add(5, beat)
+    updates = {"n": 0}
+
+    def on_update(sender: Any, **_: Any) -> None:
+        updates["n"] += 1
+
+    manager.tasks_updated.connect(on_update, weak=False)
+    floods = [manager.run_process(flood, 3.0, key=f"flood {i + 1}") for i in range(4)]
+    run_until(lambda: all(t.get_progress() > 0.02 for t in floods), 30, "floods running")
+    recording["on"], recording["last"] = True, time.monotonic()
+    updates["n"] = 0
+    started = time.monotonic()
+    run_until(lambda: any(t.is_final() for t in floods), 30, "a flood to end")
+    recording["on"] = False
+    seconds = time.monotonic() - started
+    run_until(lambda: all(t.is_final() for t in floods) and not view.rows, 30, "floods ended")
+    GLib.source_remove(source)
+    reported = [t.result() for t in floods]
+    manager.shutdown()
+    stalls = sorted(max(0.0, g - 0.005) * 1000 for g in gaps)
+    return {
+        "beats": len(gaps),
+        "seconds": round(seconds, 2),
+        "max_stall_ms": round(stalls[-1], 2),
+        "median_stall_ms": round(statistics.median(stalls), 3),
+        "p99_stall_ms": round(stalls[int(len(stalls) * 0.99) - 1], 2),
+        "max_gap_ms": round(max(gaps) * 1000, 2),
+        "tasks_updated_per_s": round(updates["n"] / seconds, 1),
+        "progress_reports": sum(reported),
+        "cpus": os.cpu_count(),
+    }
+
+
+# -- asyncio on the GTK loop -----------------------------------------------------------------
+def scenario_asyncio() -> dict[str, Any]:
+    import asyncio
+
+    from tasker import CancelledError, task_mgr
+    from tasker.gtk import use_glib_asyncio
+
+    use_glib_asyncio()
+    loop = asyncio.get_event_loop_policy().get_event_loop()
+    window_with(Gtk.Label(label="asyncio"))
+    ticks = {"n": 0}
+
+    def tick() -> bool:
+        ticks["n"] += 1
+        return True
+
+    GLib.timeout_add(10, tick)
+
+    async def main() -> dict[str, Any]:
+        out: dict[str, Any] = {"main_thread": threading.current_thread() is MAIN}
+        out["coroutine"] = await task_mgr.add_coroutine(gtk_jobs.events_async)
+        out["thread"] = await task_mgr.run_thread(gtk_jobs.square, 7)
+        out["process"] = await task_mgr.run_process(gtk_jobs.square, 9)
+        out["run_on_main_thread"] = await task_mgr.add_coroutine(gtk_jobs.ask_main_thread)
+        try:
+            await task_mgr.run_thread(gtk_jobs.fail_fast)
+        except RuntimeError as exc:
+            out["failed"] = f"RuntimeError: {exc}"
+        gated = task_mgr.run_thread(gtk_jobs.gated, None, None)
+        gated.cancel()
+        try:
+            await gated
+        except CancelledError:
+            out["cancelled"] = str(gated.get_status())
+        results = await asyncio.gather(*(task_mgr.run_thread(gtk_jobs.square, i) for i in range(5)))
+        out["gather"] = results
+        out["still_main_thread"] = threading.current_thread() is MAIN
+        return out
+
+    result = loop.run_until_complete(asyncio.wait_for(main(), 60))
+    result["gtk_ticks_meanwhile"] = ticks["n"]
+    result["loop"] = type(loop).__name__
+    return result
+
+
+# -- a destroyed widget stops receiving ---------------------------------------------------------
+def scenario_destroy() -> dict[str, Any]:
+    from tasker import TaskManager
+    from tasker.gtk import TaskErrorBanner, TaskListView, TaskProgressBar
+
+    manager = TaskManager()
+    signal = manager.tasks_updated
+    held: dict[str, Any] = {"widgets": [TaskErrorBanner(manager), TaskListView(manager), TaskProgressBar(manager)]}
+    held["window"] = window_with(*held["widgets"])
+    run_until(lambda: all(w.is_receiving for w in held["widgets"]), what="realized")
+    out: dict[str, Any] = {"receivers_shown": len(signal.receivers)}
+
+    # Taken out of the window (unrealized) but still referenced: it stops receiving.
+    view = held["widgets"][1]
+    box = view.get_parent()
+    box.remove(view)
+    out["detached"] = {"receiving": view.is_receiving, "receivers": len(signal.receivers)}
+    task = manager.run_thread(gtk_jobs.steady, 0.3, 6, key="while detached")
+    run_until(lambda: task.is_final() and not manager.has_tasks(), 10, "task while detached")
+    spin(0.1)
+    out["detached"]["rows"] = len(view.rows)
+    box.append(view)  # back in the window: connected again and up to date
+    run_until(lambda: held["widgets"][1].is_receiving, 5, "re-realized")
+    out["reattached_receivers"] = len(signal.receivers)
+    del view, box
+
+    refs = [weakref.ref(w) for w in held["widgets"]]
+    held["window"].destroy()
+    spin(0.1)
+    out["receiving_after_destroy"] = [w.is_receiving for w in held["widgets"]]
+    held.clear()
+    for _ in range(3):
+        gc.collect()
+        spin(0.05)
+    out["alive_after_gc"] = [r() is not None for r in refs]
+    out["receivers_after"] = len(signal.receivers)
+
+    # The manager goes on without them.
+    task = manager.run_thread(gtk_jobs.steady, 0.2, 4)
+    run_until(task.is_final, 10, "task after destroy")
+    spin(0.1)
+    out["task_after"] = str(task.get_status())
+
+    # A widget dropped without ever being shown holds no receiver at all.
+    lonely = weakref.ref(TaskListView(manager))
+    gc.collect()
+    out["unshown_collected"] = lonely() is None
+    manager.shutdown()
+    return out
+
+
+SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
+    "callbacks": scenario_callbacks,
+    "widgets": scenario_widgets,
+    "stall": scenario_stall,
+    "asyncio": scenario_asyncio,
+    "destroy": scenario_destroy,
+}
+
+
+def main() -> int:
+    name, args = sys.argv[1], sys.argv[2:]
+    if not Gtk.init_check():
+        print("RESULT " + json.dumps({"skip": "Gtk.init_check() failed: no usable display"}))
+        return 0
+    result = SCENARIOS[name](*args)
+    print("RESULT " + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

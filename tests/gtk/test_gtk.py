@@ -1,0 +1,218 @@
+"""tasker in a real GTK 4 main loop (under Xvfb via scripts/test).
+
+Each scenario runs in a subprocess (see scenarios.py): this pytest process
+must never import Gtk, or tasker's automatic scheduler choice would switch
+the rest of the suite to GLib. Tests skip only when PyGObject/GTK 4 or a
+display is genuinely missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+SCENARIOS = HERE / "scenarios.py"
+
+#: GTK, GLib, GDK, GSK or Pango warnings and criticals, and Python warnings.
+WARNING = re.compile(r"(\w+-)?(WARNING|CRITICAL)\b|Warning:|Traceback", re.IGNORECASE)
+
+_PROBE = (
+    "import gi; gi.require_version('Gtk', '4.0'); from gi.repository import Gtk; "
+    "raise SystemExit(0 if Gtk.init_check() else 3)"
+)
+
+
+def gtk_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTEST_CURRENT_TEST", None)
+    # No D-Bus session bus on CI: GTK's accessibility bridge would only warn about it.
+    runtime = env.get("XDG_RUNTIME_DIR", "")
+    if not env.get("DBUS_SESSION_BUS_ADDRESS") and not (runtime and os.path.exists(f"{runtime}/bus")):
+        env["GTK_A11Y"] = "none"
+    return env
+
+
+@pytest.fixture(scope="session")
+def gtk_available() -> None:
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        pytest.skip("no display (run the suite with scripts/test, which starts Xvfb)")
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", _PROBE], env=gtk_env(), capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("probing GTK 4 hung for 60 s")
+    if probe.returncode != 0:
+        pytest.skip(f"GTK 4 / PyGObject not usable here: {probe.stderr.strip()[-300:]}")
+
+
+def run(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=gtk_env(), capture_output=True, text=True, timeout=timeout
+    )
+    return proc
+
+
+def check_clean(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    bad = [line for line in proc.stderr.splitlines() if WARNING.search(line)]
+    assert not bad, "warnings in the GTK process's log:\n" + "\n".join(bad)
+
+
+def scenario(name: str, *args: str, timeout: float = 90) -> dict[str, Any]:
+    proc = run([str(SCENARIOS), name, *args], timeout)
+    check_clean(proc)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, f"no RESULT line\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    result: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :])
+    if "skip" in result:
+        pytest.skip(result["skip"])
+    return result
+
+
+pytestmark = pytest.mark.usefixtures("gtk_available")
+
+
+@pytest.mark.timeout(120)
+def test_every_callback_runs_on_the_gtk_main_thread() -> None:
+    r = scenario("callbacks")
+    assert r["scheduler"] == "glib"  # picked by itself: the app never calls initialize()
+    assert r["all_on_main"], r
+    assert r["overlaps"] == 0
+    calls = r["calls"]
+    assert calls["when_done"] == 4
+    for kind in ("coroutine", "thread", "process"):
+        assert calls[f"when_event:{kind}"] == 3, calls
+    assert calls["tasks_updated"] >= 1
+    for origin in ("task", "thread", "main"):
+        assert calls[f"schedule_on_main_thread:from {origin}"] == 1
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("which", ["custom", "shared"])
+def test_widgets_follow_the_tasks(which: str) -> None:
+    r = scenario("widgets", which)
+    assert r["idle_before"] == {"text": "Idle", "busy": False}
+    assert r["rows"] == [["alpha", "thread"], ["beta", "coroutine"], ["gamma", "process"], ["delta", "thread"]]
+    assert r["alpha"] == {"fraction": 0.25, "message": "quarter way"}
+    assert r["beta_pulsing"] is True  # no progress reported: the row pulses
+    bar = r["bar_busy"]
+    assert bar["busy"] and bar["text"] == "about to fail" and bar["count"] == "4 tasks"
+    assert 0.0 < bar["fraction"] < 1.0
+    assert r["gamma"]["eta"].endswith(" left") and r["gamma"]["message"].startswith("step ")
+    # The cancel button cancels.
+    assert r["alpha_cancelling"] == {"message": "Cancelling… (quarter way)", "sensitive": False}
+    assert r["alpha_status"] == "canceled"
+    assert r["rows_after_cancel"] == ["beta", "gamma", "delta"]
+    after = r["after"]
+    assert after["statuses"] == {"alpha": "canceled", "beta": "completed", "gamma": "completed", "delta": "failed"}
+    # The failure is shown, the list is empty, the status bar is idle again.
+    assert after["banner"] == [["delta failed", "ValueError: boom: the gate opened onto a wall"]]
+    assert after["revealed"] is True
+    assert after["bar"] == {"text": "Idle", "busy": False}
+    assert "failed:delta" in after["signals"]
+    assert {"ended:alpha", "ended:beta", "ended:gamma", "ended:delta"} <= set(after["signals"])
+    assert sorted(r["quick"]) == ["delta failed", "quick watched failed", "quick when_done failed"]
+    assert r["after_dismiss"] == 2
+    assert r["after_clear"] == {"entries": 0, "revealed": False}
+
+
+@pytest.mark.timeout(180)
+def test_ui_stays_smooth_while_four_workers_flood_progress() -> None:
+    r = scenario("stall", timeout=150)
+    print(
+        f"\n5 ms GLib timeout during the flood ({r['cpus']} CPUs, {r['seconds']} s, {r['beats']} beats): "
+        f"max stall {r['max_stall_ms']} ms, median {r['median_stall_ms']} ms, p99 {r['p99_stall_ms']} ms; "
+        f"{r['tasks_updated_per_s']} tasks_updated/s for {r['progress_reports']:,} set_progress calls"
+    )
+    assert r["progress_reports"] > 100_000  # the workers really flooded
+    assert r["beats"] > 100
+    assert r["max_stall_ms"] < 50, r
+    assert r["tasks_updated_per_s"] <= 25  # throttled (~20 Hz)
+
+
+@pytest.mark.timeout(120)
+def test_asyncio_on_the_gtk_loop() -> None:
+    r = scenario("asyncio")
+    assert r["loop"] == "GLibEventLoop"
+    assert r["main_thread"] and r["still_main_thread"]
+    assert r["coroutine"] == "async done"
+    assert r["thread"] == 49 and r["process"] == 81
+    assert r["run_on_main_thread"]["answer"] == {"main": True, "value": 42}
+    assert r["failed"] == "RuntimeError: failed before any update"
+    assert r["cancelled"] == "canceled"
+    assert r["gather"] == [0, 1, 4, 9, 16]
+    assert r["gtk_ticks_meanwhile"] > 0  # GTK timeouts ran while main() awaited
+
+
+@pytest.mark.timeout(120)
+def test_destroyed_widgets_stop_receiving() -> None:
+    r = scenario("destroy")
+    assert r["receivers_shown"] == 3
+    assert r["detached"] == {"receiving": False, "receivers": 2, "rows": 0}
+    assert r["reattached_receivers"] == 3
+    assert r["receiving_after_destroy"] == [False, False, False]
+    assert r["receivers_after"] == 0
+    assert r["alive_after_gc"] == [False, False, False]
+    assert r["task_after"] == "completed"
+    assert r["unshown_collected"] is True
+
+
+@pytest.mark.timeout(240)
+def test_gtk_demo_runs_its_tasks_and_quits(tmp_path: Path) -> None:
+    shot = tmp_path / "demo.png"
+    proc = run(["-m", "tasker.demo", "--gtk", "--test-mode", "--time-limit", "150", "--screenshot", str(shot)], 200)
+    check_clean(proc)
+    out = proc.stdout
+    assert "demo finished" in out
+    for line in (
+        "outcome: download maps: completed",
+        "outcome: render image: completed",
+        "outcome: checksum: completed",
+        "outcome: load settings: failed — ValueError",
+        "outcome: index photos: canceled",
+    ):
+        assert line in out, out
+    assert out.count("progress updates") == 4  # the four flood workers
+    assert "awaited on the GTK loop: downloaded" in out
+    assert "heartbeat during flood:" in out
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width >= 800 and height >= 600
+
+
+@pytest.mark.timeout(240)
+def test_terminal_demo_runs_its_tasks_and_quits() -> None:
+    env_display = {k: v for k, v in os.environ.items()}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tasker.demo", "--terminal", "--test-mode", "--time-limit", "150"],
+        cwd=ROOT,
+        env={**env_display, "COLUMNS": "120"},
+        capture_output=True,
+        text=True,
+        timeout=200,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "demo finished" in out
+    for kind in ("coroutine", "thread", "process"):
+        assert kind in out
+    for line in (
+        "download maps: completed",
+        "render image: completed",
+        "checksum: completed",
+        "load settings: failed — ValueError",
+        "index photos: canceled",
+    ):
+        assert line in out, out
+    assert out.count("progress updates") >= 4
