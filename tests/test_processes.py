@@ -170,3 +170,41 @@ def test_cancel_flag_reaches_worker_without_round_trip(harness: Harness) -> None
     assert worker.flags[0] == 1, "the flag is shared memory the worker reads"
     harness.finish(task)
     assert task.get_status() == "canceled"
+
+
+def test_queued_large_argument_is_released_when_cancelled(make_harness) -> None:
+    h = make_harness(max_processes=1, spare_processes=0)
+    blocker = h.start("process", "until_cancelled")
+    assert h.pump_until(blocker.is_running)
+    fds = _fd_count()
+    queued = h.start("process", "ok", b"x" * (2 << 20))  # a big argument: shared memory, an fd
+    assert _fd_count() == fds + 1
+    queued.cancel()
+    h.finish(queued)
+    del queued
+    h.done.clear()
+    h.updates.clear()
+    import gc
+
+    gc.collect()
+    assert _fd_count() == fds, "the queued call's shared memory is released"
+    blocker.cancel()
+    h.finish(blocker)
+
+
+@pytest.mark.parametrize("by_value", [False, True])
+def test_big_buffers_go_out_of_band(by_value: bool) -> None:
+    np = pytest.importorskip("numpy")
+    from tasker.workers import _payload
+
+    big = b"y" * (1 << 20)
+    for value in (big, bytearray(big), np.ones(1 << 18), {"blob": big}, ("R", 1, [big], 0.5, None)):
+        data, fds = _payload.dumps(value, by_value=by_value)
+        assert len(fds) == 1 and len(data) < 1000, type(value)
+        back = _payload.loads(data, fds)
+        if isinstance(value, np.ndarray):
+            assert (back == value).all()
+        else:
+            assert back == value
+    small_data, small_fds = _payload.dumps(b"z" * 1000)
+    assert small_fds == [] and _payload.loads(small_data, []) == b"z" * 1000

@@ -35,10 +35,10 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"{name} must be an int >= 1, got {merged[name]!r}")
     if not isinstance(merged["spare_processes"], int) or merged["spare_processes"] < 0:
         raise ValueError(f"spare_processes must be an int >= 0, got {merged['spare_processes']!r}")
-    if merged["start_method"] not in ("spawn", "forkserver"):
+    if merged["start_method"] != "spawn":
         raise ValueError(
-            f"start_method must be 'spawn' or 'forkserver', got {merged['start_method']!r} "
-            "(plain 'fork' is unsafe next to GUI threads)"
+            f"start_method must be 'spawn' (workers are fresh interpreters), got "
+            f"{merged['start_method']!r}; 'fork' is unsafe next to GUI threads"
         )
     for name in ("update_rate", "cancel_grace_period"):
         if not isinstance(merged[name], int | float) or merged[name] < 0:

@@ -33,26 +33,43 @@ def _bytes_from(buffer: Any) -> bytes:
 
 
 class _BigBytes:
-    """Mixin: large ``bytes`` go out of band too (pickle keeps them in band)."""
+    """Pickles as a protocol-5 buffer, so large ``bytes`` can go out of band."""
 
-    def reducer_override(self, obj: Any) -> Any:
-        if type(obj) is bytes and len(obj) >= BIG and _SHM:
-            return _bytes_from, (pickle.PickleBuffer(obj),)
-        parent = getattr(super(), "reducer_override", None)
-        return NotImplemented if parent is None else parent(obj)
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        self.data = data
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        rebuild = _bytes_from if type(self.data) is bytes else bytearray
+        return rebuild, (pickle.PickleBuffer(self.data),)
 
 
-class _Pickler(_BigBytes, pickle.Pickler):
-    pass
+def _mark_big_bytes(obj: Any, depth: int = 3) -> Any:
+    """Wrap large ``bytes``/``bytearray`` near the top of ``obj`` (pickle would keep them in band).
+
+    Bytes nested deeper than ``depth`` containers still work, in band.
+    """
+    kind = type(obj)
+    if kind is bytes or kind is bytearray:
+        return _BigBytes(obj) if len(obj) >= BIG else obj
+    if depth == 0:
+        return obj
+    if kind is tuple or kind is list:
+        items = [_mark_big_bytes(item, depth - 1) for item in obj]
+        if any(new is not old for new, old in zip(items, obj, strict=True)):
+            return kind(items)
+    elif kind is dict:
+        values = {key: _mark_big_bytes(value, depth - 1) for key, value in obj.items()}
+        if any(values[key] is not value for key, value in obj.items()):
+            return values
+    return obj
 
 
 def _cloud_pickler() -> type[pickle.Pickler]:
     import cloudpickle
 
-    class CloudPickler(_BigBytes, cloudpickle.Pickler):  # type: ignore[misc]
-        pass
-
-    return CloudPickler
+    return cloudpickle.Pickler  # type: ignore[no-any-return]
 
 
 _cloud: type[pickle.Pickler] | None = None
@@ -75,12 +92,14 @@ def dumps(obj: Any, by_value: bool = False) -> tuple[bytes, list[int]]:
         return False
 
     out = io.BytesIO()
+    if _SHM:
+        obj = _mark_big_bytes(obj)
     if by_value:
         if _cloud is None:
             _cloud = _cloud_pickler()
         _cloud(out, protocol=5, buffer_callback=keep_in_band).dump(obj)
     else:
-        _Pickler(out, protocol=5, buffer_callback=keep_in_band).dump(obj)
+        pickle.Pickler(out, protocol=5, buffer_callback=keep_in_band).dump(obj)
     fds = [_to_memfd(buffer) for buffer in big]
     return out.getvalue(), fds
 
@@ -111,6 +130,23 @@ def loads(data: bytes | bytearray | memoryview, fds: list[int]) -> Any:
     finally:
         close_fds(fds)
     return pickle.loads(data, buffers=buffers)
+
+
+class Call:
+    """A pickled call kept until dispatch; its shared-memory fds close with it."""
+
+    __slots__ = ("data", "fds")
+
+    def __init__(self, data: bytes, fds: list[int]) -> None:
+        self.data = data
+        self.fds = fds
+
+    def close(self) -> None:
+        fds, self.fds = self.fds, []
+        close_fds(fds)
+
+    def __del__(self) -> None:  # a task cancelled while queued never dispatches
+        self.close()
 
 
 def close_fds(fds: list[int]) -> None:

@@ -106,7 +106,7 @@ class ProcessRunner:
     def prepare(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Pickle the call now, so a bad argument fails at the call, by name."""
         try:
-            return _payload.dumps_portable((func, args, kwargs))
+            return _payload.Call(*_payload.dumps_portable((func, args, kwargs)))
         except Exception as error:
             raise _explain_pickling(func, args, kwargs, error) from error
 
@@ -222,14 +222,14 @@ class ProcessRunner:
             if not self._manager._begin(task):
                 self._release(worker, task)
                 continue
-            data, fds = task._payload
+            call: _payload.Call = task._payload
             header = b"T" + task.id.to_bytes(8, "little")
             try:
-                worker.send(header + data, fds)
+                worker.send(header + call.data, call.fds)
             except OSError:
                 pass  # the worker died: its reader fails the task
             finally:
-                _payload.close_fds(fds)
+                call.close()
 
     def _next_locked(self) -> tuple[Worker, Task[Any]] | None:
         while self._pending and self._idle and self._busy < self._max:
