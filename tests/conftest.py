@@ -60,16 +60,28 @@ class Harness:
         return task
 
 
+def shut_down_and_check_leaks(harnesses: list[Harness], before: set[int]) -> None:
+    """Shut the managers down; then no worker process, reader, clock or hub remains."""
+    for h in harnesses:
+        h.mgr.shutdown(timeout=1.0)
+        h.scheduler.pump()
+    assert children() <= before, "worker processes left behind"
+    leftover = [t.name for t in tasker_threads() if not t.name.startswith("tasker-thread")]
+    assert leftover == [], f"threads left behind: {leftover}"
+    assert memfd_maps() == 0, "shared memory left mapped"
+
+
 @pytest.fixture
 def harness() -> Iterator[Harness]:
+    before = children()
     h = Harness()
     yield h
-    h.mgr.shutdown(timeout=1.0)
-    h.scheduler.pump()
+    shut_down_and_check_leaks([h], before)
 
 
 @pytest.fixture
 def make_harness() -> Iterator[Callable[..., Harness]]:
+    before = children()
     made: list[Harness] = []
 
     def make(**options: Any) -> Harness:
@@ -78,9 +90,7 @@ def make_harness() -> Iterator[Callable[..., Harness]]:
         return h
 
     yield make
-    for h in made:
-        h.mgr.shutdown(timeout=1.0)
-        h.scheduler.pump()
+    shut_down_and_check_leaks(made, before)
 
 
 @pytest.fixture(params=KINDS)
@@ -110,6 +120,12 @@ def children() -> set[int]:
         if int(fields[1]) == me and fields[0] != "Z":
             found.add(int(entry))
     return found
+
+
+def memfd_maps() -> int:
+    """Mappings of tasker's shared-memory payloads in this process."""
+    with open("/proc/self/maps") as f:
+        return sum("memfd:tasker-payload" in line for line in f)
 
 
 def tasker_threads() -> list[threading.Thread]:
