@@ -39,6 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, help="seconds per run (default 120, quick 60)")
     parser.add_argument("--no-install", action="store_true",
                         help="do not pip-install missing bench dependencies")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="only re-render the Markdown (--out-md) from a results JSON")
     return parser.parse_args(argv)
 
 
@@ -89,8 +91,18 @@ def show_progress(index: int, total: int, job: Job, result: dict[str, Any], secs
           f"{state} ({secs:.1f} s)", file=sys.stderr, flush=True)
 
 
+def render_only(json_path: Path, md_path: Path | None) -> int:
+    doc = json.loads(json_path.read_text())
+    target = md_path or ROOT / "docs" / "benchmarks.md"
+    target.write_text(report.render(doc))
+    print(f"bench: wrote {target}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        return render_only(args.render, args.out_md)
     reps = args.reps or (1 if args.quick else 5)
     timeout = args.timeout or (60.0 if args.quick else 120.0)
     scenarios = [SCENARIOS[name] for name in pick_scenarios(args.only)]

@@ -14,13 +14,14 @@ def fmt(value: float | None) -> str:
     """Three significant figures, thousands separated."""
     if value is None:
         return "–"
-    if abs(value) >= 1000:
+    size = abs(value)
+    if size >= 999.5:
         return f"{value:,.0f}"
-    if abs(value) >= 100:
+    if size >= 99.95:
         return f"{value:.0f}"
-    if abs(value) >= 10:
+    if size >= 9.995:
         return f"{value:.1f}"
-    if abs(value) >= 1:
+    if size >= 0.9995:
         return f"{value:.2f}"
     return f"{value:.3g}"
 

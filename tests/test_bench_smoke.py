@@ -1,0 +1,99 @@
+"""Smoke test of the benchmark harness (``python -m bench --quick``).
+
+Benchmarks are not timed tests: this only checks that a tiny run completes,
+in fresh interpreters, and writes the documented JSON and Markdown. Peers
+that are not installed (bench-only dependencies) are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SUMMARY_KEYS = {"median", "min", "max", "n", "vs_ref", "vs_best_peer"}
+
+
+def run_bench(tmp_path: Path, only: str, impls: str) -> tuple[dict[str, Any], str]:
+    md, out = tmp_path / "bench.md", tmp_path / "bench.json"
+    cmd = [sys.executable, "-m", "bench", "--quick", "--no-install", "--only", only,
+           "--impl", impls, "--out-md", str(md), "--out-json", str(out), "--timeout", "40"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=100)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(out.read_text()), md.read_text()
+
+
+@pytest.mark.timeout(120)
+def test_quick_run_writes_expected_json(tmp_path: Path) -> None:
+    impls = ["tasker", "ThreadPoolExecutor", "asyncio-threadsafe", "floor"]
+    doc, md = run_bench(tmp_path, "thread_noop,import", ",".join(impls))
+
+    assert {"command", "date", "machine", "python", "reps", "impls", "versions"} <= set(doc["meta"])
+    assert doc["meta"]["quick"] is True and doc["meta"]["impls"] == impls
+    assert list(doc["scenarios"]) == ["thread_noop", "import"]
+    for scenario in doc["scenarios"].values():
+        assert {"title", "what", "reference", "metrics", "notes", "results"} <= set(scenario)
+        for entry in scenario["results"].values():
+            assert entry["status"] in {"ok", "error", "n/a"}
+
+    noop = doc["scenarios"]["thread_noop"]
+    assert noop["reference"] == "ThreadPoolExecutor"
+    assert noop["results"]["asyncio-threadsafe"] == {"status": "n/a", "reason": "no thread tasks"}
+    for impl in ("ThreadPoolExecutor", "floor"):
+        entry = noop["results"][impl]
+        assert entry["status"] == "ok", entry["errors"]
+        assert set(entry["summary"]) == {"latency_us", "burst_tasks_per_s", "callbacks_per_task"}
+        for cell in entry["summary"].values():
+            assert set(cell) >= SUMMARY_KEYS and cell["median"] > 0
+    assert noop["results"]["ThreadPoolExecutor"]["summary"]["latency_us"]["vs_ref"] == 1.0
+    assert "tasker" in noop["results"]  # ok or error: the row is always there
+
+    imports = doc["scenarios"]["import"]["results"]
+    assert "floor" not in imports
+    assert imports["ThreadPoolExecutor"]["summary"]["threads_started"]["median"] == 0
+
+    assert "## 1. Thread no-op tasks (`thread_noop`)" in md
+    assert "| ThreadPoolExecutor |" in md and "## Targets (issue 3)" in md
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("impl", "module"), [
+    ("pebble-ThreadPool", "pebble"),
+    ("loky", "loky"),
+    ("rayforge", "rayforge"),
+])
+def test_optional_peer_runs(tmp_path: Path, impl: str, module: str) -> None:
+    pytest.importorskip(module)
+    doc, _ = run_bench(tmp_path, "import", impl)
+    entry = doc["scenarios"]["import"]["results"][impl]
+    assert entry["status"] == "ok", entry["errors"]
+    assert entry["summary"]["import_ms"]["median"] > 0
+
+
+def test_plan_alternates_implementations() -> None:
+    from bench.runner import plan
+    from bench.scenarios import SCENARIOS
+
+    impls = ["tasker", "ThreadPoolExecutor", "pebble-ThreadPool", "floor"]
+    jobs = plan([SCENARIOS["thread_noop"]], impls, reps=3)
+    orders = [[job.impl for job in jobs if job.rep == rep] for rep in range(3)]
+    assert orders[0] == impls
+    assert orders[1] == impls[1:] + impls[:1]
+    assert all(sorted(order) == sorted(impls) for order in orders)
+
+
+def test_requirements_mark_rayforge_no_deps() -> None:
+    from bench.deps import parse
+
+    reqs = {req.name: req for req in parse()}
+    assert reqs["rayforge"].no_deps and reqs["rayforge"].pinned == "1.13.1"
+    assert not reqs["loky"].no_deps
