@@ -127,6 +127,7 @@ def run_all(jobs: list[Job], quick: bool, timeout: float,
     for index, job in enumerate(jobs, 1):
         start = perf_counter()
         result = run_job(job, quick, timeout)
+        result["rep"] = job.rep
         results.setdefault((job.scenario, job.impl), []).append(result)
         if progress is not None:
             progress(index, len(jobs), job, result, perf_counter() - start)

@@ -1,8 +1,13 @@
 """Turn raw runs into the results document: medians, min–max, ratios.
 
-Ratios are ``median / reference median`` for every metric (so for times
-below 1 is better, for throughputs above 1 is better), and the same against
-the best peer of that metric (tasker and the floor are not peers).
+Ratios are *paired*: for each repetition, an implementation's value divided
+by the reference's value in the same repetition (they ran seconds apart,
+interleaved), then the median of those. A shared machine drifts between
+slow and fast phases; a ratio of two medians taken over different phases
+would mix that drift into the comparison, a paired ratio mostly cancels it.
+So for times below 1 is better, for throughputs above 1 is better. The
+same is computed against the best peer of each repetition (tasker and the
+floor are not peers).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import Any
 
 from bench.registry import NOT_PEERS
 from bench.runner import planned_impls
-from bench.scenarios.base import Metric, Scenario
+from bench.scenarios.base import Scenario
 
 Runs = dict[tuple[str, str], list[dict[str, Any]]]
 
@@ -56,24 +61,43 @@ def _impl_entry(scenario: Scenario, runs: list[dict[str, Any]]) -> dict[str, Any
     }
 
 
-def _best(metric: Metric, medians: dict[str, float]) -> float | None:
-    peers = [value for impl, value in medians.items() if impl not in NOT_PEERS]
-    if not peers or not metric.better:
-        return None
-    return max(peers) if metric.better == "higher" else min(peers)
+def per_rep(entry: dict[str, Any], key: str) -> dict[int, float]:
+    """A metric's value in each repetition where the run succeeded."""
+    return {int(run.get("rep", index)): float(run["metrics"][key])
+            for index, run in enumerate(entry.get("runs", []))
+            if run.get("ok") and run["metrics"].get(key) is not None}
+
+
+def paired_ratio(num: dict[int, float], den: dict[int, float]) -> float | None:
+    """Median over repetitions of num/den, None without a common repetition."""
+    ratios = [num[rep] / den[rep] for rep in num if den.get(rep)]
+    return statistics.median(ratios) if ratios else None
+
+
+def best_per_rep(results: dict[str, dict[str, Any]], key: str, better: str,
+                 exclude: tuple[str, ...] = ()) -> dict[int, float]:
+    """The best peer's value in each repetition."""
+    best: dict[int, float] = {}
+    pick = max if better == "higher" else min
+    for impl, entry in results.items():
+        if impl in NOT_PEERS or impl in exclude:
+            continue
+        for rep, value in per_rep(entry, key).items():
+            best[rep] = pick(best.get(rep, value), value)
+    return best
 
 
 def _add_ratios(scenario: Scenario, results: dict[str, dict[str, Any]]) -> None:
     for metric in scenario.metrics:
-        medians = {impl: entry["summary"][metric.key]["median"]
-                   for impl, entry in results.items()
-                   if metric.key in entry.get("summary", {})}
-        ref = medians.get(metric.reference or scenario.reference)
-        best = _best(metric, medians)
-        for impl, value in medians.items():
-            cell = results[impl]["summary"][metric.key]
-            cell["vs_ref"] = value / ref if ref else None
-            cell["vs_best_peer"] = value / best if best else None
+        ref = per_rep(results.get(metric.reference or scenario.reference, {}), metric.key)
+        best = best_per_rep(results, metric.key, metric.better) if metric.better else {}
+        for entry in results.values():
+            cell = entry.get("summary", {}).get(metric.key)
+            if cell is None:
+                continue
+            mine = per_rep(entry, metric.key)
+            cell["vs_ref"] = paired_ratio(mine, ref)
+            cell["vs_best_peer"] = paired_ratio(mine, best)
 
 
 def scenario_entry(scenario: Scenario, impls: list[str], runs: Runs) -> dict[str, Any]:
