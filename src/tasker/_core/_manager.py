@@ -208,6 +208,7 @@ class TaskManager:
         timeout = kwargs.pop("timeout", None)
         check_func(kind, func, key, when_done, when_event, timeout)
         self._check_open()
+        self._get_scheduler()  # chosen here, in the caller's (main) thread, not in a worker
         runner = self._runner(kind)
         prepared = runner.prepare(func, args, kwargs)
         task: Task[Any] = Task(self, kind, func, args, kwargs, key, when_done, when_event, timeout)
@@ -373,6 +374,7 @@ class TaskManager:
         """Run ``fn(*args, **kwargs)`` on the main thread, after what is queued."""
         if not callable(fn):
             raise TypeError(f"schedule_on_main_thread needs a callable, got {fn!r}")
+        self._get_scheduler()
         self._delivery.call(fn, *args, **kwargs)
 
     async def run_on_main_thread(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:

@@ -1,7 +1,8 @@
 """Main-thread schedulers: one small object per event loop.
 
 ``resolve_scheduler`` turns the ``main_thread_scheduler=`` option into one:
-``None`` picks GLib in a GTK application and the headless dispatcher otherwise;
+``None`` picks GLib in a GTK application, Qt where a ``QApplication`` exists,
+Tk where a Tk root window exists, and the headless dispatcher otherwise;
 a name picks that scheduler; a ``Scheduler`` is used as is; any other callable
 ``f(fn)`` is wrapped (``GLib.idle_add`` fits).
 """
@@ -9,6 +10,7 @@ a name picks that scheduler; a ``Scheduler`` is used as is; any other callable
 from __future__ import annotations
 
 import sys
+from importlib import import_module
 from typing import Any
 
 from ._base import CallableScheduler, Scheduler
@@ -21,11 +23,22 @@ __all__ = [
     "GLibScheduler",
     "HeadlessScheduler",
     "ManualScheduler",
+    "QtScheduler",
     "Scheduler",
+    "TkScheduler",
     "resolve_scheduler",
 ]
 
-_NAMES = ("headless", "manual", "glib", "gtk", "asyncio")
+#: scheduler name -> (module, class); toolkit modules are imported only when chosen.
+_BY_NAME = {
+    "headless": ("_headless", "HeadlessScheduler"),
+    "manual": ("_manual", "ManualScheduler"),
+    "glib": ("_glib", "GLibScheduler"),
+    "gtk": ("_glib", "GLibScheduler"),
+    "asyncio": ("_asyncio", "AsyncioScheduler"),
+    "qt": ("_qt", "QtScheduler"),
+    "tk": ("_tk", "TkScheduler"),
+}
 
 
 def resolve_scheduler(spec: Any) -> Scheduler:
@@ -40,39 +53,33 @@ def resolve_scheduler(spec: Any) -> Scheduler:
         return CallableScheduler(spec)
     raise TypeError(
         "main_thread_scheduler must be None, a Scheduler, one of "
-        f"{', '.join(_NAMES)} or a callable f(fn); got {spec!r}"
+        f"{', '.join(_BY_NAME)} or a callable f(fn); got {spec!r}"
     )
 
 
 def _detect() -> Scheduler:
     if "gi.repository.Gtk" in sys.modules:
         return _by_name("glib")
+    if "PySide6.QtCore" in sys.modules or "PyQt6.QtCore" in sys.modules:
+        from ._qt import qt_app_running
+
+        if qt_app_running():
+            return _by_name("qt")
+    tkinter = sys.modules.get("tkinter")
+    if tkinter is not None and getattr(tkinter, "_default_root", None) is not None:
+        return _by_name("tk")
     return HeadlessScheduler()
 
 
 def _by_name(name: str) -> Scheduler:
-    if name == "headless":
-        return HeadlessScheduler()
-    if name == "manual":
-        return ManualScheduler()
-    if name in ("glib", "gtk"):
-        from ._glib import GLibScheduler
-
-        return GLibScheduler()
-    if name == "asyncio":
-        from ._asyncio import AsyncioScheduler
-
-        return AsyncioScheduler()
-    raise ValueError(f"unknown scheduler {name!r}; choose one of {', '.join(_NAMES)}")
+    if name not in _BY_NAME:
+        raise ValueError(f"unknown scheduler {name!r}; choose one of {', '.join(_BY_NAME)}")
+    scheduler: Scheduler = __getattr__(_BY_NAME[name][1])()
+    return scheduler
 
 
 def __getattr__(name: str) -> Any:
-    if name == "GLibScheduler":
-        from ._glib import GLibScheduler
-
-        return GLibScheduler
-    if name == "AsyncioScheduler":
-        from ._asyncio import AsyncioScheduler
-
-        return AsyncioScheduler
+    for module, class_name in _BY_NAME.values():
+        if class_name == name:
+            return getattr(import_module(f".{module}", __name__), name)
     raise AttributeError(name)

@@ -1,0 +1,59 @@
+"""Each scheduler in its toolkit's real event loop (subprocesses: no toolkit in pytest itself)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(90)
+
+SCENARIO = Path(__file__).with_name("scenario.py")
+
+
+def run(toolkit: str, **env: str) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, str(SCENARIO), toolkit],
+        capture_output=True,
+        text=True,
+        timeout=80,
+        env={**os.environ, **env},
+    )
+    assert out.returncode == 0, out.stderr
+    report: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return report
+
+
+def check(report: dict[str, object], scheduler: str) -> None:
+    assert report["scheduler"] == scheduler
+    assert report["off_main"] == [], "every callback runs on the main thread"
+    assert sorted(report["done"]) == [  # type: ignore[call-overload]
+        ["coroutine", "completed", 5],
+        ["process", "completed", 5],
+        ["thread", "completed", 5],
+    ]
+    assert report["events"] == 15
+    assert report["scheduled"] == 1
+    assert report["updates"] >= 1
+
+
+def test_qt_application_gets_callbacks_on_gui_thread() -> None:
+    pytest.importorskip("PySide6")
+    check(run("qt", QT_QPA_PLATFORM="offscreen"), "QtScheduler")
+
+
+def test_tk_application_gets_callbacks_on_main_thread() -> None:
+    pytest.importorskip("tkinter")
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("Tk needs a display (scripts/test provides Xvfb)")
+    check(run("tk"), "TkScheduler")
+
+
+def test_asyncio_application() -> None:
+    report = run("asyncio")
+    check(report, "AsyncioScheduler")
+    assert report["awaited"] == 42
