@@ -59,6 +59,10 @@ class Hub:
         loop = asyncio.new_event_loop()
         self._on_start(threading.get_ident())
         with self._lock:
+            if self._stopped:  # stop() came while this thread was starting: do not run
+                self._backlog.clear()
+                loop.close()
+                return
             self._loop = loop
             for fn, args in self._backlog:
                 loop.call_soon(fn, *args)

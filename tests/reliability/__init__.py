@@ -1,0 +1,8 @@
+"""tasker's reliability suite (issue 5): faults, chaos, soak, parent death, model, security.
+
+The short version runs with the normal suite. The full version:
+
+    TASKER_FULL=1 python3 -m pytest tests/reliability -q
+
+See docs/reliability.md for what each part tries and the figures measured.
+"""

@@ -1,0 +1,43 @@
+"""Defects the reliability suite found, each pinned by a deterministic test.
+
+The fault matrix finds them by timing (e.g. ``shutdown()`` taking 5 s); these
+tests hold the racing thread at the exact point instead, so they fail every time
+on the code before the fix.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tasker import TaskManager
+from tasker.schedulers import ManualScheduler
+
+import jobs
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_hub_stopped_while_starting_does_not_run_its_loop() -> None:
+    """Fixed: a shutdown while the hub thread was starting left its loop running forever
+    (a leaked ``tasker-hub`` thread) and made ``shutdown()`` wait 5 s for it."""
+    mgr = TaskManager(main_thread_scheduler=ManualScheduler())
+    hub = mgr._hub
+    started = hub._on_start
+
+    def stop_during_start(thread_id: int) -> None:
+        started(thread_id)
+        hub.stop(timeout=0)  # what shutdown() does, landing before the loop is published
+
+    hub._on_start = stop_during_start
+    task = mgr.add_coroutine(jobs.a_ok, 1)
+    thread = hub._thread
+    assert thread is not None
+    thread.join(3.0)
+    assert not thread.is_alive(), "the hub ran its loop after stop()"
+    t0 = time.monotonic()
+    mgr.shutdown(timeout=1.0)
+    assert time.monotonic() - t0 < 1.0
+    assert task.get_status() == "canceled"
+
