@@ -82,3 +82,12 @@ async def ask_main_thread(ctx: Any) -> dict[str, Any]:
 
     answer = await task_mgr.run_on_main_thread(on_main)
     return {"answer": answer, "worker_thread": threading.current_thread().name}
+
+
+def burn(seconds: float) -> int:
+    """A plain CPU-bound loop (the OS-contention baseline, without tasker)."""
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        n += 1
+    return n

@@ -196,12 +196,52 @@ def scenario_widgets(which: str = "custom") -> dict[str, Any]:
 
 
 # -- a 5 ms timeout while four worker processes flood progress ----------------------------
-def scenario_stall() -> dict[str, Any]:
+class Heartbeat:
+    """A 5 ms GLib timeout recording the gaps between its runs while ``on``."""
+
+    def __init__(self) -> None:
+        self.gaps: list[float] = []
+        self.on = False
+        self.last = time.monotonic()
+        self.source = GLib.timeout_add(5, self.beat)
+
+    def beat(self) -> bool:
+        now = time.monotonic()
+        if self.on:
+            self.gaps.append(now - self.last)
+        self.last = now
+        return True
+
+    def start(self) -> None:
+        self.on, self.last = True, time.monotonic()
+
+    def stop(self) -> dict[str, Any]:
+        self.on = False
+        GLib.source_remove(self.source)
+        stalls = sorted(max(0.0, g - 0.005) * 1000 for g in self.gaps)
+        return {
+            "beats": len(stalls),
+            "max_stall_ms": round(stalls[-1], 2),
+            "median_stall_ms": round(statistics.median(stalls), 3),
+            "p99_stall_ms": round(stalls[max(0, int(len(stalls) * 0.99) - 1)], 2),
+        }
+
+
+def scenario_stall(seconds: str = "3.0", nice: str = "0") -> dict[str, Any]:
+    """Four process workers call set_progress flat out; the UI shows them.
+
+    ``nice`` > 0 lowers the workers' CPU priority (``worker_initializer=os.nice``),
+    as a desktop app may choose to; the test uses the default (0).
+    """
     from tasker import TaskManager
     from tasker.demo._jobs import flood
     from tasker.gtk import TaskListView, TaskProgressBar
 
-    manager = TaskManager(max_processes=4)
+    duration = float(seconds)
+    options: dict[str, Any] = {"max_processes": 4}
+    if int(nice):
+        options.update(worker_initializer=os.nice, worker_initargs=(int(nice),))
+    manager = TaskManager(**options)
     view = TaskListView(manager)
     bar = TaskProgressBar(manager)
     window_with(view, bar)
@@ -211,47 +251,58 @@ def scenario_stall() -> dict[str, Any]:
     warm = [manager.run_process(gtk_jobs.steady, 0.5, 5) for _ in range(4)]
     run_until(lambda: all(t.is_final() for t in warm), 60, "warm-up")
 
-    gaps: list[float] = []
-    recording = {"on": False, "last": time.monotonic()}
-
-    def beat() -> bool:
-        now = time.monotonic()
-        if recording["on"]:
-            gaps.append(now - recording["last"])
-        recording["last"] = now
-        return True
-
-    source = GLib.timeout_add(5, beat)
     updates = {"n": 0}
 
     def on_update(sender: Any, **_: Any) -> None:
         updates["n"] += 1
 
     manager.tasks_updated.connect(on_update, weak=False)
-    floods = [manager.run_process(flood, 3.0, key=f"flood {i + 1}") for i in range(4)]
+    heart = Heartbeat()
+    floods = [manager.run_process(flood, duration, key=f"flood {i + 1}") for i in range(4)]
     run_until(lambda: all(t.get_progress() > 0.02 for t in floods), 30, "floods running")
-    recording["on"], recording["last"] = True, time.monotonic()
+    heart.start()
     updates["n"] = 0
-    started = time.monotonic()
+    started, cpu, pcpu = time.monotonic(), time.thread_time(), time.process_time()
     run_until(lambda: any(t.is_final() for t in floods), 30, "a flood to end")
-    recording["on"] = False
-    seconds = time.monotonic() - started
+    result = heart.stop()
+    elapsed, cpu = time.monotonic() - started, time.thread_time() - cpu
+    pcpu = time.process_time() - pcpu
     run_until(lambda: all(t.is_final() for t in floods) and not view.rows, 30, "floods ended")
-    GLib.source_remove(source)
     reported = [t.result() for t in floods]
     manager.shutdown()
-    stalls = sorted(max(0.0, g - 0.005) * 1000 for g in gaps)
-    return {
-        "beats": len(gaps),
-        "seconds": round(seconds, 2),
-        "max_stall_ms": round(stalls[-1], 2),
-        "median_stall_ms": round(statistics.median(stalls), 3),
-        "p99_stall_ms": round(stalls[int(len(stalls) * 0.99) - 1], 2),
-        "max_gap_ms": round(max(gaps) * 1000, 2),
-        "tasks_updated_per_s": round(updates["n"] / seconds, 1),
-        "progress_reports": sum(reported),
-        "cpus": os.cpu_count(),
-    }
+    result.update(
+        seconds=round(elapsed, 2),
+        main_thread_busy=round(cpu / elapsed, 3),
+        parent_process_busy=round(pcpu / elapsed, 3),
+        tasks_updated_per_s=round(updates["n"] / elapsed, 1),
+        progress_reports=sum(reported),
+        cpus=os.cpu_count(),
+        load=round(os.getloadavg()[0], 2),
+    )
+    return result
+
+
+def scenario_baseline(seconds: str = "3.0") -> dict[str, Any]:
+    """The same heartbeat next to four plain busy processes (no tasker)."""
+    import multiprocessing
+
+    window_with(Gtk.Label(label="baseline"))
+    spin(0.2)
+    pool = multiprocessing.get_context("spawn").Pool(4)
+    try:
+        warm = pool.map_async(gtk_jobs.burn, [0.3] * 4)
+        run_until(warm.ready, 60, "baseline warm-up")
+        heart = Heartbeat()
+        busy = pool.map_async(gtk_jobs.burn, [float(seconds)] * 4)
+        spin(0.2)
+        heart.start()
+        run_until(busy.ready, 60, "baseline burn")
+        result = heart.stop()
+    finally:
+        pool.terminate()
+        pool.join()
+    result.update(cpus=os.cpu_count(), load=round(os.getloadavg()[0], 2))
+    return result
 
 
 # -- asyncio on the GTK loop -----------------------------------------------------------------
@@ -354,6 +405,7 @@ SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
     "callbacks": scenario_callbacks,
     "widgets": scenario_widgets,
     "stall": scenario_stall,
+    "baseline": scenario_baseline,
     "asyncio": scenario_asyncio,
     "destroy": scenario_destroy,
 }

@@ -19,6 +19,7 @@ from typing import Any
 from ..gtk import TaskErrorBanner, TaskListView, TaskProgressBar, save_png, use_glib_asyncio
 from ..gtk._base import Gdk, GLib, Gtk, install_css
 from ._jobs import HEIGHT, WIDTH
+from ._main import configure_manager
 from ._script import DemoScript, DemoTasks, Outcome
 
 APP_ID = "io.github.tasker.Demo"
@@ -73,12 +74,24 @@ class Heartbeat:
             self._source = 0
 
 
+class PreviewPicture(Gtk.Picture):  # type: ignore[misc]
+    """A ``Gtk.Picture`` that asks for a fixed height however big the image is."""
+
+    __gtype_name__ = "TaskerDemoPreview"
+    HEIGHT = 240
+
+    def do_measure(self, orientation: Any, for_size: int) -> tuple[int, int, int, int]:
+        if orientation == Gtk.Orientation.VERTICAL:
+            return self.HEIGHT, self.HEIGHT, -1, -1
+        return 120, int(self.HEIGHT * WIDTH / HEIGHT), -1, -1
+
+
 class DemoWindow(Gtk.ApplicationWindow):  # type: ignore[misc]
     __gtype_name__ = "TaskerDemoWindow"
 
     def __init__(self, app: Any, tasks: DemoTasks) -> None:
         super().__init__(application=app, title="tasker demo")
-        self.set_default_size(1040, 720)
+        self.set_default_size(1040, 760)
         self.tasks = tasks
         self.preview_count = 0
         self.heartbeat = Heartbeat()
@@ -162,8 +175,7 @@ class DemoWindow(Gtk.ApplicationWindow):  # type: ignore[misc]
         self.preview_caption.add_css_class("demo-caption")
         top.append(self.preview_caption)
         area.append(top)
-        self.picture = Gtk.Picture(can_shrink=True, height_request=250)
-        self.picture.set_content_fit(Gtk.ContentFit.CONTAIN) if hasattr(Gtk, "ContentFit") else None
+        self.picture = PreviewPicture(can_shrink=True, vexpand=False)
         self.picture.add_css_class("demo-preview")
         self.picture.set_paintable(_blank_texture())
         area.append(self.picture)
@@ -266,6 +278,7 @@ class DemoApp:
         self.window: DemoWindow | None = None
         self.script: DemoScript | None = None
         self.screenshot_done = args.screenshot is None
+        self.screenshot_tries = 0
         self.tour_done = False
         self.flood_gaps: list[float] = []
         self.app = Gtk.Application(application_id=APP_ID, flags=_non_unique())
@@ -273,7 +286,7 @@ class DemoApp:
 
     def run(self) -> int:
         task_mgr = self.manager
-        task_mgr.initialize(max_processes=4)
+        configure_manager()
         use_glib_asyncio()
         status = self.app.run([sys.argv[0]])
         task_mgr.shutdown(timeout=2.0)
@@ -288,7 +301,7 @@ class DemoApp:
         provider = Gtk.CssProvider()
         provider.load_from_data(_CSS.encode())
         Gtk.StyleContext.add_provider_for_display(display, provider, Gtk.STYLE_PROVIDER_PRIORITY_APPLICATION)
-        speed = 0.4 if self.test_mode else 1.0
+        speed = self.args.speed
         tasks = DemoTasks(self.manager, speed=speed, flood_seconds=1.5 if self.test_mode else 3.0)
         window = self.window = DemoWindow(app, tasks)
         tasks.on_outcome = self._outcome
@@ -382,7 +395,7 @@ class DemoApp:
         waited = self.script is not None and image is not None and image.is_final()
         if not (ready or waited):
             return True
-        GLib.timeout_add(350, self._take_screenshot)  # let the banner finish sliding in
+        GLib.timeout_add(350, self._take_screenshot)  # let the banner finish sliding in (retries)
         return False
 
     def _take_screenshot(self) -> bool:
@@ -390,10 +403,17 @@ class DemoApp:
         path = self.args.screenshot
         try:
             width, height = save_png(self.window, path)
-            print(f"screenshot: {path} ({width}×{height})", flush=True)
+        except RuntimeError as exc:  # not drawn yet: try again after the next frames
+            self.screenshot_tries += 1
+            if self.screenshot_tries < 50:
+                return True
+            print(f"tasker demo: screenshot failed: {exc}", file=sys.stderr)
+            self.exit_code = 1
         except Exception as exc:
             print(f"tasker demo: screenshot failed: {exc}", file=sys.stderr)
             self.exit_code = 1
+        else:
+            print(f"screenshot: {path} ({width}×{height})", flush=True)
         self.screenshot_done = True
         if self.test_mode:
             self._maybe_quit()

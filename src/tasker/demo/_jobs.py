@@ -61,8 +61,7 @@ def render_image(ctx: ExecutionContext, speed: float = 1.0) -> dict[str, Any]:
     import numpy as np
 
     h, w = HEIGHT, WIDTH
-    rgba = np.zeros((h, w, 4), dtype=np.uint8)
-    rgba[..., 3] = 255
+    rgba = np.zeros((h, w, 4), dtype=np.uint8)  # transparent until rendered
 
     # Stage 1 (0–60 %): a Julia set, band by band.
     render = ctx.sub_context(0.0, 0.6, total=h)
@@ -88,10 +87,11 @@ def render_image(ctx: ExecutionContext, speed: float = 1.0) -> dict[str, Any]:
         rgba[top : top + band, :, 0] = (255 * shade).astype(np.uint8)
         rgba[top : top + band, :, 1] = (255 * shade**0.6).astype(np.uint8)
         rgba[top : top + band, :, 2] = (255 * shade**0.3).astype(np.uint8)
+        rgba[top : top + band, :, 3] = 255
         render.set_progress(top + band)
         ctx.send_event("preview", {"stage": "render", "rows": top + band, "rgba": rgba.copy()})
         if speed:
-            time.sleep(0.05 * speed)
+            time.sleep(0.1 * speed)
 
     # Stage 2 (60–85 %): a box blur of the escape field, pass by pass.
     blur = ctx.sub_context(0.6, 0.25, total=6)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._core._task import Task
+from ._main import configure_manager
 from ._script import DemoScript, DemoTasks, Outcome
 
 _GLYPHS = {"completed": "[green]✔[/]", "failed": "[red]✖[/]", "canceled": "[yellow]⊘[/]"}
@@ -109,13 +110,13 @@ def run_terminal(args: argparse.Namespace) -> int:
     from .. import task_mgr
 
     test_mode = bool(args.test_mode)
-    task_mgr.initialize(max_processes=4)
+    configure_manager()
     console = Console()
     view = TerminalView(task_mgr)
     finished = threading.Event()
     tasks = DemoTasks(
         task_mgr,
-        speed=0.4 if test_mode else 1.0,
+        speed=args.speed,
         flood_seconds=1.5 if test_mode else 3.0,
         on_outcome=view.record,
     )

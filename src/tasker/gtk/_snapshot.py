@@ -20,6 +20,8 @@ def save_png(widget: Any, path: str) -> tuple[int, int]:
     from gi.repository import Graphene
 
     width, height = widget.get_width(), widget.get_height()
+    if not widget.get_mapped():
+        raise RuntimeError("save_png: the widget is not shown (mapped) yet")
     if width <= 0 or height <= 0:
         raise RuntimeError("save_png: the widget has no size yet (show it and let a frame pass)")
     paintable = Gtk.WidgetPaintable.new(widget)
@@ -27,7 +29,7 @@ def save_png(widget: Any, path: str) -> tuple[int, int]:
     paintable.snapshot(snapshot, width, height)
     node = snapshot.to_node()
     if node is None:
-        raise RuntimeError("save_png: the widget drew nothing")
+        raise RuntimeError("save_png: the widget drew nothing (try again after its next frame)")
     renderer = widget.get_native().get_renderer()
     bounds = Graphene.Rect().init(0, 0, width, height)
     texture = renderer.render_texture(node, bounds)
