@@ -7,14 +7,17 @@ on the code before the fix.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
 from tasker import TaskManager
 from tasker.schedulers import ManualScheduler
+from tasker.workers import _processes
 
 import jobs
+from conftest import children
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,3 +44,33 @@ def test_hub_stopped_while_starting_does_not_run_its_loop() -> None:
     assert time.monotonic() - t0 < 1.0
     assert task.get_status() == "canceled"
 
+
+def test_shutdown_while_a_worker_is_being_spawned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fixed: ``shutdown()`` right after the first ``run_process`` (worker not spawned
+    yet) could not kill it; it waited 5 s for the worker's reader, then killed it."""
+    before = children()
+    mgr = TaskManager(main_thread_scheduler=ManualScheduler(), max_processes=1)
+    go = threading.Event()
+    real_env = _processes._child_env
+
+    def held_env() -> dict[str, str]:  # the reader, just before it spawns the worker
+        assert go.wait(10)
+        return real_env()
+
+    monkeypatch.setattr(_processes, "_child_env", held_env)
+    task = mgr.run_process(jobs.ok, 1)
+    runner = mgr._runners["process"]
+    (worker,) = runner._workers
+    real_join = worker.thread.join
+
+    def join(timeout: float | None = None) -> None:  # shutdown is past its kill(): spawn now
+        go.set()
+        real_join(timeout)
+
+    worker.thread.join = join  # type: ignore[method-assign]
+    t0 = time.monotonic()
+    mgr.shutdown(timeout=1.0)
+    took = time.monotonic() - t0
+    assert task.get_status() == "canceled"
+    assert took < 3.0, f"shutdown took {took:.1f} s"
+    assert children() <= before

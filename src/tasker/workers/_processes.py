@@ -305,6 +305,10 @@ class ProcessRunner:
         finally:
             child_sock.close()
             os.close(flags_fd)
+        with self._lock:
+            closed = self._closed
+        if closed:  # shut down while this worker was starting: it must not live on
+            worker.kill()
         init = {
             "sys_path": list(sys.path),
             "name": worker.name,
@@ -359,11 +363,11 @@ class ProcessRunner:
             return
         task._progress, task._message = progress, text
         self._release(worker, task)
+        self._dispatch()  # first: the worker starts its next task while we conclude this one
         if tag == "R":
             self._manager._conclude(task, payload)
         else:
             self._manager._conclude(task, error=_rebuild_error(payload))
-        self._dispatch()
 
     def _init_failed(self, worker: Worker, described: tuple[Any, ...]) -> None:
         from .._core._errors import TaskError
@@ -419,11 +423,28 @@ def _child_env() -> dict[str, str]:
 
 
 def _reap(worker: Worker) -> int | None:
+    """The exit code of a worker whose connection closed (negative: a signal).
+
+    ``Popen.wait(timeout)`` polls with growing sleeps (up to 50 ms); a pidfd
+    wakes us the moment the process is gone.
+    """
     import subprocess
 
     proc = worker.proc
     if proc is None:
         return None
+    if proc.poll() is None and hasattr(os, "pidfd_open"):
+        import select
+
+        try:
+            pidfd = os.pidfd_open(proc.pid)
+        except OSError:
+            pass
+        else:
+            try:
+                select.select([pidfd], [], [], 2.0)
+            finally:
+                os.close(pidfd)
     try:
         return proc.wait(2.0)
     except subprocess.TimeoutExpired:  # closed its socket but lives on: end it
