@@ -19,6 +19,8 @@ from tasker.workers import _processes
 import jobs
 from conftest import children
 
+from . import rjobs
+
 pytestmark = pytest.mark.timeout(60)
 
 
@@ -74,3 +76,28 @@ def test_shutdown_while_a_worker_is_being_spawned(monkeypatch: pytest.MonkeyPatc
     assert task.get_status() == "canceled"
     assert took < 3.0, f"shutdown took {took:.1f} s"
     assert children() <= before
+
+
+@pytest.mark.parametrize("job", ["one_way_result", "one_way_event"])
+def test_message_the_parent_cannot_unpickle(job: str) -> None:
+    """Fixed: a result or event that pickles in the worker but cannot be rebuilt in
+    the parent stalled the reader 2 s, then failed the task with a misleading
+    ``WorkerDiedError`` ("killed by SIGKILL ... out-of-memory killer")."""
+    scheduler = ManualScheduler()
+    mgr = TaskManager(main_thread_scheduler=scheduler, max_processes=1)
+    try:
+        t0 = time.monotonic()
+        task = mgr.run_process(rjobs.SYNC[job])
+        assert scheduler.pump_until(task.is_final, 20)
+        took = time.monotonic() - t0
+        error = task.exception()
+        assert task.get_status() == "failed"
+        assert "could not be unpickled" in str(error), repr(error)
+        assert "cannot be rebuilt" in str(error), "the cause is named"
+        assert "SIGKILL" not in str(error)
+        assert took < 1.5, f"ended after {took:.1f} s"
+        nxt = mgr.run_process(jobs.ok, 4)
+        assert scheduler.pump_until(nxt.is_final, 20) and nxt.result() == 8
+    finally:
+        mgr.shutdown(timeout=1.0)
+

@@ -325,7 +325,7 @@ class ProcessRunner:
         sock = worker.sock
         assert sock is not None
         while True:  # no locals survive a message: a big result is not held here
-            self._handle(worker, _payload.loads(*_wire.recv(sock)))
+            self._handle(worker, _load(*_wire.recv(sock)))
 
     def _handle(self, worker: Worker, message: tuple[Any, ...]) -> None:
         tag = message[0]
@@ -346,6 +346,26 @@ class ProcessRunner:
             self._ready(worker)
         elif tag == "I":
             self._init_failed(worker, message[1])
+        elif tag == "X":
+            self._unloadable(worker, task, message[1])
+
+    def _unloadable(self, worker: Worker, task: Task[Any] | None, error: Exception) -> None:
+        """A result or event this process cannot unpickle: the task fails, saying why.
+
+        The worker may still be running the task (it was an event) or be idle (it
+        was the result): either way it is replaced, as when a worker dies.
+        """
+        if task is not None:
+            from .._core._errors import TaskError
+
+            problem = TaskError(
+                f"a message from {worker.name} (the task's result or one of its events) could not "
+                f"be unpickled in this process: {type(error).__name__}: {error}. Return and send "
+                "types that this process can import and rebuild (plain values, NumPy arrays)."
+            )
+            problem.__cause__ = error
+            self._manager._conclude(task, error=problem)
+        worker.kill()  # its reader then sees EOF: _on_exit replaces it
 
     def _ready(self, worker: Worker) -> None:
         with self._lock:
@@ -420,6 +440,14 @@ def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return env
+
+
+def _load(data: bytearray, fds: list[int]) -> tuple[Any, ...]:
+    """A worker's message; ``("X", error)`` if it cannot be unpickled here."""
+    try:
+        return _payload.loads(data, fds)  # type: ignore[no-any-return]
+    except Exception as error:  # e.g. a class this process cannot import
+        return ("X", error)
 
 
 def _reap(worker: Worker) -> int | None:
