@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
-from tasker import TaskManager
+from tasker import TaskManager, TaskTimeoutError
 from tasker.schedulers import ManualScheduler
 from tasker.workers import _processes
 
 import jobs
-from conftest import children
-
 from . import rjobs
+from conftest import children
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -101,3 +101,23 @@ def test_message_the_parent_cannot_unpickle(job: str) -> None:
     finally:
         mgr.shutdown(timeout=1.0)
 
+
+@pytest.mark.parametrize("kind", ["thread", "process"])
+def test_cancel_then_timeout_ends_canceled(kind: str) -> None:
+    """Fixed: a task cancelled by the user whose timeout passed while it was still
+    stopping ended ``failed`` with ``TaskTimeoutError`` instead of ``canceled``."""
+    scheduler = ManualScheduler()
+    mgr = TaskManager(main_thread_scheduler=scheduler, cancel_grace_period=0.6)
+    start: Any = mgr.run_thread if kind == "thread" else mgr.run_process
+    try:
+        warm = start(jobs.ok, 1)
+        assert scheduler.pump_until(warm.is_final, 20)
+        task = start(jobs.stuck, 5.0, timeout=0.3)
+        assert scheduler.pump_until(task.is_running, 20)
+        task.cancel()
+        assert scheduler.pump_until(task.is_final, 20)
+        assert not isinstance(task.exception(), TaskTimeoutError)
+        assert task.get_status() == "canceled"
+    finally:
+        jobs.RELEASE.set()
+        mgr.shutdown(timeout=1.0)

@@ -330,8 +330,8 @@ class TaskManager:
 
     def _time_out(self, task: Task[Any]) -> None:
         with self._lock:
-            if task._status.is_final:
-                return
+            if task._status.is_final or task._cancel_requested:
+                return  # already stopping (cancel, replace, shutdown): it ends canceled
             task._timed_out = True
         self._cancel(task)
 
