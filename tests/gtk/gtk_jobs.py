@@ -81,7 +81,11 @@ async def ask_main_thread(ctx: Any) -> dict[str, Any]:
         return {"main": threading.current_thread() is threading.main_thread(), "value": 41 + 1}
 
     answer = await task_mgr.run_on_main_thread(on_main)
-    return {"answer": answer, "worker_thread": threading.current_thread().name}
+    return {
+        "answer": answer,
+        "worker_thread": threading.current_thread().name,
+        "task_loop": type(asyncio.get_running_loop()).__name__,
+    }
 
 
 def burn(seconds: float) -> int:

@@ -235,8 +235,10 @@ def test_terminal_demo_runs_its_tasks_and_quits(how: str) -> None:
         env.pop("WAYLAND_DISPLAY", None)
     proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=200)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not [line for line in proc.stderr.splitlines() if WARNING.search(line)], proc.stderr
     out = proc.stdout
     assert "demo finished" in out
+    assert "overall — idle" in out
     for kind in ("coroutine", "thread", "process"):
         assert kind in out
     for line in (

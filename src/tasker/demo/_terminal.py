@@ -128,9 +128,11 @@ def run_terminal(args: argparse.Namespace) -> int:
     )
     ok = False
     try:
-        with Live(view, console=console, refresh_per_second=12, transient=False):
+        with Live(view, console=console, refresh_per_second=12, transient=False) as live:
             task_mgr.schedule_on_main_thread(script.start)
             ok = finished.wait(args.time_limit if test_mode else None)
+            task_mgr.wait_until_settled(5.0)  # the last (idle) tasks_updated is shown too
+            live.refresh()
         console.print()
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: cancelling every task")
