@@ -138,7 +138,7 @@ def scenario_widgets(which: str = "custom") -> dict[str, Any]:
 
     alpha = manager.run_thread(gtk_jobs.gated, 0.25, "quarter way", key="alpha")
     beta = manager.add_coroutine(gtk_jobs.gated_async, "no progress here", key="beta")
-    gamma = manager.run_process(gtk_jobs.steady, 2.0, key="gamma")
+    gamma = manager.run_process(gtk_jobs.steady, 3.0, key="gamma")
     delta = manager.run_thread(gtk_jobs.gated, 0.5, "about to fail", fail=True, key="delta")
 
     def row(task: Any) -> Any:

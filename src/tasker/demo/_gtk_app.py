@@ -314,7 +314,6 @@ class DemoApp:
             GLib.timeout_add(300, self._start_tour_once)
         if not self.screenshot_done:
             GLib.timeout_add(100, self._screenshot_when_ready)
-        self._awaiter = asyncio.ensure_future(self._await_first_download())
 
     def _start_tour_once(self) -> bool:
         self.start_tour()
@@ -327,6 +326,7 @@ class DemoApp:
         self.script = DemoScript(self.window.tasks, on_finished=self._tour_finished, on_flood=self._flood_started)
         self.script.start()
         self.window.run_all_button.set_sensitive(False)
+        self._awaiter = asyncio.ensure_future(self._await_download(self.script.download))
 
     def _outcome(self, outcome: Outcome) -> None:
         assert self.window is not None
@@ -334,19 +334,14 @@ class DemoApp:
         if self.test_mode:
             print(f"outcome: {outcome.name}: {outcome.status} — {outcome.text}", flush=True)
 
-    async def _await_first_download(self) -> None:
-        """asyncio on the GTK loop: wait for a task with ``await``."""
-        while self.script is None:
-            await asyncio.sleep(0.1)
-        for task in list(self.manager):
-            if task.name == "download maps":
-                try:
-                    result = await task
-                except Exception as exc:  # the demo only reports it
-                    result = f"failed: {exc}"
-                if self.test_mode:
-                    print(f"awaited on the GTK loop: {result}", flush=True)
-                return
+    async def _await_download(self, task: Any) -> None:
+        """asyncio on the GTK loop: wait for a task with ``await``, then report."""
+        try:
+            result = await task
+        except Exception as exc:  # failed or cancelled: the demo only reports it
+            result = f"{type(exc).__name__}: {exc}"
+        if self.test_mode:
+            print(f"awaited on the GTK loop: {result}", flush=True)
 
     def _flood_started(self) -> None:
         assert self.window is not None

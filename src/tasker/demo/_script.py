@@ -153,6 +153,7 @@ class DemoScript:
         self.live: dict[int, Task[Any]] = {}
         self.indexer: Task[Any] | None = None
         self.image: Task[Any] | None = None
+        self.download: Task[Any] | None = None
         self.cancelled = False
         self.flood_started = False
         self.finished = False
@@ -171,7 +172,7 @@ class DemoScript:
 
         self.tasks.on_outcome = outcome
         t = self.tasks
-        download = t.download()
+        download = self.download = t.download()
         self.image = t.image()
         checksum = t.checksum()
         failing = t.failing()
