@@ -86,18 +86,22 @@ def test_message_the_parent_cannot_unpickle(job: str) -> None:
     scheduler = ManualScheduler()
     mgr = TaskManager(main_thread_scheduler=scheduler, max_processes=1)
     try:
-        t0 = time.monotonic()
-        task = mgr.run_process(rjobs.SYNC[job])
-        assert scheduler.pump_until(task.is_final, 20)
-        took = time.monotonic() - t0
-        error = task.exception()
-        assert task.get_status() == "failed"
-        assert "could not be unpickled" in str(error), repr(error)
-        assert "cannot be rebuilt" in str(error), "the cause is named"
-        assert "SIGKILL" not in str(error)
-        assert took < 1.5, f"ended after {took:.1f} s"
-        nxt = mgr.run_process(jobs.ok, 4)
-        assert scheduler.pump_until(nxt.is_final, 20) and nxt.result() == 8
+        for round_ in range(10):
+            t0 = time.monotonic()
+            task = mgr.run_process(rjobs.SYNC[job])
+            assert scheduler.pump_until(task.is_final, 20)
+            took = time.monotonic() - t0
+            error = task.exception()
+            assert task.get_status() == "failed"
+            assert "could not be unpickled" in str(error), repr(error)
+            assert "cannot be rebuilt" in str(error), "the cause is named"
+            assert "SIGKILL" not in str(error)
+            assert took < 1.5, f"ended after {took:.1f} s"
+            # The worker is replaced. Fixed too: the result it could still send after
+            # an unloadable event made it idle again, and the next task went to it.
+            nxt = mgr.run_process(jobs.ok, round_)
+            assert scheduler.pump_until(nxt.is_final, 20)
+            assert nxt.exception() is None and nxt.result() == 2 * round_
     finally:
         mgr.shutdown(timeout=1.0)
 

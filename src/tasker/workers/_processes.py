@@ -365,6 +365,8 @@ class ProcessRunner:
             )
             problem.__cause__ = error
             self._manager._conclude(task, error=problem)
+        with self._lock:
+            self._forget_locked(worker)  # no new task for it, even if its result comes in now
         worker.kill()  # its reader then sees EOF: _on_exit replaces it
 
     def _ready(self, worker: Worker) -> None:
