@@ -145,6 +145,11 @@ def busy(ctx: ExecutionContext, seconds: float = 60.0) -> int:
     return n
 
 
+def gil_hog(ctx: ExecutionContext, n: int = 10**9) -> int:
+    """Busy in native code that never releases the GIL (no other thread runs meanwhile)."""
+    return sum(range(n))
+
+
 def fd_report(ctx: ExecutionContext) -> dict[str, Any]:
     """What this worker holds: its fds and what a grandchild it starts inherits."""
     import subprocess

@@ -95,6 +95,7 @@ class _Link:
 def main() -> None:
     sock_fd, flags_fd, lifeline_fd = (int(arg) for arg in sys.argv[1:4])
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the application's business
+    _arm_lifeline(lifeline_fd)
     threading.Thread(target=_lifeline, args=(lifeline_fd,), daemon=True).start()
     import mmap
 
@@ -115,6 +116,28 @@ def main() -> None:
 def _lifeline(fd: int) -> None:
     os.read(fd, 1)  # returns only when every write end is closed: the parent died
     os._exit(EXIT_PARENT_GONE)
+
+
+def _arm_lifeline(fd: int) -> None:
+    """Have the kernel SIGKILL this worker when the parent's end of the lifeline closes.
+
+    The lifeline thread needs the GIL to exit; a task busy in native code that
+    holds the GIL (e.g. ``sum(range(10**10))``) would keep an orphan running.
+    With O_ASYNC the kernel itself signals the owner of the pipe when its last
+    writer closes. The owner belongs to the open file, which every worker shares
+    through ``fd``: each worker opens the pipe anew to own one of its own (kept
+    open for the worker's life). If the parent died before this, the thread sees
+    EOF at once.
+    """
+    try:
+        import fcntl
+
+        own = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fcntl.fcntl(own, fcntl.F_SETOWN, os.getpid())
+        fcntl.fcntl(own, fcntl.F_SETSIG, signal.SIGKILL)
+        fcntl.fcntl(own, fcntl.F_SETFL, fcntl.fcntl(own, fcntl.F_GETFL) | os.O_ASYNC)
+    except (ImportError, AttributeError, OSError):  # not Linux: the thread alone
+        pass
 
 
 def _setup(init: dict[str, Any], link: _Link) -> None:
