@@ -184,3 +184,21 @@ def test_callable_scheduler_accepts_idle_add_style() -> None:
         resolve_scheduler("wx")
     with pytest.raises(TypeError):
         resolve_scheduler(3)
+
+
+def test_task_ended_signal_precedes_when_done_for_every_ending(harness: Harness) -> None:
+    order: list[str] = []
+
+    def ended(sender: object, task: object) -> None:
+        order.append(f"ended {task.name}")  # type: ignore[attr-defined]
+
+    harness.mgr.task_ended.connect(ended)
+    done = lambda t: order.append(f"done {t.name}")  # noqa: E731
+    quick = harness.mgr.run_thread(jobs.fail, key="quick", when_done=done)
+    slow = harness.mgr.run_thread(jobs.until_cancelled, key="slow", when_done=done)
+    assert harness.pump_until(slow.is_running)
+    slow.cancel()
+    assert harness.pump_until(lambda: quick.is_final() and slow.is_final() and len(order) == 4)
+    harness.settle()
+    assert order.index("ended quick") + 1 == order.index("done quick")
+    assert order.index("ended slow") + 1 == order.index("done slow")

@@ -121,7 +121,7 @@ def test_widgets_follow_the_tasks(which: str) -> None:
     assert after["bar"] == {"text": "Idle", "busy": False}
     assert "failed:delta" in after["signals"]
     assert {"ended:alpha", "ended:beta", "ended:gamma", "ended:delta"} <= set(after["signals"])
-    assert sorted(r["quick"]) == ["delta failed", "quick watched failed", "quick when_done failed"]
+    assert sorted(r["quick"]) == ["delta failed", "quick automatic failed", "quick when_done failed"]
     assert r["after_dismiss"] == 2
     assert r["after_clear"] == {"entries": 0, "revealed": False}
 

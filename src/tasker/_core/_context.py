@@ -62,7 +62,8 @@ class ExecutionContext:
         elif not fraction >= 0.0:  # negative or NaN
             fraction = 0.0
         cell = self._cell
-        cell._progress = self._base + fraction * self._span
+        progress = self._base + fraction * self._span
+        cell._progress = progress if progress <= 1.0 else 1.0  # nested spans' rounding
         if not cell._dirty:
             cell._changed()
 

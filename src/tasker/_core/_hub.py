@@ -56,7 +56,9 @@ class Hub:
     def _run(self) -> None:
         import asyncio
 
-        loop = asyncio.new_event_loop()
+        # Not asyncio.new_event_loop(): an application's event-loop policy (e.g.
+        # PyGObject's GLib policy) must not decide what runs tasker's own loop.
+        loop = asyncio.SelectorEventLoop()
         self._on_start(threading.get_ident())
         with self._lock:
             if self._stopped:  # stop() came while this thread was starting: do not run

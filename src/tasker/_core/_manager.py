@@ -80,6 +80,10 @@ class TaskManager:
         self._started = False
         self._closed = False
         self.tasks_updated = TasksSignal("tasks_updated")
+        #: ``handler(sender, task=task)`` on the main thread as each task ends,
+        #: right before its ``when_done`` — also for tasks that ended before any
+        #: ``tasks_updated`` listed them (e.g. a widget showing failures).
+        self.task_ended = TasksSignal("task_ended")
         self._hub = Hub(on_start=self._hub_started)
         self._clock = Clock()
         rate = float(self._options["update_rate"])
@@ -289,6 +293,7 @@ class TaskManager:
 
     def _run_when_done(self, task: Task[Any]) -> None:
         task._done_delivered = True
+        self.task_ended.send(self, task=task)
         if task._when_done is not None:
             task._when_done(task)
 

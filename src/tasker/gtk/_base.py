@@ -12,7 +12,6 @@ nothing outside the widget keeps a strong reference to it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import gi
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
     from .._core._manager import TaskManager
     from .._core._task import Task
 
-__all__ = ["EndTracker", "GLib", "GObject", "Gdk", "Gtk", "ManagerBinding", "format_duration", "install_css"]
+__all__ = ["GLib", "GObject", "Gdk", "Gtk", "ManagerBinding", "format_duration", "install_css"]
 
 _CSS = """
 .tasker-status { padding: 2px 8px; }
@@ -121,6 +120,7 @@ class ManagerBinding:
     def _binding_realized(self) -> None:
         if not self._receiving:
             self._manager.tasks_updated.connect(self._on_tasks_updated)
+            self._manager.task_ended.connect(self._on_task_ended)
             self._receiving = True
         install_css()
         self.refresh()
@@ -128,6 +128,7 @@ class ManagerBinding:
     def _binding_unrealized(self) -> None:
         if self._receiving:
             self._manager.tasks_updated.disconnect(self._on_tasks_updated)
+            self._manager.task_ended.disconnect(self._on_task_ended)
             self._receiving = False
         self._stop_ticking()
 
@@ -140,8 +141,15 @@ class ManagerBinding:
         if self._receiving:
             self._update(tasks, progress)
 
+    def _on_task_ended(self, sender: Any, *, task: Task[Any], **_: Any) -> None:
+        if self._receiving:
+            self._ended(task)
+
     def _update(self, tasks: list[Task[Any]], progress: float) -> None:
         raise NotImplementedError
+
+    def _ended(self, task: Task[Any]) -> None:
+        """A task ended (``manager.task_ended``); before its ``when_done``."""
 
     # -- animation ------------------------------------------------------------------
     def _ticking(self) -> bool:
@@ -166,31 +174,3 @@ class ManagerBinding:
         if self._tick_source:
             GLib.source_remove(self._tick_source)
             self._tick_source = 0
-
-
-class EndTracker:
-    """Finds the tasks that ended between two ``tasks_updated`` emissions.
-
-    A task that ends leaves the ``tasks`` list, so the tracker remembers the
-    tasks it saw (and any given to ``watch``) and reports those that are final.
-    A task that starts and ends between two emissions (under ~50 ms) is only
-    seen if it was watched.
-    """
-
-    def __init__(self) -> None:
-        self._seen: dict[int, Task[Any]] = {}
-
-    def watch(self, task: Task[Any]) -> None:
-        self._seen[task.id] = task
-
-    def ended(self, tasks: Iterable[Task[Any]]) -> list[Task[Any]]:
-        """Record ``tasks`` as live; return the remembered tasks now final."""
-        for task in tasks:
-            self._seen.setdefault(task.id, task)
-        done = [task for task in self._seen.values() if task.is_final()]
-        for task in done:
-            del self._seen[task.id]
-        return done
-
-    def forget(self) -> None:
-        self._seen.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import EndTracker, Gtk, ManagerBinding
+from ._base import Gtk, ManagerBinding
 
 if TYPE_CHECKING:
     from .._core._task import Task
@@ -66,14 +66,13 @@ class TaskErrorBanner(Gtk.Revealer, ManagerBinding):  # type: ignore[misc]
     Put it at the top of a window's content. It reveals itself when a failure
     is reported and hides when the user has dismissed every entry.
 
-    Failures reach it in three ways (use any):
+    Failures reach it in two ways (use either):
 
-    * automatically: it follows ``manager.tasks_updated`` and reports every task
-      it saw live that ends ``failed`` (``follow=False`` turns this off);
-    * ``when_done=banner.when_done`` (or calling it from your own ``when_done``):
-      reports the task if it failed — this also catches tasks that fail before
-      the first progress update;
-    * ``banner.report(task)`` or ``banner.report_error(title, error)``.
+    * automatically: it follows ``manager.task_ended`` and reports every task
+      that ends ``failed``, even one that never showed up in ``tasks_updated``
+      (``follow=False`` turns this off);
+    * ``banner.report(task)`` or ``banner.report_error(title, error)`` — e.g.
+      from a ``when_done`` (``when_done=banner.when_done`` reports failures).
 
     At most ``max_entries`` are shown; older ones are dropped. A task is shown once.
     """
@@ -89,7 +88,6 @@ class TaskErrorBanner(Gtk.Revealer, ManagerBinding):  # type: ignore[misc]
         self._follow = follow
         self._max_entries = max(1, max_entries)
         self._shown: set[int] = set()
-        self._ends = EndTracker()
         self._box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=6)
         self._box.add_css_class("tasker-error-banner")
         self.set_child(self._box)
@@ -120,10 +118,6 @@ class TaskErrorBanner(Gtk.Revealer, ManagerBinding):  # type: ignore[misc]
         """A ``when_done`` callback: reports the task if it failed."""
         if task.get_status() == "failed":
             self.report(task)
-
-    def watch(self, task: Task[Any]) -> None:
-        """Report this task if it fails (even before it is ever seen live)."""
-        self._ends.watch(task)
 
     def report(self, task: Task[Any]) -> None:
         """Show the failure of ``task`` (once per task)."""
@@ -158,6 +152,8 @@ class TaskErrorBanner(Gtk.Revealer, ManagerBinding):  # type: ignore[misc]
         self.set_reveal_child(True)
 
     def _update(self, tasks: list[Task[Any]], progress: float) -> None:
-        for task in self._ends.ended(tasks):
-            if task.get_status() == "failed":
-                self.report(task)
+        pass  # failures come from manager.task_ended (see _ended)
+
+    def _ended(self, task: Task[Any]) -> None:
+        if task.get_status() == "failed":
+            self.report(task)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ._base import EndTracker, GObject, Gtk, ManagerBinding, format_duration
+from ._base import GObject, Gtk, ManagerBinding, format_duration
 
 if TYPE_CHECKING:
     from .._core._task import Task
@@ -173,7 +173,6 @@ class TaskListView(Gtk.ListBox, ManagerBinding):  # type: ignore[misc]
         self._cancellable = cancellable
         self._show_kind = show_kind
         self._rows: dict[int, TaskRow] = {}
-        self._ends = EndTracker()
         if placeholder:
             label = Gtk.Label(label=placeholder, margin_top=18, margin_bottom=18)
             label.add_css_class("tasker-dim")
@@ -197,10 +196,6 @@ class TaskListView(Gtk.ListBox, ManagerBinding):  # type: ignore[misc]
     def get_row(self, task: Task[Any]) -> TaskRow | None:
         return self._rows.get(task.id)
 
-    def watch(self, task: Task[Any]) -> None:
-        """Report this task's ending even if it ends before it is ever listed."""
-        self._ends.watch(task)
-
     # -- updates ----------------------------------------------------------------------
     def _update(self, tasks: list[Task[Any]], progress: float) -> None:
         live = {task.id for task in tasks}
@@ -216,10 +211,11 @@ class TaskListView(Gtk.ListBox, ManagerBinding):  # type: ignore[misc]
                 row.update()
         if any(row.pulsing or row.task.get_progress() <= 0.0 for row in self._rows.values()):
             self._want_ticks()
-        for task in self._ends.ended(tasks):
-            self.emit("task-ended", task)
-            if task.get_status() == "failed":
-                self.emit("task-failed", task)
+
+    def _ended(self, task: Task[Any]) -> None:
+        self.emit("task-ended", task)
+        if task.get_status() == "failed":
+            self.emit("task-failed", task)
 
     def _ticking(self) -> bool:
         return any(row.task.get_progress() <= 0.0 for row in self._rows.values())
