@@ -150,6 +150,16 @@ def gil_hog(ctx: ExecutionContext, n: int = 10**9) -> int:
     return sum(range(n))
 
 
+def spawn_then_die(ctx: ExecutionContext, seconds: float = 30.0) -> None:
+    """Starts a process that inherits what it can (close_fds=False), tells its pid, dies."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({seconds})"], close_fds=False)
+    ctx.send_event("grandchild", child.pid)
+    os._exit(3)
+
+
 def fd_report(ctx: ExecutionContext) -> dict[str, Any]:
     """What this worker holds: its fds and what a grandchild it starts inherits."""
     import subprocess

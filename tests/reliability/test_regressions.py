@@ -7,6 +7,8 @@ on the code before the fix.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from typing import Any
@@ -124,4 +126,24 @@ def test_cancel_then_timeout_ends_canceled(kind: str) -> None:
         assert task.get_status() == "canceled"
     finally:
         jobs.RELEASE.set()
+        mgr.shutdown(timeout=1.0)
+
+
+def test_worker_death_is_seen_although_a_process_it_started_lives_on() -> None:
+    """Fixed: the worker's socket to the parent (and its lifeline) were inheritable in
+    the worker, so a process a task started (``os.system``, ``Popen(close_fds=False)``)
+    kept the parent's channel open: when the worker died the parent saw no EOF and
+    the task stayed 'running' as long as that process lived (and it could have
+    written to the parent's channel)."""
+    scheduler = ManualScheduler()
+    mgr = TaskManager(main_thread_scheduler=scheduler, max_processes=1)
+    grandchildren: list[int] = []
+    try:
+        task = mgr.run_process(rjobs.spawn_then_die, 30.0, when_event=lambda t, name, pid: grandchildren.append(pid))
+        assert scheduler.pump_until(task.is_final, 5.0), "the worker's death was not noticed"
+        assert task.get_status() == "failed" and "exited with code 3" in str(task.exception())
+    finally:
+        scheduler.pump_until(lambda: bool(grandchildren), 5.0)
+        for pid in grandchildren:
+            os.kill(pid, signal.SIGKILL)
         mgr.shutdown(timeout=1.0)

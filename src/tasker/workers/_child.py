@@ -94,6 +94,10 @@ class _Link:
 
 def main() -> None:
     sock_fd, flags_fd, lifeline_fd = (int(arg) for arg in sys.argv[1:4])
+    # pass_fds made them inheritable: a process a task starts (os.system, Popen with
+    # close_fds=False) must not get them, or it keeps the parent's channel open.
+    os.set_inheritable(sock_fd, False)
+    os.set_inheritable(lifeline_fd, False)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the application's business
     _arm_lifeline(lifeline_fd)
     threading.Thread(target=_lifeline, args=(lifeline_fd,), daemon=True).start()
