@@ -21,7 +21,7 @@ from tasker.workers import _processes
 
 import jobs
 from . import rjobs
-from conftest import children
+from conftest import children, tasker_threads
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -147,3 +147,21 @@ def test_worker_death_is_seen_although_a_process_it_started_lives_on() -> None:
         for pid in grandchildren:
             os.kill(pid, signal.SIGKILL)
         mgr.shutdown(timeout=1.0)
+
+
+def test_shutdown_waits_for_workers_that_left_the_pool() -> None:
+    """Fixed: ``shutdown()`` waited only for the workers still in the pool; workers
+    retired by ``restart_worker_pool()`` (or replaced after a cancel) could still be
+    exiting, their reader threads still running, when ``shutdown()`` returned."""
+    before = children()
+    scheduler = ManualScheduler()
+    mgr = TaskManager(main_thread_scheduler=scheduler, max_processes=2)
+    tasks = [mgr.run_process(jobs.ok, i) for i in range(4)]
+    assert scheduler.pump_until(lambda: all(t.is_final() for t in tasks), 20)
+    runner = mgr._runners["process"]
+    assert scheduler.pump_until(lambda: sum(w.ready for w in runner._workers) == 3, 20)
+    mgr.restart_worker_pool()  # the three idle workers are told to stop
+    mgr.shutdown(timeout=1.0)
+    left = [t.name for t in tasker_threads() if t.name.endswith("-reader")]
+    assert left == [], f"reader threads still running after shutdown(): {left}"
+    assert children() <= before

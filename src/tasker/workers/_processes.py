@@ -97,6 +97,7 @@ class ProcessRunner:
         self._pending: deque[Task[Any]] = deque()
         self._idle: list[Worker] = []
         self._workers: set[Worker] = set()
+        self._alive: set[Worker] = set()  # also those that left the pool, until their reader ends
         self._busy = 0
         self._number = 0
         self._closed = False
@@ -153,7 +154,7 @@ class ProcessRunner:
     def shutdown(self) -> None:
         with self._lock:
             self._closed = True
-            workers = list(self._workers)
+            workers = list(self._alive)  # retired or dying ones too: wait for them as well
             self._workers.clear()
             self._idle.clear()
         for worker in workers:
@@ -191,6 +192,7 @@ class ProcessRunner:
             self._number += 1
             worker = Worker(self, self._number)
             self._workers.add(worker)
+            self._alive.add(worker)
             new.append(worker)
         return new
 
@@ -419,6 +421,8 @@ class ProcessRunner:
                 resource.close()
         self._start(starting)
         self._dispatch()
+        with self._lock:
+            self._alive.discard(worker)
 
 
 # -- helpers ----------------------------------------------------------------------------------
