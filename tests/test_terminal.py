@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 
-import jobs
 import pytest
 
 from tasker import TaskManager
+
+import jobs
 
 pytestmark = pytest.mark.timeout(60)
 
