@@ -113,6 +113,18 @@ def memfd_fds(pid: int | str = "self") -> int:
     return count
 
 
+def payload_fds(pid: int | str = "self") -> int:
+    """Open descriptors of shared-memory payloads (memfd) in a process."""
+    base = f"/proc/{pid}/fd"
+    count = 0
+    for name in os.listdir(base):
+        try:
+            count += os.readlink(f"{base}/{name}").startswith("/memfd:tasker-payload")
+        except OSError:
+            pass
+    return count
+
+
 def dev_shm() -> set[str]:
     try:
         return set(os.listdir("/dev/shm"))

@@ -23,7 +23,7 @@ import pytest
 from tasker import Task, WorkerDiedError
 
 from . import rjobs
-from .support import FULL, RHarness, scale
+from .support import FULL, RHarness, payload_fds, scale
 from conftest import children
 
 pytestmark = pytest.mark.timeout(600 if FULL else 120)
@@ -130,6 +130,7 @@ def test_chaos_sigkill_random_workers(make_rh: Any) -> None:
             if mode == "report":
                 assert events.get(task_id) == [n], "an event was lost or duplicated"
     assert hit <= len(chaos.killed)
+    assert payload_fds() == 0, "shared memory of a worker killed mid-message leaked"
     assert len(chaos.killed) >= TASKS // KILL_EVERY // 2, "the chaos thread barely killed anything"
     # The pool heals: after the storm, process tasks run again.
     after = [h.start("process", "ok", i) for i in range(10)]

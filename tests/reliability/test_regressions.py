@@ -165,3 +165,39 @@ def test_shutdown_waits_for_workers_that_left_the_pool() -> None:
     left = [t.name for t in tasker_threads() if t.name.endswith("-reader")]
     assert left == [], f"reader threads still running after shutdown(): {left}"
     assert children() <= before
+
+
+def test_received_shared_memory_is_closed_when_the_peer_dies_mid_message() -> None:
+    """Fixed: descriptors received with a message whose sender died before the
+    rest of it arrived (a worker SIGKILLed while sending a large result) were never
+    closed: the shared memory leaked, and the descriptors, received without
+    close-on-exec, were inherited by any process the application started."""
+    import socket
+
+    from tasker.workers import _payload, _wire
+
+    def memfds() -> int:
+        return sum(os.readlink(f"/proc/self/fd/{fd}").startswith("/memfd:") for fd in os.listdir("/proc/self/fd")
+                   if os.path.exists(f"/proc/self/fd/{fd}"))
+
+    before = memfds()
+    a, b = socket.socketpair()
+    with a, b:
+        data, fds = _payload.dumps(b"x" * (2 << 20))  # one memfd
+        assert len(fds) == 1
+        header = _wire.HEADER.pack(len(data) + 100, len(fds))  # more body than will come
+        a.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, __import__("array").array("i", fds))])
+        a.sendall(data)
+        _payload.close_fds(fds)
+        a.shutdown(socket.SHUT_WR)  # the sender "dies" mid-message
+        with pytest.raises(EOFError):
+            _wire.recv(b)
+    assert memfds() == before, "the received memfd leaked"
+    a, b = socket.socketpair()
+    with a, b:
+        data, fds = _payload.dumps(b"y" * (2 << 20))
+        _wire.send(a, data, fds)
+        _payload.close_fds(fds)
+        _, got = _wire.recv(b)
+        assert [os.get_inheritable(fd) for fd in got] == [False], "received fds are close-on-exec"
+        _payload.close_fds(got)

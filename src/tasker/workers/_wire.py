@@ -8,11 +8,13 @@ header), then the body (see ``_payload`` for what bodies and descriptors hold).
 from __future__ import annotations
 
 import array
+import os
 import socket
 import struct
 
 HEADER = struct.Struct("<QI")
 MAX_FDS = 64
+_CLOEXEC = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
 
 
 # -- framing ---------------------------------------------------------------------
@@ -30,14 +32,20 @@ def send(sock: socket.socket, body: bytes | bytearray | memoryview, fds: list[in
 
 def recv(sock: socket.socket) -> tuple[bytearray, list[int]]:
     """One message; raises ``EOFError`` when the peer is gone."""
-    data, ancdata, _flags, _addr = sock.recvmsg(HEADER.size, socket.CMSG_SPACE(MAX_FDS * 4))
+    # MSG_CMSG_CLOEXEC: a process spawned meanwhile (os.system, ...) must not inherit them.
+    data, ancdata, _flags, _addr = sock.recvmsg(HEADER.size, socket.CMSG_SPACE(MAX_FDS * 4), _CLOEXEC)
     if not data:
         raise EOFError("peer closed the connection")
     fds = _fds_from(ancdata)
-    if len(data) < HEADER.size:
-        data += _recv_exact(sock, HEADER.size - len(data))
-    size, _nfds = HEADER.unpack(data)
-    return _recv_exact(sock, size), fds
+    try:
+        if len(data) < HEADER.size:
+            data += _recv_exact(sock, HEADER.size - len(data))
+        size, _nfds = HEADER.unpack(data)
+        return _recv_exact(sock, size), fds
+    except BaseException:  # the peer died mid-message: its shared memory must not leak
+        for fd in fds:
+            os.close(fd)
+        raise
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytearray:
