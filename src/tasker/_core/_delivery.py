@@ -76,6 +76,15 @@ class Delivery:
         if post:
             self._post()
 
+    def ending(self, fn: Callable[..., object], *args: Any) -> None:
+        """``call`` for a task's ending, which is also a change to show."""
+        with self._lock:
+            self._calls.append((fn, args, None))
+            self._changed = True  # the flush posted for the call shows it (or arms the timer)
+            post = self._claim_flush()
+        if post:
+            self._post()
+
     def event(self, fn: Callable[..., object], *args: Any) -> None:
         """Like ``call`` for a task event, waiting while too many are queued."""
         with self._lock:

@@ -73,6 +73,7 @@ class TaskManager:
         self._scheduler: Scheduler | None = None
         self._lock = threading.RLock()
         self._settle = threading.Condition()
+        self._settle_waiters = 0
         self._active: dict[int, Task[Any]] = {}  # non-final tasks, in start order
         self._by_key: dict[Hashable, Task[Any]] = {}
         self._batch_done = 0
@@ -278,7 +279,8 @@ class TaskManager:
             callbacks, task._callbacks = task._callbacks, []
             # Queued before the lock is released: "settled" never sees a task
             # that is gone from _active but whose when_done is not queued yet.
-            self._delivery.call(self._run_when_done, task)
+            self._delivery.ending(self._run_when_done, task)
+        task.name  # noqa: B018 - fix the name (from the function) before letting the function go
         task._func = task._args = task._kwargs = task._payload = None  # type: ignore[assignment]
         if task._timer is not None:
             task._timer.cancel()
@@ -287,13 +289,13 @@ class TaskManager:
                 callback()
             except Exception:
                 logger.exception("tasker: internal done-callback failed")
-        self._delivery.mark_dirty()
         self._notify_settle()
         return True
 
     def _run_when_done(self, task: Task[Any]) -> None:
         task._done_delivered = True
-        self.task_ended.send(self, task=task)
+        if self.task_ended.receivers:
+            self.task_ended.send(self, task=task)
         if task._when_done is not None:
             task._when_done(task)
 
@@ -412,16 +414,21 @@ class TaskManager:
                 return self._is_settled()
             if not scheduler.pump(min(remaining, 0.05)):
                 with self._settle:
-                    if not self._is_settled():
-                        self._settle.wait(min(remaining, 0.25))
+                    self._settle_waiters += 1
+                    try:
+                        if not self._is_settled():
+                            self._settle.wait(min(remaining, 0.25))
+                    finally:
+                        self._settle_waiters -= 1
         return True
 
     def _is_settled(self) -> bool:
         return not self._active and self._delivery.is_idle()
 
     def _notify_settle(self) -> None:
-        with self._settle:
-            self._settle.notify_all()
+        if self._settle_waiters:  # most endings have nobody waiting: skip the lock
+            with self._settle:
+                self._settle.notify_all()
 
     def _hub_started(self, thread_id: int) -> None:
         self._delivery.never_block(thread_id)

@@ -60,7 +60,7 @@ class Task(Generic[R]):
         self.id: int = next(_ids)
         self.key: Hashable = AutoKey(self.id) if key is None else key
         self.kind: TaskKind = kind
-        self.name: str = key if isinstance(key, str) else _func_name(func)
+        self._name: str | None = key if isinstance(key, str) else None
         self.timeout = timeout
         self._manager = manager
         self._func = func
@@ -82,6 +82,14 @@ class Task(Generic[R]):
         self._payload: Any = None  # what the runner prepared at the call (e.g. pickles)
         self._handle: Any = None  # runner-specific: asyncio task, worker, thread
         self._timer: Any = None  # the timeout timer, cancelled when the task ends
+
+    @property
+    def name(self) -> str:
+        """The key if it is a string, else the function's name (for UIs and logs)."""
+        name = self._name
+        if name is None:
+            name = self._name = _func_name(self._func) if self._func is not None else f"task #{self.id}"
+        return name
 
     # -- reading state ---------------------------------------------------
     def get_status(self) -> TaskStatus:

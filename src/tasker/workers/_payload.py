@@ -45,24 +45,32 @@ class _BigBytes:
         return rebuild, (pickle.PickleBuffer(self.data),)
 
 
+_SCAN_ITEMS = 16  # containers longer than this are not searched for big bytes
+
+
 def _mark_big_bytes(obj: Any, depth: int = 3) -> Any:
     """Wrap large ``bytes``/``bytearray`` near the top of ``obj`` (pickle would keep them in band).
 
-    Bytes nested deeper than ``depth`` containers still work, in band.
+    Only the first ``depth`` levels of small containers are searched (a message,
+    a call's arguments, a result tuple): bytes elsewhere still work, in band.
+    The common case (nothing to wrap) allocates nothing.
     """
     kind = type(obj)
     if kind is bytes or kind is bytearray:
         return _BigBytes(obj) if len(obj) >= BIG else obj
-    if depth == 0:
+    if depth == 0 or (kind is not tuple and kind is not list and kind is not dict) or len(obj) > _SCAN_ITEMS:
         return obj
-    if kind is tuple or kind is list:
-        items = [_mark_big_bytes(item, depth - 1) for item in obj]
-        if any(new is not old for new, old in zip(items, obj, strict=True)):
-            return kind(items)
-    elif kind is dict:
-        values = {key: _mark_big_bytes(value, depth - 1) for key, value in obj.items()}
-        if any(values[key] is not value for key, value in obj.items()):
-            return values
+    if kind is dict:
+        for key, value in obj.items():
+            new = _mark_big_bytes(value, depth - 1)
+            if new is not value:
+                return {k: (new if k == key else _mark_big_bytes(v, depth - 1)) for k, v in obj.items()}
+        return obj
+    for index, item in enumerate(obj):
+        new = _mark_big_bytes(item, depth - 1)
+        if new is not item:
+            rest = [_mark_big_bytes(other, depth - 1) for other in obj[index + 1 :]]
+            return kind([*obj[:index], new, *rest])
     return obj
 
 
@@ -91,30 +99,35 @@ def dumps(obj: Any, by_value: bool = False) -> tuple[bytes, list[int]]:
         big.append(buffer)
         return False
 
-    out = io.BytesIO()
     if _SHM:
         obj = _mark_big_bytes(obj)
     if by_value:
         if _cloud is None:
             _cloud = _cloud_pickler()
+        out = io.BytesIO()
         _cloud(out, protocol=5, buffer_callback=keep_in_band).dump(obj)
+        data = out.getvalue()
     else:
-        pickle.Pickler(out, protocol=5, buffer_callback=keep_in_band).dump(obj)
+        data = pickle.dumps(obj, protocol=5, buffer_callback=keep_in_band)
     fds = [_to_memfd(buffer) for buffer in big]
-    return out.getvalue(), fds
+    return data, fds
 
 
 def dumps_portable(obj: Any) -> tuple[bytes, list[int]]:
-    """Plain pickle when it is enough, cloudpickle when ``__main__`` or a lambda is in it."""
-    if "cloudpickle" not in sys.modules:
-        try:
-            data, fds = dumps(obj)
-        except Exception:
-            pass
-        else:
-            if b"__main__" not in data:
-                return data, fds
-            close_fds(fds)
+    """Plain pickle when it is enough, cloudpickle when ``__main__`` or a lambda is in it.
+
+    Plain pickle is tried first (it is several times faster); what it cannot
+    pickle (lambdas, nested functions) or pickles by a reference the other
+    process cannot resolve (anything from ``__main__``) goes by value.
+    """
+    try:
+        data, fds = dumps(obj)
+    except Exception:
+        pass
+    else:
+        if b"__main__" not in data:
+            return data, fds
+        close_fds(fds)
     return dumps(obj, by_value=True)
 
 

@@ -66,10 +66,12 @@ class Worker:
             target=runner._worker_main, args=(self,), name=f"{self.name}-reader", daemon=True
         )
 
-    def send(self, data: bytes | bytearray | memoryview, fds: list[int] | tuple[int, ...] = ()) -> None:
+    def send(
+        self, data: bytes | bytearray | memoryview, fds: list[int] | tuple[int, ...] = (), prefix: bytes = b""
+    ) -> None:
         assert self.sock is not None
         with self.send_lock:
-            _wire.send(self.sock, data, fds)
+            _wire.send(self.sock, data, fds, prefix)
 
     def kill(self) -> None:
         proc = self.proc
@@ -99,6 +101,7 @@ class ProcessRunner:
         self._workers: set[Worker] = set()
         self._alive: set[Worker] = set()  # also those that left the pool, until their reader ends
         self._busy = 0
+        self._retiring = False  # some workers in the pool are retiring (restart)
         self._number = 0
         self._closed = False
         self._lifeline_r, self._lifeline_w = os.pipe()
@@ -144,6 +147,7 @@ class ProcessRunner:
             self._idle.clear()
             for worker in self._workers:
                 worker.retiring = True
+            self._retiring = bool(self._workers)
             for worker in idle:
                 self._forget_locked(worker)
             starting = self._grow_locked()
@@ -181,8 +185,8 @@ class ProcessRunner:
         Spares are only added once a worker is up: on a cold start the first
         worker should not share the CPUs with interpreters nobody waits for.
         """
-        if self._closed:
-            return []
+        if self._closed or (len(self._workers) >= self._max + self._spare and not self._retiring):
+            return []  # fully grown (the common case): nothing to count
         live = sum(1 for w in self._workers if not w.retiring)
         wanted = min(self._max, self._busy + len(self._pending))
         if any(w.ready for w in self._workers):
@@ -206,6 +210,8 @@ class ProcessRunner:
             return
         worker.gone = True
         self._workers.discard(worker)
+        if self._retiring and not any(w.retiring for w in self._workers):
+            self._retiring = False
         if worker in self._idle:
             self._idle.remove(worker)
         if worker.task is not None:
@@ -227,7 +233,7 @@ class ProcessRunner:
             call: _payload.Call = task._payload
             header = b"T" + task.id.to_bytes(8, "little")
             try:
-                worker.send(header + call.data, call.fds)
+                worker.send(call.data, call.fds, prefix=header)
             except OSError:
                 pass  # the worker died: its reader fails the task
             finally:

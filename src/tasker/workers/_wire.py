@@ -18,16 +18,24 @@ _CLOEXEC = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
 
 
 # -- framing ---------------------------------------------------------------------
-def send(sock: socket.socket, body: bytes | bytearray | memoryview, fds: list[int] | tuple[int, ...] = ()) -> None:
-    header = HEADER.pack(len(body), len(fds))
-    if fds:
-        sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
-        sock.sendall(body)
-    elif len(body) < 65536:
-        sock.sendall(header + body)
-    else:
-        sock.sendall(header)
-        sock.sendall(body)
+def send(
+    sock: socket.socket,
+    body: bytes | bytearray | memoryview,
+    fds: list[int] | tuple[int, ...] = (),
+    prefix: bytes = b"",
+) -> None:
+    """Send ``prefix + body`` as one message (one gathering syscall, no copy)."""
+    header = HEADER.pack(len(prefix) + len(body), len(fds))
+    parts = [header, prefix, body] if prefix else [header, body]
+    anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+    sent = sock.sendmsg(parts, anc)
+    for part in parts:  # a large body may not fit at once: the rest goes plainly
+        size = len(part)
+        if sent >= size:
+            sent -= size
+            continue
+        sock.sendall(memoryview(part)[sent:])
+        sent = 0
 
 
 def recv(sock: socket.socket) -> tuple[bytearray, list[int]]:
