@@ -208,3 +208,32 @@ def test_big_buffers_go_out_of_band(by_value: bool) -> None:
             assert back == value
     small_data, small_fds = _payload.dumps(b"z" * 1000)
     assert small_fds == [] and _payload.loads(small_data, []) == b"z" * 1000
+
+
+def test_cancel_flag_is_written_under_the_pool_lock(harness: Harness) -> None:
+    """The flag write and the check that the worker still runs this task are atomic.
+
+    Otherwise a cancel racing with the task's end could flag the worker's next task.
+    """
+    task = harness.start("process", "until_cancelled")
+    assert harness.pump_until(task.is_running)
+    runner = harness.mgr._runners["process"]
+    worker = task._handle
+    real = worker.flags
+    writes: list[bool] = []
+
+    class Spy:
+        def __getitem__(self, index: int) -> int:
+            return real[index]
+
+        def __setitem__(self, index: int, value: int) -> None:
+            writes.append(runner._lock.locked())
+            real[index] = value
+
+    worker.flags = Spy()
+    try:
+        task.cancel()
+    finally:
+        worker.flags = real
+    assert writes == [True]
+    harness.finish(task)

@@ -123,8 +123,11 @@ class ProcessRunner:
 
     def interrupt(self, task: Task[Any]) -> None:
         worker = task._handle
-        if isinstance(worker, Worker) and worker.task is task and worker.flags is not None:
-            worker.flags[0] = 1
+        if not isinstance(worker, Worker):
+            return
+        with self._lock:  # atomic with _next_locked: never flag the worker's *next* task
+            if worker.task is task and worker.flags is not None:
+                worker.flags[0] = 1
 
     def abandon(self, task: Task[Any]) -> None:
         """Kill the worker still running a cancelled task; a spare takes its slot."""
