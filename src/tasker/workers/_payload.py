@@ -171,13 +171,12 @@ def close_fds(fds: list[int]) -> None:
 
 
 def _to_memfd(buffer: pickle.PickleBuffer) -> int:
-    raw = buffer.raw()
+    raw = buffer.raw().cast("B")
     fd = os.memfd_create("tasker-payload")
     try:
-        os.ftruncate(fd, raw.nbytes)
-        if raw.nbytes:
-            with mmap.mmap(fd, raw.nbytes) as target:
-                target[:] = raw
+        done = 0  # write(): the kernel fills the pages directly, no faults in a mapping
+        while done < raw.nbytes:
+            done += os.write(fd, raw[done:])
     except BaseException:
         os.close(fd)
         raise
