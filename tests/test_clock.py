@@ -1,0 +1,38 @@
+"""The manager's clock: order, cancellation, and waking up for a nearer timer."""
+
+from __future__ import annotations
+
+import queue
+import time
+
+import pytest
+
+from tasker._core._clock import Clock
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def test_timers_fire_in_order_and_cancelled_ones_never() -> None:
+    clock = Clock()
+    fired: queue.SimpleQueue[str] = queue.SimpleQueue()
+    try:
+        clock.call_later(0.06, lambda: fired.put("c"))
+        clock.call_later(0.02, lambda: fired.put("a"))
+        clock.call_later(0.04, lambda: fired.put("b")).cancel()
+        clock.call_later(0.04, lambda: fired.put("b2"))
+        assert [fired.get(timeout=5) for _ in range(3)] == ["a", "b2", "c"]
+        assert fired.empty()
+    finally:
+        clock.stop()
+
+
+def test_a_nearer_timer_wakes_a_sleeping_clock() -> None:
+    clock = Clock()
+    fired: queue.SimpleQueue[float] = queue.SimpleQueue()
+    try:
+        clock.call_later(20.0, lambda: fired.put(-1.0))  # the thread now sleeps ~20 s
+        start = time.monotonic()
+        clock.call_later(0.01, lambda: fired.put(time.monotonic() - start))
+        assert fired.get(timeout=5) < 5
+    finally:
+        clock.stop()
