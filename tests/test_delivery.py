@@ -125,9 +125,18 @@ def test_run_on_main_thread_propagates_errors(harness: Harness) -> None:
     assert isinstance(task.exception(), ZeroDivisionError)
 
 
+def test_coroutine_events_never_block_tasker_loop_and_are_all_delivered(make_harness) -> None:
+    """Coroutines share tasker's loop, so their events queue instead of waiting."""
+    h = make_harness(max_pending_events=10)
+    got: list[int] = []
+    task = h.mgr.add_coroutine(jobs.a_report, 500, when_event=lambda t, name, data: got.append(data["i"]))
+    assert task.wait(10), "the coroutine must not wait for the main thread"
+    h.settle()
+    assert got == list(range(500))
+
+
+@pytest.mark.parametrize("kind", ["thread", "process"])
 def test_back_pressure_slows_sender_never_drops(make_harness, kind: str) -> None:
-    if kind == "coroutine":
-        pytest.skip("coroutines share tasker's loop: their events are not throttled by blocking")
     h = make_harness(max_pending_events=10)
     got: list[int] = []
 
