@@ -184,6 +184,19 @@ def read_init(ctx: ExecutionContext) -> str | None:
     return os.environ.get("TASKER_TEST_INIT")
 
 
+
+def touch(ctx: ExecutionContext, path: str) -> str:
+    """Leaves a trace: proves the function ran."""
+    with open(path, "w") as f:
+        f.write("ran")
+    return path
+
+
+def die_later(ctx: ExecutionContext, seconds: float, code: int = 5) -> None:
+    time.sleep(seconds)
+    os._exit(code)
+
+
 SYNC = {
     name: obj
     for name, obj in list(globals().items())

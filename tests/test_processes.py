@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,55 @@ def test_cancel_flag_is_written_under_the_pool_lock(harness: Harness) -> None:
         worker.flags = real
     assert writes == [True]
     harness.finish(task)
+
+
+def _force_prefetch(h: Harness) -> None:
+    """Make the pool believe tasks are short, so it sends the next task ahead."""
+    runner = h.mgr._runners["process"]
+    runner._typical = 0.0
+
+
+def test_task_sent_ahead_then_cancelled_never_runs(make_harness, tmp_path) -> None:
+    h = make_harness(max_processes=1, spare_processes=0)
+    h.finish(h.start("process", "ok"))
+    _force_prefetch(h)
+    runner = h.mgr._runners["process"]
+    blocker = h.start("process", "until_cancelled")
+    assert h.pump_until(blocker.is_running)
+    _force_prefetch(h)
+    trace = tmp_path / "ran"
+    queued = h.start("process", "touch", str(trace))
+    worker = blocker._handle
+    assert worker.next is queued and queued.get_status() == "pending", "sent ahead, still pending"
+    queued.cancel()
+    assert queued.get_status() == "canceled"
+    blocker.cancel()
+    h.finish(blocker)
+    after = h.finish(h.start("process", "ok", 4))
+    assert after.result() == 8
+    assert not trace.exists(), "a task cancelled while pending never runs"
+    assert runner._pending == deque() and worker.next is None
+
+
+def test_task_sent_ahead_goes_elsewhere_when_its_worker_dies(make_harness) -> None:
+    h = make_harness(max_processes=1, spare_processes=1)
+    h.finish(h.start("process", "ok"))
+    doomed = h.start("process", "die_later", 0.3)
+    assert h.pump_until(doomed.is_running)
+    _force_prefetch(h)
+    queued = h.start("process", "ok", 21)
+    assert doomed._handle.next is queued
+    h.finish(doomed)
+    assert "code 5" in str(doomed.exception())
+    assert h.finish(queued).result() == 42, "it never ran on the dead worker: it runs on another"
+
+
+def test_long_tasks_are_not_sent_ahead(make_harness) -> None:
+    h = make_harness(max_processes=1, spare_processes=0)
+    h.finish(h.start("process", "sleep_then", 0.05))  # a "long" task: 50 ms
+    blocker = h.start("process", "until_cancelled")
+    assert h.pump_until(blocker.is_running)
+    queued = h.start("process", "ok", 1)
+    assert blocker._handle.next is None and queued._handle is None, "it waits in the pool's queue"
+    blocker.cancel()
+    assert h.finish(queued).result() == 2

@@ -321,11 +321,11 @@ class TaskManager:
                 return True
             task._cancel_requested = True
             task._cancel_flag[0] = 1
+            # Pending too: a process task may already wait in a worker, which must skip it.
+            self._runners[task.kind].interrupt(task)
             if task._status is TaskStatus.PENDING:
                 self._conclude(task)  # never runs; under the lock so it cannot begin
                 return True
-        runner = self._runners[task.kind]
-        runner.interrupt(task)
         grace = float(self._options["cancel_grace_period"])
         self._clock.call_later(grace, lambda: self._grace_over(task))
         return True

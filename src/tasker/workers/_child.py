@@ -171,6 +171,7 @@ def _initialize(init: dict[str, Any], link: _Link) -> bool:
 def _serve(link: _Link, flags: Any) -> None:
     from .._core._context import ExecutionContext
 
+    slots = (memoryview(flags)[0:1], memoryview(flags)[1:2])  # one cancel flag per task in flight
     while True:
         try:
             data, fds = _wire.recv(link.sock)
@@ -178,12 +179,17 @@ def _serve(link: _Link, flags: Any) -> None:
             return
         if data[:1] == b"S":  # stop
             return
-        task_id = int.from_bytes(data[1:9], "little")  # b"T" + id + pickled call
+        flag = slots[data[1]]  # b"T" + flag slot + id + pickled call
+        task_id = int.from_bytes(data[2:10], "little")
+        if flag[0]:  # sent ahead, then cancelled before it could start: skip it
+            _payload.close_fds(fds)
+            link.send(("R", task_id, None, 0.0, None))
+            continue
         cell = _Cell(link, task_id)
         link.cell = cell
         try:
-            func, args, kwargs = _payload.loads(memoryview(data)[9:], fds)
-            result = func(ExecutionContext(cell, flags), *args, **kwargs)
+            func, args, kwargs = _payload.loads(memoryview(data)[10:], fds)
+            result = func(ExecutionContext(cell, flag), *args, **kwargs)
         except BaseException as error:
             outcome: tuple[Any, ...] = ("F", task_id, _describe_error(error))
         else:

@@ -16,6 +16,13 @@ application's ``__main__``), started lazily, each by its own reader thread so
 the caller never waits for a process to start. ``spare_processes`` idle workers
 are kept warm beyond ``max_processes`` so a dead or killed worker is replaced
 without a cold start.
+
+While tasks are short (a moving average under 2 ms) a busy worker may be sent
+its next task ahead of time: it goes straight on instead of waiting a round
+trip. Such a task stays ``pending`` until the worker reports the previous one
+done; it has its own cancel flag, which the worker checks before starting it
+(cancelled: skipped), and it goes back to the queue if its worker dies or
+retires first.
 """
 
 from __future__ import annotations
@@ -57,7 +64,14 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
         self.sock: socket.socket | None = None
         self.flags: mmap.mmap | None = None
-        self.task: Task[Any] | None = None
+        self.task: Task[Any] | None = None  # running
+        self.next: Task[Any] | None = None  # sent ahead, still pending (see _prefetch_target_locked)
+        self.task_slot = 0  # which cancel flag (byte of ``flags``) each of them reads
+        self.next_slot = 0
+        self.sent = 0  # tasks assigned so far; also the next ticket (see ProcessRunner._dispatch)
+        self.turn = 0  # the ticket whose task may be sent now
+        self.order = threading.Condition()
+        self.started_at = 0.0
         self.ready = False
         self.retiring = False
         self.gone = False
@@ -101,6 +115,7 @@ class ProcessRunner:
         self._workers: set[Worker] = set()
         self._alive: set[Worker] = set()  # also those that left the pool, until their reader ends
         self._busy = 0
+        self._typical = float("inf")  # moving average of task durations (s): prefetch when short
         self._retiring = False  # some workers in the pool are retiring (restart)
         self._number = 0
         self._closed = False
@@ -125,9 +140,13 @@ class ProcessRunner:
         worker = task._handle
         if not isinstance(worker, Worker):
             return
-        with self._lock:  # atomic with _next_locked: never flag the worker's *next* task
-            if worker.task is task and worker.flags is not None:
-                worker.flags[0] = 1
+        with self._lock:  # atomic with _next_locked: never flag another task
+            if worker.flags is None:
+                return
+            if worker.task is task:
+                worker.flags[worker.task_slot] = 1
+            elif worker.next is task:  # cancelled while sent ahead: the worker skips it
+                worker.flags[worker.next_slot] = 1
 
     def abandon(self, task: Task[Any]) -> None:
         """Kill the worker still running a cancelled task; a spare takes its slot."""
@@ -220,56 +239,121 @@ class ProcessRunner:
         if worker.task is not None:
             worker.task = None
             self._busy -= 1
+        if worker.next is not None:  # never started there: it goes first elsewhere
+            if worker.flags is not None:
+                worker.flags[worker.next_slot] = 1
+            worker.next._handle = None
+            self._pending.appendleft(worker.next)
+            worker.next = None
 
     # -- dispatch ------------------------------------------------------------------------
     def _dispatch(self) -> None:
-        """Hand queued tasks to idle workers while both exist."""
+        """Hand queued tasks to idle workers, or send them ahead to busy ones."""
         while True:
             with self._lock:
-                pair = self._next_locked()
-            if pair is None:
+                picked = self._next_locked()
+            if picked is None:
                 return
-            worker, task = pair
-            if not self._manager._begin(task):
-                self._release(worker, task)
-                continue
-            call: _payload.Call = task._payload
-            header = b"T" + task.id.to_bytes(8, "little")
-            try:
-                worker.send(call.data, call.fds, prefix=header)
-            except OSError:
-                pass  # the worker died: its reader fails the task
-            finally:
-                call.close()
+            worker, task, ticket, ahead = picked
+            with worker.order:  # tasks reach a worker in the order they were assigned to it
+                while worker.turn != ticket:
+                    worker.order.wait()
+                try:
+                    self._send_task(worker, task, ticket & 1, ahead)
+                finally:
+                    worker.turn += 1
+                    worker.order.notify_all()
 
-    def _next_locked(self) -> tuple[Worker, Task[Any]] | None:
-        while self._pending and self._idle and self._busy < self._max:
-            task = self._pending.popleft()
+    def _send_task(self, worker: Worker, task: Task[Any], slot: int, ahead: bool) -> None:
+        if not ahead and not self._manager._begin(task):
+            self._release(worker, task, finished=False)
+            return
+        call: _payload.Call | None = task._payload
+        if call is None:  # sent ahead and already ended (cancelled): the worker skips it
+            return
+        header = b"T" + bytes((slot,)) + task.id.to_bytes(8, "little")
+        try:
+            worker.send(call.data, call.fds, prefix=header)
+        except OSError:
+            pass  # the worker died: its reader fails the task (or queues it again)
+        if not ahead:
+            call.close()  # kept while sent ahead: it may have to go to another worker
+
+    def _next_locked(self) -> tuple[Worker, Task[Any], int, bool] | None:
+        """(worker, task, ticket, sent ahead?) for the next queued task.
+
+        The ticket orders the sends to one worker; its parity is the cancel-flag
+        slot, so the running task and the one sent ahead never share a flag.
+        """
+        while self._pending:
+            task = self._pending[0]
             if task._status.is_final:  # cancelled while queued
+                self._pending.popleft()
                 continue
-            worker = self._idle.pop()
-            worker.task = task
+            if self._idle and self._busy < self._max:
+                worker = self._idle.pop()
+                worker.task, ahead = task, False
+                self._busy += 1
+            else:
+                target = self._prefetch_target_locked()
+                if target is None:
+                    return None
+                worker = target
+                worker.next, ahead = task, True
+            self._pending.popleft()
+            ticket = worker.sent
+            slot = ticket & 1
+            worker.sent += 1
+            if ahead:
+                worker.next_slot = slot
+            else:
+                worker.task_slot, worker.started_at = slot, time.monotonic()
             task._handle = worker
-            self._busy += 1
             assert worker.flags is not None
-            worker.flags[0] = 0
-            return worker, task
+            worker.flags[slot] = 0
+            return worker, task, ticket, ahead
         return None
 
-    def _release(self, worker: Worker, task: Task[Any]) -> None:
-        """The worker's task is over: make it idle again (or retire it)."""
+    def _prefetch_target_locked(self) -> Worker | None:
+        """A busy worker that may receive its next task before it asks.
+
+        Only while tasks are short (a moving average under 2 ms): the worker then
+        goes straight on from one task to the next instead of waiting a round
+        trip, and a task sent ahead never waits long behind a slow one.
+        """
+        if self._typical >= 0.002:
+            return None
+        for worker in self._workers:
+            if worker.task is not None and worker.next is None and not worker.retiring:
+                return worker
+        return None
+
+    def _release(self, worker: Worker, task: Task[Any], finished: bool = True) -> Task[Any] | None:
+        """The worker's task is over: start the one sent ahead, or make it idle (or retire it).
+
+        Returns the task now running on the worker, if one was sent ahead.
+        """
         with self._lock:
             if worker.task is not task or worker.gone:
-                return
+                return None
+            now = time.monotonic()
+            if finished:
+                self._typical = min(self._typical, 1.0) * 0.8 + (now - worker.started_at) * 0.2
+            retire = worker.retiring or self._closed
+            promoted = worker.next if not retire else None
+            if promoted is not None:
+                worker.task, worker.next = promoted, None
+                worker.task_slot, worker.started_at = worker.next_slot, now
+                return promoted
             worker.task = None
             self._busy -= 1
-            retire = worker.retiring or self._closed
             if retire:
-                self._forget_locked(worker)
+                self._forget_locked(worker)  # a task sent ahead goes back to the queue
             else:
                 self._idle.append(worker)
         if retire:
             self._stop(worker)
+        return None
 
     def _stop(self, worker: Worker) -> None:
         try:
@@ -395,7 +479,12 @@ class ProcessRunner:
         if task is None or task.id != task_id:
             return
         task._progress, task._message = progress, text
-        self._release(worker, task)
+        promoted = self._release(worker, task)
+        if promoted is not None:  # the worker has already started it
+            self._manager._begin(promoted)  # False if cancelled meanwhile: the worker skips it
+            call = promoted._payload
+            if call is not None:
+                call.close()
         self._dispatch()  # first: the worker starts its next task while we conclude this one
         if tag == "R":
             self._manager._conclude(task, payload)
