@@ -197,6 +197,10 @@ def die_later(ctx: ExecutionContext, seconds: float, code: int = 5) -> None:
     os._exit(code)
 
 
+
+def niceness(ctx: ExecutionContext) -> int:
+    return os.nice(0)
+
 SYNC = {
     name: obj
     for name, obj in list(globals().items())

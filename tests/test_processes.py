@@ -290,3 +290,12 @@ def test_long_tasks_are_not_sent_ahead(make_harness) -> None:
     assert blocker._handle.next is None and queued._handle is None, "it waits in the pool's queue"
     blocker.cancel()
     assert h.finish(queued).result() == 2
+
+
+def test_worker_nice_lowers_worker_priority(make_harness) -> None:
+    import os
+
+    h = make_harness(worker_nice=7)
+    assert h.finish(h.start("process", "niceness")).result() == os.nice(0) + 7
+    with pytest.raises(ValueError, match="worker_nice"):
+        make_harness(worker_nice=-1)

@@ -60,6 +60,7 @@ class TaskManager:
       spare_processes: idle workers kept warm beyond that (default 1).
       start_method: how workers start: ``"spawn"`` (a fresh interpreter).
       worker_initializer, worker_initargs: run once in every worker process.
+      worker_nice: CPU priority of worker processes below the app's (0–19, default 0).
       update_rate: ``tasks_updated`` emissions per second at most (default 20;
         0 = no throttle).
       cancel_grace_period: seconds a cancelled task may take to stop before it

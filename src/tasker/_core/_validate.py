@@ -15,6 +15,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "start_method": "spawn",
     "worker_initializer": None,
     "worker_initargs": (),
+    "worker_nice": 0,
     "update_rate": 20.0,
     "cancel_grace_period": 2.0,
     "max_pending_events": 1000,
@@ -43,6 +44,8 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
     for name in ("update_rate", "cancel_grace_period"):
         if not isinstance(merged[name], int | float) or merged[name] < 0:
             raise ValueError(f"{name} must be a number >= 0, got {merged[name]!r}")
+    if not isinstance(merged["worker_nice"], int) or not 0 <= merged["worker_nice"] <= 19:
+        raise ValueError(f"worker_nice must be an int from 0 to 19, got {merged['worker_nice']!r}")
     if merged["worker_initializer"] is not None and not callable(merged["worker_initializer"]):
         raise TypeError("worker_initializer must be callable or None")
     merged["worker_initargs"] = tuple(merged["worker_initargs"])

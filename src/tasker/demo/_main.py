@@ -83,10 +83,7 @@ def configure_manager() -> None:
     running CPU-bound work should."""
     from .. import task_mgr
 
-    options: dict[str, object] = {"max_processes": 4}
-    if hasattr(os, "nice"):
-        options.update(worker_initializer=os.nice, worker_initargs=(10,))
-    task_mgr.initialize(**options)
+    task_mgr.initialize(max_processes=4, worker_nice=10)
 
 
 def _quiet_accessibility_without_session_bus() -> None:

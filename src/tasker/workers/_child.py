@@ -153,6 +153,8 @@ def _setup(init: dict[str, Any], link: _Link) -> None:
     root = logging.getLogger()
     root.setLevel(init["log_level"])
     root.addHandler(_ForwardHandler(link))
+    if init["nice"] and hasattr(os, "nice"):
+        os.nice(init["nice"])  # below the UI thread: a desktop stays smooth while workers compute
 
 
 def _initialize(init: dict[str, Any], link: _Link) -> bool:

@@ -107,6 +107,7 @@ class ProcessRunner:
         self._spare = int(options["spare_processes"])
         self._initializer = options["worker_initializer"]
         self._initargs = options["worker_initargs"]
+        self._nice = int(options["worker_nice"])
         rate = float(options["update_rate"])
         self._interval = min(0.05, 1.0 / rate) if rate > 0 else 0.0
         self._lock = threading.Lock()
@@ -409,6 +410,7 @@ class ProcessRunner:
             "name": worker.name,
             "log_level": logging.getLogger().getEffectiveLevel(),
             "interval": self._interval,
+            "nice": self._nice,
             "initializer": _payload.dumps_portable((self._initializer, self._initargs))
             if self._initializer is not None
             else None,
