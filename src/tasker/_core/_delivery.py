@@ -43,16 +43,15 @@ class Delivery:
         get_scheduler: Callable[[], Scheduler],
         call_later: Callable[[float, Callable[[], object]], object],
         emit: Callable[[], object],
-        interval: float,
+        update_rate: float,
         max_pending_events: int,
         on_idle: Callable[[], object],
     ) -> None:
         self._get_scheduler = get_scheduler
         self._call_later = call_later
         self._emit = emit
-        self._interval = interval
-        self._max_events = max_pending_events
         self._on_idle = on_idle
+        self.configure(update_rate, max_pending_events)
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)
         self._calls: deque[Call] = deque()
@@ -65,34 +64,34 @@ class Delivery:
         self._blocking = True
         self._no_block_threads: set[int] = set()
 
+    def configure(self, update_rate: float, max_pending_events: int) -> None:
+        """``update_rate``: emissions per second at most (0: no throttle)."""
+        self._interval = 1.0 / update_rate if update_rate > 0 else 0.0
+        self._max_events = max_pending_events
+
     # -- from any thread ---------------------------------------------------
-    def call(
-        self, fn: Callable[..., object], *args: Any, **kwargs: Any
-    ) -> None:
+    def call(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         """Run ``fn(*args, **kwargs)`` on the main thread, after what is queued."""
-        with self._lock:
-            self._calls.append((fn, args, kwargs or None))
-            post = self._claim_flush()
-        if post:
-            self._post()
+        self._enqueue((fn, args, kwargs or None))
 
     def ending(self, fn: Callable[..., object], *args: Any) -> None:
         """``call`` for a task's ending, which is also a change to show."""
-        with self._lock:
-            self._calls.append((fn, args, None))
-            self._changed = True  # the flush posted for the call shows it (or arms the timer)
-            post = self._claim_flush()
-        if post:
-            self._post()
+        self._enqueue((fn, args, None), changed=True)
 
     def event(self, fn: Callable[..., object], *args: Any) -> None:
         """Like ``call`` for a task event, waiting while too many are queued."""
+        self._enqueue((fn, args, None), event=True)
+
+    def _enqueue(self, call: Call, changed: bool = False, event: bool = False) -> None:
         with self._lock:
-            if self._may_block():
-                while self._events_queued >= self._max_events and self._blocking:
-                    self._room.wait(1.0)
-            self._events_queued += 1
-            self._calls.append((fn, args, None))
+            if event:
+                if self._may_block():
+                    while self._events_queued >= self._max_events and self._blocking:
+                        self._room.wait(1.0)
+                self._events_queued += 1
+            self._calls.append(call)
+            if changed:  # the flush posted for the call shows it (or arms the timer)
+                self._changed = True
             post = self._claim_flush()
         if post:
             self._post()

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, overload
 
@@ -88,12 +90,11 @@ class TaskManager:
         self.task_ended = TasksSignal("task_ended")
         self._hub = Hub(on_start=self._hub_started)
         self._clock = Clock()
-        rate = float(self._options["update_rate"])
         self._delivery = Delivery(
             get_scheduler=self._get_scheduler,
             call_later=self._clock.call_later,
             emit=self._emit_update,
-            interval=1.0 / rate if rate > 0 else 0.0,
+            update_rate=float(self._options["update_rate"]),
             max_pending_events=int(self._options["max_pending_events"]),
             on_idle=self._notify_settle,
         )
@@ -112,9 +113,7 @@ class TaskManager:
             if main_thread_scheduler is not None:
                 self._scheduler_spec = main_thread_scheduler
                 self._scheduler = None
-            rate = float(merged["update_rate"])
-            self._delivery._interval = 1.0 / rate if rate > 0 else 0.0
-            self._delivery._max_events = int(merged["max_pending_events"])
+            self._delivery.configure(float(merged["update_rate"]), int(merged["max_pending_events"]))
 
     @property
     def scheduler(self) -> Scheduler:
@@ -405,8 +404,6 @@ class TaskManager:
 
     def wait_until_settled(self, timeout: float | None = None) -> bool:
         """Wait until no task is live and every callback ran; True if so."""
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         scheduler = self._get_scheduler()
         while not self._is_settled():
@@ -493,7 +490,7 @@ def _final_status(task: Task[Any], error: BaseException | None) -> tuple[TaskSta
 
 
 def _is_asyncio_cancel(error: BaseException) -> bool:
-    asyncio = __import__("sys").modules.get("asyncio")
+    asyncio = sys.modules.get("asyncio")  # a CancelledError implies asyncio is loaded
     return asyncio is not None and isinstance(error, asyncio.CancelledError)
 
 
@@ -507,8 +504,6 @@ def _settle_future(future: Any, value: Any, error: BaseException | None) -> None
 
 
 def _wait_all(tasks: list[Task[Any]], timeout: float) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     current = threading.current_thread()
     for task in tasks:
