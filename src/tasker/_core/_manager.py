@@ -108,7 +108,7 @@ class TaskManager:
                     "tasker is already in use: call task_mgr.initialize(...) before "
                     "the first task starts (or build your own TaskManager(...))"
                 )
-            merged = {**self._options, **check_options(options)}
+            merged = check_options(options, base=self._options)
             self._options = merged
             if main_thread_scheduler is not None:
                 self._scheduler_spec = main_thread_scheduler

@@ -22,15 +22,15 @@ DEFAULT_OPTIONS: dict[str, Any] = {
 }
 
 
-def check_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Validate ``TaskManager`` options; returns them merged over the defaults."""
+def check_options(options: dict[str, Any], base: dict[str, Any] = DEFAULT_OPTIONS) -> dict[str, Any]:
+    """Validate ``TaskManager`` options; returns them merged over ``base`` (the defaults)."""
     unknown = set(options) - set(DEFAULT_OPTIONS)
     if unknown:
         raise TypeError(
             f"unknown TaskManager option(s): {', '.join(sorted(unknown))}; "
             f"known: main_thread_scheduler, {', '.join(DEFAULT_OPTIONS)}"
         )
-    merged = {**DEFAULT_OPTIONS, **options}
+    merged = {**base, **options}
     for name in ("max_threads", "max_processes"):
         if not isinstance(merged[name], int) or merged[name] < 1:
             raise ValueError(f"{name} must be an int >= 1, got {merged[name]!r}")
