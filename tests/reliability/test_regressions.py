@@ -17,7 +17,7 @@ import pytest
 
 from tasker import TaskManager, TaskTimeoutError
 from tasker.schedulers import ManualScheduler
-from tasker.workers import _processes
+from tasker.workers import _worker
 
 import jobs
 from . import rjobs
@@ -55,13 +55,13 @@ def test_shutdown_while_a_worker_is_being_spawned(monkeypatch: pytest.MonkeyPatc
     before = children()
     mgr = TaskManager(main_thread_scheduler=ManualScheduler(), max_processes=1)
     go = threading.Event()
-    real_env = _processes._child_env
+    real_env = _worker._child_env
 
     def held_env() -> dict[str, str]:  # the reader, just before it spawns the worker
         assert go.wait(10)
         return real_env()
 
-    monkeypatch.setattr(_processes, "_child_env", held_env)
+    monkeypatch.setattr(_worker, "_child_env", held_env)
     task = mgr.run_process(jobs.ok, 1)
     runner = mgr._runners["process"]
     (worker,) = runner._workers

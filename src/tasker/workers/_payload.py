@@ -194,3 +194,38 @@ def anonymous_file(size: int) -> int:
             fd = os.dup(handle.fileno())
     os.ftruncate(fd, size)
     return fd
+
+
+# -- errors about what travels -------------------------------------------------------
+def rebuild_error(described: tuple[Any, ...]) -> BaseException:
+    """The worker's exception with its type when possible, its traceback kept."""
+    from .._core._errors import RemoteTaskError, RemoteTraceback
+
+    pickled, type_name, text, tb = described
+    error: BaseException | None = None
+    if pickled is not None:
+        try:
+            error = loads(pickled, [])
+        except Exception:
+            error = None
+    if not isinstance(error, BaseException):
+        error = RemoteTaskError(f"{type_name}: {text}")
+    error.__cause__ = RemoteTraceback(tb)
+    return error
+
+
+def explain_unpicklable(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], error: Exception) -> TypeError:
+    """Name the first part of the call that cannot be sent to a worker."""
+    parts: list[tuple[str, Any]] = [("the function", func)]
+    parts += [(f"argument {i + 1}", value) for i, value in enumerate(args)]
+    parts += [(f"keyword argument {name!r}", value) for name, value in kwargs.items()]
+    for label, value in parts:
+        try:
+            close_fds(dumps(value, by_value=True)[1])
+        except Exception as part_error:
+            return TypeError(
+                f"run_process(): {label} ({type(value).__name__}) cannot be sent to a worker "
+                f"process: {part_error}. Pass picklable data instead (plain values, paths, "
+                "NumPy arrays), or use run_thread() for objects that must stay in this process."
+            )
+    return TypeError(f"run_process(): the call cannot be sent to a worker process: {error}")

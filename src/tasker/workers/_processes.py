@@ -3,16 +3,16 @@
     caller thread                 reader thread (one per worker)      worker process
     ─────────────                 ──────────────────────────────      ──────────────
     run_process: pickle call ─┐
-    submit: queue + dispatch ─┼─► send b"T"+id+call ─────────────────► run func(ctx)
+    submit: queue + dispatch ─┼─► send b"T"+slot+id+call ────────────► run func(ctx)
                               │   recv "P"/"E"/"L" ◄── progress, events, log records
-    cancel: flags[0] = 1 ─────┼──────────────────── shared memory ────► ctx.is_cancelled()
+    cancel: flags[slot] = 1 ──┼──────────────────── shared memory ────► ctx.is_cancelled()
                               │   recv "R"/"F" ◄────────────────────── result / error
                               │     └─ conclude(task); dispatch next pending task
                               │   EOF ◄───────────────────────────────── died (exit/signal)
                               │     └─ fail its task (WorkerDiedError); start a spare
 
-Workers are fresh interpreters running ``tasker.workers._child`` (never the
-application's ``__main__``), started lazily, each by its own reader thread so
+Workers (``_worker.Worker``) are fresh interpreters running
+``tasker.workers._child`` (never the application's ``__main__``), started lazily, each by its own reader thread so
 the caller never waits for a process to start. ``spare_processes`` idle workers
 are kept warm beyond ``max_processes`` so a dead or killed worker is replaced
 without a cold start.
@@ -37,63 +37,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import _payload
+from ._worker import Worker
 
 if TYPE_CHECKING:
-    import mmap
-    import socket
-    import subprocess
-
     from .._core._manager import TaskManager
     from .._core._task import Task
 
-# Imported by the first reader thread, not by the first run_process() call:
-# the caller (a UI thread) must not wait for socket/subprocess imports.
-_wire: Any = None
-
 logger = logging.getLogger("tasker")
-
-_BOOT = "from tasker.workers._child import main; main()"
-
-
-class Worker:
-    """The parent's handle on one worker process."""
-
-    def __init__(self, runner: ProcessRunner, number: int) -> None:
-        self.runner = runner
-        self.name = f"tasker-worker-{number}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.sock: socket.socket | None = None
-        self.flags: mmap.mmap | None = None
-        self.task: Task[Any] | None = None  # running
-        self.next: Task[Any] | None = None  # sent ahead, still pending (see _prefetch_target_locked)
-        self.task_slot = 0  # which cancel flag (byte of ``flags``) each of them reads
-        self.next_slot = 0
-        self.sent = 0  # tasks assigned so far; also the next ticket (see ProcessRunner._dispatch)
-        self.turn = 0  # the ticket whose task may be sent now
-        self.order = threading.Condition()
-        self.started_at = 0.0
-        self.ready = False
-        self.retiring = False
-        self.gone = False
-        self.send_lock = threading.Lock()
-        self.thread = threading.Thread(
-            target=runner._worker_main, args=(self,), name=f"{self.name}-reader", daemon=True
-        )
-
-    def send(
-        self, data: bytes | bytearray | memoryview, fds: list[int] | tuple[int, ...] = (), prefix: bytes = b""
-    ) -> None:
-        assert self.sock is not None
-        with self.send_lock:
-            _wire.send(self.sock, data, fds, prefix)
-
-    def kill(self) -> None:
-        proc = self.proc
-        if proc is not None and proc.returncode is None:
-            try:
-                proc.kill()
-            except OSError:
-                pass
 
 
 class ProcessRunner:
@@ -128,7 +78,7 @@ class ProcessRunner:
         try:
             return _payload.Call(*_payload.dumps_portable((func, args, kwargs)))
         except Exception as error:
-            raise _explain_pickling(func, args, kwargs, error) from error
+            raise _payload.explain_unpicklable(func, args, kwargs, error) from error
 
     def submit(self, task: Task[Any]) -> None:
         with self._lock:
@@ -217,7 +167,7 @@ class ProcessRunner:
         new = []
         for _ in range(wanted - live):
             self._number += 1
-            worker = Worker(self, self._number)
+            worker = Worker(f"tasker-worker-{self._number}", self._worker_main)
             self._workers.add(worker)
             self._alive.add(worker)
             new.append(worker)
@@ -379,28 +329,7 @@ class ProcessRunner:
             self._on_exit(worker)
 
     def _launch(self, worker: Worker) -> None:
-        global _wire
-        import mmap
-        import socket
-        import subprocess
-
-        from . import _wire
-
-        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        flags_fd = _payload.anonymous_file(mmap.PAGESIZE)
-        worker.flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
-        worker.sock = parent_sock
-        fds = (child_sock.fileno(), flags_fd, self._lifeline_r)
-        try:
-            worker.proc = subprocess.Popen(
-                [sys.executable, *_site_flags(), "-c", _BOOT, *map(str, fds)],
-                pass_fds=fds,
-                stdin=subprocess.DEVNULL,
-                env=_child_env(),
-            )
-        finally:
-            child_sock.close()
-            os.close(flags_fd)
+        worker.start_process(self._lifeline_r)
         with self._lock:
             closed = self._closed
         if closed:  # shut down while this worker was starting: it must not live on
@@ -419,10 +348,8 @@ class ProcessRunner:
         worker.send(data, fds_out)
 
     def _read(self, worker: Worker) -> None:
-        sock = worker.sock
-        assert sock is not None
         while True:  # no locals survive a message: a big result is not held here
-            self._handle(worker, _load(*_wire.recv(sock)))
+            self._handle(worker, worker.recv())
 
     def _handle(self, worker: Worker, message: tuple[Any, ...]) -> None:
         tag = message[0]
@@ -491,13 +418,13 @@ class ProcessRunner:
         if tag == "R":
             self._manager._conclude(task, payload)
         else:
-            self._manager._conclude(task, error=_rebuild_error(payload))
+            self._manager._conclude(task, error=_payload.rebuild_error(payload))
 
     def _init_failed(self, worker: Worker, described: tuple[Any, ...]) -> None:
         from .._core._errors import TaskError
 
         error = TaskError(f"worker_initializer failed in {worker.name}: {described[1]}: {described[2]}")
-        error.__cause__ = _rebuild_error(described)
+        error.__cause__ = _payload.rebuild_error(described)
         logger.error("tasker: %s", error)
         with self._lock:
             failed = list(self._pending)
@@ -511,14 +438,12 @@ class ProcessRunner:
             task = worker.task
             self._forget_locked(worker)
             starting = self._grow_locked() if not self._closed else []
-        code = _reap(worker)
+        code = worker.reap()
         if task is not None and not task._status.is_final:
             from .._core._errors import WorkerDiedError
 
-            self._manager._conclude(task, error=WorkerDiedError(_death_message(worker, code), exitcode=code))
-        for resource in (worker.sock, worker.flags):
-            if resource is not None:
-                resource.close()
+            self._manager._conclude(task, error=WorkerDiedError(worker.death_message(code), exitcode=code))
+        worker.close()
         self._start(starting)
         self._dispatch()
         with self._lock:
@@ -526,123 +451,8 @@ class ProcessRunner:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def _site_flags() -> list[str]:
-    """``-S`` (skip site: ~20 ms faster start) unless an import hook needs it.
-
-    The worker gets the parent's ``sys.path`` anyway; only import hooks that
-    ``.pth`` files install (editable installs) would be missing without site.
-    """
-    for finder in sys.meta_path:
-        module = getattr(finder, "__module__", "") or type(finder).__module__
-        if "editable" in module.lower() or "editable" in type(finder).__name__.lower():
-            return []
-    return ["-S"]
-
-
-def _child_env() -> dict[str, str]:
-    import tasker
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(tasker.__file__)))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return env
-
-
-def _load(data: bytearray, fds: list[int]) -> tuple[Any, ...]:
-    """A worker's message; ``("X", error)`` if it cannot be unpickled here."""
-    try:
-        return _payload.loads(data, fds)  # type: ignore[no-any-return]
-    except Exception as error:  # e.g. a class this process cannot import
-        return ("X", error)
-
-
-def _reap(worker: Worker) -> int | None:
-    """The exit code of a worker whose connection closed (negative: a signal).
-
-    ``Popen.wait(timeout)`` polls with growing sleeps (up to 50 ms); a pidfd
-    wakes us the moment the process is gone.
-    """
-    import subprocess
-
-    proc = worker.proc
-    if proc is None:
-        return None
-    if proc.poll() is None and hasattr(os, "pidfd_open"):
-        import select
-
-        try:
-            pidfd = os.pidfd_open(proc.pid)
-        except OSError:
-            pass
-        else:
-            try:
-                select.select([pidfd], [], [], 2.0)
-            finally:
-                os.close(pidfd)
-    try:
-        return proc.wait(2.0)
-    except subprocess.TimeoutExpired:  # closed its socket but lives on: end it
-        proc.kill()
-        return proc.wait(2.0)
-
-
-def _death_message(worker: Worker, code: int | None) -> str:
-    import signal
-
-    pid = worker.proc.pid if worker.proc else "?"
-    if code is not None and code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        causes = {
-            "SIGKILL": "the out-of-memory killer or another process killed it",
-            "SIGSEGV": "a crash in native code (an extension module, ctypes)",
-            "SIGABRT": "an abort() in native code or a failed C assertion",
-        }.get(name, "a signal from outside or a native crash")
-        return f"worker process {worker.name} (pid {pid}) was killed by {name}; likely cause: {causes}"
-    return (
-        f"worker process {worker.name} (pid {pid}) exited with code {code} while running the task; "
-        "likely cause: os._exit() or a native library ending the process"
-    )
-
-
-def _rebuild_error(described: tuple[Any, ...]) -> BaseException:
-    """The worker's exception with its type when possible, its traceback kept."""
-    from .._core._errors import RemoteTaskError, RemoteTraceback
-
-    pickled, type_name, text, tb = described
-    error: BaseException | None = None
-    if pickled is not None:
-        try:
-            error = _payload.loads(pickled, [])
-        except Exception:
-            error = None
-    if not isinstance(error, BaseException):
-        error = RemoteTaskError(f"{type_name}: {text}")
-    error.__cause__ = RemoteTraceback(tb)
-    return error
-
-
 def _log_record(fields: dict[str, Any]) -> None:
     record = logging.makeLogRecord(fields)
     target = logging.getLogger(record.name)
     if target.isEnabledFor(record.levelno):
         target.handle(record)
-
-
-def _explain_pickling(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], error: Exception) -> TypeError:
-    """Name the first part of the call that cannot be sent to a worker."""
-    parts: list[tuple[str, Any]] = [("the function", func)]
-    parts += [(f"argument {i + 1}", value) for i, value in enumerate(args)]
-    parts += [(f"keyword argument {name!r}", value) for name, value in kwargs.items()]
-    for label, value in parts:
-        try:
-            _payload.close_fds(_payload.dumps(value, by_value=True)[1])
-        except Exception as part_error:
-            return TypeError(
-                f"run_process(): {label} ({type(value).__name__}) cannot be sent to a worker "
-                f"process: {part_error}. Pass picklable data instead (plain values, paths, "
-                "NumPy arrays), or use run_thread() for objects that must stay in this process."
-            )
-    return TypeError(f"run_process(): the call cannot be sent to a worker process: {error}")

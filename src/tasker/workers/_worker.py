@@ -1,0 +1,179 @@
+"""One worker process as the parent sees it: start it, talk to it, see it end.
+
+The pool's bookkeeping (which task runs where) is in ``_processes``; this
+module owns the process itself: a fresh interpreter running
+``tasker.workers._child``, its socket, its page of cancel flags, and how its
+death is described.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from . import _payload
+
+if TYPE_CHECKING:
+    import mmap
+    import socket
+    import subprocess
+
+    from .._core._task import Task
+
+# Imported by the first worker's own thread, not by the first run_process() call:
+# the caller (a UI thread) must not wait for socket/subprocess imports.
+_wire: Any = None
+
+_BOOT = "from tasker.workers._child import main; main()"
+
+
+class Worker:
+    """The parent's handle on one worker process (and the pool's notes on it)."""
+
+    def __init__(self, name: str, main: Callable[[Worker], object]) -> None:
+        self.name = name
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.sock: socket.socket | None = None
+        self.flags: mmap.mmap | None = None
+        self.task: Task[Any] | None = None  # running
+        self.next: Task[Any] | None = None  # sent ahead, still pending (see ProcessRunner)
+        self.task_slot = 0  # which cancel flag (byte of ``flags``) each of them reads
+        self.next_slot = 0
+        self.sent = 0  # tasks assigned so far; also the next ticket (see ProcessRunner._dispatch)
+        self.turn = 0  # the ticket whose task may be sent now
+        self.order = threading.Condition()
+        self.started_at = 0.0
+        self.ready = False
+        self.retiring = False
+        self.gone = False
+        self.send_lock = threading.Lock()
+        self.thread = threading.Thread(target=main, args=(self,), name=f"{name}-reader", daemon=True)
+
+    def start_process(self, lifeline_fd: int) -> None:
+        """Spawn the interpreter (on this worker's own thread: it takes milliseconds)."""
+        global _wire
+        import mmap
+        import socket
+        import subprocess
+
+        from . import _wire
+
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        flags_fd = _payload.anonymous_file(mmap.PAGESIZE)
+        self.flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
+        self.sock = parent_sock
+        fds = (child_sock.fileno(), flags_fd, lifeline_fd)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, *_site_flags(), "-c", _BOOT, *map(str, fds)],
+                pass_fds=fds,
+                stdin=subprocess.DEVNULL,
+                env=_child_env(),
+            )
+        finally:
+            child_sock.close()
+            os.close(flags_fd)
+
+    def send(
+        self, data: bytes | bytearray | memoryview, fds: list[int] | tuple[int, ...] = (), prefix: bytes = b""
+    ) -> None:
+        assert self.sock is not None
+        with self.send_lock:
+            _wire.send(self.sock, data, fds, prefix)
+
+    def recv(self) -> tuple[Any, ...]:
+        """The worker's next message; ``("X", error)`` if it cannot be unpickled here."""
+        assert self.sock is not None
+        data, fds = _wire.recv(self.sock)
+        try:
+            return _payload.loads(data, fds)  # type: ignore[no-any-return]
+        except Exception as error:  # e.g. a class this process cannot import
+            return ("X", error)
+
+    def kill(self) -> None:
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            try:
+                proc.kill()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        for resource in (self.sock, self.flags):
+            if resource is not None:
+                resource.close()
+
+    def reap(self) -> int | None:
+        """The exit code once the connection closed (negative: a signal).
+
+        ``Popen.wait(timeout)`` polls with growing sleeps (up to 50 ms); a pidfd
+        wakes us the moment the process is gone.
+        """
+        import subprocess
+
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.poll() is None and hasattr(os, "pidfd_open"):
+            import select
+
+            try:
+                pidfd = os.pidfd_open(proc.pid)
+            except OSError:
+                pass
+            else:
+                try:
+                    select.select([pidfd], [], [], 2.0)
+                finally:
+                    os.close(pidfd)
+        try:
+            return proc.wait(2.0)
+        except subprocess.TimeoutExpired:  # closed its socket but lives on: end it
+            proc.kill()
+            return proc.wait(2.0)
+
+    def death_message(self, code: int | None) -> str:
+        """What happened to the process, and the likely cause, for WorkerDiedError."""
+        import signal
+
+        pid = self.proc.pid if self.proc else "?"
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            causes = {
+                "SIGKILL": "the out-of-memory killer or another process killed it",
+                "SIGSEGV": "a crash in native code (an extension module, ctypes)",
+                "SIGABRT": "an abort() in native code or a failed C assertion",
+            }.get(name, "a signal from outside or a native crash")
+            return f"worker process {self.name} (pid {pid}) was killed by {name}; likely cause: {causes}"
+        return (
+            f"worker process {self.name} (pid {pid}) exited with code {code} while running the task; "
+            "likely cause: os._exit() or a native library ending the process"
+        )
+
+
+def _site_flags() -> list[str]:
+    """``-S`` (skip site: ~20 ms faster start) unless an import hook needs it.
+
+    The worker gets the parent's ``sys.path`` anyway; only import hooks that
+    ``.pth`` files install (editable installs) would be missing without site.
+    """
+    for finder in sys.meta_path:
+        module = getattr(finder, "__module__", "") or type(finder).__module__
+        if "editable" in module.lower() or "editable" in type(finder).__name__.lower():
+            return []
+    return ["-S"]
+
+
+def _child_env() -> dict[str, str]:
+    import tasker
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tasker.__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
