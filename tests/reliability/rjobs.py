@@ -98,8 +98,8 @@ async def a_gated(ctx: ExecutionContext, gate: str, outcome: str = "ok", value: 
     return value
 
 
-def mixed(ctx: ExecutionContext, n: int, mode: str) -> Any:
-    """The soak/chaos work item: its result is a function of its inputs."""
+def _mixed_work(ctx: ExecutionContext, n: int, mode: str) -> Any:
+    """What ``mixed`` does in every kind: fail, report, or make a 1 MiB result."""
     if mode == "fail":
         raise ValueError(f"fail {n}")
     if mode == "report":
@@ -110,22 +110,23 @@ def mixed(ctx: ExecutionContext, n: int, mode: str) -> Any:
         ctx.send_event("step", n)
     if mode == "big":
         return bytes([n % 256]) * (1 << 20)  # 1 MiB: travels through shared memory
+    return None
+
+
+def mixed(ctx: ExecutionContext, n: int, mode: str) -> Any:
+    """The soak/chaos work item: its result is a function of its inputs."""
+    big = _mixed_work(ctx, n, mode)
+    if big is not None:
+        return big
     if mode == "sleep":
         time.sleep(0.002)
     return n * 3
 
 
 async def a_mixed(ctx: ExecutionContext, n: int, mode: str) -> Any:
-    if mode == "fail":
-        raise ValueError(f"fail {n}")
-    if mode == "report":
-        ctx.set_total(4)
-        for i in range(4):
-            ctx.set_progress(i + 1)
-            ctx.set_message(f"{n}:{i}")
-        ctx.send_event("step", n)
-    if mode == "big":
-        return bytes([n % 256]) * (1 << 20)
+    big = _mixed_work(ctx, n, mode)
+    if big is not None:
+        return big
     await asyncio.sleep(0.002 if mode == "sleep" else 0)
     return n * 3
 

@@ -12,8 +12,9 @@
                               │     └─ fail its task (WorkerDiedError); start a spare
 
 Workers (``_worker.Worker``) are fresh interpreters running
-``tasker.workers._child`` (never the application's ``__main__``), started lazily, each by its own reader thread so
-the caller never waits for a process to start. ``spare_processes`` idle workers
+``tasker.workers._child`` (never the application's ``__main__``), started
+lazily, each by its own reader thread so the caller never waits for a process
+to start. ``spare_processes`` idle workers
 are kept warm beyond ``max_processes`` so a dead or killed worker is replaced
 without a cold start.
 
