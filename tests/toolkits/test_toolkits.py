@@ -57,3 +57,19 @@ def test_asyncio_application() -> None:
     report = run("asyncio")
     check(report, "AsyncioScheduler")
     assert report["awaited"] == 42
+
+
+def test_toolkit_schedulers_need_their_application_first() -> None:
+    """A clear error instead of callbacks that would never run."""
+    tkinter = pytest.importorskip("tkinter")
+    from tasker.schedulers import TkScheduler
+
+    if getattr(tkinter, "_default_root", None) is None:
+        with pytest.raises(RuntimeError, match="Tk root window"):
+            TkScheduler()
+    qt_core = pytest.importorskip("PySide6.QtCore")
+    from tasker.schedulers import QtScheduler
+
+    if qt_core.QCoreApplication.instance() is None:
+        with pytest.raises(RuntimeError, match="QApplication"):
+            QtScheduler()
