@@ -54,7 +54,9 @@ async def a_until_cancelled(ctx: ExecutionContext, limit: float = 30.0) -> str:
 
 
 def stuck(ctx: ExecutionContext, limit: float = 30.0) -> str:
-    """Never checks cancellation (a blocking call)."""
+    """Never checks cancellation (a blocking call). Its message says it has started."""
+    ctx.set_message("stuck")
+    ctx.flush()
     if os.environ.get("TASKER_IN_WORKER") or threading.current_thread().name.startswith("tasker-worker"):
         time.sleep(limit)
     else:
@@ -200,6 +202,70 @@ def die_later(ctx: ExecutionContext, seconds: float, code: int = 5) -> None:
 
 def niceness(ctx: ExecutionContext) -> int:
     return os.nice(0)
+
+
+
+def ask(ctx: ExecutionContext, data: Any = None, timeout: float | None = None) -> Any:
+    """Asks the main thread once and returns the answer."""
+    ctx.set_message("asking")
+    return ctx.ask("question", data, timeout=timeout)
+
+
+async def a_ask(ctx: ExecutionContext, data: Any = None, timeout: float | None = None) -> Any:
+    ctx.set_message("asking")
+    return await ctx.ask_async("question", data, timeout=timeout)
+
+
+def ask_twice(ctx: ExecutionContext) -> list[Any]:
+    """Two questions in a row, and an event between them: all in order."""
+    first = ctx.ask("first", 1)
+    ctx.send_event("between", first)
+    return [first, ctx.ask("second", 2)]
+
+
+async def a_ask_twice(ctx: ExecutionContext) -> list[Any]:
+    first = await ctx.ask_async("first", 1)
+    ctx.send_event("between", first)
+    return [first, await ctx.ask_async("second", 2)]
+
+
+def ask_and_catch(ctx: ExecutionContext, timeout: float | None = None) -> str:
+    """Returns the name of what ask() raised (the task itself goes on)."""
+    try:
+        ctx.ask("question", None, timeout=timeout)
+    except BaseException as error:
+        ctx.send_event("caught", type(error).__name__)
+        return type(error).__name__
+    return "no error"
+
+
+async def a_ask_and_catch(ctx: ExecutionContext, timeout: float | None = None) -> str:
+    try:
+        await ctx.ask_async("question", None, timeout=timeout)
+    except BaseException as error:
+        ctx.send_event("caught", type(error).__name__)
+        return type(error).__name__
+    return "no error"
+
+
+def ask_wrong_way(ctx: ExecutionContext) -> str:
+    """A thread or process task calling the coroutine form."""
+    import asyncio as _asyncio
+
+    try:
+        _asyncio.run(ctx.ask_async("question"))
+    except TypeError as error:
+        return str(error)
+    return "no error"
+
+
+async def a_ask_wrong_way(ctx: ExecutionContext) -> str:
+    try:
+        ctx.ask("question")
+    except RuntimeError as error:
+        return str(error)
+    return "no error"
+
 
 SYNC = {
     name: obj

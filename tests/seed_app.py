@@ -98,11 +98,10 @@ def setup_ui(barra_progresso, rotulo_status):
             rotulo_status.set_text("Ocioso")
 
     task_mgr.tasks_updated.connect(on_tasks_updated)
-    return on_tasks_updated  # keep it alive: blinker holds receivers weakly
 
 
 minha_barra_progresso, meu_rotulo = Barra(), Rotulo()
-_handler = setup_ui(minha_barra_progresso, meu_rotulo)
+setup_ui(minha_barra_progresso, meu_rotulo)
 
 
 # --- seed: "Cancelamento" --------------------------------------------------------

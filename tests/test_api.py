@@ -19,6 +19,7 @@ def test_exported_names_are_pinned() -> None:
         [
             "RESERVED_KWARGS",
             "CancelledError",
+            "DelayedCall",
             "ExecutionContext",
             "InvalidStateError",
             "RemoteTaskError",
@@ -36,7 +37,7 @@ def test_exported_names_are_pinned() -> None:
         assert getattr(tasker, name) is not None
     assert issubclass(tasker.WorkerDiedError, tasker.TaskError)
     assert issubclass(tasker.TaskTimeoutError, tasker.TaskError)
-    assert tasker.RESERVED_KWARGS == ("key", "when_done", "when_event", "timeout")
+    assert tasker.RESERVED_KWARGS == ("key", "when_done", "when_event", "timeout", "visible")
 
 
 def test_import_starts_nothing_and_imports_no_toolkit() -> None:

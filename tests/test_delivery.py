@@ -211,3 +211,78 @@ def test_task_ended_signal_precedes_when_done_for_every_ending(harness: Harness)
     harness.settle()
     assert order.index("ended quick") + 1 == order.index("done quick")
     assert order.index("ended slow") + 1 == order.index("done slow")
+
+
+class _FakeTime:
+    """A clock the test moves by hand (the throttle reads it, never waits on it)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.timers: list[tuple[float, Any]] = []
+
+    def call_later(self, delay: float, fn: Any) -> None:
+        self.timers.append((round(delay, 9), fn))
+
+
+def _delivery(rate: float = 20.0) -> tuple[Any, ManualScheduler, _FakeTime, list[int]]:
+    from tasker._core._delivery import Delivery
+
+    scheduler, clock, emits = ManualScheduler(), _FakeTime(), []
+    delivery = Delivery(
+        get_scheduler=lambda: scheduler,
+        call_later=clock.call_later,
+        emit=lambda: emits.append(1),
+        update_rate=rate,
+        max_pending_events=10,
+        on_idle=lambda: None,
+        now=lambda: clock.now,
+    )
+    return delivery, scheduler, clock, emits
+
+
+def test_first_change_after_a_quiet_interval_is_shown_on_the_next_iteration() -> None:
+    delivery, scheduler, clock, emits = _delivery(rate=20.0)
+    delivery.mark_dirty()
+    assert scheduler.pending() == 1 and clock.timers == []  # leading edge: no timer
+    scheduler.pump()
+    assert len(emits) == 1
+    # Within the interval: coalesced until its end, however many changes come.
+    clock.now += 0.010
+    for _ in range(100):
+        delivery.mark_dirty()
+    assert scheduler.pending() == 0
+    assert [delay for delay, _ in clock.timers] == [0.04]
+    clock.now += 0.040
+    clock.timers.pop()[1]()
+    scheduler.pump()
+    assert len(emits) == 2
+    # Quiet for longer than an interval: the next change goes out at once again.
+    clock.now += 5.0
+    delivery.mark_dirty()
+    assert scheduler.pending() == 1 and clock.timers == []
+    scheduler.pump()
+    assert len(emits) == 3
+
+
+def test_rate_is_bounded_under_a_steady_stream() -> None:
+    delivery, scheduler, clock, emits = _delivery(rate=20.0)
+    for _ in range(1000):  # one change every millisecond for one second of fake time
+        clock.now += 0.001
+        delivery.mark_dirty()
+        while clock.timers and clock.timers[0][0] <= 0.001:
+            clock.timers.pop(0)[1]()
+        clock.timers = [(delay - 0.001, fn) for delay, fn in clock.timers]
+        scheduler.pump()
+    assert 19 <= len(emits) <= 21, len(emits)
+
+
+def test_a_new_managers_first_task_is_shown_without_waiting_for_the_throttle(make_harness) -> None:
+    h = make_harness(update_rate=1)  # an interval of a whole second
+    gate = threading.Event()
+    task = h.mgr.run_thread(lambda ctx: gate.wait(10))
+    # The flush is queued already: no timer stands between the change and the UI.
+    assert h.scheduler.pending() >= 1
+    h.scheduler.pump()
+    assert h.updates and task in h.updates[0][0]
+    gate.set()
+    h.settle()

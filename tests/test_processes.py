@@ -102,7 +102,8 @@ def test_dead_worker_replaced_by_warm_spare(make_harness) -> None:
 def test_non_cooperative_process_is_killed_after_grace(make_harness) -> None:
     h = make_harness(max_processes=1, cancel_grace_period=0.0)
     stuck = h.start("process", "stuck", 60)
-    assert h.pump_until(stuck.is_running)
+    # Started in the worker, not only dispatched (a task cancelled before it starts is skipped there).
+    assert h.pump_until(lambda: stuck.get_message() == "stuck")
     stuck_pid = stuck._handle.proc.pid
     stuck.cancel()
     h.finish(stuck)

@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Any
 from ._core._proxy import TaskManagerProxy, task_mgr
 
 if TYPE_CHECKING:
+    from ._core._cancelled import CancelledError
     from ._core._context import ExecutionContext
     from ._core._errors import (
-        CancelledError,
         InvalidStateError,
         RemoteTaskError,
         TaskError,
         TaskTimeoutError,
         WorkerDiedError,
     )
-    from ._core._manager import RESERVED_KWARGS, TaskManager
+    from ._core._manager import RESERVED_KWARGS, DelayedCall, TaskManager
     from ._core._status import TaskStatus
     from ._core._task import Task
 
@@ -30,6 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "RESERVED_KWARGS",
     "CancelledError",
+    "DelayedCall",
     "ExecutionContext",
     "InvalidStateError",
     "RemoteTaskError",
@@ -45,13 +46,14 @@ __all__ = [
 
 _LAZY = {
     "ExecutionContext": "._core._context",
-    "CancelledError": "._core._errors",
+    "CancelledError": "._core._cancelled",
     "InvalidStateError": "._core._errors",
     "RemoteTaskError": "._core._errors",
     "TaskError": "._core._errors",
     "TaskTimeoutError": "._core._errors",
     "WorkerDiedError": "._core._errors",
     "TaskManager": "._core._manager",
+    "DelayedCall": "._core._manager",
     "RESERVED_KWARGS": "._core._manager",
     "TaskStatus": "._core._status",
     "Task": "._core._task",

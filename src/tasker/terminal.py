@@ -80,6 +80,8 @@ class TerminalView:
                 row.status = "cancelling" if task.is_cancelled() else str(task.get_status())
 
     def _on_ended(self, sender: Any, *, task: Task[Any], **_: Any) -> None:
+        if not task.visible:
+            return
         status = str(task.get_status())
         error = task.exception()
         if status == "failed" and error is not None:

@@ -95,3 +95,8 @@ def burn(seconds: float) -> int:
     while time.monotonic() < end:
         n += 1
     return n
+
+
+def ask_once(ctx: Any, question: str) -> Any:
+    """context.ask from a worker process: the GTK main loop answers."""
+    return ctx.ask("question", question, timeout=30)

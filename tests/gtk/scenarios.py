@@ -400,7 +400,57 @@ def scenario_destroy() -> dict[str, Any]:
     return out
 
 
+# -- the seed's "Atualizando a UI" example, as written, in a real window -----------------
+def scenario_seed_ui() -> dict[str, Any]:
+    from tasker import task_mgr
+
+    def setup_ui(barra_progresso, rotulo_status):  # type: ignore[no-untyped-def]
+        # Este handler atualiza a UI com base no progresso geral
+        def on_tasks_updated(sender, tasks, progress):  # type: ignore[no-untyped-def]
+            barra_progresso.set_fraction(progress)
+            if tasks:
+                rotulo_status.set_text(tasks[-1].get_message() or "Trabalhando...")
+            else:
+                rotulo_status.set_text("Ocioso")
+
+        task_mgr.tasks_updated.connect(on_tasks_updated)
+
+    bar, label = Gtk.ProgressBar(), Gtk.Label(label="")
+    window_with(bar, label)
+    setup_ui(bar, label)
+    lambda_calls: list[bool] = []
+    task_mgr.tasks_updated.connect(lambda sender, tasks, progress: lambda_calls.append(bool(tasks)))
+    gc.collect()  # the nested handler and the lambda must survive this
+    fractions: list[float] = []
+    texts: list[str] = []
+
+    def watch() -> bool:
+        fractions.append(bar.get_fraction())
+        texts.append(label.get_text())
+        return True
+
+    watcher = GLib.timeout_add(5, watch)
+    answers: list[Any] = []
+    task = task_mgr.run_thread(
+        gtk_jobs.steady, 0.4, 8, when_event=lambda t, name, data: answers.append(data) or "yes"
+    )
+    asker = task_mgr.run_process(gtk_jobs.ask_once, "overwrite?", when_event=lambda t, name, data: f"{data} yes")
+    run_until(lambda: task.is_final() and asker.is_final() and not task_mgr.has_tasks(), 20, "seed tasks")
+    spin(0.2)
+    GLib.source_remove(watcher)
+    watch()
+    return {
+        "max_fraction": max(fractions),
+        "mid_fractions": sorted({round(f, 2) for f in fractions if 0.0 < f < 1.0})[:3],
+        "texts": sorted(set(texts)),
+        "last_text": label.get_text(),
+        "lambda_calls": len(lambda_calls),
+        "asker": [str(asker.get_status()), asker.result()],
+    }
+
+
 SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
+    "seed_ui": scenario_seed_ui,
     "callbacks": scenario_callbacks,
     "widgets": scenario_widgets,
     "stall": scenario_stall,

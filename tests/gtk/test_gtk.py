@@ -83,6 +83,18 @@ pytestmark = pytest.mark.usefixtures("gtk_available")
 
 
 @pytest.mark.timeout(120)
+def test_the_seeds_setup_ui_updates_a_real_window() -> None:
+    """Its handler is a nested function (and a lambda is connected too): both keep working."""
+    r = scenario("seed_ui")
+    assert r["max_fraction"] == 1.0
+    assert r["mid_fractions"], "the bar never showed progress between 0 and 1"
+    assert "Ocioso" in r["texts"] and r["last_text"] == "Ocioso"
+    assert any(t.startswith("step ") for t in r["texts"]), r["texts"]
+    assert r["lambda_calls"] >= 2
+    assert r["asker"] == ["completed", "overwrite? yes"]
+
+
+@pytest.mark.timeout(120)
 def test_every_callback_runs_on_the_gtk_main_thread() -> None:
     r = scenario("callbacks")
     assert r["scheduler"] == "glib"  # picked by itself: the app never calls initialize()

@@ -49,7 +49,6 @@ def start(mgr: TaskManager, quit_loop: Any) -> None:
         SEEN["scheduled"] += 1
         quit_loop()
 
-    SEEN["handler"] = on_update  # blinker holds receivers weakly
     mgr.tasks_updated.connect(on_update)
     mgr.run_thread(jobs.report, 5, when_done=when_done, when_event=when_event)
     mgr.add_coroutine(jobs.a_report, 5, when_done=when_done, when_event=when_event)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from . import _ask
+
 
 class CancelFlag(Protocol):
     """One byte, non-zero once cancelled: a ``bytearray`` or shared ``mmap``."""
@@ -28,6 +30,8 @@ class ProgressCell(Protocol):
     def _changed(self) -> None: ...
     def _send_event(self, name: str, data: Any) -> None: ...
     def _flush(self) -> None: ...
+    def _ask(self, name: str, data: Any, timeout: float | None) -> Any: ...
+    async def _ask_async(self, name: str, data: Any, timeout: float | None) -> Any: ...
 
 
 class ExecutionContext:
@@ -98,6 +102,22 @@ class ExecutionContext:
     def flush(self) -> None:
         """Send pending progress and message to the UI now, past the throttle."""
         self._cell._flush()
+
+    def ask(self, name: str, data: Any = None, timeout: float | None = None) -> Any:
+        """Ask the main thread and wait for its answer (thread and process tasks).
+
+        Sends ``name``/``data`` like ``send_event``; the task's
+        ``when_event(task, name, data)`` handler runs on the main thread and what
+        it returns is the answer (``None`` if the task has no handler). Raises
+        what the handler raised, ``tasker.CancelledError`` if the task is
+        cancelled meanwhile, ``tasker.TaskTimeoutError`` past ``timeout``
+        seconds. A coroutine task uses ``await context.ask_async(...)``.
+        """
+        return self._cell._ask(str(name), data, _ask.check_timeout(timeout))
+
+    async def ask_async(self, name: str, data: Any = None, timeout: float | None = None) -> Any:
+        """``ask`` for coroutine tasks: awaits the answer without blocking the loop."""
+        return await self._cell._ask_async(str(name), data, _ask.check_timeout(timeout))
 
 
 def _check_total(total: float) -> float:

@@ -4,17 +4,19 @@
     ─────────────────────────────────────          ───────────────────────────
     call(fn)  ── when_done, events, user calls ─┐
     mark_dirty(cell) ── progress, add, start ───┤  scheduler.call_soon(flush)
-                       (armed timer, ≤ rate Hz) ┘        │
-                                                         ▼
+        quiet ≥ 1/rate s: post now (leading edge)│        │
+        else: arm one timer for the interval end ┘        ▼
                                    flush(): emit tasks_updated (throttled),
                                             then run queued calls in order
 
 Calls run in the order they were queued, one at a time, each guarded: a callback
 that raises is logged and changes nothing else. Progress and messages only mark
 the state *dirty*; the throttle turns any number of them into at most ``rate``
-``tasks_updated`` emissions per second. Queued events are bounded: a sender past
-``max_pending_events`` waits (back-pressure) unless it runs on a thread that must
-never block (the main thread, tasker's hub).
+``tasks_updated`` emissions per second: the first change after a quiet interval
+is shown on the main loop's next iteration, later ones at the interval's end,
+together. Queued events are bounded: a sender past ``max_pending_events`` waits
+(back-pressure) unless it runs on a thread that must never block (the main
+thread, tasker's hub).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ logger = logging.getLogger("tasker")
 
 Call = tuple[Callable[..., object], tuple[Any, ...], dict[str, Any] | None]
 
+#: A throttle timer that fires this much before the interval's end (float
+#: rounding of ``last + interval``) still emits instead of re-arming.
+_TIMER_SLACK = 1e-6
+
 
 class Delivery:
     """Queues calls and change notices, and flushes them on the main thread."""
@@ -46,8 +52,10 @@ class Delivery:
         update_rate: float,
         max_pending_events: int,
         on_idle: Callable[[], object],
+        now: Callable[[], float] = time.monotonic,
     ) -> None:
         self._get_scheduler = get_scheduler
+        self._now = now
         self._call_later = call_later
         self._emit = emit
         self._on_idle = on_idle
@@ -74,9 +82,9 @@ class Delivery:
         """Run ``fn(*args, **kwargs)`` on the main thread, after what is queued."""
         self._enqueue((fn, args, kwargs or None))
 
-    def ending(self, fn: Callable[..., object], *args: Any) -> None:
-        """``call`` for a task's ending, which is also a change to show."""
-        self._enqueue((fn, args, None), changed=True)
+    def ending(self, fn: Callable[..., object], *args: Any, show: bool = True) -> None:
+        """``call`` for a task's ending, which is also a change to show (if ``show``)."""
+        self._enqueue((fn, args, None), changed=show)
 
     def event(self, fn: Callable[..., object], *args: Any) -> None:
         """Like ``call`` for a task event, waiting while too many are queued."""
@@ -97,19 +105,25 @@ class Delivery:
             self._post()
 
     def mark_dirty(self, cell: Task[Any] | None = None) -> None:
-        """Note a change to show in the next (throttled) ``tasks_updated``."""
+        """Note a change to show in the next (throttled) ``tasks_updated``.
+
+        Leading edge: after a quiet interval the change is shown on the main
+        loop's next iteration; within an interval of the last emission it
+        waits for the interval's end, with every other change made meanwhile.
+        """
         with self._lock:
             if cell is not None:
                 self._dirty_cells.append(cell)
             self._changed = True
-            if self._interval <= 0.0:
+            if self._flush_posted or self._timer_armed:
+                return  # the flush or the timer on its way shows this change too
+            wait = self._last_emit + self._interval - self._now()
+            if wait <= 0.0:
                 post = self._claim_flush()
             else:
                 post = False
-                if not self._timer_armed and not self._flush_posted:
-                    self._timer_armed = True
-                    delay = max(self._interval, self._last_emit + self._interval - time.monotonic())
-                    self._call_later(delay, self._timer_fired)
+                self._timer_armed = True
+                self._call_later(wait, self._timer_fired)
         if post:
             self._post()
 
@@ -197,11 +211,11 @@ class Delivery:
             self._post()
 
     def _maybe_emit(self) -> None:
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
             if not self._changed:
                 return
-            if now - self._last_emit < self._interval:
+            if now - self._last_emit < self._interval - _TIMER_SLACK:
                 if not self._timer_armed:
                     self._timer_armed = True
                     self._call_later(self._last_emit + self._interval - now, self._timer_fired)

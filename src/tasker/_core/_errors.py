@@ -4,19 +4,22 @@
     ├── TaskError ........................ base of tasker's own task failures
     │   ├── WorkerDiedError .............. the worker process died under the task
     │   ├── TaskTimeoutError ............. the task ran past its ``timeout=``
+    │   │                                  (or ``context.ask`` past its own)
     │   └── RemoteTaskError .............. a worker exception that could not be rebuilt
     └── InvalidStateError ................ e.g. ``result()`` of a task still running
     asyncio.CancelledError (BaseException)
     └── CancelledError ................... ``result()`` of a canceled task
 
-``CancelledError`` subclasses :class:`asyncio.CancelledError`, so ``await task``
-inside asyncio code behaves like awaiting any cancelled future. ``asyncio`` is
-imported lazily (see ``tasker.__getattr__``) to keep ``import tasker`` cheap.
+This module imports nothing, so that every ending (a failure rebuilt from a
+worker, a worker's death, a timeout) can use it without paying for an import.
+``CancelledError`` subclasses :class:`asyncio.CancelledError` (``await task``
+in asyncio code behaves like awaiting any cancelled future), so it lives in
+``_cancelled``, which imports asyncio; it is reachable from here by name.
 """
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 
 class TaskError(Exception):
@@ -44,10 +47,6 @@ class InvalidStateError(Exception):
     """The task is not in a state that allows the operation."""
 
 
-class CancelledError(asyncio.CancelledError):
-    """The task was canceled (by ``cancel()``, a replacement or shutdown)."""
-
-
 class RemoteTraceback(Exception):
     """Carries a worker's formatted traceback as ``__cause__`` of its error."""
 
@@ -57,3 +56,11 @@ class RemoteTraceback(Exception):
 
     def __str__(self) -> str:
         return f"\n\nTraceback in the worker:\n{self.tb}"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CancelledError":
+        from ._cancelled import CancelledError
+
+        return CancelledError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,10 +24,25 @@ class Hub:
         self._backlog: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._ready = threading.Event()  # set once the loop exists (or never will)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
         return self._loop
+
+    def get_loop(self, timeout: float = 30.0) -> asyncio.AbstractEventLoop:
+        """The loop, starting the hub thread if needed; raises once stopped."""
+        loop = self._loop
+        if self._stopped:
+            raise RuntimeError("this TaskManager was shut down: its asyncio loop is closed")
+        if loop is None:
+            with self._lock:
+                self._start_locked()
+            self._ready.wait(timeout)
+            loop = self._loop
+            if loop is None:
+                raise RuntimeError("tasker's asyncio loop is not running (the manager is shutting down?)")
+        return loop
 
     def in_hub(self) -> bool:
         return self._thread is threading.current_thread()
@@ -64,11 +79,13 @@ class Hub:
             if self._stopped:  # stop() came while this thread was starting: do not run
                 self._backlog.clear()
                 loop.close()
+                self._ready.set()
                 return
             self._loop = loop
             for fn, args in self._backlog:
                 loop.call_soon(fn, *args)
             self._backlog.clear()
+        self._ready.set()
         try:
             loop.run_forever()
         finally:

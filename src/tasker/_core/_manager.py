@@ -19,13 +19,15 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Hashable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, overload
 
 from ..schedulers import Scheduler, resolve_scheduler
-from ._clock import Clock
+from ._ask import Question, Reply
+from ._clock import Clock, Timer
 from ._context import ExecutionContext
 from ._delivery import Delivery
+from ._errors import TaskTimeoutError
 from ._hub import Hub
 from ._signal import TasksSignal
 from ._status import TaskStatus
@@ -33,6 +35,7 @@ from ._task import Task, TaskKind
 from ._validate import check_func, check_options
 
 if TYPE_CHECKING:
+    import asyncio
     from typing import Unpack
 
     from ..workers import Runner
@@ -44,7 +47,7 @@ Ts = TypeVarTuple("Ts")
 logger = logging.getLogger("tasker")
 
 #: Keyword arguments that configure the task instead of reaching the function.
-RESERVED_KWARGS = ("key", "when_done", "when_event", "timeout")
+RESERVED_KWARGS = ("key", "when_done", "when_event", "timeout", "visible")
 
 WhenDone = Callable[[Task[R]], object]
 WhenEvent = Callable[[Task[R], str, Any], object]
@@ -77,12 +80,14 @@ class TaskManager:
         self._lock = threading.RLock()
         self._settle = threading.Condition()
         self._settle_waiters = 0
-        self._active: dict[int, Task[Any]] = {}  # non-final tasks, in start order
+        self._active: dict[int, Task[Any]] = {}  # non-final tasks by id, in start order
         self._by_key: dict[Hashable, Task[Any]] = {}
-        self._batch_done = 0
+        self._visible_live = 0  # tasks in _active with visible=True
+        self._batch_done = 0  # visible tasks ended since the last time none was live
         self._runners: dict[str, Runner] = {}
         self._started = False
         self._closed = False
+        self._warm_up_thread: threading.Thread | None = None
         self.tasks_updated = TasksSignal("tasks_updated")
         #: ``handler(sender, task=task)`` on the main thread as each task ends,
         #: right before its ``when_done`` — also for tasks that ended before any
@@ -148,6 +153,7 @@ class TaskManager:
         when_done: WhenDone[R] | None = None,
         when_event: WhenEvent[R] | None = None,
         timeout: float | None = None,
+        visible: bool = True,
         **kwargs: Any,
     ) -> Task[R]: ...
     def add_coroutine(self, coro_fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Task[Any]:  # type: ignore[misc]
@@ -172,6 +178,7 @@ class TaskManager:
         when_done: WhenDone[R] | None = None,
         when_event: WhenEvent[R] | None = None,
         timeout: float | None = None,
+        visible: bool = True,
         **kwargs: Any,
     ) -> Task[R]: ...
     def run_thread(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Task[Any]:  # type: ignore[misc]
@@ -196,6 +203,7 @@ class TaskManager:
         when_done: WhenDone[R] | None = None,
         when_event: WhenEvent[R] | None = None,
         timeout: float | None = None,
+        visible: bool = True,
         **kwargs: Any,
     ) -> Task[R]: ...
     def run_process(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Task[Any]:  # type: ignore[misc]
@@ -211,25 +219,31 @@ class TaskManager:
         when_done = kwargs.pop("when_done", None)
         when_event = kwargs.pop("when_event", None)
         timeout = kwargs.pop("timeout", None)
-        check_func(kind, func, key, when_done, when_event, timeout)
+        visible = kwargs.pop("visible", True)
+        check_func(kind, func, key, when_done, when_event, timeout, visible)
         self._check_open()
         self._get_scheduler()  # chosen here, in the caller's (main) thread, not in a worker
         runner = self._runner(kind)
         prepared = runner.prepare(func, args, kwargs)
-        task: Task[Any] = Task(self, kind, func, args, kwargs, key, when_done, when_event, timeout)
+        task: Task[Any] = Task(self, kind, func, args, kwargs, key, when_done, when_event, timeout, visible)
         task._payload = prepared
         with self._lock:
             self._check_open()
+            first = not self._started
             self._started = True
             old = self._by_key.get(task.key)
             self._by_key[task.key] = task
             self._active[task.id] = task
-        self._delivery.mark_dirty()
+            self._visible_live += visible
+        if visible:
+            self._delivery.mark_dirty()
         if old is not None:
             self._cancel(old)
         if timeout is not None:
             task._timer = self._clock.call_later(timeout, lambda: self._time_out(task))
         runner.submit(task)
+        if first:
+            self._warm_up()
         return task
 
     def _check_open(self) -> None:
@@ -258,7 +272,8 @@ class TaskManager:
             if task._status is not TaskStatus.PENDING:
                 return False
             task._status = TaskStatus.RUNNING
-        self._delivery.mark_dirty()
+        if task.visible:
+            self._delivery.mark_dirty()
         return True
 
     def _conclude(
@@ -275,15 +290,20 @@ class TaskManager:
             del self._active[task.id]
             if self._by_key.get(task.key) is task:
                 del self._by_key[task.key]
-            self._batch_done = self._batch_done + 1 if self._active else 0
+            if task.visible:
+                self._visible_live -= 1
+                self._batch_done = self._batch_done + 1 if self._visible_live else 0
             callbacks, task._callbacks = task._callbacks, []
+            questions, task._questions = task._questions, None
             # Queued before the lock is released: "settled" never sees a task
             # that is gone from _active but whose when_done is not queued yet.
-            self._delivery.ending(self._run_when_done, task)
+            self._delivery.ending(self._run_when_done, task, show=task.visible)
         task.name  # noqa: B018 - fix the name (from the function) before letting the function go
         task._func = task._args = task._kwargs = task._payload = None  # type: ignore[assignment]
         if task._timer is not None:
             task._timer.cancel()
+        if questions:  # a function still waiting in ask() (abandoned, shut down): wake it
+            _cancel_questions(task, questions)
         for callback in callbacks:
             try:
                 callback()
@@ -307,10 +327,96 @@ class TaskManager:
         if task._when_event is not None and not task._done_delivered:
             task._when_event(task, name, data)
 
+    # -- context.ask (see _ask) -------------------------------------------------------
+    def _post_question(self, task: Task[Any], question: Question) -> None:
+        """Queue a task's question for its ``when_event`` handler (or refuse it)."""
+        with self._lock:
+            stopping = task._status.is_final or task._cancel_requested
+            if not stopping:
+                if task._questions is None:
+                    task._questions = set()
+                task._questions.add(question)
+        if stopping:
+            _cancel_questions(task, [question])
+        else:
+            self._delivery.event(self._deliver_question, task, question)
+
+    def _deliver_question(self, task: Task[Any], question: Question) -> None:
+        """On the main thread: the handler's return value is the answer.
+
+        The question stays the task's while the handler runs, so a handler that
+        cancels the task (a "Cancel" button in its dialog) makes the ask raise
+        ``CancelledError``: the cancel answers first and the return value is dropped.
+        """
+        with self._lock:
+            stopping = task._status.is_final or task._cancel_requested
+        if question.answered:  # the asker gave up (timeout) or was cancelled
+            return
+        if stopping:
+            _cancel_questions(task, [question])
+            return
+        handler = task._when_event
+        try:
+            value = handler(task, question.name, question.data) if handler is not None else None
+        except BaseException as error:  # raised at the ask, in the task
+            question.answer(error=error)
+            if not isinstance(error, Exception):
+                raise
+        else:
+            question.answer(value)
+        finally:
+            with self._lock:
+                if task._questions is not None:
+                    task._questions.discard(question)
+
+    def _ask_blocking(self, task: Task[Any], name: str, data: Any, timeout: float | None) -> Any:
+        """``context.ask`` in a thread task (a process task asks from its worker)."""
+        if task.kind == "coroutine":
+            raise RuntimeError(
+                "context.ask() would block tasker's asyncio loop, which runs every coroutine "
+                "task; in a coroutine use 'await context.ask_async(...)'"
+            )
+        reply = Reply()
+        question = Question(name, data, reply.deliver)
+        self._post_question(task, question)
+        if not reply.wait(timeout):
+            question.answer(error=ask_timeout_error(name, timeout))  # unless the answer just came
+        return reply.get()
+
+    async def _ask_async(self, task: Task[Any], name: str, data: Any, timeout: float | None) -> Any:
+        """``await context.ask_async`` in a coroutine task, on tasker's loop."""
+        if task.kind != "coroutine":
+            raise TypeError("context.ask_async() is for coroutine tasks; a thread or process task calls context.ask()")
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+
+        def deliver(value: Any, error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_settle_future, future, value, error)
+
+        question = Question(name, data, deliver)
+        self._post_question(task, question)
+        try:
+            if timeout is None:
+                return await future
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            question.answer()  # the handler is not asked any more
+            raise ask_timeout_error(name, timeout) from None
+        except BaseException:  # cancelled: the question is withdrawn too
+            question.answer()
+            raise
+
     # -- cancellation -------------------------------------------------------------
     def cancel_task(self, key: Hashable) -> bool:
         """Ask the live task with this key to stop; True if there was one."""
         task = self._by_key.get(key)
+        return task is not None and self._cancel(task)
+
+    def cancel_task_by_id(self, task_id: int) -> bool:
+        """Ask the live task with this ``task.id`` to stop; True if there was one."""
+        task = self._active.get(task_id)
         return task is not None and self._cancel(task)
 
     def _cancel(self, task: Task[Any]) -> bool:
@@ -321,11 +427,18 @@ class TaskManager:
                 return True
             task._cancel_requested = True
             task._cancel_flag[0] = 1
+            runner = self._runners[task.kind]
             # Pending too: a process task may already wait in a worker, which must skip it.
-            self._runners[task.kind].interrupt(task)
+            runner.interrupt(task)
             if task._status is TaskStatus.PENDING:
                 self._conclude(task)  # never runs; under the lock so it cannot begin
                 return True
+            questions, task._questions = task._questions, None
+            closing = self._closed
+        if questions:
+            _cancel_questions(task, questions)
+        if not closing:
+            runner.release(task)  # its slot is free now, while it still stops
         grace = float(self._options["cancel_grace_period"])
         self._clock.call_later(grace, lambda: self._grace_over(task))
         return True
@@ -348,6 +461,7 @@ class TaskManager:
         return self._by_key.get(key)
 
     def has_tasks(self) -> bool:
+        """True while a task is live (pending or running), visible or not."""
         return bool(self._active)
 
     def __len__(self) -> int:
@@ -363,16 +477,23 @@ class TaskManager:
             return self._progress_locked()
 
     def _progress_locked(self) -> float:
-        tasks = self._active
-        if not tasks:
+        live = self._visible_live
+        if not live:
             return 1.0
         done = self._batch_done
-        total = done + sum(t._progress for t in tasks.values())
-        return min(1.0, max(0.0, total / (done + len(tasks))))
+        total = done + sum(t._progress for t in self._active.values() if t.visible)
+        return min(1.0, max(0.0, total / (done + live)))
+
+    def _visible_tasks(self) -> list[Task[Any]]:
+        """The live tasks a UI shows (``visible=True``), in start order."""
+        with self._lock:
+            if self._visible_live == len(self._active):
+                return list(self._active.values())
+            return [t for t in self._active.values() if t.visible]
 
     def _emit_update(self) -> None:
         with self._lock:
-            tasks = list(self._active.values())
+            tasks = self._visible_tasks()
             progress = self._progress_locked()
         self.tasks_updated.send(self, tasks=tasks, progress=progress)
 
@@ -383,6 +504,32 @@ class TaskManager:
             raise TypeError(f"schedule_on_main_thread needs a callable, got {fn!r}")
         self._get_scheduler()
         self._delivery.call(fn, *args, **kwargs)
+
+    def schedule_delayed_on_main_thread(
+        self, delay: float, fn: Callable[..., object], /, *args: Any, **kwargs: Any
+    ) -> DelayedCall:
+        """Run ``fn(*args, **kwargs)`` on the main thread after ``delay`` seconds.
+
+        Returns a handle whose ``cancel()`` stops it if it has not run yet.
+        """
+        if not callable(fn):
+            raise TypeError(f"schedule_delayed_on_main_thread needs a callable, got {fn!r}")
+        if not isinstance(delay, int | float) or not delay >= 0:
+            raise ValueError(f"delay must be a number of seconds >= 0, got {delay!r}")
+        self._check_open()
+        self._get_scheduler()
+        call = DelayedCall(fn, args, kwargs)
+        call._timer = self._clock.call_later(float(delay), lambda: self._delivery.call(call._run))
+        return call
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The asyncio loop coroutine tasks run on (started on first use).
+
+        ``asyncio.run_coroutine_threadsafe(coro, task_mgr.loop)`` runs any
+        coroutine there; ``shutdown()`` cancels what is still running on it.
+        """
+        return self._hub.get_loop()
 
     async def run_on_main_thread(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         """From asyncio code: run ``fn`` on the main thread and return its result."""
@@ -431,12 +578,26 @@ class TaskManager:
     def _hub_started(self, thread_id: int) -> None:
         self._delivery.never_block(thread_id)
 
+    def _warm_up(self) -> None:
+        """Import off the caller's thread what the first ending would otherwise import.
+
+        ``result()`` of a canceled task raises ``tasker.CancelledError``, an
+        asyncio exception: importing asyncio takes tens of milliseconds in a
+        fresh process, which the first cancel would otherwise pay on the main
+        thread. Done once, on a short-lived thread, after the first task started.
+        """
+        if "tasker._core._cancelled" in sys.modules:
+            return
+        thread = threading.Thread(target=_import_cancelled, name="tasker-warm-up", daemon=True)
+        self._warm_up_thread = thread
+        thread.start()
+
     # -- processes ----------------------------------------------------------------------
     def restart_worker_pool(self) -> None:
         """Replace every worker process (running tasks finish first)."""
         runner = self._runners.get("process")
         if runner is not None:
-            runner.restart()  # type: ignore[attr-defined]
+            runner.restart()
 
     # -- shutdown -------------------------------------------------------------------------
     def shutdown(self, timeout: float | None = None) -> None:
@@ -464,6 +625,8 @@ class TaskManager:
             runner.shutdown()
         self._hub.stop()
         self._clock.stop()
+        if self._warm_up_thread is not None and self._warm_up_thread is not threading.current_thread():
+            self._warm_up_thread.join(10.0)
         scheduler = self._scheduler
         if scheduler is not None:
             scheduler.close()
@@ -473,10 +636,68 @@ class TaskManager:
         return f"<TaskManager {len(self._active)} live tasks pid={os.getpid()}>"
 
 
+class DelayedCall:
+    """A call waiting to run on the main thread (``schedule_delayed_on_main_thread``)."""
+
+    __slots__ = ("_args", "_fn", "_kwargs", "_state", "_timer")
+
+    _lock = threading.Lock()  # state changes are rare: one lock for every handle
+
+    def __init__(self, fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._fn: Callable[..., object] | None = fn
+        self._args = args
+        self._kwargs = kwargs
+        self._state = "waiting"  # -> "ran" | "cancelled", once
+        self._timer: Timer | None = None
+
+    def cancel(self) -> bool:
+        """Stop the call if it has not run yet; True if it is now stopped for good."""
+        with self._lock:
+            if self._state != "waiting":
+                return self._state == "cancelled"
+            self._state = "cancelled"
+            self._fn, self._args, self._kwargs = None, (), {}
+        if self._timer is not None:
+            self._timer.cancel()
+        return True
+
+    def cancelled(self) -> bool:
+        return self._state == "cancelled"
+
+    def _run(self) -> None:
+        with self._lock:
+            if self._state != "waiting":
+                return
+            self._state = "ran"
+            fn, args, kwargs = self._fn, self._args, self._kwargs
+            self._fn, self._args, self._kwargs = None, (), {}
+        assert fn is not None
+        fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<DelayedCall {self._state}>"
+
+
+def ask_timeout_error(name: str, timeout: float | None) -> TaskTimeoutError:
+    return TaskTimeoutError(f"no answer to ask({name!r}) within {timeout} s")
+
+
+def _cancel_questions(task: Task[Any], questions: Iterable[Question]) -> None:
+    """Wake every ask of a task that stops: it raises ``CancelledError`` there."""
+    from ._cancelled import CancelledError
+
+    for question in questions:
+        why = f"task {task.name!r} was canceled while it waited in ask({question.name!r})"
+        question.answer(error=CancelledError(why))
+
+
+def _import_cancelled() -> None:
+    time.sleep(0)  # let the thread that started us go on first
+    from . import _cancelled  # noqa: F401
+
+
 def _final_status(task: Task[Any], error: BaseException | None) -> tuple[TaskStatus, BaseException | None]:
     if task._timed_out:
-        from ._errors import TaskTimeoutError
-
         timeout_error = TaskTimeoutError(f"task {task.name!r} timed out after {task.timeout} s")
         timeout_error.__cause__ = error
         return TaskStatus.FAILED, timeout_error

@@ -1,27 +1,50 @@
-"""``tasks_updated``: a blinker signal whose receivers cannot break each other."""
+"""``tasks_updated`` and ``task_ended``: blinker signals that suit a UI.
+
+Two things differ from a plain ``blinker.Signal``:
+
+* receivers are held **strongly** by default, as GObject's ``connect`` holds
+  its handlers: a handler defined inside a function (the seed's ``setup_ui``)
+  or a lambda keeps working until it is disconnected. ``connect(fn, weak=True)``
+  asks for blinker's weak reference instead;
+* a receiver that raises is logged (logger ``tasker``) and the others still
+  run: one broken handler cannot silence the rest of the UI.
+
+Everything else is blinker's: ``disconnect``, ``connected_to``, ``muted``
+(a muted signal calls nobody), ``connect_via``, the ``@signal.connect``
+decorator, ``receivers``.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from blinker import Signal
+from blinker import ANY, NamedSignal
 
 logger = logging.getLogger("tasker")
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-class TasksSignal(Signal):
-    """A ``blinker.Signal`` that logs a raising receiver and goes on.
 
-    Receivers are called ``receiver(sender, tasks=[...], progress=float)`` on
-    the main thread; weak references by default, as in blinker.
-    """
+class TasksSignal(NamedSignal):
+    """A named ``blinker`` signal with strong receivers and guarded calls."""
+
+    def connect(self, receiver: F, sender: Any = ANY, weak: bool = False) -> F:
+        """Call ``receiver(sender, **kwargs)`` on every send, until disconnected.
+
+        ``weak=True`` holds it by a weak reference instead: it is disconnected
+        when nothing else refers to it (blinker's default, not tasker's).
+        """
+        return super().connect(receiver, sender, weak)
 
     def send(self, sender: Any = None, /, *, _async_wrapper: Any = None, **kwargs: Any) -> list[tuple[Any, Any]]:
+        if self.is_muted:
+            return []
         results: list[tuple[Any, Any]] = []
         for receiver in self.receivers_for(sender):
             try:
                 results.append((receiver, receiver(sender, **kwargs)))
             except Exception:
-                logger.exception("tasker: a tasks_updated receiver raised (ignored): %r", receiver)
+                logger.exception("tasker: a %s receiver raised (ignored): %r", self.name, receiver)
         return results

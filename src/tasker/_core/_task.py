@@ -13,9 +13,11 @@ from collections.abc import Callable, Generator, Hashable
 from itertools import count
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+from ._errors import InvalidStateError
 from ._status import TaskStatus
 
 if TYPE_CHECKING:
+    from ._ask import Question
     from ._manager import TaskManager
 
 R = TypeVar("R")
@@ -56,12 +58,16 @@ class Task(Generic[R]):
         when_done: Callable[[Task[R]], object] | None,
         when_event: Callable[[Task[R], str, Any], object] | None,
         timeout: float | None,
+        visible: bool = True,
     ) -> None:
         self.id: int = next(_ids)
         self.key: Hashable = AutoKey(self.id) if key is None else key
         self.kind: TaskKind = kind
         self._name: str | None = key if isinstance(key, str) else None
         self.timeout = timeout
+        #: False: the task gets every callback but ``tasks_updated`` does not
+        #: list it and overall progress does not count it.
+        self.visible = visible
         self._manager = manager
         self._func = func
         self._args = args
@@ -73,12 +79,14 @@ class Task(Generic[R]):
         self._error: BaseException | None = None
         self._progress = 0.0
         self._message = None
-        self._dirty = False
+        # Invisible: never "changed", so progress calls cost nothing and show nothing.
+        self._dirty = not visible
         self._cancel_flag = bytearray(1)  # read by ExecutionContext.is_cancelled
         self._cancel_requested = False
         self._timed_out = False
         self._done_delivered = False  # when_done has run: later events are dropped
         self._callbacks: list[Callable[[], object]] = []
+        self._questions: set[Question] | None = None  # asks waiting for the main thread
         self._payload: Any = None  # what the runner prepared at the call (e.g. pickles)
         self._handle: Any = None  # runner-specific: asyncio task, worker, thread
         self._timer: Any = None  # the timeout timer, cancelled when the task ends
@@ -117,12 +125,12 @@ class Task(Generic[R]):
         status = self._status
         if status is TaskStatus.COMPLETED:
             return self._result  # type: ignore[no-any-return]
-        from ._errors import CancelledError, InvalidStateError
-
         if status is TaskStatus.FAILED:
             assert self._error is not None
             raise self._error
         if status is TaskStatus.CANCELED:
+            from ._cancelled import CancelledError
+
             raise CancelledError(f"task {self.name!r} was canceled")
         raise InvalidStateError(
             f"task {self.name!r} is {status}; result() needs a final task "
@@ -181,6 +189,12 @@ class Task(Generic[R]):
 
     def _flush(self) -> None:
         self._manager._delivery.flush_soon()
+
+    def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
+        return self._manager._ask_blocking(self, name, data, timeout)
+
+    async def _ask_async(self, name: str, data: Any, timeout: float | None) -> Any:
+        return await self._manager._ask_async(self, name, data, timeout)
 
     def __repr__(self) -> str:
         return (

@@ -74,6 +74,7 @@ def check_func(
     when_done: Any,
     when_event: Any,
     timeout: Any,
+    visible: Any = True,
 ) -> None:
     """Raise ``TypeError``/``ValueError`` for arguments that cannot work."""
     method = {"coroutine": "add_coroutine", "thread": "run_thread", "process": "run_process"}[kind]
@@ -96,6 +97,8 @@ def check_func(
             raise TypeError(f"{label} must be callable or None, got {callback!r}")
     if timeout is not None and (not isinstance(timeout, int | float) or not timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if not isinstance(visible, bool):
+        raise TypeError(f"visible must be True or False, got {visible!r}")
 
 
 def _name(func: Callable[..., Any] | Hashable) -> str:

@@ -3,8 +3,9 @@
 A widget listens to ``manager.tasks_updated`` only while it is *realized*
 (part of a window that is shown): it connects on ``realize`` — and at once
 brings itself up to date from the manager — and disconnects on ``unrealize``.
-The receiver is a bound method held weakly by blinker, so a widget that is
-dropped without ever being unrealized is collected and stops receiving too.
+The receiver is a bound method connected with ``weak=True`` (tasker's signals
+hold receivers strongly by default), so a widget that is dropped without ever
+being unrealized is collected and stops receiving too.
 Timers (pulsing bars) are likewise started on realize and removed on unrealize:
 nothing outside the widget keeps a strong reference to it.
 """
@@ -119,8 +120,8 @@ class ManagerBinding:
     # -- connection --------------------------------------------------------------
     def _binding_realized(self) -> None:
         if not self._receiving:
-            self._manager.tasks_updated.connect(self._on_tasks_updated)
-            self._manager.task_ended.connect(self._on_task_ended)
+            self._manager.tasks_updated.connect(self._on_tasks_updated, weak=True)
+            self._manager.task_ended.connect(self._on_task_ended, weak=True)
             self._receiving = True
         install_css()
         self.refresh()
@@ -135,14 +136,14 @@ class ManagerBinding:
     def refresh(self) -> None:
         """Bring the widget up to date with the manager now."""
         manager = self._manager
-        self._update(list(manager), manager.get_overall_progress())
+        self._update([t for t in manager if t.visible], manager.get_overall_progress())
 
     def _on_tasks_updated(self, sender: Any, *, tasks: list[Task[Any]], progress: float, **_: Any) -> None:
         if self._receiving:
             self._update(tasks, progress)
 
     def _on_task_ended(self, sender: Any, *, task: Task[Any], **_: Any) -> None:
-        if self._receiving:
+        if self._receiving and task.visible:  # visible=False: never shown, not even failing
             self._ended(task)
 
     def _update(self, tasks: list[Task[Any]], progress: float) -> None:

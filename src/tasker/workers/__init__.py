@@ -25,10 +25,16 @@ class Runner(Protocol):
         """Start the task, or queue it (it stays pending)."""
 
     def interrupt(self, task: Task[Any]) -> None:
-        """Cancellation was asked for a running task (its flag is already set)."""
+        """Cancellation was asked for (its flag is already set); the manager's lock is held."""
+
+    def release(self, task: Task[Any]) -> None:
+        """The running task was cancelled: free its slot for queued work now (no lock held)."""
 
     def abandon(self, task: Task[Any]) -> None:
         """The grace period is over: stop waiting for the task's function."""
+
+    def restart(self) -> None:
+        """Replace what the runner keeps warm (``restart_worker_pool``)."""
 
     def shutdown(self) -> None:
         """Stop every thread/process this runner started."""

@@ -11,6 +11,11 @@ module, never the application's ``__main__``. Three threads:
   parent dies the read returns and the worker exits at once.
 
 Cancellation is a byte of shared memory the parent sets: no round trip.
+
+The parent's messages (a task ``T``, stop ``S``, the answer ``A`` to a
+``context.ask``) are read by one thread at a time (``_Link.wait_for``): the
+main thread between tasks, or a task's thread while it waits for an answer —
+then a task sent ahead meanwhile waits in ``_Link.inbox`` for the main loop.
 """
 
 from __future__ import annotations
@@ -18,12 +23,16 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import select
 import signal
 import socket
 import sys
 import threading
 import time
 import traceback
+from collections import deque
+from collections.abc import Callable
+from itertools import count
 from typing import Any
 
 from . import _payload, _wire
@@ -52,6 +61,12 @@ class _Cell:
     def _flush(self) -> None:
         self._link.report(self)
 
+    def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
+        return self._link.ask(self._id, name, data, timeout)
+
+    async def _ask_async(self, name: str, data: Any, timeout: float | None) -> Any:
+        raise TypeError("context.ask_async() is for coroutine tasks; a process task calls context.ask()")
+
 
 class _Link:
     """The socket to the parent, shared by the three threads."""
@@ -59,9 +74,18 @@ class _Link:
     def __init__(self, sock: socket.socket, interval: float) -> None:
         self.sock = sock
         self.interval = interval
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # one sender at a time
         self.wake = threading.Event()
         self.cell: _Cell | None = None
+        # Reading (see the module doc). Invariant: at most one thread has
+        # `reading` set, and only it calls recv on the socket.
+        self.read_cv = threading.Condition()
+        self.reading = False
+        self.closed = False  # the parent closed the connection
+        self.inbox: deque[tuple[bytearray, list[int]]] = deque()  # T/S for the main loop
+        self.answers: dict[int, tuple[Any, BaseException | None]] = {}
+        self.withdrawn: set[int] = set()  # asks that gave up: their late answers are dropped
+        self.questions = count(1)
 
     def send(self, message: Any) -> None:
         data, fds = _payload.dumps_portable(message)
@@ -90,6 +114,79 @@ class _Link:
                 except OSError:
                     return
             time.sleep(self.interval)  # throttle: at most one report per interval
+
+    # -- reading the parent's messages -------------------------------------------------
+    def next_message(self) -> tuple[bytearray, list[int]]:
+        """The next task or stop message (main loop); raises EOFError once closed."""
+        self.wait_for(lambda: bool(self.inbox), None)
+        with self.read_cv:
+            if not self.inbox:
+                raise EOFError("the parent closed the connection")
+            return self.inbox.popleft()
+
+    def wait_for(self, done: Callable[[], bool], timeout: float | None) -> bool:
+        """Read messages (as the one reader) until ``done()``, EOF or ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.read_cv:
+            while not (done() or self.closed):
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                if self.reading:  # another thread reads: it wakes us when it has one
+                    self.read_cv.wait(remaining)
+                    continue
+                self.reading = True
+                self.read_cv.release()
+                try:
+                    message = self._read_one(remaining)
+                except (EOFError, OSError):
+                    message = None
+                    self.closed = True
+                finally:
+                    self.read_cv.acquire()
+                    self.reading = False
+                    self.read_cv.notify_all()
+                if message is not None:
+                    self._sort(*message)
+            return done()
+
+    def _read_one(self, timeout: float | None) -> tuple[bytearray, list[int]] | None:
+        if timeout is not None and not select.select([self.sock], [], [], timeout)[0]:
+            return None
+        return _wire.recv(self.sock)
+
+    def _sort(self, data: bytearray, fds: list[int]) -> None:
+        """With ``read_cv`` held: an answer goes to its asker, the rest to the inbox."""
+        if data[:1] != b"A":
+            self.inbox.append((data, fds))
+            return
+        number, value, error = _payload.loads(memoryview(data)[1:], fds)
+        if number in self.withdrawn:
+            self.withdrawn.discard(number)
+        else:
+            self.answers[number] = (value, error)
+
+    def ask(self, task_id: int, name: str, data: Any, timeout: float | None) -> Any:
+        """``context.ask`` in a worker: the parent shows it to the main thread."""
+        number = next(self.questions)
+        self.send(("A", task_id, number, name, data))
+        if not self.wait_for(lambda: number in self.answers, timeout):
+            with self.read_cv:
+                answered = number in self.answers
+                if not answered:
+                    self.withdrawn.add(number)
+            if not answered:
+                if self.closed:
+                    raise EOFError("the parent closed the connection while the task waited in ask()")
+                self.send(("W", task_id, number))
+                from .._core._errors import TaskTimeoutError
+
+                raise TaskTimeoutError(f"no answer to ask({name!r}) within {timeout} s")
+        with self.read_cv:
+            value, error = self.answers.pop(number)
+        if error is not None:
+            raise error
+        return value
 
 
 def main() -> None:
@@ -176,7 +273,7 @@ def _serve(link: _Link, flags: Any) -> None:
     slots = (memoryview(flags)[0:1], memoryview(flags)[1:2])  # one cancel flag per task in flight
     while True:
         try:
-            data, fds = _wire.recv(link.sock)
+            data, fds = link.next_message()
         except (EOFError, OSError):
             return
         if data[:1] == b"S":  # stop

@@ -33,6 +33,12 @@ class CoroutineRunner:
     def interrupt(self, task: Task[Any]) -> None:
         self._hub.call_soon(self._cancel_handle, task)
 
+    def release(self, task: Task[Any]) -> None:
+        pass  # coroutines hold no slot: the loop runs every one of them
+
+    def restart(self) -> None:
+        pass
+
     def abandon(self, task: Task[Any]) -> None:
         logger.warning(
             "tasker: coroutine task %r kept running after cancellation (does it "

@@ -18,6 +18,12 @@ to start. ``spare_processes`` idle workers
 are kept warm beyond ``max_processes`` so a dead or killed worker is replaced
 without a cold start.
 
+A worker whose task was cancelled but is still stopping is *draining*: it
+leaves the budget at once (the warm spare takes the next queued task), keeps
+reporting for its task, and when that task is over it rejoins the pool if there
+is room, or stops. At most ``max_processes`` workers drain at a time; past that
+a cancelled task keeps its slot until it stops or its grace period ends.
+
 While tasks are short (a moving average under 2 ms) a busy worker may be sent
 its next task ahead of time: it goes straight on instead of waiting a round
 trip. Such a task stays ``pending`` until the worker reports the previous one
@@ -37,6 +43,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._core._ask import Question
+from .._core._errors import TaskError, WorkerDiedError
 from . import _payload
 from ._worker import Worker
 
@@ -64,8 +72,9 @@ class ProcessRunner:
         self._lock = threading.Lock()
         self._pending: deque[Task[Any]] = deque()
         self._idle: list[Worker] = []
-        self._workers: set[Worker] = set()
-        self._alive: set[Worker] = set()  # also those that left the pool, until their reader ends
+        self._workers: set[Worker] = set()  # the pool: idle, busy, retiring
+        self._draining: set[Worker] = set()  # left the pool with a cancelled task still stopping
+        self._alive: set[Worker] = set()  # all of them, until their reader ends
         self._busy = 0
         self._typical = float("inf")  # moving average of task durations (s): prefetch when short
         self._retiring = False  # some workers in the pool are retiring (restart)
@@ -100,6 +109,31 @@ class ProcessRunner:
             elif worker.next is task:  # cancelled while sent ahead: the worker skips it
                 worker.flags[worker.next_slot] = 1
 
+    def release(self, task: Task[Any]) -> None:
+        """The running task was cancelled: its worker drains, the spare takes over."""
+        worker = task._handle
+        if not isinstance(worker, Worker):
+            return
+        with self._lock:
+            if (
+                worker.task is not task
+                or worker.gone
+                or worker.draining
+                or self._closed
+                or len(self._draining) >= self._max
+            ):
+                return
+            worker.draining = True
+            self._workers.discard(worker)
+            self._draining.add(worker)
+            self._busy -= 1
+            self._requeue_next_locked(worker)
+            if self._retiring and not any(w.retiring for w in self._workers):
+                self._retiring = False
+            starting = self._grow_locked()
+        self._start(starting)
+        self._dispatch()
+
     def abandon(self, task: Task[Any]) -> None:
         """Kill the worker still running a cancelled task; a spare takes its slot."""
         worker = task._handle
@@ -119,7 +153,7 @@ class ProcessRunner:
         with self._lock:
             idle = list(self._idle)
             self._idle.clear()
-            for worker in self._workers:
+            for worker in self._workers | self._draining:
                 worker.retiring = True
             self._retiring = bool(self._workers)
             for worker in idle:
@@ -164,7 +198,8 @@ class ProcessRunner:
         live = sum(1 for w in self._workers if not w.retiring)
         wanted = min(self._max, self._busy + len(self._pending))
         if any(w.ready for w in self._workers):
-            wanted += self._spare
+            # A draining worker comes back when its task stops: it is the spare meanwhile.
+            wanted += max(0, self._spare - len(self._draining))
         new = []
         for _ in range(wanted - live):
             self._number += 1
@@ -184,14 +219,20 @@ class ProcessRunner:
             return
         worker.gone = True
         self._workers.discard(worker)
+        self._draining.discard(worker)
         if self._retiring and not any(w.retiring for w in self._workers):
             self._retiring = False
         if worker in self._idle:
             self._idle.remove(worker)
         if worker.task is not None:
             worker.task = None
-            self._busy -= 1
-        if worker.next is not None:  # never started there: it goes first elsewhere
+            if not worker.draining:
+                self._busy -= 1
+        self._requeue_next_locked(worker)
+
+    def _requeue_next_locked(self, worker: Worker) -> None:
+        """The task sent ahead to ``worker`` never started there: it goes first elsewhere."""
+        if worker.next is not None:
             if worker.flags is not None:
                 worker.flags[worker.next_slot] = 1
             worker.next._handle = None
@@ -298,7 +339,14 @@ class ProcessRunner:
                 worker.task_slot, worker.started_at = worker.next_slot, now
                 return promoted
             worker.task = None
-            self._busy -= 1
+            if worker.draining:  # back from a cancelled task: rejoin if there is room
+                worker.draining = False
+                self._draining.discard(worker)
+                retire = retire or len(self._workers) >= self._max + self._spare
+                if not retire:
+                    self._workers.add(worker)
+            else:
+                self._busy -= 1
             if retire:
                 self._forget_locked(worker)  # a task sent ahead goes back to the queue
             else:
@@ -363,6 +411,12 @@ class ProcessRunner:
         elif tag == "E":
             if task is not None and task.id == message[1]:
                 self._manager._post_event(task, message[2], message[3])
+        elif tag == "A":
+            self._question(worker, task, message)
+        elif tag == "W":  # the task gave up waiting (its ask timed out)
+            question = worker.questions.pop(message[2], None)
+            if question is not None:
+                question.withdraw()
         elif tag in ("R", "F"):
             self._finished(worker, task, message)
         elif tag == "L":
@@ -374,6 +428,23 @@ class ProcessRunner:
         elif tag == "X":
             self._unloadable(worker, task, message[1])
 
+    def _question(self, worker: Worker, task: Task[Any] | None, message: tuple[Any, ...]) -> None:
+        """``context.ask`` in the worker: shown to the main thread, answered over the socket."""
+        _, task_id, number, name, data = message
+
+        def deliver(value: Any, error: BaseException | None) -> None:
+            worker.questions.pop(number, None)
+            _send_answer(worker, number, value, error)
+
+        question = Question(name, data, deliver)
+        if task is None or task.id != task_id:  # not the running task (any more)
+            from .._core._cancelled import CancelledError
+
+            question.answer(error=CancelledError("the task that asked is no longer running"))
+            return
+        worker.questions[number] = question
+        self._manager._post_question(task, question)
+
     def _unloadable(self, worker: Worker, task: Task[Any] | None, error: Exception) -> None:
         """A result or event this process cannot unpickle: the task fails, saying why.
 
@@ -381,8 +452,6 @@ class ProcessRunner:
         was the result): either way it is replaced, as when a worker dies.
         """
         if task is not None:
-            from .._core._errors import TaskError
-
             problem = TaskError(
                 f"a message from {worker.name} (the task's result or one of its events) could not "
                 f"be unpickled in this process: {type(error).__name__}: {error}. Return and send "
@@ -422,8 +491,6 @@ class ProcessRunner:
             self._manager._conclude(task, error=_payload.rebuild_error(payload))
 
     def _init_failed(self, worker: Worker, described: tuple[Any, ...]) -> None:
-        from .._core._errors import TaskError
-
         error = TaskError(f"worker_initializer failed in {worker.name}: {described[1]}: {described[2]}")
         error.__cause__ = _payload.rebuild_error(described)
         logger.error("tasker: %s", error)
@@ -441,8 +508,6 @@ class ProcessRunner:
             starting = self._grow_locked() if not self._closed else []
         code = worker.reap()
         if task is not None and not task._status.is_final:
-            from .._core._errors import WorkerDiedError
-
             self._manager._conclude(task, error=WorkerDiedError(worker.death_message(code), exitcode=code))
         worker.close()
         self._start(starting)
@@ -452,6 +517,24 @@ class ProcessRunner:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+def _send_answer(worker: Worker, number: int, value: Any, error: BaseException | None) -> None:
+    """The answer to a worker's ask: ``b"A"`` + pickled (number, value, error)."""
+    try:
+        data, fds = _payload.dumps_portable((number, value, error))
+    except Exception as problem:
+        what = f"the answer ({type(value).__name__})"
+        if error is not None:
+            what = f"the error {type(error).__name__}: {error}"
+        unsent = TaskError(f"{what} cannot be sent to the worker process: {problem}; answer with picklable data")
+        data, fds = _payload.dumps_portable((number, None, unsent))
+    try:
+        worker.send(data, fds, prefix=b"A")
+    except OSError:
+        pass  # the worker is gone; its reader ends the task
+    finally:
+        _payload.close_fds(fds)
+
+
 def _log_record(fields: dict[str, Any]) -> None:
     record = logging.makeLogRecord(fields)
     target = logging.getLogger(record.name)

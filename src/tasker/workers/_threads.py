@@ -20,9 +20,13 @@ logger = logging.getLogger("tasker")
 class ThreadRunner:
     """Up to ``max_threads`` daemon threads, started as work needs them.
 
-    A thread whose task was abandoned (cancelled, grace period over) leaves
-    the pool when its function finally returns, and a new thread takes its
-    place at once, so the pool keeps its capacity.
+    A thread whose task was cancelled is *released* at once: it no longer
+    counts against ``max_threads``, so queued work starts on a new thread
+    while the cancelled function is still stopping. When that function
+    returns, the thread rejoins the pool if there is room and ends otherwise.
+    At most ``max_threads`` released threads exist at a time; past that, a
+    cancelled task keeps its slot until it stops or its grace period ends
+    (then it is released anyway: an abandoned thread must not hold a slot).
     """
 
     kind = "thread"
@@ -34,8 +38,10 @@ class ThreadRunner:
         self._idle = threading.Semaphore(0)
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
-        self._abandoned: set[threading.Thread] = set()
+        # Invariant: _released ⊆ _threads; len(_threads) - len(_released) <= _max.
+        self._released: set[threading.Thread] = set()
         self._count = 0
+        self._closed = False
 
     def prepare(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         return None
@@ -45,11 +51,15 @@ class ThreadRunner:
         if self._idle.acquire(blocking=False):
             return
         with self._lock:
-            if len(self._threads) - len(self._abandoned) < self._max:
+            if len(self._threads) - len(self._released) < self._max:
                 self._spawn_locked()
 
     def interrupt(self, task: Task[Any]) -> None:
         pass  # threads stop cooperatively: the context's flag is already set
+
+    def release(self, task: Task[Any]) -> None:
+        """The task was cancelled: its thread's slot goes to queued work now."""
+        self._release(task, bounded=True)
 
     def abandon(self, task: Task[Any]) -> None:
         thread = task._handle
@@ -61,19 +71,31 @@ class ThreadRunner:
             "(check context.is_cancelled() more often in its loop)",
             task.name,
         )
-        with self._lock:
-            if thread in self._threads and thread not in self._abandoned:
-                self._abandoned.add(thread)
-                self._spawn_locked()
+        self._release(task, bounded=False)
+
+    def restart(self) -> None:
+        pass  # threads have nothing to reload
 
     def shutdown(self) -> None:
         with self._lock:
-            threads = [t for t in self._threads if t not in self._abandoned]
+            self._closed = True
+            threads = [t for t in self._threads if t not in self._released]
         for _ in threads:
             self._queue.put(None)
         for thread in threads:
             if thread is not threading.current_thread():
                 thread.join(5.0)
+
+    def _release(self, task: Task[Any], bounded: bool) -> None:
+        with self._lock:  # with _run's end: the thread is still in this very task
+            thread = task._handle
+            if not isinstance(thread, threading.Thread) or thread not in self._threads or thread in self._released:
+                return
+            if bounded and len(self._released) >= self._max:
+                return
+            self._released.add(thread)
+            if not self._queue.empty():  # work is waiting for that slot
+                self._spawn_locked()
 
     def _spawn_locked(self) -> None:
         self._count += 1
@@ -89,13 +111,21 @@ class ThreadRunner:
                 if task is None:
                     return
                 self._run(task, me)
-                if me in self._abandoned:
+                if me in self._released and not self._rejoin(me):
                     return
                 self._idle.release()
         finally:
             with self._lock:
                 self._threads.discard(me)
-                self._abandoned.discard(me)
+                self._released.discard(me)
+
+    def _rejoin(self, me: threading.Thread) -> bool:
+        """A released thread whose task is over: back in the pool if there is room."""
+        with self._lock:
+            if not self._closed and len(self._threads) - len(self._released) < self._max:
+                self._released.discard(me)
+                return True
+            return False
 
     def _run(self, task: Task[Any], me: threading.Thread) -> None:
         manager = self._manager
@@ -111,4 +141,5 @@ class ThreadRunner:
         else:
             manager._conclude(task, result)
         finally:
-            task._handle = None
+            with self._lock:
+                task._handle = None

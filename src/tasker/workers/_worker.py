@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import socket
     import subprocess
 
+    from .._core._ask import Question
     from .._core._task import Task
 
 # Imported by the first worker's own thread, not by the first run_process() call:
@@ -48,7 +49,9 @@ class Worker:
         self.started_at = 0.0
         self.ready = False
         self.retiring = False
+        self.draining = False  # out of the budget: its task was cancelled and is still stopping
         self.gone = False
+        self.questions: dict[int, Question] = {}  # the running task's unanswered asks, by number
         self.send_lock = threading.Lock()
         self.thread = threading.Thread(target=main, args=(self,), name=f"{name}-reader", daemon=True)
 
