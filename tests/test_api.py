@@ -123,8 +123,8 @@ def test_user_kwargs_reach_the_function() -> None:
 def test_initialize_keeps_options_set_earlier() -> None:
     mgr = TaskManager(main_thread_scheduler="manual", max_threads=3)
     try:
-        mgr._configure(update_rate=5)
-        assert mgr._options["max_threads"] == 3, "a later initialize() must not reset earlier options"
-        assert mgr._options["update_rate"] == 5
+        mgr.configure(update_rate=5)
+        assert mgr.options.max_threads == 3, "a later initialize() must not reset earlier options"
+        assert mgr.options.update_rate == 5
     finally:
         mgr.shutdown()

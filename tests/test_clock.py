@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tasker._core._clock import Clock
+from tasker._core._clock import TimerThread as Clock
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -10,6 +10,7 @@ import pytest
 
 from tasker import ExecutionContext, TaskManager
 from tasker.schedulers import CallableScheduler, HeadlessScheduler, ManualScheduler, resolve_scheduler
+from tasker.testing import FakeClock
 
 import jobs
 from conftest import Harness
@@ -213,29 +214,17 @@ def test_task_ended_signal_precedes_when_done_for_every_ending(harness: Harness)
     assert order.index("ended slow") + 1 == order.index("done slow")
 
 
-class _FakeTime:
-    """A clock the test moves by hand (the throttle reads it, never waits on it)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.timers: list[tuple[float, Any]] = []
-
-    def call_later(self, delay: float, fn: Any) -> None:
-        self.timers.append((round(delay, 9), fn))
-
-
-def _delivery(rate: float = 20.0) -> tuple[Any, ManualScheduler, _FakeTime, list[int]]:
+def _delivery(rate: float = 20.0) -> tuple[Any, ManualScheduler, FakeClock, list[int]]:
     from tasker._core._delivery import Delivery
 
-    scheduler, clock, emits = ManualScheduler(), _FakeTime(), []
+    scheduler, clock, emits = ManualScheduler(), FakeClock(1000.0), []
     delivery = Delivery(
         get_scheduler=lambda: scheduler,
-        call_later=clock.call_later,
+        clock=clock,
         emit=lambda: emits.append(1),
         update_rate=rate,
         max_pending_events=10,
         on_idle=lambda: None,
-        now=lambda: clock.now,
     )
     return delivery, scheduler, clock, emits
 
@@ -243,23 +232,22 @@ def _delivery(rate: float = 20.0) -> tuple[Any, ManualScheduler, _FakeTime, list
 def test_first_change_after_a_quiet_interval_is_shown_on_the_next_iteration() -> None:
     delivery, scheduler, clock, emits = _delivery(rate=20.0)
     delivery.mark_dirty()
-    assert scheduler.pending() == 1 and clock.timers == []  # leading edge: no timer
+    assert scheduler.pending() == 1 and clock.pending() == 0  # leading edge: no timer
     scheduler.pump()
     assert len(emits) == 1
     # Within the interval: coalesced until its end, however many changes come.
-    clock.now += 0.010
+    clock.advance(0.010)
     for _ in range(100):
         delivery.mark_dirty()
     assert scheduler.pending() == 0
-    assert [delay for delay, _ in clock.timers] == [0.04]
-    clock.now += 0.040
-    clock.timers.pop()[1]()
+    assert clock.pending() == 1 and clock.next_due_in() == pytest.approx(0.040)
+    clock.advance(0.040)
     scheduler.pump()
     assert len(emits) == 2
     # Quiet for longer than an interval: the next change goes out at once again.
-    clock.now += 5.0
+    clock.advance(5.0)
     delivery.mark_dirty()
-    assert scheduler.pending() == 1 and clock.timers == []
+    assert scheduler.pending() == 1 and clock.pending() == 0
     scheduler.pump()
     assert len(emits) == 3
 
@@ -267,13 +255,10 @@ def test_first_change_after_a_quiet_interval_is_shown_on_the_next_iteration() ->
 def test_rate_is_bounded_under_a_steady_stream() -> None:
     delivery, scheduler, clock, emits = _delivery(rate=20.0)
     for _ in range(1000):  # one change every millisecond for one second of fake time
-        clock.now += 0.001
+        clock.advance(0.001)
         delivery.mark_dirty()
-        while clock.timers and clock.timers[0][0] <= 0.001:
-            clock.timers.pop(0)[1]()
-        clock.timers = [(delay - 0.001, fn) for delay, fn in clock.timers]
         scheduler.pump()
-    assert 19 <= len(emits) <= 21, len(emits)
+    assert len(emits) == 20
 
 
 def test_a_new_managers_first_task_is_shown_without_waiting_for_the_throttle(make_harness) -> None:

@@ -354,7 +354,7 @@ def test_fault(make_rh: Callable[..., RHarness], name: str, kind: str) -> None:
     assert h.updates[-1] == ([], 1.0), "idle: tasks_updated says no task, progress 1.0"
     assert len(h.mgr) == 0 and not h.mgr.has_tasks()
     if kind == "process":
-        bound = h.mgr._options["max_processes"] + h.mgr._options["spare_processes"]
+        bound = h.mgr.options.max_processes + h.mgr.options.spare_processes
         assert h.pump_until(lambda: len(children() - before) <= bound, 10), "the pool stays bounded"
 
 

@@ -1,7 +1,19 @@
-"""The manager's clock: one small timer thread for throttle, grace periods, timeouts.
+"""Time, for the manager: the throttle, grace periods, timeouts, delayed calls.
 
-Kept apart from the asyncio hub so that thread and process tasks never pay for
-importing or running asyncio.
+``Clock`` is what the manager needs of time: ``now()`` and ``call_later``.
+Two implementations:
+
+* ``TimerThread`` — the real one: ``time.monotonic`` and one small daemon
+  thread, started on first use, that runs callbacks when they are due. Kept
+  apart from the asyncio hub so that thread and process tasks never pay for
+  importing or running asyncio.
+* ``FakeClock`` — for tests (``tasker.testing.FakeClock``): time stands still
+  until ``advance(seconds)``, which runs the timers that come due, in order, in
+  the calling thread. With the manual scheduler, a test then drives the throttle,
+  grace periods, timeouts and delayed calls exactly, without waiting.
+
+Invariant (both): a timer runs at most once, never before its time, never after
+``cancel()`` returned; timers due at the same time run in the order they were set.
 """
 
 from __future__ import annotations
@@ -12,8 +24,11 @@ import threading
 import time
 from collections.abc import Callable
 from itertools import count
+from typing import Protocol, runtime_checkable
 
 logger = logging.getLogger("tasker")
+
+_Entry = tuple[float, int, "Timer", Callable[[], object]]
 
 
 class Timer:
@@ -28,64 +43,178 @@ class Timer:
         self.cancelled = True
 
 
-class Clock:
-    """Runs callbacks after a delay on one daemon thread, started on first use."""
+@runtime_checkable
+class Clock(Protocol):
+    """What the manager asks of time (see the module doc)."""
+
+    def now(self) -> float:
+        """Seconds on a monotonic scale (only differences mean anything)."""
+        ...
+
+    def call_later(self, delay: float, fn: Callable[[], object]) -> Timer:
+        """Run ``fn()`` once, ``delay`` seconds from now, off the caller's stack."""
+        ...
+
+    def stop(self) -> None:
+        """Drop every pending timer; later ``call_later`` calls do nothing."""
+        ...
+
+
+class _Heap:
+    """Timers by due time; the two clocks share it. Callers hold their own lock."""
+
+    def __init__(self) -> None:
+        self.entries: list[_Entry] = []
+        self._seq = count()
+
+    def push(self, when: float, fn: Callable[[], object]) -> tuple[Timer, bool]:
+        """Add a timer; also True if it is now the first one due."""
+        timer = Timer()
+        entry = (when, next(self._seq), timer, fn)
+        if len(self.entries) > 64 and self.entries[0][2].cancelled:
+            self._compact()
+        heapq.heappush(self.entries, entry)
+        return timer, self.entries[0] is entry
+
+    def pop_due(self, now: float) -> Callable[[], object] | None:
+        """The next live timer's callback if it is due, else None (cancelled ones dropped)."""
+        while self.entries:
+            when, _, timer, fn = self.entries[0]
+            if timer.cancelled:
+                heapq.heappop(self.entries)
+                continue
+            if when > now:
+                return None
+            heapq.heappop(self.entries)
+            return fn
+        return None
+
+    def next_due(self) -> float | None:
+        return self.entries[0][0] if self.entries else None
+
+    def _compact(self) -> None:
+        """Drop cancelled timers (a long timeout that was cancelled early)."""
+        self.entries = [entry for entry in self.entries if not entry[2].cancelled]
+        heapq.heapify(self.entries)
+
+
+def _run(fn: Callable[[], object]) -> None:
+    try:
+        fn()
+    except Exception:
+        logger.exception("tasker: a timer callback failed")
+
+
+class TimerThread:
+    """The real clock: runs callbacks on one daemon thread, started on first use."""
 
     def __init__(self) -> None:
         self._cv = threading.Condition(threading.Lock())
-        self._heap: list[tuple[float, int, Timer, Callable[[], object]]] = []
-        self._seq = count()
+        self._heap = _Heap()
         self._thread: threading.Thread | None = None
         self._stopped = False
 
+    def now(self) -> float:
+        return time.monotonic()
+
     def call_later(self, delay: float, fn: Callable[[], object]) -> Timer:
-        timer = Timer()
-        entry = (time.monotonic() + delay, next(self._seq), timer, fn)
+        when = time.monotonic() + delay
         with self._cv:
             if self._stopped:
-                return timer
-            if len(self._heap) > 64 and self._heap[0][2].cancelled:
-                self._compact_locked()
-            heapq.heappush(self._heap, entry)
+                return Timer()
+            timer, first = self._heap.push(when, fn)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="tasker-clock", daemon=True)
+                self._thread = threading.Thread(target=self._loop, name="tasker-clock", daemon=True)
                 self._thread.start()
-            elif self._heap[0] is entry:
+            elif first:
                 self._cv.notify()
         return timer
 
     def stop(self) -> None:
         with self._cv:
             self._stopped = True
-            self._heap.clear()
+            self._heap.entries.clear()
             self._cv.notify()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(5.0)
 
-    def _compact_locked(self) -> None:
-        """Drop cancelled timers (a long timeout that was cancelled early)."""
-        self._heap = [entry for entry in self._heap if not entry[2].cancelled]
-        heapq.heapify(self._heap)
-
-    def _run(self) -> None:
+    def _loop(self) -> None:
         with self._cv:
             while not self._stopped:
-                if not self._heap:
-                    self._cv.wait()
-                    continue
-                when, _, timer, fn = self._heap[0]
-                delay = when - time.monotonic()
-                if delay > 0:
-                    self._cv.wait(delay)
-                    continue
-                heapq.heappop(self._heap)
-                if timer.cancelled:
+                fn = self._heap.pop_due(time.monotonic())
+                if fn is None:
+                    due = self._heap.next_due()
+                    self._cv.wait(None if due is None else max(0.0, due - time.monotonic()))
                     continue
                 self._cv.release()
                 try:
-                    fn()
-                except Exception:
-                    logger.exception("tasker: a timer callback failed")
+                    _run(fn)
                 finally:
                     self._cv.acquire()
+
+
+class FakeClock:
+    """A clock that moves only when told: ``advance(seconds)`` runs what comes due.
+
+    Timers set from any thread are kept; ``advance`` runs the due ones in the
+    calling thread, in time order, each at its own time (``now()`` reads its due
+    time while it runs), including timers that those callbacks set within the
+    window. Give it to a manager as ``TaskManager(clock=FakeClock())``.
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._lock = threading.RLock()
+        self._now = float(start)
+        self._heap = _Heap()
+        self._stopped = False
+
+    def now(self) -> float:
+        return self._now
+
+    def call_later(self, delay: float, fn: Callable[[], object]) -> Timer:
+        with self._lock:
+            if self._stopped:
+                return Timer()
+            return self._heap.push(self._now + max(0.0, delay), fn)[0]
+
+    def advance(self, seconds: float) -> int:
+        """Move time forward and run the timers due by then; how many ran."""
+        if seconds < 0:
+            raise ValueError(f"a clock only goes forward; advance({seconds!r})")
+        with self._lock:
+            end = self._now + seconds
+        ran = 0
+        while True:
+            with self._lock:
+                due = self._heap.next_due()
+                fn = None
+                if due is not None and due <= end:
+                    self._now = max(self._now, due)
+                    fn = self._heap.pop_due(self._now)
+                if fn is None and (due is None or due > end):
+                    self._now = end
+                    return ran
+            if fn is not None:
+                _run(fn)
+                ran += 1
+
+    def pending(self) -> int:
+        """Timers set and neither run nor cancelled."""
+        with self._lock:
+            return sum(1 for entry in self._heap.entries if not entry[2].cancelled)
+
+    def next_due_in(self) -> float | None:
+        """Seconds until the next live timer is due (None: no timer)."""
+        with self._lock:
+            self._heap.pop_due(float("-inf"))  # drop cancelled ones at the front
+            due = self._heap.next_due()
+            return None if due is None else due - self._now
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._heap.entries.clear()
+
+    def __repr__(self) -> str:
+        return f"<FakeClock now={self._now:g} pending={self.pending()}>"

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..schedulers import Scheduler
+    from ._clock import Clock
     from ._task import Task
 
 logger = logging.getLogger("tasker")
@@ -47,19 +47,16 @@ class Delivery:
     def __init__(
         self,
         get_scheduler: Callable[[], Scheduler],
-        call_later: Callable[[float, Callable[[], object]], object],
+        clock: Clock,
         emit: Callable[[], object],
         update_rate: float,
         max_pending_events: int,
         on_idle: Callable[[], object],
-        now: Callable[[], float] = time.monotonic,
     ) -> None:
         self._get_scheduler = get_scheduler
-        self._now = now
-        self._call_later = call_later
         self._emit = emit
         self._on_idle = on_idle
-        self.configure(update_rate, max_pending_events)
+        self.configure(update_rate, max_pending_events, clock)
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)
         self._calls: deque[Call] = deque()
@@ -72,10 +69,12 @@ class Delivery:
         self._blocking = True
         self._no_block_threads: set[int] = set()
 
-    def configure(self, update_rate: float, max_pending_events: int) -> None:
+    def configure(self, update_rate: float, max_pending_events: int, clock: Clock) -> None:
         """``update_rate``: emissions per second at most (0: no throttle)."""
         self._interval = 1.0 / update_rate if update_rate > 0 else 0.0
         self._max_events = max_pending_events
+        self._now = clock.now
+        self._call_later = clock.call_later
 
     # -- from any thread ---------------------------------------------------
     def call(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> None:

@@ -24,15 +24,16 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarT
 
 from ..schedulers import Scheduler, resolve_scheduler
 from ._ask import Question, Reply
-from ._clock import Clock, Timer
+from ._clock import Clock, Timer, TimerThread
 from ._context import ExecutionContext
 from ._delivery import Delivery
 from ._errors import TaskTimeoutError
 from ._hub import Hub
+from ._options import Options
 from ._signal import TasksSignal
 from ._status import TaskStatus
 from ._task import Task, TaskKind
-from ._validate import check_func, check_options
+from ._validate import check_func
 
 if TYPE_CHECKING:
     import asyncio
@@ -74,7 +75,7 @@ class TaskManager:
     """
 
     def __init__(self, main_thread_scheduler: Any = None, **options: Any) -> None:
-        self._options = check_options(options)
+        self._options = Options.build(**options)
         self._scheduler_spec = main_thread_scheduler
         self._scheduler: Scheduler | None = None
         self._lock = threading.RLock()
@@ -94,31 +95,43 @@ class TaskManager:
         #: ``tasks_updated`` listed them (e.g. a widget showing failures).
         self.task_ended = TasksSignal("task_ended")
         self._hub = Hub(on_start=self._hub_started)
-        self._clock = Clock()
+        self._clock: Clock = self._options.clock or TimerThread()
         self._delivery = Delivery(
             get_scheduler=self._get_scheduler,
-            call_later=self._clock.call_later,
+            clock=self._clock,
             emit=self._emit_update,
-            update_rate=float(self._options["update_rate"]),
-            max_pending_events=int(self._options["max_pending_events"]),
+            update_rate=float(self._options.update_rate),
+            max_pending_events=self._options.max_pending_events,
             on_idle=self._notify_settle,
         )
 
     # -- configuration ---------------------------------------------------------
-    def _configure(self, main_thread_scheduler: Any = None, **options: Any) -> None:
-        """Change options before any work started (``task_mgr.initialize``)."""
+    @property
+    def options(self) -> Options:
+        """The options in force (frozen; change them with ``configure`` before use)."""
+        return self._options
+
+    def configure(self, main_thread_scheduler: Any = None, **options: Any) -> None:
+        """Change options until the first task starts (``task_mgr.initialize`` calls this).
+
+        Options not named keep their value. After the first task started it
+        raises ``RuntimeError``: build another ``TaskManager`` instead.
+        """
         with self._lock:
             if self._started:
                 raise RuntimeError(
                     "tasker is already in use: call task_mgr.initialize(...) before "
                     "the first task starts (or build your own TaskManager(...))"
                 )
-            merged = check_options(options, base=self._options)
+            merged = Options.build(self._options, **options)
             self._options = merged
             if main_thread_scheduler is not None:
                 self._scheduler_spec = main_thread_scheduler
                 self._scheduler = None
-            self._delivery.configure(float(merged["update_rate"]), int(merged["max_pending_events"]))
+            if "clock" in options:
+                self._clock.stop()
+                self._clock = merged.clock or TimerThread()
+            self._delivery.configure(float(merged.update_rate), merged.max_pending_events, self._clock)
 
     @property
     def scheduler(self) -> Scheduler:
@@ -439,7 +452,7 @@ class TaskManager:
             _cancel_questions(task, questions)
         if not closing:
             runner.release(task)  # its slot is free now, while it still stops
-        grace = float(self._options["cancel_grace_period"])
+        grace = float(self._options.cancel_grace_period)
         self._clock.call_later(grace, lambda: self._grace_over(task))
         return True
 
@@ -614,7 +627,7 @@ class TaskManager:
             tasks = list(self._active.values())
         for task in tasks:
             self._cancel(task)
-        wait = float(self._options["cancel_grace_period"]) if timeout is None else timeout
+        wait = float(self._options.cancel_grace_period) if timeout is None else timeout
         _wait_all(tasks, wait)
         for task in tasks:
             if not task._status.is_final:

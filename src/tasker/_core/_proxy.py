@@ -27,7 +27,7 @@ class TaskManagerProxy(_Base):
     def __init__(self) -> None:
         self.__dict__["_lock"] = threading.Lock()
         self.__dict__["_manager"] = None
-        self.__dict__["_options"] = {}
+        self.__dict__["_pending_options"] = {}
 
     def initialize(self, **options: Any) -> None:
         """Configure the shared manager (scheduler, pool sizes, …) before use.
@@ -37,13 +37,13 @@ class TaskManagerProxy(_Base):
         with self._lock:
             manager = self.__dict__["_manager"]
             if manager is None:
-                from ._validate import check_options
+                from ._options import Options
 
-                rest = {k: v for k, v in options.items() if k != "main_thread_scheduler"}
-                check_options(rest)
-                self.__dict__["_options"] = {**self._options, **options}
+                merged = {**self.__dict__["_pending_options"], **options}
+                Options.build(**{k: v for k, v in merged.items() if k != "main_thread_scheduler"})
+                self.__dict__["_pending_options"] = merged
                 return
-        manager._configure(**options)
+        manager.configure(**options)
 
     def _get(self) -> TaskManager:
         manager = self.__dict__["_manager"]
@@ -53,7 +53,7 @@ class TaskManagerProxy(_Base):
                 if manager is None:
                     from ._manager import TaskManager
 
-                    manager = TaskManager(**self._options)
+                    manager = TaskManager(**self.__dict__["_pending_options"])
                     self.__dict__["_manager"] = manager
                     atexit.register(manager.shutdown, 1.0)
         return manager  # type: ignore[no-any-return]

@@ -2,54 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Hashable
 from typing import Any
 
 CO_COROUTINE = 0x80
-
-DEFAULT_OPTIONS: dict[str, Any] = {
-    "max_threads": min(32, (os.cpu_count() or 1) + 4),
-    "max_processes": os.cpu_count() or 1,
-    "spare_processes": 1,
-    "start_method": "spawn",
-    "worker_initializer": None,
-    "worker_initargs": (),
-    "worker_nice": 0,
-    "update_rate": 20.0,
-    "cancel_grace_period": 2.0,
-    "max_pending_events": 1000,
-}
-
-
-def check_options(options: dict[str, Any], base: dict[str, Any] = DEFAULT_OPTIONS) -> dict[str, Any]:
-    """Validate ``TaskManager`` options; returns them merged over ``base`` (the defaults)."""
-    unknown = set(options) - set(DEFAULT_OPTIONS)
-    if unknown:
-        raise TypeError(
-            f"unknown TaskManager option(s): {', '.join(sorted(unknown))}; "
-            f"known: main_thread_scheduler, {', '.join(DEFAULT_OPTIONS)}"
-        )
-    merged = {**base, **options}
-    for name in ("max_threads", "max_processes"):
-        if not isinstance(merged[name], int) or merged[name] < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {merged[name]!r}")
-    if not isinstance(merged["spare_processes"], int) or merged["spare_processes"] < 0:
-        raise ValueError(f"spare_processes must be an int >= 0, got {merged['spare_processes']!r}")
-    if merged["start_method"] != "spawn":
-        raise ValueError(
-            f"start_method must be 'spawn' (workers are fresh interpreters), got "
-            f"{merged['start_method']!r}; 'fork' is unsafe next to GUI threads"
-        )
-    for name in ("update_rate", "cancel_grace_period"):
-        if not isinstance(merged[name], int | float) or merged[name] < 0:
-            raise ValueError(f"{name} must be a number >= 0, got {merged[name]!r}")
-    if not isinstance(merged["worker_nice"], int) or not 0 <= merged["worker_nice"] <= 19:
-        raise ValueError(f"worker_nice must be an int from 0 to 19, got {merged['worker_nice']!r}")
-    if merged["worker_initializer"] is not None and not callable(merged["worker_initializer"]):
-        raise TypeError("worker_initializer must be callable or None")
-    merged["worker_initargs"] = tuple(merged["worker_initargs"])
-    return merged
 
 
 def is_async_callable(func: Any) -> bool:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .._core._manager import TaskManager
+    from .._core._options import Options
     from .._core._task import Task
 
 
@@ -40,11 +41,11 @@ class Runner(Protocol):
         """Stop every thread/process this runner started."""
 
 
-def make_runner(kind: str, manager: TaskManager, options: dict[str, Any]) -> Runner:
+def make_runner(kind: str, manager: TaskManager, options: Options) -> Runner:
     if kind == "thread":
         from ._threads import ThreadRunner
 
-        return ThreadRunner(manager, options["max_threads"])
+        return ThreadRunner(manager, options.max_threads)
     if kind == "coroutine":
         from ._coroutines import CoroutineRunner
 

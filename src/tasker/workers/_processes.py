@@ -50,6 +50,7 @@ from ._worker import Worker
 
 if TYPE_CHECKING:
     from .._core._manager import TaskManager
+    from .._core._options import Options
     from .._core._task import Task
 
 logger = logging.getLogger("tasker")
@@ -60,14 +61,14 @@ class ProcessRunner:
 
     kind = "process"
 
-    def __init__(self, manager: TaskManager, options: dict[str, Any]) -> None:
+    def __init__(self, manager: TaskManager, options: Options) -> None:
         self._manager = manager
-        self._max = int(options["max_processes"])
-        self._spare = int(options["spare_processes"])
-        self._initializer = options["worker_initializer"]
-        self._initargs = options["worker_initargs"]
-        self._nice = int(options["worker_nice"])
-        rate = float(options["update_rate"])
+        self._max = options.max_processes
+        self._spare = options.spare_processes
+        self._initializer = options.worker_initializer
+        self._initargs = options.worker_initargs
+        self._nice = options.worker_nice
+        rate = float(options.update_rate)
         self._interval = min(0.05, 1.0 / rate) if rate > 0 else 0.0
         self._lock = threading.Lock()
         self._pending: deque[Task[Any]] = deque()

@@ -1,0 +1,89 @@
+"""``Options``: a manager's settings, validated once, frozen.
+
+``TaskManager(**options)`` and ``TaskManager.configure(**options)`` (which
+``task_mgr.initialize`` calls) build one; runners read typed fields, never a
+dict. An unknown name or a bad value fails at once with a message that says
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from ._clock import Clock
+
+_CPUS = os.cpu_count() or 1
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Every option of a ``TaskManager`` except ``main_thread_scheduler``."""
+
+    #: threads running thread tasks at once.
+    max_threads: int = min(32, _CPUS + 4)
+    #: worker processes running process tasks at once.
+    max_processes: int = _CPUS
+    #: idle workers kept warm beyond ``max_processes`` (a dead or cancelled one is replaced at once).
+    spare_processes: int = 1
+    #: how workers start: ``"spawn"``, a fresh interpreter that never imports ``__main__``.
+    start_method: str = "spawn"
+    #: run once in every worker process, as ``worker_initializer(*worker_initargs)``.
+    worker_initializer: Callable[..., object] | None = None
+    worker_initargs: tuple[Any, ...] = ()
+    #: CPU priority of workers below the app's (0–19); 10 keeps a desktop smooth on few cores.
+    worker_nice: int = 0
+    #: ``tasks_updated`` emissions per second at most (0: no throttle).
+    update_rate: float = 20.0
+    #: seconds a cancelled task may take to stop before it is ended anyway.
+    cancel_grace_period: float = 2.0
+    #: events queued for the main thread before their senders wait (back-pressure).
+    max_pending_events: int = 1000
+    #: time for the throttle, grace periods, timeouts and delayed calls (None: the real one).
+    clock: Clock | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("max_threads", "max_processes", "max_pending_events"):
+            self._check(name, lambda v: _is_int(v) and v >= 1, "an int >= 1")
+        self._check("spare_processes", lambda v: _is_int(v) and v >= 0, "an int >= 0")
+        if self.start_method != "spawn":
+            raise ValueError(
+                f"start_method must be 'spawn' (workers are fresh interpreters), got "
+                f"{self.start_method!r}; 'fork' is unsafe next to GUI threads"
+            )
+        for name in ("update_rate", "cancel_grace_period"):
+            self._check(name, lambda v: _is_number(v) and v >= 0, "a number >= 0")
+        self._check("worker_nice", lambda v: _is_int(v) and 0 <= v <= 19, "an int from 0 to 19")
+        if self.worker_initializer is not None and not callable(self.worker_initializer):
+            raise TypeError(f"worker_initializer must be callable or None, got {self.worker_initializer!r}")
+        if self.clock is not None and not isinstance(self.clock, Clock):
+            raise TypeError(f"clock must provide now(), call_later() and stop() (a tasker Clock), got {self.clock!r}")
+        object.__setattr__(self, "worker_initargs", tuple(self.worker_initargs))
+
+    @classmethod
+    def build(cls, base: Options | None = None, **changes: Any) -> Options:
+        """``base`` (default: the defaults) with ``changes``; unknown names raise ``TypeError``."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(changes) - known
+        if unknown:
+            raise TypeError(
+                f"unknown TaskManager option(s): {', '.join(sorted(unknown))}; "
+                f"known: main_thread_scheduler, {', '.join(f.name for f in fields(cls))}"
+            )
+        return dataclasses.replace(base, **changes) if base is not None else cls(**changes)
+
+    def _check(self, name: str, ok: Callable[[Any], bool], what: str) -> None:
+        value = getattr(self, name)
+        if not ok(value):
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
