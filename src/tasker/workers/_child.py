@@ -1,7 +1,9 @@
 """The worker process: receives tasks, runs them, reports back.
 
 Started as a fresh interpreter (``python -S -c ...``) that imports only this
-module, never the application's ``__main__``. Three threads:
+module, never the application's ``__main__`` (in a frozen application: the
+application's executable, booted through ``multiprocessing.freeze_support()``,
+see ``_frozen``). Three threads:
 
 * main: ``recv task -> run func(context, ...) -> send result``;
 * reporter: sends the running task's progress/message, at most every
@@ -92,8 +94,11 @@ class _Link:
             time.sleep(self.interval)  # throttle: at most one report per interval
 
 
-def main() -> None:
-    sock_fd, flags_fd, lifeline_fd = (int(arg) for arg in sys.argv[1:4])
+def main(channel: tuple[int, ...] | None = None) -> None:
+    """Serve tasks until told to stop; ``channel``: the fds (socket, flags, lifeline), else argv's."""
+    if channel is None:
+        channel = tuple(int(arg) for arg in sys.argv[1:4])
+    sock_fd, flags_fd, lifeline_fd = channel
     # pass_fds made them inheritable: a process a task starts (os.system, Popen with
     # close_fds=False) must not get them, or it keeps the parent's channel open.
     os.set_inheritable(sock_fd, False)

@@ -370,7 +370,7 @@ class ProcessRunner:
         elif tag == "ready":
             self._ready(worker)
         elif tag == "I":
-            self._init_failed(worker, message[1])
+            self._init_failed(worker, *message[1:])
         elif tag == "X":
             self._unloadable(worker, task, message[1])
 
@@ -421,10 +421,10 @@ class ProcessRunner:
         else:
             self._manager._conclude(task, error=_payload.rebuild_error(payload))
 
-    def _init_failed(self, worker: Worker, described: tuple[Any, ...]) -> None:
+    def _init_failed(self, worker: Worker, described: tuple[Any, ...], text: str | None = None) -> None:
         from .._core._errors import TaskError
 
-        error = TaskError(f"worker_initializer failed in {worker.name}: {described[1]}: {described[2]}")
+        error = TaskError(text or f"worker_initializer failed in {worker.name}: {described[1]}: {described[2]}")
         error.__cause__ = _payload.rebuild_error(described)
         logger.error("tasker: %s", error)
         with self._lock:

@@ -2,8 +2,9 @@
 
 The pool's bookkeeping (which task runs where) is in ``_processes``; this
 module owns the process itself: a fresh interpreter running
-``tasker.workers._child``, its socket, its page of cancel flags, and how its
-death is described.
+``tasker.workers._child`` (in a frozen app, the app's executable booted through
+``multiprocessing.freeze_support()``: see ``_frozen``), its socket, its page of
+cancel flags, and how its death is described.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import _payload
+from . import _frozen, _payload
 
 if TYPE_CHECKING:
     import mmap
@@ -66,16 +67,23 @@ class Worker:
         self.flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
         self.sock = parent_sock
         fds = (child_sock.fileno(), flags_fd, lifeline_fd)
+        boot_fd: int | None = None
         try:
+            if _frozen.is_frozen():  # sys.executable is the app: boot through freeze_support()
+                argv, boot_fd = _frozen.command(fds)
+            else:
+                argv = [sys.executable, *_site_flags(), "-c", _BOOT, *map(str, fds)]
             self.proc = subprocess.Popen(
-                [sys.executable, *_site_flags(), "-c", _BOOT, *map(str, fds)],
-                pass_fds=fds,
+                argv,
+                pass_fds=fds if boot_fd is None else (*fds, boot_fd),
                 stdin=subprocess.DEVNULL,
                 env=_child_env(),
             )
         finally:
             child_sock.close()
             os.close(flags_fd)
+            if boot_fd is not None:
+                os.close(boot_fd)
 
     def send(
         self, data: bytes | bytearray | memoryview, fds: list[int] | tuple[int, ...] = (), prefix: bytes = b""
@@ -171,6 +179,8 @@ def _site_flags() -> list[str]:
 
 
 def _child_env() -> dict[str, str]:
+    if _frozen.is_frozen():  # unchanged (a onefile worker reuses the unpacked bundle), plus the marker
+        return {**os.environ, _frozen.MARKER: "1"}
     import tasker
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(tasker.__file__)))
