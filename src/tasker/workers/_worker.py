@@ -5,6 +5,8 @@ module owns the process itself: a fresh interpreter running
 ``tasker.workers._child`` (in a frozen app, the app's executable booted through
 ``multiprocessing.freeze_support()``: see ``_frozen``), its socket, its page of
 cancel flags, and how its death is described.
+
+Process trees: see ``_group`` (a worker leads a process group, killed with it).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from . import _frozen, _payload
 if TYPE_CHECKING:
     import mmap
     import socket
-    import subprocess
 
     from .._core._task import Task
+    from ._group import GroupLeader
 
 # Imported by the first worker's own thread, not by the first run_process() call:
 # the caller (a UI thread) must not wait for socket/subprocess imports.
@@ -36,7 +38,7 @@ class Worker:
 
     def __init__(self, name: str, main: Callable[[Worker], object]) -> None:
         self.name = name
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: GroupLeader | None = None
         self.sock: socket.socket | None = None
         self.flags: mmap.mmap | None = None
         self.task: Task[Any] | None = None  # running
@@ -61,6 +63,7 @@ class Worker:
         import subprocess
 
         from . import _wire
+        from ._group import GroupLeader
 
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         flags_fd = _payload.anonymous_file(mmap.PAGESIZE)
@@ -73,11 +76,12 @@ class Worker:
                 argv, boot_fd = _frozen.command(fds)
             else:
                 argv = [sys.executable, *_site_flags(), "-c", _BOOT, *map(str, fds)]
-            self.proc = subprocess.Popen(
+            self.proc = GroupLeader(
                 argv,
                 pass_fds=fds if boot_fd is None else (*fds, boot_fd),
                 stdin=subprocess.DEVNULL,
                 env=_child_env(),
+                process_group=0,  # the leader of a group of its own: see the module docstring
             )
         finally:
             child_sock.close()
@@ -102,12 +106,9 @@ class Worker:
             return ("X", error)
 
     def kill(self) -> None:
-        proc = self.proc
-        if proc is not None and proc.returncode is None:
-            try:
-                proc.kill()
-            except OSError:
-                pass
+        """SIGKILL the worker and every process of its group (those its tasks started)."""
+        if self.proc is not None:
+            self.proc.kill_group()
 
     def close(self) -> None:
         for resource in (self.sock, self.flags):
@@ -115,32 +116,16 @@ class Worker:
                 resource.close()
 
     def reap(self) -> int | None:
-        """The exit code once the connection closed (negative: a signal).
-
-        ``Popen.wait(timeout)`` polls with growing sleeps (up to 50 ms); a pidfd
-        wakes us the moment the process is gone.
-        """
+        """The exit code once the connection closed (negative: a signal); its group is killed first."""
         import subprocess
 
         proc = self.proc
         if proc is None:
             return None
-        if proc.poll() is None and hasattr(os, "pidfd_open"):
-            import select
-
-            try:
-                pidfd = os.pidfd_open(proc.pid)
-            except OSError:
-                pass
-            else:
-                try:
-                    select.select([pidfd], [], [], 2.0)
-                finally:
-                    os.close(pidfd)
         try:
             return proc.wait(2.0)
         except subprocess.TimeoutExpired:  # closed its socket but lives on: end it
-            proc.kill()
+            proc.kill_group()
             return proc.wait(2.0)
 
     def death_message(self, code: int | None) -> str:
