@@ -8,8 +8,8 @@ counted) every few milliseconds. If that number passes LIMIT, or CMD runs past
 SECONDS, it SIGKILLs everything in the namespace. Once CMD has exited it waits
 (at most 5 s) for the processes CMD left behind, then kills them too. It writes a
 JSON report to REPORT: CMD's exit code, the largest process count seen (and the
-command lines at that moment), what was alive when CMD exited and 5 s later, and
-why it stopped.
+command lines at that moment), what was alive when CMD exited and 5 s later (and
+how long after CMD's exit the namespace was empty), and why it stopped.
 When this script exits, ``--kill-child`` and the kernel end whatever remains: a
 test that uses it can never leave processes on the machine.
 """
@@ -89,12 +89,14 @@ def main() -> None:
         kill_all()
         returncode = proc.wait()
     reap()
+    exited = time.monotonic()
     at_exit = left = live()
-    deadline = time.monotonic() + 5.0
+    deadline = exited + 5.0
     while left and time.monotonic() < deadline:  # e.g. workers of a killed app, going by their lifeline
-        select.select([], [], [], 0.01)
+        select.select([], [], [], 0.002)
         reap()
         left = live()
+    empty_after = None if left else round(time.monotonic() - exited, 4)
     kill_all()
     report = {
         "returncode": returncode,
@@ -102,6 +104,7 @@ def main() -> None:
         "peak_processes": peak_cmds,
         "left_at_exit": at_exit,
         "left_after_5s": left,
+        "empty_after_s": empty_after,
         "stopped": stopped,
         "seconds": round(time.monotonic() - started, 3),
     }
