@@ -50,6 +50,9 @@ def make_runner(kind: str, manager: TaskManager, options: Options) -> Runner:
         from ._coroutines import CoroutineRunner
 
         return CoroutineRunner(manager)
+    from ._frozen import refuse_if_not_booted
+
+    refuse_if_not_booted()  # a frozen app's worker that is running the app must not start more
     from ._processes import ProcessRunner
 
     return ProcessRunner(manager, options)

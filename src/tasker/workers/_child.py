@@ -1,14 +1,17 @@
 """The worker process: receives tasks, runs them, reports back.
 
 Started as a fresh interpreter (``python -S -c ...``) that imports only this
-module, never the application's ``__main__``. Three threads:
+module, never the application's ``__main__`` (in a frozen application: the
+application's executable, booted through ``multiprocessing.freeze_support()``,
+see ``_frozen``). Three threads:
 
 * main: ``recv task -> run func(context, ...) -> send result``;
 * reporter: sends the running task's progress/message, at most every
   ``interval`` s, only when they changed (``set_progress`` itself only writes
   an attribute);
 * lifeline: blocks on a pipe whose write end only the parent holds; when the
-  parent dies the read returns and the worker exits at once.
+  parent dies the read returns and the worker (with its process group) exits at
+  once — the kernel itself already SIGKILLs that group then (``_arm_lifeline``).
 
 Cancellation is a byte of shared memory the parent sets: no round trip.
 
@@ -189,8 +192,11 @@ class _Link:
         return value
 
 
-def main() -> None:
-    sock_fd, flags_fd, lifeline_fd = (int(arg) for arg in sys.argv[1:4])
+def main(channel: tuple[int, ...] | None = None) -> None:
+    """Serve tasks until told to stop; ``channel``: the fds (socket, flags, lifeline), else argv's."""
+    if channel is None:
+        channel = tuple(int(arg) for arg in sys.argv[1:4])
+    sock_fd, flags_fd, lifeline_fd = channel
     # pass_fds made them inheritable: a process a task starts (os.system, Popen with
     # close_fds=False) must not get them, or it keeps the parent's channel open.
     os.set_inheritable(sock_fd, False)
@@ -216,25 +222,31 @@ def main() -> None:
 
 def _lifeline(fd: int) -> None:
     os.read(fd, 1)  # returns only when every write end is closed: the parent died
+    if os.getpgrp() == os.getpid():  # this worker's group: the processes its tasks started
+        os.killpg(os.getpid(), signal.SIGKILL)
     os._exit(EXIT_PARENT_GONE)
 
 
 def _arm_lifeline(fd: int) -> None:
-    """Have the kernel SIGKILL this worker when the parent's end of the lifeline closes.
+    """Have the kernel SIGKILL this worker's process group when the parent's end of the lifeline closes.
 
     The lifeline thread needs the GIL to exit; a task busy in native code that
     holds the GIL (e.g. ``sum(range(10**10))``) would keep an orphan running.
     With O_ASYNC the kernel itself signals the owner of the pipe when its last
     writer closes. The owner belongs to the open file, which every worker shares
     through ``fd``: each worker opens the pipe anew to own one of its own (kept
-    open for the worker's life). If the parent died before this, the thread sees
-    EOF at once.
+    open for the worker's life). The owner is the worker's process group (a
+    negative ``F_SETOWN``): the signal reaches every process in the group at that
+    moment, so the processes its tasks started (children, grandchildren) die with
+    it (see ``_group``). If the parent died before this, the thread sees EOF at
+    once.
     """
     try:
         import fcntl
 
         own = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        fcntl.fcntl(own, fcntl.F_SETOWN, os.getpid())
+        leader = os.getpgrp() == os.getpid()  # started with process_group=0
+        fcntl.fcntl(own, fcntl.F_SETOWN, -os.getpid() if leader else os.getpid())
         fcntl.fcntl(own, fcntl.F_SETSIG, signal.SIGKILL)
         fcntl.fcntl(own, fcntl.F_SETFL, fcntl.fcntl(own, fcntl.F_GETFL) | os.O_ASYNC)
     except (ImportError, AttributeError, OSError):  # not Linux: the thread alone

@@ -425,7 +425,7 @@ class ProcessRunner:
         elif tag == "ready":
             self._ready(worker)
         elif tag == "I":
-            self._init_failed(worker, message[1])
+            self._init_failed(worker, *message[1:])
         elif tag == "X":
             self._unloadable(worker, task, message[1])
 
@@ -491,8 +491,8 @@ class ProcessRunner:
         else:
             self._manager._conclude(task, error=_payload.rebuild_error(payload))
 
-    def _init_failed(self, worker: Worker, described: tuple[Any, ...]) -> None:
-        error = TaskError(f"worker_initializer failed in {worker.name}: {described[1]}: {described[2]}")
+    def _init_failed(self, worker: Worker, described: tuple[Any, ...], text: str | None = None) -> None:
+        error = TaskError(text or f"worker_initializer failed in {worker.name}: {described[1]}: {described[2]}")
         error.__cause__ = _payload.rebuild_error(described)
         logger.error("tasker: %s", error)
         with self._lock:

@@ -2,8 +2,11 @@
 
 The pool's bookkeeping (which task runs where) is in ``_processes``; this
 module owns the process itself: a fresh interpreter running
-``tasker.workers._child``, its socket, its page of cancel flags, and how its
-death is described.
+``tasker.workers._child`` (in a frozen app, the app's executable booted through
+``multiprocessing.freeze_support()``: see ``_frozen``), its socket, its page of
+cancel flags, and how its death is described.
+
+Process trees: see ``_group`` (a worker leads a process group, killed with it).
 """
 
 from __future__ import annotations
@@ -14,15 +17,15 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import _payload
+from . import _frozen, _payload
 
 if TYPE_CHECKING:
     import mmap
     import socket
-    import subprocess
 
     from .._core._ask import Question
     from .._core._task import Task
+    from ._group import GroupLeader
 
 # Imported by the first worker's own thread, not by the first run_process() call:
 # the caller (a UI thread) must not wait for socket/subprocess imports.
@@ -36,7 +39,7 @@ class Worker:
 
     def __init__(self, name: str, main: Callable[[Worker], object]) -> None:
         self.name = name
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: GroupLeader | None = None
         self.sock: socket.socket | None = None
         self.flags: mmap.mmap | None = None
         self.task: Task[Any] | None = None  # running
@@ -63,22 +66,31 @@ class Worker:
         import subprocess
 
         from . import _wire
+        from ._group import GroupLeader
 
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         flags_fd = _payload.anonymous_file(mmap.PAGESIZE)
         self.flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
         self.sock = parent_sock
         fds = (child_sock.fileno(), flags_fd, lifeline_fd)
+        boot_fd: int | None = None
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, *_site_flags(), "-c", _BOOT, *map(str, fds)],
-                pass_fds=fds,
+            if _frozen.is_frozen():  # sys.executable is the app: boot through freeze_support()
+                argv, boot_fd = _frozen.command(fds)
+            else:
+                argv = [sys.executable, *_site_flags(), "-c", _BOOT, *map(str, fds)]
+            self.proc = GroupLeader(
+                argv,
+                pass_fds=fds if boot_fd is None else (*fds, boot_fd),
                 stdin=subprocess.DEVNULL,
                 env=_child_env(),
+                process_group=0,  # the leader of a group of its own: see the module docstring
             )
         finally:
             child_sock.close()
             os.close(flags_fd)
+            if boot_fd is not None:
+                os.close(boot_fd)
 
     def send(
         self, data: bytes | bytearray | memoryview, fds: list[int] | tuple[int, ...] = (), prefix: bytes = b""
@@ -97,12 +109,9 @@ class Worker:
             return ("X", error)
 
     def kill(self) -> None:
-        proc = self.proc
-        if proc is not None and proc.returncode is None:
-            try:
-                proc.kill()
-            except OSError:
-                pass
+        """SIGKILL the worker and every process of its group (those its tasks started)."""
+        if self.proc is not None:
+            self.proc.kill_group()
 
     def close(self) -> None:
         for resource in (self.sock, self.flags):
@@ -110,32 +119,16 @@ class Worker:
                 resource.close()
 
     def reap(self) -> int | None:
-        """The exit code once the connection closed (negative: a signal).
-
-        ``Popen.wait(timeout)`` polls with growing sleeps (up to 50 ms); a pidfd
-        wakes us the moment the process is gone.
-        """
+        """The exit code once the connection closed (negative: a signal); its group is killed first."""
         import subprocess
 
         proc = self.proc
         if proc is None:
             return None
-        if proc.poll() is None and hasattr(os, "pidfd_open"):
-            import select
-
-            try:
-                pidfd = os.pidfd_open(proc.pid)
-            except OSError:
-                pass
-            else:
-                try:
-                    select.select([pidfd], [], [], 2.0)
-                finally:
-                    os.close(pidfd)
         try:
             return proc.wait(2.0)
         except subprocess.TimeoutExpired:  # closed its socket but lives on: end it
-            proc.kill()
+            proc.kill_group()
             return proc.wait(2.0)
 
     def death_message(self, code: int | None) -> str:
@@ -174,6 +167,8 @@ def _site_flags() -> list[str]:
 
 
 def _child_env() -> dict[str, str]:
+    if _frozen.is_frozen():  # unchanged (a onefile worker reuses the unpacked bundle), plus the marker
+        return {**os.environ, _frozen.MARKER: "1"}
     import tasker
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(tasker.__file__)))

@@ -1,0 +1,52 @@
+"""An app for the process-tree test: its tasks start process trees, then it SIGKILLs itself.
+
+One task blocks (its worker is busy), one holds the GIL in native code (only
+the kernel's lifeline signal can end that worker), one returns and leaves its
+processes running (its worker is idle). The app prints TREES with their pids, checked
+alive, then dies by SIGKILL: nothing it started may outlive it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import tree_jobs
+from tasker import task_mgr
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def main() -> None:
+    task_mgr.initialize(max_processes=3, spare_processes=1)
+    trees: list[dict[str, int]] = []
+    got = threading.Event()
+
+    def on_event(task: object, name: str, tree: dict[str, int]) -> None:
+        trees.append(tree)
+        if len(trees) == 3:
+            got.set()
+
+    task_mgr.run_process(tree_jobs.spawn_tree, "block", when_event=on_event)
+    task_mgr.run_process(tree_jobs.spawn_tree, "hog", when_event=on_event)
+    returned = task_mgr.run_process(tree_jobs.spawn_tree, "return", when_event=on_event)
+    assert got.wait(30) and returned.wait(30), "the trees were not started"
+    pids = [pid for tree in trees for name, pid in tree.items() if name != "worker"]
+    assert all(alive(pid) for pid in pids), "a process of the trees is already gone"
+    print("TREES " + json.dumps(trees), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()
