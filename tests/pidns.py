@@ -44,14 +44,39 @@ def live() -> dict[int, str]:
     return found
 
 
-def reap() -> None:
+def reap(keep: int | None = None) -> None:
+    """Reap the orphans that ended (init's job), but never ``keep`` (the command: its status is ours)."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            found = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
             return
-        if pid == 0:
+        if found is None:
             return
+        if found.si_pid == keep:
+            # Not reaped here: proc.wait() must see its status. Reap the others one by one.
+            for pid in _children():
+                if pid != keep:
+                    try:
+                        os.waitpid(pid, os.WNOHANG)
+                    except ChildProcessError:
+                        pass
+            return
+        os.waitpid(found.si_pid, 0)
+
+
+def _children() -> list[int]:
+    me = str(os.getpid())
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[1] == me:
+                        kids.append(int(entry))
+            except OSError:
+                continue
+    return kids
 
 
 def kill_all() -> None:
@@ -84,7 +109,7 @@ def main() -> None:
         if time.monotonic() - started > seconds:
             stopped = "timeout"
             break
-        reap()
+        reap(keep=proc.pid)
     if returncode is None:
         kill_all()
         returncode = proc.wait()
