@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -103,6 +104,17 @@ def _release_stuck_threads() -> Iterator[None]:
     jobs.RELEASE.clear()
     yield
     jobs.RELEASE.set()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
+    """Like ``pump_until`` without pumping (the main thread must stay idle): its last value."""
+    tick = threading.Event()  # never set: bounded waits between looks
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return predicate()
+        tick.wait(0.002)
+    return True
 
 
 def children() -> set[int]:

@@ -22,6 +22,8 @@ def test_exported_names_are_pinned() -> None:
             "DelayedCall",
             "ExecutionContext",
             "InvalidStateError",
+            "ManagerClosedError",
+            "Options",
             "RemoteTaskError",
             "Task",
             "TaskError",
@@ -128,3 +130,40 @@ def test_initialize_keeps_options_set_earlier() -> None:
         assert mgr.options.update_rate == 5
     finally:
         mgr.shutdown()
+
+
+def test_exported_names_show_as_tasker_names() -> None:
+    for name in tasker.__all__:
+        value = getattr(tasker, name)
+        if isinstance(value, type):
+            assert value.__module__ == "tasker", name
+    assert repr(tasker.TaskStatus.PENDING).startswith("<TaskStatus.")
+    import pickle
+
+    error = pickle.loads(pickle.dumps(tasker.TaskTimeoutError("late")))
+    assert type(error) is tasker.TaskTimeoutError  # pickles resolve through the public name
+
+
+def test_a_closed_manager_says_so_with_its_own_error() -> None:
+    mgr = TaskManager(main_thread_scheduler="manual")
+    mgr.shutdown()
+    with pytest.raises(tasker.ManagerClosedError, match="shut down"):
+        mgr.run_thread(lambda ctx: None)
+    assert issubclass(tasker.ManagerClosedError, RuntimeError)
+
+
+def test_manager_is_a_context_manager() -> None:
+    with TaskManager(main_thread_scheduler="manual") as mgr:
+        task = mgr.run_thread(lambda ctx: 3)
+        assert task.wait(10)
+    assert mgr._lifecycle.closed and task.result() == 3
+
+
+def test_coroutine_receivers_are_refused() -> None:
+    mgr = TaskManager(main_thread_scheduler="manual")
+
+    async def on_update(sender: object, **kw: object) -> None: ...
+
+    with pytest.raises(TypeError, match="coroutine function"):
+        mgr.tasks_updated.connect(on_update)
+    mgr.shutdown()

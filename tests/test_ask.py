@@ -14,7 +14,7 @@ import pytest
 
 from tasker import CancelledError, Task, TaskTimeoutError
 
-from conftest import Harness
+from conftest import Harness, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -145,13 +145,5 @@ def test_ask_after_shutdown_is_cancelled(make_harness, kind: str) -> None:
 
 
 def _wait_for_question(h: Harness, task: Task[Any], timeout: float = 20.0) -> bool:
-    """True once the task's question waits for the main thread (which is not pumped).
-
-    Like ``pump_until`` but without pumping: the question must stay unanswered.
-    """
-    tick = threading.Event()  # never set: a bounded wait between looks
-    for _ in range(int(timeout / 0.002)):
-        if task._questions:
-            return True
-        tick.wait(0.002)
-    return bool(task._questions)
+    """True once the task's question waits for the main thread (which is not pumped)."""
+    return wait_for(lambda: bool(task._questions), timeout)

@@ -13,7 +13,7 @@ from tasker.schedulers import CallableScheduler, HeadlessScheduler, ManualSchedu
 from tasker.testing import FakeClock
 
 import jobs
-from conftest import Harness
+from conftest import Harness, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -61,7 +61,8 @@ def test_batch_progress_counts_finished_tasks(make_harness) -> None:
 
 
 def test_progress_is_coalesced(make_harness) -> None:
-    h = make_harness(update_rate=20)
+    clock = FakeClock()
+    h = make_harness(update_rate=20, clock=clock)
 
     def flood(ctx: ExecutionContext, n: int) -> int:
         ctx.set_total(n)
@@ -69,11 +70,14 @@ def test_progress_is_coalesced(make_harness) -> None:
             ctx.set_progress(i + 1)
         return n
 
-    tasks = [h.mgr.run_thread(flood, 200_000) for _ in range(4)]
-    assert h.pump_until(lambda: all(t.is_final() for t in tasks), 30)
-    h.settle()
-    assert len(h.updates) < 40, f"{len(h.updates)} tasks_updated for 800k progress calls"
-    assert h.scheduler.calls < 60
+    tasks = [h.mgr.run_thread(flood, 200_000, when_done=h.when_done) for _ in range(4)]
+    assert h.pump_until(lambda: all(t in h.done for t in tasks), 30)
+    # Time stood still: 800k progress calls, 4 starts and 4 endings gave one
+    # emission (the leading edge); the rest waits for the interval's end.
+    assert len(h.updates) == 1
+    clock.advance(0.05)
+    h.scheduler.pump()
+    assert len(h.updates) == 2 and h.updates[-1] == ([], 1.0)
 
 
 def test_flush_bypasses_throttle(make_harness) -> None:
@@ -149,8 +153,10 @@ def test_back_pressure_slows_sender_never_drops(make_harness, kind: str) -> None
     start = h.mgr.run_thread if kind == "thread" else h.mgr.run_process
     fn = burst if kind == "thread" else jobs.report
     task = start(fn, 500, when_event=lambda t, name, data: got.append(data if kind == "thread" else data["i"]))
-    # Nobody pumps for a while: the sender must be held back, not run ahead.
-    assert not task.wait(0.3)
+    # Nobody pumps: the sender fills the queue to its bound, then is held back.
+    delivery = h.mgr._lifecycle.delivery
+    assert wait_for(lambda: delivery._events_queued == 10), "the queue never filled"
+    assert not task.is_final() and delivery._events_queued == 10  # never past the bound
     assert h.pump_until(task.is_final, 30)
     h.settle()
     assert got == list(range(500))

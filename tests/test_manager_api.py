@@ -12,7 +12,7 @@ from tasker import DelayedCall, ExecutionContext, Task, TaskManager
 from tasker.schedulers import ManualScheduler
 
 import jobs
-from conftest import Harness
+from conftest import Harness, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -89,12 +89,7 @@ def test_cancelled_delayed_call_never_runs(harness: Harness) -> None:
 def test_delayed_call_cancelled_after_its_timer_fired_does_not_run(harness: Harness) -> None:
     ran: list[str] = []
     handle = harness.mgr.schedule_delayed_on_main_thread(0.0, ran.append, "late")
-    tick = threading.Event()  # never set: bounded waits while not pumping
-    for _ in range(5000):
-        if harness.scheduler.pending():
-            break
-        tick.wait(0.002)
-    assert harness.scheduler.pending(), "the timer never fired"
+    assert wait_for(lambda: harness.scheduler.pending() > 0), "the timer never fired"
     handle.cancel()  # queued for the main thread already, not run yet
     harness.scheduler.pump()
     assert ran == []

@@ -157,7 +157,7 @@ def test_the_kill_never_reaches_the_applications_own_group(make_harness, watch: 
     """A worker leads its own group: the test process (and its group) is untouched by it."""
     h = make_harness(max_processes=1, cancel_grace_period=0.1)
     task, pids = start_tree(h, watch)
-    worker = task._handle.proc.pid
+    worker = task.handle.proc.pid
     assert os.getpgid(worker) == worker != os.getpgrp()
     assert all(os.getpgid(pid) == worker for pid in pids)
     task.cancel()
@@ -193,7 +193,7 @@ def test_lifeline_owner_is_the_workers_group() -> None:
     """The kernel's SIGKILL on the parent's death is aimed at the group (negative F_SETOWN)."""
     code = (
         "import fcntl, os, sys\n"
-        "from tasker.workers import _child\n"
+        "from tasker.runners.process import _child\n"
         "r, w = os.pipe()\n"
         "seen = []\n"
         "real = fcntl.fcntl\n"

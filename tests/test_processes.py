@@ -46,7 +46,7 @@ def test_no_main_guard_script_runs_lambda_and_main_is_not_rerun(tmp_path: Path) 
 
 def test_import_starts_nothing_and_first_process_starts_pool(harness: Harness) -> None:
     before = children()
-    assert not harness.mgr._runners
+    assert not harness.mgr._lifecycle.runners
     task = harness.start("process", "pid")
     harness.finish(task)
     assert task.result() in children() - before
@@ -61,7 +61,7 @@ def test_pool_is_warm_and_bounded(make_harness) -> None:
     assert [t.result() for t in tasks] == list(range(6))
     pids = {h.finish(h.start("process", "pid")).result() for _ in range(6)}
     assert len(pids) <= 2, "the same warm workers are reused"
-    assert len(h.mgr._runners["process"]._workers) <= 3
+    assert len(h.mgr._lifecycle.runners["process"]._workers) <= 3
 
 
 def test_worker_initializer_runs_in_every_worker(make_harness) -> None:
@@ -90,7 +90,7 @@ def test_restart_worker_pool_replaces_workers(harness: Harness) -> None:
 def test_dead_worker_replaced_by_warm_spare(make_harness) -> None:
     h = make_harness(max_processes=1, spare_processes=1)
     h.finish(h.start("process", "ok"))
-    runner = h.mgr._runners["process"]
+    runner = h.mgr._lifecycle.runners["process"]
     assert h.pump_until(lambda: len(runner._idle) == 2), "one worker and one spare, warm"
     spare_pids = {w.proc.pid for w in runner._idle}
     dead = h.finish(h.start("process", "die", 9))
@@ -104,7 +104,7 @@ def test_non_cooperative_process_is_killed_after_grace(make_harness) -> None:
     stuck = h.start("process", "stuck", 60)
     # Started in the worker, not only dispatched (a task cancelled before it starts is skipped there).
     assert h.pump_until(lambda: stuck.get_message() == "stuck")
-    stuck_pid = stuck._handle.proc.pid
+    stuck_pid = stuck.handle.proc.pid
     stuck.cancel()
     h.finish(stuck)
     assert stuck.get_status() == "canceled"
@@ -167,7 +167,7 @@ def test_large_event_payload(harness: Harness) -> None:
 def test_cancel_flag_reaches_worker_without_round_trip(harness: Harness) -> None:
     task = harness.start("process", "until_cancelled")
     assert harness.pump_until(task.is_running)
-    worker = task._handle
+    worker = task.handle
     task.cancel()
     assert worker.flags[0] == 1, "the flag is shared memory the worker reads"
     harness.finish(task)
@@ -197,7 +197,7 @@ def test_queued_large_argument_is_released_when_cancelled(make_harness) -> None:
 @pytest.mark.parametrize("by_value", [False, True])
 def test_big_buffers_go_out_of_band(by_value: bool) -> None:
     np = pytest.importorskip("numpy")
-    from tasker.workers import _payload
+    from tasker.runners.process import _payload
 
     big = b"y" * (1 << 20)
     for value in (big, bytearray(big), np.ones(1 << 18), {"blob": big}, ("R", 1, [big], 0.5, None)):
@@ -219,8 +219,8 @@ def test_cancel_flag_is_written_under_the_pool_lock(harness: Harness) -> None:
     """
     task = harness.start("process", "until_cancelled")
     assert harness.pump_until(task.is_running)
-    runner = harness.mgr._runners["process"]
-    worker = task._handle
+    runner = harness.mgr._lifecycle.runners["process"]
+    worker = task.handle
     real = worker.flags
     writes: list[bool] = []
 
@@ -229,7 +229,7 @@ def test_cancel_flag_is_written_under_the_pool_lock(harness: Harness) -> None:
             return real[index]
 
         def __setitem__(self, index: int, value: int) -> None:
-            writes.append(runner._lock.locked())
+            writes.append(runner.lock.locked())
             real[index] = value
 
     worker.flags = Spy()
@@ -243,7 +243,7 @@ def test_cancel_flag_is_written_under_the_pool_lock(harness: Harness) -> None:
 
 def _force_prefetch(h: Harness) -> None:
     """Make the pool believe tasks are short, so it sends the next task ahead."""
-    runner = h.mgr._runners["process"]
+    runner = h.mgr._lifecycle.runners["process"]
     runner._typical = 0.0
 
 
@@ -251,13 +251,13 @@ def test_task_sent_ahead_then_cancelled_never_runs(make_harness, tmp_path) -> No
     h = make_harness(max_processes=1, spare_processes=0)
     h.finish(h.start("process", "ok"))
     _force_prefetch(h)
-    runner = h.mgr._runners["process"]
+    runner = h.mgr._lifecycle.runners["process"]
     blocker = h.start("process", "until_cancelled")
     assert h.pump_until(blocker.is_running)
     _force_prefetch(h)
     trace = tmp_path / "ran"
     queued = h.start("process", "touch", str(trace))
-    worker = blocker._handle
+    worker = blocker.handle
     assert worker.next is queued and queued.get_status() == "pending", "sent ahead, still pending"
     queued.cancel()
     assert queued.get_status() == "canceled"
@@ -276,7 +276,7 @@ def test_task_sent_ahead_goes_elsewhere_when_its_worker_dies(make_harness) -> No
     assert h.pump_until(doomed.is_running)
     _force_prefetch(h)
     queued = h.start("process", "ok", 21)
-    assert doomed._handle.next is queued
+    assert doomed.handle.next is queued
     h.finish(doomed)
     assert "code 5" in str(doomed.exception())
     assert h.finish(queued).result() == 42, "it never ran on the dead worker: it runs on another"
@@ -288,7 +288,7 @@ def test_long_tasks_are_not_sent_ahead(make_harness) -> None:
     blocker = h.start("process", "until_cancelled")
     assert h.pump_until(blocker.is_running)
     queued = h.start("process", "ok", 1)
-    assert blocker._handle.next is None and queued._handle is None, "it waits in the pool's queue"
+    assert blocker.handle.next is None and queued.handle is None, "it waits in the pool's queue"
     blocker.cancel()
     assert h.finish(queued).result() == 2
 

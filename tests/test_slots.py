@@ -54,7 +54,7 @@ def test_released_threads_are_bounded_by_the_pool_size(make_harness) -> None:
     _started(h, second)
     second.cancel()  # not released: one released thread is the bound
     waiting = h.start("thread", "ok", 3)
-    runner = h.mgr._runners["thread"]
+    runner = h.mgr._lifecycle.runners["thread"]
     assert len(runner._threads) == 2 and waiting.get_status() == "pending"
     jobs.RELEASE.set()
     assert h.finish(waiting).result() == 6
@@ -71,7 +71,7 @@ def test_draining_workers_are_bounded_by_the_pool_size(make_harness) -> None:
     second = h.start("process", "stuck", LONG_GRACE)
     _started(h, second)  # it runs on the spare
     second.cancel()  # one worker drains already: this one keeps its slot
-    runner = h.mgr._runners["process"]
+    runner = h.mgr._lifecycle.runners["process"]
     assert len(runner._draining) == 1
     waiting = h.start("process", "ok", 3)
     assert waiting.get_status() == "pending"
@@ -87,7 +87,7 @@ def test_a_cooperative_cancel_brings_its_worker_back(make_harness) -> None:
         task.cancel()
         h.finish(task)
         assert h.finish(h.start("process", "ok", i)).result() == 2 * i
-    runner = h.mgr._runners["process"]
+    runner = h.mgr._lifecycle.runners["process"]
     assert runner._number == 2, f"{runner._number} workers started for 5 cancels (1 + the spare expected)"
     assert runner._draining == set()
 
@@ -100,5 +100,5 @@ def test_a_cooperative_thread_cancel_does_not_leave_extra_threads(make_harness) 
         task.cancel()
         h.finish(task)
     h.finish(h.start("thread", "ok", 1))
-    runner = h.mgr._runners["thread"]
+    runner = h.mgr._lifecycle.runners["thread"]
     assert len(runner._threads) <= 2 and runner._released == set()

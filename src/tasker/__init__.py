@@ -14,14 +14,17 @@ from ._core._proxy import TaskManagerProxy, task_mgr
 if TYPE_CHECKING:
     from ._core._cancelled import CancelledError
     from ._core._context import ExecutionContext
+    from ._core._delivery import DelayedCall
     from ._core._errors import (
         InvalidStateError,
+        ManagerClosedError,
         RemoteTaskError,
         TaskError,
         TaskTimeoutError,
         WorkerDiedError,
     )
-    from ._core._manager import RESERVED_KWARGS, DelayedCall, TaskManager
+    from ._core._manager import RESERVED_KWARGS, TaskManager
+    from ._core._options import Options
     from ._core._status import TaskStatus
     from ._core._task import Task
 
@@ -33,6 +36,8 @@ __all__ = [
     "DelayedCall",
     "ExecutionContext",
     "InvalidStateError",
+    "ManagerClosedError",
+    "Options",
     "RemoteTaskError",
     "Task",
     "TaskError",
@@ -48,12 +53,14 @@ _LAZY = {
     "ExecutionContext": "._core._context",
     "CancelledError": "._core._cancelled",
     "InvalidStateError": "._core._errors",
+    "ManagerClosedError": "._core._errors",
+    "Options": "._core._options",
     "RemoteTaskError": "._core._errors",
     "TaskError": "._core._errors",
     "TaskTimeoutError": "._core._errors",
     "WorkerDiedError": "._core._errors",
     "TaskManager": "._core._manager",
-    "DelayedCall": "._core._manager",
+    "DelayedCall": "._core._delivery",
     "RESERVED_KWARGS": "._core._manager",
     "TaskStatus": "._core._status",
     "Task": "._core._task",

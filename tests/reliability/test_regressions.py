@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 from typing import Any
 
 import pytest
 
 from tasker import TaskManager, TaskTimeoutError
+from tasker.runners.process import _worker
 from tasker.schedulers import ManualScheduler
-from tasker.workers import _worker
 
 import jobs
 from . import rjobs
@@ -30,7 +29,7 @@ def test_hub_stopped_while_starting_does_not_run_its_loop() -> None:
     """Fixed: a shutdown while the hub thread was starting left its loop running forever
     (a leaked ``tasker-hub`` thread) and made ``shutdown()`` wait 5 s for it."""
     mgr = TaskManager(main_thread_scheduler=ManualScheduler())
-    hub = mgr._hub
+    hub = mgr._lifecycle.runner("coroutine")._hub
     started = hub._on_start
 
     def stop_during_start(thread_id: int) -> None:
@@ -43,9 +42,7 @@ def test_hub_stopped_while_starting_does_not_run_its_loop() -> None:
     assert thread is not None
     thread.join(3.0)
     assert not thread.is_alive(), "the hub ran its loop after stop()"
-    t0 = time.monotonic()
-    mgr.shutdown(timeout=1.0)
-    assert time.monotonic() - t0 < 1.0
+    mgr.shutdown(timeout=1.0)  # nothing left to wait for
     assert task.get_status() == "canceled"
 
 
@@ -63,20 +60,20 @@ def test_shutdown_while_a_worker_is_being_spawned(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(_worker, "_child_env", held_env)
     task = mgr.run_process(jobs.ok, 1)
-    runner = mgr._runners["process"]
+    runner = mgr._lifecycle.runners["process"]
     (worker,) = runner._workers
     real_join = worker.thread.join
+    joins: list[bool] = []
 
     def join(timeout: float | None = None) -> None:  # shutdown is past its kill(): spawn now
         go.set()
         real_join(timeout)
+        joins.append(worker.thread.is_alive())  # True: the join ran out its timeout
 
     worker.thread.join = join  # type: ignore[method-assign]
-    t0 = time.monotonic()
     mgr.shutdown(timeout=1.0)
-    took = time.monotonic() - t0
     assert task.get_status() == "canceled"
-    assert took < 3.0, f"shutdown took {took:.1f} s"
+    assert joins == [False], "shutdown waited out the reader's join timeout (its worker was not killed)"
     assert children() <= before
 
 
@@ -89,16 +86,13 @@ def test_message_the_parent_cannot_unpickle(job: str) -> None:
     mgr = TaskManager(main_thread_scheduler=scheduler, max_processes=1)
     try:
         for round_ in range(10):
-            t0 = time.monotonic()
             task = mgr.run_process(rjobs.SYNC[job])
             assert scheduler.pump_until(task.is_final, 20)
-            took = time.monotonic() - t0
             error = task.exception()
             assert task.get_status() == "failed"
             assert "could not be unpickled" in str(error), repr(error)
             assert "cannot be rebuilt" in str(error), "the cause is named"
-            assert "SIGKILL" not in str(error)
-            assert took < 1.5, f"ended after {took:.1f} s"
+            assert "SIGKILL" not in str(error)  # not the reader's 2 s stall, then a kill
             # The worker is replaced. Fixed too: the result it could still send after
             # an unloadable event made it idle again, and the next task went to it.
             nxt = mgr.run_process(jobs.ok, round_)
@@ -158,8 +152,8 @@ def test_shutdown_waits_for_workers_that_left_the_pool() -> None:
     mgr = TaskManager(main_thread_scheduler=scheduler, max_processes=2)
     tasks = [mgr.run_process(jobs.ok, i) for i in range(4)]
     assert scheduler.pump_until(lambda: all(t.is_final() for t in tasks), 20)
-    runner = mgr._runners["process"]
-    assert scheduler.pump_until(lambda: sum(w.ready for w in runner._workers) == 3, 20)
+    runner = mgr._lifecycle.runners["process"]
+    assert scheduler.pump_until(lambda: sum(w.state.name == "READY" for w in runner._workers) == 3, 20)
     mgr.restart_worker_pool()  # the three idle workers are told to stop
     mgr.shutdown(timeout=1.0)
     left = [t.name for t in tasker_threads() if t.name.endswith("-reader")]
@@ -174,7 +168,7 @@ def test_received_shared_memory_is_closed_when_the_peer_dies_mid_message() -> No
     close-on-exec, were inherited by any process the application started."""
     import socket
 
-    from tasker.workers import _payload, _wire
+    from tasker.runners.process import _payload, _wire
 
     def memfds() -> int:
         return sum(os.readlink(f"/proc/self/fd/{fd}").startswith("/memfd:") for fd in os.listdir("/proc/self/fd")

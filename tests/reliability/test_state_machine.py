@@ -134,7 +134,7 @@ class TaskerMachine(RuleBasedStateMachine):
                     return False
                 if any(t.is_running() for t in live[cap:]):
                     raise AssertionError(f"more than {cap} {kind} tasks run at once")
-            return self.mgr._delivery.is_idle()
+            return self.mgr._lifecycle.delivery.is_idle()
 
         assert self.scheduler.pump_until(settled, WAIT), "the pools or the delivery never settled"
 

@@ -19,8 +19,14 @@ message to the worker for a process.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ._errors import TaskTimeoutError
+
+if TYPE_CHECKING:
+    from ._runner import Lifecycle
+    from ._task import Task
 
 Deliver = Callable[[Any, BaseException | None], object]
 
@@ -84,3 +90,67 @@ def check_timeout(timeout: float | None) -> float | None:
     if timeout is not None and (not isinstance(timeout, int | float) or not timeout > 0):
         raise ValueError(f"ask(): timeout must be a positive number of seconds or None, got {timeout!r}")
     return timeout
+
+
+def ask_timeout_error(name: str, timeout: float | None) -> TaskTimeoutError:
+    return TaskTimeoutError(f"no answer to ask({name!r}) within {timeout} s")
+
+
+def cancel_questions(task: Task[Any], questions: Iterable[Question]) -> None:
+    """Wake every ask of a task that stops: it raises ``CancelledError`` there."""
+    from ._cancelled import CancelledError
+
+    for question in questions:
+        why = f"task {task.name!r} was canceled while it waited in ask({question.name!r})"
+        question.answer(error=CancelledError(why))
+
+
+def ask_blocking(lifecycle: Lifecycle, task: Task[Any], name: str, data: Any, timeout: float | None) -> Any:
+    """``context.ask`` in a thread task (a process task asks from its worker)."""
+    if task.kind == "coroutine":
+        raise RuntimeError(
+            "context.ask() would block tasker's asyncio loop, which runs every coroutine "
+            "task; in a coroutine use 'await context.ask_async(...)'"
+        )
+    reply = Reply()
+    question = Question(name, data, reply.deliver)
+    lifecycle.post_question(task, question)
+    if not reply.wait(timeout):
+        question.answer(error=ask_timeout_error(name, timeout))  # unless the answer just came
+    return reply.get()
+
+
+async def ask_async(lifecycle: Lifecycle, task: Task[Any], name: str, data: Any, timeout: float | None) -> Any:
+    """``await context.ask_async`` in a coroutine task, on tasker's loop."""
+    if task.kind != "coroutine":
+        raise TypeError("context.ask_async() is for coroutine tasks; a thread or process task calls context.ask()")
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def deliver(value: Any, error: BaseException | None) -> None:
+        loop.call_soon_threadsafe(settle_future, future, value, error)
+
+    question = Question(name, data, deliver)
+    lifecycle.post_question(task, question)
+    try:
+        if timeout is None:
+            return await future
+        return await asyncio.wait_for(future, timeout)
+    except TimeoutError:
+        question.answer()  # the handler is not asked any more
+        raise ask_timeout_error(name, timeout) from None
+    except BaseException:  # cancelled: the question is withdrawn too
+        question.answer()
+        raise
+
+
+def settle_future(future: Any, value: Any, error: BaseException | None) -> None:
+    """Resolve an asyncio future from its loop, unless it is done (cancelled) already."""
+    if future.done():
+        return
+    if error is None:
+        future.set_result(value)
+    else:
+        future.set_exception(error)

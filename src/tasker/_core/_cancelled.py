@@ -13,3 +13,8 @@ import asyncio
 
 class CancelledError(asyncio.CancelledError):
     """The task was canceled (by ``cancel()``, a replacement or shutdown)."""
+
+
+from ._public import public  # noqa: E402
+
+public(CancelledError)

@@ -125,3 +125,8 @@ def _check_total(total: float) -> float:
     if not value > 0.0:
         raise ValueError(f"total must be a positive number, got {total!r}")
     return value
+
+
+from ._public import public  # noqa: E402
+
+public(ExecutionContext)

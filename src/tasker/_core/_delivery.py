@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..schedulers import Scheduler
-    from ._clock import Clock
+    from ._clock import Clock, Timer
     from ._task import Task
 
 logger = logging.getLogger("tasker")
@@ -237,3 +237,50 @@ def _run_guarded(
             fn(*args, **kwargs)
     except Exception:
         logger.exception("tasker: a main-thread callback raised (ignored): %r", fn)
+
+
+class DelayedCall:
+    """A call waiting to run on the main thread (``schedule_delayed_on_main_thread``)."""
+
+    __slots__ = ("_args", "_fn", "_kwargs", "_state", "_timer")
+
+    _lock = threading.Lock()  # state changes are rare: one lock for every handle
+
+    def __init__(self, fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._fn: Callable[..., object] | None = fn
+        self._args = args
+        self._kwargs = kwargs
+        self._state = "waiting"  # -> "ran" | "cancelled", once
+        self._timer: Timer | None = None
+
+    def cancel(self) -> bool:
+        """Stop the call if it has not run yet; True if it is now stopped for good."""
+        with self._lock:
+            if self._state != "waiting":
+                return self._state == "cancelled"
+            self._state = "cancelled"
+            self._fn, self._args, self._kwargs = None, (), {}
+        if self._timer is not None:
+            self._timer.cancel()
+        return True
+
+    def cancelled(self) -> bool:
+        return self._state == "cancelled"
+
+    def _run(self) -> None:
+        with self._lock:
+            if self._state != "waiting":
+                return
+            self._state = "ran"
+            fn, args, kwargs = self._fn, self._args, self._kwargs
+            self._fn, self._args, self._kwargs = None, (), {}
+        assert fn is not None
+        fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<DelayedCall {self._state}>"
+
+
+from ._public import public  # noqa: E402
+
+public(DelayedCall)

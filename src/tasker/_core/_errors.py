@@ -6,7 +6,9 @@
     │   ├── TaskTimeoutError ............. the task ran past its ``timeout=``
     │   │                                  (or ``context.ask`` past its own)
     │   └── RemoteTaskError .............. a worker exception that could not be rebuilt
-    └── InvalidStateError ................ e.g. ``result()`` of a task still running
+    ├── InvalidStateError ................ e.g. ``result()`` of a task still running
+    RuntimeError
+    └── ManagerClosedError ............... a call to a manager after its ``shutdown()``
     asyncio.CancelledError (BaseException)
     └── CancelledError ................... ``result()`` of a canceled task
 
@@ -47,6 +49,10 @@ class InvalidStateError(Exception):
     """The task is not in a state that allows the operation."""
 
 
+class ManagerClosedError(RuntimeError):
+    """The manager was shut down: it takes no new tasks or timers."""
+
+
 class RemoteTraceback(Exception):
     """Carries a worker's formatted traceback as ``__cause__`` of its error."""
 
@@ -64,3 +70,8 @@ def __getattr__(name: str) -> Any:
 
         return CancelledError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+from ._public import public  # noqa: E402
+
+public(TaskError, WorkerDiedError, TaskTimeoutError, RemoteTaskError, InvalidStateError, ManagerClosedError)

@@ -87,3 +87,8 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+from ._public import public  # noqa: E402
+
+public(Options)

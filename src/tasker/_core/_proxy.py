@@ -10,7 +10,7 @@ from __future__ import annotations
 import atexit
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from ._manager import TaskManager
@@ -56,7 +56,7 @@ class TaskManagerProxy(_Base):
                     manager = TaskManager(**self.__dict__["_pending_options"])
                     self.__dict__["_manager"] = manager
                     atexit.register(manager.shutdown, 1.0)
-        return manager  # type: ignore[no-any-return]
+        return cast("TaskManager", manager)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -81,3 +81,8 @@ class TaskManagerProxy(_Base):
 
 
 task_mgr = TaskManagerProxy()
+
+
+from ._public import public  # noqa: E402
+
+public(TaskManagerProxy)

@@ -9,7 +9,8 @@ Two things differ from a plain ``blinker.Signal``:
 * a receiver that raises is logged (logger ``tasker``) and the others still
   run: one broken handler cannot silence the rest of the UI.
 
-Everything else is blinker's: ``disconnect``, ``connected_to``, ``muted``
+A coroutine function is refused at ``connect`` (``TypeError``): receivers run on
+the main thread and nothing would await it. Everything else is blinker's: ``disconnect``, ``connected_to``, ``muted``
 (a muted signal calls nobody), ``connect_via``, the ``@signal.connect``
 decorator, ``receivers``.
 """
@@ -21,6 +22,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from blinker import ANY, NamedSignal
+
+from ._validate import is_async_callable
 
 logger = logging.getLogger("tasker")
 
@@ -36,6 +39,12 @@ class TasksSignal(NamedSignal):
         ``weak=True`` holds it by a weak reference instead: it is disconnected
         when nothing else refers to it (blinker's default, not tasker's).
         """
+        if is_async_callable(receiver):
+            raise TypeError(
+                f"{self.name} receivers run on the main thread and must be plain functions, "
+                f"got the coroutine function {getattr(receiver, '__qualname__', receiver)!r}; "
+                "start the async work from a plain receiver (e.g. task_mgr.add_coroutine)"
+            )
         return super().connect(receiver, sender, weak)
 
     def send(self, sender: Any = None, /, *, _async_wrapper: Any = None, **kwargs: Any) -> list[tuple[Any, Any]]:

@@ -24,3 +24,8 @@ class TaskStatus(StrEnum):
 
 
 _FINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELED})
+
+
+from ._public import public  # noqa: E402
+
+public(TaskStatus)

@@ -2,8 +2,14 @@
 
 A task is also the *progress cell* its :class:`ExecutionContext` writes into
 when the work runs in this process (threads, coroutines); for process tasks the
-pool's reader copies the worker's reports into the same fields. The manager owns
-every state change (see ``TaskManager._begin`` / ``_conclude``).
+runner reports the worker's values through ``Lifecycle.report``. The lifecycle
+(``_lifecycle.TaskLifecycle``) owns every state change.
+
+What runners may use (the rest is private): ``id``, ``kind``, ``name``,
+``call`` (the function and its arguments), ``payload`` (what the runner's
+``prepare`` returned), ``handle`` (the runner's own note: a thread, a worker, an
+asyncio task), ``cancel_flag`` (one byte, non-zero once cancelled) and
+``is_final()``.
 """
 
 from __future__ import annotations
@@ -11,19 +17,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Generator, Hashable
 from itertools import count
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from ._errors import InvalidStateError
 from ._status import TaskStatus
 
 if TYPE_CHECKING:
     from ._ask import Question
-    from ._manager import TaskManager
+    from ._clock import Timer
+    from ._lifecycle import TaskLifecycle
 
 R = TypeVar("R")
-TaskKind = Literal["coroutine", "thread", "process"]
+#: ``"coroutine"``, ``"thread"``, ``"process"`` (or a registered runner's kind).
+TaskKind = str
 
 _ids = count(1)
+
+Call = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
 class AutoKey:
@@ -49,11 +59,9 @@ class Task(Generic[R]):
 
     def __init__(
         self,
-        manager: TaskManager,
+        lifecycle: TaskLifecycle,
         kind: TaskKind,
-        func: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
+        call: Call,
         key: Hashable | None,
         when_done: Callable[[Task[R]], object] | None,
         when_event: Callable[[Task[R], str, Any], object] | None,
@@ -68,10 +76,8 @@ class Task(Generic[R]):
         #: False: the task gets every callback but ``tasks_updated`` does not
         #: list it and overall progress does not count it.
         self.visible = visible
-        self._manager = manager
-        self._func = func
-        self._args = args
-        self._kwargs = kwargs
+        self._lifecycle = lifecycle
+        self._call: Call | None = call  # None once the task ended (the function is let go)
         self._when_done = when_done
         self._when_event = when_event
         self._status = TaskStatus.PENDING
@@ -81,23 +87,33 @@ class Task(Generic[R]):
         self._message = None
         # Invisible: never "changed", so progress calls cost nothing and show nothing.
         self._dirty = not visible
-        self._cancel_flag = bytearray(1)  # read by ExecutionContext.is_cancelled
+        #: One byte, non-zero once cancellation was asked (``ExecutionContext.is_cancelled``).
+        self.cancel_flag = bytearray(1)
         self._cancel_requested = False
         self._timed_out = False
         self._done_delivered = False  # when_done has run: later events are dropped
         self._callbacks: list[Callable[[], object]] = []
         self._questions: set[Question] | None = None  # asks waiting for the main thread
-        self._payload: Any = None  # what the runner prepared at the call (e.g. pickles)
-        self._handle: Any = None  # runner-specific: asyncio task, worker, thread
-        self._timer: Any = None  # the timeout timer, cancelled when the task ends
+        #: What the runner's ``prepare`` returned for this call (e.g. its pickle).
+        self.payload: Any = None
+        #: The runner's own note on where the task runs (a thread, a worker, an asyncio task).
+        self.handle: Any = None
+        self._timer: Timer | None = None  # the timeout timer, cancelled when the task ends
 
     @property
     def name(self) -> str:
         """The key if it is a string, else the function's name (for UIs and logs)."""
         name = self._name
         if name is None:
-            name = self._name = _func_name(self._func) if self._func is not None else f"task #{self.id}"
+            name = self._name = _func_name(self._call[0]) if self._call is not None else f"task #{self.id}"
         return name
+
+    @property
+    def call(self) -> Call:
+        """``(func, args, kwargs)`` as given; runners run ``func(context, *args, **kwargs)``."""
+        if self._call is None:
+            raise InvalidStateError(f"task {self.name!r} has ended: its function was let go")
+        return self._call
 
     # -- reading state ---------------------------------------------------
     def get_status(self) -> TaskStatus:
@@ -124,7 +140,7 @@ class Task(Generic[R]):
         """The return value; re-raises the failure; raises on cancel or if not final."""
         status = self._status
         if status is TaskStatus.COMPLETED:
-            return self._result  # type: ignore[no-any-return]
+            return cast(R, self._result)
         if status is TaskStatus.FAILED:
             assert self._error is not None
             raise self._error
@@ -149,7 +165,7 @@ class Task(Generic[R]):
     # -- acting on it -----------------------------------------------------
     def cancel(self) -> bool:
         """Ask the task to stop; True if it was live. Returns at once."""
-        return self._manager._cancel(self)
+        return self._lifecycle.cancel(self)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the task is final (not from the main thread); True if it is."""
@@ -173,7 +189,7 @@ class Task(Generic[R]):
 
     def _add_done_callback(self, fn: Callable[[], object]) -> None:
         """Run ``fn()`` (in any thread) once the task is final."""
-        with self._manager._lock:
+        with self._lifecycle.lock:
             if not self._status.is_final:
                 self._callbacks.append(fn)
                 return
@@ -182,19 +198,23 @@ class Task(Generic[R]):
     # -- progress cell (written by ExecutionContext) ------------------------
     def _changed(self) -> None:
         self._dirty = True
-        self._manager._delivery.mark_dirty(self)
+        self._lifecycle.changed(self)
 
     def _send_event(self, name: str, data: Any) -> None:
-        self._manager._post_event(self, name, data)
+        self._lifecycle.post_event(self, name, data)
 
     def _flush(self) -> None:
-        self._manager._delivery.flush_soon()
+        self._lifecycle.flush()
 
     def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
-        return self._manager._ask_blocking(self, name, data, timeout)
+        from ._ask import ask_blocking
+
+        return ask_blocking(self._lifecycle, self, name, data, timeout)
 
     async def _ask_async(self, name: str, data: Any, timeout: float | None) -> Any:
-        return await self._manager._ask_async(self, name, data, timeout)
+        from ._ask import ask_async
+
+        return await ask_async(self._lifecycle, self, name, data, timeout)
 
     def __repr__(self) -> str:
         return (
@@ -211,3 +231,8 @@ def _resolve(future: Any) -> None:
 def _func_name(func: Callable[..., Any]) -> str:
     inner = getattr(func, "func", func)  # functools.partial
     return str(getattr(inner, "__qualname__", None) or type(inner).__name__)
+
+
+from ._public import public  # noqa: E402
+
+public(Task)

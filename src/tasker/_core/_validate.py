@@ -24,7 +24,8 @@ def is_async_callable(func: Any) -> bool:
 
 
 def check_func(
-    kind: str,
+    method: str,
+    wants_coroutine: bool,
     func: Any,
     key: Any,
     when_done: Any,
@@ -32,16 +33,15 @@ def check_func(
     timeout: Any,
     visible: Any = True,
 ) -> None:
-    """Raise ``TypeError``/``ValueError`` for arguments that cannot work."""
-    method = {"coroutine": "add_coroutine", "thread": "run_thread", "process": "run_process"}[kind]
+    """Raise ``TypeError``/``ValueError`` for arguments that cannot work (``method``: the caller's name)."""
     if not callable(func):
         raise TypeError(f"{method}() needs a callable as its first argument, got {func!r}")
-    if kind == "coroutine" and not is_async_callable(func):
+    if wants_coroutine and not is_async_callable(func):
         raise TypeError(
-            f"add_coroutine() needs an 'async def' function, got {_name(func)}; "
+            f"{method}() needs an 'async def' function, got {_name(func)}; "
             "use run_thread() or run_process() for a plain function"
         )
-    if kind != "coroutine" and is_async_callable(func):
+    if not wants_coroutine and is_async_callable(func):
         raise TypeError(f"{method}() got the coroutine function {_name(func)}; use add_coroutine() for it")
     if key is not None:
         try:

@@ -1,8 +1,8 @@
 """One worker process as the parent sees it: start it, talk to it, see it end.
 
-The pool's bookkeeping (which task runs where) is in ``_processes``; this
+The pool's bookkeeping (which task runs where) is in ``_pool``; this
 module owns the process itself: a fresh interpreter running
-``tasker.workers._child`` (in a frozen app, the app's executable booted through
+``tasker.runners.process._child`` (in a frozen app, the app's executable booted through
 ``multiprocessing.freeze_support()``: see ``_frozen``), its socket, its page of
 cancel flags, and how its death is described.
 
@@ -15,23 +15,38 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from . import _frozen, _payload
+from ._messages import FromWorker, Tag
 
 if TYPE_CHECKING:
     import mmap
     import socket
 
-    from .._core._ask import Question
-    from .._core._task import Task
+    from ..._core._ask import Question
+    from ..._core._task import Task
     from ._group import GroupLeader
 
 # Imported by the first worker's own thread, not by the first run_process() call:
 # the caller (a UI thread) must not wait for socket/subprocess imports.
 _wire: Any = None
 
-_BOOT = "from tasker.workers._child import main; main()"
+_BOOT = "from tasker.runners.process._child import main; main()"
+
+
+class WorkerState(Enum):
+    """Where a worker is in its life (the pool changes it under its lock).
+
+    ``STARTING ─mark_ready→ READY ─drain→ DRAINING ─rejoin→ READY``; any of
+    them ``─flag_as_gone→ GONE`` (stopping, killed or dead: out of the pool for good).
+    """
+
+    STARTING = "starting"  # launched; not initialized yet
+    READY = "ready"  # in the pool: idle, or running a task
+    DRAINING = "draining"  # out of the budget: its cancelled task is still stopping
+    GONE = "gone"
 
 
 class Worker:
@@ -50,13 +65,31 @@ class Worker:
         self.turn = 0  # the ticket whose task may be sent now
         self.order = threading.Condition()
         self.started_at = 0.0
-        self.ready = False
-        self.retiring = False
-        self.draining = False  # out of the budget: its task was cancelled and is still stopping
-        self.gone = False
+        self.state = WorkerState.STARTING
+        self.retiring = False  # stop it once its task is over (restart_worker_pool)
         self.questions: dict[int, Question] = {}  # the running task's unanswered asks, by number
         self.send_lock = threading.Lock()
         self.thread = threading.Thread(target=main, args=(self,), name=f"{name}-reader", daemon=True)
+
+    # -- transitions (see WorkerState) -------------------------------------------------
+    def mark_ready(self) -> None:
+        assert self.state is WorkerState.STARTING, self.state
+        self.state = WorkerState.READY
+
+    def drain(self) -> None:
+        assert self.state is WorkerState.READY, self.state
+        self.state = WorkerState.DRAINING
+
+    def rejoin(self) -> None:
+        assert self.state is WorkerState.DRAINING, self.state
+        self.state = WorkerState.READY
+
+    def flag_as_gone(self) -> bool:
+        """GONE for good; False if it already was."""
+        if self.state is WorkerState.GONE:
+            return False
+        self.state = WorkerState.GONE
+        return True
 
     def start_process(self, lifeline_fd: int) -> None:
         """Spawn the interpreter (on this worker's own thread: it takes milliseconds)."""
@@ -99,14 +132,15 @@ class Worker:
         with self.send_lock:
             _wire.send(self.sock, data, fds, prefix)
 
-    def recv(self) -> tuple[Any, ...]:
-        """The worker's next message; ``("X", error)`` if it cannot be unpickled here."""
+    def recv(self) -> FromWorker:
+        """The worker's next message; ``(UNLOADABLE, error)`` if it cannot be unpickled here."""
         assert self.sock is not None
         data, fds = _wire.recv(self.sock)
         try:
-            return _payload.loads(data, fds)  # type: ignore[no-any-return]
+            message: FromWorker = _payload.loads(data, fds)
         except Exception as error:  # e.g. a class this process cannot import
-            return ("X", error)
+            return (Tag.UNLOADABLE, error)
+        return message
 
     def kill(self) -> None:
         """SIGKILL the worker and every process of its group (those its tasks started)."""

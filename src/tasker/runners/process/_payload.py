@@ -199,7 +199,7 @@ def anonymous_file(size: int) -> int:
 # -- errors about what travels -------------------------------------------------------
 def rebuild_error(described: tuple[Any, ...]) -> BaseException:
     """The worker's exception with its type when possible, its traceback kept."""
-    from .._core._errors import RemoteTaskError, RemoteTraceback
+    from ..._core._errors import RemoteTaskError, RemoteTraceback
 
     pickled, type_name, text, tb = described
     error: BaseException | None = None

@@ -8,10 +8,11 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._core._context import ExecutionContext
+from ._inprocess import run_sync
 
 if TYPE_CHECKING:
-    from .._core._manager import TaskManager
+    from .._core._options import Options
+    from .._core._runner import Lifecycle
     from .._core._task import Task
 
 logger = logging.getLogger("tasker")
@@ -31,9 +32,9 @@ class ThreadRunner:
 
     kind = "thread"
 
-    def __init__(self, manager: TaskManager, max_threads: int) -> None:
-        self._manager = manager
-        self._max = max_threads
+    def __init__(self, lifecycle: Lifecycle, options: Options) -> None:
+        self._lifecycle = lifecycle
+        self._max = options.max_threads
         self._queue: queue.SimpleQueue[Task[Any] | None] = queue.SimpleQueue()
         self._idle = threading.Semaphore(0)
         self._lock = threading.Lock()
@@ -62,7 +63,7 @@ class ThreadRunner:
         self._release(task, bounded=True)
 
     def abandon(self, task: Task[Any]) -> None:
-        thread = task._handle
+        thread = task.handle
         if not isinstance(thread, threading.Thread):
             return
         logger.warning(
@@ -88,7 +89,7 @@ class ThreadRunner:
 
     def _release(self, task: Task[Any], bounded: bool) -> None:
         with self._lock:  # with _run's end: the thread is still in this very task
-            thread = task._handle
+            thread = task.handle
             if not isinstance(thread, threading.Thread) or thread not in self._threads or thread in self._released:
                 return
             if bounded and len(self._released) >= self._max:
@@ -128,18 +129,9 @@ class ThreadRunner:
             return False
 
     def _run(self, task: Task[Any], me: threading.Thread) -> None:
-        manager = self._manager
-        func, args, kwargs = task._func, task._args, task._kwargs
-        task._handle = me
-        if not manager._begin(task):
-            return
-        context = ExecutionContext(task, task._cancel_flag)
+        task.handle = me
         try:
-            result = func(context, *args, **kwargs)
-        except BaseException as error:  # the task's failure, whatever it is
-            manager._conclude(task, error=error)
-        else:
-            manager._conclude(task, result)
+            run_sync(self._lifecycle, task)
         finally:
             with self._lock:
-                task._handle = None
+                task.handle = None

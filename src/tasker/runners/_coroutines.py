@@ -1,4 +1,9 @@
-"""Coroutine tasks: asyncio tasks on the manager's hub loop."""
+"""Coroutine tasks: asyncio tasks on tasker's own loop (the hub, ``_hub``).
+
+The hub's thread starts with the first coroutine task (or the first use of
+``TaskManager.loop``); events sent from it never wait for room in the
+delivery queue, since one blocked coroutine would block them all.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,14 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._core._context import ExecutionContext
+from ._hub import Hub
+from ._inprocess import run
 
 if TYPE_CHECKING:
-    from .._core._manager import TaskManager
+    import asyncio
+
+    from .._core._options import Options
+    from .._core._runner import Lifecycle
     from .._core._task import Task
 
 logger = logging.getLogger("tasker")
@@ -20,9 +29,14 @@ class CoroutineRunner:
 
     kind = "coroutine"
 
-    def __init__(self, manager: TaskManager) -> None:
-        self._manager = manager
-        self._hub = manager._hub
+    def __init__(self, lifecycle: Lifecycle, options: Options) -> None:
+        self._lifecycle = lifecycle
+        self._hub = Hub(on_start=lifecycle.never_block)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The hub's loop, started on first use (``TaskManager.loop``)."""
+        return self._hub.get_loop()
 
     def prepare(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         return None
@@ -36,9 +50,6 @@ class CoroutineRunner:
     def release(self, task: Task[Any]) -> None:
         pass  # coroutines hold no slot: the loop runs every one of them
 
-    def restart(self) -> None:
-        pass
-
     def abandon(self, task: Task[Any]) -> None:
         logger.warning(
             "tasker: coroutine task %r kept running after cancellation (does it "
@@ -46,29 +57,19 @@ class CoroutineRunner:
             task.name,
         )
 
+    def restart(self) -> None:
+        pass
+
     def shutdown(self) -> None:
-        pass  # the hub cancels what is left when it stops
+        self._hub.stop()  # cancels what is left on the loop
 
     def _start(self, task: Task[Any]) -> None:
         loop = self._hub.loop
-        if task._status.is_final or loop is None:
+        if task.is_final() or loop is None:
             return
-        task._handle = loop.create_task(self._run(task))
+        task.handle = loop.create_task(run(self._lifecycle, task))
 
     def _cancel_handle(self, task: Task[Any]) -> None:
-        handle = task._handle
+        handle = task.handle
         if handle is not None:
             handle.cancel()
-
-    async def _run(self, task: Task[Any]) -> None:
-        manager = self._manager
-        func, args, kwargs = task._func, task._args, task._kwargs
-        if not manager._begin(task):
-            return
-        context = ExecutionContext(task, task._cancel_flag)
-        try:
-            result = await func(context, *args, **kwargs)
-        except BaseException as error:  # incl. CancelledError: the manager decides
-            manager._conclude(task, error=error)
-        else:
-            manager._conclude(task, result)

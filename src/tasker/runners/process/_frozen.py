@@ -2,7 +2,7 @@
 
 In a bundle ``sys.executable`` is the application itself: it runs the
 application's entry script and ignores ``-c``, so the usual worker command line
-(``python -S -c "from tasker.workers._child import main; main()" fds…``) would
+(``python -S -c "from tasker.runners.process._child import main; main()" fds…``) would
 start the whole application again, which would start workers of its own.
 Instead a frozen worker is started the way ``multiprocessing`` starts one::
 
@@ -121,11 +121,12 @@ def _tell_parent(message: str) -> bool:
             pickle.load(source)  # the preparation dict
             boot: Any = pickle.load(source)
         sock = socket.socket(fileno=int(boot.fds[0]))
-        from .._core._errors import TaskError
+        from ..._core._errors import TaskError
         from . import _payload, _wire
         from ._child import _describe_error
+        from ._messages import Tag
 
-        data, fds = _payload.dumps(("I", _describe_error(TaskError(message)), message))
+        data, fds = _payload.dumps((Tag.INIT_FAILED, _describe_error(TaskError(message)), message))
         _wire.send(sock, data, fds)
         return True
     except Exception:

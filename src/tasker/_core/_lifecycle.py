@@ -1,0 +1,387 @@
+"""The lifecycle: every task's status changes and endings, for every kind.
+
+    TaskManager._submit ──► add(task)                      pending
+                              runner.submit(task)
+                                └─► begin(task)            running (False: it ended, skip it)
+                                      └─► conclude(task, result | error)
+                                            final, once: _final_status decides which
+                                            └─► delivery.ending(when_done)   main thread
+    cancel(task) ─► flag + runner.interrupt ─► pending: conclude now
+                                            └► running: runner.release, grace timer
+                                                 └─► grace over: runner.abandon, conclude
+
+``conclude`` is the one way a task ends; ``_final_status`` is a pure decision
+(timed out → failed with TaskTimeoutError; cancel asked → canceled; else the
+function's outcome). Runners talk to this class through the ``Lifecycle``
+protocol (``_runner``).
+
+Lock order: ``lock`` (here) → a runner's own lock → delivery's lock. Runners
+never call back into here while holding their lock, except ``interrupt``, which
+is called with ``lock`` held and only sets flags.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any
+
+from ._ask import Question, cancel_questions
+from ._delivery import Delivery
+from ._errors import TaskTimeoutError
+from ._runner import Runner, make_runner
+from ._signal import TasksSignal
+from ._status import TaskStatus
+
+if TYPE_CHECKING:
+    from ..schedulers import Scheduler
+    from ._clock import Clock
+    from ._options import Options
+    from ._task import Task
+
+logger = logging.getLogger("tasker")
+
+
+class TaskLifecycle:
+    """Live tasks, their status changes, endings and what the UI is shown."""
+
+    def __init__(self, owner: object, options: Options, clock: Clock, get_scheduler: Any) -> None:
+        self.owner = owner  # the sender of the signals: the TaskManager
+        self.options = options
+        self.clock = clock
+        self.lock = threading.RLock()
+        # Invariants (under lock): _active holds exactly the non-final tasks, by id,
+        # in start order; _by_key maps a key to its live task; _visible_live counts
+        # the visible ones; _batch_done counts visible endings since none was live.
+        self._active: dict[int, Task[Any]] = {}
+        self._by_key: dict[Hashable, Task[Any]] = {}
+        self._visible_live = 0
+        self._batch_done = 0
+        self.runners: dict[str, Runner] = {}
+        self.closed = False
+        self._settle = threading.Condition()
+        self._settle_waiters = 0
+        self.tasks_updated = TasksSignal("tasks_updated")
+        #: ``handler(sender, task=task)`` on the main thread as each task ends,
+        #: right before its ``when_done`` — also for tasks that ended before any
+        #: ``tasks_updated`` listed them (e.g. a widget showing failures).
+        self.task_ended = TasksSignal("task_ended")
+        self.delivery = Delivery(
+            get_scheduler=get_scheduler,
+            clock=clock,
+            emit=self._emit_update,
+            update_rate=float(options.update_rate),
+            max_pending_events=options.max_pending_events,
+            on_idle=self.notify_settle,
+        )
+
+    def configure(self, options: Options, clock: Clock) -> None:
+        self.options, self.clock = options, clock
+        self.delivery.configure(float(options.update_rate), options.max_pending_events, clock)
+
+    # -- tasks coming and going ---------------------------------------------------
+    def runner(self, kind: str) -> Runner:
+        runner = self.runners.get(kind)
+        if runner is None:
+            with self.lock:
+                runner = self.runners.get(kind)
+                if runner is None:
+                    runner = self.runners[kind] = make_runner(kind, self, self.options)
+        return runner
+
+    def add(self, task: Task[Any]) -> Task[Any] | None:
+        """Register a new task; returns the live task it replaces (same key), if any."""
+        with self.lock:
+            if self.closed:
+                raise RuntimeError(
+                    "this TaskManager was shut down; it takes no new tasks "
+                    "(create a new TaskManager to run more work)"
+                )
+            old = self._by_key.get(task.key)
+            self._by_key[task.key] = task
+            self._active[task.id] = task
+            self._visible_live += task.visible
+        logger.debug("tasker: %s task %r submitted (#%d)", task.kind, task.name, task.id)
+        if task.visible:
+            self.delivery.mark_dirty()
+        if task.timeout is not None:
+            task._timer = self.clock.call_later(task.timeout, lambda: self._time_out(task))
+        return old
+
+    def begin(self, task: Task[Any]) -> bool:
+        with self.lock:
+            if task._status is not TaskStatus.PENDING:
+                return False
+            task._status = TaskStatus.RUNNING
+        logger.debug("tasker: task %r (#%d) started", task.name, task.id)
+        if task.visible:
+            self.delivery.mark_dirty()
+        return True
+
+    def conclude(self, task: Task[Any], result: Any = None, error: BaseException | None = None) -> bool:
+        with self.lock:
+            if task._status.is_final:
+                return False
+            status, error = _final_status(task, error)
+            task._status = status
+            task._result = result if status is TaskStatus.COMPLETED else None
+            task._error = error
+            del self._active[task.id]
+            if self._by_key.get(task.key) is task:
+                del self._by_key[task.key]
+            if task.visible:
+                self._visible_live -= 1
+                self._batch_done = self._batch_done + 1 if self._visible_live else 0
+            callbacks, task._callbacks = task._callbacks, []
+            questions, task._questions = task._questions, None
+            # Queued before the lock is released: "settled" never sees a task
+            # that is gone from _active but whose when_done is not queued yet.
+            self.delivery.ending(self._run_when_done, task, show=task.visible)
+        if logger.isEnabledFor(logging.DEBUG):
+            why = f" ({type(error).__name__}: {error})" if error is not None else ""
+            logger.debug("tasker: task %r (#%d) ended %s%s", task.name, task.id, status, why)
+        task.name  # noqa: B018 - fix the name (from the function) before letting the function go
+        task._call = task.payload = None
+        if task._timer is not None:
+            task._timer.cancel()
+        if questions:  # a function still waiting in ask() (abandoned, shut down): wake it
+            cancel_questions(task, questions)
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                logger.exception("tasker: internal done-callback failed")
+        self.notify_settle()
+        return True
+
+    def _run_when_done(self, task: Task[Any]) -> None:
+        task._done_delivered = True
+        if self.task_ended.receivers:
+            self.task_ended.send(self.owner, task=task)
+        if task._when_done is not None:
+            task._when_done(task)
+
+    # -- what running tasks report ---------------------------------------------------
+    def changed(self, task: Task[Any]) -> None:
+        """A task's progress or message changed (its ``_dirty`` is set)."""
+        self.delivery.mark_dirty(task)
+
+    def report(self, task: Task[Any], progress: float, message: str | None) -> None:
+        task._progress, task._message = progress, message
+        if not task._dirty:
+            task._changed()
+
+    def flush(self) -> None:
+        self.delivery.flush_soon()
+
+    def post_event(self, task: Task[Any], name: str, data: Any) -> None:
+        if not task._status.is_final:
+            self.delivery.event(self._deliver_event, task, name, data)
+
+    def _deliver_event(self, task: Task[Any], name: str, data: Any) -> None:
+        if task._when_event is not None and not task._done_delivered:
+            task._when_event(task, name, data)
+
+    def post_question(self, task: Task[Any], question: Question) -> None:
+        with self.lock:
+            stopping = task._status.is_final or task._cancel_requested
+            if not stopping:
+                if task._questions is None:
+                    task._questions = set()
+                task._questions.add(question)
+        if stopping:
+            cancel_questions(task, [question])
+        else:
+            self.delivery.event(self._deliver_question, task, question)
+
+    def _deliver_question(self, task: Task[Any], question: Question) -> None:
+        """On the main thread: the handler's return value is the answer.
+
+        The question stays the task's while the handler runs, so a handler that
+        cancels the task (a "Cancel" button in its dialog) makes the ask raise
+        ``CancelledError``: the cancel answers first and the return value is dropped.
+        """
+        with self.lock:
+            stopping = task._status.is_final or task._cancel_requested
+        if question.answered:  # the asker gave up (timeout) or was cancelled
+            return
+        if stopping:
+            cancel_questions(task, [question])
+            return
+        handler = task._when_event
+        try:
+            value = handler(task, question.name, question.data) if handler is not None else None
+        except BaseException as error:  # raised at the ask, in the task
+            question.answer(error=error)
+            if not isinstance(error, Exception):
+                raise
+        else:
+            question.answer(value)
+        finally:
+            with self.lock:
+                if task._questions is not None:
+                    task._questions.discard(question)
+
+    def never_block(self, thread_id: int) -> None:
+        self.delivery.never_block(thread_id)
+
+    # -- cancellation ---------------------------------------------------------------
+    def cancel(self, task: Task[Any]) -> bool:
+        """Ask the task to stop; True if it was live."""
+        with self.lock:
+            if task._status.is_final:
+                return False
+            if task._cancel_requested:
+                return True
+            task._cancel_requested = True
+            task.cancel_flag[0] = 1
+            runner = self.runners[task.kind]
+            # Pending too: a process task may already wait in a worker, which must skip it.
+            runner.interrupt(task)
+            if task._status is TaskStatus.PENDING:
+                logger.debug("tasker: task %r (#%d) cancelled before it started", task.name, task.id)
+                self.conclude(task)  # never runs; under the lock so it cannot begin
+                return True
+            questions, task._questions = task._questions, None
+            closing = self.closed
+        logger.debug("tasker: task %r (#%d) asked to stop", task.name, task.id)
+        if questions:
+            cancel_questions(task, questions)
+        if not closing:
+            runner.release(task)  # its slot is free now, while it still stops
+        grace = float(self.options.cancel_grace_period)
+        self.clock.call_later(grace, lambda: self._grace_over(task))
+        return True
+
+    def _grace_over(self, task: Task[Any]) -> None:
+        if not task._status.is_final:
+            logger.debug("tasker: task %r (#%d) still running after its grace period: abandoned",
+                         task.name, task.id)
+            self.runners[task.kind].abandon(task)
+            self.conclude(task)
+
+    def _time_out(self, task: Task[Any]) -> None:
+        with self.lock:
+            if task._status.is_final or task._cancel_requested:
+                return  # already stopping (cancel, replace, shutdown): it ends canceled
+            task._timed_out = True
+        logger.debug("tasker: task %r (#%d) timed out", task.name, task.id)
+        self.cancel(task)
+
+    # -- reading state -----------------------------------------------------------------
+    def get(self, key: Hashable) -> Task[Any] | None:
+        return self._by_key.get(key)
+
+    def get_by_id(self, task_id: int) -> Task[Any] | None:
+        return self._active.get(task_id)
+
+    def live(self) -> list[Task[Any]]:
+        with self.lock:
+            return list(self._active.values())
+
+    def count(self) -> int:
+        return len(self._active)
+
+    def progress(self) -> float:
+        with self.lock:
+            return self._progress_locked()
+
+    def _progress_locked(self) -> float:
+        live = self._visible_live
+        if not live:
+            return 1.0
+        done = self._batch_done
+        total = done + sum(t._progress for t in self._active.values() if t.visible)
+        return min(1.0, max(0.0, total / (done + live)))
+
+    def visible_tasks(self) -> list[Task[Any]]:
+        """The live tasks a UI shows (``visible=True``), in start order."""
+        with self.lock:
+            if self._visible_live == len(self._active):
+                return list(self._active.values())
+            return [t for t in self._active.values() if t.visible]
+
+    def _emit_update(self) -> None:
+        with self.lock:
+            tasks = self.visible_tasks()
+            progress = self._progress_locked()
+        self.tasks_updated.send(self.owner, tasks=tasks, progress=progress)
+
+    # -- settling and shutting down ---------------------------------------------------------
+    def wait_settled(self, scheduler: Scheduler, timeout: float | None) -> bool:
+        """Wait until no task is live and every callback ran (pumping if on the main thread)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._is_settled():
+            remaining = 1.0 if deadline is None else deadline - time.monotonic()
+            if remaining <= 0:
+                return self._is_settled()
+            if not scheduler.pump(min(remaining, 0.05)):
+                with self._settle:
+                    self._settle_waiters += 1
+                    try:
+                        if not self._is_settled():
+                            self._settle.wait(min(remaining, 0.25))
+                    finally:
+                        self._settle_waiters -= 1
+        return True
+
+    def _is_settled(self) -> bool:
+        return not self._active and self.delivery.is_idle()
+
+    def notify_settle(self) -> None:
+        if self._settle_waiters:  # most endings have nobody waiting: skip the lock
+            with self._settle:
+                self._settle.notify_all()
+
+    def shutdown(self, wait: float) -> None:
+        """Cancel every task, wait up to ``wait`` s, end the rest; stop the runners."""
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            tasks = list(self._active.values())
+        logger.debug("tasker: shutting down with %d live tasks", len(tasks))
+        for task in tasks:
+            self.cancel(task)
+        _wait_all(tasks, wait)
+        for task in tasks:
+            if not task._status.is_final:
+                self.runners[task.kind].abandon(task)
+                self.conclude(task)
+        self.delivery.stop_blocking()
+        for runner in list(self.runners.values()):
+            runner.shutdown()
+        self.notify_settle()
+
+
+def _final_status(task: Task[Any], error: BaseException | None) -> tuple[TaskStatus, BaseException | None]:
+    if task._timed_out:
+        timeout_error = TaskTimeoutError(f"task {task.name!r} timed out after {task.timeout} s")
+        timeout_error.__cause__ = error
+        return TaskStatus.FAILED, timeout_error
+    if task._cancel_requested:
+        return TaskStatus.CANCELED, None
+    if error is None:
+        return TaskStatus.COMPLETED, None
+    if _is_asyncio_cancel(error):
+        return TaskStatus.CANCELED, None
+    return TaskStatus.FAILED, error
+
+
+def _is_asyncio_cancel(error: BaseException) -> bool:
+    asyncio = sys.modules.get("asyncio")  # a CancelledError implies asyncio is loaded
+    return asyncio is not None and isinstance(error, asyncio.CancelledError)
+
+
+def _wait_all(tasks: list[Task[Any]], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    current = threading.current_thread()
+    for task in tasks:
+        if task.handle is current:  # shutdown from inside this very task
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not task.wait(remaining):
+            return

@@ -1,0 +1,212 @@
+"""The worker process: receives tasks, runs them, reports back.
+
+Started as a fresh interpreter (``python -S -c ...``) that imports only this
+module, never the application's ``__main__`` (in a frozen application: the
+application's executable, booted through ``multiprocessing.freeze_support()``,
+see ``_frozen``). Three threads:
+
+* main: ``recv task -> run func(context, ...) -> send result``;
+* reporter: sends the running task's progress/message, at most every
+  ``interval`` s, only when they changed (``set_progress`` itself only writes
+  an attribute);
+* lifeline: blocks on a pipe whose write end only the parent holds; when the
+  parent dies the read returns and the worker (with its process group) exits at
+  once — the kernel itself already SIGKILLs that group then (``_arm_lifeline``).
+
+Cancellation is a byte of shared memory the parent sets: no round trip. The
+channel to the parent (sending, reading, asking) is ``_link.Link``; every
+message is listed in ``_messages``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import signal
+import socket
+import sys
+import threading
+import traceback
+from typing import Any
+
+from ..._core._context import ExecutionContext
+from ..._core._errors import TaskError
+from . import _payload, _wire
+from ._link import Cell, Link
+from ._messages import STOP, TASK_HEADER, Described, Tag, read_task_header
+
+EXIT_PARENT_GONE = 70
+
+
+def main(channel: tuple[int, ...] | None = None) -> None:
+    """Serve tasks until told to stop; ``channel``: the fds (socket, flags, lifeline), else argv's."""
+    if channel is None:
+        channel = tuple(int(arg) for arg in sys.argv[1:4])
+    sock_fd, flags_fd, lifeline_fd = channel
+    # pass_fds made them inheritable: a process a task starts (os.system, Popen with
+    # close_fds=False) must not get them, or it keeps the parent's channel open.
+    os.set_inheritable(sock_fd, False)
+    os.set_inheritable(lifeline_fd, False)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the application's business
+    _arm_lifeline(lifeline_fd)
+    threading.Thread(target=_lifeline, args=(lifeline_fd,), daemon=True).start()
+    import mmap
+
+    flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
+    os.close(flags_fd)
+    sock = socket.socket(fileno=sock_fd)
+    data, fds = _wire.recv(sock)
+    init = _payload.loads(data, fds)
+    link = Link(sock, init["interval"])
+    _setup(init, link)
+    threading.Thread(target=link.reporter, daemon=True).start()
+    if not _initialize(init, link):
+        return
+    link.send((Tag.READY, os.getpid()))
+    _serve(link, flags)
+
+
+def _lifeline(fd: int) -> None:
+    os.read(fd, 1)  # returns only when every write end is closed: the parent died
+    if os.getpgrp() == os.getpid():  # this worker's group: the processes its tasks started
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os._exit(EXIT_PARENT_GONE)
+
+
+def _arm_lifeline(fd: int) -> None:
+    """Have the kernel SIGKILL this worker's process group when the parent's end of the lifeline closes.
+
+    The lifeline thread needs the GIL to exit; a task busy in native code that
+    holds the GIL (e.g. ``sum(range(10**10))``) would keep an orphan running.
+    With O_ASYNC the kernel itself signals the owner of the pipe when its last
+    writer closes. The owner belongs to the open file, which every worker shares
+    through ``fd``: each worker opens the pipe anew to own one of its own (kept
+    open for the worker's life). The owner is the worker's process group (a
+    negative ``F_SETOWN``): the signal reaches every process in the group at that
+    moment, so the processes its tasks started (children, grandchildren) die with
+    it (see ``_group``). If the parent died before this, the thread sees EOF at
+    once.
+    """
+    try:
+        import fcntl
+
+        own = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        leader = os.getpgrp() == os.getpid()  # started with process_group=0
+        fcntl.fcntl(own, fcntl.F_SETOWN, -os.getpid() if leader else os.getpid())
+        fcntl.fcntl(own, fcntl.F_SETSIG, signal.SIGKILL)
+        fcntl.fcntl(own, fcntl.F_SETFL, fcntl.fcntl(own, fcntl.F_GETFL) | os.O_ASYNC)
+    except (ImportError, AttributeError, OSError):  # not Linux: the thread alone
+        pass
+
+
+def _setup(init: dict[str, Any], link: Link) -> None:
+    sys.path[:] = init["sys_path"]
+    threading.current_thread().name = init["name"]
+    import multiprocessing.process as mp_process
+
+    mp_process.current_process().name = init["name"]  # logging's processName
+    root = logging.getLogger()
+    root.setLevel(init["log_level"])
+    root.addHandler(_ForwardHandler(link))
+    if init["nice"] and hasattr(os, "nice"):
+        os.nice(init["nice"])  # below the UI thread: a desktop stays smooth while workers compute
+
+
+def _initialize(init: dict[str, Any], link: Link) -> bool:
+    initializer = init["initializer"]
+    if initializer is None:
+        return True
+    try:
+        func, args = _payload.loads(*initializer)
+        func(*args)
+    except BaseException as error:
+        link.send((Tag.INIT_FAILED, _describe_error(error), None))
+        return False
+    return True
+
+
+def _serve(link: Link, flags: Any) -> None:
+    slots = (memoryview(flags)[0:1], memoryview(flags)[1:2])  # one cancel flag per task in flight
+    while True:
+        try:
+            data, fds = link.next_message()
+        except (EOFError, OSError):
+            return
+        if data[:1] == STOP:
+            return
+        slot, task_id = read_task_header(data)
+        flag = slots[slot]
+        if flag[0]:  # sent ahead, then cancelled before it could start: skip it
+            _payload.close_fds(fds)
+            link.send((Tag.RESULT, task_id, None, 0.0, None))
+            continue
+        cell = Cell(link, task_id)
+        link.cell = cell
+        try:
+            func, args, kwargs = _payload.loads(memoryview(data)[TASK_HEADER.size :], fds)
+            result = func(ExecutionContext(cell, flag), *args, **kwargs)
+        except BaseException as error:
+            outcome: tuple[Any, ...] = (Tag.FAILURE, task_id, _describe_error(error))
+        else:
+            outcome = (Tag.RESULT, task_id, result)
+        _finish(link, cell, outcome)
+
+
+def _finish(link: Link, cell: Cell, outcome: tuple[Any, ...]) -> None:
+    with link.lock:
+        cell.live = False
+        link.cell = None
+    message = (*outcome, cell._progress, cell._message)
+    try:
+        link.send(message)
+    except OSError:
+        raise
+    except Exception as error:  # the result cannot be pickled
+        kind = type(outcome[2]).__name__
+        problem = TaskError(
+            f"the task's result of type {kind} cannot be sent back from the worker "
+            f"process ({type(error).__name__}: {error}); return picklable data "
+            "(plain values, NumPy arrays, bytes) or use run_thread()"
+        )
+        link.send((Tag.FAILURE, outcome[1], _describe_error(problem), cell._progress, cell._message))
+
+
+def _describe_error(error: BaseException) -> Described:
+    """(pickled error or None, type name, message, formatted traceback)."""
+    text = "".join(traceback.format_exception(error))
+    pickled: bytes | None = None
+    try:
+        data, fds = _payload.dumps_portable(error)
+        _payload.close_fds(fds)
+        if not fds:
+            pickle.loads(data)  # it must rebuild, too (custom __init__ often breaks)
+            pickled = data
+    except Exception:
+        pickled = None
+    return (pickled, f"{type(error).__module__}.{type(error).__qualname__}", str(error), text)
+
+
+class _ForwardHandler(logging.Handler):
+    """Sends every record to the parent, which hands it to its own loggers."""
+
+    def __init__(self, link: Link) -> None:
+        super().__init__()
+        self._link = link
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = dict(record.__dict__)
+            fields["msg"] = record.getMessage()
+            fields["args"] = None
+            if record.exc_info:
+                fields["exc_text"] = self.format(record) if not record.exc_text else record.exc_text
+            fields["exc_info"] = None
+            fields = {k: v for k, v in fields.items() if isinstance(v, str | int | float | type(None))}
+            self._link.send((Tag.LOG, fields))
+        except Exception:
+            self.handleError(record)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,172 @@
+"""The worker's side of its channel to the parent: sending, reading, asking.
+
+``Link`` is shared by the worker's threads (see ``_child``): the main thread
+sends results, the reporter thread throttled progress, a task's threads events
+and questions; sends are serialised by ``lock``. The parent's messages (a task,
+stop, the answer to an ask) are read by one thread at a time
+(``Link.wait_for``): the main thread between tasks, or a task's thread while it
+waits for an answer — then a task sent ahead meanwhile waits in ``inbox`` for
+the main loop, and an answer waits in ``answers`` for its asker.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from itertools import count
+from typing import Any
+
+from ..._core._errors import TaskTimeoutError
+from . import _payload, _wire
+from ._messages import ANSWER, Tag
+
+
+class Cell:
+    """Worker-side stand-in for the parent's ``Task`` (see ExecutionContext)."""
+
+    def __init__(self, link: Link, task_id: int) -> None:
+        self._link = link
+        self._id = task_id
+        self._progress = 0.0
+        self._message: str | None = None
+        self._dirty = False
+        self.live = True
+
+    def _changed(self) -> None:
+        self._dirty = True
+        self._link.wake.set()
+
+    def _send_event(self, name: str, data: Any) -> None:
+        self._link.send((Tag.EVENT, self._id, name, data))
+
+    def _flush(self) -> None:
+        self._link.report(self)
+
+    def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
+        return self._link.ask(self._id, name, data, timeout)
+
+    async def _ask_async(self, name: str, data: Any, timeout: float | None) -> Any:
+        raise TypeError("context.ask_async() is for coroutine tasks; a process task calls context.ask()")
+
+
+class Link:
+    """The socket to the parent, shared by the three threads."""
+
+    def __init__(self, sock: socket.socket, interval: float) -> None:
+        self.sock = sock
+        self.interval = interval
+        self.lock = threading.Lock()  # one sender at a time
+        self.wake = threading.Event()
+        self.cell: Cell | None = None
+        # Reading (see the module doc). Invariant: at most one thread has
+        # `reading` set, and only it calls recv on the socket.
+        self.read_cv = threading.Condition()
+        self.reading = False
+        self.closed = False  # the parent closed the connection
+        self.inbox: deque[tuple[bytearray, list[int]]] = deque()  # T/S for the main loop
+        self.answers: dict[int, tuple[Any, BaseException | None]] = {}
+        self.withdrawn: set[int] = set()  # asks that gave up: their late answers are dropped
+        self.questions = count(1)
+
+    def send(self, message: Any) -> None:
+        data, fds = _payload.dumps_portable(message)
+        try:
+            with self.lock:
+                _wire.send(self.sock, data, fds)
+        finally:
+            _payload.close_fds(fds)
+
+    def report(self, cell: Cell) -> None:
+        with self.lock:
+            if not cell.live:
+                return
+            cell._dirty = False
+            data, _ = _payload.dumps((Tag.PROGRESS, cell._id, cell._progress, cell._message))
+            _wire.send(self.sock, data)
+
+    def reporter(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            cell = self.cell
+            if cell is not None and cell._dirty:
+                try:
+                    self.report(cell)
+                except OSError:
+                    return
+            time.sleep(self.interval)  # throttle: at most one report per interval
+
+    # -- reading the parent's messages -------------------------------------------------
+    def next_message(self) -> tuple[bytearray, list[int]]:
+        """The next task or stop message (main loop); raises EOFError once closed."""
+        self.wait_for(lambda: bool(self.inbox), None)
+        with self.read_cv:
+            if not self.inbox:
+                raise EOFError("the parent closed the connection")
+            return self.inbox.popleft()
+
+    def wait_for(self, done: Callable[[], bool], timeout: float | None) -> bool:
+        """Read messages (as the one reader) until ``done()``, EOF or ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.read_cv:
+            while not (done() or self.closed):
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                if self.reading:  # another thread reads: it wakes us when it has one
+                    self.read_cv.wait(remaining)
+                    continue
+                self.reading = True
+                self.read_cv.release()
+                try:
+                    message = self._read_one(remaining)
+                except (EOFError, OSError):
+                    message = None
+                    self.closed = True
+                finally:
+                    self.read_cv.acquire()
+                    self.reading = False
+                    self.read_cv.notify_all()
+                if message is not None:
+                    self._sort(*message)
+            return done()
+
+    def _read_one(self, timeout: float | None) -> tuple[bytearray, list[int]] | None:
+        if timeout is not None and not select.select([self.sock], [], [], timeout)[0]:
+            return None
+        return _wire.recv(self.sock)
+
+    def _sort(self, data: bytearray, fds: list[int]) -> None:
+        """With ``read_cv`` held: an answer goes to its asker, the rest to the inbox."""
+        if data[:1] != ANSWER:
+            self.inbox.append((data, fds))
+            return
+        number, value, error = _payload.loads(memoryview(data)[1:], fds)
+        if number in self.withdrawn:
+            self.withdrawn.discard(number)
+        else:
+            self.answers[number] = (value, error)
+
+    def ask(self, task_id: int, name: str, data: Any, timeout: float | None) -> Any:
+        """``context.ask`` in a worker: the parent shows it to the main thread."""
+        number = next(self.questions)
+        self.send((Tag.QUESTION, task_id, number, name, data))
+        if not self.wait_for(lambda: number in self.answers, timeout):
+            with self.read_cv:
+                answered = number in self.answers
+                if not answered:
+                    self.withdrawn.add(number)
+            if not answered:
+                if self.closed:
+                    raise EOFError("the parent closed the connection while the task waited in ask()")
+                self.send((Tag.WITHDRAW, task_id, number))
+                raise TaskTimeoutError(f"no answer to ask({name!r}) within {timeout} s")
+        with self.read_cv:
+            value, error = self.answers.pop(number)
+        if error is not None:
+            raise error
+        return value

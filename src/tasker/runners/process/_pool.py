@@ -1,0 +1,414 @@
+"""Process tasks: a warm, bounded pool of worker processes (the pool's bookkeeping).
+
+    caller thread                 reader thread (one per worker, _reader)   worker process
+    ─────────────                 ───────────────────────────────────────   ──────────────
+    run_process: pickle the call
+    submit: queue + dispatch ────► TASK(slot, id) + call ──────────────────► run func(ctx)
+                                   PROGRESS / EVENT / QUESTION / LOG ◄───── reports
+    cancel: flags[slot] = 1 ─────────────────── shared memory ─────────────► ctx.is_cancelled()
+                                   RESULT / FAILURE ◄───────────────────── returned / raised
+                                     └─ finished(): the next task; conclude
+                                   EOF ◄──────────────────────────────────── died
+                                     └─ exited(): fail its task (WorkerDiedError); refill
+
+Workers (``_worker.Worker``) are fresh interpreters running
+``tasker.runners.process._child`` (never the application's ``__main__``), started
+lazily, each by its own reader thread so the caller never waits for a process to
+start. ``spare_processes`` idle workers are kept warm beyond ``max_processes``,
+so a dead, killed or draining worker is replaced without a cold start.
+
+A worker whose task was cancelled but is still stopping is *draining*: it
+leaves the budget at once (the warm spare takes the next queued task), keeps
+reporting for its task, and when that task is over it rejoins the pool if there
+is room, or stops. At most ``max_processes`` workers drain at a time; past that
+a cancelled task keeps its slot until it stops or its grace period ends.
+
+While tasks are short (a moving average under ``PREFETCH_BELOW_S``) a busy
+worker may be sent its next task ahead of time: it goes straight on instead of
+waiting a round trip. Such a task stays ``pending`` until the worker reports the
+previous one done; it has its own cancel flag, which the worker checks before
+starting it (cancelled: skipped), and it goes back to the queue if its worker
+dies, drains or retires first.
+
+Lock order: the lifecycle's lock → ``_lock`` (here) → a worker's ``order`` /
+``send_lock``. Nothing here calls the lifecycle with ``_lock`` held.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from . import _frozen, _payload
+from ._messages import STOP, task_header
+from ._reader import Reader
+from ._worker import Worker, WorkerState
+
+if TYPE_CHECKING:
+    from ..._core._options import Options
+    from ..._core._runner import Lifecycle
+    from ..._core._task import Task
+
+logger = logging.getLogger("tasker")
+
+#: Send a busy worker its next task ahead while tasks take less than this (s) on average.
+PREFETCH_BELOW_S = 0.002
+#: Weight of the newest task's duration in that moving average (the rest: its past).
+DURATION_WEIGHT = 0.2
+#: A long task counts as this long in the average, so it recovers after a few short ones.
+DURATION_CAP_S = 1.0
+#: Workers report progress at most this often (s), and at most ``update_rate`` per second.
+REPORT_INTERVAL_MAX_S = 0.05
+#: How long shutdown waits for one worker's reader thread and process (s).
+JOIN_TIMEOUT_S = 5.0
+
+
+class ProcessRunner:
+    """Dispatches process tasks to idle workers; keeps the pool at its size."""
+
+    kind = "process"
+
+    def __init__(self, lifecycle: Lifecycle, options: Options) -> None:
+        _frozen.refuse_if_not_booted()  # a frozen app's worker that is running the app must not start more
+        self.lifecycle = lifecycle
+        self._max = options.max_processes
+        self._spare = options.spare_processes
+        rate = float(options.update_rate)
+        self._init = {
+            "interval": min(REPORT_INTERVAL_MAX_S, 1.0 / rate) if rate > 0 else 0.0,
+            "nice": options.worker_nice,
+            "initializer": (options.worker_initializer, options.worker_initargs)
+            if options.worker_initializer is not None
+            else None,
+        }
+        self.lock = threading.Lock()
+        # Invariants (under lock): _workers ∪ _draining ⊆ _alive; a worker in _idle is
+        # in _workers with no task; _busy counts the workers of _workers with a task.
+        self._pending: deque[Task[Any]] = deque()
+        self._idle: list[Worker] = []
+        self._workers: set[Worker] = set()  # the pool: idle, busy, retiring
+        self._draining: set[Worker] = set()  # left the budget with a cancelled task still stopping
+        self._alive: set[Worker] = set()  # all of them, until their reader ends
+        self._busy = 0
+        self._typical = float("inf")  # moving average of task durations (s): prefetch when short
+        self._retiring = False  # some workers in the pool are retiring (restart)
+        self._number = 0
+        self.closed = False
+        self.lifeline_r, self._lifeline_w = os.pipe()
+
+    # -- Runner interface ----------------------------------------------------------
+    def prepare(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Pickle the call now, so a bad argument fails at the call, by name."""
+        try:
+            return _payload.Call(*_payload.dumps_portable((func, args, kwargs)))
+        except Exception as error:
+            raise _payload.explain_unpicklable(func, args, kwargs, error) from error
+
+    def submit(self, task: Task[Any]) -> None:
+        with self.lock:
+            self._pending.append(task)
+            starting = self._grow_locked()
+        self.dispatch()
+        self._start(starting)
+
+    def interrupt(self, task: Task[Any]) -> None:
+        worker = task.handle
+        if not isinstance(worker, Worker):
+            return
+        with self.lock:  # atomic with _next_locked: never flag another task
+            if worker.flags is None:
+                return
+            if worker.task is task:
+                worker.flags[worker.task_slot] = 1
+            elif worker.next is task:  # cancelled while sent ahead: the worker skips it
+                worker.flags[worker.next_slot] = 1
+
+    def release(self, task: Task[Any]) -> None:
+        """The running task was cancelled: its worker drains, the spare takes over."""
+        worker = task.handle
+        if not isinstance(worker, Worker):
+            return
+        with self.lock:
+            if worker.task is not task or worker.state is not WorkerState.READY or self.closed:
+                return
+            if len(self._draining) >= self._max:
+                return  # bounded: this one keeps its slot
+            worker.drain()
+            self._workers.discard(worker)
+            self._draining.add(worker)
+            self._busy -= 1
+            self._requeue_next_locked(worker)
+            self._update_retiring_locked()
+            starting = self._grow_locked()
+        self._start(starting)
+        self.dispatch()
+
+    def abandon(self, task: Task[Any]) -> None:
+        """Kill the worker still running a cancelled task; a spare takes its slot."""
+        worker = task.handle
+        if not isinstance(worker, Worker):
+            return
+        with self.lock:
+            if worker.task is not task:
+                return
+            self.flag_as_gone_locked(worker)
+            starting = self._grow_locked()
+        logger.debug("tasker: killing %s (task %r did not stop)", worker.name, task.name)
+        worker.kill()
+        self._start(starting)
+        self.dispatch()
+
+    def restart(self) -> None:
+        """Retire every worker (busy ones after their task) and start fresh ones."""
+        with self.lock:
+            idle = list(self._idle)
+            self._idle.clear()
+            for worker in self._workers | self._draining:
+                worker.retiring = True
+            self._retiring = bool(self._workers)
+            for worker in idle:
+                self.flag_as_gone_locked(worker)
+            starting = self._grow_locked()
+        for worker in idle:
+            self.stop(worker)
+        self._start(starting)
+
+    def shutdown(self) -> None:
+        with self.lock:
+            self.closed = True
+            workers = list(self._alive)  # retired or dying ones too: wait for them as well
+            self._workers.clear()
+            self._idle.clear()
+        for worker in workers:
+            if worker.task is None and worker.state is WorkerState.READY:
+                self.stop(worker)
+            else:
+                worker.kill()
+        for worker in workers:
+            if worker.thread is not threading.current_thread():
+                worker.thread.join(JOIN_TIMEOUT_S)
+            if worker.proc is not None and worker.proc.poll() is None:
+                worker.kill()
+                worker.proc.wait(JOIN_TIMEOUT_S)
+        for fd in (self._lifeline_w, self.lifeline_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # -- pool size ---------------------------------------------------------------------
+    def _grow_locked(self) -> list[Worker]:
+        """New workers needed now: the busy and queued ones (capped) plus spares.
+
+        Spares are only added once a worker is up: on a cold start the first
+        worker should not share the CPUs with interpreters nobody waits for.
+        """
+        if self.closed or (len(self._workers) >= self._max + self._spare and not self._retiring):
+            return []  # fully grown (the common case): nothing to count
+        live = sum(1 for w in self._workers if not w.retiring)
+        wanted = min(self._max, self._busy + len(self._pending))
+        if any(w.state is WorkerState.READY for w in self._workers):
+            # A draining worker comes back when its task stops: it is the spare meanwhile.
+            wanted += max(0, self._spare - len(self._draining))
+        new = []
+        for _ in range(wanted - live):
+            self._number += 1
+            worker = Worker(f"tasker-worker-{self._number}", self._serve)
+            self._workers.add(worker)
+            self._alive.add(worker)
+            new.append(worker)
+        return new
+
+    def _start(self, workers: list[Worker]) -> None:
+        for worker in workers:
+            worker.thread.start()
+
+    def _serve(self, worker: Worker) -> None:
+        Reader(self, worker, self._init).run()
+
+    def flag_as_gone_locked(self, worker: Worker) -> None:
+        """Take the worker out of the pool for good (it is dying or retiring)."""
+        draining = worker.state is WorkerState.DRAINING
+        if not worker.flag_as_gone():
+            return
+        self._workers.discard(worker)
+        self._draining.discard(worker)
+        self._update_retiring_locked()
+        if worker in self._idle:
+            self._idle.remove(worker)
+        if worker.task is not None:
+            worker.task = None
+            if not draining:
+                self._busy -= 1
+        self._requeue_next_locked(worker)
+
+    def _requeue_next_locked(self, worker: Worker) -> None:
+        """The task sent ahead to ``worker`` never started there: it goes first elsewhere."""
+        if worker.next is not None:
+            if worker.flags is not None:
+                worker.flags[worker.next_slot] = 1
+            worker.next.handle = None
+            self._pending.appendleft(worker.next)
+            worker.next = None
+
+    def _update_retiring_locked(self) -> None:
+        if self._retiring and not any(w.retiring for w in self._workers):
+            self._retiring = False
+
+    def forget(self, worker: Worker) -> None:
+        """The worker's reader has ended: it is not alive any more."""
+        with self.lock:
+            self._alive.discard(worker)
+
+    # -- what the readers report --------------------------------------------------------------
+    def ready(self, worker: Worker) -> None:
+        """The worker is initialized: idle in the pool."""
+        with self.lock:
+            if worker.state is not WorkerState.STARTING:
+                return
+            worker.mark_ready()
+            self._idle.append(worker)
+            starting = self._grow_locked()
+        self.dispatch()
+        self._start(starting)
+
+    def finished(self, worker: Worker, task: Task[Any], ran: bool = True) -> Task[Any] | None:
+        """The worker's task is over: start the one sent ahead, or make it idle (or retire it).
+
+        ``ran``: it ran (its duration counts in the average). Returns the task
+        now running on the worker, if one was sent ahead.
+        """
+        with self.lock:
+            if worker.task is not task or worker.state is WorkerState.GONE:
+                return None
+            now = time.monotonic()
+            if ran:
+                took = now - worker.started_at
+                self._typical = min(self._typical, DURATION_CAP_S) * (1 - DURATION_WEIGHT) + took * DURATION_WEIGHT
+            retire = worker.retiring or self.closed
+            promoted = worker.next if not retire else None
+            if promoted is not None:
+                worker.task, worker.next = promoted, None
+                worker.task_slot, worker.started_at = worker.next_slot, now
+                return promoted
+            worker.task = None
+            if worker.state is WorkerState.DRAINING:  # back from a cancelled task: rejoin if there is room
+                self._draining.discard(worker)
+                retire = retire or len(self._workers) >= self._max + self._spare
+                if not retire:
+                    worker.rejoin()
+                    self._workers.add(worker)
+            else:
+                self._busy -= 1
+            if retire:
+                self.flag_as_gone_locked(worker)  # a task sent ahead goes back to the queue
+            else:
+                self._idle.append(worker)
+        if retire:
+            self.stop(worker)
+        return None
+
+    def exited(self, worker: Worker) -> tuple[Task[Any] | None, list[Worker]]:
+        """The worker's connection closed: out of the pool; its task, and the workers to start."""
+        with self.lock:
+            task = worker.task
+            self.flag_as_gone_locked(worker)
+            starting = self._grow_locked() if not self.closed else []
+        return task, starting
+
+    def start_workers(self, workers: list[Worker]) -> None:
+        self._start(workers)
+
+    def fail_pending(self) -> list[Task[Any]]:
+        """Every queued task, taken out of the queue (the workers cannot start)."""
+        with self.lock:
+            failed = list(self._pending)
+            self._pending.clear()
+        return failed
+
+    # -- dispatch ------------------------------------------------------------------------
+    def dispatch(self) -> None:
+        """Hand queued tasks to idle workers, or send them ahead to busy ones."""
+        while True:
+            with self.lock:
+                picked = self._next_locked()
+            if picked is None:
+                return
+            worker, task, ticket, ahead = picked
+            with worker.order:  # tasks reach a worker in the order they were assigned to it
+                while worker.turn != ticket:
+                    worker.order.wait()
+                try:
+                    self._send_task(worker, task, ticket & 1, ahead)
+                finally:
+                    worker.turn += 1
+                    worker.order.notify_all()
+
+    def _send_task(self, worker: Worker, task: Task[Any], slot: int, ahead: bool) -> None:
+        if not ahead and not self.lifecycle.begin(task):
+            self.finished(worker, task, ran=False)
+            return
+        call: _payload.Call | None = task.payload
+        if call is None:  # sent ahead and already ended (cancelled): the worker skips it
+            return
+        try:
+            worker.send(call.data, call.fds, prefix=task_header(slot, task.id))
+        except OSError:
+            pass  # the worker died: its reader fails the task (or queues it again)
+        if not ahead:
+            call.close()  # kept while sent ahead: it may have to go to another worker
+
+    def _next_locked(self) -> tuple[Worker, Task[Any], int, bool] | None:
+        """(worker, task, ticket, sent ahead?) for the next queued task.
+
+        The ticket orders the sends to one worker; its parity is the cancel-flag
+        slot, so the running task and the one sent ahead never share a flag.
+        """
+        while self._pending:
+            task = self._pending[0]
+            if task.is_final():  # cancelled while queued
+                self._pending.popleft()
+                continue
+            if self._idle and self._busy < self._max:
+                worker = self._idle.pop()
+                worker.task, ahead = task, False
+                self._busy += 1
+            else:
+                target = self._prefetch_target_locked()
+                if target is None:
+                    return None
+                worker = target
+                worker.next, ahead = task, True
+            self._pending.popleft()
+            ticket = worker.sent
+            slot = ticket & 1
+            worker.sent += 1
+            if ahead:
+                worker.next_slot = slot
+            else:
+                worker.task_slot, worker.started_at = slot, time.monotonic()
+            task.handle = worker
+            assert worker.flags is not None
+            worker.flags[slot] = 0
+            return worker, task, ticket, ahead
+        return None
+
+    def _prefetch_target_locked(self) -> Worker | None:
+        """A busy worker that may receive its next task before it asks (see the module doc)."""
+        if self._typical >= PREFETCH_BELOW_S:
+            return None
+        for worker in self._workers:
+            if worker.task is not None and worker.next is None and not worker.retiring:
+                return worker
+        return None
+
+    def stop(self, worker: Worker) -> None:
+        try:
+            worker.send(STOP)
+        except OSError:
+            worker.kill()

@@ -1,0 +1,196 @@
+"""One worker's reader thread: start the process, read what it sends, see it end.
+
+    launch ──► READY ──► pool.ready            PROGRESS ──► lifecycle.report
+                         INIT_FAILED ──► every queued task fails (the initializer)
+    EVENT ──► lifecycle.post_event            QUESTION ──► lifecycle.post_question
+    RESULT / FAILURE ──► pool.finished, dispatch, lifecycle.conclude
+    EOF ──► pool.exited, reap, WorkerDiedError for its task, refill the pool
+
+Nothing of a message outlives its handling here (a big result is not kept).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..._core._ask import Question
+from ..._core._errors import TaskError, WorkerDiedError
+from . import _payload
+from ._messages import ANSWER, Described, FromWorker, Tag
+
+if TYPE_CHECKING:
+    from ..._core._task import Task
+    from ._pool import ProcessRunner
+    from ._worker import Worker
+
+logger = logging.getLogger("tasker")
+
+
+class Reader:
+    """Runs on ``worker.thread`` for the worker's whole life."""
+
+    def __init__(self, pool: ProcessRunner, worker: Worker, init: dict[str, Any]) -> None:
+        self.pool = pool
+        self.lifecycle = pool.lifecycle
+        self.worker = worker
+        self.init = init
+
+    def run(self) -> None:
+        # Give the GIL back first: the thread that started us (often the UI
+        # thread, inside run_process) must not wait out a switch interval
+        # while this thread imports and spawns.
+        time.sleep(0)
+        try:
+            self._launch()
+            while True:  # no locals survive a message: a big result is not held here
+                self._handle(self.worker.recv())
+        except (EOFError, OSError):
+            pass
+        except Exception:
+            logger.exception("tasker: reader of %s failed", self.worker.name)
+        finally:
+            self._exited()
+
+    def _launch(self) -> None:
+        worker, pool = self.worker, self.pool
+        worker.start_process(pool.lifeline_r)
+        with pool.lock:
+            closed = pool.closed
+        if closed:  # shut down while this worker was starting: it must not live on
+            worker.kill()
+        initializer = self.init["initializer"]
+        init = {
+            **self.init,
+            "sys_path": list(sys.path),
+            "name": worker.name,
+            "log_level": logging.getLogger().getEffectiveLevel(),
+            "initializer": _payload.dumps_portable(initializer) if initializer is not None else None,
+        }
+        data, fds = _payload.dumps(init)
+        worker.send(data, fds)
+
+    def _handle(self, message: FromWorker) -> None:
+        task = self.worker.task
+        match message:
+            case (Tag.PROGRESS, task_id, progress, text):
+                if task is not None and task.id == task_id:
+                    self.lifecycle.report(task, progress, text)
+            case (Tag.EVENT, task_id, name, data):
+                if task is not None and task.id == task_id:
+                    self.lifecycle.post_event(task, name, data)
+            case (Tag.QUESTION, task_id, number, name, data):
+                self._question(task, task_id, number, name, data)
+            case (Tag.WITHDRAW, _, number):  # the task gave up waiting (its ask timed out)
+                question = self.worker.questions.pop(number, None)
+                if question is not None:
+                    question.withdraw()
+            case (Tag.RESULT, task_id, value, progress, text):
+                if task is not None and task.id == task_id:
+                    self._finished(task, progress, text, value, None)
+            case (Tag.FAILURE, task_id, described, progress, text):
+                if task is not None and task.id == task_id:
+                    self._finished(task, progress, text, None, _payload.rebuild_error(described))
+            case (Tag.LOG, fields):
+                _log_record(fields)
+            case (Tag.READY, _):
+                self.pool.ready(self.worker)
+            case (Tag.INIT_FAILED, described, text):
+                self._init_failed(described, text)
+            case (Tag.UNLOADABLE, error):
+                self._unloadable(task, error)
+
+    def _finished(
+        self, task: Task[Any], progress: float, text: str | None, value: Any, error: BaseException | None
+    ) -> None:
+        task._progress, task._message = progress, text
+        promoted = self.pool.finished(self.worker, task)
+        if promoted is not None:  # the worker has already started it
+            self.lifecycle.begin(promoted)  # False if cancelled meanwhile: the worker skips it
+            call = promoted.payload
+            if call is not None:
+                call.close()
+        self.pool.dispatch()  # first: the worker starts its next task while we conclude this one
+        self.lifecycle.conclude(task, value, error)
+
+    def _question(self, task: Task[Any] | None, task_id: int, number: int, name: str, data: Any) -> None:
+        """``context.ask`` in the worker: shown to the main thread, answered over the socket."""
+        worker = self.worker
+
+        def deliver(value: Any, error: BaseException | None) -> None:
+            worker.questions.pop(number, None)
+            _send_answer(worker, number, value, error)
+
+        question = Question(name, data, deliver)
+        if task is None or task.id != task_id:  # not the running task (any more)
+            from ..._core._cancelled import CancelledError
+
+            question.answer(error=CancelledError("the task that asked is no longer running"))
+            return
+        worker.questions[number] = question
+        self.lifecycle.post_question(task, question)
+
+    def _unloadable(self, task: Task[Any] | None, error: Exception) -> None:
+        """A result or event this process cannot unpickle: the task fails, saying why.
+
+        The worker may still be running the task (it was an event) or be idle (it
+        was the result): either way it is replaced, as when a worker dies.
+        """
+        worker = self.worker
+        if task is not None:
+            problem = TaskError(
+                f"a message from {worker.name} (the task's result or one of its events) could not "
+                f"be unpickled in this process: {type(error).__name__}: {error}. Return and send "
+                "types that this process can import and rebuild (plain values, NumPy arrays)."
+            )
+            problem.__cause__ = error
+            self.lifecycle.conclude(task, error=problem)
+        with self.pool.lock:
+            self.pool.flag_as_gone_locked(worker)  # no new task for it, even if its result comes in now
+        worker.kill()  # its reader (this thread) then sees EOF: _exited replaces it
+
+    def _init_failed(self, described: Described, text: str | None) -> None:
+        error = TaskError(text or f"worker_initializer failed in {self.worker.name}: {described[1]}: {described[2]}")
+        error.__cause__ = _payload.rebuild_error(described)
+        logger.error("tasker: %s", error)
+        for task in self.pool.fail_pending():
+            self.lifecycle.conclude(task, error=error)
+
+    def _exited(self) -> None:
+        """The worker's connection closed: reap it, fail its task, refill the pool."""
+        worker, pool = self.worker, self.pool
+        task, starting = pool.exited(worker)
+        code = worker.reap()
+        if task is not None and not task.is_final():
+            self.lifecycle.conclude(task, error=WorkerDiedError(worker.death_message(code), exitcode=code))
+        worker.close()
+        pool.start_workers(starting)
+        pool.dispatch()
+        pool.forget(worker)
+
+
+def _send_answer(worker: Worker, number: int, value: Any, error: BaseException | None) -> None:
+    """The answer to a worker's ask: ``ANSWER`` + pickled (number, value, error)."""
+    try:
+        data, fds = _payload.dumps_portable((number, value, error))
+    except Exception as problem:
+        what = f"the answer ({type(value).__name__})"
+        if error is not None:
+            what = f"the error {type(error).__name__}: {error}"
+        unsent = TaskError(f"{what} cannot be sent to the worker process: {problem}; answer with picklable data")
+        data, fds = _payload.dumps_portable((number, None, unsent))
+    try:
+        worker.send(data, fds, prefix=ANSWER)
+    except OSError:
+        pass  # the worker is gone; its reader ends the task
+    finally:
+        _payload.close_fds(fds)
+
+
+def _log_record(fields: dict[str, Any]) -> None:
+    record = logging.makeLogRecord(fields)
+    target = logging.getLogger(record.name)
+    if target.isEnabledFor(record.levelno):
+        target.handle(record)
