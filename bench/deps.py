@@ -5,6 +5,9 @@
 subpackage is used, which needs blinker and nothing else of Rayforge's).
 A failed install is not fatal: the implementations that need the package
 then show an error cell, and the exact command is printed.
+
+``python -m bench.deps`` installs what is missing and exits non-zero if
+anything still is (``scripts/setup`` runs it).
 """
 
 from __future__ import annotations
@@ -73,3 +76,14 @@ def ensure(install: bool = True) -> list[str]:
                 continue
         problems.append(f"missing {', '.join(r.spec for r in group)}: run `{shown}`")
     return problems
+
+
+def main() -> int:
+    problems = ensure()
+    for problem in problems:
+        print(f"bench: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

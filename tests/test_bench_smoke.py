@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +99,19 @@ def test_requirements_mark_rayforge_no_deps() -> None:
     reqs = {req.name: req for req in parse()}
     assert reqs["rayforge"].no_deps and reqs["rayforge"].pinned == "1.13.1"
     assert not reqs["loky"].no_deps
+
+
+def test_bench_extra_lists_the_bench_requirements() -> None:
+    """pyproject's `bench` extra and bench/requirements.txt name the same peers.
+
+    scripts/setup installs the extra, then the list (Rayforge, ``--no-deps``, is only there).
+    """
+    from bench import deps
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    def names(specs: list[str]) -> set[str]:
+        return {re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0].lower() for spec in specs}
+
+    listed = {req.name.lower() for req in deps.parse() if not req.no_deps}
+    assert listed - names(project["dependencies"]) == names(project["optional-dependencies"]["bench"])

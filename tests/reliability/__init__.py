@@ -2,7 +2,7 @@
 
 The short version runs with the normal suite. The full version:
 
-    TASKER_FULL=1 python3 -m pytest tests/reliability -q
+    TASKER_FULL=1 scripts/test tests/reliability -q
 
 See docs/reliability.md for what each part tries and the figures measured.
 """
