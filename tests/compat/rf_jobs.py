@@ -89,3 +89,10 @@ def pid(ctx: Any) -> int:
 def reserved_kwargs(ctx: Any, timeout: float = 0.0, priority: int = 0) -> tuple[float, int]:
     """``timeout``/``priority`` are tasker's reserved names but Rayforge passes them on."""
     return timeout, priority
+
+
+def translated(ctx: Any) -> str:
+    """Rayforge's workers have a gettext fallback: ``_("text")`` is the text."""
+    import builtins
+
+    return str(vars(builtins)["_"]("untranslated text"))

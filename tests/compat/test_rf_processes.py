@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tasker.compat.rayforge import CancelledError, Task, TaskManagerProxy
+from tasker.compat.rayforge import CancelledError, Task, TaskManager, TaskManagerProxy
 
 from . import rf_jobs
 from .conftest import RfHarness, run_inline
@@ -274,6 +274,25 @@ def test_proxy_initialize_then_use(tmp_path: Any) -> None:
         proxy.shutdown()
 
 
+def test_workers_have_rayforges_gettext_fallback(rf: RfHarness) -> None:
+    task = rf.mgr.run_process(rf_jobs.translated, when_done=rf.when_done)
+    assert rf.finish(task).result() == "untranslated text"
+
+
+def test_rayforge_max_workers_caps_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasker.compat.rayforge.manager import _pool_size
+
+    monkeypatch.delenv("RAYFORGE_MAX_WORKERS", raising=False)
+    assert _pool_size() == {}
+    monkeypatch.setenv("RAYFORGE_MAX_WORKERS", "1")
+    assert _pool_size() == {"max_processes": 1}
+    monkeypatch.setenv("RAYFORGE_MAX_WORKERS", "999")
+    assert _pool_size() == {"max_processes": os.cpu_count() or 1}
+    monkeypatch.setenv("RAYFORGE_MAX_WORKERS", "many")
+    with pytest.raises(ValueError, match="RAYFORGE_MAX_WORKERS"):
+        TaskManager(main_thread_scheduler=run_inline)
+
+
 def test_bad_process_input(rf: RfHarness) -> None:
     async def coro(ctx: Any) -> None:
         pass
@@ -286,6 +305,6 @@ def test_bad_process_input(rf: RfHarness) -> None:
         rf.mgr.run_process(rf_jobs.describe, threading.Lock())
     assert not rf.mgr.has_tasks() and not rf.mgr._tasks
     with pytest.raises(TypeError, match="worker_initializer"):
-        type(rf.mgr)(main_thread_scheduler=run_inline, worker_initializer="init")
+        TaskManager(main_thread_scheduler=run_inline, worker_initializer="init")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="worker_initargs"):
-        type(rf.mgr)(main_thread_scheduler=run_inline, worker_initargs=5)
+        TaskManager(main_thread_scheduler=run_inline, worker_initargs=5)  # type: ignore[arg-type]

@@ -21,7 +21,8 @@ top of it:
 * ``add_coroutine`` returns None; ``add_task`` takes a :class:`~.task.Task`;
 * ``worker_initializer`` is called as ``initializer(shared_state, *initargs)``
   in every worker, ``shared_state`` being a ``multiprocessing`` manager dict
-  shared by the application and all workers.
+  shared by the application and all workers;
+* ``RAYFORGE_MAX_WORKERS`` in the environment caps the worker processes.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import asyncio
 import functools
 import inspect
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -95,7 +97,9 @@ class TaskManager:
         self._state_lock = threading.Lock()
         if self._init is not None:
             self._init.shared_state = shared_state
-        self._core = tasker.TaskManager(main_thread_scheduler=main_thread_scheduler, worker_initializer=self._init)
+        self._core = tasker.TaskManager(
+            main_thread_scheduler=main_thread_scheduler, worker_initializer=self._init, **_pool_size()
+        )
         self._lock = threading.RLock()
         self._by_key: dict[Any, Task] = {}  # visible tasks (Rayforge's _tasks), dead ones pruned on read
         self._invisible: dict[int, Task] = {}
@@ -604,6 +608,18 @@ task_mgr: TaskManager = TaskManagerProxy()
 
 
 # -- helpers --------------------------------------------------------------------------------------
+def _pool_size() -> dict[str, Any]:
+    """Rayforge's ``RAYFORGE_MAX_WORKERS``: at most that many worker processes (and the CPUs)."""
+    value = os.environ.get("RAYFORGE_MAX_WORKERS")
+    if value is None:
+        return {}
+    try:
+        wanted = int(value)
+    except ValueError:
+        raise ValueError(f"RAYFORGE_MAX_WORKERS must be a whole number of processes, got {value!r}") from None
+    return {"max_processes": max(1, min(wanted, os.cpu_count() or 1))}
+
+
 def _check_plain(method: str, func: Any) -> None:
     if not callable(func):
         raise TypeError(f"{method}() needs a callable as its first argument, got {func!r}")

@@ -132,6 +132,7 @@ class _ProcessCall:
         self.kwargs = kwargs
 
     def __call__(self, context: CoreContext, /, *args: Any, **kwargs: Any) -> Any:
+        _install_gettext_fallback()
         proxy = ExecutionContextProxy(context, task_id=self.task_id)
         return self.func(proxy, *args, **kwargs, **self.kwargs)
 
@@ -186,7 +187,20 @@ class _WorkerInit:
             multiprocessing.current_process().authkey = authkey
             self.shared_state = pickle.loads(proxy)
             self._proxy = None
+        _install_gettext_fallback()
         self.initializer(self.shared_state, *self.initargs)
+
+
+def _install_gettext_fallback() -> None:
+    """As Rayforge's workers: ``_("text")`` works (returns the text) unless the app installed gettext."""
+    import builtins
+
+    if not hasattr(builtins, "_"):
+        builtins._ = _untranslated  # type: ignore[attr-defined]
+
+
+def _untranslated(text: str) -> str:
+    return text
 
 
 def _is_manager_proxy(value: Any) -> bool:
