@@ -486,3 +486,33 @@ def test_bad_input_fails_at_the_call(rf: RfHarness) -> None:
     with pytest.raises(TypeError, match="callable"):
         rf.mgr.schedule_delayed_on_main_thread(10, "print")  # type: ignore[arg-type]
     assert not rf.mgr.has_tasks() and not rf.mgr._tasks
+
+
+def test_an_ended_task_is_not_kept_alive_by_the_manager(rf: RfHarness) -> None:
+    """The batch keeps an ended task's progress, not the task (nor its result).
+
+    (The first coroutine task of a manager is started from the hub thread's backlog,
+    whose loop variable keeps it referenced: a warm-up task takes that place.)
+    """
+    import gc
+    import weakref
+
+    class Result:
+        pass
+
+    async def make(context: ExecutionContext) -> Result:
+        return Result()
+
+    rf.mgr.add_coroutine(steps, key="warm-up", when_done=rf.when_done)  # the hub's first task: see below
+    ended(rf, "warm-up")
+    ended_ = threading.Event()
+    refs: list[weakref.ref[Any]] = []
+    rf.mgr.add_coroutine(make, key="big", when_done=lambda t: (refs.append(weakref.ref(t.result())), ended_.set()))
+    gate = threading.Event()
+    rf.mgr.add_coroutine(wait_for, gate, key="still-running", when_done=rf.when_done)  # the batch goes on
+    assert rf.pump_until(ended_.is_set)
+    gc.collect()
+    assert refs[0]() is None
+    assert rf.mgr.get_overall_progress() == pytest.approx(0.5)
+    gate.set()
+    assert rf.pump_until(lambda: len(rf.done) == 2)

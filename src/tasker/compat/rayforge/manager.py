@@ -105,7 +105,9 @@ class TaskManager:
         self._invisible: dict[int, Task] = {}
         self._by_id: dict[int, Task] = {}  # every task added and not ended yet
         self._zombies: dict[int, Task] = {}  # process tasks cancelled here whose worker has not stopped
-        self._batch: dict[Any, Task] = {}  # visible tasks of the current batch, by key (overall progress)
+        # The current batch, for the overall progress: by key, the live visible task, or
+        # the last progress of one that ended (a float: its result is not kept alive).
+        self._batch: dict[Any, Task | float] = {}
         self._shown: dict[int, tuple[str, float, str | None]] = {}  # last state sent by status_changed
         self._closed = False
         #: ``receiver(sender, tasks=[...], progress=float)`` on the main thread.
@@ -262,6 +264,13 @@ class TaskManager:
                 del self._batch[task.key]
         task._added = False
 
+    def _settle_in_batch_locked(self, task: Task) -> None:
+        """The task ended: its last progress stays in the batch; an idle manager ends the batch."""
+        if self._batch.get(task.key) is task:
+            self._batch[task.key] = task.get_progress()
+        if not self._busy_locked():
+            self._batch.clear()
+
     def _unlist_locked(self, task: Task) -> None:
         if self._by_key.get(task.key) is task:
             del self._by_key[task.key]
@@ -300,6 +309,7 @@ class TaskManager:
             self._unlist_locked(task)
             self._zombies.pop(task.id, None)
             self._shown.pop(task.id, None)
+            self._settle_in_batch_locked(task)
         if task._visible:
             task._emit_status_changed()
         if task._done_called:  # a process task cancelled here: its when_done already ran
@@ -352,6 +362,7 @@ class TaskManager:
             task._zombie = True
             self._unlist_locked(task)
             self._zombies[task.id] = task
+            self._settle_in_batch_locked(task)
             callback, task.when_done_callback = task.when_done_callback, None
             task._done_called = True
         task.cancel()
@@ -413,7 +424,7 @@ class TaskManager:
             batch = list(self._batch.values())
         if not batch:
             return 0.0
-        return sum(task.get_progress() for task in batch) / len(batch)
+        return sum(item if isinstance(item, float) else item.get_progress() for item in batch) / len(batch)
 
     def _on_core_update(self, sender: Any, **kwargs: Any) -> None:
         self._emit()
