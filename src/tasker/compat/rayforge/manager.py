@@ -445,8 +445,9 @@ class TaskManager:
     def wait_until_settled(self, timeout: float) -> bool:
         """Wait up to ``timeout`` milliseconds until no visible task is live; True if none is.
 
-        From the main thread, callbacks queued for it run meanwhile when the
-        scheduler allows it (tasker's manual, asyncio and GLib schedulers).
+        A task counts as ended as soon as its function stopped, whatever thread
+        the main thread is; called on the main thread, queued callbacks run
+        meanwhile when the scheduler can pump (tasker's manual, GLib, Qt, Tk).
         """
         _check_number("wait_until_settled", "timeout", timeout, "milliseconds")
         deadline = time.monotonic() + max(0.0, timeout) / 1000.0
