@@ -12,7 +12,7 @@ import pytest
 from tasker.compat.rayforge import Task, TaskManager
 from tasker.schedulers import ManualScheduler
 
-from conftest import children
+from conftest import children, tasker_threads
 
 
 def run_inline(callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
@@ -79,7 +79,23 @@ def make_rf() -> Iterator[Callable[..., RfHarness]]:
     for h in made:
         h.mgr.shutdown()
         h.pump()
+    check_nothing_left(before)
+
+
+def check_nothing_left(before: set[int]) -> None:
+    """No worker or manager process, and no thread of tasker's, outlives the managers."""
     assert children() <= before, "processes left behind"
+    leftover = [t.name for t in tasker_threads() if not t.name.startswith("tasker-thread")]
+    assert leftover == [], f"threads left behind: {leftover}"
+
+
+@pytest.fixture
+def no_leaks() -> Iterator[None]:
+    """For a test that makes its own managers (and shuts them down): check afterwards."""
+    resource_tracker.ensure_running()
+    before = children()
+    yield
+    check_nothing_left(before)
 
 
 @pytest.fixture

@@ -90,7 +90,7 @@ def test_importing_is_cheap_and_starts_nothing() -> None:
     assert json.loads(out.stdout) == {"light": [], "threads": 1, "mp": False}
 
 
-def test_proxy_creates_its_manager_on_first_use_with_an_inline_scheduler() -> None:
+def test_proxy_creates_its_manager_on_first_use_with_an_inline_scheduler(no_leaks: None) -> None:
     proxy = TaskManagerProxy()
     assert proxy._instance is None and bool(proxy)
     with pytest.raises(TypeError, match="unknown TaskManager option"):
@@ -119,7 +119,7 @@ def test_proxy_creates_its_manager_on_first_use_with_an_inline_scheduler() -> No
         proxy.shutdown()
 
 
-def test_a_test_may_swap_the_proxys_instance(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_test_may_swap_the_proxys_instance(no_leaks: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Rayforge's conftest: ``monkeypatch.setattr(tasker.task_mgr, "_instance", task_mgr)``."""
     proxy = TaskManagerProxy()
     mine = TaskManager(main_thread_scheduler=run_inline)

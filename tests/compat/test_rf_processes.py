@@ -250,13 +250,10 @@ def test_a_failing_initializer_fails_the_task(make_rf: Any) -> None:
     task = h.finish(h.mgr.run_process(rf_jobs.pid, when_done=h.when_done))
     assert task.get_status() == "failed"
     with pytest.raises(Exception, match="initializer broke"):
-        try:
-            task.result()
-        except Exception as error:
-            raise error.__cause__ or error from None
+        task.result()
 
 
-def test_proxy_initialize_then_use(tmp_path: Any) -> None:
+def test_proxy_initialize_then_use(no_leaks: None, tmp_path: Any) -> None:
     """Rayforge's app: ``task_mgr.initialize(worker_initializer=..., main_thread_scheduler=...)``."""
     proxy = TaskManagerProxy()
     proxy.restart_worker_pool()  # no manager yet: nothing to do

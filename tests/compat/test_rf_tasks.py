@@ -336,11 +336,14 @@ def test_overall_progress_follows_rayforges_batch(rf: RfHarness) -> None:
 
 
 def test_tasks_updated_lists_rayforge_tasks_and_ends_idle(rf: RfHarness) -> None:
-    rf.mgr.add_coroutine(steps, key="sig_test", when_done=rf.when_done)
-    task = ended(rf, "sig_test")
-    assert rf.pump_until(lambda: bool(rf.updates) and rf.updates[-1] == ([], 1.0))
-    first_tasks, first_progress = rf.updates[0]
-    assert first_tasks == [task] and first_progress == 0.0
+    gate = threading.Event()
+    rf.mgr.add_coroutine(steps, key="sig_test", gate=gate, when_done=rf.when_done)
+    task = rf.mgr.get_task("sig_test")
+    assert rf.pump_until(lambda: bool(rf.updates))
+    assert rf.updates[0] == ([task], 0.0)
+    gate.set()
+    rf.finish(task)
+    assert rf.pump_until(lambda: rf.updates[-1] == ([], 1.0))
     assert all(isinstance(t, Task) for tasks, _ in rf.updates for t in tasks)
 
 
@@ -505,11 +508,11 @@ def test_an_ended_task_is_not_kept_alive_by_the_manager(rf: RfHarness) -> None:
 
     rf.mgr.add_coroutine(steps, key="warm-up", when_done=rf.when_done)  # the hub's first task: see below
     ended(rf, "warm-up")
+    gate = threading.Event()
+    rf.mgr.add_coroutine(wait_for, gate, key="still-running", when_done=rf.when_done)  # the batch goes on
     ended_ = threading.Event()
     refs: list[weakref.ref[Any]] = []
     rf.mgr.add_coroutine(make, key="big", when_done=lambda t: (refs.append(weakref.ref(t.result())), ended_.set()))
-    gate = threading.Event()
-    rf.mgr.add_coroutine(wait_for, gate, key="still-running", when_done=rf.when_done)  # the batch goes on
     assert rf.pump_until(ended_.is_set)
     gc.collect()
     assert refs[0]() is None
