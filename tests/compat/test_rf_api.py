@@ -168,3 +168,17 @@ def test_progress_helpers() -> None:
     noop = NoOpProgressContext()
     assert not noop.is_cancelled()
     assert isinstance(noop.sub_context(0.0, 0.5), NoOpProgressContext)
+
+
+def test_pyinstaller_bundles_the_compat_submodules() -> None:
+    """A frozen Rayforge must ship the modules this package loads by name (and workers unpickle)."""
+    pytest.importorskip("PyInstaller")
+    import os
+    import runpy
+
+    from tasker._pyinstaller import get_hook_dirs
+
+    (hooks,) = get_hook_dirs()
+    hook = os.path.join(hooks, "hook-tasker.compat.rayforge.py")
+    found = set(runpy.run_path(hook)["hiddenimports"])
+    assert {f"tasker.compat.rayforge.{name}" for name in rf_compat.SUBMODULES} <= found
