@@ -16,7 +16,8 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
     * When no live task has reported any progress (work of unknown length), the
       bar pulses instead.
     * When idle the bar fades out (``idle_mode="fade"``, the default) and the label
-      shows ``idle_text``; with ``idle_mode="hide"`` the whole strip is hidden.
+      shows ``idle_text``; with ``idle_mode="hide"`` the whole strip folds away
+      (it takes no room) until work starts again.
 
     ``manager`` defaults to the shared ``task_mgr``; pass any ``TaskManager``.
     """
@@ -54,8 +55,9 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
         self.append(self._count)
         self.append(self._revealer)
         self._bind_manager(manager)
+        self._folded = False
         if idle_mode == "hide":
-            self.set_visible(False)
+            self._fold(True)
 
     def do_realize(self) -> None:
         Gtk.Box.do_realize(self)
@@ -90,7 +92,7 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
         self._bar.set_fraction(self._fraction)
         self._revealer.set_reveal_child(False)
         if self._idle_mode == "hide":
-            self.set_visible(False)
+            self._fold(True)
 
     def _show_busy(self) -> None:
         self._label.set_text(self._text)
@@ -98,7 +100,22 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
             self._count.set_text(self._count_text)
         self._revealer.set_reveal_child(True)
         if self._idle_mode == "hide":
-            self.set_visible(True)
+            self._fold(False)
+
+    def _fold(self, folded: bool) -> None:
+        """``idle_mode="hide"``: take no room while idle. The strip itself stays
+        visible (so it is realized and keeps following the manager); its
+        children and padding go."""
+        if folded == self._folded:
+            return
+        self._folded = folded
+        for child in (self._label, self._revealer):
+            child.set_visible(not folded)
+        self._count.set_visible(self._show_count and not folded)
+        if folded:
+            self.remove_css_class("tasker-status")
+        else:
+            self.add_css_class("tasker-status")
 
     def _show_fraction(self, fraction: float) -> None:
         self._bar.set_fraction(fraction)
