@@ -11,6 +11,8 @@ closed touches nothing (the classic "Internal C++ object already deleted").
 
 from __future__ import annotations
 
+import sys
+import warnings
 import weakref
 from collections.abc import Callable
 from functools import partial
@@ -22,6 +24,31 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from .._widgets import ManagerBinding
 
 __all__ = ["ElidedLabel", "QtBinding", "QtCore", "QtGui", "QtWidgets", "dim", "split_parent"]
+
+
+def void_calls_drop_none() -> bool:
+    """True for PySide6 6.12.0 on CPython 3.11: each call of a C++ method that
+    returns nothing drops a reference to ``None`` (then the interpreter aborts,
+    "deallocating None", after a few thousand widget updates)."""
+    if sys.version_info >= (3, 12):  # None is immortal there
+        return False
+    probe = QtCore.QObject()
+    before = sys.getrefcount(None)
+    for _ in range(64):
+        probe.setObjectName("probe")
+    return sys.getrefcount(None) < before - 32
+
+
+#: Checked once, at import: see :func:`void_calls_drop_none`.
+BROKEN_BINDING = void_calls_drop_none()
+if BROKEN_BINDING:
+    warnings.warn(
+        "tasker.qt: this PySide6 drops a reference to None on every call of a method that returns "
+        "nothing (PySide6 6.12.0 on Python 3.11), which aborts the interpreter after a few thousand "
+        "widget updates; install another version: pip install 'PySide6-Essentials!=6.12.0'",
+        RuntimeWarning,
+        stacklevel=2,
+    )
 
 
 def split_parent(manager: Any, parent: Any) -> tuple[Any, Any]:

@@ -169,4 +169,3 @@ class TaskListView(QtWidgets.QScrollArea, TaskListLogic, QtBinding):
 
     def _emit_failed(self, task: Task[Any]) -> None:
         self.task_failed.emit(task)
-
