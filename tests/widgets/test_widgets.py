@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from importlib.util import find_spec
@@ -146,3 +147,37 @@ def test_a_task_ending_after_its_window_closed_touches_nothing(toolkit: str) -> 
     assert r["logged"] == []  # no receiver raised (e.g. "Internal C++ object already deleted")
     assert r["ended_signals"] == []
     assert r["receivers"] == 0
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("toolkit", ["qt", "tk"])
+def test_demo_runs_its_tour_and_quits(toolkit: str, tmp_path: Path) -> None:
+    """``python -m tasker.demo --qt|--tk --test-mode``: the GTK demo's tour, in that toolkit."""
+    need(toolkit)
+    shot = tmp_path / "demo.png"
+    args = ["-m", "tasker.demo", f"--{toolkit}", "--test-mode", "--time-limit", "150"]
+    if toolkit == "qt" or shutil.which("import"):  # Tk's screenshot needs ImageMagick
+        args += ["--screenshot", str(shot)]
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=toolkit_env(toolkit), capture_output=True, text=True, timeout=200
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    bad = [line for line in proc.stderr.splitlines() if WARNING.search(line)]
+    assert not bad, "\n".join(bad)
+    out = proc.stdout
+    assert "demo finished" in out
+    for line in (
+        "outcome: download maps: completed",
+        "outcome: render image: completed",
+        "outcome: checksum: completed",
+        "outcome: load settings: failed — ValueError",
+        "outcome: index photos: canceled",
+    ):
+        assert line in out, out
+    assert out.count("progress updates") == 4  # the four flood workers
+    assert "heartbeat during flood:" in out
+    if "--screenshot" in args:
+        data = shot.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        assert width >= 800 and height >= 600, (width, height)

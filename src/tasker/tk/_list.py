@@ -17,27 +17,34 @@ class TaskRow(ttk.Frame, RowLogic):
     """The row of one task: name, kind, message, progress bar, ETA, cancel."""
 
     def __init__(self, master: Any, task: Task[Any], *, cancellable: bool = True, show_kind: bool = True) -> None:
-        super().__init__(master, padding=(10, 8), style="TaskerRow.TFrame")
+        super().__init__(master, padding=(10, 8, 10, 0), style="TaskerRow.TFrame")
         self._init_row(task)
-        self.name_label = ElidedLabel(self, task.name, font=fonts(self)["bold"], style="TaskerName.TLabel")
-        self.eta_label = ttk.Label(self, style="TaskerDim.TLabel")
-        self.kind_label = ttk.Label(self, text=task.kind, style="TaskerKind.TLabel")
-        self.message_label = ElidedLabel(self, style="TaskerDim.TLabel")
-        self.progress_bar = ttk.Progressbar(self, orient="horizontal", maximum=_SCALE)
-        self.percent_label = ttk.Label(self, width=5, anchor="e", style="TaskerDim.TLabel")
+        content = ttk.Frame(self, style="TaskerRow.TFrame")
+        top = ttk.Frame(content, style="TaskerRow.TFrame")
+        line = ttk.Frame(content, style="TaskerRow.TFrame")
+        self.name_label = ElidedLabel(top, task.name, font=fonts(self)["bold"], style="TaskerName.TLabel")
+        self.eta_label = ttk.Label(top, style="TaskerDim.TLabel")
+        self.kind_label = ttk.Label(top, text=task.kind, style="TaskerKind.TLabel")
+        self.message_label = ElidedLabel(content, style="TaskerDim.TLabel")
+        self.progress_bar = ttk.Progressbar(line, orient="horizontal", maximum=_SCALE)
+        self.percent_label = ttk.Label(line, width=5, anchor="e", style="TaskerDim.TLabel")
         self.cancel_button = ttk.Button(
             self, text="✕", width=2, command=self.cancel, style="TaskerCancel.TButton", takefocus=False
         )
-        self.columnconfigure(0, weight=1)
-        self.name_label.grid(row=0, column=0, sticky="ew")
-        self.eta_label.grid(row=0, column=1, padx=(8, 0))
         if show_kind:
-            self.kind_label.grid(row=0, column=2, padx=(8, 0))
-        self.message_label.grid(row=1, column=0, columnspan=3, sticky="ew", pady=(2, 2))
-        self.progress_bar.grid(row=2, column=0, columnspan=2, sticky="ew")
-        self.percent_label.grid(row=2, column=2, sticky="e", padx=(8, 0))
+            self.kind_label.pack(side="right", padx=(8, 0))
+        self.eta_label.pack(side="right", padx=(8, 0))
+        self.name_label.pack(side="left", fill="x", expand=True)
+        self.percent_label.pack(side="right", padx=(8, 0))
+        self.progress_bar.pack(side="left", fill="x", expand=True)
+        top.pack(fill="x")
+        self.message_label.pack(fill="x", pady=(2, 2))
+        line.pack(fill="x")
+        self.columnconfigure(0, weight=1)
+        content.grid(row=0, column=0, sticky="ew")
         if cancellable:
-            self.cancel_button.grid(row=0, column=3, rowspan=3, padx=(10, 0))
+            self.cancel_button.grid(row=0, column=1, padx=(10, 0))
+        ttk.Separator(self, orient="horizontal").grid(row=1, column=0, columnspan=2, sticky="ew", pady=(8, 0))
         self.sync()
 
     @property
@@ -122,7 +129,6 @@ class TaskListView(ttk.Frame, TaskListLogic, TkBinding):
 
     def _add_row(self, row: TaskRow) -> None:
         row.grid(row=len(self._rows) + 1, column=0, sticky="ew")
-        ttk.Separator(row, orient="horizontal").place(relx=0, rely=1.0, relwidth=1.0, anchor="sw")
 
     def _remove_row(self, row: TaskRow) -> None:
         row.destroy()
