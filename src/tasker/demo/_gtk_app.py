@@ -258,9 +258,6 @@ class DemoApp(DemoController):
         assert self.window is not None
         return save_png(self.window, path)
 
-    def add_outcome(self, outcome: Outcome) -> None:
-        assert self.window is not None
-        self.window.add_outcome(outcome)
 
     def tour_button(self, enabled: bool) -> None:
         assert self.window is not None

@@ -234,8 +234,6 @@ class QtDemo(DemoController):
     def save_png(self, path: str) -> tuple[int, int]:
         return save_png(self.window, path)
 
-    def add_outcome(self, outcome: Outcome) -> None:
-        self.window.add_outcome(outcome)
 
     def tour_button(self, enabled: bool) -> None:
         self.window.run_all_button.setEnabled(enabled)

@@ -182,8 +182,6 @@ class TkDemo(DemoController):
     def save_png(self, path: str) -> tuple[int, int]:
         return save_png(self.root, path)
 
-    def add_outcome(self, outcome: Outcome) -> None:
-        self.window.add_outcome(outcome)
 
     def tour_button(self, enabled: bool) -> None:
         self.window.run_all_button.state(["!disabled"] if enabled else ["disabled"])

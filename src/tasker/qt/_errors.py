@@ -53,20 +53,11 @@ class _Entry(QtWidgets.QWidget):
 
 
 class TaskErrorBanner(QtWidgets.QFrame, ErrorBannerLogic, QtBinding):
-    """A dismissible banner listing failed tasks with their error messages.
+    """A dismissible banner listing failed tasks with their error messages (Qt).
 
-    Put it at the top of a window's content. It shows itself when a failure
-    is reported and hides when the user has dismissed every entry.
-
-    Failures reach it in two ways (use either):
-
-    * automatically: it follows ``manager.task_ended`` and reports every task
-      that ends ``failed``, even one that never showed up in ``tasks_updated``
-      (``follow=False`` turns this off);
-    * ``banner.report(task)`` or ``banner.report_error(title, error)`` — e.g.
-      from a ``when_done`` (``when_done=banner.when_done`` reports failures).
-
-    At most ``max_entries`` are shown; older ones are dropped. A task is shown once.
+    It follows ``manager.task_ended`` (``follow=True``) and ``report(task)`` /
+    ``report_error(title, error)`` / ``when_done=banner.when_done``; see
+    :class:`tasker._widgets.ErrorBannerLogic` for what it shows, and docs/qt.md.
     """
 
     def __init__(

@@ -39,21 +39,11 @@ def _dismiss(banner: weakref.ref[TaskErrorBanner], entry: _Entry) -> None:
 
 
 class TaskErrorBanner(ttk.Frame, ErrorBannerLogic, TkBinding):
-    """A dismissible banner listing failed tasks with their error messages.
+    """A dismissible banner listing failed tasks with their error messages (Tk).
 
-    Put it at the top of a window's content (``fill="x"``). It takes no room
-    until a failure is reported and folds away again when the user has
-    dismissed every entry.
-
-    Failures reach it in two ways (use either):
-
-    * automatically: it follows ``manager.task_ended`` and reports every task
-      that ends ``failed``, even one that never showed up in ``tasks_updated``
-      (``follow=False`` turns this off);
-    * ``banner.report(task)`` or ``banner.report_error(title, error)`` — e.g.
-      from a ``when_done`` (``when_done=banner.when_done`` reports failures).
-
-    At most ``max_entries`` are shown; older ones are dropped. A task is shown once.
+    It follows ``manager.task_ended`` (``follow=True``) and ``report(task)`` /
+    ``report_error(title, error)`` / ``when_done=banner.when_done``; see
+    :class:`tasker._widgets.ErrorBannerLogic` for what it shows, and docs/tk.md.
     """
 
     def __init__(self, manager: Any = None, master: Any = None, *, follow: bool = True, max_entries: int = 3) -> None:
