@@ -1,4 +1,4 @@
-"""Command line of the demo: picks the GTK window or the terminal view."""
+"""Command line of the demo: picks the GTK, Qt or Tk window or the terminal view."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ),
     )
     view = parser.add_mutually_exclusive_group()
-    view.add_argument("--gtk", action="store_true", help="the GTK 4 window (needs a display)")
-    view.add_argument("--terminal", action="store_true", help="the terminal view (rich)")
+    view.add_argument("--gtk", action="store_true", help="the GTK 4 window (needs a display); the default with one")
+    view.add_argument("--qt", action="store_true", help="the Qt window (PySide6; QT_QPA_PLATFORM=offscreen works)")
+    view.add_argument("--tk", action="store_true", help="the Tk window (needs a display)")
+    view.add_argument("--terminal", action="store_true", help="the terminal view (rich); the default without a display")
     parser.add_argument(
         "--test-mode",
         action="store_true",
@@ -35,9 +37,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--screenshot",
         metavar="PATH",
-        help="GTK: save a PNG of the window once tasks are visibly running, then go on",
+        help="windows: save a PNG of the window once tasks are visibly running, then go on "
+        "(Tk: needs ImageMagick's 'import')",
     )
-    parser.add_argument("--no-tour", action="store_true", help="GTK: start nothing until a button is pressed")
+    parser.add_argument("--no-tour", action="store_true", help="windows: start nothing until a button is pressed")
     return parser.parse_args(argv)
 
 
@@ -57,6 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.speed is None:
         args.speed = 0.4 if args.test_mode else 1.0
+    if args.qt:
+        from ._qt_app import run_qt
+
+        return run_qt(args)
+    if args.tk:
+        from ._tk_app import run_tk
+
+        return run_tk(args)
     use_gtk = args.gtk or (not args.terminal and display_available())
     if use_gtk:
         if not display_available():

@@ -16,8 +16,8 @@ See ``docs/gtk.md``.
 
 from __future__ import annotations
 
+from .._widgets import format_duration
 from ._asyncio import use_glib_asyncio
-from ._base import format_duration
 from ._errors import TaskErrorBanner, describe_error
 from ._list import TaskListView, TaskRow
 from ._progress import TaskProgressBar

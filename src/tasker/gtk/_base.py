@@ -1,7 +1,8 @@
-"""What every tasker widget shares: Gtk 4 loading, the manager binding, CSS.
+"""What every tasker GTK widget shares: Gtk 4 loading, the manager binding, CSS.
 
-A widget listens to ``manager.tasks_updated`` only while it is *realized*
-(part of a window that is shown): it connects on ``realize`` — and at once
+The toolkit-neutral logic lives in ``tasker._widgets``. A GTK widget listens
+to ``manager.tasks_updated`` only while it is *realized* (part of a window
+that is shown): it connects on ``realize`` — and at once
 brings itself up to date from the manager — and disconnects on ``unrealize``.
 The receiver is a bound method connected with ``weak=True`` (tasker's signals
 hold receivers strongly by default), so a widget that is dropped without ever
@@ -13,7 +14,8 @@ nothing outside the widget keeps a strong reference to it.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import gi
 
@@ -29,11 +31,9 @@ else:
 
 from gi.repository import Gdk, GLib, GObject, Gtk
 
-if TYPE_CHECKING:
-    from .._core._manager import TaskManager
-    from .._core._task import Task
+from .._widgets import ManagerBinding, format_duration, resolve_manager
 
-__all__ = ["GLib", "GObject", "Gdk", "Gtk", "ManagerBinding", "format_duration", "install_css"]
+__all__ = ["GLib", "GObject", "Gdk", "Gtk", "GtkBinding", "format_duration", "install_css", "resolve_manager"]
 
 _CSS = """
 .tasker-status { padding: 2px 8px; }
@@ -67,111 +67,23 @@ def install_css(display: Any = None) -> None:
     _css_displays.add(hash(display))
 
 
-def format_duration(seconds: float) -> str:
-    """``"about 5 s"``, ``"about 3 min"``, ``"about 1 h 20 min"``."""
-    if seconds < 60:
-        return f"about {max(1, round(seconds))} s"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"about {minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"about {hours} h {minutes} min" if minutes else f"about {hours} h"
-
-
-def resolve_manager(manager: Any) -> Any:
-    """``manager`` itself, or the shared ``task_mgr`` when it is ``None``."""
-    if manager is None:
-        from .. import task_mgr
-
-        return task_mgr
-    return manager
-
-
-class ManagerBinding:
-    """Mixin for widgets that follow a manager's ``tasks_updated``.
+class GtkBinding(ManagerBinding):
+    """:class:`ManagerBinding` on GTK: follows the manager while realized; GLib timers.
 
     Subclasses call ``_bind_manager`` in ``__init__``, implement
     ``_update(tasks, progress)`` and chain ``_binding_realized`` /
     ``_binding_unrealized`` from ``do_realize`` / ``do_unrealize``.
-    Optionally they implement ``_tick()`` (called every ``tick_ms`` while
-    ``_ticking()`` is true) for animation such as pulsing.
     """
 
-    _manager: Any
-    _receiving: bool
-    _tick_source: int
-    tick_ms = 100
-
-    def _bind_manager(self, manager: Any) -> None:
-        self._manager = resolve_manager(manager)
-        self._receiving = False
-        self._tick_source = 0
-
-    @property
-    def manager(self) -> TaskManager:
-        """The manager this widget follows (``task_mgr`` unless given one)."""
-        return self._manager  # type: ignore[no-any-return]
-
-    @property
-    def is_receiving(self) -> bool:
-        """True while connected to ``manager.tasks_updated``."""
-        return self._receiving
-
-    # -- connection --------------------------------------------------------------
     def _binding_realized(self) -> None:
-        if not self._receiving:
-            self._manager.tasks_updated.connect(self._on_tasks_updated, weak=True)
-            self._manager.task_ended.connect(self._on_task_ended, weak=True)
-            self._receiving = True
         install_css()
-        self.refresh()
+        self._connect()
 
     def _binding_unrealized(self) -> None:
-        if self._receiving:
-            self._manager.tasks_updated.disconnect(self._on_tasks_updated)
-            self._manager.task_ended.disconnect(self._on_task_ended)
-            self._receiving = False
-        self._stop_ticking()
+        self._disconnect()
 
-    def refresh(self) -> None:
-        """Bring the widget up to date with the manager now."""
-        manager = self._manager
-        self._update([t for t in manager if t.visible], manager.get_overall_progress())
+    def _start_timer(self, ms: int, fn: Callable[[], bool]) -> Any:
+        return GLib.timeout_add(ms, fn)
 
-    def _on_tasks_updated(self, sender: Any, *, tasks: list[Task[Any]], progress: float, **_: Any) -> None:
-        if self._receiving:
-            self._update(tasks, progress)
-
-    def _on_task_ended(self, sender: Any, *, task: Task[Any], **_: Any) -> None:
-        if self._receiving and task.visible:  # visible=False: never shown, not even failing
-            self._ended(task)
-
-    def _update(self, tasks: list[Task[Any]], progress: float) -> None:
-        raise NotImplementedError
-
-    def _ended(self, task: Task[Any]) -> None:
-        """A task ended (``manager.task_ended``); before its ``when_done``."""
-
-    # -- animation ------------------------------------------------------------------
-    def _ticking(self) -> bool:
-        return False
-
-    def _tick(self) -> None:
-        """Called every ``tick_ms`` while ``_ticking()`` is true."""
-
-    def _want_ticks(self) -> None:
-        """Start the timer if ``_ticking()`` and realized; it stops by itself."""
-        if self._tick_source == 0 and self._receiving and self._ticking():
-            self._tick_source = GLib.timeout_add(self.tick_ms, self._on_tick)
-
-    def _on_tick(self) -> bool:
-        if not self._receiving or not self._ticking():
-            self._tick_source = 0
-            return False
-        self._tick()
-        return True
-
-    def _stop_ticking(self) -> None:
-        if self._tick_source:
-            GLib.source_remove(self._tick_source)
-            self._tick_source = 0
+    def _cancel_timer(self, handle: Any) -> None:
+        GLib.source_remove(handle)

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import Gtk, ManagerBinding
+from .._widgets import ErrorBannerLogic, describe_error
+from ._base import Gtk, GtkBinding
 
 if TYPE_CHECKING:
     from .._core._task import Task
 
+__all__ = ["TaskErrorBanner", "describe_error"]
+
 _ELLIPSIZE_END = 3  # Pango.EllipsizeMode.END
-
-
-def describe_error(error: BaseException | None) -> str:
-    """``"ValueError: bad input"`` — the type and first line of the message."""
-    if error is None:
-        return "unknown error"
-    text = str(error).strip().splitlines()
-    first = text[0] if text else ""
-    name = type(error).__name__
-    return f"{name}: {first}" if first else name
 
 
 class _Entry(Gtk.Box):  # type: ignore[misc]
@@ -60,7 +53,7 @@ def _dismiss_clicked(button: Any) -> None:
         banner.dismiss(entry)
 
 
-class TaskErrorBanner(Gtk.Revealer, ManagerBinding):  # type: ignore[misc]
+class TaskErrorBanner(Gtk.Revealer, ErrorBannerLogic, GtkBinding):  # type: ignore[misc]
     """A dismissible banner listing failed tasks with their error messages.
 
     Put it at the top of a window's content. It reveals itself when a failure
@@ -85,13 +78,10 @@ class TaskErrorBanner(Gtk.Revealer, ManagerBinding):  # type: ignore[misc]
             transition_duration=200,
             reveal_child=False,
         )
-        self._follow = follow
-        self._max_entries = max(1, max_entries)
-        self._shown: set[int] = set()
+        self._init_banner(follow, max_entries)
         self._box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=6)
         self._box.add_css_class("tasker-error-banner")
         self.set_child(self._box)
-        self._entries: list[_Entry] = []
         self._bind_manager(manager)
 
     def do_realize(self) -> None:
@@ -103,57 +93,14 @@ class TaskErrorBanner(Gtk.Revealer, ManagerBinding):  # type: ignore[misc]
         self._binding_unrealized()
         Gtk.Revealer.do_unrealize(self)
 
-    # -- read back -------------------------------------------------------------------
-    @property
-    def failures(self) -> list[tuple[str, str]]:
-        """``(title, detail)`` of every entry shown, oldest first."""
-        return [(entry.title, entry.detail) for entry in self._entries]
+    def _make_entry(self, title: str, detail: str, task: Task[Any] | None) -> _Entry:
+        return _Entry(title, detail, task)
 
-    @property
-    def entries(self) -> list[Any]:
-        return list(self._entries)
-
-    # -- reporting ---------------------------------------------------------------------
-    def when_done(self, task: Task[Any]) -> None:
-        """A ``when_done`` callback: reports the task if it failed."""
-        if task.get_status() == "failed":
-            self.report(task)
-
-    def report(self, task: Task[Any]) -> None:
-        """Show the failure of ``task`` (once per task)."""
-        if task.id in self._shown:
-            return
-        self._shown.add(task.id)
-        self._add(_Entry(f"{task.name} failed", describe_error(task.exception()), task))
-
-    def report_error(self, title: str, error: BaseException | str) -> None:
-        """Show any error: ``title`` in bold, the error below it."""
-        detail = error if isinstance(error, str) else describe_error(error)
-        self._add(_Entry(title, detail, None))
-
-    def dismiss(self, entry: Any) -> None:
-        """Remove one entry; the banner hides after the last one."""
-        if entry in self._entries:
-            self._entries.remove(entry)
-            self._box.remove(entry)
-        if not self._entries:
-            self.set_reveal_child(False)
-
-    def clear(self) -> None:
-        """Dismiss every entry."""
-        for entry in list(self._entries):
-            self.dismiss(entry)
-
-    def _add(self, entry: _Entry) -> None:
-        self._entries.append(entry)
+    def _add_entry(self, entry: _Entry) -> None:
         self._box.append(entry)
-        while len(self._entries) > self._max_entries:
-            self.dismiss(self._entries[0])
-        self.set_reveal_child(True)
 
-    def _update(self, tasks: list[Task[Any]], progress: float) -> None:
-        pass  # failures come from manager.task_ended (see _ended)
+    def _remove_entry(self, entry: _Entry) -> None:
+        self._box.remove(entry)
 
-    def _ended(self, task: Task[Any]) -> None:
-        if task.get_status() == "failed":
-            self.report(task)
+    def _reveal(self, shown: bool) -> None:
+        self.set_reveal_child(shown)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
-from ._base import GObject, Gtk, ManagerBinding, format_duration
+from .._widgets import RowLogic, RowState, TaskListLogic
+from ._base import GObject, Gtk, GtkBinding
 
 if TYPE_CHECKING:
     from .._core._task import Task
@@ -13,22 +13,19 @@ if TYPE_CHECKING:
 _ELLIPSIZE_END = 3  # Pango.EllipsizeMode.END (Pango itself is not needed)
 
 
-class TaskRow(Gtk.ListBoxRow):  # type: ignore[misc]
+class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
     """The row of one task: name, kind, message, progress bar, ETA, cancel."""
 
     __gtype_name__ = "TaskerTaskRow"
 
     #: Progress needed, and seconds of observation, before an ETA is shown.
-    ETA_MIN_PROGRESS = 0.03
-    ETA_MIN_SECONDS = 1.0
+    ETA_MIN_PROGRESS = RowState.ETA_MIN_PROGRESS
+    ETA_MIN_SECONDS = RowState.ETA_MIN_SECONDS
 
     def __init__(self, task: Task[Any], *, cancellable: bool = True, show_kind: bool = True) -> None:
         super().__init__(activatable=False, selectable=False)
-        self.task = task
+        self._init_row(task)
         self.add_css_class("tasker-task-row")
-        self._first_seen = time.monotonic()
-        self._eta_origin: tuple[float, float] | None = None  # (time, progress) when progress began
-        self._pulsing = False
 
         self.name_label = Gtk.Label(label=task.name, xalign=0.0, hexpand=True)
         self.name_label.add_css_class("tasker-task-name")
@@ -70,74 +67,37 @@ class TaskRow(Gtk.ListBoxRow):  # type: ignore[misc]
         outer.append(column)
         outer.append(self.cancel_button)
         self.set_child(outer)
-        self.update()
+        self.sync()
 
-    # -- state ------------------------------------------------------------------
     @property
     def fraction(self) -> float:
         return float(self.progress_bar.get_fraction())
 
-    @property
-    def message(self) -> str:
-        return str(self.message_label.get_text())
-
-    @property
-    def eta(self) -> str:
-        return str(self.eta_label.get_text())
-
-    @property
-    def pulsing(self) -> bool:
-        return self._pulsing
-
     def update(self) -> None:
         """Show the task's current progress, message and time left."""
-        task = self.task
-        now = time.monotonic()
-        progress = task.get_progress()
-        message = task.get_message()
-        if task.is_cancelled():
-            message = f"Cancelling… ({message})" if message else "Cancelling…"
+        self.sync()
+
+    def _show(self, state: RowState) -> None:
+        if state.cancelling:
             self.cancel_button.set_sensitive(False)
-        elif task.get_status() == "pending":
-            message = message or "Waiting for a free worker…"
-        self.message_label.set_text(message or "")
-        self.message_label.set_tooltip_text(message or None)
-        if progress > 0.0:
-            self._pulsing = False
-            self.progress_bar.set_fraction(progress)
-            self.percent_label.set_text(f"{progress:.0%}")
-        else:
-            self.percent_label.set_text("")
-            self._pulsing = task.is_running() and now - self._first_seen >= 0.3
-        self.eta_label.set_text(self._estimate(now, progress))
+        self.message_label.set_text(state.message)
+        self.message_label.set_tooltip_text(state.message or None)
+        if state.percent:
+            self.progress_bar.set_fraction(state.fraction)
+        self.percent_label.set_text(state.percent)
+        self.eta_label.set_text(state.eta)
 
-    def pulse(self) -> None:
-        if self._pulsing:
-            self.progress_bar.pulse()
-
-    def _estimate(self, now: float, progress: float) -> str:
-        if progress <= 0.0 or progress >= 1.0:
-            return ""
-        if self._eta_origin is None:
-            # Measure from the first progress seen: queueing time is not work time.
-            self._eta_origin = (now, progress)
-            return ""
-        t0, p0 = self._eta_origin
-        elapsed, done = now - t0, progress - p0
-        if elapsed < self.ETA_MIN_SECONDS or progress < self.ETA_MIN_PROGRESS or done <= 0.0:
-            return ""
-        left = (1.0 - progress) * elapsed / done
-        return f"{format_duration(left)} left"
+    def _show_pulse(self) -> None:
+        self.progress_bar.pulse()
 
 
 def _cancel_clicked(button: Any) -> None:
     row = button.get_ancestor(TaskRow)
     if row is not None:
-        row.task.cancel()
-        row.update()
+        row.cancel()
 
 
-class TaskListView(Gtk.ListBox, ManagerBinding):  # type: ignore[misc]
+class TaskListView(Gtk.ListBox, TaskListLogic, GtkBinding):  # type: ignore[misc]
     """A list of the manager's live tasks, one :class:`TaskRow` each.
 
     Rows appear when tasks are added and disappear when they end. Each row has
@@ -158,7 +118,6 @@ class TaskListView(Gtk.ListBox, ManagerBinding):  # type: ignore[misc]
         "task-ended": (GObject.SignalFlags.RUN_LAST, None, (object,)),
         "task-failed": (GObject.SignalFlags.RUN_LAST, None, (object,)),
     }
-    tick_ms = 100
 
     def __init__(
         self,
@@ -169,10 +128,8 @@ class TaskListView(Gtk.ListBox, ManagerBinding):  # type: ignore[misc]
         placeholder: str | None = "No tasks running",
     ) -> None:
         super().__init__(selection_mode=Gtk.SelectionMode.NONE)
+        self._init_list(cancellable, show_kind)
         self.add_css_class("rich-list")
-        self._cancellable = cancellable
-        self._show_kind = show_kind
-        self._rows: dict[int, TaskRow] = {}
         if placeholder:
             label = Gtk.Label(label=placeholder, margin_top=18, margin_bottom=18)
             label.add_css_class("tasker-dim")
@@ -187,41 +144,21 @@ class TaskListView(Gtk.ListBox, ManagerBinding):  # type: ignore[misc]
         self._binding_unrealized()
         Gtk.ListBox.do_unrealize(self)
 
-    # -- read back -----------------------------------------------------------------
-    @property
-    def rows(self) -> list[TaskRow]:
-        """The rows, in task start order."""
-        return list(self._rows.values())
-
     def get_row(self, task: Task[Any]) -> TaskRow | None:
-        return self._rows.get(task.id)
+        row: TaskRow | None = self._rows.get(task.id)
+        return row
 
-    # -- updates ----------------------------------------------------------------------
-    def _update(self, tasks: list[Task[Any]], progress: float) -> None:
-        live = {task.id for task in tasks}
-        for task_id in [i for i in self._rows if i not in live]:
-            self.remove(self._rows.pop(task_id))
-        for task in tasks:
-            row = self._rows.get(task.id)
-            if row is None:
-                row = TaskRow(task, cancellable=self._cancellable, show_kind=self._show_kind)
-                self._rows[task.id] = row
-                self.append(row)  # start order == list order: new tasks are newest
-            else:
-                row.update()
-        if any(row.pulsing or row.task.get_progress() <= 0.0 for row in self._rows.values()):
-            self._want_ticks()
+    def _make_row(self, task: Task[Any]) -> TaskRow:
+        return TaskRow(task, cancellable=self._cancellable, show_kind=self._show_kind)
 
-    def _ended(self, task: Task[Any]) -> None:
+    def _add_row(self, row: TaskRow) -> None:
+        self.append(row)
+
+    def _remove_row(self, row: TaskRow) -> None:
+        self.remove(row)
+
+    def _emit_ended(self, task: Task[Any]) -> None:
         self.emit("task-ended", task)
-        if task.get_status() == "failed":
-            self.emit("task-failed", task)
 
-    def _ticking(self) -> bool:
-        return any(row.task.get_progress() <= 0.0 for row in self._rows.values())
-
-    def _tick(self) -> None:
-        for row in self._rows.values():
-            if row.task.get_progress() <= 0.0:
-                row.update()
-                row.pulse()
+    def _emit_failed(self, task: Task[Any]) -> None:
+        self.emit("task-failed", task)

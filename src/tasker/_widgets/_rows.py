@@ -1,0 +1,194 @@
+"""The task list (``TaskListView``): rows, time left, pulsing — toolkit-neutral."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from ._binding import ManagerBinding
+from ._text import format_duration
+
+if TYPE_CHECKING:
+    from .._core._task import Task
+
+
+class RowState:
+    """What the row of one task shows, computed from the task by :meth:`compute`."""
+
+    #: Progress needed, and seconds of observation, before a time left is shown.
+    ETA_MIN_PROGRESS = 0.03
+    ETA_MIN_SECONDS = 1.0
+    #: A running task without progress pulses after this many seconds.
+    PULSE_AFTER = 0.3
+
+    def __init__(self, task: Task[Any], now: float | None = None) -> None:
+        self.task = task
+        self.first_seen = time.monotonic() if now is None else now
+        self._eta_origin: tuple[float, float] | None = None  # (time, progress) when progress began
+        self.fraction = 0.0
+        self.percent = ""
+        self.message = ""
+        self.eta = ""
+        self.pulsing = False
+        self.cancelling = False
+
+    def compute(self, now: float | None = None) -> None:
+        task = self.task
+        now = time.monotonic() if now is None else now
+        progress = task.get_progress()
+        message = task.get_message()
+        if task.is_cancelled():
+            message = f"Cancelling… ({message})" if message else "Cancelling…"
+            self.cancelling = True
+        elif task.get_status() == "pending":
+            message = message or "Waiting for a free worker…"
+        self.message = message or ""
+        if progress > 0.0:
+            self.pulsing = False
+            self.fraction = progress
+            self.percent = f"{progress:.0%}"
+        else:
+            self.percent = ""
+            self.pulsing = task.is_running() and now - self.first_seen >= self.PULSE_AFTER
+        self.eta = self._estimate(now, progress)
+
+    def _estimate(self, now: float, progress: float) -> str:
+        if progress <= 0.0 or progress >= 1.0:
+            return ""
+        if self._eta_origin is None:
+            # Measure from the first progress seen: queueing time is not work time.
+            self._eta_origin = (now, progress)
+            return ""
+        t0, p0 = self._eta_origin
+        elapsed, done = now - t0, progress - p0
+        if elapsed < self.ETA_MIN_SECONDS or progress < self.ETA_MIN_PROGRESS or done <= 0.0:
+            return ""
+        left = (1.0 - progress) * elapsed / done
+        return f"{format_duration(left)} left"
+
+
+class RowLogic:
+    """Mixin for the row widget of one task; the toolkit implements ``_show(state)``
+    and ``_show_pulse()``, and calls ``_init_row(task)`` then ``sync()``."""
+
+    task: Task[Any]
+    _state: RowState
+
+    def _init_row(self, task: Task[Any]) -> None:
+        self.task = task
+        self._state = RowState(task)
+
+    @property
+    def fraction(self) -> float:
+        return self._state.fraction
+
+    @property
+    def message(self) -> str:
+        return self._state.message
+
+    @property
+    def eta(self) -> str:
+        """``"about 40 s left"`` once progress allows an estimate, else ``""``."""
+        return self._state.eta
+
+    @property
+    def pulsing(self) -> bool:
+        return self._state.pulsing
+
+    def sync(self) -> None:
+        """Show the task's current progress, message and time left."""
+        self._state.compute()
+        self._show(self._state)
+
+    def pulse(self) -> None:
+        if self._state.pulsing:
+            self._show_pulse()
+
+    def cancel(self) -> None:
+        """What the cancel button does: ask the task to stop, show "Cancelling…"."""
+        self.task.cancel()
+        self.sync()
+
+    def _show(self, state: RowState) -> None:
+        raise NotImplementedError
+
+    def _show_pulse(self) -> None:
+        raise NotImplementedError
+
+
+class TaskListLogic(ManagerBinding):
+    """Mixin: one row per live task, in start order, added and removed as tasks
+    come and go; ``task_ended`` / ``task_failed`` as tasks end.
+
+    The toolkit implements ``_make_row(task)``, ``_add_row(row)``,
+    ``_remove_row(row)``, ``_emit_ended(task)`` and ``_emit_failed(task)``, and
+    may override ``_rows_changed()`` (e.g. to show a placeholder).
+    """
+
+    tick_ms = 100
+    _rows: dict[int, Any]
+
+    def _init_list(self, cancellable: bool, show_kind: bool) -> None:
+        self._cancellable = cancellable
+        self._show_kind = show_kind
+        self._rows = {}
+
+    @property
+    def rows(self) -> list[Any]:
+        """The rows, in task start order."""
+        return list(self._rows.values())
+
+    def get_row(self, task: Task[Any]) -> Any:
+        """The row of ``task``, or ``None``."""
+        return self._rows.get(task.id)
+
+    def _update(self, tasks: list[Task[Any]], progress: float) -> None:
+        live = {task.id for task in tasks}
+        changed = False
+        for task_id in [i for i in self._rows if i not in live]:
+            self._remove_row(self._rows.pop(task_id))
+            changed = True
+        for task in tasks:
+            row = self._rows.get(task.id)
+            if row is None:
+                row = self._rows[task.id] = self._make_row(task)
+                self._add_row(row)  # start order == list order: new tasks are newest
+                changed = True
+            else:
+                row.sync()
+        if changed:
+            self._rows_changed()
+        if any(row.pulsing or row.task.get_progress() <= 0.0 for row in self._rows.values()):
+            self._want_ticks()
+
+    def _ended(self, task: Task[Any]) -> None:
+        self._emit_ended(task)
+        if task.get_status() == "failed":
+            self._emit_failed(task)
+
+    def _ticking(self) -> bool:
+        return any(row.task.get_progress() <= 0.0 for row in self._rows.values())
+
+    def _tick(self) -> None:
+        for row in self._rows.values():
+            if row.task.get_progress() <= 0.0:
+                row.sync()
+                row.pulse()
+
+    def _rows_changed(self) -> None:
+        """Rows were added or removed."""
+
+    def _make_row(self, task: Task[Any]) -> Any:
+        raise NotImplementedError
+
+    def _add_row(self, row: Any) -> None:
+        raise NotImplementedError
+
+    def _remove_row(self, row: Any) -> None:
+        raise NotImplementedError
+
+    def _emit_ended(self, task: Task[Any]) -> None:
+        raise NotImplementedError
+
+    def _emit_failed(self, task: Task[Any]) -> None:
+        raise NotImplementedError

@@ -1,0 +1,29 @@
+"""The words tasker's widgets show."""
+
+from __future__ import annotations
+
+
+def format_duration(seconds: float) -> str:
+    """``"about 5 s"``, ``"about 3 min"``, ``"about 1 h 20 min"``."""
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes} min" if minutes else f"about {hours} h"
+
+
+def count_text(n: int) -> str:
+    """``"1 task"``, ``"3 tasks"``."""
+    return f"{n} task{'s' if n != 1 else ''}"
+
+
+def describe_error(error: BaseException | None) -> str:
+    """``"ValueError: bad input"`` — the type and first line of the message."""
+    if error is None:
+        return "unknown error"
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ""
+    name = type(error).__name__
+    return f"{name}: {first}" if first else name

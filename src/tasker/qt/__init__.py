@@ -1,0 +1,33 @@
+"""Qt widgets for tasker (PySide6: ``pip install tasker-ui[qt]``).
+
+Importing this module imports PySide6; importing ``tasker`` alone never does.
+In a Qt application (a ``QApplication`` exists when the first task starts)
+tasker delivers every callback on the GUI thread by itself (a queued signal),
+so these widgets, like your own ``tasks_updated`` handlers, update widgets directly.
+
+* :class:`TaskProgressBar` — overall progress for a status bar.
+* :class:`TaskListView` — one row per live task, with a cancel button.
+* :class:`TaskErrorBanner` — shows failed tasks and their errors.
+* :func:`save_png` — grab a widget or window to a PNG (screenshots).
+
+They follow Qt's object ownership: each disconnects from the manager when its
+C++ object is destroyed and never touches it afterwards. See ``docs/qt.md``.
+"""
+
+from __future__ import annotations
+
+from .._widgets import describe_error, format_duration
+from ._errors import TaskErrorBanner
+from ._list import TaskListView, TaskRow
+from ._progress import TaskProgressBar
+from ._snapshot import save_png
+
+__all__ = [
+    "TaskErrorBanner",
+    "TaskListView",
+    "TaskProgressBar",
+    "TaskRow",
+    "describe_error",
+    "format_duration",
+    "save_png",
+]

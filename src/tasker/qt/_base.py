@@ -1,0 +1,145 @@
+"""What every tasker Qt widget shares: the manager binding on Qt, a few helpers.
+
+A widget follows its manager from the moment it is built until its C++ object
+is destroyed (its window closed and deleted, ``deleteLater()``, its parent
+deleted, or its last Python reference dropped). Receivers are bound methods
+held weakly by the manager's signals; the ``destroyed`` handler holds the
+widget only by a weak reference. Every callback first checks that the C++
+object still exists (``shiboken6.isValid``), so a task ending after the window
+closed touches nothing (the classic "Internal C++ object already deleted").
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+import weakref
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import shiboken6
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from .._widgets import ManagerBinding
+
+__all__ = ["ElidedLabel", "QtBinding", "QtCore", "QtGui", "QtWidgets", "dim", "split_parent"]
+
+
+def void_calls_drop_none() -> bool:
+    """True for PySide6 6.12.0 on CPython 3.11: each call of a C++ method that
+    returns nothing drops a reference to ``None`` (then the interpreter aborts,
+    "deallocating None", after a few thousand widget updates)."""
+    if sys.version_info >= (3, 12):  # None is immortal there
+        return False
+    probe = QtCore.QObject()
+    before = sys.getrefcount(None)
+    for _ in range(64):
+        probe.setObjectName("probe")
+    return sys.getrefcount(None) < before - 32
+
+
+#: Checked once, at import: see :func:`void_calls_drop_none`.
+BROKEN_BINDING = void_calls_drop_none()
+if BROKEN_BINDING:
+    warnings.warn(
+        "tasker.qt: this PySide6 drops a reference to None on every call of a method that returns "
+        "nothing (PySide6 6.12.0 on Python 3.11), which aborts the interpreter after a few thousand "
+        "widget updates; install another version: pip install 'PySide6-Essentials!=6.12.0'",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+
+def split_parent(manager: Any, parent: Any) -> tuple[Any, Any]:
+    """Accept ``Widget(parent)`` too: a QWidget given as the manager is the parent."""
+    if parent is None and isinstance(manager, QtWidgets.QWidget):
+        return None, manager
+    return manager, parent
+
+
+def dim(widget: QtWidgets.QWidget, amount: float = 0.62) -> None:
+    """Draw ``widget``'s text between the window's text and background colours."""
+    palette = widget.palette()
+    text = palette.color(QtGui.QPalette.ColorRole.WindowText)
+    back = palette.color(QtGui.QPalette.ColorRole.Window)
+    mixed = QtGui.QColor(
+        round(back.red() + (text.red() - back.red()) * amount),
+        round(back.green() + (text.green() - back.green()) * amount),
+        round(back.blue() + (text.blue() - back.blue()) * amount),
+    )
+    palette.setColor(QtGui.QPalette.ColorRole.WindowText, mixed)
+    widget.setPalette(palette)
+
+
+class ElidedLabel(QtWidgets.QLabel):
+    """A one-line label that ends in "…" when it is too narrow (the full text as tooltip)."""
+
+    def __init__(self, text: str = "", parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.set_full_text(text)
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        if text != self._full:
+            self._full = text
+            self._elide()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(20, super().minimumSizeHint().height())
+
+    def _elide(self) -> None:
+        metrics = self.fontMetrics()
+        shown = metrics.elidedText(self._full, QtCore.Qt.TextElideMode.ElideRight, max(20, self.width()))
+        self.setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")
+
+
+class QtBinding(ManagerBinding):
+    """:class:`ManagerBinding` on Qt: follows the manager until destroyed; a QTimer."""
+
+    _timer: QtCore.QTimer
+    _tick_fn: Callable[[], bool] | None
+
+    def _bind_qt(self, manager: Any) -> None:
+        assert isinstance(self, QtCore.QObject)
+        self._bind_manager(manager)
+        self._tick_fn = None
+        self._timer = QtCore.QTimer(self)
+        self._timer.timeout.connect(self._qt_tick)
+        self.destroyed.connect(partial(_destroyed, weakref.ref(self)))
+        self._connect()
+
+    def _alive(self) -> bool:
+        return shiboken6.isValid(self)
+
+    def _start_timer(self, ms: int, fn: Callable[[], bool]) -> Any:
+        self._tick_fn = fn
+        self._timer.start(ms)
+        return self._timer
+
+    def _qt_tick(self) -> None:
+        fn = self._tick_fn
+        if fn is None or not fn():
+            self._tick_fn = None
+            if shiboken6.isValid(self._timer):
+                self._timer.stop()
+
+    def _cancel_timer(self, handle: Any) -> None:
+        self._tick_fn = None
+        if shiboken6.isValid(handle):
+            handle.stop()
+
+
+def _destroyed(ref: weakref.ref[QtBinding], *_: Any) -> None:
+    widget = ref()
+    if widget is not None:
+        widget._disconnect()

@@ -1,0 +1,171 @@
+"""``TaskListView``: one row per live task, with progress, ETA and a cancel button (Qt)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._widgets import RowLogic, RowState, TaskListLogic
+from ._base import ElidedLabel, QtBinding, QtCore, QtWidgets, dim, split_parent
+
+if TYPE_CHECKING:
+    from .._core._task import Task
+
+_SCALE = 1000
+
+_ROW_STYLE = """
+QFrame#taskerTaskRow { border-bottom: 1px solid palette(midlight); }
+QLabel#taskerKind {
+  border-radius: 8px; padding: 0px 7px; background-color: rgba(127, 127, 127, 45);
+}
+"""
+
+
+class TaskRow(QtWidgets.QFrame, RowLogic):
+    """The row of one task: name, kind, message, progress bar, ETA, cancel."""
+
+    def __init__(self, task: Task[Any], *, cancellable: bool = True, show_kind: bool = True) -> None:
+        super().__init__()
+        self._init_row(task)
+        self.setObjectName("taskerTaskRow")
+        self.name_label = ElidedLabel(task.name)
+        bold = self.name_label.font()
+        bold.setBold(True)
+        self.name_label.setFont(bold)
+        self.kind_label = QtWidgets.QLabel(task.kind)
+        self.kind_label.setObjectName("taskerKind")
+        small = self.kind_label.font()
+        small.setPointSizeF(small.pointSizeF() * 0.85)
+        self.kind_label.setFont(small)
+        self.kind_label.setVisible(show_kind)
+        self.eta_label = QtWidgets.QLabel()
+        self.eta_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        self.message_label = ElidedLabel()
+        self.percent_label = QtWidgets.QLabel()
+        self.percent_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        self.percent_label.setMinimumWidth(self.percent_label.fontMetrics().horizontalAdvance("100%") + 4)
+        for label in (self.eta_label, self.message_label, self.percent_label):
+            dim(label)
+        self.progress_bar = QtWidgets.QProgressBar()
+        self.progress_bar.setRange(0, _SCALE)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setMaximumHeight(12)
+        self.cancel_button = QtWidgets.QToolButton()
+        self.cancel_button.setIcon(self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_BrowserStop))
+        self.cancel_button.setToolTip(f"Cancel {task.name}")
+        self.cancel_button.setAutoRaise(True)
+        self.cancel_button.setVisible(cancellable)
+        self.cancel_button.clicked.connect(self.cancel)
+
+        top = QtWidgets.QHBoxLayout()
+        top.setSpacing(8)
+        top.addWidget(self.name_label, 1)
+        top.addWidget(self.eta_label)
+        top.addWidget(self.kind_label)
+        bar = QtWidgets.QHBoxLayout()
+        bar.setSpacing(8)
+        bar.addWidget(self.progress_bar, 1)
+        bar.addWidget(self.percent_label)
+        column = QtWidgets.QVBoxLayout()
+        column.setSpacing(4)
+        column.addLayout(top)
+        column.addWidget(self.message_label)
+        column.addLayout(bar)
+        outer = QtWidgets.QHBoxLayout(self)
+        outer.setContentsMargins(10, 8, 10, 8)
+        outer.setSpacing(10)
+        outer.addLayout(column, 1)
+        outer.addWidget(self.cancel_button)
+        self.sync()
+
+    @property
+    def fraction(self) -> float:
+        bar = self.progress_bar
+        return self._state.fraction if bar.maximum() == 0 else bar.value() / _SCALE
+
+    def _show(self, state: RowState) -> None:
+        if state.cancelling:
+            self.cancel_button.setEnabled(False)
+        self.message_label.set_full_text(state.message)
+        if state.percent:
+            if self.progress_bar.maximum() == 0:
+                self.progress_bar.setRange(0, _SCALE)
+            self.progress_bar.setValue(round(state.fraction * _SCALE))
+        self.percent_label.setText(state.percent)
+        self.eta_label.setText(state.eta)
+
+    def _show_pulse(self) -> None:
+        if self.progress_bar.maximum() != 0:
+            self.progress_bar.setRange(0, 0)  # Qt's busy indicator animates by itself
+
+
+class TaskListView(QtWidgets.QScrollArea, TaskListLogic, QtBinding):
+    """A scrolling list of the manager's live tasks, one :class:`TaskRow` each.
+
+    Rows appear when tasks are added and disappear when they end. Each row has
+    the task's name and kind, its message, a progress bar (Qt's busy indicator
+    while the task has reported no progress), an estimate of the time left once
+    progress allows one, and a cancel button (``cancellable=False`` hides it).
+
+    Signals: ``task_ended(task)`` for every task that left the list, and
+    ``task_failed(task)`` for those that ended ``failed``.
+    """
+
+    task_ended = QtCore.Signal(object)
+    task_failed = QtCore.Signal(object)
+
+    def __init__(
+        self,
+        manager: Any = None,
+        parent: QtWidgets.QWidget | None = None,
+        *,
+        cancellable: bool = True,
+        show_kind: bool = True,
+        placeholder: str | None = "No tasks running",
+    ) -> None:
+        manager, parent = split_parent(manager, parent)
+        super().__init__(parent)
+        self._init_list(cancellable, show_kind)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner = QtWidgets.QWidget()
+        inner.setStyleSheet(_ROW_STYLE)
+        self._layout = QtWidgets.QVBoxLayout(inner)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
+        self._placeholder = QtWidgets.QLabel(placeholder or "")
+        self._placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setContentsMargins(0, 18, 0, 18)
+        dim(self._placeholder)
+        self._placeholder.setVisible(bool(placeholder))
+        self._has_placeholder = bool(placeholder)
+        self._layout.addWidget(self._placeholder)
+        self._layout.addStretch(1)
+        self.setWidget(inner)
+        self._bind_qt(manager)
+
+    def get_row(self, task: Task[Any]) -> TaskRow | None:
+        row: TaskRow | None = self._rows.get(task.id)
+        return row
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(420, 240)
+
+    def _make_row(self, task: Task[Any]) -> TaskRow:
+        return TaskRow(task, cancellable=self._cancellable, show_kind=self._show_kind)
+
+    def _add_row(self, row: TaskRow) -> None:
+        self._layout.insertWidget(self._layout.count() - 1, row)  # before the stretch
+
+    def _remove_row(self, row: TaskRow) -> None:
+        self._layout.removeWidget(row)
+        row.hide()
+        row.deleteLater()
+
+    def _rows_changed(self) -> None:
+        self._placeholder.setVisible(self._has_placeholder and not self._rows)
+
+    def _emit_ended(self, task: Task[Any]) -> None:
+        self.task_ended.emit(task)
+
+    def _emit_failed(self, task: Task[Any]) -> None:
+        self.task_failed.emit(task)
