@@ -245,3 +245,12 @@ class DemoController:
         if self.test_mode:
             self._maybe_quit()
         return False
+
+
+def configure_manager() -> None:
+    """The demo's ``task_mgr`` options: room for the four flood workers, and
+    workers at a lower CPU priority than the UI (``nice 10``), as a desktop app
+    running CPU-bound work should."""
+    from .. import task_mgr
+
+    task_mgr.initialize(max_processes=4, worker_nice=10)

@@ -15,9 +15,17 @@ from typing import Any
 
 from ..gtk import TaskErrorBanner, TaskListView, TaskProgressBar, save_png, use_glib_asyncio
 from ..gtk._base import Gdk, GLib, Gtk, install_css
-from ._app import START_BUTTONS, SUBTITLE, TITLE, DemoController, outcome_text, outcome_tooltip, preview_caption
+from ._app import (
+    START_BUTTONS,
+    SUBTITLE,
+    TITLE,
+    DemoController,
+    configure_manager,
+    outcome_text,
+    outcome_tooltip,
+    preview_caption,
+)
 from ._jobs import HEIGHT, WIDTH
-from ._main import configure_manager
 from ._script import DemoScript, DemoTasks, Outcome
 
 APP_ID = "io.github.tasker.Demo"

@@ -88,15 +88,6 @@ def main(argv: list[str] | None = None) -> int:
     return run_terminal(args)
 
 
-def configure_manager() -> None:
-    """The demo's ``task_mgr`` options: room for the four flood workers, and
-    workers at a lower CPU priority than the UI (``nice 10``), as a desktop app
-    running CPU-bound work should."""
-    from .. import task_mgr
-
-    task_mgr.initialize(max_processes=4, worker_nice=10)
-
-
 def _quiet_accessibility_without_session_bus() -> None:
     """GTK's accessibility bridge needs a D-Bus session bus; without one (CI,
     Xvfb, containers) it only prints a warning, so turn it off in that case."""

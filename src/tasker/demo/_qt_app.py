@@ -20,10 +20,10 @@ from ._app import (
     SUBTITLE,
     TITLE,
     DemoController,
+    configure_manager,
     outcome_text,
     preview_caption,
 )
-from ._main import configure_manager
 from ._script import Outcome
 
 PREVIEW_HEIGHT = 240

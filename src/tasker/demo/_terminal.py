@@ -6,7 +6,7 @@ import argparse
 import threading
 
 from ..terminal import TerminalView
-from ._main import configure_manager
+from ._app import configure_manager
 from ._script import DemoScript, DemoTasks
 
 

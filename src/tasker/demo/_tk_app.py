@@ -15,9 +15,17 @@ from typing import Any
 
 from ..tk import TaskErrorBanner, TaskListView, TaskProgressBar, save_png
 from ..tk._base import ElidedLabel, fonts, install_styles
-from ._app import OUTCOME_STYLE, PREVIEW_BACKGROUND, START_BUTTONS, SUBTITLE, TITLE, DemoController, outcome_text
+from ._app import (
+    OUTCOME_STYLE,
+    PREVIEW_BACKGROUND,
+    START_BUTTONS,
+    SUBTITLE,
+    TITLE,
+    DemoController,
+    configure_manager,
+    outcome_text,
+)
 from ._app import preview_caption as caption_for
-from ._main import configure_manager
 from ._script import Outcome
 
 PREVIEW_HEIGHT = 240
