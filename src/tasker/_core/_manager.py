@@ -60,7 +60,8 @@ class TaskManager:
     ``"tk"`` —, a ``Scheduler``, or a callable ``f(fn)``), ``max_threads``,
     ``max_processes``, ``spare_processes``, ``start_method``,
     ``worker_initializer``, ``worker_initargs``, ``worker_nice``,
-    ``update_rate``, ``cancel_grace_period``, ``max_pending_events``, ``clock``.
+    ``update_rate``, ``cancel_grace_period``, ``max_pending_events``, ``clock``,
+    ``cluster`` (``run_on_cluster``: ``"local"``, a scheduler address or a Dask ``Client``).
 
     ``with TaskManager(...) as mgr:`` shuts it down at the end of the block.
     """
@@ -198,6 +199,31 @@ class TaskManager:
     def run_process(self, func: Callable[..., Any], /, *args: object, **kwargs: object) -> Task[Any]:
         """Run ``func(context, *args, **kwargs)`` in a warm worker process."""
         return self._submit("process", func, args, kwargs)
+
+    @overload
+    def run_on_cluster(
+        self,
+        func: Callable[Concatenate[ExecutionContext, P], R],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Task[R]: ...
+    @overload
+    def run_on_cluster(
+        self,
+        func: Callable[[ExecutionContext, Unpack[Ts]], R],
+        /,
+        *args: *Ts,
+        key: Hashable | None = None,
+        when_done: WhenDone[R] | None = None,
+        when_event: WhenEvent[R] | None = None,
+        timeout: float | None = None,
+        visible: bool = True,
+        **kwargs: Any,
+    ) -> Task[R]: ...
+    def run_on_cluster(self, func: Callable[..., Any], /, *args: object, **kwargs: object) -> Task[Any]:
+        """Run ``func(context, *args, **kwargs)`` on a Dask cluster (the ``cluster`` option)."""
+        return self._submit("cluster", func, args, kwargs)
 
     # (The implementations take *args/**kwargs as ``object``: with ``Any``, mypy
     # reports that they do not accept the TypeVarTuple overload.)

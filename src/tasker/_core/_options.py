@@ -44,6 +44,9 @@ class Options:
     max_pending_events: int = 1000
     #: time for the throttle, grace periods, timeouts and delayed calls (None: the real one).
     clock: Clock | None = field(default=None, compare=False)
+    #: where ``run_on_cluster`` runs: ``None``/``"local"`` (a ``LocalCluster`` started on
+    #: first use), a scheduler address (``"tcp://host:8786"``), or a ``dask.distributed.Client``.
+    cluster: Any = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("max_threads", "max_processes", "max_pending_events"):
@@ -61,6 +64,7 @@ class Options:
             raise TypeError(f"worker_initializer must be callable or None, got {self.worker_initializer!r}")
         if self.clock is not None and not isinstance(self.clock, Clock):
             raise TypeError(f"clock must provide now(), call_later() and stop() (a tasker Clock), got {self.clock!r}")
+        _check_cluster(self.cluster)
         object.__setattr__(self, "worker_initargs", tuple(self.worker_initargs))
 
     @classmethod
@@ -79,6 +83,31 @@ class Options:
         value = getattr(self, name)
         if not ok(value):
             raise ValueError(f"{name} must be {what}, got {value!r}")
+
+
+_CLIENT_METHODS = ("submit", "run", "subscribe_topic")
+
+
+def _check_cluster(value: Any) -> None:
+    """None, "local", an address string, or an object with a Dask Client's methods (dask not imported)."""
+    if value is None or value == "local":
+        return
+    if isinstance(value, str):
+        scheme, sep, rest = value.partition("://")
+        address = rest if sep else value
+        host, colon, port = address.rpartition(":")
+        if (not sep or scheme.isidentifier()) and colon and host and port.isdigit():
+            return
+        raise ValueError(
+            f"cluster must be 'local', a Dask scheduler address such as 'tcp://host:8786', "
+            f"or a dask.distributed.Client; got the string {value!r}"
+        )
+    if all(callable(getattr(value, name, None)) for name in _CLIENT_METHODS):
+        return
+    raise TypeError(
+        f"cluster must be None, 'local', a Dask scheduler address ('tcp://host:8786') "
+        f"or a dask.distributed.Client, got {type(value).__name__}: {value!r}"
+    )
 
 
 def _is_int(value: Any) -> bool:

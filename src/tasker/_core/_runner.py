@@ -107,10 +107,16 @@ RUNNERS: dict[str, str | RunnerFactory] = {
     "thread": "tasker.runners._threads:ThreadRunner",
     "coroutine": "tasker.runners._coroutines:CoroutineRunner",
     "process": "tasker.runners.process:ProcessRunner",
+    "cluster": "tasker.runners.cluster:ClusterRunner",
 }
 
 #: Which public method starts each kind (for error messages).
-METHODS: dict[str, str] = {"thread": "run_thread", "coroutine": "add_coroutine", "process": "run_process"}
+METHODS: dict[str, str] = {
+    "thread": "run_thread",
+    "coroutine": "add_coroutine",
+    "process": "run_process",
+    "cluster": "run_on_cluster",
+}
 
 
 def register_runner(kind: str, factory: str | RunnerFactory, method: str | None = None) -> None:
