@@ -196,16 +196,20 @@ class _ForwardHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            fields = dict(record.__dict__)
-            fields["msg"] = record.getMessage()
-            fields["args"] = None
-            if record.exc_info:
-                fields["exc_text"] = self.format(record) if not record.exc_text else record.exc_text
-            fields["exc_info"] = None
-            fields = {k: v for k, v in fields.items() if isinstance(v, str | int | float | type(None))}
-            self._link.send((Tag.LOG, fields))
+            self._link.send((Tag.LOG, log_fields(self, record)))
         except Exception:
             self.handleError(record)
+
+
+def log_fields(handler: logging.Handler, record: logging.LogRecord) -> dict[str, Any]:
+    """A record as plain fields (its message formatted) that ``logging.makeLogRecord`` rebuilds."""
+    fields = dict(record.__dict__)
+    fields["msg"] = record.getMessage()
+    fields["args"] = None
+    if record.exc_info:
+        fields["exc_text"] = handler.format(record) if not record.exc_text else record.exc_text
+    fields["exc_info"] = None
+    return {k: v for k, v in fields.items() if isinstance(v, str | int | float | type(None))}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -83,23 +83,25 @@ def _cloud_pickler() -> type[pickle.Pickler]:
 _cloud: type[pickle.Pickler] | None = None
 
 
-def dumps(obj: Any, by_value: bool = False) -> tuple[bytes, list[int]]:
+def dumps(obj: Any, by_value: bool = False, in_band: bool = False) -> tuple[bytes, list[int]]:
     """Pickle ``obj``; big buffers go to memory files whose fds are returned.
 
     ``by_value`` uses cloudpickle, which ships lambdas, nested functions and
     anything defined in ``__main__`` by value (a worker never imports the
-    application's main script).
+    application's main script). ``in_band``: every buffer stays in the bytes
+    (for another machine: no fds).
     """
     global _cloud
     big: list[pickle.PickleBuffer] = []
+    shm = _SHM and not in_band
 
     def keep_in_band(buffer: pickle.PickleBuffer) -> bool:
-        if buffer.raw().nbytes < BIG or not _SHM:
+        if buffer.raw().nbytes < BIG or not shm:
             return True
         big.append(buffer)
         return False
 
-    if _SHM:
+    if shm:
         obj = _mark_big_bytes(obj)
     if by_value:
         if _cloud is None:
@@ -113,7 +115,7 @@ def dumps(obj: Any, by_value: bool = False) -> tuple[bytes, list[int]]:
     return data, fds
 
 
-def dumps_portable(obj: Any) -> tuple[bytes, list[int]]:
+def dumps_portable(obj: Any, in_band: bool = False) -> tuple[bytes, list[int]]:
     """Plain pickle when it is enough, cloudpickle when ``__main__`` or a lambda is in it.
 
     Plain pickle is tried first (it is several times faster); what it cannot
@@ -121,14 +123,14 @@ def dumps_portable(obj: Any) -> tuple[bytes, list[int]]:
     process cannot resolve (anything from ``__main__``) goes by value.
     """
     try:
-        data, fds = dumps(obj)
+        data, fds = dumps(obj, in_band=in_band)
     except Exception:
         pass
     else:
         if b"__main__" not in data:
             return data, fds
         close_fds(fds)
-    return dumps(obj, by_value=True)
+    return dumps(obj, by_value=True, in_band=in_band)
 
 
 def loads(data: bytes | bytearray | memoryview, fds: list[int]) -> Any:
@@ -214,8 +216,10 @@ def rebuild_error(described: tuple[Any, ...]) -> BaseException:
     return error
 
 
-def explain_unpicklable(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], error: Exception) -> TypeError:
-    """Name the first part of the call that cannot be sent to a worker."""
+def explain_unpicklable(
+    func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], error: Exception, method: str = "run_process"
+) -> TypeError:
+    """Name the first part of the call that cannot be sent to a worker (``method``: the caller's name)."""
     parts: list[tuple[str, Any]] = [("the function", func)]
     parts += [(f"argument {i + 1}", value) for i, value in enumerate(args)]
     parts += [(f"keyword argument {name!r}", value) for name, value in kwargs.items()]
@@ -224,8 +228,8 @@ def explain_unpicklable(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
             close_fds(dumps(value, by_value=True)[1])
         except Exception as part_error:
             return TypeError(
-                f"run_process(): {label} ({type(value).__name__}) cannot be sent to a worker "
+                f"{method}(): {label} ({type(value).__name__}) cannot be sent to a worker "
                 f"process: {part_error}. Pass picklable data instead (plain values, paths, "
                 "NumPy arrays), or use run_thread() for objects that must stay in this process."
             )
-    return TypeError(f"run_process(): the call cannot be sent to a worker process: {error}")
+    return TypeError(f"{method}(): the call cannot be sent to a worker process: {error}")

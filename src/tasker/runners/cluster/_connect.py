@@ -1,0 +1,168 @@
+"""Reaching the cluster the ``cluster`` option names, and Dask's event topics.
+
+    None / "local"     a LocalCluster tasker starts (on first use) and closes
+    "tcp://host:port"  a Client tasker opens and closes
+    a Client           used as it is: tasker never closes it
+
+Only this package imports dask, and only once a cluster task is submitted
+(``import tasker`` never does). The embedded ``LocalCluster`` has one thread per
+worker process (a forced stop kills one task only), listens on 127.0.0.1 only,
+and fails a task whose worker died instead of re-running it
+(``allowed-failures: 0``).
+
+Dask keeps one event handler per topic and client; ``subscribe`` multiplexes a
+topic among the runners (managers) sharing one client, and keeps a handler
+that was already there (the app's own, on ``"all"``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from importlib import import_module
+from importlib.util import find_spec
+from typing import Any
+
+from ..._core._errors import TaskError
+
+logger = logging.getLogger("tasker")
+
+INSTALL_HINT = "pip install tasker-ui[dask]"
+#: Seconds to reach a scheduler (a Client's ``timeout``).
+CONNECT_TIMEOUT_S = 10.0
+#: Seconds closing a client or the embedded cluster may take.
+CLOSE_TIMEOUT_S = 10.0
+#: Config of the embedded cluster: a killed worker's task fails instead of re-running
+#: elsewhere, and a worker slow to restart under load is not closed for good.
+LOCAL_CONFIG = {
+    "distributed.scheduler.allowed-failures": 0,
+    "distributed.deploy.lost-worker-timeout": "300s",
+}
+
+
+def require_dask() -> None:
+    """Raise a clear ImportError if dask.distributed is not installed (imports nothing)."""
+    try:
+        found = find_spec("distributed") is not None and find_spec("dask") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ImportError(
+            f"run_on_cluster() needs Dask's distributed scheduler, which is not installed: {INSTALL_HINT}",
+            name="distributed",
+        )
+
+
+class Connection:
+    """The client of one runner, made on first use (in the runner's control thread)."""
+
+    def __init__(self, spec: Any, workers: int) -> None:
+        require_dask()
+        self.spec = "local" if spec is None else spec
+        self.workers = workers
+        self.client: Any = None
+        self.cluster: Any = None
+        self.owned = isinstance(self.spec, str)
+
+    def describe(self) -> str:
+        if self.spec == "local":
+            address = getattr(self.cluster, "scheduler_address", None)
+            return f"the embedded LocalCluster ({address})" if address else "the embedded LocalCluster"
+        if isinstance(self.spec, str):
+            return f"the Dask scheduler at {self.spec}"
+        return f"the Dask scheduler of the given Client ({getattr(self.spec, 'scheduler', None)})"
+
+    def get(self) -> Any:
+        """The client, connected; raises ``TaskError`` saying why it cannot be had."""
+        client = self.client
+        if client is not None and client.status in ("running", "connecting", "newly-created"):
+            return client
+        if client is not None and not self.owned:
+            raise TaskError(f"the Dask Client given as cluster= is {client.status}; tasker cannot use it")
+        if client is not None:  # ours, and lost: start afresh
+            self.close()
+        try:
+            self.client = self._open()
+        except TaskError:
+            raise
+        except Exception as error:
+            self.close()
+            raise TaskError(f"cannot reach {self.describe()}: {type(error).__name__}: {error}") from error
+        return self.client
+
+    def _open(self) -> Any:
+        if not self.owned:
+            return self.spec
+        distributed: Any = import_module("distributed")  # Any: dask's types are partial
+        if self.spec != "local":
+            return distributed.Client(self.spec, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        import_module("dask").config.set(LOCAL_CONFIG)
+        self.cluster = distributed.LocalCluster(
+            n_workers=self.workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        return distributed.Client(self.cluster, set_as_default=False)
+
+    def close(self) -> None:
+        """Close what tasker opened (never a Client it was given)."""
+        client, cluster = self.client, self.cluster
+        self.client = self.cluster = None
+        if not self.owned:
+            return
+        for thing in (client, cluster):
+            if thing is None:
+                continue
+            try:
+                thing.close(timeout=CLOSE_TIMEOUT_S)
+            except Exception as error:  # a lost scheduler: nothing more to close
+                logger.debug("tasker: closing %r: %s", thing, error)
+
+
+# -- topics ------------------------------------------------------------------------------------
+Handler = Callable[[Any], object]
+
+_mux_lock = threading.Lock()
+_muxes: weakref.WeakKeyDictionary[Any, dict[str, list[Handler]]] = weakref.WeakKeyDictionary()
+
+
+def subscribe(client: Any, topic: str, handler: Handler) -> None:
+    """Call ``handler(event)`` (in the client's event loop) for each event on ``topic``."""
+    with _mux_lock:
+        topics = _muxes.setdefault(client, {})
+        handlers = topics.get(topic)
+        if handlers is not None:
+            handlers.append(handler)
+            return
+        handlers = topics[topic] = [handler]
+        existing = getattr(client, "_event_handlers", {}).get(topic)
+        if existing is not None:
+            handlers.insert(0, existing)
+
+    def dispatch(event: Any) -> None:
+        for each in list(handlers):
+            try:
+                each(event)
+            except Exception:
+                logger.exception("tasker: a handler of the Dask topic %r failed", topic)
+
+    client.subscribe_topic(topic, dispatch)
+
+
+def unsubscribe(client: Any, topic: str, handler: Handler) -> None:
+    with _mux_lock:
+        topics = _muxes.get(client, {})
+        handlers = topics.get(topic, [])
+        if handler in handlers:
+            handlers.remove(handler)
+        if handlers:
+            return
+        topics.pop(topic, None)
+    try:
+        client.unsubscribe_topic(topic)
+    except Exception as error:  # a closed client
+        logger.debug("tasker: unsubscribing %r: %s", topic, error)

@@ -1,0 +1,271 @@
+"""The app's side of cluster tasks: what the workers and Dask report, to the lifecycle.
+
+One thread, ``tasker-cluster-events``, takes everything in arrival order from a
+queue that Dask's threads only append to (they never wait on tasker):
+
+    topic event  B ─► lifecycle.begin (False: cancel it on its worker)
+                 P ─► lifecycle.report
+                 E, Q ─► Inbox: in order ─► lifecycle.post_event / post_question
+                         (these wait while the UI is behind: back-pressure),
+                         then an ack every half window
+                 W ─► the question is withdrawn      L ─► the app's logging
+    "all" topic  remove-worker ─► its running tasks fail with WorkerDiedError
+    future done  value ─► (once every event up to its last number arrived)
+                          lifecycle.conclude(result | rebuilt error)
+                 KilledWorker ─► never began: submitted again; began: WorkerDiedError
+                 cancelled by Dask (scheduler lost) ─► TaskError naming the scheduler
+
+A result whose events have not all arrived waits up to ``GAP_WAIT_S``; then
+the task fails with a ``TaskError`` naming the missing event numbers (events
+are never dropped silently).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..._core._ask import Question
+from ..._core._errors import TaskError, WorkerDiedError
+from ..process import _payload
+from ..process._reader import _log_record
+from ._events import Inbox
+
+if TYPE_CHECKING:
+    from ..._core._task import Task
+    from ._runner import ClusterRunner
+
+logger = logging.getLogger("tasker")
+
+#: Seconds a task's result waits for events still on their way before a gap is reported.
+GAP_WAIT_S = 5.0
+
+
+class Slot:
+    """The runner's notes on one cluster task (``task.handle``)."""
+
+    def __init__(self, token: str, key: str, window: int) -> None:
+        self.token = token
+        self.key = key
+        self.attempt = 0
+        self.future: Any = None
+        self.worker: str | None = None  # where it began
+        self.pid: int | None = None
+        self.began = False
+        self.inbox = Inbox(window)
+        self.questions: dict[int, Question] = {}
+        self.outcome: tuple[Any, ...] | None = None  # a result waiting for its last events
+        self.deadline = 0.0
+
+
+class Forwarder:
+    """The ``tasker-cluster-events`` thread (see the module doc)."""
+
+    def __init__(self, runner: ClusterRunner) -> None:
+        self.runner = runner
+        self.lifecycle = runner.lifecycle
+        self.queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._loop, name="tasker-cluster-events", daemon=True)
+        self.waiting: set[Task[Any]] = set()  # results waiting for events (a gap)
+
+    # -- from Dask's threads (never block) --------------------------------------------------
+    def on_event(self, event: Any) -> None:
+        self.queue.put(("event", event[1]))
+
+    def on_cluster_event(self, event: Any) -> None:
+        msg = event[1]
+        if isinstance(msg, dict) and msg.get("action") == "remove-worker":
+            self.queue.put(("gone", msg.get("worker"), msg.get("expected")))
+
+    def on_done(self, task: Task[Any], future: Any) -> None:
+        """A Dask future ended (in Dask's callback thread): fetch its value here."""
+        try:
+            value, error = future.result(), None
+        except BaseException as raised:
+            value, error = None, raised
+        self.queue.put(("done", task, future, value, error, future.cancelled()))
+
+    def stop(self, timeout: float) -> None:
+        self.queue.put(None)
+        if self.thread.is_alive() and self.thread is not threading.current_thread():
+            self.thread.join(timeout)
+
+    # -- the thread ---------------------------------------------------------------------------
+    def _loop(self) -> None:
+        # Not never_block: waiting in post_event while the UI is behind is the back-pressure.
+        while True:
+            try:
+                item = self.queue.get(timeout=self._next_deadline())
+            except queue.Empty:
+                self._expire()
+                continue
+            if item is None:
+                return
+            try:
+                self._handle(item)
+            except Exception:
+                logger.exception("tasker: handling %r from the cluster failed", item[0])
+            if self.queue.empty():
+                self._ack_all()
+
+    def _next_deadline(self) -> float | None:
+        if not self.waiting:
+            return None
+        first: float = min(t.handle.deadline for t in self.waiting)
+        return max(0.0, first - time.monotonic())
+
+    def _handle(self, item: tuple[Any, ...]) -> None:
+        match item:
+            case ("event", [tag, token, *fields]):
+                task = self.runner.tasks.get(token)
+                if tag == "B":
+                    self._begin(task, token, *fields)
+                elif task is not None and task.handle.began:
+                    self._report(task, tag, fields)
+            case ("gone", address, expected):
+                self._worker_gone(address, expected)
+            case ("done", task, future, value, error, cancelled):
+                self._done(task, future, value, error, cancelled)
+
+    # -- what a task reports ----------------------------------------------------------------------
+    def _begin(self, task: Task[Any] | None, token: str, address: str, pid: int) -> None:
+        if task is None:  # it ended and was forgotten: stop it where it runs
+            self.runner.cancel_on(address, token)
+            return
+        slot: Slot = task.handle
+        if slot.began:  # Dask runs it again after its worker died: that was its end
+            if not task.is_final():
+                self.lifecycle.conclude(task, error=self._died(slot, slot.worker or address))
+            self.runner.cancel_on(address, token)
+            return
+        slot.began, slot.worker, slot.pid = True, address, pid
+        if not self.lifecycle.begin(task):  # cancelled while it was queued on the cluster
+            self.runner.cancel_on(address, token)
+
+    def _report(self, task: Task[Any], tag: str, fields: list[Any]) -> None:
+        slot: Slot = task.handle
+        if tag == "P":
+            if not task.is_final():
+                self.lifecycle.report(task, fields[0], fields[1])
+        elif tag in ("E", "Q"):
+            for item in slot.inbox.accept(fields[0], (tag, fields[1:])):
+                self._deliver(task, *item)
+            due = slot.inbox.ack_due()
+            if due is not None:
+                self.runner.ack(slot, due)
+            if slot.outcome is not None and slot.inbox.delivered >= slot.outcome[-1]:
+                self._finish(task, slot.outcome)
+        elif tag == "W":
+            question = slot.questions.pop(fields[0], None)
+            if question is not None:
+                question.withdraw()
+        elif tag == "L":
+            _log_record(fields[0])
+
+    def _deliver(self, task: Task[Any], tag: str, fields: list[Any]) -> None:
+        payload = fields[-1]
+        try:
+            name, data = _payload.loads(payload, [])
+        except Exception as error:
+            self._unloadable(task, error)
+            return
+        if tag == "E":
+            self.lifecycle.post_event(task, name, data)
+            return
+        slot: Slot = task.handle
+        number = fields[0]
+        question = Question(name, data, lambda value, error: self.runner.answer(slot, number, value, error))
+        slot.questions[number] = question
+        self.lifecycle.post_question(task, question)
+
+    def _unloadable(self, task: Task[Any], error: Exception) -> None:
+        problem = TaskError(
+            f"an event of the task could not be unpickled in this process: {type(error).__name__}: "
+            f"{error}. Send types that this process can import and rebuild (plain values, NumPy arrays)."
+        )
+        problem.__cause__ = error
+        self.lifecycle.conclude(task, error=problem)
+        slot: Slot = task.handle
+        if slot.worker is not None:
+            self.runner.cancel_on(slot.worker, slot.token)
+
+    def _ack_all(self) -> None:
+        for task in list(self.runner.tasks.values()):
+            slot: Slot | None = task.handle
+            if slot is not None and slot.began and not task.is_final():
+                due = slot.inbox.ack_due(idle=True)
+                if due is not None:
+                    self.runner.ack(slot, due)
+
+    # -- endings ------------------------------------------------------------------------------------
+    def _worker_gone(self, address: str, expected: bool) -> None:
+        for task in list(self.runner.tasks.values()):
+            slot: Slot = task.handle
+            if slot.worker == address and slot.began and not task.is_final():
+                self.lifecycle.conclude(task, error=self._died(slot, address, expected))
+
+    def _died(self, slot: Slot, address: str, expected: bool = False) -> WorkerDiedError:
+        what = "was closed" if expected else "died"
+        return WorkerDiedError(
+            f"the Dask worker {address} (pid {slot.pid}) running the task {what}; likely cause: "
+            "it was killed (out of memory, a signal), its nanny restarted it, or it was retired"
+        )
+
+    def _done(self, task: Task[Any], future: Any, value: Any, error: BaseException | None, cancelled: bool) -> None:
+        slot: Slot = task.handle
+        if future is not slot.future:
+            return  # an earlier attempt's
+        if task.is_final():
+            self.runner.forget(task)
+            return
+        if cancelled:
+            error = TaskError(
+                f"the task was lost: {self.runner.connection.describe()} cancelled it "
+                f"({error or 'no reason given'}); the scheduler went away or closed the connection"
+            )
+        elif type(error).__name__ == "KilledWorker":
+            if not slot.began:  # its worker died before it started (it was only assigned there)
+                self.runner.resubmit(task)
+                return
+            last = getattr(getattr(error, "last_worker", None), "address", None)
+            error = self._died(slot, slot.worker or str(last))
+        if error is not None:
+            if isinstance(error, ModuleNotFoundError) and "tasker" in str(error):
+                error = TaskError(f"the Dask worker cannot import tasker: install tasker-ui there ({error})")
+            self.lifecycle.conclude(task, error=error)
+            self.runner.forget(task)
+            return
+        if slot.inbox.delivered < value[-1]:  # events still on their way
+            slot.outcome, slot.deadline = value, time.monotonic() + GAP_WAIT_S
+            self.waiting.add(task)
+            return
+        self._finish(task, value)
+
+    def _finish(self, task: Task[Any], outcome: tuple[Any, ...]) -> None:
+        self.waiting.discard(task)
+        tag, body, progress, message, _last = outcome
+        if not task.is_final():
+            self.lifecycle.report(task, progress, message)
+            if tag == "R":
+                self.lifecycle.conclude(task, body)
+            else:
+                self.lifecycle.conclude(task, error=_payload.rebuild_error(body))
+        self.runner.forget(task)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for task in [t for t in self.waiting if t.handle.deadline <= now]:
+            self.waiting.discard(task)
+            slot: Slot = task.handle
+            assert slot.outcome is not None
+            missing = slot.inbox.missing(slot.outcome[-1])
+            error = TaskError(
+                f"{len(missing)} event(s) of the task never arrived from the Dask worker {slot.worker} "
+                f"(numbers {missing[:5]}{'…' if len(missing) > 5 else ''}); the scheduler lost them"
+            )
+            logger.error("tasker: task %r: %s", task.name, error)
+            self.lifecycle.conclude(task, error=error)
+            self.runner.forget(task)

@@ -1,0 +1,244 @@
+"""What runs on a Dask worker: the task, its context, what it reports.
+
+The app submits ``run(token, topic, call, settings)``: it runs the task's
+function with a real ``ExecutionContext`` whose cell is a ``Cell`` here, and
+returns ``(tag, value, progress, message, last_seq)`` — ``"R"`` and the
+function's value, or ``"F"`` and a described error. Everything else travels
+as Dask events (``Worker.log_event`` on the app's topic), each a list
+``[tag, token, …]``:
+
+    B  token, worker address, pid        the function starts (pending → running)
+    P  token, progress, message          at most every ``interval`` s, when changed
+    E  token, seq, pickled (name, data)  send_event (ordered: ``_events``)
+    Q  token, seq, number, pickled (…)   context.ask
+    W  token, number                     the ask timed out here
+    L  token, log record fields          a record logged in the task's thread
+
+The app reaches a running task through ``client.run`` on this worker, which
+runs in the worker's event loop, not in a task slot: ``cancel`` (the flag
+``is_cancelled()`` reads: a local byte, no round trip), ``ack`` (room in the
+event window), ``answer`` (to an ask); and ``kill_worker_process`` on the
+worker's nanny (the forced stop after the grace period).
+
+``set_progress`` only writes the cell (``ExecutionContext``); one reporter
+thread per worker process sends what changed, coalesced: a ``log_event``
+costs tens of microseconds, too dear per call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from itertools import count
+from typing import Any
+
+from ..._core._context import ExecutionContext
+from ..._core._errors import TaskTimeoutError
+from ..process import _payload
+from ..process._child import _describe_error, log_fields
+from ._events import Outbox
+
+#: token -> the cell of a task running in this worker process.
+_running: dict[str, Cell] = {}
+_by_thread: dict[int, Cell] = {}
+_lock = threading.Lock()
+_wake = threading.Event()
+_started: set[str] = set()  # not empty once this process has set up its reporter and log handler
+#: Loggers of the worker's own machinery: lowering the root level for tasks leaves them as they were.
+_KEEP_LEVEL = ("distributed", "dask", "tornado", "asyncio", "bokeh", "urllib3")
+
+
+def to_bytes(obj: Any) -> bytes:
+    """Pickled for another machine: in band (no shared memory), by value where needed."""
+    return _payload.dumps_portable(obj, in_band=True)[0]
+
+
+class Cell:
+    """The worker-side progress cell of one task (see ``ExecutionContext``)."""
+
+    def __init__(self, worker: Any, topic: str, token: str, window: int) -> None:
+        self._progress = 0.0
+        self._message: str | None = None
+        self._dirty = False
+        self.flag = bytearray(1)  # non-zero once cancelled (``cancel`` below)
+        self.worker = worker
+        self.topic = topic
+        self.token = token
+        self.outbox = Outbox(window)
+        self.send_lock = threading.Lock()  # a number and its send go together
+        self.answers: dict[int, bytes] = {}  # under outbox.cond
+        self.withdrawn: set[int] = set()
+        self.numbers = count(1)
+        self.thread = threading.get_ident()
+        self.live = True
+
+    def send(self, message: list[Any]) -> None:
+        self.worker.log_event(self.topic, message)
+
+    def report(self) -> None:
+        if self.live:
+            self._dirty = False
+            self.send(["P", self.token, self._progress, self._message])
+
+    # -- ProgressCell -------------------------------------------------------------
+    def _changed(self) -> None:
+        self._dirty = True
+        _wake.set()
+
+    def _send_event(self, name: str, data: Any) -> None:
+        payload = to_bytes((name, data))
+        with self.send_lock:
+            self.send(["E", self.token, self.outbox.reserve(), payload])
+
+    def _flush(self) -> None:
+        self.report()
+
+    def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
+        number = next(self.numbers)
+        payload = to_bytes((name, data))
+        with self.send_lock:
+            self.send(["Q", self.token, self.outbox.reserve(), number, payload])
+        deadline = None if timeout is None else time.monotonic() + timeout
+        cond = self.outbox.cond
+        with cond:
+            while number not in self.answers and not self.flag[0]:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                cond.wait(1.0 if remaining is None else min(remaining, 1.0))
+            answer = self.answers.pop(number, None)
+            if answer is None:
+                self.withdrawn.add(number)  # a late answer is dropped
+        if answer is None:
+            if self.flag[0]:
+                from ..._core._cancelled import CancelledError
+
+                raise CancelledError(f"the task was canceled while it waited in ask({name!r})")
+            self.send(["W", self.token, number])
+            raise TaskTimeoutError(f"no answer to ask({name!r}) within {timeout} s")
+        value, error = _payload.loads(answer, [])
+        if error is not None:
+            raise error
+        return value
+
+    async def _ask_async(self, name: str, data: Any, timeout: float | None) -> Any:
+        raise TypeError("context.ask_async() is for coroutine tasks; a cluster task calls context.ask()")
+
+
+def run(token: str, topic: str, call: bytes, settings: dict[str, Any]) -> tuple[Any, ...]:
+    """The Dask task: run the function between a begin event and the returned outcome."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    cell = Cell(worker, topic, token, settings["window"])
+    _setup(settings)
+    with _lock:
+        _running[token] = cell
+        _by_thread[cell.thread] = cell
+    outcome: tuple[Any, ...]
+    try:
+        cell.send(["B", token, worker.address, os.getpid()])
+        func, args, kwargs = _payload.loads(call, [])
+        result = func(ExecutionContext(cell, cell.flag), *args, **kwargs)
+    except BaseException as error:  # SystemExit, KeyboardInterrupt too: the worker thread goes on
+        outcome = ("F", _describe_error(error))
+    else:
+        outcome = ("R", result)
+    finally:
+        with _lock:
+            cell.live = False
+            _running.pop(token, None)
+            _by_thread.pop(cell.thread, None)
+    return (*outcome, cell._progress, cell._message, cell.outbox.seq)
+
+
+def _setup(settings: dict[str, Any]) -> None:
+    """Once per worker process: the reporter thread, the log handler."""
+    with _lock:
+        first = not _started
+        _started.add("setup")
+    if first:
+        threading.Thread(target=_reporter, args=(settings["interval"],), name="tasker-reporter", daemon=True).start()
+        logging.getLogger().addHandler(_TaskLogHandler())
+    root = logging.getLogger()
+    if root.getEffectiveLevel() > settings["log_level"]:
+        # The app's level, so that its tasks' records reach it; Dask's own loggers keep theirs.
+        for name in _KEEP_LEVEL:
+            logger = logging.getLogger(name)
+            logger.setLevel(logger.getEffectiveLevel())
+        root.setLevel(settings["log_level"])
+
+
+def _reporter(interval: float) -> None:
+    while True:
+        _wake.wait()
+        _wake.clear()
+        for cell in list(_running.values()):
+            if cell._dirty:
+                try:
+                    cell.report()
+                except Exception:  # the worker is closing
+                    pass
+        time.sleep(interval)  # throttle: at most one report per interval
+
+
+class _TaskLogHandler(logging.Handler):
+    """Sends the records logged in a task's thread to the app, naming the worker."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        cell = _by_thread.get(threading.get_ident())
+        if cell is None or not cell.live:
+            return
+        try:
+            fields = log_fields(self, record)
+            fields["processName"] = fields["dask_worker"] = str(cell.worker.address)
+            cell.send(["L", cell.token, fields])
+        except Exception:
+            self.handleError(record)
+
+
+# -- what the app runs here through client.run --------------------------------------------
+def cancel(token: str) -> bool:
+    """Set the task's cancel flag (and wake it if it waits for room or an answer)."""
+    cell = _running.get(token)
+    if cell is None:
+        return False
+    cell.flag[0] = 1
+    cell.outbox.close()
+    return True
+
+
+def ack(acks: dict[str, int]) -> None:
+    for token, seq in acks.items():
+        cell = _running.get(token)
+        if cell is not None:
+            cell.outbox.ack(seq)
+
+
+def answer(token: str, number: int, payload: bytes) -> None:
+    cell = _running.get(token)
+    if cell is None:
+        return
+    with cell.outbox.cond:
+        if number in cell.withdrawn:
+            cell.withdrawn.discard(number)
+        else:
+            cell.answers[number] = payload
+            cell.outbox.cond.notify_all()
+
+
+def kill_worker_process(dask_worker: Any) -> int:
+    """On a nanny: SIGKILL its worker process (the nanny then starts a fresh one)."""
+    process = getattr(getattr(dask_worker, "process", None), "process", None)
+    pid = getattr(process, "pid", None)
+    if pid is None:
+        raise RuntimeError(f"the nanny {dask_worker.address} has no worker process to kill")
+    os.kill(pid, signal.SIGKILL)
+    return int(pid)
+
+
+def worker_pid() -> int:
+    return os.getpid()

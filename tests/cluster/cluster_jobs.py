@@ -1,0 +1,120 @@
+"""Task functions for the cluster tests (importable on the Dask workers: PYTHONPATH)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tasker import ExecutionContext
+
+
+class Custom(Exception):
+    """Rebuilt with its type in the app."""
+
+
+def ok(ctx: ExecutionContext, x: int = 1) -> int:
+    return x * 2
+
+
+def where(ctx: ExecutionContext) -> tuple[int, str]:
+    from distributed import get_worker
+
+    return os.getpid(), get_worker().address
+
+
+def report(ctx: ExecutionContext, n: int = 10) -> str:
+    """Progress, message and a sub_context; the parts as events."""
+    ctx.set_total(n)
+    ctx.set_message("working")
+    for i in range(n):
+        ctx.set_progress(i + 1)
+    ctx.flush()
+    stage = ctx.sub_context(0.5, 0.5, total=4)
+    stage.set_progress(2)  # 0.5 + 0.5 * 0.5
+    ctx.send_event("stage", round(stage_progress(ctx), 3))
+    ctx.set_progress(n)
+    ctx.set_message("done")
+    return "reported"
+
+
+def stage_progress(ctx: ExecutionContext) -> float:
+    return float(ctx._cell._progress)  # type: ignore[attr-defined]
+
+
+def events(ctx: ExecutionContext, n: int, log_to: str | None = None) -> int:
+    """``n`` events numbered 0..n-1; with ``log_to``, the count sent so far in that file."""
+    for i in range(n):
+        ctx.send_event("n", i)
+        if log_to is not None:
+            Path(log_to).write_text(str(i + 1))
+    return n
+
+
+def until_cancelled(ctx: ExecutionContext, limit: float = 60.0) -> str:
+    ctx.set_message("looping")
+    ctx.send_event("started", os.getpid())
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if ctx.is_cancelled():
+            return "stopped"
+        time.sleep(0.001)
+    return "limit"
+
+
+def stuck(ctx: ExecutionContext, limit: float = 120.0) -> str:
+    """Never checks is_cancelled(); says where it runs first."""
+    ctx.send_event("started", os.getpid())
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+    return "limit"
+
+
+def fail(ctx: ExecutionContext) -> None:
+    ctx.set_progress(0.25)
+    raise Custom("it broke")
+
+
+def exit_task(ctx: ExecutionContext) -> None:
+    raise SystemExit(7)
+
+
+def log_something(ctx: ExecutionContext, text: str) -> int:
+    logging.getLogger("tests.cluster").warning("from the cluster: %s", text)
+    return os.getpid()
+
+
+def ask(ctx: ExecutionContext, data: Any = None, timeout: float | None = None) -> Any:
+    return ctx.ask("question", data, timeout=timeout)
+
+
+def ask_catch(ctx: ExecutionContext) -> str:
+    try:
+        ctx.ask("question", None)
+    except BaseException as error:
+        return type(error).__name__
+    return "answered"
+
+
+def unpicklable_event(ctx: ExecutionContext) -> str:
+    ctx.send_event("bad", Unloadable())
+    return "sent"
+
+
+class Unloadable:
+    """Pickles on the worker; refuses to be rebuilt in the app."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_refuse, ())
+
+
+def _refuse() -> None:
+    if os.environ.get("TASKER_CLUSTER_TEST_APP"):
+        raise RuntimeError("cannot rebuild this here")
+
+
+def noop(ctx: ExecutionContext) -> None:
+    return None

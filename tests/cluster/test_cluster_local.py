@@ -1,0 +1,218 @@
+"""run_on_cluster on the faster tier: a LocalCluster (processes=True, host=127.0.0.1), two one-thread workers.
+
+The manager gets the session's Client (``cluster=client``): tasker uses it and
+never closes it. Every test drives the main thread with the manual scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cluster_jobs as jobs
+from tasker import CancelledError, TaskTimeoutError
+from tasker._core._errors import RemoteTraceback, TaskError
+
+from .conftest import ClusterHarness
+from conftest import wait_for
+
+
+@pytest.fixture
+def h(make_harness: Any, local_client: Any) -> ClusterHarness:
+    harness: ClusterHarness = make_harness(cluster=local_client, cancel_grace_period=1.0)
+    return harness
+
+
+def test_result_progress_message_and_events_on_the_main_thread(h: ClusterHarness) -> None:
+    seen: list[tuple[str, str]] = []
+    h.mgr.tasks_updated.connect(lambda sender, tasks, progress: seen.extend((t.kind, t.get_status()) for t in tasks))
+    task = h.run(jobs.report, 10)
+    assert task.kind == "cluster"
+    assert task.get_status() == "pending"  # queued until it starts on a worker
+    h.finish(task)
+    assert task.get_status() == "completed"
+    assert task.result() == "reported"
+    assert task.get_progress() == 1.0
+    assert task.get_message() == "done"
+    assert h.event(task, "stage") == 0.75  # sub_context(0.5, 0.5): 2 of 4 is 0.75 of the task
+    assert h.done == [task]
+    assert h.done_threads == [threading.current_thread()]
+    assert ("cluster", "running") in seen  # tasks_updated lists it while it runs
+
+
+def test_a_failure_keeps_its_type_and_the_remote_traceback(h: ClusterHarness) -> None:
+    task = h.finish(h.run(jobs.fail))
+    assert task.get_status() == "failed"
+    error = task.exception()
+    assert isinstance(error, jobs.Custom)
+    assert str(error) == "it broke"
+    assert isinstance(error.__cause__, RemoteTraceback)
+    assert "cluster_jobs.py" in error.__cause__.tb and "in fail" in error.__cause__.tb
+    assert task.get_progress() == 0.25  # the last progress comes with the failure
+
+
+def test_system_exit_fails_the_task_and_the_worker_goes_on(h: ClusterHarness) -> None:
+    task = h.finish(h.run(jobs.exit_task))
+    assert isinstance(task.exception(), SystemExit)
+    after = h.finish(h.run(jobs.ok, 21))
+    assert after.result() == 42
+
+
+def test_log_records_reach_the_app_with_the_worker_named(
+    h: ClusterHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="tests.cluster"):
+        task = h.finish(h.run(jobs.log_something, "hello"))
+    assert task.get_status() == "completed"
+    records = [r for r in caplog.records if r.name == "tests.cluster"]
+    assert [r.getMessage() for r in records] == ["from the cluster: hello"]
+    assert records[0].processName.startswith("tcp://127.0.0.1:")  # the worker's address
+    assert records[0].process == task.result()  # the worker's pid
+
+
+def test_a_lambda_is_shipped_by_value(h: ClusterHarness) -> None:
+    task = h.finish(h.run(lambda ctx, x: x + 1, 41))
+    assert task.result() == 42
+
+
+def test_an_argument_that_cannot_travel_fails_at_the_call(h: ClusterHarness) -> None:
+    with pytest.raises(TypeError, match=r"run_on_cluster\(\): argument 1 \(lock\) cannot be sent"):
+        h.run(jobs.ok, threading.Lock())
+    assert h.finish(h.run(jobs.ok, 2)).result() == 4  # nothing else changed
+
+
+def test_cooperative_cancel_ends_it_canceled(h: ClusterHarness) -> None:
+    task = h.run(jobs.until_cancelled)
+    h.event(task, "started")
+    assert task.get_status() == "running"
+    assert h.mgr.cancel_task(task.key)
+    h.finish(task)
+    assert task.get_status() == "canceled"
+    with pytest.raises(CancelledError):
+        task.result()
+    assert h.finish(h.run(jobs.ok, 5)).result() == 10
+
+
+def test_a_task_cancelled_while_queued_on_the_cluster_never_runs(h: ClusterHarness) -> None:
+    busy = [h.run(jobs.until_cancelled) for _ in range(2)]  # both workers
+    for task in busy:
+        h.event(task, "started")
+    queued = h.run(jobs.until_cancelled)
+    assert queued.get_status() == "pending"
+    queued.cancel()
+    h.finish(queued)
+    assert queued.get_status() == "canceled"
+    for task in busy:
+        task.cancel()
+        h.finish(task)
+    assert not [d for t, n, d in h.events if t is queued]  # it never started
+    assert h.finish(h.run(jobs.ok, 1)).result() == 2
+
+
+def test_a_timeout_fails_it_with_TaskTimeoutError(h: ClusterHarness) -> None:
+    task = h.finish(h.run(jobs.until_cancelled, timeout=0.5))
+    assert task.get_status() == "failed"
+    assert isinstance(task.exception(), TaskTimeoutError)
+
+
+def test_ask_gets_the_main_threads_answer(h: ClusterHarness) -> None:
+    def answer(task: Any, name: str, data: Any) -> Any:
+        return ("answer", data * 2, threading.current_thread().name)
+
+    task = h.finish(h.run(jobs.ask, 21, when_event=answer))
+    assert task.result() == ("answer", 42, threading.current_thread().name)
+
+
+def test_ask_raises_what_the_handler_raised_and_cancel_wakes_it(h: ClusterHarness) -> None:
+    def refuse(task: Any, name: str, data: Any) -> Any:
+        raise PermissionError("no")
+
+    task = h.finish(h.run(jobs.ask_catch, when_event=refuse))
+    assert task.result() == "PermissionError"
+
+    def cancel_from_the_dialog(task: Any, name: str, data: Any) -> Any:
+        task.cancel()
+        return "ignored"
+
+    task = h.finish(h.run(jobs.ask, when_event=cancel_from_the_dialog))
+    assert task.get_status() == "canceled"
+
+
+def test_ask_times_out_on_the_worker(h: ClusterHarness) -> None:
+    task = h.run(jobs.ask, "x", 0.2)
+    # No pumping: the main thread never answers; the ask gives up after its own timeout.
+    assert wait_for(task.is_final, timeout=60)
+    assert isinstance(task.exception(), TaskTimeoutError)
+    assert not h.events  # the question was withdrawn before the handler saw it
+    h.finish(task)
+    assert not h.events
+
+
+def test_replace_on_the_same_key_across_local_and_cluster_tasks(h: ClusterHarness) -> None:
+    import jobs as local_jobs
+
+    local = h.mgr.run_thread(local_jobs.until_cancelled, key="preview", when_done=h.when_done)
+    remote = h.run(jobs.until_cancelled, key="preview")
+    h.finish(local)
+    assert local.get_status() == "canceled"
+    assert h.mgr.get_task("preview") is remote
+    h.event(remote, "started")
+    again = h.mgr.run_thread(local_jobs.ok, 3, key="preview", when_done=h.when_done)
+    h.finish(remote)
+    h.finish(again)
+    assert (remote.get_status(), again.result()) == ("canceled", 6)
+
+
+def test_an_event_the_app_cannot_rebuild_fails_the_task(h: ClusterHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASKER_CLUSTER_TEST_APP", "1")  # the app's side refuses to rebuild it
+    task = h.finish(h.run(jobs.unpicklable_event))
+    assert task.get_status() == "failed"
+    assert "could not be unpickled in this process" in str(task.exception())
+
+
+def test_events_past_the_window_wait_for_the_ui(make_harness: Any, local_client: Any, tmp_path: Path) -> None:
+    """Back-pressure: with the main thread not pumping, the task stops at window + UI queue."""
+    from tasker.runners.cluster._events import WINDOW
+
+    pending_events = 8
+    h = make_harness(cluster=local_client, max_pending_events=pending_events)
+    sent = tmp_path / "sent"
+    task = h.run(jobs.events, 500, str(sent))
+
+    def count() -> int:
+        try:
+            return int(sent.read_text() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    bound = WINDOW + pending_events + 1
+    assert wait_for(lambda: count() >= WINDOW, timeout=60)
+    assert not wait_for(lambda: count() > bound, timeout=2.0), f"{count()} events sent unacknowledged"
+    h.finish(task)
+    assert [d for t, n, d in h.events if t is task] == list(range(500))
+
+
+def test_the_given_client_stays_open(local_client: Any) -> None:
+    h = ClusterHarness(cluster=local_client)
+    h.finish(h.run(jobs.ok))
+    h.mgr.shutdown()
+    assert local_client.status == "running"
+
+
+def test_a_cluster_that_cannot_be_reached_fails_its_tasks_clearly(
+    make_harness: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasker.runners.cluster import _connect
+
+    monkeypatch.setattr(_connect, "CONNECT_TIMEOUT_S", 1.0)
+    h = make_harness(cluster="tcp://127.0.0.1:9")  # nothing listens there
+    tasks = [h.run(jobs.ok) for _ in range(3)]
+    for task in tasks:
+        h.finish(task)
+    errors = [t.exception() for t in tasks]
+    assert all(isinstance(e, TaskError) for e in errors)
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in str(errors[0])

@@ -1,0 +1,89 @@
+"""run_on_cluster on real Dask processes: ``dask scheduler`` and two ``dask worker --nanny``.
+
+The manager connects by address (``cluster="tcp://127.0.0.1:…"``) and closes its
+own Client at shutdown. The endings here touch the cluster itself: a stuck task
+killed through its worker's nanny, a worker SIGKILLed mid-task, the scheduler
+going away.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import pytest
+
+import cluster_jobs as jobs
+from tasker import WorkerDiedError
+from tasker._core._errors import TaskError
+
+from .conftest import ClusterHarness, RealCluster
+
+
+@pytest.fixture
+def h(make_harness: Any, real_cluster: RealCluster) -> ClusterHarness:
+    real_cluster.recover()  # a test before may have killed a worker
+    harness: ClusterHarness = make_harness(cluster=real_cluster.address, cancel_grace_period=0.5)
+    return harness
+
+
+def test_a_real_scheduler_runs_the_task_and_1000_events_arrive_in_order(h: ClusterHarness) -> None:
+    task = h.finish(h.run(jobs.events, 1000))
+    assert task.result() == 1000
+    assert [d for t, n, d in h.events if t is task] == list(range(1000))
+    pid, address = h.finish(h.run(jobs.where)).result()
+    assert address.startswith("tcp://127.0.0.1:")
+    assert pid != os.getpid()
+
+
+def test_a_stuck_task_is_killed_through_its_nanny_and_the_cluster_recovers(
+    h: ClusterHarness, real_cluster: RealCluster
+) -> None:
+    before = real_cluster.worker_pids()
+    task = h.run(jobs.stuck)
+    pid = h.event(task, "started")
+    address = task.handle.worker
+    assert before[address] == pid
+    task.cancel()
+    h.finish(task)  # after the grace period (0.5 s): the worker's process is killed
+    assert task.get_status() == "canceled"
+    after = h.finish(h.run(jobs.where))  # the next cluster task runs
+    assert after.get_status() == "completed"
+    real_cluster.recover()
+    now = real_cluster.worker_pids()
+    others = {a: p for a, p in before.items() if a != address}
+    assert {a: now.get(a) for a in others} == others  # only that worker was touched
+    assert pid not in now.values()  # its process was replaced by the nanny
+
+
+def test_a_worker_killed_mid_task_fails_it_with_WorkerDiedError(h: ClusterHarness, real_cluster: RealCluster) -> None:
+    task = h.run(jobs.until_cancelled)
+    pid = h.event(task, "started")
+    address = task.handle.worker
+    os.kill(pid, signal.SIGKILL)
+    h.finish(task)
+    assert task.get_status() == "failed"
+    error = task.exception()
+    assert isinstance(error, WorkerDiedError)
+    assert address in str(error) and str(pid) in str(error)
+    real_cluster.recover()
+    assert h.finish(h.run(jobs.ok, 4)).result() == 8
+
+
+def test_the_scheduler_going_away_fails_the_tasks_and_shutdown_returns(
+    make_harness: Any, start_scheduler: Any
+) -> None:
+    address, procs = start_scheduler()
+    h = make_harness(cluster=address)
+    running = h.run(jobs.until_cancelled)
+    h.event(running, "started")
+    queued = h.run(jobs.ok)  # one worker thread: it waits on the cluster
+    procs.kill(procs.procs[0])  # SIGKILL the scheduler
+    for task in (running, queued):
+        h.finish(task)
+        assert task.get_status() == "failed"
+        assert isinstance(task.exception(), TaskError)
+        assert "the Dask scheduler at " + address in str(task.exception())
+    h.mgr.shutdown(timeout=1.0)  # returns: nothing waits for the lost scheduler
+    h.scheduler.pump()
