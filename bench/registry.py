@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bench.adapters.aio import AsyncioAdapter
 from bench.adapters.base import Adapter
+from bench.adapters.cluster import DaskAdapter
 from bench.adapters.floor import FloorAdapter
 from bench.adapters.managers import RayforgeAdapter, TaskerAdapter
 from bench.adapters.pools import (
@@ -27,6 +28,7 @@ ADAPTERS: dict[str, type[Adapter]] = {
         PebbleProcessAdapter,
         PebbleThreadAdapter,
         AsyncioAdapter,
+        DaskAdapter,
         FloorAdapter,
     )
 }

@@ -104,7 +104,7 @@ def scenario_section(number: int, name: str, scenario: dict[str, Any]) -> list[s
 
 
 def targets_section(doc: dict[str, Any]) -> list[str]:
-    rows = [["figure (issue 3)", "target", "tasker", "compared with", "measured", "status"]]
+    rows = [["figure (issues 3, 10)", "target", "tasker", "compared with", "measured", "status"]]
     for row in evaluate_all(doc):
         other = (f"{row['compared_with']} = {fmt(row['other'])}"
                  if "compared_with" in row else "")

@@ -40,6 +40,9 @@ def planned_impls(scenario: Scenario, impls: list[str]) -> tuple[list[str], dict
     run: list[str] = []
     na: dict[str, str] = {}
     for impl in impls:
+        shown_in = ADAPTERS[impl].scenarios
+        if shown_in is not None and scenario.name not in shown_in:
+            continue  # not even an n/a row
         if scenario.only is not None:
             if impl in scenario.only:
                 run.append(impl)

@@ -1,4 +1,4 @@
-"""The figures issue 3 asks tasker to reach, checked against one bench run."""
+"""The figures issues 3 and 10 ask tasker to reach, checked against one bench run."""
 
 from __future__ import annotations
 
@@ -69,6 +69,13 @@ TARGETS = [
     Target("from tasker import task_mgr, TaskManager (ms)", "import", "api_import_ms", 15),
     Target("import tasker: threads started", "import", "threads_started", 0),
     Target("import tasker: processes started", "import", "children_started", 0),
+    # Issue 10: run_on_cluster against raw client.submit on the same LocalCluster.
+    Target("cluster no-op latency", "cluster", "latency_ms", 1.2, against="dask"),
+    Target("2,000 cluster tasks: throughput", "cluster", "burst_tasks_per_s", 1 / 1.2, ">=", against="dask"),
+    Target("is_cancelled() in a cluster task (ns)", "cluster", "is_cancelled_ns", 100),
+    Target("set_progress() in a cluster task (ns)", "cluster", "set_progress_ns", 200),
+    Target("cluster cancel → the task saw it (ms)", "cluster", "cancel_seen_ms", 50),
+    Target("stuck cluster workers → next cluster task done (ms)", "cluster", "stuck_next_done_ms", 3000),
 ]
 
 

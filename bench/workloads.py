@@ -32,6 +32,7 @@ __all__ = [
     "make_bytes",
     "measure_calls",
     "noop",
+    "note_cancel",
     "preload_numpy",
     "spin_until_cancelled",
     "stuck",
@@ -205,6 +206,19 @@ def spin_until_cancelled(ctx: Any, beacon: Beacon, limit_s: float) -> str:
     while not ctx.is_cancelled():
         if time.perf_counter() > deadline:
             return "not cancelled"
+    return "cancelled"
+
+
+def note_cancel(ctx: Any, beacon: Beacon, path: str, limit_s: float) -> str:
+    """Cooperative: checks its flag in a tight loop; writes when (time.monotonic) it saw it to ``path``."""
+    beacon.signal()
+    deadline = time.monotonic() + limit_s
+    while not ctx.is_cancelled():
+        if time.monotonic() > deadline:
+            return "not cancelled"
+    seen = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process of this machine
+    with open(path, "w") as out:
+        out.write(repr(seen))
     return "cancelled"
 
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from bench.mainloop import Getter, MainLoop
 
 OnDone = Callable[[Getter], None]
-THREAD, CORO, PROCESS = "thread", "coro", "process"
+THREAD, CORO, PROCESS, CLUSTER = "thread", "coro", "process", "cluster"
 CPUS = os.cpu_count() or 1
 
 
@@ -46,6 +46,8 @@ class Adapter:
     requires: ClassVar[tuple[str, ...]] = ()
     #: one-line description for the report
     about: ClassVar[str] = ""
+    #: if set, the only scenarios this implementation appears in (a peer of one kind only)
+    scenarios: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, loop: MainLoop, cfg: Config) -> None:
         self.loop = loop

@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from bench.adapters import rayforge_stub
-from bench.adapters.base import CORO, CPUS, PROCESS, THREAD, Adapter, Config, NotSupported, OnDone
+from bench.adapters.base import CLUSTER, CORO, CPUS, PROCESS, THREAD, Adapter, Config, NotSupported, OnDone
 from bench.mainloop import MainLoop
 from bench.workloads import NULL_CTX
 
@@ -31,8 +31,8 @@ class TaskerAdapter(Adapter):
     """This project: ``tasker.TaskManager`` as SPEC section 2 defines it."""
 
     name = "tasker"
-    kinds = ALL_KINDS
-    ctx_kinds = ALL_KINDS
+    kinds = ALL_KINDS | {CLUSTER}
+    ctx_kinds = ALL_KINDS | {CLUSTER}
     can_kill = None
     about = "this project (src/tasker), TaskManager(main_thread_scheduler=post)"
 
@@ -57,6 +57,8 @@ class TaskerAdapter(Adapter):
             start = self.mgr.run_thread
         elif kind == CORO:
             start = self.mgr.add_coroutine
+        elif kind == CLUSTER:  # the embedded LocalCluster: max_processes one-thread workers
+            start = self.mgr.run_on_cluster
         return start(fn, *args, when_done=partial(_deliver, on_done))
 
     def cancel(self, handle: Any) -> None:

@@ -11,9 +11,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import cluster_jobs as jobs
 import pytest
 
-import cluster_jobs as jobs
 from tasker import CancelledError, TaskTimeoutError
 from tasker._core._errors import RemoteTraceback, TaskError
 

@@ -12,9 +12,9 @@ import os
 import signal
 from typing import Any
 
+import cluster_jobs as jobs
 import pytest
 
-import cluster_jobs as jobs
 from tasker import WorkerDiedError
 from tasker._core._errors import TaskError
 
@@ -84,6 +84,17 @@ def test_the_scheduler_going_away_fails_the_tasks_and_shutdown_returns(
         h.finish(task)
         assert task.get_status() == "failed"
         assert isinstance(task.exception(), TaskError)
-        assert "the Dask scheduler at " + address in str(task.exception())
+        assert f"the connection to the Dask scheduler at {address}" in str(task.exception())
     h.mgr.shutdown(timeout=1.0)  # returns: nothing waits for the lost scheduler
     h.scheduler.pump()
+
+
+def test_after_the_scheduler_went_away_new_tasks_fail_clearly(make_harness: Any, start_scheduler: Any) -> None:
+    address, procs = start_scheduler()
+    h = make_harness(cluster=address)
+    h.finish(h.run(jobs.ok))
+    procs.kill(procs.procs[0])
+    late = h.finish(h.run(jobs.ok))  # once the Client gives up reconnecting (its timeout)
+    assert isinstance(late.exception(), TaskError)
+    assert f"the connection to the Dask scheduler at {address}" in str(late.exception())
+    h.mgr.shutdown(timeout=1.0)

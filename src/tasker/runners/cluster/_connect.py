@@ -8,7 +8,7 @@ Only this package imports dask, and only once a cluster task is submitted
 (``import tasker`` never does). The embedded ``LocalCluster`` has one thread per
 worker process (a forced stop kills one task only), listens on 127.0.0.1 only,
 and fails a task whose worker died instead of re-running it
-(``allowed-failures: 0``).
+(``allowed-failures: 0``); see ``LOCAL_CONFIG``.
 
 Dask keeps one event handler per topic and client; ``subscribe`` multiplexes a
 topic among the runners (managers) sharing one client, and keeps a handler
@@ -35,10 +35,13 @@ CONNECT_TIMEOUT_S = 10.0
 #: Seconds closing a client or the embedded cluster may take.
 CLOSE_TIMEOUT_S = 10.0
 #: Config of the embedded cluster: a killed worker's task fails instead of re-running
-#: elsewhere, and a worker slow to restart under load is not closed for good.
+#: elsewhere; a worker slow to restart under load is not closed for good; and no
+#: statistical profiler (it samples every task thread each 10 ms, for a dashboard
+#: the embedded cluster does not have: ~30 % of a tight is_cancelled() loop).
 LOCAL_CONFIG = {
     "distributed.scheduler.allowed-failures": 0,
     "distributed.deploy.lost-worker-timeout": "300s",
+    "distributed.worker.profile.enabled": False,
 }
 
 

@@ -9,7 +9,7 @@ queue that Dask's threads only append to (they never wait on tasker):
                          (these wait while the UI is behind: back-pressure),
                          then an ack every half window
                  W ─► the question is withdrawn      L ─► the app's logging
-    "all" topic  remove-worker ─► its running tasks fail with WorkerDiedError
+    a worker's topic  remove-worker ─► its running tasks fail with WorkerDiedError
     future done  value ─► (once every event up to its last number arrived)
                           lifecycle.conclude(result | rebuilt error)
                  KilledWorker ─► never began: submitted again; began: WorkerDiedError
@@ -56,6 +56,7 @@ class Slot:
         self.pid: int | None = None
         self.began = False
         self.inbox = Inbox(window)
+        self.posted = 0  # events handed to the lifecycle (``inbox.delivered`` counts them a moment earlier)
         self.questions: dict[int, Question] = {}
         self.outcome: tuple[Any, ...] | None = None  # a result waiting for its last events
         self.deadline = 0.0
@@ -70,22 +71,33 @@ class Forwarder:
         self.queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._loop, name="tasker-cluster-events", daemon=True)
         self.waiting: set[Task[Any]] = set()  # results waiting for events (a gap)
+        self.unacked: set[Slot] = set()  # tasks with events delivered but not acknowledged
 
     # -- from Dask's threads (never block) --------------------------------------------------
     def on_event(self, event: Any) -> None:
         self.queue.put(("event", event[1]))
 
-    def on_cluster_event(self, event: Any) -> None:
+    def on_worker_event(self, address: str, event: Any) -> None:
+        """An event on a worker's own topic: the scheduler logs its removal there."""
         msg = event[1]
         if isinstance(msg, dict) and msg.get("action") == "remove-worker":
-            self.queue.put(("gone", msg.get("worker"), msg.get("expected")))
+            self.queue.put(("gone", address, msg.get("expected")))
 
     def on_done(self, task: Task[Any], future: Any) -> None:
-        """A Dask future ended (in Dask's callback thread): fetch its value here."""
+        """A Dask future ended (in Dask's callback thread): fetch its value here.
+
+        The common case ends the task right here (one thread hop less): it began
+        and every event it sent is with the lifecycle already. Anything else goes
+        through the events thread, in order.
+        """
         try:
             value, error = future.result(), None
         except BaseException as raised:
             value, error = None, raised
+        slot: Slot = task.handle
+        if error is None and future is slot.future and slot.began and slot.outcome is None and slot.posted >= value[-1]:
+            self._finish(task, value)
+            return
         self.queue.put(("done", task, future, value, error, future.cancelled()))
 
     def stop(self, timeout: float) -> None:
@@ -108,7 +120,7 @@ class Forwarder:
                 self._handle(item)
             except Exception:
                 logger.exception("tasker: handling %r from the cluster failed", item[0])
-            if self.queue.empty():
+            if self.unacked and self.queue.empty():
                 self._ack_all()
 
     def _next_deadline(self) -> float | None:
@@ -142,6 +154,7 @@ class Forwarder:
             self.runner.cancel_on(address, token)
             return
         slot.began, slot.worker, slot.pid = True, address, pid
+        self.runner.watch(address)
         if not self.lifecycle.begin(task):  # cancelled while it was queued on the cluster
             self.runner.cancel_on(address, token)
 
@@ -156,7 +169,9 @@ class Forwarder:
             due = slot.inbox.ack_due()
             if due is not None:
                 self.runner.ack(slot, due)
-            if slot.outcome is not None and slot.inbox.delivered >= slot.outcome[-1]:
+            if slot.inbox.delivered > slot.inbox.acked:
+                self.unacked.add(slot)
+            if slot.outcome is not None and slot.posted >= slot.outcome[-1]:
                 self._finish(task, slot.outcome)
         elif tag == "W":
             question = slot.questions.pop(fields[0], None)
@@ -171,15 +186,17 @@ class Forwarder:
             name, data = _payload.loads(payload, [])
         except Exception as error:
             self._unloadable(task, error)
-            return
-        if tag == "E":
-            self.lifecycle.post_event(task, name, data)
+            task.handle.posted += 1
             return
         slot: Slot = task.handle
-        number = fields[0]
-        question = Question(name, data, lambda value, error: self.runner.answer(slot, number, value, error))
-        slot.questions[number] = question
-        self.lifecycle.post_question(task, question)
+        if tag == "E":
+            self.lifecycle.post_event(task, name, data)
+        else:
+            number = fields[0]
+            question = Question(name, data, lambda value, error: self.runner.answer(slot, number, value, error))
+            slot.questions[number] = question
+            self.lifecycle.post_question(task, question)
+        slot.posted += 1
 
     def _unloadable(self, task: Task[Any], error: Exception) -> None:
         problem = TaskError(
@@ -193,12 +210,12 @@ class Forwarder:
             self.runner.cancel_on(slot.worker, slot.token)
 
     def _ack_all(self) -> None:
-        for task in list(self.runner.tasks.values()):
-            slot: Slot | None = task.handle
-            if slot is not None and slot.began and not task.is_final():
-                due = slot.inbox.ack_due(idle=True)
-                if due is not None:
-                    self.runner.ack(slot, due)
+        """Idle: acknowledge what was delivered (tasks that sent events since their last ack)."""
+        unacked, self.unacked = self.unacked, set()
+        for slot in unacked:
+            due = slot.inbox.ack_due(idle=True)
+            if due is not None:
+                self.runner.ack(slot, due)
 
     # -- endings ------------------------------------------------------------------------------------
     def _worker_gone(self, address: str, expected: bool) -> None:
@@ -223,8 +240,8 @@ class Forwarder:
             return
         if cancelled:
             error = TaskError(
-                f"the task was lost: {self.runner.connection.describe()} cancelled it "
-                f"({error or 'no reason given'}); the scheduler went away or closed the connection"
+                f"the task was lost with the connection to {self.runner.connection.describe()}: "
+                f"Dask cancelled it ({error or 'no reason given'}); the scheduler went away or closed the connection"
             )
         elif type(error).__name__ == "KilledWorker":
             if not slot.began:  # its worker died before it started (it was only assigned there)
@@ -238,7 +255,7 @@ class Forwarder:
             self.lifecycle.conclude(task, error=error)
             self.runner.forget(task)
             return
-        if slot.inbox.delivered < value[-1]:  # events still on their way
+        if slot.posted < value[-1]:  # events still on their way
             slot.outcome, slot.deadline = value, time.monotonic() + GAP_WAIT_S
             self.waiting.add(task)
             return

@@ -6,7 +6,8 @@
       prepare: pickle the call (in band, by value where needed)
       submit ──────────────► connect (first time: the embedded
                               LocalCluster starts here, not in the UI)
-                             client.submit(_worker.run, …) ────────────► run(func, ctx)
+      (connected: in the     client.submit(_worker.run, …) ────────────► run(func, ctx)
+       caller's thread)
     cancel: interrupt ─────► client.run(cancel, workers=[its worker]) ─► the flag byte
     grace over: abandon ───► client.run(kill_worker_process, nanny=True) SIGKILL; the
                                                                           nanny restarts it
@@ -106,6 +107,7 @@ class ClusterRunner:
         self.control = _Serial("tasker-cluster-control")
         self.forwarder = Forwarder(self)
         self.subscribed: Any = None  # the client whose topics the forwarder hears
+        self.watched: dict[str, Callable[[Any], object]] = {}  # worker address -> its topic's handler
         self.closed = False
 
     # -- Runner interface ---------------------------------------------------------------------
@@ -121,7 +123,11 @@ class ClusterRunner:
         name = re.sub(r"[^\w.-]+", "_", task.name)[:60]
         task.handle = Slot(token, f"{name}-tasker-{token}", WINDOW)
         self.tasks[token] = task
-        self.control.put(self._send, task)
+        client = self.subscribed
+        if client is not None and client is self.connection.client and client.status == "running":
+            self._send(task)  # connected: Client.submit only queues a message (no thread hop)
+        else:
+            self.control.put(self._send, task)  # the first one connects, off the caller's thread
 
     def interrupt(self, task: Task[Any]) -> None:
         if isinstance(task.handle, Slot):  # the lifecycle's lock is held: only queue
@@ -162,6 +168,17 @@ class ClusterRunner:
         if slot.worker is not None:
             self.control.put(self._run_on, slot.worker, _worker.answer, slot.token, number, payload)
 
+    def watch(self, address: str) -> None:
+        """Hear of that worker's removal (the scheduler logs it on the worker's own topic)."""
+        if address not in self.watched:
+            self.watched[address] = partial(self.forwarder.on_worker_event, address)
+            self.control.put(self._subscribe, address, self.watched[address])
+
+    def _subscribe(self, address: str, handler: Callable[[Any], object]) -> None:
+        client = self.subscribed
+        if client is not None and client.status == "running":
+            subscribe(client, address, handler)
+
     def resubmit(self, task: Task[Any]) -> None:
         """Its worker died before the function started: Dask gave up on it, tasker does not."""
         slot: Slot = task.handle
@@ -180,8 +197,8 @@ class ClusterRunner:
         client = self.connection.get()
         if client is not self.subscribed:
             subscribe(client, self.topic, self.forwarder.on_event)
-            subscribe(client, "all", self.forwarder.on_cluster_event)
             self.subscribed = client
+            self.watched = {}
             if not self.forwarder.thread.is_alive():
                 self.forwarder.thread.start()
         return client
@@ -200,7 +217,13 @@ class ClusterRunner:
         slot: Slot = task.handle
         settings = {"window": WINDOW, "interval": self.interval, "log_level": logging.getLogger().getEffectiveLevel()}
         key = slot.key if not slot.attempt else f"{slot.key}-{slot.attempt}"
-        future = client.submit(_worker.run, slot.token, self.topic, task.payload, settings, key=key, pure=False)
+        try:
+            future = client.submit(_worker.run, slot.token, self.topic, task.payload, settings, key=key, pure=False)
+        except Exception as error:  # e.g. the client closed just now
+            problem = TaskError(f"cannot submit to {self.connection.describe()}: {type(error).__name__}: {error}")
+            self.lifecycle.conclude(task, error=problem)
+            self.forget(task)
+            return
         slot.future = future
         future.add_done_callback(partial(self.forwarder.on_done, task))
 
@@ -250,7 +273,8 @@ class ClusterRunner:
         client = self.subscribed
         if client is not None:
             unsubscribe(client, self.topic, self.forwarder.on_event)
-            unsubscribe(client, "all", self.forwarder.on_cluster_event)
+            for address, handler in list(self.watched.items()):
+                unsubscribe(client, address, handler)
             futures = [t.handle.future for t in self.tasks.values() if t.handle.future is not None]
             if futures and client.status == "running":
                 try:
