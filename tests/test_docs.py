@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = Path(__file__).with_name("docs_runner.py")
-DOCS = ["docs/qt.md", "docs/tk.md", "docs/asyncio.md", "docs/scripts.md"]
+DOCS = ["docs/qt.md", "docs/tk.md", "docs/asyncio.md", "docs/scripts.md", "docs/cluster.md"]
 BLOCK = re.compile(r"<!-- runnable: (\w+) -->\s*\n```python\n(.*?)\n```", re.S)
 BAD = re.compile(r"(\w+-)?(WARNING|CRITICAL)\b|Warning:|Traceback", re.I)
 
@@ -44,6 +44,10 @@ def test_doc_example_runs(name: str, kind: str, code: str, tmp_path: Path) -> No
         pytest.skip("PySide6 is not installed")
     if kind == "tk" and not os.environ.get("DISPLAY"):
         pytest.skip("Tk needs a display (scripts/test provides Xvfb)")
+    if name.startswith("docs/cluster.md") and find_spec("distributed") is None:
+        if os.environ.get("CI"):
+            pytest.fail("dask[distributed] is not installed (required in CI: the 'dask' extra)")
+        pytest.skip("needs dask[distributed]")
     script = tmp_path / "example.py"
     script.write_text(code + "\n", encoding="utf-8")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "COLUMNS": "100"}

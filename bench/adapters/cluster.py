@@ -41,7 +41,8 @@ class DaskAdapter(Adapter):
 
         dask.config.set({"distributed.scheduler.allowed-failures": 0})
         self.cluster = LocalCluster(
-            n_workers=cfg.processes, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+            n_workers=cfg.processes, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
         )
         self.client = Client(self.cluster, set_as_default=False)
 

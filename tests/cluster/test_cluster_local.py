@@ -28,8 +28,6 @@ def h(make_harness: Any, local_client: Any) -> ClusterHarness:
 
 
 def test_result_progress_message_and_events_on_the_main_thread(h: ClusterHarness) -> None:
-    seen: list[tuple[str, str]] = []
-    h.mgr.tasks_updated.connect(lambda sender, tasks, progress: seen.extend((t.kind, t.get_status()) for t in tasks))
     task = h.run(jobs.report, 10)
     assert task.kind == "cluster"
     assert task.get_status() == "pending"  # queued until it starts on a worker
@@ -41,7 +39,18 @@ def test_result_progress_message_and_events_on_the_main_thread(h: ClusterHarness
     assert h.event(task, "stage") == 0.75  # sub_context(0.5, 0.5): 2 of 4 is 0.75 of the task
     assert h.done == [task]
     assert h.done_threads == [threading.current_thread()]
-    assert ("cluster", "running") in seen  # tasks_updated lists it while it runs
+
+
+def test_tasks_updated_lists_a_running_cluster_task(h: ClusterHarness) -> None:
+    seen: list[tuple[str, str, str | None]] = []
+    h.mgr.tasks_updated.connect(
+        lambda sender, tasks, progress: seen.extend((t.kind, t.get_status(), t.get_message()) for t in tasks)
+    )
+    task = h.run(jobs.until_cancelled)
+    assert h.pump_until(lambda: ("cluster", "running", "looping") in seen)
+    task.cancel()
+    h.finish(task)
+    assert task.get_status() == "canceled"
 
 
 def test_a_failure_keeps_its_type_and_the_remote_traceback(h: ClusterHarness) -> None:

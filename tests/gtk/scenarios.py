@@ -449,6 +449,36 @@ def scenario_seed_ui() -> dict[str, Any]:
     }
 
 
+# -- a cluster task in the task list ---------------------------------------------------------
+def scenario_cluster() -> dict[str, Any]:
+    """A run_on_cluster task (the embedded LocalCluster, one worker) in a TaskListView."""
+    from tasker import TaskManager
+    from tasker.gtk import TaskListView
+
+    manager = TaskManager(max_processes=1)
+    view = TaskListView(manager)
+    window_with(view)
+    run_until(lambda: view.is_receiving, what="realized")
+    task = manager.run_on_cluster(gtk_jobs.gated, 0.5, "on the cluster", key="remote")
+
+    def shown() -> bool:
+        row = view.get_row(task)
+        return row is not None and row.message == "on the cluster" and row.fraction == 0.5
+
+    run_until(shown, 120, "the cluster task's row")  # the cluster starts first
+    row = view.get_row(task)
+    out: dict[str, Any] = {
+        "kind": row.kind_label.get_text(),
+        "classes": sorted(row.kind_label.get_css_classes()),
+        "visible": row.kind_label.get_visible(),
+    }
+    row.cancel_button.emit("clicked")
+    run_until(lambda: task.is_final() and view.get_row(task) is None, 30, "cancelled and gone")
+    out["status"] = str(task.get_status())
+    manager.shutdown()
+    return out
+
+
 SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
     "seed_ui": scenario_seed_ui,
     "callbacks": scenario_callbacks,
@@ -457,6 +487,7 @@ SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
     "baseline": scenario_baseline,
     "asyncio": scenario_asyncio,
     "destroy": scenario_destroy,
+    "cluster": scenario_cluster,
 }
 
 

@@ -211,6 +211,36 @@ def test_destroyed_widgets_stop_receiving() -> None:
     assert r["unshown_collected"] is True
 
 
+def need_dask() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:
+        if os.environ.get("CI"):
+            pytest.fail("dask[distributed] is not installed (required in CI: the 'dask' extra)")
+        pytest.skip("needs dask[distributed] (pip install tasker-ui[dask])")
+
+
+@pytest.mark.timeout(240)
+def test_a_cluster_task_shows_in_the_task_list_with_a_cluster_tag() -> None:
+    need_dask()
+    r = scenario("cluster", timeout=200)
+    assert r["kind"] == "cluster" and r["visible"]
+    assert "tasker-kind-cluster" in r["classes"] and "tasker-kind" in r["classes"]
+    assert r["status"] == "canceled"
+
+
+@pytest.mark.timeout(300)
+def test_gtk_demo_with_a_cluster_renders_there_too() -> None:
+    need_dask()
+    proc = run(["-m", "tasker.demo", "--gtk", "--test-mode", "--cluster", "--time-limit", "200"], 260)
+    check_clean(proc)
+    out = proc.stdout
+    assert "start buttons: " in out and "Render on cluster" in out
+    assert "outcome: render on cluster: completed — 720×480 image" in out, out
+    assert "outcome: render image: completed" in out
+    assert "demo finished" in out
+
+
 @pytest.mark.timeout(240)
 def test_gtk_demo_runs_its_tasks_and_quits(tmp_path: Path) -> None:
     shot = tmp_path / "demo.png"

@@ -27,10 +27,17 @@ START_BUTTONS = (
     ("Index photos", "process · long; cancel it", "indexer"),
     ("Flood × 4", "4 processes · progress flat out", "flood"),
 )
+#: The button ``--cluster`` adds.
+CLUSTER_BUTTON = ("Render on cluster", "Dask cluster · the same render job", "cluster_image")
 TITLE = "tasker demo"
 SUBTITLE = "coroutines, threads and processes with live progress"
 OUTCOME_STYLE = {"completed": ("✔", "#26734d"), "failed": ("✖", "#b3261e"), "canceled": ("⊘", "#8a6100")}
 PREVIEW_BACKGROUND = "#0b0f24"
+
+
+def start_buttons(args: argparse.Namespace) -> tuple[tuple[str, str, str], ...]:
+    """The sidebar's start buttons: ``START_BUTTONS``, and ``CLUSTER_BUTTON`` with ``--cluster``."""
+    return (*START_BUTTONS, CLUSTER_BUTTON) if getattr(args, "cluster", None) else START_BUTTONS
 
 
 def outcome_text(outcome: Outcome) -> str:
@@ -122,7 +129,10 @@ class DemoController:
 
     def make_tasks(self) -> DemoTasks:
         tasks = self.tasks = DemoTasks(
-            self.manager, speed=self.args.speed, flood_seconds=1.5 if self.test_mode else 3.0
+            self.manager,
+            speed=self.args.speed,
+            flood_seconds=1.5 if self.test_mode else 3.0,
+            cluster=bool(getattr(self.args, "cluster", None)),
         )
         tasks.on_outcome = self._outcome
         return tasks
@@ -247,10 +257,13 @@ class DemoController:
         return False
 
 
-def configure_manager() -> None:
+def configure_manager(cluster: str | None = None) -> None:
     """The demo's ``task_mgr`` options: room for the four flood workers, and
     workers at a lower CPU priority than the UI (``nice 10``), as a desktop app
-    running CPU-bound work should."""
+    running CPU-bound work should; ``cluster``: where ``run_on_cluster`` runs
+    (``--cluster``: an embedded LocalCluster of two workers, or an address)."""
     from .. import task_mgr
 
     task_mgr.initialize(max_processes=4, worker_nice=10)
+    if cluster is not None:
+        task_mgr.initialize(cluster=cluster)

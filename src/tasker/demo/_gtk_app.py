@@ -16,7 +16,6 @@ from typing import Any
 from ..gtk import TaskErrorBanner, TaskListView, TaskProgressBar, save_png, use_glib_asyncio
 from ..gtk._base import Gdk, GLib, Gtk, install_css
 from ._app import (
-    START_BUTTONS,
     SUBTITLE,
     TITLE,
     DemoController,
@@ -24,6 +23,7 @@ from ._app import (
     outcome_text,
     outcome_tooltip,
     preview_caption,
+    start_buttons,
 )
 from ._jobs import HEIGHT, WIDTH
 from ._script import DemoScript, DemoTasks, Outcome
@@ -109,7 +109,7 @@ class DemoWindow(Gtk.ApplicationWindow):  # type: ignore[misc]
         box.add_css_class("demo-sidebar")
         box.append(_heading("Start a task"))
         self.start_buttons: dict[str, Any] = {}
-        for label, caption, method in START_BUTTONS:
+        for label, caption, method in start_buttons(self.controller.args):
             start = getattr(self.tasks, method)
             button = Gtk.Button()
             button.add_css_class("demo-start-button")
@@ -232,7 +232,7 @@ class DemoApp(DemoController):
         self.app.connect("activate", self._activate)
 
     def run(self) -> int:
-        configure_manager()
+        configure_manager(self.args.cluster)
         use_glib_asyncio()
         status = self.app.run([sys.argv[0]])
         self.manager.shutdown(timeout=2.0)
@@ -253,6 +253,8 @@ class DemoApp(DemoController):
         tasks.on_preview = window.show_preview
         window.run_all_button.connect("clicked", lambda _b: self.start_tour())
         window.present()
+        if self.test_mode:
+            print(f"start buttons: {', '.join(window.start_buttons)}", flush=True)
         self.begin()
 
     # -- DemoController hooks ---------------------------------------------------------------

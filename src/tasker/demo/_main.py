@@ -41,6 +41,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(Tk: needs ImageMagick's 'import')",
     )
     parser.add_argument("--no-tour", action="store_true", help="windows: start nothing until a button is pressed")
+    parser.add_argument(
+        "--cluster",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="add 'Render on cluster' (also to the tour): the render job with run_on_cluster, on an embedded "
+        "Dask LocalCluster, or on the scheduler at ADDRESS (tcp://host:8786); needs tasker-ui[dask]",
+    )
     return parser.parse_args(argv)
 
 

@@ -16,13 +16,13 @@ from ..qt._base import ElidedLabel, QtCore, QtGui, QtWidgets, dim
 from ._app import (
     OUTCOME_STYLE,
     PREVIEW_BACKGROUND,
-    START_BUTTONS,
     SUBTITLE,
     TITLE,
     DemoController,
     configure_manager,
     outcome_text,
     preview_caption,
+    start_buttons,
 )
 from ._script import Outcome
 
@@ -124,7 +124,7 @@ class DemoWindow(QtWidgets.QWidget):
         box.setSpacing(8)
         box.addWidget(_heading("Start a task"))
         tasks = self.controller.tasks
-        for label, caption, method in START_BUTTONS:
+        for label, caption, method in start_buttons(self.controller.args):
             box.addWidget(_start_button(label, caption, getattr(tasks, method)))
         box.addSpacing(10)
         box.addWidget(_heading("Finished"))
@@ -205,7 +205,7 @@ class QtDemo(DemoController):
         self.window: DemoWindow
 
     def run(self) -> int:
-        configure_manager()
+        configure_manager(self.args.cluster)
         window = self.window = DemoWindow(self)
         self.banner, self.task_list = window.banner, window.task_list
         window.show()

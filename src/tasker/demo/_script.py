@@ -5,7 +5,7 @@ scripted tour used at start-up, in ``--test-mode`` and in the terminal:
 
 1. start a download (coroutine), an image job (process), a checksum (thread),
    a settings loader that fails on purpose (thread) and a photo indexer
-   (process);
+   (process) — and with ``--cluster`` the image job on the Dask cluster too;
 2. cancel the photo indexer once it has made some progress;
 3. when the image is done, start the flood: four processes reporting progress
    as fast as they can;
@@ -49,6 +49,8 @@ class DemoTasks:
     on_preview: Callable[[Task[Any], dict[str, Any]], object] | None = None
     on_failure: Callable[[Task[Any]], object] | None = None
     flood_seconds: float = 3.0
+    #: ``run_on_cluster`` is configured (``--cluster``): the tour renders there too.
+    cluster: bool = False
     started: dict[int, float] = field(default_factory=dict)
 
     def download(self) -> Task[Any]:
@@ -68,6 +70,18 @@ class DemoTasks:
                 _jobs.render_image,
                 speed=self.speed,
                 key="render image",
+                when_done=self._done,
+                when_event=self._event,
+            )
+        )
+
+    def cluster_image(self) -> Task[Any]:
+        """The same render job on the Dask cluster (``run_on_cluster``): previews, progress, cancel."""
+        return self._track(
+            self.manager.run_on_cluster(
+                _jobs.render_image,
+                speed=self.speed,
+                key="render on cluster",
                 when_done=self._done,
                 when_event=self._event,
             )
@@ -177,7 +191,10 @@ class DemoScript:
         checksum = t.checksum()
         failing = t.failing()
         self.indexer = t.indexer()
-        for task in (download, self.image, checksum, failing, self.indexer):
+        started = [download, self.image, checksum, failing, self.indexer]
+        if t.cluster:
+            started.append(t.cluster_image())
+        for task in started:
             self.live[task.id] = task
 
     def stop(self) -> None:
@@ -212,4 +229,4 @@ class DemoScript:
                 self.on_finished()
 
     def _expected(self) -> int:
-        return 5 + (FLOOD_WORKERS if self.with_flood else 0)
+        return 5 + self.tasks.cluster + (FLOOD_WORKERS if self.with_flood else 0)

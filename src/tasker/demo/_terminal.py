@@ -18,7 +18,7 @@ def run_terminal(args: argparse.Namespace) -> int:
     from .. import task_mgr
 
     test_mode = bool(args.test_mode)
-    configure_manager()
+    configure_manager(args.cluster)
     console = Console()
     view = TerminalView(task_mgr)
     finished = threading.Event()
@@ -26,6 +26,7 @@ def run_terminal(args: argparse.Namespace) -> int:
         task_mgr,
         speed=args.speed,
         flood_seconds=1.5 if test_mode else 3.0,
+        cluster=args.cluster is not None,
     )
     script = DemoScript(tasks, on_finished=finished.set)
     console.print(

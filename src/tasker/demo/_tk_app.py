@@ -18,12 +18,12 @@ from ..tk._base import ElidedLabel, fonts, install_styles
 from ._app import (
     OUTCOME_STYLE,
     PREVIEW_BACKGROUND,
-    START_BUTTONS,
     SUBTITLE,
     TITLE,
     DemoController,
     configure_manager,
     outcome_text,
+    start_buttons,
 )
 from ._app import preview_caption as caption_for
 from ._script import Outcome
@@ -94,7 +94,7 @@ class DemoWindow:
         side.pack_propagate(False)
         ttk.Label(side, text="Start a task", style="DemoHeading.TLabel").pack(anchor="w", pady=(0, 4))
         tasks = self.controller.tasks
-        for label, caption, method in START_BUTTONS:
+        for label, caption, method in start_buttons(self.controller.args):
             start: Callable[[], object] = getattr(tasks, method)
             button = ttk.Button(side, text=f"{label}\n{caption}", command=start, style="DemoStart.TButton")
             button.pack(fill="x", pady=3)
@@ -167,7 +167,7 @@ class TkDemo(DemoController):
         self.window: DemoWindow
 
     def run(self) -> int:
-        configure_manager()
+        configure_manager(self.args.cluster)
         self.window = DemoWindow(self.root, self)
         self.banner, self.task_list = self.window.banner, self.window.task_list
         self.root.protocol("WM_DELETE_WINDOW", self.quit)

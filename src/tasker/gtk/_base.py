@@ -44,6 +44,7 @@ _CSS = """
   font-size: smaller; padding: 0 6px; border-radius: 9px;
   background-color: alpha(currentColor, 0.10);
 }
+.tasker-kind-cluster { background-color: alpha(#3584e4, 0.22); }
 .tasker-dim { opacity: 0.70; }
 .tasker-error-banner {
   background-color: #fbe3e4; color: #6f1016;

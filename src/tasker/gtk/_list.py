@@ -32,6 +32,7 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
         self.name_label.set_ellipsize(_ELLIPSIZE_END)
         self.kind_label = Gtk.Label(label=task.kind, valign=Gtk.Align.CENTER)
         self.kind_label.add_css_class("tasker-kind")
+        self.kind_label.add_css_class(f"tasker-kind-{task.kind}")  # e.g. tasker-kind-cluster
         self.kind_label.set_visible(show_kind)
         self.eta_label = Gtk.Label(xalign=1.0)
         self.eta_label.add_css_class("tasker-dim")

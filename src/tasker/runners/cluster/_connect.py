@@ -107,7 +107,7 @@ class Connection:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
         )
         return distributed.Client(self.cluster, set_as_default=False)
 

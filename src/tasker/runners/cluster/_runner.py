@@ -210,7 +210,7 @@ class ClusterRunner:
         try:
             client = self._client()
         except TaskError as error:  # every task waiting to be sent fails alike (no retry each)
-            for waiting in [t for t in self.tasks.values() if t.handle.future is None and not t.handle.began]:
+            for waiting in [t for t in list(self.tasks.values()) if t.handle.future is None and not t.handle.began]:
                 self.lifecycle.conclude(waiting, error=error)
                 self.forget(waiting)
             return
@@ -275,7 +275,7 @@ class ClusterRunner:
             unsubscribe(client, self.topic, self.forwarder.on_event)
             for address, handler in list(self.watched.items()):
                 unsubscribe(client, address, handler)
-            futures = [t.handle.future for t in self.tasks.values() if t.handle.future is not None]
+            futures = [t.handle.future for t in list(self.tasks.values()) if t.handle.future is not None]
             if futures and client.status == "running":
                 try:
                     client.cancel(futures)
