@@ -118,3 +118,9 @@ def _refuse() -> None:
 
 def noop(ctx: ExecutionContext) -> None:
     return None
+
+
+def unpicklable_result(ctx: ExecutionContext) -> Any:
+    import threading
+
+    return threading.Lock()

@@ -205,6 +205,13 @@ def test_events_past_the_window_wait_for_the_ui(make_harness: Any, local_client:
     assert [d for t, n, d in h.events if t is task] == list(range(500))
 
 
+def test_a_result_that_cannot_travel_fails_the_task_and_the_worker_goes_on(h: ClusterHarness) -> None:
+    task = h.finish(h.run(jobs.unpicklable_result))
+    assert task.get_status() == "failed"
+    assert "lock" in str(task.exception()).lower()
+    assert h.finish(h.run(jobs.ok, 3)).result() == 6
+
+
 def test_the_given_client_stays_open(local_client: Any) -> None:
     h = ClusterHarness(cluster=local_client)
     h.finish(h.run(jobs.ok))

@@ -11,8 +11,9 @@ queue that Dask's threads only append to (they never wait on tasker):
                  W ─► the question is withdrawn      L ─► the app's logging
     a worker's topic  remove-worker ─► its running tasks fail with WorkerDiedError
     future done  value ─► (once every event up to its last number arrived)
-                          lifecycle.conclude(result | rebuilt error)
-                 KilledWorker ─► never began: submitted again; began: WorkerDiedError
+                          [begin, if it ended before its begin event] conclude(result | error)
+                          (in Dask's callback thread when nothing of the task is on its way)
+                 KilledWorker ─► never began: submitted again (once); began: WorkerDiedError
                  cancelled by Dask (scheduler lost) ─► TaskError naming the scheduler
 
 A result whose events have not all arrived waits up to ``GAP_WAIT_S``; then
@@ -42,6 +43,10 @@ logger = logging.getLogger("tasker")
 
 #: Seconds a task's result waits for events still on their way before a gap is reported.
 GAP_WAIT_S = 5.0
+#: A task whose worker died before it began is submitted again this many times at most.
+RESUBMITS = 1
+#: Where the outcome ``_worker.run`` returns holds the number of the task's last event.
+LAST = 4
 
 
 class Slot:
@@ -95,7 +100,8 @@ class Forwarder:
         except BaseException as raised:
             value, error = None, raised
         slot: Slot = task.handle
-        if error is None and future is slot.future and slot.began and slot.outcome is None and slot.posted >= value[-1]:
+        settled = error is None and future is slot.future and slot.outcome is None and slot.posted >= value[LAST]
+        if settled and (slot.began or value[LAST] == 0):  # nothing of it is on its way to the events thread
             self._finish(task, value)
             return
         self.queue.put(("done", task, future, value, error, future.cancelled()))
@@ -148,7 +154,10 @@ class Forwarder:
             self.runner.cancel_on(address, token)
             return
         slot: Slot = task.handle
-        if slot.began:  # Dask runs it again after its worker died: that was its end
+        if slot.began:
+            if address == slot.worker:
+                return  # its outcome came first and said where it ran
+            # Dask runs it again after its worker died: that was its end.
             if not task.is_final():
                 self.lifecycle.conclude(task, error=self._died(slot, slot.worker or address))
             self.runner.cancel_on(address, token)
@@ -171,7 +180,7 @@ class Forwarder:
                 self.runner.ack(slot, due)
             if slot.inbox.delivered > slot.inbox.acked:
                 self.unacked.add(slot)
-            if slot.outcome is not None and slot.posted >= slot.outcome[-1]:
+            if slot.outcome is not None and slot.posted >= slot.outcome[LAST]:
                 self._finish(task, slot.outcome)
         elif tag == "W":
             question = slot.questions.pop(fields[0], None)
@@ -244,7 +253,7 @@ class Forwarder:
                 f"Dask cancelled it ({error or 'no reason given'}); the scheduler went away or closed the connection"
             )
         elif type(error).__name__ == "KilledWorker":
-            if not slot.began:  # its worker died before it started (it was only assigned there)
+            if not slot.began and slot.attempt < RESUBMITS:  # its worker died before it started
                 self.runner.resubmit(task)
                 return
             last = getattr(getattr(error, "last_worker", None), "address", None)
@@ -255,7 +264,7 @@ class Forwarder:
             self.lifecycle.conclude(task, error=error)
             self.runner.forget(task)
             return
-        if slot.posted < value[-1]:  # events still on their way
+        if slot.posted < value[LAST]:  # events still on their way
             slot.outcome, slot.deadline = value, time.monotonic() + GAP_WAIT_S
             self.waiting.add(task)
             return
@@ -263,7 +272,11 @@ class Forwarder:
 
     def _finish(self, task: Task[Any], outcome: tuple[Any, ...]) -> None:
         self.waiting.discard(task)
-        tag, body, progress, message, _last = outcome
+        tag, body, progress, message, _last, address, pid = outcome
+        slot: Slot = task.handle
+        if not slot.began:  # it ended before it sent a begin event: it ran, there
+            slot.began, slot.worker, slot.pid = True, address, pid
+            self.lifecycle.begin(task)  # False: cancelled while the app saw it pending; it ends so
         if not task.is_final():
             self.lifecycle.report(task, progress, message)
             if tag == "R":
@@ -278,7 +291,7 @@ class Forwarder:
             self.waiting.discard(task)
             slot: Slot = task.handle
             assert slot.outcome is not None
-            missing = slot.inbox.missing(slot.outcome[-1])
+            missing = slot.inbox.missing(slot.outcome[LAST])
             error = TaskError(
                 f"{len(missing)} event(s) of the task never arrived from the Dask worker {slot.worker} "
                 f"(numbers {missing[:5]}{'…' if len(missing) > 5 else ''}); the scheduler lost them"

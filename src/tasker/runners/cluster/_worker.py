@@ -2,12 +2,15 @@
 
 The app submits ``run(token, topic, call, settings)``: it runs the task's
 function with a real ``ExecutionContext`` whose cell is a ``Cell`` here, and
-returns ``(tag, value, progress, message, last_seq)`` — ``"R"`` and the
-function's value, or ``"F"`` and a described error. Everything else travels
+returns ``(tag, value, progress, message, last_seq, address, pid)`` — ``"R"``
+and the function's value, or ``"F"`` and a described error. Everything else travels
 as Dask events (``Worker.log_event`` on the app's topic), each a list
 ``[tag, token, …]``:
 
-    B  token, worker address, pid        the function starts (pending → running)
+    B  token, worker address, pid        the function runs (pending → running); sent
+                                         ``BEGIN_AFTER_S`` after it started, or before its
+                                         first report: a short task sends none, its
+                                         outcome says where it ran
     P  token, progress, message          at most every ``interval`` s, when changed
     E  token, seq, pickled (name, data)  send_event (ordered: ``_events``)
     Q  token, seq, number, pickled (…)   context.ask
@@ -40,6 +43,9 @@ from ..._core._errors import TaskTimeoutError
 from ..process import _payload
 from ..process._child import _describe_error, log_fields
 from ._events import Outbox
+
+#: A task that ends sooner sends no begin event (one message less through the scheduler).
+BEGIN_AFTER_S = 0.01
 
 #: token -> the cell of a task running in this worker process.
 _running: dict[str, Cell] = {}
@@ -74,13 +80,27 @@ class Cell:
         self.numbers = count(1)
         self.thread = threading.get_ident()
         self.live = True
+        self.started_at = time.monotonic()
+        self.reported_at = 0.0
+        self.begun = False  # the begin event was sent
+        self.begin_lock = threading.Lock()
 
     def send(self, message: list[Any]) -> None:
         self.worker.log_event(self.topic, message)
 
+    def ensure_begun(self) -> None:
+        """The begin event goes first: before any report, event, question or record of the task."""
+        if not self.begun:
+            with self.begin_lock:
+                if not self.begun:
+                    self.send(["B", self.token, self.worker.address, os.getpid()])
+                    self.begun = True
+
     def report(self) -> None:
         if self.live:
+            self.ensure_begun()
             self._dirty = False
+            self.reported_at = time.monotonic()
             self.send(["P", self.token, self._progress, self._message])
 
     # -- ProgressCell -------------------------------------------------------------
@@ -90,6 +110,7 @@ class Cell:
 
     def _send_event(self, name: str, data: Any) -> None:
         payload = to_bytes((name, data))
+        self.ensure_begun()
         with self.send_lock:
             self.send(["E", self.token, self.outbox.reserve(), payload])
 
@@ -99,6 +120,7 @@ class Cell:
     def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
         number = next(self.numbers)
         payload = to_bytes((name, data))
+        self.ensure_begun()
         with self.send_lock:
             self.send(["Q", self.token, self.outbox.reserve(), number, payload])
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -138,9 +160,9 @@ def run(token: str, topic: str, call: bytes, settings: dict[str, Any]) -> tuple[
     with _lock:
         _running[token] = cell
         _by_thread[cell.thread] = cell
+    _wake.set()  # the reporter sends its begin event unless it ends first
     outcome: tuple[Any, ...]
     try:
-        cell.send(["B", token, worker.address, os.getpid()])
         func, args, kwargs = _payload.loads(call, [])
         result = func(ExecutionContext(cell, cell.flag), *args, **kwargs)
     except BaseException as error:  # SystemExit, KeyboardInterrupt too: the worker thread goes on
@@ -152,7 +174,7 @@ def run(token: str, topic: str, call: bytes, settings: dict[str, Any]) -> tuple[
             cell.live = False
             _running.pop(token, None)
             _by_thread.pop(cell.thread, None)
-    return (*outcome, cell._progress, cell._message, cell.outbox.seq)
+    return (*outcome, cell._progress, cell._message, cell.outbox.seq, worker.address, os.getpid())
 
 
 def _setup(settings: dict[str, Any]) -> None:
@@ -173,16 +195,28 @@ def _setup(settings: dict[str, Any]) -> None:
 
 
 def _reporter(interval: float) -> None:
+    """Begin events once due, then each task's changes at most once per ``interval``."""
     while True:
-        _wake.wait()
-        _wake.clear()
+        _wake.clear()  # before looking: a change made while we look wakes the next wait
+        now = time.monotonic()
+        due: float | None = None
         for cell in list(_running.values()):
-            if cell._dirty:
-                try:
+            try:
+                if not cell.begun:
+                    at = cell.started_at + BEGIN_AFTER_S
+                    if now < at:
+                        due = at if due is None else min(due, at)
+                        continue
+                    cell.ensure_begun()
+                if cell._dirty:
+                    at = cell.reported_at + interval
+                    if now < at:
+                        due = at if due is None else min(due, at)
+                        continue
                     cell.report()
-                except Exception:  # the worker is closing
-                    pass
-        time.sleep(interval)  # throttle: at most one report per interval
+            except Exception:  # the worker is closing
+                pass
+        _wake.wait(None if due is None else max(0.0, due - now))
 
 
 class _TaskLogHandler(logging.Handler):
@@ -195,6 +229,7 @@ class _TaskLogHandler(logging.Handler):
         try:
             fields = log_fields(self, record)
             fields["processName"] = fields["dask_worker"] = str(cell.worker.address)
+            cell.ensure_begun()
             cell.send(["L", cell.token, fields])
         except Exception:
             self.handleError(record)
