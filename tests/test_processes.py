@@ -300,3 +300,28 @@ def test_worker_nice_lowers_worker_priority(make_harness) -> None:
     assert h.finish(h.start("process", "niceness")).result() == os.nice(0) + 7
     with pytest.raises(ValueError, match="worker_nice"):
         make_harness(worker_nice=-1)
+
+
+def test_a_fresh_spare_is_the_last_choice(make_harness) -> None:
+    """Fixed: the warm spare, started after the first worker, took the next task and paid the
+    app's module imports (~10 ms) although the worker that had run tasks was idle."""
+    h = make_harness(max_processes=1, spare_processes=1)
+    first = h.finish(h.start("process", "pid"))
+    runner = h.mgr._lifecycle.runners["process"]
+    assert h.pump_until(lambda: sum(w.state.name == "READY" for w in runner._workers) == 2), "the spare never came up"
+    for _ in range(3):
+        assert h.finish(h.start("process", "pid")).result() == first.result()
+
+
+def test_a_new_worker_imports_the_modules_tasks_used_before_it_is_ready(make_harness) -> None:
+    """A spare (or a replacement) is warm: the next task on it imports nothing new."""
+    h = make_harness(max_processes=1, spare_processes=1)
+    h.finish(h.start("process", "ok", 1))  # jobs is now a module the pool has used
+    died = h.finish(h.start("process", "die", 3))
+    assert died.get_status() == "failed"
+    # The spare takes the next task (a function of another module): it imported
+    # `jobs` before it reported ready, though it never ran a task of `jobs`.
+    import probe_jobs
+
+    probe = h.mgr.run_process(probe_jobs.loaded, "jobs", when_done=h.when_done)
+    assert h.finish(probe).result() is True
