@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import jobs
-from conftest import Harness, children
+from conftest import Harness, children, memfd_maps
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -121,11 +121,6 @@ def test_worker_logs_reach_parent_logging(harness: Harness, caplog: pytest.LogCa
     assert records[0].process == task.result()
 
 
-def _memfd_maps() -> int:
-    with open("/proc/self/maps") as f:
-        return sum("memfd:tasker-payload" in line for line in f)
-
-
 def _fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
 
@@ -141,7 +136,7 @@ def test_large_results_travel_through_shared_memory(harness: Harness, job: str) 
     assert len(value) * (8 if job == "big_array" else 1) == size
     if job == "big_array":
         assert value[-1] == size // 8 - 1
-        assert _memfd_maps() >= 1, "the array maps the worker's memory, no copy"
+        assert memfd_maps() >= 1, "the array maps the worker's memory, no copy"
     else:
         assert value[:3] == b"\x00\x01\x02"
     del value, task
@@ -151,7 +146,7 @@ def test_large_results_travel_through_shared_memory(harness: Harness, job: str) 
 
     gc.collect()
     harness.scheduler.pump()
-    assert _memfd_maps() == 0, "no shared segment outlives its use"
+    assert memfd_maps() == 0, "no shared segment outlives its use"
     assert _fd_count() <= fds
 
 
@@ -161,7 +156,7 @@ def test_large_event_payload(harness: Harness) -> None:
     harness.finish(task)
     harness.settle()
     assert got == [3 << 20]
-    assert _memfd_maps() == 0
+    assert memfd_maps() == 0
 
 
 def test_cancel_flag_reaches_worker_without_round_trip(harness: Harness) -> None:
