@@ -1,13 +1,13 @@
 """Rayforge's ``TaskManager`` (``rayforge.shared.tasker.manager``) on tasker's core.
 
-One :class:`tasker.TaskManager` does the work: its asyncio loop runs the
+One ``tasker.TaskManager`` does the work: its asyncio loop runs the
 coroutines, its worker pool the processes, its delivery brings every callback
 to the main thread. This class keeps Rayforge's names, signatures and rules on
 top of it:
 
 * ``run_thread(func, *args)`` calls ``func(*args, **kwargs)`` without a
   context: like Rayforge, it is a coroutine task that awaits
-  :meth:`TaskManager.run_in_executor` (asyncio's default executor), so a
+  ``TaskManager.run_in_executor`` (asyncio's default executor), so a
   cancel ends it at once (the thread runs on; its result is dropped);
 * ``run_process(..., visible=False)``: the task gets every callback but is not
   listed (``tasks_updated``, ``len``, ``iter``, ``get_task``, ``has_tasks``),
@@ -18,7 +18,7 @@ top of it:
   caller's thread (the worker stops on its own, or is replaced);
 * times are milliseconds: ``wait_until_settled(timeout_ms)``,
   ``schedule_delayed_on_main_thread(delay_ms, ...)``;
-* ``add_coroutine`` returns None; ``add_task`` takes a :class:`~.task.Task`;
+* ``add_coroutine`` returns None; ``add_task`` takes a ``Task``;
 * ``worker_initializer`` is called as ``initializer(shared_state, *initargs)``
   in every worker, ``shared_state`` being a ``multiprocessing`` manager dict
   shared by the application and all workers;
@@ -74,12 +74,12 @@ _AT_END = _ReadAtEnd()
 
 
 class TaskManager:
-    """Rayforge's task manager, running on one :class:`tasker.TaskManager`.
+    """Rayforge's task manager, running on one ``tasker.TaskManager``.
 
     ``main_thread_scheduler`` is a callable ``f(fn, *args, **kwargs)`` that runs
     ``fn`` on the main thread later (``GLib.idle_add`` style) — or anything
     ``tasker.TaskManager(main_thread_scheduler=...)`` takes (a scheduler name,
-    a :class:`tasker.schedulers.Scheduler`, None for automatic).
+    a ``tasker.schedulers.Scheduler``, None for automatic).
     """
 
     def __init__(
@@ -111,10 +111,10 @@ class TaskManager:
 
     # -- starting work -------------------------------------------------------------
     def add_task(self, task: Task, when_done: WhenDone | None = None) -> None:
-        """Run the coroutine of a :class:`~.task.Task` built by the caller.
+        """Run the coroutine of a ``Task`` built by the caller.
 
         ``await task.coro(context, *task.args, **task.kwargs)`` runs on
-        :attr:`loop`; a live task with the same key is cancelled first.
+        ``loop``; a live task with the same key is cancelled first.
         """
         if not isinstance(task, Task):
             raise TypeError(
@@ -144,7 +144,7 @@ class TaskManager:
         when_done: WhenDone | None = None,
         **kwargs: Any,
     ) -> None:
-        """Run ``await coro(context, *args, **kwargs)`` on :attr:`loop`; returns None.
+        """Run ``await coro(context, *args, **kwargs)`` on ``loop``; returns None.
 
         ``coro`` may be any callable returning an awaitable (``lambda ctx: obj.method()``).
         """
@@ -181,7 +181,7 @@ class TaskManager:
     ) -> Task:
         """Run ``func(proxy, *args, **kwargs)`` in a worker process.
 
-        ``proxy`` is an :class:`~.proxy.ExecutionContextProxy`. ``when_event``
+        ``proxy`` is an ``ExecutionContextProxy``. ``when_event``
         is connected to ``task.event_received``: it is called on the main thread
         as ``when_event(task, event_name=..., data=...)``.
         """
@@ -484,9 +484,9 @@ else:
 
 
 class TaskManagerProxy(LazyManager, _Base):
-    """Creates the real :class:`TaskManager` on first use (Rayforge's ``task_mgr``).
+    """Creates the real ``TaskManager`` on first use (Rayforge's ``task_mgr``).
 
-    Call :meth:`initialize` first to give the manager its options; without a
+    Call ``initialize`` first to give the manager its options; without a
     ``main_thread_scheduler`` it runs callbacks inline, in whatever thread
     produces them, as Rayforge's proxy does.
     """
