@@ -39,6 +39,7 @@ class LeftBehindError(AssertionError):
 
 LeftBehindError.__module__ = "tasker.testing"  # as tracebacks show it
 
+
 def child_pids() -> set[int]:
     """PIDs of this process's live (not zombie) children."""
     me = os.getpid()

@@ -33,6 +33,7 @@ class WaitTimeout(AssertionError):
 
 WaitTimeout.__module__ = "tasker.testing"  # as tracebacks show it
 
+
 class PinnedTaskManager(TaskManager):
     """A ``TaskManager`` whose ``configure`` changes every option but the scheduler and clock.
 
@@ -46,6 +47,9 @@ class PinnedTaskManager(TaskManager):
         if self.options.clock is not None:
             options.pop("clock", None)
         super().configure(None, **options)
+
+
+PinnedTaskManager.__module__ = "tasker.testing"
 
 
 def manual_task_manager(**options: Any) -> PinnedTaskManager:
