@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 class RowState:
-    """What the row of one task shows, computed from the task by :meth:`compute`."""
+    """What the row of one task shows, computed from the task by ``compute``."""
 
     #: Progress needed, and seconds of observation, before a time left is shown.
     ETA_MIN_PROGRESS = 0.03
