@@ -124,3 +124,11 @@ def unpicklable_result(ctx: ExecutionContext) -> Any:
     import threading
 
     return threading.Lock()
+
+
+def flush_then_event(ctx: ExecutionContext) -> str:
+    """The message, flushed, must be in the app before the event sent after it."""
+    ctx.set_message("flushed")
+    ctx.flush()
+    ctx.send_event("after", None)
+    return "ok"

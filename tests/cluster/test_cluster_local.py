@@ -53,6 +53,13 @@ def test_tasks_updated_lists_a_running_cluster_task(h: ClusterHarness) -> None:
     assert task.get_status() == "canceled"
 
 
+def test_flush_sends_progress_and_message_ahead_of_what_follows(h: ClusterHarness) -> None:
+    seen: list[str | None] = []
+    task = h.finish(h.run(jobs.flush_then_event, when_event=lambda task, name, data: seen.append(task.get_message())))
+    assert task.result() == "ok"
+    assert seen == ["flushed"]
+
+
 def test_a_failure_keeps_its_type_and_the_remote_traceback(h: ClusterHarness) -> None:
     task = h.finish(h.run(jobs.fail))
     assert task.get_status() == "failed"

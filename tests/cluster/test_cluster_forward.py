@@ -1,0 +1,132 @@
+"""The app's side of the event channel without Dask: order, early events, gaps, acks.
+
+A fake runner stands in for ClusterRunner (what the events thread calls back)
+and a recording lifecycle for the manager's; the events thread is real.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from tasker._core._errors import TaskError
+from tasker.runners.cluster import _forward
+from tasker.runners.cluster._forward import Forwarder, Slot
+from tasker.runners.cluster._worker import to_bytes
+
+
+class Lifecycle:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.ended = threading.Event()
+
+    def begin(self, task: Any) -> bool:
+        self.calls.append(("begin",))
+        return True
+
+    def report(self, task: Any, progress: float, message: str | None) -> None:
+        self.calls.append(("report", progress, message))
+
+    def post_event(self, task: Any, name: str, data: Any) -> None:
+        self.calls.append(("event", data))
+
+    def conclude(self, task: Any, result: Any = None, error: BaseException | None = None) -> bool:
+        self.calls.append(("conclude", result, error))
+        task.final = True
+        self.ended.set()
+        return True
+
+
+class Task:
+    def __init__(self) -> None:
+        self.handle = Slot("t-1", "key", window=4)
+        self.final = False
+        self.name = "t"
+
+    def is_final(self) -> bool:
+        return self.final
+
+
+class Runner:
+    def __init__(self, lifecycle: Lifecycle) -> None:
+        self.lifecycle = lifecycle
+        self.tasks: dict[str, Any] = {}
+        self.acks: list[int] = []
+
+    def ack(self, slot: Slot, seq: int) -> None:
+        self.acks.append(seq)
+
+    def watch(self, address: str) -> None:
+        pass
+
+    def cancel_on(self, address: str, token: str) -> None:
+        pass
+
+    def forget(self, task: Any) -> None:
+        self.tasks.pop(task.handle.token, None)
+
+
+@pytest.fixture
+def setup() -> Any:
+    lifecycle = Lifecycle()
+    runner = Runner(lifecycle)
+    forwarder = Forwarder(runner)  # type: ignore[arg-type]
+    task = Task()
+    runner.tasks["t-1"] = task
+    forwarder.thread.start()
+    yield lifecycle, runner, forwarder, task
+    forwarder.stop(10)
+
+
+def event(forwarder: Forwarder, *message: Any) -> None:
+    forwarder.on_event((0.0, list(message)))
+
+
+def outcome(forwarder: Forwarder, task: Task, value: Any, last: int) -> None:
+    task.handle.future = future = object()
+    forwarder.queue.put(("done", task, future, ("R", value, 1.0, "done", last, "tcp://w:1", 7), None, False))
+
+
+def test_events_are_delivered_in_order_early_ones_held(setup: Any) -> None:
+    lifecycle, runner, forwarder, task = setup
+    event(forwarder, "B", "t-1", "tcp://w:1", 7)
+    for seq in (2, 3, 1, 4):  # 2 and 3 arrive before 1
+        event(forwarder, "E", "t-1", seq, to_bytes(("n", seq)))
+    outcome(forwarder, task, "value", last=4)
+    assert lifecycle.ended.wait(10)
+    assert [c[1] for c in lifecycle.calls if c[0] == "event"] == [1, 2, 3, 4]
+    assert lifecycle.calls[-1] == ("conclude", "value", None)
+    assert runner.acks and max(runner.acks) == 4  # every half window, and the rest when idle
+
+
+def test_a_result_waits_for_its_last_events(setup: Any) -> None:
+    lifecycle, runner, forwarder, task = setup
+    event(forwarder, "B", "t-1", "tcp://w:1", 7)
+    outcome(forwarder, task, "value", last=1)  # its event is still on its way
+    event(forwarder, "E", "t-1", 1, to_bytes(("n", 1)))
+    assert lifecycle.ended.wait(10)
+    assert [c[0] for c in lifecycle.calls] == ["begin", "event", "report", "conclude"]
+
+
+def test_a_gap_fails_the_task_naming_the_missing_events(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_forward, "GAP_WAIT_S", 0.05)
+    lifecycle, runner, forwarder, task = setup
+    event(forwarder, "B", "t-1", "tcp://w:1", 7)
+    event(forwarder, "E", "t-1", 1, to_bytes(("n", 1)))
+    event(forwarder, "E", "t-1", 3, to_bytes(("n", 3)))  # 2 never comes
+    outcome(forwarder, task, "value", last=3)
+    assert lifecycle.ended.wait(10)
+    error = lifecycle.calls[-1][2]
+    assert isinstance(error, TaskError)
+    assert "1 event(s) of the task never arrived from the Dask worker tcp://w:1 (numbers [2])" in str(error)
+    assert [c[1] for c in lifecycle.calls if c[0] == "event"] == [1]  # nothing out of order
+
+
+def test_a_short_task_begins_from_its_outcome(setup: Any) -> None:
+    lifecycle, runner, forwarder, task = setup
+    outcome(forwarder, task, 42, last=0)  # it ended before it sent a begin event
+    assert lifecycle.ended.wait(10)
+    assert [c[0] for c in lifecycle.calls] == ["begin", "report", "conclude"]
+    assert (task.handle.worker, task.handle.pid) == ("tcp://w:1", 7)
