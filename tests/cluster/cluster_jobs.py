@@ -54,14 +54,11 @@ def events(ctx: ExecutionContext, n: int, log_to: str | None = None) -> int:
 
 
 def until_cancelled(ctx: ExecutionContext, limit: float = 60.0) -> str:
-    ctx.set_message("looping")
+    """tests/jobs.py's cooperative loop, after an event saying where it runs."""
+    import jobs
+
     ctx.send_event("started", os.getpid())
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if ctx.is_cancelled():
-            return "stopped"
-        time.sleep(0.001)
-    return "limit"
+    return jobs.until_cancelled(ctx, limit)
 
 
 def stuck(ctx: ExecutionContext, limit: float = 120.0) -> str:

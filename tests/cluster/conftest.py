@@ -48,7 +48,8 @@ def need_dask() -> None:
 
 def worker_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), str(HERE), env.get("PYTHONPATH")) if p)
+    paths = (str(ROOT / "src"), str(HERE), str(HERE.parent), env.get("PYTHONPATH"))  # cluster_jobs, jobs
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "0"
     env["DASK_DISTRIBUTED__DEPLOY__LOST_WORKER_TIMEOUT"] = "300s"
     return env

@@ -102,7 +102,7 @@ def test_events_are_delivered_in_order_early_ones_held(setup: Any) -> None:
 
 
 def test_a_result_waits_for_its_last_events(setup: Any) -> None:
-    lifecycle, runner, forwarder, task = setup
+    lifecycle, _runner, forwarder, task = setup
     event(forwarder, "B", "t-1", "tcp://w:1", 7)
     outcome(forwarder, task, "value", last=1)  # its event is still on its way
     event(forwarder, "E", "t-1", 1, to_bytes(("n", 1)))
@@ -112,7 +112,7 @@ def test_a_result_waits_for_its_last_events(setup: Any) -> None:
 
 def test_a_gap_fails_the_task_naming_the_missing_events(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_forward, "GAP_WAIT_S", 0.05)
-    lifecycle, runner, forwarder, task = setup
+    lifecycle, _runner, forwarder, task = setup
     event(forwarder, "B", "t-1", "tcp://w:1", 7)
     event(forwarder, "E", "t-1", 1, to_bytes(("n", 1)))
     event(forwarder, "E", "t-1", 3, to_bytes(("n", 3)))  # 2 never comes
@@ -125,7 +125,7 @@ def test_a_gap_fails_the_task_naming_the_missing_events(setup: Any, monkeypatch:
 
 
 def test_a_short_task_begins_from_its_outcome(setup: Any) -> None:
-    lifecycle, runner, forwarder, task = setup
+    lifecycle, _runner, forwarder, task = setup
     outcome(forwarder, task, 42, last=0)  # it ended before it sent a begin event
     assert lifecycle.ended.wait(10)
     assert [c[0] for c in lifecycle.calls] == ["begin", "report", "conclude"]

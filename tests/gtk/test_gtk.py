@@ -208,8 +208,8 @@ def test_gtk_demo_with_a_cluster_renders_there_too() -> None:
     out = proc.stdout
     assert "start buttons: " in out and "Render on cluster" in out
     assert "outcome: render on cluster: completed — 720×480 image" in out, out
-    assert "outcome: render image: completed" in out
-    assert "demo finished" in out
+    assert "outcome: render image: completed" in out, out
+    assert "demo finished" in out, out
 
 
 @pytest.mark.timeout(240)

@@ -65,26 +65,15 @@ class DemoTasks:
         )
 
     def image(self) -> Task[Any]:
-        return self._track(
-            self.manager.run_process(
-                _jobs.render_image,
-                speed=self.speed,
-                key="render image",
-                when_done=self._done,
-                when_event=self._event,
-            )
-        )
+        return self._render(self.manager.run_process, "render image")
 
     def cluster_image(self) -> Task[Any]:
         """The same render job on the Dask cluster (``run_on_cluster``): previews, progress, cancel."""
+        return self._render(self.manager.run_on_cluster, "render on cluster")
+
+    def _render(self, start: Callable[..., Task[Any]], key: str) -> Task[Any]:
         return self._track(
-            self.manager.run_on_cluster(
-                _jobs.render_image,
-                speed=self.speed,
-                key="render on cluster",
-                when_done=self._done,
-                when_event=self._event,
-            )
+            start(_jobs.render_image, speed=self.speed, key=key, when_done=self._done, when_event=self._event)
         )
 
     def checksum(self) -> Task[Any]:

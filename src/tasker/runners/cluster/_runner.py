@@ -27,6 +27,7 @@ when the function stopped — or when its process was killed after the grace per
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import re
 import threading
@@ -96,7 +97,9 @@ class ClusterRunner:
     kind = "cluster"
 
     def __init__(self, lifecycle: Lifecycle, options: Options) -> None:
-        self.connection = Connection(options.cluster, options.max_processes)  # ImportError without dask
+        # The embedded cluster: max_processes one-thread workers, no more than the CPUs.
+        workers = min(options.max_processes, os.cpu_count() or 1)
+        self.connection = Connection(options.cluster, workers)  # ImportError without dask
         self.lifecycle = lifecycle
         self.prefix = uuid.uuid4().hex[:12]
         self.topic = f"tasker-{self.prefix}"  # this runner's events, from every worker
