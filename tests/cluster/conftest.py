@@ -1,14 +1,16 @@
 """Real Dask clusters for the cluster tests.
 
-* ``real_cluster`` (session): ``dask scheduler --host 127.0.0.1 --port 0 --no-dashboard``
+* ``real_cluster`` (this package's tests): ``dask scheduler --host 127.0.0.1 --port 0 --no-dashboard``
   and two ``dask worker … --nthreads 1 --nanny`` processes, each the leader of a
   process group; waited for with a bound, stopped by pid (their groups) at teardown.
-* ``local_client`` (session): the faster tier, ``LocalCluster(processes=True,
+* ``local_client`` (this package's tests): the faster tier, ``LocalCluster(processes=True,
   host="127.0.0.1")`` with two one-thread workers, and a Client on it.
 * ``start_scheduler``: a scheduler and one worker of a test's own (the test kills them).
 
-Both session clusters fail a task whose worker died instead of re-running it
-(``allowed-failures: 0``), as tasker's embedded cluster does.
+Both are torn down after this package's last test (a LocalCluster's scheduler lives in
+this process: the rest of the suite counts its file descriptors and threads). Both fail
+a task whose worker died instead of re-running it (``allowed-failures: 0``), as tasker's
+embedded cluster does.
 
 Without dask these tests skip; under CI (``CI`` set) they fail instead.
 """
@@ -162,7 +164,7 @@ class RealCluster:
         wait_for_workers(self.address, 2)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCluster]:
     need_dask()
     procs = Processes()
@@ -188,7 +190,7 @@ def start_scheduler(tmp_path: Path) -> Iterator[Callable[[], tuple[str, Processe
         procs.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def local_client() -> Iterator[Any]:
     need_dask()
     import dask
