@@ -25,6 +25,12 @@ class TaskStatus(StrEnum):
 
 _FINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELED})
 
+#: Values of a task's one-byte flag (``task.cancel_flag[0]``; ``ExecutionContext``
+#: reads it): 0 while it may run, ``CANCELLED`` once cancellation was asked,
+#: ``PAUSED`` while it is paused (cancel wins: a paused task that is cancelled reads 1).
+CANCELLED = 1
+PAUSED = 2
+
 
 from ._public import public  # noqa: E402
 
