@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections import deque
 from pathlib import Path
 
 import pytest
@@ -266,7 +265,7 @@ def test_task_sent_ahead_then_cancelled_never_runs(make_harness, tmp_path) -> No
     after = h.finish(h.start("process", "ok", 4))
     assert after.result() == 8
     assert not trace.exists(), "a task cancelled while pending never runs"
-    assert runner._pending == deque() and worker.next is None
+    assert not runner._pending and worker.next is None
 
 
 def test_task_sent_ahead_goes_elsewhere_when_its_worker_dies(make_harness) -> None:

@@ -44,7 +44,7 @@ Ts = TypeVarTuple("Ts")
 logger = logging.getLogger("tasker")
 
 #: Keyword arguments that configure the task instead of reaching the function.
-RESERVED_KWARGS = ("key", "when_done", "when_event", "timeout", "visible")
+RESERVED_KWARGS = ("key", "when_done", "when_event", "timeout", "visible", "priority")
 
 WhenDone = Callable[[Task[R]], object]
 WhenEvent = Callable[[Task[R], str, Any], object]
@@ -143,10 +143,15 @@ class TaskManager:
         when_event: WhenEvent[R] | None = None,
         timeout: float | None = None,
         visible: bool = True,
+        priority: int = 0,
         **kwargs: Any,
     ) -> Task[R]: ...
     def add_coroutine(self, coro_fn: Callable[..., Any], /, *args: object, **kwargs: object) -> Task[Any]:
-        """Run ``await coro_fn(context, *args, **kwargs)`` on tasker's asyncio loop."""
+        """Run ``await coro_fn(context, *args, **kwargs)`` on tasker's asyncio loop.
+
+        Coroutines never wait for a slot (the loop runs them all at once), so
+        ``priority=`` is accepted and orders nothing for them.
+        """
         return self._submit("coroutine", coro_fn, args, kwargs)
 
     @overload
@@ -168,10 +173,15 @@ class TaskManager:
         when_event: WhenEvent[R] | None = None,
         timeout: float | None = None,
         visible: bool = True,
+        priority: int = 0,
         **kwargs: Any,
     ) -> Task[R]: ...
     def run_thread(self, func: Callable[..., Any], /, *args: object, **kwargs: object) -> Task[Any]:
-        """Run ``func(context, *args, **kwargs)`` in the bounded thread pool."""
+        """Run ``func(context, *args, **kwargs)`` in the bounded thread pool.
+
+        ``priority=`` (an int, default 0) orders the tasks waiting for a thread:
+        higher first, FIFO within a priority; a running task is never preempted.
+        """
         return self._submit("thread", func, args, kwargs)
 
     @overload
@@ -193,10 +203,14 @@ class TaskManager:
         when_event: WhenEvent[R] | None = None,
         timeout: float | None = None,
         visible: bool = True,
+        priority: int = 0,
         **kwargs: Any,
     ) -> Task[R]: ...
     def run_process(self, func: Callable[..., Any], /, *args: object, **kwargs: object) -> Task[Any]:
-        """Run ``func(context, *args, **kwargs)`` in a warm worker process."""
+        """Run ``func(context, *args, **kwargs)`` in a warm worker process.
+
+        ``priority=`` orders the tasks waiting for a worker, as for ``run_thread``.
+        """
         return self._submit("process", func, args, kwargs)
 
     # (The implementations take *args/**kwargs as ``object``: with ``Any``, mypy
@@ -210,12 +224,17 @@ class TaskManager:
         when_event = kwargs.pop("when_event", None)
         timeout = kwargs.pop("timeout", None)
         visible = kwargs.pop("visible", True)
-        check_func(METHODS.get(kind, kind), kind == "coroutine", func, key, when_done, when_event, timeout, visible)
+        priority = kwargs.pop("priority", 0)
+        check_func(
+            METHODS.get(kind, kind), kind == "coroutine", func, key, when_done, when_event, timeout, visible, priority
+        )
         self._check_open()
         self._get_scheduler()  # chosen here, in the caller's (main) thread, not in a worker
         lifecycle = self._lifecycle
         runner = lifecycle.runner(kind)
-        task: Task[Any] = Task(lifecycle, kind, (func, args, kwargs), key, when_done, when_event, timeout, visible)
+        task: Task[Any] = Task(
+            lifecycle, kind, (func, args, kwargs), key, when_done, when_event, timeout, visible, priority
+        )
         task.payload = runner.prepare(func, args, kwargs)
         with self._lock:
             first = not self._started

@@ -5,7 +5,7 @@ when the work runs in this process (threads, coroutines); for process tasks the
 runner reports the worker's values through ``Lifecycle.report``. The lifecycle
 (``_lifecycle.TaskLifecycle``) owns every state change.
 
-What runners may use (the rest is private): ``id``, ``kind``, ``name``,
+What runners may use (the rest is private): ``id``, ``kind``, ``name``, ``priority``,
 ``call`` (the function and its arguments), ``payload`` (what the runner's
 ``prepare`` returned), ``handle`` (the runner's own note: a thread, a worker, an
 asyncio task), ``cancel_flag`` (one byte, non-zero once cancelled) and
@@ -67,6 +67,7 @@ class Task(Generic[R]):
         when_event: Callable[[Task[R], str, Any], object] | None,
         timeout: float | None,
         visible: bool = True,
+        priority: int = 0,
     ) -> None:
         self.id: int = next(_ids)
         self.key: Hashable = AutoKey(self.id) if key is None else key
@@ -76,6 +77,8 @@ class Task(Generic[R]):
         #: False: the task gets every callback but ``tasks_updated`` does not
         #: list it and overall progress does not count it.
         self.visible = visible
+        #: Orders pending work in its pool: higher first, FIFO within a priority.
+        self.priority = priority
         self._lifecycle = lifecycle
         self._call: Call | None = call  # None once the task ended (the function is let go)
         self._when_done = when_done

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._inprocess import run_sync
+from ._pending import PendingQueue
 
 if TYPE_CHECKING:
     from .._core._options import Options
@@ -28,6 +29,11 @@ class ThreadRunner:
     At most ``max_threads`` released threads exist at a time; past that, a
     cancelled task keeps its slot until it stops or its grace period ends
     (then it is released anyway: an abandoned thread must not hold a slot).
+
+    Queued tasks wait in a ``PendingQueue`` (priority, then FIFO) under
+    ``_lock``; ``_tokens`` holds one token per queued task (``False``: a thread
+    must end), so an idle thread blocks in C (``SimpleQueue.get``) and takes
+    the best task there is when it wakes.
     """
 
     kind = "thread"
@@ -35,7 +41,8 @@ class ThreadRunner:
     def __init__(self, lifecycle: Lifecycle, options: Options) -> None:
         self._lifecycle = lifecycle
         self._max = options.max_threads
-        self._queue: queue.SimpleQueue[Task[Any] | None] = queue.SimpleQueue()
+        self._pending = PendingQueue()
+        self._tokens: queue.SimpleQueue[bool] = queue.SimpleQueue()
         self._idle = threading.Semaphore(0)
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
@@ -48,7 +55,9 @@ class ThreadRunner:
         return None
 
     def submit(self, task: Task[Any]) -> None:
-        self._queue.put(task)
+        with self._lock:
+            self._pending.push(task)
+        self._tokens.put(True)
         if self._idle.acquire(blocking=False):
             return
         with self._lock:
@@ -82,7 +91,7 @@ class ThreadRunner:
             self._closed = True
             threads = [t for t in self._threads if t not in self._released]
         for _ in threads:
-            self._queue.put(None)
+            self._tokens.put(False)
         for thread in threads:
             if thread is not threading.current_thread():
                 thread.join(5.0)
@@ -95,7 +104,7 @@ class ThreadRunner:
             if bounded and len(self._released) >= self._max:
                 return
             self._released.add(thread)
-            if not self._queue.empty():  # work is waiting for that slot
+            if self._pending:  # work is waiting for that slot
                 self._spawn_locked()
 
     def _spawn_locked(self) -> None:
@@ -107,11 +116,11 @@ class ThreadRunner:
     def _work(self) -> None:
         me = threading.current_thread()
         try:
-            while True:
-                task = self._queue.get()
-                if task is None:
-                    return
-                self._run(task, me)
+            while self._tokens.get():
+                with self._lock:
+                    task = self._pending.pop() if self._pending else None
+                if task is not None:
+                    self._run(task, me)
                 if me in self._released and not self._rejoin(me):
                     return
                 self._idle.release()

@@ -11,6 +11,7 @@
                                    EOF ◄──────────────────────────────────── died
                                      └─ exited(): fail its task (WorkerDiedError); refill
 
+Queued tasks wait in a ``PendingQueue`` (``priority=``, then FIFO).
 Workers (``_worker.Worker``) are fresh interpreters running
 ``tasker.runners.process._child`` (never the application's ``__main__``), started
 lazily, each by its own reader thread so the caller never waits for a process to
@@ -40,10 +41,10 @@ import logging
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._pending import PendingQueue
 from . import _frozen, _payload
 from ._messages import STOP, task_header
 from ._reader import Reader
@@ -89,7 +90,7 @@ class ProcessRunner:
         self.lock = threading.Lock()
         # Invariants (under lock): _workers ∪ _draining ⊆ _alive; a worker in _idle is
         # in _workers with no task; _busy counts the workers of _workers with a task.
-        self._pending: deque[Task[Any]] = deque()
+        self._pending = PendingQueue()  # priority, then FIFO
         self._idle: list[Worker] = []
         self._workers: set[Worker] = set()  # the pool: idle, busy, retiring
         self._draining: set[Worker] = set()  # left the budget with a cancelled task still stopping
@@ -111,7 +112,7 @@ class ProcessRunner:
 
     def submit(self, task: Task[Any]) -> None:
         with self.lock:
-            self._pending.append(task)
+            self._pending.push(task)
             starting = self._grow_locked()
         self.dispatch()
         self._start(starting)
@@ -253,7 +254,7 @@ class ProcessRunner:
             if worker.flags is not None:
                 worker.flags[worker.next_slot] = 1
             worker.next.handle = None
-            self._pending.appendleft(worker.next)
+            self._pending.push(worker.next)  # its id keeps its place
             worker.next = None
 
     def _update_retiring_locked(self) -> None:
@@ -327,8 +328,7 @@ class ProcessRunner:
     def fail_pending(self) -> list[Task[Any]]:
         """Every queued task, taken out of the queue (the workers cannot start)."""
         with self.lock:
-            failed = list(self._pending)
-            self._pending.clear()
+            failed = self._pending.take_all()
         return failed
 
     # -- dispatch ------------------------------------------------------------------------
@@ -370,9 +370,9 @@ class ProcessRunner:
         slot, so the running task and the one sent ahead never share a flag.
         """
         while self._pending:
-            task = self._pending[0]
+            task = self._pending.peek()
             if task.is_final():  # cancelled while queued
-                self._pending.popleft()
+                self._pending.pop()
                 continue
             if self._idle and self._busy < self._max:
                 worker = self._idle.pop()
@@ -384,7 +384,7 @@ class ProcessRunner:
                     return None
                 worker = target
                 worker.next, ahead = task, True
-            self._pending.popleft()
+            self._pending.pop()
             ticket = worker.sent
             slot = ticket & 1
             worker.sent += 1
