@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-import control_jobs
 import tasker
 from tasker import Task
 
+import control_jobs
 from conftest import Harness
 
 pytestmark = pytest.mark.timeout(60)

@@ -9,6 +9,8 @@
     cancel(task) ─► flag + runner.interrupt ─► pending: conclude now
                                             └► running: runner.release, grace timer
                                                  └─► grace over: runner.abandon, conclude
+    pause(task) / resume(task) ─► flag byte, timeout timer, runner.pause / .resume
+                                  (not a status: ``_pausing``)
 
 ``conclude`` is the one way a task ends; ``_final_status`` is a pure decision
 (timed out → failed with TaskTimeoutError; cancel asked → canceled; else the
@@ -32,9 +34,10 @@ from typing import TYPE_CHECKING, Any
 from ._ask import Question, cancel_questions
 from ._delivery import Delivery
 from ._errors import TaskTimeoutError
+from ._pausing import PauseTransitions, resume_runner, wake
 from ._runner import Runner, make_runner
 from ._signal import TasksSignal
-from ._status import TaskStatus
+from ._status import CANCELLED, TaskStatus
 
 if TYPE_CHECKING:
     from ..schedulers import Scheduler
@@ -45,7 +48,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("tasker")
 
 
-class TaskLifecycle:
+class TaskLifecycle(PauseTransitions):
     """Live tasks, their status changes, endings and what the UI is shown."""
 
     def __init__(self, owner: object, options: Options, clock: Clock, get_scheduler: Any) -> None:
@@ -108,7 +111,7 @@ class TaskLifecycle:
         if task.visible:
             self.delivery.mark_dirty()
         if task.timeout is not None:
-            task._timer = self.clock.call_later(task.timeout, lambda: self._time_out(task))
+            self.arm_timeout(task, task.timeout)
         return old
 
     def begin(self, task: Task[Any]) -> bool:
@@ -137,6 +140,7 @@ class TaskLifecycle:
                 self._batch_done = self._batch_done + 1 if self._visible_live else 0
             callbacks, task._callbacks = task._callbacks, []
             questions, task._questions = task._questions, None
+            unpaused = self.unpause_locked(task)
             # Queued before the lock is released: "settled" never sees a task
             # that is gone from _active but whose when_done is not queued yet.
             self.delivery.ending(self._run_when_done, task, show=task.visible)
@@ -149,6 +153,9 @@ class TaskLifecycle:
             task._timer.cancel()
         if questions:  # a function still waiting in ask() (abandoned, shut down): wake it
             cancel_questions(task, questions)
+        if unpaused is not None:  # ended while paused: nothing may stay held or stopped
+            wake(unpaused)
+            resume_runner(self.runners[task.kind], task)
         for callback in callbacks:
             try:
                 callback()
@@ -158,11 +165,20 @@ class TaskLifecycle:
         return True
 
     def _run_when_done(self, task: Task[Any]) -> None:
-        task._done_delivered = True
-        if self.task_ended.receivers:
-            self.task_ended.send(self.owner, task=task)
-        if task._when_done is not None:
-            task._when_done(task)
+        with self.lock:
+            task._done_delivered = True
+            listeners, task._listeners = task._listeners, None
+        try:
+            if self.task_ended.receivers:
+                self.task_ended.send(self.owner, task=task)
+            if task._when_done is not None:
+                task._when_done(task)
+        finally:
+            for listener in listeners or ():
+                try:
+                    listener(task)
+                except Exception:
+                    logger.exception("tasker: a done callback of task %r raised (ignored)", task.name)
 
     # -- what running tasks report ---------------------------------------------------
     def changed(self, task: Task[Any]) -> None:
@@ -171,8 +187,10 @@ class TaskLifecycle:
 
     def report(self, task: Task[Any], progress: float, message: str | None) -> None:
         task._progress, task._message = progress, message
-        if not task._dirty:
-            task._changed()
+        if not task._dirty:  # not task._changed(): a reader thread never waits at a pause point
+            task._dirty = True
+            if task.visible:
+                self.changed(task)
 
     def flush(self) -> None:
         self.delivery.flush_soon()
@@ -237,16 +255,22 @@ class TaskLifecycle:
             if task._cancel_requested:
                 return True
             task._cancel_requested = True
-            task.cancel_flag[0] = 1
+            task.cancel_flag[0] = CANCELLED
+            unpaused = self.unpause_locked(task)
             runner = self.runners[task.kind]
             # Pending too: a process task may already wait in a worker, which must skip it.
             runner.interrupt(task)
-            if task._status is TaskStatus.PENDING:
+            pending = task._status is TaskStatus.PENDING
+            if pending:
                 logger.debug("tasker: task %r (#%d) cancelled before it started", task.name, task.id)
                 self.conclude(task)  # never runs; under the lock so it cannot begin
-                return True
             questions, task._questions = task._questions, None
             closing = self.closed
+        if unpaused is not None:  # a paused task: woken, its worker continued, to see the flag
+            wake(unpaused)
+            resume_runner(runner, task)
+        if pending:
+            return True
         logger.debug("tasker: task %r (#%d) asked to stop", task.name, task.id)
         if questions:
             cancel_questions(task, questions)
@@ -262,14 +286,6 @@ class TaskLifecycle:
                          task.name, task.id)
             self.runners[task.kind].abandon(task)
             self.conclude(task)
-
-    def _time_out(self, task: Task[Any]) -> None:
-        with self.lock:
-            if task._status.is_final or task._cancel_requested:
-                return  # already stopping (cancel, replace, shutdown): it ends canceled
-            task._timed_out = True
-        logger.debug("tasker: task %r (#%d) timed out", task.name, task.id)
-        self.cancel(task)
 
     # -- reading state -----------------------------------------------------------------
     def get(self, key: Hashable) -> Task[Any] | None:

@@ -4,6 +4,7 @@
         └─► _submit: check the call, runner.prepare, Task, lifecycle.add (replace by key),
                      runner.submit (its runner: tasker.runners.*, loaded by kind)
     cancel_task / cancel_task_by_id / shutdown ──► lifecycle.cancel / lifecycle.shutdown
+    pause_task / resume_task ──► lifecycle.pause / lifecycle.resume (``_pausing``)
     schedule_on_main_thread / …_delayed_… / run_on_main_thread ──► delivery (main thread)
 
 Everything about a task's life (status changes, endings, ``when_done``, what the
@@ -22,12 +23,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, overload
 
 from ..schedulers import Scheduler, resolve_scheduler
-from ._ask import settle_future
 from ._clock import Clock, TimerThread
 from ._context import ExecutionContext
-from ._delivery import DelayedCall
 from ._errors import ManagerClosedError
 from ._lifecycle import TaskLifecycle
+from ._mainthread import MainThreadCalls
 from ._options import Options
 from ._runner import METHODS
 from ._task import Task, TaskKind
@@ -50,7 +50,7 @@ WhenDone = Callable[[Task[R]], object]
 WhenEvent = Callable[[Task[R], str, Any], object]
 
 
-class TaskManager:
+class TaskManager(MainThreadCalls):
     """Runs background work and reports it on the main thread.
 
     Options (all keyword; see ``tasker.Options`` for each one's meaning):
@@ -265,6 +265,21 @@ class TaskManager:
         task = self._lifecycle.get_by_id(task_id)
         return task is not None and self._lifecycle.cancel(task)
 
+    # -- pausing ------------------------------------------------------------------------
+    def pause_task(self, key: Hashable) -> bool:
+        """Pause the live task with this key (see ``Task.pause``); True if it is paused now.
+
+        Its status stays ``pending`` or ``running``; ``tasks_updated`` shows the
+        change. Cancel and shutdown work on a paused task.
+        """
+        task = self._lifecycle.get(key)
+        return task is not None and self._lifecycle.pause(task)
+
+    def resume_task(self, key: Hashable) -> bool:
+        """Let the paused task with this key go on; True if it was paused."""
+        task = self._lifecycle.get(key)
+        return task is not None and self._lifecycle.resume(task)
+
     # -- reading state ----------------------------------------------------------------
     def get_task(self, key: Hashable) -> Task[Any] | None:
         """The live task with this key, or None."""
@@ -284,32 +299,6 @@ class TaskManager:
         """Progress of the current batch of visible tasks; 1.0 when idle."""
         return self._lifecycle.progress()
 
-    # -- main thread ----------------------------------------------------------------
-    def schedule_on_main_thread(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Run ``fn(*args, **kwargs)`` on the main thread, after what is queued."""
-        if not callable(fn):
-            raise TypeError(f"schedule_on_main_thread needs a callable, got {fn!r}")
-        self._get_scheduler()
-        self._lifecycle.delivery.call(fn, *args, **kwargs)
-
-    def schedule_delayed_on_main_thread(
-        self, delay: float, fn: Callable[..., object], /, *args: Any, **kwargs: Any
-    ) -> DelayedCall:
-        """Run ``fn(*args, **kwargs)`` on the main thread after ``delay`` seconds.
-
-        Returns a handle whose ``cancel()`` stops it if it has not run yet.
-        """
-        if not callable(fn):
-            raise TypeError(f"schedule_delayed_on_main_thread needs a callable, got {fn!r}")
-        if not isinstance(delay, int | float) or not delay >= 0:
-            raise ValueError(f"delay must be a number of seconds >= 0, got {delay!r}")
-        self._check_open()
-        self._get_scheduler()
-        call = DelayedCall(fn, args, kwargs)
-        delivery = self._lifecycle.delivery
-        call._timer = self._clock.call_later(float(delay), lambda: delivery.call(call._run))
-        return call
-
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The asyncio loop coroutine tasks run on (started on first use).
@@ -320,24 +309,6 @@ class TaskManager:
         self._check_open()
         loop: asyncio.AbstractEventLoop = getattr(self._lifecycle.runner("coroutine"), "loop")  # noqa: B009
         return loop
-
-    async def run_on_main_thread(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
-        """From asyncio code: run ``fn`` on the main thread and return its result."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[R] = loop.create_future()
-
-        def call() -> None:
-            try:
-                value = fn(*args, **kwargs)
-            except BaseException as exc:  # handed to the awaiting coroutine
-                loop.call_soon_threadsafe(settle_future, future, None, exc)
-            else:
-                loop.call_soon_threadsafe(settle_future, future, value, None)
-
-        self._lifecycle.delivery.call(call)
-        return await future
 
     def wait_until_settled(self, timeout: float | None = None) -> bool:
         """Wait until no task is live and every callback ran; True if so."""

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._core._runner import CooperativePause
 from ._inprocess import run_sync
 from ._pending import PendingQueue
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("tasker")
 
 
-class ThreadRunner:
+class ThreadRunner(CooperativePause):
     """Up to ``max_threads`` daemon threads, started as work needs them.
 
     A thread whose task was cancelled is *released* at once: it no longer
@@ -34,6 +35,10 @@ class ThreadRunner:
     ``_lock``; ``_tokens`` holds one token per queued task (``False``: a thread
     must end), so an idle thread blocks in C (``SimpleQueue.get``) and takes
     the best task there is when it wakes.
+
+    Pausing is cooperative (the function waits at its next context call); a
+    paused task that is still queued is *parked* when a thread picks it, and
+    queued again, in its place, when it is resumed.
     """
 
     kind = "thread"
@@ -48,6 +53,7 @@ class ThreadRunner:
         self._threads: set[threading.Thread] = set()
         # Invariant: _released ⊆ _threads; len(_threads) - len(_released) <= _max.
         self._released: set[threading.Thread] = set()
+        self._parked: dict[int, Task[Any]] = {}  # paused while queued, by id
         self._count = 0
         self._closed = False
 
@@ -61,8 +67,9 @@ class ThreadRunner:
         if self._idle.acquire(blocking=False):
             return
         with self._lock:
-            if len(self._threads) - len(self._released) < self._max:
-                self._spawn_locked()
+            thread = self._new_thread_locked() if len(self._threads) - len(self._released) < self._max else None
+        if thread is not None:
+            thread.start()  # not under _lock: the new thread takes it first thing
 
     def interrupt(self, task: Task[Any]) -> None:
         pass  # threads stop cooperatively: the context's flag is already set
@@ -83,6 +90,12 @@ class ThreadRunner:
         )
         self._release(task, bounded=False)
 
+    def resume(self, task: Task[Any]) -> None:
+        with self._lock:
+            parked = self._parked.pop(task.id, None) is not None
+        if parked and not task.is_final():
+            self.submit(task)
+
     def restart(self) -> None:
         pass  # threads have nothing to reload
 
@@ -93,25 +106,31 @@ class ThreadRunner:
         for _ in threads:
             self._tokens.put(False)
         for thread in threads:
-            if thread is not threading.current_thread():
+            if thread is not threading.current_thread() and thread.ident is not None:  # (not started: it ends at once)
                 thread.join(5.0)
 
     def _release(self, task: Task[Any], bounded: bool) -> None:
+        thread = self._released_locked(task, bounded)
+        if thread is not None:
+            thread.start()
+
+    def _released_locked(self, task: Task[Any], bounded: bool) -> threading.Thread | None:
+        """Release the task's thread; a new thread to start if work is waiting for its slot."""
         with self._lock:  # with _run's end: the thread is still in this very task
             thread = task.handle
             if not isinstance(thread, threading.Thread) or thread not in self._threads or thread in self._released:
-                return
+                return None
             if bounded and len(self._released) >= self._max:
-                return
+                return None
             self._released.add(thread)
-            if self._pending:  # work is waiting for that slot
-                self._spawn_locked()
+            return self._new_thread_locked() if self._pending else None  # work is waiting for that slot
 
-    def _spawn_locked(self) -> None:
+    def _new_thread_locked(self) -> threading.Thread:
+        """A thread counted in the pool, to be started once ``_lock`` is released."""
         self._count += 1
         thread = threading.Thread(target=self._work, name=f"tasker-thread-{self._count}", daemon=True)
         self._threads.add(thread)
-        thread.start()
+        return thread
 
     def _work(self) -> None:
         me = threading.current_thread()
@@ -119,6 +138,9 @@ class ThreadRunner:
             while self._tokens.get():
                 with self._lock:
                     task = self._pending.pop() if self._pending else None
+                    if task is not None and task.is_paused():  # held until resumed (then queued again)
+                        self._parked[task.id] = task
+                        task = None
                 if task is not None:
                     self._run(task, me)
                 if me in self._released and not self._rejoin(me):
