@@ -26,11 +26,10 @@ class MainThreadCalls:
     _lifecycle: TaskLifecycle
     _clock: Clock
 
-    def _get_scheduler(self) -> Scheduler:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # TaskManager's
 
-    def _check_open(self) -> None:
-        raise NotImplementedError
+        def _get_scheduler(self) -> Scheduler: ...
+        def _check_open(self) -> None: ...
 
     def schedule_on_main_thread(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
         """Run ``fn(*args, **kwargs)`` on the main thread, after what is queued."""

@@ -127,8 +127,9 @@ class PauseTransitions:
         logger.debug("tasker: task %r (#%d) timed out", task.name, task.id)
         self.cancel(task)
 
-    def cancel(self, task: Task[Any]) -> bool:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # TaskLifecycle's
+
+        def cancel(self, task: Task[Any]) -> bool: ...
 
 
 def wake(wakers: list[Callable[[], object]] | None) -> None:

@@ -46,8 +46,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._pending import PendingQueue
 from . import _frozen, _payload
-from ._messages import STOP, task_header
+from ._dispatch import PoolDispatch
+from ._messages import STOP
 from ._reader import Reader
+from ._suspend import PoolPausing
 from ._worker import Worker, WorkerState
 
 if TYPE_CHECKING:
@@ -57,8 +59,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("tasker")
 
-#: Send a busy worker its next task ahead while tasks take less than this (s) on average.
-PREFETCH_BELOW_S = 0.002
 #: Weight of the newest task's duration in that moving average (the rest: its past).
 DURATION_WEIGHT = 0.2
 #: A long task counts as this long in the average, so it recovers after a few short ones.
@@ -69,8 +69,12 @@ REPORT_INTERVAL_MAX_S = 0.05
 JOIN_TIMEOUT_S = 5.0
 
 
-class ProcessRunner:
-    """Dispatches process tasks to idle workers; keeps the pool at its size."""
+class ProcessRunner(PoolDispatch, PoolPausing):
+    """Dispatches process tasks to idle workers; keeps the pool at its size.
+
+    Dispatch (and sending ahead): ``_dispatch``; pausing (SIGSTOP/SIGCONT of a
+    worker, parked queued tasks): ``_suspend``.
+    """
 
     kind = "process"
 
@@ -91,6 +95,7 @@ class ProcessRunner:
         # Invariants (under lock): _workers ∪ _draining ⊆ _alive; a worker in _idle is
         # in _workers with no task; _busy counts the workers of _workers with a task.
         self._pending = PendingQueue()  # priority, then FIFO
+        self._parked: dict[int, Task[Any]] = {}  # paused while queued (``_suspend``)
         self._idle: list[Worker] = []
         self._workers: set[Worker] = set()  # the pool: idle, busy, retiring
         self._draining: set[Worker] = set()  # left the budget with a cancelled task still stopping
@@ -143,7 +148,7 @@ class ProcessRunner:
             self._workers.discard(worker)
             self._draining.add(worker)
             self._busy -= 1
-            self._requeue_next_locked(worker)
+            self.requeue_next_locked(worker)
             self._update_retiring_locked()
             starting = self._grow_locked()
         self._start(starting)
@@ -246,9 +251,9 @@ class ProcessRunner:
             worker.task = None
             if not draining:
                 self._busy -= 1
-        self._requeue_next_locked(worker)
+        self.requeue_next_locked(worker)
 
-    def _requeue_next_locked(self, worker: Worker) -> None:
+    def requeue_next_locked(self, worker: Worker) -> None:
         """The task sent ahead to ``worker`` never started there: it goes first elsewhere."""
         if worker.next is not None:
             if worker.flags is not None:
@@ -291,7 +296,11 @@ class ProcessRunner:
             if ran:
                 took = now - worker.started_at
                 self._typical = min(self._typical, DURATION_CAP_S) * (1 - DURATION_WEIGHT) + took * DURATION_WEIGHT
+            if worker.stopped:  # paused as it finished: nothing of it is left to pause
+                worker.suspend(False)
             retire = worker.retiring or self.closed
+            if worker.next is not None and worker.next.is_paused():
+                self.take_back_locked(worker)  # the worker skips it; it is parked in the queue
             promoted = worker.next if not retire else None
             if promoted is not None:
                 worker.task, worker.next = promoted, None
@@ -330,82 +339,6 @@ class ProcessRunner:
         with self.lock:
             failed = self._pending.take_all()
         return failed
-
-    # -- dispatch ------------------------------------------------------------------------
-    def dispatch(self) -> None:
-        """Hand queued tasks to idle workers, or send them ahead to busy ones."""
-        while True:
-            with self.lock:
-                picked = self._next_locked()
-            if picked is None:
-                return
-            worker, task, ticket, ahead = picked
-            with worker.order:  # tasks reach a worker in the order they were assigned to it
-                while worker.turn != ticket:
-                    worker.order.wait()
-                try:
-                    self._send_task(worker, task, ticket & 1, ahead)
-                finally:
-                    worker.turn += 1
-                    worker.order.notify_all()
-
-    def _send_task(self, worker: Worker, task: Task[Any], slot: int, ahead: bool) -> None:
-        if not ahead and not self.lifecycle.begin(task):
-            self.finished(worker, task, ran=False)
-            return
-        call: _payload.Call | None = task.payload
-        if call is None:  # sent ahead and already ended (cancelled): the worker skips it
-            return
-        try:
-            worker.send(call.data, call.fds, prefix=task_header(slot, task.id))
-        except OSError:
-            pass  # the worker died: its reader fails the task (or queues it again)
-        if not ahead:
-            call.close()  # kept while sent ahead: it may have to go to another worker
-
-    def _next_locked(self) -> tuple[Worker, Task[Any], int, bool] | None:
-        """(worker, task, ticket, sent ahead?) for the next queued task.
-
-        The ticket orders the sends to one worker; its parity is the cancel-flag
-        slot, so the running task and the one sent ahead never share a flag.
-        """
-        while self._pending:
-            task = self._pending.peek()
-            if task.is_final():  # cancelled while queued
-                self._pending.pop()
-                continue
-            if self._idle and self._busy < self._max:
-                worker = self._idle.pop()
-                worker.task, ahead = task, False
-                self._busy += 1
-            else:
-                target = self._prefetch_target_locked()
-                if target is None:
-                    return None
-                worker = target
-                worker.next, ahead = task, True
-            self._pending.pop()
-            ticket = worker.sent
-            slot = ticket & 1
-            worker.sent += 1
-            if ahead:
-                worker.next_slot = slot
-            else:
-                worker.task_slot, worker.started_at = slot, time.monotonic()
-            task.handle = worker
-            assert worker.flags is not None
-            worker.flags[slot] = 0
-            return worker, task, ticket, ahead
-        return None
-
-    def _prefetch_target_locked(self) -> Worker | None:
-        """A busy worker that may receive its next task before it asks (see the module doc)."""
-        if self._typical >= PREFETCH_BELOW_S:
-            return None
-        for worker in self._workers:
-            if worker.task is not None and worker.next is None and not worker.retiring:
-                return worker
-        return None
 
     def stop(self, worker: Worker) -> None:
         try:

@@ -90,6 +90,8 @@ class Reader:
             case (Tag.RESULT, task_id, value, progress, text):
                 if task is not None and task.id == task_id:
                     self._finished(task, progress, text, value, None)
+                elif self.worker.skipping:  # a task taken back (paused) that the worker skipped
+                    self.pool.skipped(self.worker, task_id)
             case (Tag.FAILURE, task_id, described, progress, text):
                 if task is not None and task.id == task_id:
                     self._finished(task, progress, text, None, _payload.rebuild_error(described))

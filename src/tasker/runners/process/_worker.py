@@ -67,6 +67,8 @@ class Worker:
         self.started_at = 0.0
         self.state = WorkerState.STARTING
         self.retiring = False  # stop it once its task is over (restart_worker_pool)
+        self.stopped = False  # SIGSTOPped: its task is paused
+        self.skipping: set[int] = set()  # ids of tasks taken back after they were sent ahead
         self.questions: dict[int, Question] = {}  # the running task's unanswered asks, by number
         self.send_lock = threading.Lock()
         self.thread = threading.Thread(target=main, args=(self,), name=f"{name}-reader", daemon=True)
@@ -146,6 +148,14 @@ class Worker:
         """SIGKILL the worker and every process of its group (those its tasks started)."""
         if self.proc is not None:
             self.proc.kill_group()
+
+    def suspend(self, stop: bool) -> None:
+        """SIGSTOP (``stop``) or SIGCONT the worker and its group: pausing its task."""
+        import signal
+
+        self.stopped = stop
+        if self.proc is not None:
+            self.proc.signal_group(signal.SIGSTOP if stop else signal.SIGCONT)
 
     def close(self) -> None:
         for resource in (self.sock, self.flags):
