@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..._core._runner import Lifecycle
     from ..._core._task import Task
     from .._pending import PendingQueue
+    from ._recycle import Recycling
     from ._worker import Worker
 
 #: Send a busy worker its next task ahead while tasks take less than this (s) on average.
@@ -35,6 +36,7 @@ class PoolDispatch:
     _busy: int
     _max: int
     _typical: float
+    recycling: Recycling
 
     def dispatch(self) -> None:
         """Hand queued tasks to idle workers, or send them ahead to busy ones."""
@@ -44,6 +46,8 @@ class PoolDispatch:
             if picked is None:
                 return
             worker, task, ticket, ahead = picked
+            if not ahead:
+                self.recycling.task_started(self.busy_workers_locked, self.lock)
             with worker.order:  # tasks reach a worker in the order they were assigned to it
                 while worker.turn != ticket:
                     worker.order.wait()
@@ -113,6 +117,7 @@ class PoolDispatch:
                 worker.task is not None
                 and worker.next is None
                 and not (worker.retiring or worker.stopped or worker.skipping)
+                and not self.recycling.last_task(worker)
             ):
                 return worker
         return None
@@ -121,3 +126,4 @@ class PoolDispatch:
 
         def finished(self, worker: Worker, task: Task[Any], ran: bool = True) -> Task[Any] | None: ...
         def park_locked(self, task: Task[Any]) -> bool: ...
+        def busy_workers_locked(self) -> list[Worker]: ...

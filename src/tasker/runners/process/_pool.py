@@ -49,6 +49,7 @@ from . import _frozen, _payload
 from ._dispatch import PoolDispatch
 from ._messages import STOP
 from ._reader import Reader
+from ._recycle import Recycling
 from ._suspend import PoolPausing
 from ._worker import Worker, WorkerState
 
@@ -92,6 +93,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             else None,
         }
         self.lock = threading.Lock()
+        self.recycling = Recycling(options)
         # Invariants (under lock): _workers ∪ _draining ⊆ _alive; a worker in _idle is
         # in _workers with no task; _busy counts the workers of _workers with a task.
         self._pending = PendingQueue()  # priority, then FIFO
@@ -185,6 +187,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         self._start(starting)
 
     def shutdown(self) -> None:
+        self.recycling.stop()
         with self.lock:
             self.closed = True
             workers = list(self._alive)  # retired or dying ones too: wait for them as well
@@ -289,6 +292,8 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         ``ran``: it ran (its duration counts in the average). Returns the task
         now running on the worker, if one was sent ahead.
         """
+        why = self.recycling.retire_after(worker) if ran and self.recycling.active else None
+        starting: list[Worker] = []
         with self.lock:
             if worker.task is not task or worker.state is WorkerState.GONE:
                 return None
@@ -298,7 +303,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
                 self._typical = min(self._typical, DURATION_CAP_S) * (1 - DURATION_WEIGHT) + took * DURATION_WEIGHT
             if worker.stopped:  # paused as it finished: nothing of it is left to pause
                 worker.suspend(False)
-            retire = worker.retiring or self.closed
+            retire = worker.retiring or self.closed or why is not None
             if worker.next is not None and worker.next.is_paused():
                 self.take_back_locked(worker)  # the worker skips it; it is parked in the queue
             promoted = worker.next if not retire else None
@@ -317,11 +322,19 @@ class ProcessRunner(PoolDispatch, PoolPausing):
                 self._busy -= 1
             if retire:
                 self.flag_as_gone_locked(worker)  # a task sent ahead goes back to the queue
+                starting = self._grow_locked()  # its replacement starts now; the spare covers meanwhile
             else:
                 self._idle.append(worker)
+        if why is not None:
+            logger.debug("tasker: replacing %s: %s", worker.name, why)
         if retire:
             self.stop(worker)
+            self._start(starting)
         return None
+
+    def busy_workers_locked(self) -> list[Worker]:
+        """The workers running a task (the memory cap watches these)."""
+        return [w for w in self._workers | self._draining if w.task is not None]
 
     def exited(self, worker: Worker) -> tuple[Task[Any] | None, list[Worker]]:
         """The worker's connection closed: out of the pool; its task, and the workers to start."""

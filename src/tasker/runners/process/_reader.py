@@ -20,6 +20,7 @@ from ..._core._ask import Question
 from ..._core._errors import TaskError, WorkerDiedError
 from . import _payload
 from ._messages import ANSWER, Described, FromWorker, Tag
+from ._recycle import memory_error
 
 if TYPE_CHECKING:
     from ..._core._task import Task
@@ -166,7 +167,8 @@ class Reader:
         task, starting = pool.exited(worker)
         code = worker.reap()
         if task is not None and not task.is_final():
-            self.lifecycle.conclude(task, error=WorkerDiedError(worker.death_message(code), exitcode=code))
+            error = memory_error(worker, task.name, code) or WorkerDiedError(worker.death_message(code), exitcode=code)
+            self.lifecycle.conclude(task, error=error)
         worker.close()
         pool.start_workers(starting)
         pool.dispatch()

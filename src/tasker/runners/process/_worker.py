@@ -69,6 +69,9 @@ class Worker:
         self.retiring = False  # stop it once its task is over (restart_worker_pool)
         self.stopped = False  # SIGSTOPped: its task is paused
         self.skipping: set[int] = set()  # ids of tasks taken back after they were sent ahead
+        self.tasks_done = 0  # tasks it ran (max_tasks_per_worker)
+        self.statm_fd: int | None = None  # /proc/<pid>/statm, open while it lives (_recycle)
+        self.memory_kill: tuple[int, int] | None = None  # (limit, RSS): killed past worker_memory_limit
         self.questions: dict[int, Question] = {}  # the running task's unanswered asks, by number
         self.send_lock = threading.Lock()
         self.thread = threading.Thread(target=main, args=(self,), name=f"{name}-reader", daemon=True)
@@ -161,6 +164,9 @@ class Worker:
         for resource in (self.sock, self.flags):
             if resource is not None:
                 resource.close()
+        fd, self.statm_fd = self.statm_fd, None
+        if fd is not None:
+            os.close(fd)
 
     def reap(self) -> int | None:
         """The exit code once the connection closed (negative: a signal); its group is killed first."""
