@@ -90,3 +90,16 @@ def warn(ctx: ExecutionContext, text: str, category: type[Warning] = UserWarning
 
 class CustomWarning(UserWarning):
     pass
+
+
+def warn_made_here(ctx: ExecutionContext, text: str) -> str:
+    """A warning whose category exists only in the worker (it cannot be rebuilt in the app)."""
+    category = type("LocalWarning", (UserWarning,), {"__module__": "nowhere.to.be.found"})
+    warnings.warn(text, category, stacklevel=1)
+    return "warned"
+
+
+def warn_twice(ctx: ExecutionContext, text: str) -> str:
+    for _ in range(2):
+        warnings.warn(text, UserWarning, stacklevel=1)  # one location: shown once
+    return "warned"

@@ -4,7 +4,7 @@
                               runner.submit(task)
                                 └─► begin(task)            running (False: it ended, skip it)
                                       └─► conclude(task, result | error)
-                                            final, once: _final_status decides which
+                                            final, once: final_status decides which
                                             └─► delivery.ending(when_done)   main thread
     cancel(task) ─► flag + runner.interrupt ─► pending: conclude now
                                             └► running: runner.release, grace timer
@@ -12,7 +12,7 @@
     pause(task) / resume(task) ─► flag byte, timeout timer, runner.pause / .resume
                                   (not a status: ``_pausing``)
 
-``conclude`` is the one way a task ends; ``_final_status`` is a pure decision
+``conclude`` is the one way a task ends; ``_status.final_status`` is a pure decision
 (timed out → failed with TaskTimeoutError; cancel asked → canceled; else the
 function's outcome). Runners talk to this class through the ``Lifecycle``
 protocol (``_runner``).
@@ -25,7 +25,6 @@ is called with ``lock`` held and only sets flags.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections.abc import Hashable
@@ -33,11 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 from ._ask import Question, cancel_questions
 from ._delivery import Delivery
-from ._errors import TaskTimeoutError
 from ._pausing import PauseTransitions, resume_runner, wake
 from ._runner import Runner, make_runner
 from ._signal import TasksSignal
-from ._status import CANCELLED, TaskStatus
+from ._status import CANCELLED, TaskStatus, final_status
 
 if TYPE_CHECKING:
     from ..schedulers import Scheduler
@@ -128,7 +126,7 @@ class TaskLifecycle(PauseTransitions):
         with self.lock:
             if task._status.is_final:
                 return False
-            status, error = _final_status(task, error)
+            status, error = final_status(task, error)
             task._status = status
             task._result = result if status is TaskStatus.COMPLETED else None
             task._error = error
@@ -242,6 +240,14 @@ class TaskLifecycle(PauseTransitions):
             with self.lock:
                 if task._questions is not None:
                     task._questions.discard(question)
+
+    def post_warning(
+        self, task: Task[Any] | None, module: str, qualname: str, text: str, filename: str, lineno: int
+    ) -> None:
+        from ._warn import reissue  # (not imported with tasker: only once a worker warns)
+
+        name = task.name if task is not None else None
+        self.delivery.call(reissue, name, module, qualname, text, filename, lineno)
 
     def never_block(self, thread_id: int) -> None:
         self.delivery.never_block(thread_id)
@@ -371,25 +377,6 @@ class TaskLifecycle(PauseTransitions):
         for runner in list(self.runners.values()):
             runner.shutdown()
         self.notify_settle()
-
-
-def _final_status(task: Task[Any], error: BaseException | None) -> tuple[TaskStatus, BaseException | None]:
-    if task._timed_out:
-        timeout_error = TaskTimeoutError(f"task {task.name!r} timed out after {task.timeout} s")
-        timeout_error.__cause__ = error
-        return TaskStatus.FAILED, timeout_error
-    if task._cancel_requested:
-        return TaskStatus.CANCELED, None
-    if error is None:
-        return TaskStatus.COMPLETED, None
-    if _is_asyncio_cancel(error):
-        return TaskStatus.CANCELED, None
-    return TaskStatus.FAILED, error
-
-
-def _is_asyncio_cancel(error: BaseException) -> bool:
-    asyncio = sys.modules.get("asyncio")  # a CancelledError implies asyncio is loaded
-    return asyncio is not None and isinstance(error, asyncio.CancelledError)
 
 
 def _wait_all(tasks: list[Task[Any]], timeout: float) -> None:

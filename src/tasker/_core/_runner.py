@@ -70,6 +70,12 @@ class Lifecycle(Protocol):
         """``context.ask`` from elsewhere: the handler's answer goes back via the question."""
         ...
 
+    def post_warning(
+        self, task: Task[Any] | None, module: str, qualname: str, text: str, filename: str, lineno: int
+    ) -> None:
+        """A ``warnings.warn`` from elsewhere (its category by name): re-issued on the main thread."""
+        ...
+
     def never_block(self, thread_id: int) -> None:
         """Events sent from this thread never wait for room (a loop that runs many tasks)."""
         ...

@@ -28,7 +28,8 @@ import socket
 import sys
 import threading
 import traceback
-from typing import Any
+import warnings
+from typing import Any, TextIO
 
 from ..._core._context import ExecutionContext
 from ..._core._errors import TaskError
@@ -109,6 +110,9 @@ def _setup(init: dict[str, Any], link: Link) -> None:
     root = logging.getLogger()
     root.setLevel(init["log_level"])
     root.addHandler(_ForwardHandler(link))
+    # Every warning once per location; the application's filters decide (``_core._warn``).
+    warnings.simplefilter("default")
+    warnings.showwarning = _WarningForwarder(link)
     if init["nice"] and hasattr(os, "nice"):
         os.nice(init["nice"])  # below the UI thread: a desktop stays smooth while workers compute
 
@@ -206,6 +210,31 @@ class _ForwardHandler(logging.Handler):
             self._link.send((Tag.LOG, fields))
         except Exception:
             self.handleError(record)
+
+
+class _WarningForwarder:
+    """``warnings.showwarning`` in the worker: the warning goes to the parent."""
+
+    def __init__(self, link: Link) -> None:
+        self._link = link
+
+    def __call__(
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        cell = self._link.cell
+        try:
+            self._link.send((
+                Tag.WARNING, cell._id if cell is not None else 0,
+                category.__module__, category.__qualname__, str(message), str(filename), int(lineno),
+            ))
+        except OSError:
+            pass  # the parent is gone
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,6 +3,7 @@
     launch ──► READY ──► pool.ready            PROGRESS ──► lifecycle.report
                          INIT_FAILED ──► every queued task fails (the initializer)
     EVENT ──► lifecycle.post_event            QUESTION ──► lifecycle.post_question
+    LOG ──► this process's loggers            WARNING ──► lifecycle.post_warning
     RESULT / FAILURE ──► pool.finished, dispatch, lifecycle.conclude
     EOF ──► pool.exited, reap, WorkerDiedError for its task, refill the pool
 
@@ -98,6 +99,9 @@ class Reader:
                     self._finished(task, progress, text, None, _payload.rebuild_error(described))
             case (Tag.LOG, fields):
                 _log_record(fields)
+            case (Tag.WARNING, task_id, module, qualname, text, filename, lineno):
+                mine = task if task is not None and task.id == task_id else None
+                self.lifecycle.post_warning(mine, module, qualname, text, filename, lineno)
             case (Tag.READY, _):
                 self.pool.ready(self.worker)
             case (Tag.INIT_FAILED, described, text):
