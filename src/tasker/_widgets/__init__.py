@@ -4,11 +4,13 @@ Nothing here imports a toolkit. ``tasker.gtk``, ``tasker.qt`` and ``tasker.tk``
 build their widgets from these pieces and add only what is drawn:
 
 * :class:`ManagerBinding` — following a manager's ``tasks_updated`` and
-  ``task_ended`` (weakly), invisible tasks left out, a self-stopping tick timer;
+  ``task_ended`` (weakly), invisible tasks left out, a self-stopping tick timer,
+  ``show_after`` (:class:`ShowAfter`);
 * :class:`StatusBarLogic` — the status strip: newest message, task count,
   overall fraction, pulsing when nothing reports progress, idle state;
 * :class:`TaskListLogic` and :class:`RowLogic` — one row per live task: rows
-  added and removed, message, fraction, percentage, pulsing, time left;
+  added and removed, message, fraction, percentage, pulsing, time left, paused
+  (a pause/resume button with ``pausable=True``);
 * :class:`ErrorBannerLogic` — the failures shown, once per task, at most
   ``max_entries``, dismiss and clear;
 * text helpers: :func:`format_duration`, :func:`describe_error`, :func:`count_text`.
@@ -16,21 +18,23 @@ build their widgets from these pieces and add only what is drawn:
 
 from __future__ import annotations
 
-from ._binding import ManagerBinding, resolve_manager
+from ._binding import ManagerBinding, ShowAfter, resolve_manager
 from ._errors import ErrorBannerLogic, describe_error
 from ._rows import RowLogic, RowState, TaskListLogic
 from ._status import StatusBarLogic
-from ._text import count_text, format_duration
+from ._text import count_text, format_duration, paused_text
 
 __all__ = [
     "ErrorBannerLogic",
     "ManagerBinding",
     "RowLogic",
     "RowState",
+    "ShowAfter",
     "StatusBarLogic",
     "TaskListLogic",
     "count_text",
     "describe_error",
     "format_duration",
+    "paused_text",
     "resolve_manager",
 ]

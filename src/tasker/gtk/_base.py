@@ -45,6 +45,7 @@ _CSS = """
   background-color: alpha(currentColor, 0.10);
 }
 .tasker-dim { opacity: 0.70; }
+.tasker-paused progressbar { opacity: 0.45; }
 .tasker-error-banner {
   background-color: #fbe3e4; color: #6f1016;
   border-bottom: 1px solid #e6a0a5; padding: 6px 10px;
