@@ -253,6 +253,7 @@ def test_gtk_demo_runs_its_tasks_and_quits(tmp_path: Path) -> None:
     ):
         assert line in out, out
     assert out.count("progress updates") == 4  # the four flood workers
+    assert "tour: index photos paused at" in out and "tour: index photos resumed" in out
     assert "awaited on the GTK loop: downloaded" in out
     assert "heartbeat during flood:" in out
     data = shot.read_bytes()
@@ -285,6 +286,8 @@ def test_terminal_demo_runs_its_tasks_and_quits(how: str) -> None:
         "checksum: completed",
         "load settings: failed — ValueError",
         "index photos: canceled",
+        "index photos paused at",
+        "index photos resumed",
     ):
         assert line in out, out
     assert out.count("progress updates") >= 4

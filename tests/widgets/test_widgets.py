@@ -200,6 +200,7 @@ def test_demo_runs_its_tour_and_quits(toolkit: str, tmp_path: Path) -> None:
     ):
         assert line in out, out
     assert out.count("progress updates") == 4  # the four flood workers
+    assert "tour: index photos paused at" in out and "tour: index photos resumed" in out
     assert "heartbeat during flood:" in out
     if "--screenshot" in args:
         data = shot.read_bytes()
