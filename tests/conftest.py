@@ -1,4 +1,9 @@
-"""Shared fixtures: managers on the manual scheduler, task kinds, leak checks."""
+"""Shared fixtures: managers on the manual scheduler, task kinds, leak checks.
+
+The leak checks and waits are tasker's own testing tools (``tasker.testing``,
+what its pytest plugin uses): ``children``, ``memfd_maps`` and ``tasker_threads``
+are re-exported here for the test modules.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,15 @@ sys.path.insert(0, os.path.dirname(__file__))  # so worker processes import `job
 
 from tasker import Task, TaskManager
 from tasker.schedulers import ManualScheduler
+from tasker.testing import LeakCheck, shut_down_and_check, tasker_threads, wait_settled
+from tasker.testing import child_pids as children
+from tasker.testing import payload_mappings as memfd_maps
 
 import jobs
+
+__all__ = [
+    "Harness", "children", "memfd_maps", "shut_down_and_check_leaks", "tasker_threads", "wait_for",
+]
 
 KINDS = ("thread", "coroutine", "process")
 
@@ -54,35 +66,36 @@ class Harness:
         return self.scheduler.pump_until(predicate, timeout)
 
     def settle(self, timeout: float = 15.0) -> None:
-        assert self.mgr.wait_until_settled(timeout), f"not settled: {list(self.mgr)}"
+        wait_settled(self.mgr, timeout)
 
     def finish(self, task: Task[Any], timeout: float = 15.0) -> Task[Any]:
         assert self.pump_until(lambda: task in self.done, timeout), f"{task} never ended"
         return task
 
 
-def shut_down_and_check_leaks(harnesses: list[Harness], before: set[int]) -> None:
-    """Shut the managers down; then no worker process, reader, clock or hub remains."""
-    for h in harnesses:
-        h.mgr.shutdown(timeout=1.0)
-        h.scheduler.pump()
-    assert children() <= before, "worker processes left behind"
-    leftover = [t.name for t in tasker_threads() if not t.name.startswith("tasker-thread")]
-    assert leftover == [], f"threads left behind: {leftover}"
-    assert memfd_maps() == 0, "shared memory left mapped"
+def shut_down_and_check_leaks(harnesses: list[Harness], check: LeakCheck) -> None:
+    """Shut the managers down; then no worker process, reader, clock or hub remains.
+
+    The check of tasker's pytest plugin (``tasker.testing``), without its rule on
+    live tasks (tests here leave tasks running on purpose) and without the pool's
+    threads (a stuck task's thread is released after the test: ``_release_stuck_threads``).
+    """
+    shut_down_and_check(
+        [h.mgr for h in harnesses], check, live_tasks_ok=True, ignore_threads=("tasker-thread",)
+    )
 
 
 @pytest.fixture
 def harness() -> Iterator[Harness]:
-    before = children()
+    check = LeakCheck()
     h = Harness()
     yield h
-    shut_down_and_check_leaks([h], before)
+    shut_down_and_check_leaks([h], check)
 
 
 @pytest.fixture
 def make_harness() -> Iterator[Callable[..., Harness]]:
-    before = children()
+    check = LeakCheck()
     made: list[Harness] = []
 
     def make(**options: Any) -> Harness:
@@ -91,7 +104,7 @@ def make_harness() -> Iterator[Callable[..., Harness]]:
         return h
 
     yield make
-    shut_down_and_check_leaks(made, before)
+    shut_down_and_check_leaks(made, check)
 
 
 @pytest.fixture(params=KINDS)
@@ -115,30 +128,3 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
             return predicate()
         tick.wait(0.002)
     return True
-
-
-def children() -> set[int]:
-    """PIDs of this process's live children (from /proc)."""
-    me = os.getpid()
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == me and fields[0] != "Z":
-            found.add(int(entry))
-    return found
-
-
-def memfd_maps() -> int:
-    """Mappings of tasker's shared-memory payloads in this process."""
-    with open("/proc/self/maps") as f:
-        return sum("memfd:tasker-payload" in line for line in f)
-
-
-def tasker_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("tasker-") and t.is_alive()]

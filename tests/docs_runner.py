@@ -1,12 +1,17 @@
-"""Runs one code example of the docs: ``python tests/docs_runner.py qt|tk|plain FILE``.
+"""Runs one code example of the docs: ``python tests/docs_runner.py KIND FILE``.
 
-Window examples end in ``app.exec()`` / ``root.mainloop()`` as real apps do;
-here that call is wrapped so the window quits by itself once the example's
-tasks have all ended (seen running, then idle for 0.5 s), or fails after 60 s.
+KIND is ``plain``, ``gtk``, ``qt``, ``tk`` or ``pytest``. The file runs as
+``python FILE`` would run it (its directory first on ``sys.path``). Window
+examples end in ``app.run()`` / ``app.exec()`` / ``root.mainloop()`` as real
+apps do; here that call is wrapped so the window quits by itself once the
+example's tasks have all ended (seen running, then idle for 0.5 s), or fails
+after 60 s. A ``pytest`` example is a test file: pytest runs it, with tasker's
+plugin loaded by ``-p`` (the caller turns entry points off).
 """
 
 from __future__ import annotations
 
+import os
 import runpy
 import sys
 import time
@@ -53,6 +58,34 @@ def patch_qt() -> None:
     QtWidgets.QApplication.exec = exec_
 
 
+def patch_gtk() -> None:
+    import gi
+
+    gi.require_version("Gtk", "4.0")
+    from gi.repository import Gio, GLib
+
+    original = Gio.Application.run
+    watch = Watch()
+
+    def run(self: Gio.Application, *args: object) -> int:
+        def poll() -> bool:
+            if watch.done():
+                self.quit()
+                return False
+            return True
+
+        GLib.timeout_add(50, poll)
+        return int(original(self, *args))
+
+    Gio.Application.run = run
+
+
+def run_pytest(path: str) -> None:
+    import pytest
+
+    raise SystemExit(pytest.main(["-q", "-p", "tasker._pytest_plugin", "-p", "no:cacheprovider", path]))
+
+
 def patch_tk() -> None:
     import tkinter
 
@@ -74,6 +107,9 @@ def patch_tk() -> None:
 
 if __name__ == "__main__":
     toolkit, path = sys.argv[1], sys.argv[2]
-    {"qt": patch_qt, "tk": patch_tk}.get(toolkit, lambda: None)()
+    sys.path[0] = os.path.dirname(os.path.abspath(path))
+    if toolkit == "pytest":
+        run_pytest(path)
+    {"gtk": patch_gtk, "qt": patch_qt, "tk": patch_tk}.get(toolkit, lambda: None)()
     sys.argv = [path]
     runpy.run_path(path, run_name="__main__")

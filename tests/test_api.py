@@ -80,6 +80,17 @@ def test_proxy_is_lazy_and_initialize_rules() -> None:
     proxy.shutdown()
 
 
+def test_probing_private_names_does_not_build_the_manager() -> None:
+    proxy = TaskManagerProxy()
+    # pytest's fixture parser looks up such names on every module attribute.
+    assert getattr(proxy, "_pytestfixturefunction", None) is None
+    assert not hasattr(proxy, "_lifecycle")
+    assert proxy.__dict__["_manager"] is None
+    manager = proxy._get()
+    assert proxy._lifecycle is manager._lifecycle  # forwarded once the manager exists
+    manager.shutdown()
+
+
 def test_task_mgr_is_a_proxy() -> None:
     assert isinstance(task_mgr, TaskManagerProxy)
     assert callable(task_mgr.run_process)

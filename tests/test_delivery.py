@@ -277,3 +277,22 @@ def test_a_new_managers_first_task_is_shown_without_waiting_for_the_throttle(mak
     assert h.updates and task in h.updates[0][0]
     gate.set()
     h.settle()
+
+
+def test_shutdown_after_the_asyncio_loop_closed_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Fixed: each callback for a closed loop logged a traceback ('Event loop is closed')."""
+    holder: dict[str, Any] = {}
+
+    async def main() -> None:
+        mgr = holder["mgr"] = TaskManager(main_thread_scheduler="asyncio")
+        holder["task"] = mgr.run_thread(jobs.until_cancelled)
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    with caplog.at_level("WARNING", logger="tasker"):
+        holder["mgr"].shutdown(timeout=5)
+    assert holder["task"].get_status() == "canceled"
+    messages = [r.getMessage() for r in caplog.records if r.name == "tasker"]
+    assert [m for m in messages if "loop that runs main-thread callbacks is closed" in m] != []
+    assert not any(r.exc_info for r in caplog.records), "a traceback was logged"
+    assert sum("is closed" in m for m in messages) == 1

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import jobs
-from conftest import Harness, children
+from conftest import Harness, children, memfd_maps
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -120,11 +120,6 @@ def test_worker_logs_reach_parent_logging(harness: Harness, caplog: pytest.LogCa
     assert records[0].process == task.result()
 
 
-def _memfd_maps() -> int:
-    with open("/proc/self/maps") as f:
-        return sum("memfd:tasker-payload" in line for line in f)
-
-
 def _fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
 
@@ -140,7 +135,7 @@ def test_large_results_travel_through_shared_memory(harness: Harness, job: str) 
     assert len(value) * (8 if job == "big_array" else 1) == size
     if job == "big_array":
         assert value[-1] == size // 8 - 1
-        assert _memfd_maps() >= 1, "the array maps the worker's memory, no copy"
+        assert memfd_maps() >= 1, "the array maps the worker's memory, no copy"
     else:
         assert value[:3] == b"\x00\x01\x02"
     del value, task
@@ -150,7 +145,7 @@ def test_large_results_travel_through_shared_memory(harness: Harness, job: str) 
 
     gc.collect()
     harness.scheduler.pump()
-    assert _memfd_maps() == 0, "no shared segment outlives its use"
+    assert memfd_maps() == 0, "no shared segment outlives its use"
     assert _fd_count() <= fds
 
 
@@ -160,7 +155,7 @@ def test_large_event_payload(harness: Harness) -> None:
     harness.finish(task)
     harness.settle()
     assert got == [3 << 20]
-    assert _memfd_maps() == 0
+    assert memfd_maps() == 0
 
 
 def test_cancel_flag_reaches_worker_without_round_trip(harness: Harness) -> None:
@@ -299,3 +294,28 @@ def test_worker_nice_lowers_worker_priority(make_harness) -> None:
     assert h.finish(h.start("process", "niceness")).result() == os.nice(0) + 7
     with pytest.raises(ValueError, match="worker_nice"):
         make_harness(worker_nice=-1)
+
+
+def test_a_fresh_spare_is_the_last_choice(make_harness) -> None:
+    """Fixed: the warm spare, started after the first worker, took the next task and paid the
+    app's module imports (~10 ms) although the worker that had run tasks was idle."""
+    h = make_harness(max_processes=1, spare_processes=1)
+    first = h.finish(h.start("process", "pid"))
+    runner = h.mgr._lifecycle.runners["process"]
+    assert h.pump_until(lambda: sum(w.state.name == "READY" for w in runner._workers) == 2), "the spare never came up"
+    for _ in range(3):
+        assert h.finish(h.start("process", "pid")).result() == first.result()
+
+
+def test_a_new_worker_imports_the_modules_tasks_used_before_it_is_ready(make_harness) -> None:
+    """A spare (or a replacement) is warm: the next task on it imports nothing new."""
+    h = make_harness(max_processes=1, spare_processes=1)
+    h.finish(h.start("process", "ok", 1))  # jobs is now a module the pool has used
+    died = h.finish(h.start("process", "die", 3))
+    assert died.get_status() == "failed"
+    # The spare takes the next task (a function of another module): it imported
+    # `jobs` before it reported ready, though it never ran a task of `jobs`.
+    import probe_jobs
+
+    probe = h.mgr.run_process(probe_jobs.loaded, "jobs", when_done=h.when_done)
+    assert h.finish(probe).result() is True

@@ -1,6 +1,6 @@
 """A live terminal view of a manager's tasks, for scripts (needs ``rich``).
 
-::
+For example:
 
     from tasker import task_mgr
     from tasker.terminal import show_progress

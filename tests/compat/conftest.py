@@ -11,8 +11,7 @@ import pytest
 
 from tasker.compat.rayforge import Task, TaskManager
 from tasker.schedulers import ManualScheduler
-
-from conftest import children, tasker_threads
+from tasker.testing import LeakCheck
 
 
 def run_inline(callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
@@ -67,7 +66,7 @@ def make_rf() -> Iterator[Callable[..., RfHarness]]:
     # multiprocessing's resource tracker (started by the first multiprocessing Manager,
     # e.g. for shared_state) lives as long as this process: start it before counting.
     resource_tracker.ensure_running()
-    before = children()
+    check = LeakCheck()
     made: list[RfHarness] = []
 
     def make(scheduler: Any = None, **options: Any) -> RfHarness:
@@ -79,23 +78,21 @@ def make_rf() -> Iterator[Callable[..., RfHarness]]:
     for h in made:
         h.mgr.shutdown()
         h.pump()
-    check_nothing_left(before)
+    check_nothing_left(check)
 
 
-def check_nothing_left(before: set[int]) -> None:
-    """No worker or manager process, and no thread of tasker's, outlives the managers."""
-    assert children() <= before, "processes left behind"
-    leftover = [t.name for t in tasker_threads() if not t.name.startswith("tasker-thread")]
-    assert leftover == [], f"threads left behind: {leftover}"
+def check_nothing_left(check: LeakCheck) -> None:
+    """No worker or manager process, thread of tasker's or payload outlives the managers."""
+    check.check(ignore_threads=("tasker-thread",))
 
 
 @pytest.fixture
 def no_leaks() -> Iterator[None]:
     """For a test that makes its own managers (and shuts them down): check afterwards."""
     resource_tracker.ensure_running()
-    before = children()
+    check = LeakCheck()
     yield
-    check_nothing_left(before)
+    check_nothing_left(check)
 
 
 @pytest.fixture

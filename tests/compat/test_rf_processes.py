@@ -277,7 +277,7 @@ def test_workers_have_rayforges_gettext_fallback(rf: RfHarness) -> None:
 
 
 def test_rayforge_max_workers_caps_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tasker.compat.rayforge.manager import _pool_size
+    from tasker.compat.rayforge._checks import pool_size as _pool_size
 
     monkeypatch.delenv("RAYFORGE_MAX_WORKERS", raising=False)
     assert _pool_size() == {}

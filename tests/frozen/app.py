@@ -22,21 +22,11 @@ import time
 import app_tasks
 
 from tasker import task_mgr
+from tasker.testing import child_pids
 
 
 def children() -> list[int]:
-    me = os.getpid()
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == me and fields[0] != "Z":
-                found.append(int(entry))
-    return found
+    return sorted(child_pids())
 
 
 def main() -> int:

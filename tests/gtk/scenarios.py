@@ -118,82 +118,6 @@ def scenario_callbacks() -> dict[str, Any]:
     }
 
 
-# -- widgets follow the tasks ---------------------------------------------------------
-def scenario_widgets(which: str = "custom") -> dict[str, Any]:
-    from tasker import TaskManager, task_mgr
-    from tasker.gtk import TaskErrorBanner, TaskListView, TaskProgressBar
-
-    manager: Any = task_mgr if which == "shared" else TaskManager(max_processes=2)
-    banner = TaskErrorBanner(None if which == "shared" else manager)
-    view = TaskListView(None if which == "shared" else manager)
-    bar = TaskProgressBar(None if which == "shared" else manager, idle_text="Idle")
-    scroller = Gtk.ScrolledWindow(vexpand=True)
-    scroller.set_child(view)
-    window_with(banner, scroller, bar)
-    run_until(lambda: view.is_receiving and bar.is_receiving and banner.is_receiving, what="realized")
-    out: dict[str, Any] = {"idle_before": {"text": bar.text, "busy": bar.busy}}
-    signalled: list[str] = []
-    view.connect("task-failed", lambda _v, task: signalled.append(f"failed:{task.name}"))
-    view.connect("task-ended", lambda _v, task: signalled.append(f"ended:{task.name}"))
-
-    alpha = manager.run_thread(gtk_jobs.gated, 0.25, "quarter way", key="alpha")
-    beta = manager.add_coroutine(gtk_jobs.gated_async, "no progress here", key="beta")
-    gamma = manager.run_process(gtk_jobs.steady, 3.0, key="gamma")
-    delta = manager.run_thread(gtk_jobs.gated, 0.5, "about to fail", fail=True, key="delta")
-
-    def row(task: Any) -> Any:
-        return view.get_row(task)
-
-    run_until(
-        lambda: (
-            len(view.rows) == 4
-            and row(alpha).fraction == 0.25
-            and row(alpha).message == "quarter way"
-            and row(delta).message == "about to fail"
-        ),
-        what="four rows",
-    )
-    out["rows"] = [(r.task.name, r.kind_label.get_text()) for r in view.rows]
-    out["alpha"] = {"fraction": row(alpha).fraction, "message": row(alpha).message}
-    run_until(lambda: row(beta).pulsing, 5, "beta pulsing")
-    out["beta_pulsing"] = row(beta).pulsing
-    run_until(lambda: bar.text == "about to fail" and bar.busy, 5, "status bar")
-    out["bar_busy"] = {"text": bar.text, "busy": bar.busy, "count": bar._count.get_text(), "fraction": bar.fraction}
-    run_until(lambda: row(gamma) is not None and row(gamma).eta, 10, "gamma ETA")
-    out["gamma"] = {"eta": row(gamma).eta, "message": row(gamma).message, "fraction": row(gamma).fraction}
-
-    row(alpha).cancel_button.emit("clicked")
-    out["alpha_cancelling"] = {"message": row(alpha).message, "sensitive": row(alpha).cancel_button.get_sensitive()}
-    run_until(lambda: alpha.is_final() and row(alpha) is None, 10, "alpha cancelled and gone")
-    out["alpha_status"] = str(alpha.get_status())
-    out["rows_after_cancel"] = [r.task.name for r in view.rows]
-
-    gtk_jobs.GATE.set()
-    run_until(lambda: not manager.has_tasks() and not view.rows and banner.failures, 15, "all ended")
-    run_until(lambda: not bar.busy, 5, "status bar idle")
-    out["after"] = {
-        "statuses": {t.name: str(t.get_status()) for t in (alpha, beta, gamma, delta)},
-        "banner": banner.failures,
-        "revealed": banner.get_reveal_child(),
-        "bar": {"text": bar.text, "busy": bar.busy},
-        "signals": signalled,
-    }
-
-    # A task that fails before any update is never listed; task_ended still reports it.
-    manager.run_thread(gtk_jobs.fail_fast, key="quick automatic")
-    manager.run_thread(gtk_jobs.fail_fast, key="quick when_done", when_done=banner.when_done)
-    run_until(lambda: len(banner.failures) == 3, 10, "quick failures")
-    out["quick"] = [title for title, _ in banner.failures]
-
-    banner.entries[0].dismiss_button.emit("clicked")
-    out["after_dismiss"] = len(banner.failures)
-    banner.clear()
-    out["after_clear"] = {"entries": len(banner.failures), "revealed": banner.get_reveal_child()}
-    if manager is not task_mgr:
-        manager.shutdown()
-    return out
-
-
 # -- a 5 ms timeout while four worker processes flood progress ----------------------------
 class Heartbeat:
     """A 5 ms GLib timeout recording the gaps between its runs while ``on``."""
@@ -502,7 +426,6 @@ SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
     "inhibit": scenario_inhibit,
     "seed_ui": scenario_seed_ui,
     "callbacks": scenario_callbacks,
-    "widgets": scenario_widgets,
     "stall": scenario_stall,
     "baseline": scenario_baseline,
     "asyncio": scenario_asyncio,

@@ -135,35 +135,6 @@ def test_every_callback_runs_on_the_gtk_main_thread() -> None:
         assert calls[f"schedule_on_main_thread:from {origin}"] == 1
 
 
-@pytest.mark.timeout(120)
-@pytest.mark.parametrize("which", ["custom", "shared"])
-def test_widgets_follow_the_tasks(which: str) -> None:
-    r = scenario("widgets", which)
-    assert r["idle_before"] == {"text": "Idle", "busy": False}
-    assert r["rows"] == [["alpha", "thread"], ["beta", "coroutine"], ["gamma", "process"], ["delta", "thread"]]
-    assert r["alpha"] == {"fraction": 0.25, "message": "quarter way"}
-    assert r["beta_pulsing"] is True  # no progress reported: the row pulses
-    bar = r["bar_busy"]
-    assert bar["busy"] and bar["text"] == "about to fail" and bar["count"] == "4 tasks"
-    assert 0.0 < bar["fraction"] < 1.0
-    assert r["gamma"]["eta"].endswith(" left") and r["gamma"]["message"].startswith("step ")
-    # The cancel button cancels.
-    assert r["alpha_cancelling"] == {"message": "Cancelling… (quarter way)", "sensitive": False}
-    assert r["alpha_status"] == "canceled"
-    assert r["rows_after_cancel"] == ["beta", "gamma", "delta"]
-    after = r["after"]
-    assert after["statuses"] == {"alpha": "canceled", "beta": "completed", "gamma": "completed", "delta": "failed"}
-    # The failure is shown, the list is empty, the status bar is idle again.
-    assert after["banner"] == [["delta failed", "ValueError: boom: the gate opened onto a wall"]]
-    assert after["revealed"] is True
-    assert after["bar"] == {"text": "Idle", "busy": False}
-    assert "failed:delta" in after["signals"]
-    assert {"ended:alpha", "ended:beta", "ended:gamma", "ended:delta"} <= set(after["signals"])
-    assert sorted(r["quick"]) == ["delta failed", "quick automatic failed", "quick when_done failed"]
-    assert r["after_dismiss"] == 2
-    assert r["after_clear"] == {"entries": 0, "revealed": False}
-
-
 def _stall_line(label: str, r: dict[str, Any]) -> str:
     line = (
         f"{label}: max stall {r['max_stall_ms']} ms, median {r['median_stall_ms']} ms, "

@@ -7,14 +7,16 @@ from typing import Any
 
 import pytest
 
+from tasker.testing import LeakCheck
+
 from .support import RHarness
-from conftest import children, shut_down_and_check_leaks
+from conftest import shut_down_and_check_leaks
 
 
 @pytest.fixture
 def make_rh() -> Iterator[Callable[..., RHarness]]:
     """Managers on the manual scheduler; afterwards, nothing of them may be left."""
-    before = children()
+    check = LeakCheck()
     made: list[RHarness] = []
 
     def make(**options: Any) -> RHarness:
@@ -23,4 +25,4 @@ def make_rh() -> Iterator[Callable[..., RHarness]]:
         return h
 
     yield make
-    shut_down_and_check_leaks(made, before)  # type: ignore[arg-type]
+    shut_down_and_check_leaks(made, check)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from tasker.schedulers import ManualScheduler
 
 import jobs
 from . import rjobs
-from conftest import Harness, children
+from conftest import Harness, children, memfd_maps
 
 #: ``TASKER_FULL=1`` runs the full-size version (see docs/reliability.md).
 FULL = os.environ.get("TASKER_FULL", "") not in ("", "0")
@@ -85,15 +85,6 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024.0
     raise RuntimeError("no VmRSS in /proc/self/status")
-
-
-def memfd_maps(pid: int | str = "self") -> int:
-    """Mappings of shared-memory payloads (memfd) in a process (not the cancel-flag pages)."""
-    try:
-        with open(f"/proc/{pid}/maps") as f:
-            return sum("memfd:tasker-payload" in line for line in f)
-    except OSError:
-        return 0
 
 
 def memfd_fds(pid: int | str = "self") -> int:

@@ -195,3 +195,23 @@ def test_received_shared_memory_is_closed_when_the_peer_dies_mid_message() -> No
         _, got = _wire.recv(b)
         assert [os.get_inheritable(fd) for fd in got] == [False], "received fds are close-on-exec"
         _payload.close_fds(got)
+
+
+def test_the_first_coroutine_tasks_are_not_kept_alive_by_the_hub() -> None:
+    """Fixed: the hub thread's start-up loop kept the first coroutine task(s) in its
+    frame's variables for as long as the loop ran (their results with them)."""
+    import gc
+    import weakref
+
+    scheduler = ManualScheduler()
+    mgr = TaskManager(main_thread_scheduler=scheduler)
+    try:
+        task = mgr.add_coroutine(jobs.a_ok, 1)
+        assert scheduler.pump_until(task.is_final, 20)
+        scheduler.pump()
+        ref = weakref.ref(task)
+        del task
+        gc.collect()
+        assert ref() is None, "the first coroutine task outlived its use"
+    finally:
+        mgr.shutdown(timeout=1.0)

@@ -1,4 +1,4 @@
-"""``tasker.CancelledError``: an :class:`asyncio.CancelledError`.
+"""``tasker.CancelledError``: an ``asyncio.CancelledError``.
 
 Kept apart from ``_errors`` because it imports asyncio (tens of milliseconds
 in a fresh process). The manager imports this module on a background thread

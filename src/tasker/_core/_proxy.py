@@ -3,6 +3,11 @@
 Importing tasker must stay cheap and start nothing, so this module imports no
 other part of tasker at run time; the ``TaskManager`` is built (thread-safely)
 the first time an attribute of the proxy is used.
+
+For tests, ``swapped(manager)`` puts another manager behind the proxy for a
+block (tasker's pytest plugin uses it: the ``manual_task_mgr`` fixture), and
+``initialized_options()`` tells what ``initialize`` was given, so that such a
+manager can be built like the application's own.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import atexit
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -44,6 +50,33 @@ class TaskManagerProxy(_Base):
                 self.__dict__["_pending_options"] = merged
                 return
         manager.configure(**options)
+        with self._lock:
+            self.__dict__["_pending_options"] = {**self.__dict__["_pending_options"], **options}
+
+    def initialized_options(self) -> dict[str, Any]:
+        """Every option given to ``initialize`` so far (a copy), the last value of each."""
+        with self._lock:
+            return dict(self.__dict__["_pending_options"])
+
+    @contextmanager
+    def swapped(self, manager: TaskManager) -> Iterator[TaskManager]:
+        """For tests: ``manager`` serves every use of this proxy inside the block.
+
+        Afterwards the proxy is as it was — the manager it had (or none yet, so
+        the next use builds one) and the options ``initialize`` had been given;
+        ``initialize`` calls made inside the block configured ``manager`` only.
+        Nothing is shut down: ``manager`` is the caller's, and the one set aside
+        is untouched. Blocks nest.
+        """
+        with self._lock:
+            saved = self.__dict__["_manager"], self.__dict__["_pending_options"]
+            self.__dict__["_manager"] = manager
+            self.__dict__["_pending_options"] = dict(saved[1])
+        try:
+            yield manager
+        finally:
+            with self._lock:
+                self.__dict__["_manager"], self.__dict__["_pending_options"] = saved
 
     def _get(self) -> TaskManager:
         manager = self.__dict__["_manager"]
@@ -60,6 +93,10 @@ class TaskManagerProxy(_Base):
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
+            raise AttributeError(name)
+        if name.startswith("_") and self.__dict__["_manager"] is None:
+            # A probe (pytest collecting a module that imported task_mgr, mock,
+            # a debugger): no public name, so no reason to build the manager.
             raise AttributeError(name)
         return getattr(self._get(), name)
 

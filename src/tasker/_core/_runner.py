@@ -22,7 +22,7 @@ waits at its next call (threads) or ``await context.checkpoint()`` (coroutines).
 It then calls ``runner.pause(task)`` / ``runner.resume(task)``, without its lock
 held; both are idempotent "bring the work in line with ``task.is_paused()``"
 calls, so racing pauses and resumes settle on the last state. A runner whose
-tasks read the task's own flag needs nothing more: :class:`CooperativePause`
+tasks read the task's own flag needs nothing more: ``CooperativePause``
 (no-op methods to inherit) is that default, and the lifecycle also treats a
 runner without the two methods that way. A runner may do more (the process
 runner stops its worker: SIGSTOP/SIGCONT).

@@ -1,6 +1,6 @@
 """``Task``: the handle the application keeps for one piece of background work.
 
-A task is also the *progress cell* its :class:`ExecutionContext` writes into
+A task is also the *progress cell* its ``ExecutionContext`` writes into
 when the work runs in this process (threads, coroutines); for process tasks the
 runner reports the worker's values through ``Lifecycle.report``. The lifecycle
 (``_lifecycle.TaskLifecycle``) owns every state change.

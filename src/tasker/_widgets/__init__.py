@@ -3,17 +3,17 @@
 Nothing here imports a toolkit. ``tasker.gtk``, ``tasker.qt`` and ``tasker.tk``
 build their widgets from these pieces and add only what is drawn:
 
-* :class:`ManagerBinding` — following a manager's ``tasks_updated`` and
+* ``ManagerBinding`` — following a manager's ``tasks_updated`` and
   ``task_ended`` (weakly), invisible tasks left out, a self-stopping tick timer,
-  ``show_after`` (:class:`ShowAfter`);
-* :class:`StatusBarLogic` — the status strip: newest message, task count,
+  ``show_after`` (``ShowAfter``);
+* ``StatusBarLogic`` — the status strip: newest message, task count,
   overall fraction, pulsing when nothing reports progress, idle state;
-* :class:`TaskListLogic` and :class:`RowLogic` — one row per live task: rows
+* ``TaskListLogic`` and ``RowLogic`` — one row per live task: rows
   added and removed, message, fraction, percentage, pulsing, time left, paused
   (a pause/resume button with ``pausable=True``);
-* :class:`ErrorBannerLogic` — the failures shown, once per task, at most
+* ``ErrorBannerLogic`` — the failures shown, once per task, at most
   ``max_entries``, dismiss and clear;
-* text helpers: :func:`format_duration`, :func:`describe_error`, :func:`count_text`.
+* text helpers: ``format_duration``, ``describe_error``, ``count_text``, ``paused_text``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Following a manager: connection, invisible tasks, a self-stopping timer.
 
-A widget connects with :meth:`ManagerBinding._connect` (GTK: when realized;
-Qt and Tk: when built) and disconnects with :meth:`ManagerBinding._disconnect`
+A widget connects with ``ManagerBinding._connect`` (GTK: when realized;
+Qt and Tk: when built) and disconnects with ``ManagerBinding._disconnect``
 (GTK: when unrealized; Qt: when its C++ object is destroyed; Tk: on
 ``destroy()``). Receivers are bound methods connected with ``weak=True``
 (tasker's signals hold receivers strongly by default), so the manager never

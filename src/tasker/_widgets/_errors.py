@@ -18,7 +18,7 @@ class ErrorBannerLogic(ManagerBinding):
 
     Failures come from ``manager.task_ended`` (so a task that failed within one
     throttle interval, never listed by ``tasks_updated``, is reported too) and
-    from :meth:`report` / :meth:`report_error`. The toolkit implements
+    from ``report`` / ``report_error``. The toolkit implements
     ``_make_entry(title, detail, task)`` (a widget with ``title``, ``detail`` and
     ``task`` attributes), ``_add_entry(entry)``, ``_remove_entry(entry)`` and
     ``_reveal(shown)``.

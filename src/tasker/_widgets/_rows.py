@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 class RowState:
-    """What the row of one task shows, computed from the task by :meth:`compute`."""
+    """What the row of one task shows, computed from the task by ``compute``."""
 
     #: Progress needed, and seconds of observation, before a time left is shown.
     ETA_MIN_PROGRESS = 0.03
@@ -81,7 +81,7 @@ class RowLogic:
     and ``_show_pulse()``, and calls ``_init_row(task)`` then ``sync()``.
 
     ``state.paused`` says whether to show the pause button as "resume"; the
-    button (``pausable=True``) calls :meth:`toggle_pause`.
+    button (``pausable=True``) calls ``toggle_pause``.
     """
 
     task: Task[Any]

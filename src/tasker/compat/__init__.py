@@ -1,4 +1,4 @@
 """Drop-in replacements for other task managers' APIs, built on tasker's core.
 
-* :mod:`tasker.compat.rayforge` — Rayforge 1.13.1's ``rayforge.shared.tasker``.
+* ``tasker.compat.rayforge`` — Rayforge 1.13.1's ``rayforge.shared.tasker``.
 """

@@ -1,6 +1,6 @@
 """What the demo's windows share, whatever the toolkit (GTK, Qt, Tk).
 
-:class:`DemoController` runs the tour, the test mode (print every outcome, quit
+``DemoController`` runs the tour, the test mode (print every outcome, quit
 when the tour is done, exit 1 past ``--time-limit``), the heartbeat and the
 screenshot; a toolkit's window supplies a few hooks (a timer, quit, save a
 PNG, the log and preview widgets). Everything runs on the UI main thread.
@@ -92,7 +92,7 @@ class Heartbeat:
 class DemoController:
     """The tour, the test mode and the screenshot, for any toolkit's window.
 
-    The toolkit calls :meth:`begin` once its window is shown, and implements
+    The toolkit calls ``begin`` once its window is shown, and implements
     ``after(ms, fn)`` (a repeating timer: ``fn`` returns True to go on),
     ``quit()``, ``save_png(path) -> (w, h)`` (raises ``RuntimeError`` while the
     window has not drawn yet), ``add_outcome(outcome)``, ``tour_button(enabled)``;

@@ -5,12 +5,12 @@ importing ``tasker`` alone never does. In a GTK application tasker delivers
 every callback on the GTK main thread by itself (``GLib.idle_add``), so these
 widgets, like your own ``tasks_updated`` handlers, update widgets directly.
 
-* :class:`TaskProgressBar` — overall progress for a status bar.
-* :class:`TaskListView` — one row per live task, with a cancel button.
-* :class:`TaskErrorBanner` — shows failed tasks and their errors.
-* :func:`inhibit_while_busy` — no suspend or logout while visible tasks run.
-* :func:`use_glib_asyncio` — run asyncio on the GTK main loop (``await task``).
-* :func:`save_png` — render a widget or window to a PNG (screenshots).
+* ``TaskProgressBar`` — overall progress for a status bar.
+* ``TaskListView`` — one row per live task, with a cancel button.
+* ``TaskErrorBanner`` — shows failed tasks and their errors.
+* ``inhibit_while_busy`` — no suspend or logout while visible tasks run.
+* ``use_glib_asyncio`` — run asyncio on the GTK main loop (``await task``).
+* ``save_png`` — render a widget or window to a PNG (screenshots).
 
 See ``docs/gtk.md``.
 """

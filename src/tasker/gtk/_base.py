@@ -69,7 +69,7 @@ def install_css(display: Any = None) -> None:
 
 
 class GtkBinding(ManagerBinding):
-    """:class:`ManagerBinding` on GTK: follows the manager while realized; GLib timers.
+    """``ManagerBinding`` on GTK: follows the manager while realized; GLib timers.
 
     Subclasses call ``_bind_manager`` in ``__init__``, implement
     ``_update(tasks, progress)`` and chain ``_binding_realized`` /

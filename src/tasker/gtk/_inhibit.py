@@ -77,7 +77,7 @@ def inhibit_while_busy(app: Any, reason: str = "Background tasks are running", *
 
     ``app`` is the ``Gtk.Application``; ``flags`` default to
     ``SUSPEND | LOGOUT``; ``manager`` to the shared ``task_mgr``. Keep the
-    returned :class:`BusyInhibitor` to ``release()`` it early; otherwise it
+    returned ``BusyInhibitor`` to ``release()`` it early; otherwise it
     lasts until the application shuts down.
     """
     return BusyInhibitor(app, manager, reason=reason, flags=flags)

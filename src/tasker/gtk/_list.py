@@ -122,7 +122,7 @@ def _pause_clicked(button: Any) -> None:
 
 
 class TaskListView(Gtk.ListBox, TaskListLogic, GtkBinding):  # type: ignore[misc]
-    """A list of the manager's live tasks, one :class:`TaskRow` each.
+    """A list of the manager's live tasks, one ``TaskRow`` each.
 
     Rows appear when tasks are added and disappear when they end. Each row has
     the task's name and kind, its message, a progress bar (pulsing while the task
@@ -134,7 +134,7 @@ class TaskListView(Gtk.ListBox, TaskListLogic, GtkBinding):  # type: ignore[misc
 
     Signals: ``task-ended(task)`` for every task that left the list, and
     ``task-failed(task)`` for those that ended ``failed`` — connect a
-    :class:`TaskErrorBanner`'s ``report`` to it, or use ``TaskErrorBanner``
+    ``TaskErrorBanner``'s ``report`` to it, or use ``TaskErrorBanner``
     on the same manager directly.
 
     Put it in a ``Gtk.ScrolledWindow`` when many tasks may run at once.

@@ -5,10 +5,10 @@ In a Qt application (a ``QApplication`` exists when the first task starts)
 tasker delivers every callback on the GUI thread by itself (a queued signal),
 so these widgets, like your own ``tasks_updated`` handlers, update widgets directly.
 
-* :class:`TaskProgressBar` — overall progress for a status bar.
-* :class:`TaskListView` — one row per live task, with a cancel button.
-* :class:`TaskErrorBanner` — shows failed tasks and their errors.
-* :func:`save_png` — grab a widget or window to a PNG (screenshots).
+* ``TaskProgressBar`` — overall progress for a status bar.
+* ``TaskListView`` — one row per live task, with a cancel button.
+* ``TaskErrorBanner`` — shows failed tasks and their errors.
+* ``save_png`` — grab a widget or window to a PNG (screenshots).
 
 They follow Qt's object ownership: each disconnects from the manager when its
 C++ object is destroyed and never touches it afterwards. See ``docs/qt.md``.

@@ -39,7 +39,7 @@ def void_calls_drop_none() -> bool:
     return sys.getrefcount(None) < before - 32
 
 
-#: Checked once, at import: see :func:`void_calls_drop_none`.
+#: Checked once, at import: see ``void_calls_drop_none``.
 BROKEN_BINDING = void_calls_drop_none()
 if BROKEN_BINDING:
     warnings.warn(
@@ -104,7 +104,7 @@ class ElidedLabel(QtWidgets.QLabel):
 
 
 class QtBinding(ManagerBinding):
-    """:class:`ManagerBinding` on Qt: follows the manager until destroyed; a QTimer."""
+    """``ManagerBinding`` on Qt: follows the manager until destroyed; a QTimer."""
 
     _timer: QtCore.QTimer
     _tick_fn: Callable[[], bool] | None

@@ -57,7 +57,7 @@ class TaskErrorBanner(QtWidgets.QFrame, ErrorBannerLogic, QtBinding):
 
     It follows ``manager.task_ended`` (``follow=True``) and ``report(task)`` /
     ``report_error(title, error)`` / ``when_done=banner.when_done``; see
-    :class:`tasker._widgets.ErrorBannerLogic` for what it shows, and docs/qt.md.
+    ``tasker._widgets.ErrorBannerLogic`` for what it shows, and docs/qt.md.
     """
 
     def __init__(

@@ -114,7 +114,7 @@ class TaskRow(QtWidgets.QFrame, RowLogic):
 
 
 class TaskListView(QtWidgets.QScrollArea, TaskListLogic, QtBinding):
-    """A scrolling list of the manager's live tasks, one :class:`TaskRow` each.
+    """A scrolling list of the manager's live tasks, one ``TaskRow`` each.
 
     Rows appear when tasks are added and disappear when they end. Each row has
     the task's name and kind, its message, a progress bar (Qt's busy indicator

@@ -82,9 +82,11 @@ class Hub:
                 self._ready.set()
                 return
             self._loop = loop
-            for fn, args in self._backlog:
-                loop.call_soon(fn, *args)
-            self._backlog.clear()
+            backlog, self._backlog = self._backlog, []
+        # Not a loop in this frame: its variables would keep the first tasks alive
+        # for as long as the loop runs.
+        _schedule_all(loop, backlog)
+        del backlog
         self._ready.set()
         try:
             loop.run_forever()
@@ -104,6 +106,12 @@ class Hub:
                 pass
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+
+
+def _schedule_all(loop: asyncio.AbstractEventLoop, calls: list[tuple[Callable[..., object], tuple[Any, ...]]]) -> None:
+    for fn, args in calls:
+        loop.call_soon(fn, *args)
+    calls.clear()
 
 
 def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:

@@ -5,10 +5,10 @@ does. Tk is not thread-safe: tasker's Tk scheduler (picked by itself when a Tk
 root window exists as the first task starts) polls a queue every 10 ms on the
 Tk main loop, so every callback — these widgets' too — runs on the Tk thread.
 
-* :class:`TaskProgressBar` — overall progress for a status bar.
-* :class:`TaskListView` — one row per live task, with a cancel button.
-* :class:`TaskErrorBanner` — shows failed tasks and their errors.
-* :func:`save_png` — a PNG of a window (X11, ImageMagick's ``import``).
+* ``TaskProgressBar`` — overall progress for a status bar.
+* ``TaskListView`` — one row per live task, with a cancel button.
+* ``TaskErrorBanner`` — shows failed tasks and their errors.
+* ``save_png`` — a PNG of a window (X11, ImageMagick's ``import``).
 
 Each widget disconnects from the manager when it is destroyed (``destroy()``,
 its parent's or its window's). See ``docs/tk.md``.

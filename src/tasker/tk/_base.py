@@ -105,7 +105,7 @@ def fonts(widget: tkinter.Misc) -> dict[str, Any]:
 
 
 class TkBinding(ManagerBinding):
-    """:class:`ManagerBinding` on Tk: follows the manager until destroyed; ``after`` timers."""
+    """``ManagerBinding`` on Tk: follows the manager until destroyed; ``after`` timers."""
 
     _after_id: str | None
     _tick_fn: Callable[[], bool] | None

@@ -43,7 +43,7 @@ class TaskErrorBanner(ttk.Frame, ErrorBannerLogic, TkBinding):
 
     It follows ``manager.task_ended`` (``follow=True``) and ``report(task)`` /
     ``report_error(title, error)`` / ``when_done=banner.when_done``; see
-    :class:`tasker._widgets.ErrorBannerLogic` for what it shows, and docs/tk.md.
+    ``tasker._widgets.ErrorBannerLogic`` for what it shows, and docs/tk.md.
     """
 
     def __init__(self, manager: Any = None, master: Any = None, *, follow: bool = True, max_entries: int = 3) -> None:

@@ -99,7 +99,7 @@ class TaskRow(ttk.Frame, RowLogic):
 
 
 class TaskListView(ttk.Frame, TaskListLogic, TkBinding):
-    """A scrolling list of the manager's live tasks, one :class:`TaskRow` each.
+    """A scrolling list of the manager's live tasks, one ``TaskRow`` each.
 
     Rows appear when tasks are added and disappear when they end. Each row has
     the task's name and kind, its message, a ``ttk.Progressbar`` (pulsing while

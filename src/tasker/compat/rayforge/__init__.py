@@ -11,7 +11,7 @@ Names: ``task_mgr``, ``TaskManager``, ``TaskManagerProxy``, ``Task``,
 ``CancelledError``, ``ExecutionContext``, ``ExecutionContextProxy``. The
 submodules mirror Rayforge's (``manager``, ``task``, ``context``, ``proxy``,
 ``progress``). Importing this package is cheap: the names load on first use
-(a worker process only loads :mod:`.proxy` and :mod:`.progress`). See
+(a worker process only loads ``.proxy`` and ``.progress``). See
 ``docs/rayforge.md`` for where the semantics differ from tasker's own API.
 """
 

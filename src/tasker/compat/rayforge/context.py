@@ -1,6 +1,6 @@
 """The context of a coroutine or thread task (``rayforge.shared.tasker.context``).
 
-Rayforge hands its coroutines an :class:`ExecutionContext` with a debounce
+Rayforge hands its coroutines an ``ExecutionContext`` with a debounce
 timer of its own; here the context writes straight into tasker's context, whose
 delivery already coalesces progress and messages for the main thread.
 """
@@ -20,7 +20,7 @@ class ExecutionContext(ThrottledProgressContext):
 
     ``set_progress(value)`` reports ``value / total`` of this context's range
     (clamped to 0..1); ``sub_context(base, range, total)`` maps a stage onto
-    part of it; ``task`` is the :class:`~.task.Task` being run.
+    part of it; ``task`` is the ``Task`` being run.
     """
 
     def __init__(

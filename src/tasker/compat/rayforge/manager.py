@@ -1,13 +1,13 @@
 """Rayforge's ``TaskManager`` (``rayforge.shared.tasker.manager``) on tasker's core.
 
-One :class:`tasker.TaskManager` does the work: its asyncio loop runs the
+One ``tasker.TaskManager`` does the work: its asyncio loop runs the
 coroutines, its worker pool the processes, its delivery brings every callback
 to the main thread. This class keeps Rayforge's names, signatures and rules on
 top of it:
 
 * ``run_thread(func, *args)`` calls ``func(*args, **kwargs)`` without a
   context: like Rayforge, it is a coroutine task that awaits
-  :meth:`TaskManager.run_in_executor` (asyncio's default executor), so a
+  ``TaskManager.run_in_executor`` (asyncio's default executor), so a
   cancel ends it at once (the thread runs on; its result is dropped);
 * ``run_process(..., visible=False)``: the task gets every callback but is not
   listed (``tasks_updated``, ``len``, ``iter``, ``get_task``, ``has_tasks``),
@@ -18,7 +18,7 @@ top of it:
   caller's thread (the worker stops on its own, or is replaced);
 * times are milliseconds: ``wait_until_settled(timeout_ms)``,
   ``schedule_delayed_on_main_thread(delay_ms, ...)``;
-* ``add_coroutine`` returns None; ``add_task`` takes a :class:`~.task.Task`;
+* ``add_coroutine`` returns None; ``add_task`` takes a ``Task``;
 * ``worker_initializer`` is called as ``initializer(shared_state, *initargs)``
   in every worker, ``shared_state`` being a ``multiprocessing`` manager dict
   shared by the application and all workers;
@@ -31,7 +31,6 @@ import asyncio
 import functools
 import inspect
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -41,6 +40,9 @@ from blinker import Signal
 
 import tasker
 
+from ._checks import check_number, check_plain, func_name, pool_size, run_inline
+from ._lazy import LazyManager
+from ._registry import Registry
 from .context import ExecutionContext
 from .proxy import _ProcessCall, _WorkerInit
 from .task import Task
@@ -72,12 +74,12 @@ _AT_END = _ReadAtEnd()
 
 
 class TaskManager:
-    """Rayforge's task manager, running on one :class:`tasker.TaskManager`.
+    """Rayforge's task manager, running on one ``tasker.TaskManager``.
 
     ``main_thread_scheduler`` is a callable ``f(fn, *args, **kwargs)`` that runs
     ``fn`` on the main thread later (``GLib.idle_add`` style) — or anything
     ``tasker.TaskManager(main_thread_scheduler=...)`` takes (a scheduler name,
-    a :class:`tasker.schedulers.Scheduler`, None for automatic).
+    a ``tasker.schedulers.Scheduler``, None for automatic).
     """
 
     def __init__(
@@ -98,17 +100,9 @@ class TaskManager:
         if self._init is not None:
             self._init.shared_state = shared_state
         self._core = tasker.TaskManager(
-            main_thread_scheduler=main_thread_scheduler, worker_initializer=self._init, **_pool_size()
+            main_thread_scheduler=main_thread_scheduler, worker_initializer=self._init, **pool_size()
         )
-        self._lock = threading.RLock()
-        self._by_key: dict[Any, Task] = {}  # visible tasks (Rayforge's _tasks), dead ones pruned on read
-        self._invisible: dict[int, Task] = {}
-        self._by_id: dict[int, Task] = {}  # every task added and not ended yet
-        self._zombies: dict[int, Task] = {}  # process tasks cancelled here whose worker has not stopped
-        # The current batch, for the overall progress: by key, the live visible task, or
-        # the last progress of one that ended (a float: its result is not kept alive).
-        self._batch: dict[Any, Task | float] = {}
-        self._shown: dict[int, tuple[str, float, str | None]] = {}  # last state sent by status_changed
+        self._registry = Registry()
         self._closed = False
         #: ``receiver(sender, tasks=[...], progress=float)`` on the main thread.
         #: A plain ``blinker.Signal``, as in Rayforge: receivers are held weakly.
@@ -117,10 +111,10 @@ class TaskManager:
 
     # -- starting work -------------------------------------------------------------
     def add_task(self, task: Task, when_done: WhenDone | None = None) -> None:
-        """Run the coroutine of a :class:`~.task.Task` built by the caller.
+        """Run the coroutine of a ``Task`` built by the caller.
 
         ``await task.coro(context, *task.args, **task.kwargs)`` runs on
-        :attr:`loop`; a live task with the same key is cancelled first.
+        ``loop``; a live task with the same key is cancelled first.
         """
         if not isinstance(task, Task):
             raise TypeError(
@@ -138,7 +132,7 @@ class TaskManager:
                 runner, key=task.key, when_done=functools.partial(self._on_core_done, task, task.when_done_callback)
             )
         except BaseException:
-            self._forget(task)
+            self._registry.forget(task)
             raise
         self._bind(task, core)
 
@@ -150,7 +144,7 @@ class TaskManager:
         when_done: WhenDone | None = None,
         **kwargs: Any,
     ) -> None:
-        """Run ``await coro(context, *args, **kwargs)`` on :attr:`loop`; returns None.
+        """Run ``await coro(context, *args, **kwargs)`` on ``loop``; returns None.
 
         ``coro`` may be any callable returning an awaitable (``lambda ctx: obj.method()``).
         """
@@ -165,12 +159,12 @@ class TaskManager:
         **kwargs: Any,
     ) -> Task:
         """Run ``func(*args, **kwargs)`` — no context — in asyncio's default executor."""
-        _check_plain("run_thread", func)
+        check_plain("run_thread", func)
 
         async def thread_wrapper(context: ExecutionContext, *args: Any, **kwargs: Any) -> Any:
             return await self.run_in_executor(func, *args, **kwargs)
 
-        thread_wrapper.__qualname__ = _name(func)
+        thread_wrapper.__qualname__ = func_name(func)
         task = Task(thread_wrapper, *args, key=key, when_done=when_done, **kwargs)
         self.add_task(task)
         return task
@@ -187,11 +181,11 @@ class TaskManager:
     ) -> Task:
         """Run ``func(proxy, *args, **kwargs)`` in a worker process.
 
-        ``proxy`` is an :class:`~.proxy.ExecutionContextProxy`. ``when_event``
+        ``proxy`` is an ``ExecutionContextProxy``. ``when_event``
         is connected to ``task.event_received``: it is called on the main thread
         as ``when_event(task, event_name=..., data=...)``.
         """
-        _check_plain("run_process", func)
+        check_plain("run_process", func)
         if when_event is not None and not callable(when_event):
             raise TypeError(f"when_event must be callable or None, got {when_event!r}")
 
@@ -220,7 +214,7 @@ class TaskManager:
                 **plain,
             )
         except BaseException:
-            self._forget(task)
+            self._registry.forget(task)
             raise
         self._bind(task, core)
         return task
@@ -239,43 +233,13 @@ class TaskManager:
             if old is not None:
                 logger.debug("TaskManager: replacing the task with key %r", task.key)
                 self.cancel_task(old.key)
-        with self._lock:
-            task._added = True
-            if task._visible:
-                if not self._busy_locked():
-                    self._batch.clear()  # a new batch: overall progress starts again
-                self._by_key[task.key] = task
-                self._batch[task.key] = task
-            else:
-                self._invisible[task.id] = task
-            self._by_id[task.id] = task
+        self._registry.add(task)
 
     def _bind(self, task: Task, core: tasker.Task[Any]) -> None:
         if task._core is None:
             task._core = core
         if task._cancel_requested:  # cancelled before it was added: it never runs
             core.cancel()
-
-    def _forget(self, task: Task) -> None:
-        """The core refused the task: undo ``_add``."""
-        with self._lock:
-            self._unlist_locked(task)
-            if self._batch.get(task.key) is task:
-                del self._batch[task.key]
-        task._added = False
-
-    def _settle_in_batch_locked(self, task: Task) -> None:
-        """The task ended: its last progress stays in the batch; an idle manager ends the batch."""
-        if self._batch.get(task.key) is task:
-            self._batch[task.key] = task.get_progress()
-        if not self._busy_locked():
-            self._batch.clear()
-
-    def _unlist_locked(self, task: Task) -> None:
-        if self._by_key.get(task.key) is task:
-            del self._by_key[task.key]
-        self._invisible.pop(task.id, None)
-        self._by_id.pop(task.id, None)
 
     def _coroutine_runner(self, task: Task) -> Callable[[CoreContext], Coroutine[Any, Any, Any]]:
         async def run(context: CoreContext) -> Any:
@@ -284,7 +248,7 @@ class TaskManager:
                 awaitable = task.coro(ExecutionContext(context, task), *task.args, **task.kwargs)
                 if not inspect.isawaitable(awaitable):
                     raise TypeError(
-                        f"{_name(task.coro)} returned {type(awaitable).__name__}, not an awaitable: "
+                        f"{func_name(task.coro)} returned {type(awaitable).__name__}, not an awaitable: "
                         "add_coroutine()/add_task() need an 'async def' function (or one returning a "
                         "coroutine); use run_thread() for a plain function"
                     )
@@ -298,18 +262,14 @@ class TaskManager:
                 task._returned = True
             return value
 
-        run.__qualname__ = _name(task.coro)
+        run.__qualname__ = func_name(task.coro)
         return run
 
     # -- endings and events (main thread) ------------------------------------------------
     def _on_core_done(self, task: Task, when_done: Any, core: tasker.Task[Any]) -> None:
         if task._core is None:
             task._core = core
-        with self._lock:
-            self._unlist_locked(task)
-            self._zombies.pop(task.id, None)
-            self._shown.pop(task.id, None)
-            self._settle_in_batch_locked(task)
+        self._registry.ended(task)
         if task._visible:
             task._emit_status_changed()
         if task._done_called:  # a process task cancelled here: its when_done already ran
@@ -344,8 +304,7 @@ class TaskManager:
 
     def cancel_task_by_id(self, task_id: int) -> None:
         """Cancel the live task whose ``task.id`` this is, visible or not."""
-        with self._lock:
-            task = self._by_id.get(task_id)
+        task = self._registry.get_by_id(task_id)
         if task is not None:
             self._cancel(task)
 
@@ -355,14 +314,9 @@ class TaskManager:
         if task.task_type != "process":
             task.cancel()  # a coroutine gets asyncio's cancellation; it ends when it stops
             return
-        with self._lock:
-            if task._zombie:
+        with self._registry.lock:
+            if not self._registry.make_zombie(task):
                 return
-            task._progress, task._message = task.get_progress(), task.get_message()  # frozen from now on
-            task._zombie = True
-            self._unlist_locked(task)
-            self._zombies[task.id] = task
-            self._settle_in_batch_locked(task)
             callback, task.when_done_callback = task.when_done_callback, None
             task._done_called = True
         task.cancel()
@@ -376,41 +330,24 @@ class TaskManager:
                 logger.debug("when_done of cancelled task %r raised %s: %s", task.key, type(error).__name__, error)
 
     # -- reading state ----------------------------------------------------------------------
-    def _live_visible_locked(self) -> list[Task]:
-        live = self._by_key
-        dead = [key for key, task in live.items() if task._zombie or (task._core is not None and task._core.is_final())]
-        for key in dead:
-            del live[key]
-        return list(live.values())
-
-    def _busy_locked(self) -> bool:
-        return bool(self._live_visible_locked() or self._zombies)
-
     @property
     def _tasks(self) -> dict[Any, Task]:
         """The live visible tasks by key (a copy; Rayforge's own tests read it)."""
-        with self._lock:
-            self._live_visible_locked()
-            return dict(self._by_key)
+        return self._registry.by_key_copy()
 
     def get_task(self, key: Any) -> Task | None:
         """The live visible task with this key, or None."""
-        with self._lock:
-            self._live_visible_locked()
-            return self._by_key.get(key)
+        return self._registry.get(key)
 
     def has_tasks(self) -> bool:
         """True while a visible task is live."""
-        with self._lock:
-            return bool(self._live_visible_locked())
+        return bool(self._registry.live_visible())
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._live_visible_locked())
+        return len(self._registry.live_visible())
 
     def __iter__(self) -> Iterator[Task]:
-        with self._lock:
-            return iter(self._live_visible_locked())
+        return iter(self._registry.live_visible())
 
     def get_overall_progress(self) -> float:
         """Mean progress of the visible tasks of the current batch; 1.0 when idle.
@@ -418,27 +355,21 @@ class TaskManager:
         A batch lasts while visible tasks are live; a task that ended in it
         keeps its last progress (1.0 if completed); a replaced key counts once.
         """
-        with self._lock:
-            if not self._live_visible_locked():
-                return 1.0
-            batch = list(self._batch.values())
-        if not batch:
-            return 0.0
-        return sum(item if isinstance(item, float) else item.get_progress() for item in batch) / len(batch)
+        return self._registry.overall_progress()
 
     def _on_core_update(self, sender: Any, **kwargs: Any) -> None:
         self._emit()
 
     def _emit(self) -> None:
         """Send ``tasks_updated`` (and ``status_changed`` of the tasks that changed)."""
-        with self._lock:
-            tasks = self._live_visible_locked()
+        tasks = self._registry.live_visible()
         progress = self.get_overall_progress()
+        shown = self._registry.shown
         for task in tasks:
             if task.status_changed.receivers:
                 seen = (task.get_status(), task.get_progress(), task.get_message())
-                if self._shown.get(task.id) != seen:
-                    self._shown[task.id] = seen
+                if shown.get(task.id) != seen:
+                    shown[task.id] = seen
                     task.status_changed.send(task)
         self.tasks_updated.send(self, tasks=tasks, progress=progress)
 
@@ -449,12 +380,11 @@ class TaskManager:
         the main thread is; called on the main thread, queued callbacks run
         meanwhile when the scheduler can pump (tasker's manual, GLib, Qt, Tk).
         """
-        _check_number("wait_until_settled", "timeout", timeout, "milliseconds")
+        check_number("wait_until_settled", "timeout", timeout, "milliseconds")
         deadline = time.monotonic() + max(0.0, timeout) / 1000.0
         scheduler = self._core.scheduler
         while True:
-            with self._lock:
-                live = self._live_visible_locked()
+            live = self._registry.live_visible()
             if not live:
                 return True
             remaining = deadline - time.monotonic()
@@ -478,7 +408,7 @@ class TaskManager:
 
         Returns a handle whose ``cancel()`` stops it if it has not run yet.
         """
-        _check_number("schedule_delayed_on_main_thread", "delay_ms", delay_ms, "milliseconds")
+        check_number("schedule_delayed_on_main_thread", "delay_ms", delay_ms, "milliseconds")
         handle: CancelHandle = self._core.schedule_delayed_on_main_thread(
             max(0.0, delay_ms) / 1000.0, callback, *args, **kwargs
         )
@@ -523,11 +453,11 @@ class TaskManager:
     # -- shutdown -------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Cancel every task, stop tasker's threads and processes and the shared-state manager."""
-        with self._lock:
+        with self._registry.lock:
             if self._closed:
                 return
             self._closed = True
-            tasks = self._live_visible_locked()
+            tasks = self._registry.live_visible_locked()
         for task in tasks:
             self._cancel(task)
         self._core.shutdown()
@@ -547,103 +477,26 @@ class TaskManager:
         return f"<rayforge TaskManager on {self._core!r}>"
 
 
-def _run_inline(callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
-    """Rayforge's default main-thread scheduler: run the callback at once, in the calling thread."""
-    callback(*args, **kwargs)
-
-
 if TYPE_CHECKING:
     _Base = TaskManager
 else:
     _Base = object
 
 
-class TaskManagerProxy(_Base):
-    """Creates the real :class:`TaskManager` on first use (Rayforge's ``task_mgr``).
+class TaskManagerProxy(LazyManager, _Base):
+    """Creates the real ``TaskManager`` on first use (Rayforge's ``task_mgr``).
 
-    Call :meth:`initialize` first to give the manager its options; without a
+    Call ``initialize`` first to give the manager its options; without a
     ``main_thread_scheduler`` it runs callbacks inline, in whatever thread
     produces them, as Rayforge's proxy does.
     """
 
-    def __init__(self) -> None:
-        self._instance: TaskManager | None = None
-        self._instance_lock = threading.Lock()
-        self._init_kwargs: dict[str, Any] = {}
+    _option_names = _OPTIONS
 
-    def initialize(self, **kwargs: Any) -> None:
-        """Set the options of the manager; raises RuntimeError once it exists."""
-        unknown = sorted(set(kwargs) - set(_OPTIONS))
-        if unknown:
-            raise TypeError(f"unknown TaskManager option(s): {', '.join(unknown)}; known: {', '.join(_OPTIONS)}")
-        with self._instance_lock:
-            if self._instance is not None:
-                raise RuntimeError("TaskManager has already been initialized.")
-            self._init_kwargs = dict(kwargs)
-
-    def restart_worker_pool(self) -> None:
-        """Replace the worker processes; nothing to do before the manager exists."""
-        if self._instance is not None:
-            self._instance.restart_worker_pool()
-
-    def _get_instance(self) -> TaskManager:
-        instance = self._instance
-        if instance is None:
-            with self._instance_lock:
-                instance = self._instance
-                if instance is None:
-                    options = dict(self._init_kwargs)
-                    options.setdefault("main_thread_scheduler", _run_inline)
-                    instance = self._instance = TaskManager(**options)
-        return instance
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self._get_instance(), name)
-
-    def __iter__(self) -> Iterator[Task]:
-        return iter(self._get_instance())
-
-    def __len__(self) -> int:
-        return len(self._get_instance())
-
-    def __bool__(self) -> bool:
-        return True
-
-    def __repr__(self) -> str:
-        return f"<rayforge TaskManagerProxy for {self._instance!r}>"
+    def _make(self, **options: Any) -> TaskManager:
+        options.setdefault("main_thread_scheduler", run_inline)
+        return TaskManager(**options)
 
 
 #: The application's shared manager, created on first use.
 task_mgr: TaskManager = TaskManagerProxy()
-
-
-# -- helpers --------------------------------------------------------------------------------------
-def _pool_size() -> dict[str, Any]:
-    """Rayforge's ``RAYFORGE_MAX_WORKERS``: at most that many worker processes (and the CPUs)."""
-    value = os.environ.get("RAYFORGE_MAX_WORKERS")
-    if value is None:
-        return {}
-    try:
-        wanted = int(value)
-    except ValueError:
-        raise ValueError(f"RAYFORGE_MAX_WORKERS must be a whole number of processes, got {value!r}") from None
-    return {"max_processes": max(1, min(wanted, os.cpu_count() or 1))}
-
-
-def _check_plain(method: str, func: Any) -> None:
-    if not callable(func):
-        raise TypeError(f"{method}() needs a callable as its first argument, got {func!r}")
-    if inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(getattr(func, "__call__", None)):  # noqa: B004
-        raise TypeError(f"{method}() got the coroutine function {_name(func)}; use add_coroutine() for it")
-
-
-def _check_number(method: str, name: str, value: Any, unit: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise TypeError(f"{method}(): {name} must be a number of {unit}, got {value!r}")
-
-
-def _name(func: Any) -> str:
-    inner = getattr(func, "func", func)  # functools.partial
-    return str(getattr(inner, "__qualname__", None) or type(inner).__name__)

@@ -1,8 +1,8 @@
 """Rayforge's progress-context hierarchy (``rayforge.shared.tasker.progress``).
 
-:class:`ProgressContext` is the interface every context a Rayforge task function
-receives implements: the coroutine/thread :class:`~.context.ExecutionContext`
-and the worker-side :class:`~.proxy.ExecutionContextProxy`. Applications also
+``ProgressContext`` is the interface every context a Rayforge task function
+receives implements: the coroutine/thread ``ExecutionContext``
+and the worker-side ``ExecutionContextProxy``. Applications also
 subclass it for their own test doubles, so it keeps Rayforge's shape: the
 progress arithmetic lives here, subclasses implement the abstract methods.
 
@@ -18,7 +18,7 @@ class ProgressContext(ABC):
     """Progress (absolute value over a total, mapped onto a sub-range), message, cancellation.
 
     ``base_progress`` and ``progress_range`` place this context's 0..1 inside
-    the root's 0..1; ``total`` is the value that :meth:`set_progress` reaches
+    the root's 0..1; ``total`` is the value that ``set_progress`` reaches
     when done. A ``total`` of zero or less means "already normalized" (1.0).
     """
 
@@ -41,7 +41,7 @@ class ProgressContext(ABC):
         """Set the text the UI shows for the work."""
 
     def set_total(self, total: float) -> None:
-        """Set the value :meth:`set_progress` reaches when done (<= 0: 1.0)."""
+        """Set the value ``set_progress`` reaches when done (<= 0: 1.0)."""
         self._total = float(total) if total > 0 else 1.0
 
     def sub_context(self, base_progress: float, progress_range: float, total: float = 1.0) -> ProgressContext:
@@ -58,7 +58,7 @@ class ProgressContext(ABC):
 
     @abstractmethod
     def _create_sub_context(self, base_progress: float, progress_range: float, total: float) -> ProgressContext:
-        """Build the child of :meth:`sub_context` (arguments relative to this context)."""
+        """Build the child of ``sub_context`` (arguments relative to this context)."""
 
 
 class ThrottledProgressContext(ProgressContext):

@@ -1,13 +1,13 @@
 """What runs in a worker process (``rayforge.shared.tasker.proxy``).
 
-A Rayforge process function receives an :class:`ExecutionContextProxy`. Here
+A Rayforge process function receives an ``ExecutionContextProxy``. Here
 it wraps the worker-side context of tasker's core: progress, messages and
 events travel over tasker's pipe, cancellation is tasker's shared-memory flag,
-and :meth:`ExecutionContextProxy.send_event_and_wait` is tasker's
-``context.ask``. :class:`_ProcessCall` builds the proxy around the call in the
-worker; :class:`_WorkerInit` runs Rayforge's ``initializer(shared_state, *initargs)``.
+and ``ExecutionContextProxy.send_event_and_wait`` is tasker's
+``context.ask``. ``_ProcessCall`` builds the proxy around the call in the
+worker; ``_WorkerInit`` runs Rayforge's ``initializer(shared_state, *initargs)``.
 
-Kept light: a worker imports this module and :mod:`.progress`, nothing else of
+Kept light: a worker imports this module and ``.progress``, nothing else of
 the compat layer (no asyncio, no blinker).
 """
 

@@ -12,7 +12,7 @@ lifecycle; this class presents that task with Rayforge's names and rules:
   ``"completed"`` with its value, as in Rayforge;
 * a process task cancelled through the manager is ``"canceled"`` at once;
 * ``get_progress()`` is 1.0 once completed;
-* ``result()`` before the end raises :class:`asyncio.InvalidStateError`.
+* ``result()`` before the end raises ``asyncio.InvalidStateError``.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class Task:
     def result(self) -> Any:
         """The return value; re-raises the failure; ``CancelledError`` if canceled.
 
-        Raises :class:`asyncio.InvalidStateError` while the task has not ended.
+        Raises ``asyncio.InvalidStateError`` while the task has not ended.
         """
         status = self.get_status()
         if status == "completed":

@@ -64,6 +64,7 @@ def main(channel: tuple[int, ...] | None = None) -> None:
     threading.Thread(target=link.reporter, daemon=True).start()
     if not _initialize(init, link):
         return
+    _preload(init.get("preload", ()))
     link.send((Tag.READY, os.getpid()))
     _serve(link, flags)
 
@@ -115,6 +116,22 @@ def _setup(init: dict[str, Any], link: Link) -> None:
     warnings.showwarning = _WarningForwarder(link)
     if init["nice"] and hasattr(os, "nice"):
         os.nice(init["nice"])  # below the UI thread: a desktop stays smooth while workers compute
+
+
+def _preload(modules: Any) -> None:
+    """Import the modules of the functions the pool has run so far (before READY).
+
+    A spare worker is then warm in full: the first task it takes pays no import
+    of the application's modules. A module that fails here is left to fail (or
+    not) when a task needs it.
+    """
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except BaseException:
+            continue
 
 
 def _initialize(init: dict[str, Any], link: Link) -> bool:

@@ -66,6 +66,8 @@ DURATION_WEIGHT = 0.2
 DURATION_CAP_S = 1.0
 #: Workers report progress at most this often (s), and at most ``update_rate`` per second.
 REPORT_INTERVAL_MAX_S = 0.05
+#: At most this many modules are preloaded by new workers (see ``modules``).
+PRELOAD_MAX = 64
 #: How long shutdown waits for one worker's reader thread and process (s).
 JOIN_TIMEOUT_S = 5.0
 
@@ -98,7 +100,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         # in _workers with no task; _busy counts the workers of _workers with a task.
         self._pending = PendingQueue()  # priority, then FIFO
         self._parked: dict[int, Task[Any]] = {}  # paused while queued (``_suspend``)
-        self._idle: list[Worker] = []
+        self._idle: list[Worker] = []  # the next task takes the last one (the most recently busy)
         self._workers: set[Worker] = set()  # the pool: idle, busy, retiring
         self._draining: set[Worker] = set()  # left the budget with a cancelled task still stopping
         self._alive: set[Worker] = set()  # all of them, until their reader ends
@@ -106,6 +108,9 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         self._typical = float("inf")  # moving average of task durations (s): prefetch when short
         self._retiring = False  # some workers in the pool are retiring (restart)
         self._number = 0
+        #: Modules of the functions run so far: a new worker imports them before it
+        #: reports ready, so a spare's first task pays no import (``_child._preload``).
+        self.modules: set[str] = set()
         self.closed = False
         self.lifeline_r, self._lifeline_w = os.pipe()
 
@@ -113,9 +118,13 @@ class ProcessRunner(PoolDispatch, PoolPausing):
     def prepare(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Pickle the call now, so a bad argument fails at the call, by name."""
         try:
-            return _payload.Call(*_payload.dumps_portable((func, args, kwargs)))
+            call = _payload.Call(*_payload.dumps_portable((func, args, kwargs)))
         except Exception as error:
             raise _payload.explain_unpicklable(func, args, kwargs, error) from error
+        module = getattr(getattr(func, "func", func), "__module__", None)  # functools.partial too
+        if module and module != "__main__" and module not in self.modules and len(self.modules) < PRELOAD_MAX:
+            self.modules.add(module)
+        return call
 
     def submit(self, task: Task[Any]) -> None:
         with self.lock:
@@ -281,7 +290,9 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             if worker.state is not WorkerState.STARTING:
                 return
             worker.mark_ready()
-            self._idle.append(worker)
+            # Last in line: an idle worker that has run tasks already has the app's
+            # modules imported and its caches warm; a fresh one is the spare.
+            self._idle.insert(0, worker)
             starting = self._grow_locked()
         self.dispatch()
         self._start(starting)

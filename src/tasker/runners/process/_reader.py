@@ -70,6 +70,7 @@ class Reader:
             "name": worker.name,
             "log_level": logging.getLogger().getEffectiveLevel(),
             "initializer": _payload.dumps_portable(initializer) if initializer is not None else None,
+            "preload": sorted(pool.modules),
         }
         data, fds = _payload.dumps(init)
         worker.send(data, fds)
