@@ -124,11 +124,19 @@ def _fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def _wait_warm(h: Harness) -> None:
+    from tasker.runners.process._worker import WorkerState
+
+    runner = h.mgr._lifecycle.runners["process"]
+    assert h.pump_until(lambda: all(w.state is WorkerState.READY for w in runner._workers)), "never warm"
+
+
 @pytest.mark.parametrize("job", ["big_array", "big_bytes"])
 def test_large_results_travel_through_shared_memory(harness: Harness, job: str) -> None:
     pytest.importorskip("numpy")
     size = 8 << 20
     harness.finish(harness.start("process", "ok"))  # warm up the pool
+    _wait_warm(harness)  # the spare started meanwhile has its socket and flags by now
     fds = _fd_count()
     task = harness.finish(harness.start("process", job, size))
     value = task.result()
