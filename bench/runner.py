@@ -41,7 +41,7 @@ def planned_impls(scenario: Scenario, impls: list[str]) -> tuple[list[str], dict
     na: dict[str, str] = {}
     for impl in impls:
         if scenario.only is not None:
-            if impl in scenario.only or (impl == BASELINE and "tasker" in scenario.only):
+            if impl in scenario.only or (impl == BASELINE and "tasker" in scenario.only and scenario.baseline):
                 run.append(impl)
         elif impl == "floor":
             if scenario.floor:

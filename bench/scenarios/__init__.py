@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.scenarios import control, dispatch, payload, startup
+from bench.scenarios import control, dispatch, pausing, payload, startup
 from bench.scenarios.base import Scenario
 
 _ORDERED = [
@@ -12,5 +12,6 @@ _ORDERED = [
     *payload.SCENARIOS,  # 7
     *control.SCENARIOS[3:],  # 8 flood, 9 death
     *startup.SCENARIOS,  # 10 import, floor
+    *pausing.SCENARIOS,  # 11-13 (issue 12): pause, memory cap, recycling checks
 ]
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in _ORDERED}
