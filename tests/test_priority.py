@@ -61,6 +61,19 @@ def test_one_slot_starts_pending_work_by_priority_then_fifo(make_harness: Any, k
 
 
 @pytest.mark.parametrize("kind", POOLS)
+def test_plain_tasks_queued_before_the_first_priority_keep_their_order(
+    make_harness: Any, kind: str, tmp_path: Path
+) -> None:
+    """The thread pool is first in, first out until a priority shows up (its fast path)."""
+    h = _one_slot(make_harness, kind)
+    _, release = _gate(h, kind, tmp_path)
+    plan = [("a", 0), ("b", 0), ("c", 0), ("d", 5), ("e", 0), ("f", -1), ("g", 5)]
+    tasks = [_start(h, kind, control_jobs.stamp, label, priority=p) for label, p in plan]
+    release()
+    assert _order(h, tasks) == ["d", "g", "a", "b", "c", "e", "f"]
+
+
+@pytest.mark.parametrize("kind", POOLS)
 def test_equal_priorities_never_starve(make_harness: Any, kind: str, tmp_path: Path) -> None:
     """Many tasks of one priority: strictly first in, first out."""
     h = _one_slot(make_harness, kind)

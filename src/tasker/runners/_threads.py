@@ -32,10 +32,15 @@ class ThreadRunner(CooperativePause):
     cancelled task keeps its slot until it stops or its grace period ends
     (then it is released anyway: an abandoned thread must not hold a slot).
 
-    Queued tasks wait in a ``PendingQueue`` (priority, then FIFO) under
-    ``_lock``; ``_tokens`` holds one token per queued task (``False``: a thread
-    must end), so an idle thread blocks in C (``SimpleQueue.get``) and takes
-    the best task there is when it wakes.
+    ``_queue`` (a ``SimpleQueue``: idle threads block in C) holds one item per
+    queued task (``False``: a thread must end). While every task has priority
+    0 the item is the task itself (first in, first out: the fast path, no
+    lock). Once a task with another priority comes (or a parked one goes back),
+    the pool is *ordered* for good: tasks go into a ``PendingQueue`` (priority,
+    then FIFO) under ``_lock`` and the item is a token (``True``); a thread that
+    wakes takes the best queued task — a task item still in the queue from
+    before is pushed into the heap first, and only newer priority-0 tasks can be
+    behind it, so the choice stays right.
 
     Pausing is cooperative (the function waits at its next context call); a
     paused task that is still queued is *parked* when a thread picks it, and
@@ -47,8 +52,9 @@ class ThreadRunner(CooperativePause):
     def __init__(self, lifecycle: Lifecycle, options: Options) -> None:
         self._lifecycle = lifecycle
         self._max = options.max_threads
-        self._pending = PendingQueue()
-        self._tokens: queue.SimpleQueue[bool] = queue.SimpleQueue()
+        self._pending = PendingQueue()  # ordered mode only
+        self._queue: queue.SimpleQueue[Task[Any] | bool] = queue.SimpleQueue()
+        self._ordered = False
         self._idle = threading.Semaphore(0)
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
@@ -62,9 +68,10 @@ class ThreadRunner(CooperativePause):
         return None
 
     def submit(self, task: Task[Any]) -> None:
-        with self._lock:
-            self._pending.push(task)
-        self._tokens.put(True)
+        if task.priority or self._ordered:
+            self._enqueue_ordered(task)
+        else:
+            self._queue.put(task)
         if self._idle.acquire(blocking=False):
             return
         with self._lock:
@@ -94,8 +101,15 @@ class ThreadRunner(CooperativePause):
     def resume(self, task: Task[Any]) -> None:
         with self._lock:
             parked = self._parked.pop(task.id, None) is not None
+            self._ordered = self._ordered or parked  # its place in the queue is kept: by id
         if parked and not task.is_final():
             self.submit(task)
+
+    def _enqueue_ordered(self, task: Task[Any]) -> None:
+        with self._lock:
+            self._ordered = True
+            self._pending.push(task)
+        self._queue.put(True)
 
     def restart(self) -> None:
         pass  # threads have nothing to reload
@@ -105,7 +119,7 @@ class ThreadRunner(CooperativePause):
             self._closed = True
             threads = [t for t in self._threads if t not in self._released]
         for _ in threads:
-            self._tokens.put(False)
+            self._queue.put(False)
         for thread in threads:
             if thread is not threading.current_thread() and thread.ident is not None:  # (not started: it ends at once)
                 thread.join(5.0)
@@ -124,7 +138,7 @@ class ThreadRunner(CooperativePause):
             if bounded and len(self._released) >= self._max:
                 return None
             self._released.add(thread)
-            return self._new_thread_locked() if self._pending else None  # work is waiting for that slot
+            return self._new_thread_locked() if not self._queue.empty() else None  # work waits for that slot
 
     def _new_thread_locked(self) -> threading.Thread:
         """A thread counted in the pool, to be started once ``_lock`` is released."""
@@ -136,12 +150,8 @@ class ThreadRunner(CooperativePause):
     def _work(self) -> None:
         me = threading.current_thread()
         try:
-            while self._tokens.get():
-                with self._lock:
-                    task = self._pending.pop() if self._pending else None
-                    if task is not None and task.is_paused():  # held until resumed (then queued again)
-                        self._parked[task.id] = task
-                        task = None
+            while (item := self._queue.get()) is not False:
+                task = self._take(item)
                 if task is not None:
                     self._run(task, me)
                 if me in self._released and not self._rejoin(me):
@@ -151,6 +161,25 @@ class ThreadRunner(CooperativePause):
             with self._lock:
                 self._threads.discard(me)
                 self._released.discard(me)
+
+    def _take(self, item: Task[Any] | bool) -> Task[Any] | None:
+        """The task to run for one item of ``_queue`` (None: it was paused, now parked)."""
+        if item is True or self._ordered:
+            with self._lock:
+                if not isinstance(item, bool):
+                    self._pending.push(item)  # a task queued before the pool became ordered
+                return self._park_locked(self._pending.pop())
+        assert not isinstance(item, bool)
+        if item.is_paused():
+            with self._lock:
+                return self._park_locked(item)
+        return item
+
+    def _park_locked(self, task: Task[Any]) -> Task[Any] | None:
+        if task.is_paused():  # held until resumed (then queued again, in its place)
+            self._parked[task.id] = task
+            return None
+        return task
 
     def _rejoin(self, me: threading.Thread) -> bool:
         """A released thread whose task is over: back in the pool if there is room."""
