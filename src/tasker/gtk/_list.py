@@ -48,20 +48,8 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
         self.percent_label.add_css_class("numeric")
         self.progress_bar = Gtk.ProgressBar(hexpand=True, valign=Gtk.Align.CENTER)
         self.progress_bar.set_pulse_step(0.1)
-        self.cancel_button = Gtk.Button.new_from_icon_name("process-stop-symbolic")
-        self.cancel_button.set_valign(Gtk.Align.CENTER)
-        self.cancel_button.set_tooltip_text(f"Cancel {task.name}")
-        self.cancel_button.add_css_class("flat")
-        self.cancel_button.add_css_class("circular")
-        self.cancel_button.set_visible(cancellable)
-        self.cancel_button.connect("clicked", _cancel_clicked)
-        self.pause_button = Gtk.Button.new_from_icon_name(_PAUSE_ICON)
-        self.pause_button.set_valign(Gtk.Align.CENTER)
-        self.pause_button.set_tooltip_text(f"Pause {task.name}")
-        self.pause_button.add_css_class("flat")
-        self.pause_button.add_css_class("circular")
-        self.pause_button.set_visible(pausable)
-        self.pause_button.connect("clicked", _pause_clicked)
+        self.cancel_button = _row_button("process-stop-symbolic", f"Cancel {task.name}", cancellable, _cancel_clicked)
+        self.pause_button = _row_button(_PAUSE_ICON, f"Pause {task.name}", pausable, _pause_clicked)
 
         top = Gtk.Box(spacing=8)
         top.append(self.name_label)
@@ -107,6 +95,18 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
 
     def _show_pulse(self) -> None:
         self.progress_bar.pulse()
+
+
+def _row_button(icon: str, tooltip: str, shown: bool, clicked: Any) -> Any:
+    """A flat round icon button of a row (cancel, pause/resume)."""
+    button = Gtk.Button.new_from_icon_name(icon)
+    button.set_valign(Gtk.Align.CENTER)
+    button.set_tooltip_text(tooltip)
+    button.add_css_class("flat")
+    button.add_css_class("circular")
+    button.set_visible(shown)
+    button.connect("clicked", clicked)
+    return button
 
 
 def _cancel_clicked(button: Any) -> None:
