@@ -90,7 +90,9 @@ class ExecutionContext:
 
         In a paused thread task it waits until the task is resumed or cancelled.
         """
-        return self._flag[0] != 0 and self._cell._pause_point()
+        if self._flag[0]:  # one read and a jump: as cheap as the plain `!= 0` it replaced (measured)
+            return self._cell._pause_point()
+        return False
 
     async def checkpoint(self) -> None:
         """Coroutine tasks: wait here while the task is paused (tasker's loop goes on).
