@@ -123,3 +123,27 @@ def test_a_priority_that_is_not_an_int_fails_at_the_call(harness: Harness, metho
 
 def test_priority_is_reserved() -> None:
     assert "priority" in tasker.RESERVED_KWARGS
+
+
+class _T:
+    def __init__(self, task_id: int, priority: int = 0) -> None:
+        self.id, self.priority = task_id, priority
+
+
+def test_the_pending_queue_keeps_fifo_as_a_deque_and_order_as_a_heap() -> None:
+    from tasker.runners._pending import PendingQueue
+
+    queue = PendingQueue()
+    a, b, c, d, e = _T(1), _T(2), _T(3), _T(4, priority=2), _T(5, priority=-1)
+    for task in (b, c):
+        queue.push(task)  # type: ignore[arg-type]
+    queue.push(a)  # type: ignore[arg-type]  (back to the front: still a deque)
+    assert queue._fifo is not None and [t.id for t in queue] == [1, 2, 3]
+    assert queue.pop() is a
+    queue.push(e)  # type: ignore[arg-type]  (a priority: a heap from now on)
+    queue.push(d)  # type: ignore[arg-type]
+    queue.push(a)  # type: ignore[arg-type]  (put back: its place by id)
+    assert queue._fifo is None and len(queue) == 5
+    assert [t.id for t in queue] == [4, 1, 2, 3, 5]
+    assert [queue.pop().id for _ in range(2)] == [4, 1] and queue.peek() is b
+    assert [t.id for t in queue.take_all()] == [2, 3, 5] and not queue

@@ -138,7 +138,7 @@ class TaskLifecycle(PauseTransitions):
                 self._batch_done = self._batch_done + 1 if self._visible_live else 0
             callbacks, task._callbacks = task._callbacks, []
             questions, task._questions = task._questions, None
-            unpaused = self.unpause_locked(task)
+            unpaused = self.unpause_locked(task) if task._paused else None
             # Queued before the lock is released: "settled" never sees a task
             # that is gone from _active but whose when_done is not queued yet.
             self.delivery.ending(self._run_when_done, task, show=task.visible)
@@ -163,20 +163,24 @@ class TaskLifecycle(PauseTransitions):
         return True
 
     def _run_when_done(self, task: Task[Any]) -> None:
-        with self.lock:
-            task._done_delivered = True
-            listeners, task._listeners = task._listeners, None
+        task._done_delivered = True  # (no lock: see Task.add_done_callback)
         try:
             if self.task_ended.receivers:
                 self.task_ended.send(self.owner, task=task)
             if task._when_done is not None:
                 task._when_done(task)
         finally:
-            for listener in listeners or ():
-                try:
-                    listener(task)
-                except Exception:
-                    logger.exception("tasker: a done callback of task %r raised (ignored)", task.name)
+            if task._listeners is not None:
+                self._run_listeners(task)
+
+    def _run_listeners(self, task: Task[Any]) -> None:
+        with self.lock:
+            listeners, task._listeners = task._listeners, None
+        for listener in listeners or ():
+            try:
+                listener(task)
+            except Exception:
+                logger.exception("tasker: a done callback of task %r raised (ignored)", task.name)
 
     # -- what running tasks report ---------------------------------------------------
     def changed(self, task: Task[Any]) -> None:

@@ -57,6 +57,13 @@ class Task(Generic[R]):
     _progress: float
     _message: str | None
     _dirty: bool
+    # Rarely set: class-level defaults, so a task that never pauses, times out or gets a
+    # listener pays nothing for them (an instance attribute appears when one is set).
+    _deadline: float | None = None  # when the timeout passes (the manager's clock)
+    _time_left: float | None = None  # of the timeout, while paused
+    _paused: bool = False
+    _wakers: list[Callable[[], object]] | None = None  # run once it is no longer paused
+    _listeners: list[Callable[[Task[R]], object]] | None = None  # add_done_callback
 
     def __init__(
         self,
@@ -103,11 +110,6 @@ class Task(Generic[R]):
         #: The runner's own note on where the task runs (a thread, a worker, an asyncio task).
         self.handle: Any = None
         self._timer: Timer | None = None  # the timeout timer, cancelled when the task ends
-        self._deadline: float | None = None  # when the timeout passes (the manager's clock)
-        self._time_left: float | None = None  # of the timeout, while paused
-        self._paused = False
-        self._wakers: list[Callable[[], object]] | None = None  # run once it is no longer paused
-        self._listeners: list[Callable[[Task[R]], object]] | None = None  # add_done_callback
 
     @property
     def name(self) -> str:
@@ -205,12 +207,24 @@ class Task(Generic[R]):
         """
         if not callable(fn):
             raise TypeError(f"add_done_callback needs a callable, got {fn!r}")
-        with self._lifecycle.lock:
-            if not self._done_delivered:
+        lock = self._lifecycle.lock
+        with lock:
+            queued = not self._done_delivered
+            if queued:
                 if self._listeners is None:
                     self._listeners = []
                 self._listeners.append(fn)
-                return
+        if queued:
+            if not self._done_delivered:
+                return  # the ending runs it
+            # Delivered meanwhile (the delivery looks at the listeners without the lock
+            # when there are none): run it here unless the delivery took it.
+            with lock:
+                listeners = self._listeners or []
+                mine = next((i for i, other in enumerate(listeners) if other is fn), None)
+                if mine is None:
+                    return
+                del listeners[mine]
         fn(self)
 
     def wait(self, timeout: float | None = None) -> bool:

@@ -46,7 +46,7 @@ class PoolDispatch:
             if picked is None:
                 return
             worker, task, ticket, ahead = picked
-            if not ahead:
+            if not ahead and self.recycling.limit is not None:
                 self.recycling.task_started(self.busy_workers_locked, self.lock)
             with worker.order:  # tasks reach a worker in the order they were assigned to it
                 while worker.turn != ticket:
@@ -82,7 +82,7 @@ class PoolDispatch:
             if task.is_final():  # cancelled while queued
                 self._pending.pop()
                 continue
-            if self.park_locked(task):  # paused while queued
+            if task._paused and self.park_locked(task):  # paused while queued
                 continue
             if self._idle and self._busy < self._max:
                 worker = self._idle.pop()
@@ -117,7 +117,7 @@ class PoolDispatch:
                 worker.task is not None
                 and worker.next is None
                 and not (worker.retiring or worker.stopped or worker.skipping)
-                and not self.recycling.last_task(worker)
+                and not (self.recycling.max_tasks is not None and self.recycling.last_task(worker))
             ):
                 return worker
         return None
