@@ -296,3 +296,25 @@ def test_shutdown_after_the_asyncio_loop_closed_warns_once(caplog: pytest.LogCap
     assert [m for m in messages if "loop that runs main-thread callbacks is closed" in m] != []
     assert not any(r.exc_info for r in caplog.records), "a traceback was logged"
     assert sum("is closed" in m for m in messages) == 1
+
+
+def test_wait_until_settled_waits_for_a_callback_that_is_still_running() -> None:
+    """Fixed: settled was reported while the last when_done was still running on the
+    dispatcher thread (its queue was empty already), so a script's last print could
+    interleave with what it printed after wait_until_settled()."""
+    mgr = TaskManager(main_thread_scheduler="headless", update_rate=0)  # no throttle left pending
+    entered, release = threading.Event(), threading.Event()
+
+    def when_done(task: Any) -> None:
+        entered.set()
+        release.wait(20)
+
+    try:
+        mgr.run_thread(jobs.ok, 1, when_done=when_done)
+        assert entered.wait(20)
+        assert mgr.wait_until_settled(0.2) is False  # when_done has not returned
+        release.set()
+        assert mgr.wait_until_settled(20) is True
+    finally:
+        release.set()
+        mgr.shutdown()

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from tasker import Task, TaskError, TaskTimeoutError, WorkerDiedError
+from tasker.testing import FakeClock
 
 from . import rjobs
 from .support import RHarness
@@ -297,12 +298,17 @@ def timeout_while_pending(h: RHarness, kind: str) -> list[Expect]:
     return [expect(queued, "failed", error=TaskTimeoutError), expect(blocker, "canceled")]
 
 
-@case(cancel_grace_period=1.0)
+@case(cancel_grace_period=1.0, fake_clock=True, update_rate=0)  # no throttle timer on fake time
 def timeout_after_cancel(h: RHarness, kind: str) -> list[Expect]:
     # Cancelled by the user first; its timeout passes while it is still stopping.
+    # (Fake time: on a loaded machine a real 0.3 s could pass before the cancel.)
+    clock = h.mgr.options.clock
+    assert isinstance(clock, FakeClock)
     task = h.start(kind, "stuck", timeout=0.3)
     running(h, task)
     task.cancel()
+    clock.advance(0.3)  # the timeout comes while the task is stopping: it changes nothing
+    clock.advance(1.0)  # the grace period ends: the stuck task is ended anyway
     return [expect(task, "canceled")]
 
 
@@ -312,6 +318,8 @@ PARAMS = [pytest.param(name, kind, id=f"{name}-{kind}") for name, c in CASES.ite
 
 def make(make_rh: Callable[..., RHarness], name: str) -> RHarness:
     options = {"cancel_grace_period": GRACE, "max_processes": 2, **CASES[name].options}
+    if options.pop("fake_clock", False):
+        options["clock"] = FakeClock()  # one per manager: a shut-down manager stops its clock
     return make_rh(**options)
 
 

@@ -64,6 +64,7 @@ class Delivery:
         self._dirty_cells: list[Task[Any]] = []
         self._changed = False
         self._flush_posted = False
+        self._flushing = False  # a flush is running its calls (the work is not done yet)
         self._timer_armed = False
         self._last_emit = float("-inf")
         self._blocking = True
@@ -136,9 +137,9 @@ class Delivery:
             self._post()
 
     def is_idle(self) -> bool:
-        """Nothing queued, nothing posted, no change waiting to be shown."""
+        """Nothing queued, nothing posted or running, no change waiting to be shown."""
         with self._lock:
-            return not (self._calls or self._flush_posted or self._changed)
+            return not (self._calls or self._flush_posted or self._changed or self._flushing)
 
     def never_block(self, thread_id: int) -> None:
         """Senders on this thread never wait for room (e.g. tasker's hub)."""
@@ -188,20 +189,24 @@ class Delivery:
         """On the main thread: show changes (throttled), then run queued calls."""
         with self._lock:
             self._flush_posted = False
+            self._flushing = True
             calls, self._calls = self._calls, deque()
             if self._events_queued:
                 self._events_queued = 0
                 self._room.notify_all()
-        self._maybe_emit()
-        while calls:
-            fn, args, kwargs = calls.popleft()
-            try:
-                _run_guarded(fn, args, kwargs)
-            except BaseException:
-                self._requeue(calls)  # KeyboardInterrupt/SystemExit: keep the rest
-                raise
-        with self._lock:
-            idle = not (self._calls or self._flush_posted or self._changed)
+        try:
+            self._maybe_emit()
+            while calls:
+                fn, args, kwargs = calls.popleft()
+                try:
+                    _run_guarded(fn, args, kwargs)
+                except BaseException:
+                    self._requeue(calls)  # KeyboardInterrupt/SystemExit: keep the rest
+                    raise
+        finally:
+            with self._lock:
+                self._flushing = False
+                idle = not (self._calls or self._flush_posted or self._changed)
         if idle:
             self._on_idle()
 

@@ -73,6 +73,7 @@ class TaskManager(MainThreadCalls):
         self._started = False
         self._warm_up_thread: threading.Thread | None = None
         self._clock: Clock = self._options.clock or TimerThread()
+        self._own_clock = self._options.clock is None  # a clock given to us is the caller's
         self._lifecycle = TaskLifecycle(self, self._options, self._clock, self._get_scheduler)
         #: ``handler(sender, tasks=[live visible tasks], progress=float)`` on the
         #: main thread, at most ``update_rate`` times a second (strong receivers).
@@ -105,8 +106,10 @@ class TaskManager(MainThreadCalls):
                 self._scheduler_spec = main_thread_scheduler
                 self._scheduler = None
             if "clock" in options:
-                self._clock.stop()
+                if self._own_clock:
+                    self._clock.stop()
                 self._clock = merged.clock or TimerThread()
+                self._own_clock = merged.clock is None
             self._lifecycle.configure(merged, self._clock)
 
     @property
@@ -347,7 +350,8 @@ class TaskManager(MainThreadCalls):
             return
         wait = float(self._options.cancel_grace_period) if timeout is None else timeout
         self._lifecycle.shutdown(wait)
-        self._clock.stop()
+        if self._own_clock:
+            self._clock.stop()
         warm_up = self._warm_up_thread
         if warm_up is not None and warm_up is not threading.current_thread():
             warm_up.join(10.0)
