@@ -60,6 +60,7 @@ class TaskManager(MainThreadCalls):
     ``"tk"`` —, a ``Scheduler``, or a callable ``f(fn)``), ``max_threads``,
     ``max_processes``, ``spare_processes``, ``start_method``,
     ``worker_initializer``, ``worker_initargs``, ``worker_nice``,
+    ``max_tasks_per_worker``, ``worker_max_memory``, ``worker_memory_limit``,
     ``update_rate``, ``cancel_grace_period``, ``max_pending_events``, ``clock``.
 
     ``with TaskManager(...) as mgr:`` shuts it down at the end of the block.
