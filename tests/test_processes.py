@@ -327,3 +327,22 @@ def test_a_new_worker_imports_the_modules_tasks_used_before_it_is_ready(make_har
 
     probe = h.mgr.run_process(probe_jobs.loaded, "jobs", when_done=h.when_done)
     assert h.finish(probe).result() is True
+
+
+def test_shutdown_while_a_new_worker_is_not_started_yet(make_harness) -> None:
+    """A reader thread grows the pool (after a death), then reaps its dead worker before
+    it starts the new one: a shutdown in between must neither join that thread nor let
+    it start later (it raised "cannot join thread before it is started")."""
+    from tasker.runners.process._worker import Worker
+
+    h = make_harness(max_processes=1, spare_processes=0)
+    h.finish(h.start("process", "ok"))
+    runner = h.mgr._lifecycle.runners["process"]
+    with runner.lock:  # what _grow_locked hands back, to be started once the lock is released
+        new = Worker("tasker-worker-late", runner._serve)
+        runner._workers.add(new)
+        runner._alive.add(new)
+    h.mgr.shutdown(timeout=1.0)
+    runner.start_workers([new])  # the reader thread gets there late
+    assert new.thread.ident is None and new not in runner._alive
+    h.scheduler.pump()

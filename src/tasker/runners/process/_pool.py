@@ -208,7 +208,8 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             else:
                 worker.kill()
         for worker in workers:
-            if worker.thread is not threading.current_thread():
+            # (a reader thread not started yet never will be: _start sees closed)
+            if worker.thread is not threading.current_thread() and worker.thread.ident is not None:
                 worker.thread.join(JOIN_TIMEOUT_S)
             if worker.proc is not None and worker.proc.poll() is None:
                 worker.kill()
@@ -243,7 +244,16 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         return new
 
     def _start(self, workers: list[Worker]) -> None:
+        """Start the reader threads of workers ``_grow_locked`` made (after its lock).
+
+        Once shut down, a worker made before but not started yet never starts
+        (a reader thread may get here late: it reaps a dead worker first).
+        """
         for worker in workers:
+            with self.lock:
+                if self.closed:
+                    self._alive.discard(worker)
+                    continue
             worker.thread.start()
 
     def _serve(self, worker: Worker) -> None:
