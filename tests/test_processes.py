@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import control_jobs
 import jobs
 from conftest import Harness, children, memfd_maps
 
@@ -51,13 +52,15 @@ def test_import_starts_nothing_and_first_process_starts_pool(harness: Harness) -
     assert task.result() in children() - before
 
 
-def test_pool_is_warm_and_bounded(make_harness) -> None:
+def test_pool_is_warm_and_bounded(make_harness, tmp_path) -> None:
     h = make_harness(max_processes=2, spare_processes=1)
-    tasks = [h.start("process", "sleep_then", 0.2, i) for i in range(6)]
+    gate = tmp_path / "open"  # (a gate, not a sleep: the second worker may start late on a loaded machine)
+    tasks = [h.mgr.run_process(control_jobs.wait_gate, str(gate), when_done=h.when_done) for _ in range(6)]
     assert h.pump_until(lambda: sum(t.is_running() for t in tasks) == 2)
     assert sum(t.get_status() == "pending" for t in tasks) == 4
+    gate.touch()
     assert h.pump_until(lambda: all(t.is_final() for t in tasks), 30)
-    assert [t.result() for t in tasks] == list(range(6))
+    assert [t.result() for t in tasks] == ["through"] * 6
     pids = {h.finish(h.start("process", "pid")).result() for _ in range(6)}
     assert len(pids) <= 2, "the same warm workers are reused"
     assert len(h.mgr._lifecycle.runners["process"]._workers) <= 3

@@ -114,6 +114,11 @@ def _setup(init: dict[str, Any], link: Link) -> None:
     # Every warning once per location; the application's filters decide (``_core._warn``).
     warnings.simplefilter("default")
     warnings.showwarning = _WarningForwarder(link)
+    if init.get("rss"):  # worker_max_memory: each result carries the worker's RSS (no parent read)
+        try:
+            link.rss_fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            pass
     if init["nice"] and hasattr(os, "nice"):
         os.nice(init["nice"])  # below the UI thread: a desktop stays smooth while workers compute
 
@@ -160,7 +165,7 @@ def _serve(link: Link, flags: Any) -> None:
         flag = slots[slot]
         if flag[0]:  # sent ahead, then cancelled before it could start: skip it
             _payload.close_fds(fds)
-            link.send((Tag.RESULT, task_id, None, 0.0, None))
+            link.send((Tag.RESULT, task_id, None, 0.0, None, 0))
             continue
         cell = Cell(link, task_id)
         link.cell = cell
@@ -178,7 +183,8 @@ def _finish(link: Link, cell: Cell, outcome: tuple[Any, ...]) -> None:
     with link.lock:
         cell.live = False
         link.cell = None
-    message = (*outcome, cell._progress, cell._message)
+    rss = _own_rss(link.rss_fd) if link.rss_fd is not None else 0
+    message = (*outcome, cell._progress, cell._message, rss)
     try:
         link.send(message)
     except OSError:
@@ -190,7 +196,15 @@ def _finish(link: Link, cell: Cell, outcome: tuple[Any, ...]) -> None:
             f"process ({type(error).__name__}: {error}); return picklable data "
             "(plain values, NumPy arrays, bytes) or use run_thread()"
         )
-        link.send((Tag.FAILURE, outcome[1], _describe_error(problem), cell._progress, cell._message))
+        link.send((Tag.FAILURE, outcome[1], _describe_error(problem), cell._progress, cell._message, rss))
+
+
+def _own_rss(fd: int) -> int:
+    """This process's resident memory in bytes (``worker_max_memory``: sent with each result)."""
+    try:
+        return int(os.pread(fd, 128, 0).split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _describe_error(error: BaseException) -> Described:

@@ -68,6 +68,7 @@ class Link:
         self.lock = threading.Lock()  # one sender at a time
         self.wake = threading.Event()
         self.cell: Cell | None = None
+        self.rss_fd: int | None = None  # /proc/self/statm when results carry the RSS (``_child``)
         # Reading (see the module doc). Invariant: at most one thread has
         # `reading` set, and only it calls recv on the socket.
         self.read_cv = threading.Condition()

@@ -90,6 +90,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         self._init = {
             "interval": min(REPORT_INTERVAL_MAX_S, 1.0 / rate) if rate > 0 else 0.0,
             "nice": options.worker_nice,
+            "rss": options.worker_max_memory is not None,  # results carry the worker's RSS
             "initializer": (options.worker_initializer, options.worker_initargs)
             if options.worker_initializer is not None
             else None,
@@ -307,13 +308,14 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         self.dispatch()
         self._start(starting)
 
-    def finished(self, worker: Worker, task: Task[Any], ran: bool = True) -> Task[Any] | None:
+    def finished(self, worker: Worker, task: Task[Any], ran: bool = True, rss: int = 0) -> Task[Any] | None:
         """The worker's task is over: start the one sent ahead, or make it idle (or retire it).
 
-        ``ran``: it ran (its duration counts in the average). Returns the task
-        now running on the worker, if one was sent ahead.
+        ``ran``: it ran (its duration counts in the average); ``rss``: the worker's
+        resident memory it reported with the result (0: not measured). Returns the
+        task now running on the worker, if one was sent ahead.
         """
-        why = self.recycling.retire_after(worker) if ran and self.recycling.active else None
+        why = self.recycling.retire_after(worker, rss) if ran and self.recycling.active else None
         starting: list[Worker] = []
         with self.lock:
             if worker.task is not task or worker.state is WorkerState.GONE:

@@ -90,14 +90,14 @@ class Reader:
                 question = self.worker.questions.pop(number, None)
                 if question is not None:
                     question.withdraw()
-            case (Tag.RESULT, task_id, value, progress, text):
+            case (Tag.RESULT, task_id, value, progress, text, rss):
                 if task is not None and task.id == task_id:
-                    self._finished(task, progress, text, value, None)
+                    self._finished(task, progress, text, value, None, rss)
                 elif self.worker.skipping:  # a task taken back (paused) that the worker skipped
                     self.pool.skipped(self.worker, task_id)
-            case (Tag.FAILURE, task_id, described, progress, text):
+            case (Tag.FAILURE, task_id, described, progress, text, rss):
                 if task is not None and task.id == task_id:
-                    self._finished(task, progress, text, None, _payload.rebuild_error(described))
+                    self._finished(task, progress, text, None, _payload.rebuild_error(described), rss)
             case (Tag.LOG, fields):
                 _log_record(fields)
             case (Tag.WARNING, task_id, module, qualname, text, filename, lineno):
@@ -111,10 +111,10 @@ class Reader:
                 self._unloadable(task, error)
 
     def _finished(
-        self, task: Task[Any], progress: float, text: str | None, value: Any, error: BaseException | None
+        self, task: Task[Any], progress: float, text: str | None, value: Any, error: BaseException | None, rss: int
     ) -> None:
         task._progress, task._message = progress, text
-        promoted = self.pool.finished(self.worker, task)
+        promoted = self.pool.finished(self.worker, task, rss=rss)
         if promoted is not None:  # the worker has already started it
             self.lifecycle.begin(promoted)  # False if cancelled meanwhile: the worker skips it
             call = promoted.payload

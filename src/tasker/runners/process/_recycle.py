@@ -3,7 +3,8 @@
 * ``max_tasks_per_worker=N``: a worker is replaced after N tasks (a leaky C
   extension gets a fresh interpreter); none is sent ahead to it for its last one.
 * ``worker_max_memory=BYTES``: a worker whose resident memory (RSS) is above it
-  after a task is replaced before its next task.
+  after a task is replaced before its next task (the worker reads its own RSS
+  and sends it with the result, so the parent's reader thread pays nothing).
 * ``worker_memory_limit=BYTES``: a hard cap. ``MemoryWatch``, one thread, reads
   the RSS of every worker that runs a task every ``POLL_S`` and kills one past
   the limit (its process group, SIGKILL); its task fails with
@@ -66,15 +67,18 @@ class Recycling:
         self.watch: MemoryWatch | None = None
         self._lock = threading.Lock()
 
-    def retire_after(self, worker: Worker) -> str | None:
-        """After a task (counted here): why the worker must go, or None. Reader thread."""
+    def retire_after(self, worker: Worker, rss: int = 0) -> str | None:
+        """After a task (counted here): why the worker must go, or None. Reader thread.
+
+        ``rss``: what the worker reported with its result (0: read it here).
+        """
         worker.tasks_done += 1
         if self.max_tasks is not None and worker.tasks_done >= self.max_tasks:
             return f"it ran {worker.tasks_done} tasks (max_tasks_per_worker={self.max_tasks})"
         if self.max_memory is not None:
-            rss = read_rss(worker)
-            if rss is not None and rss > self.max_memory:
-                return f"its RSS is {_mb(rss)} (worker_max_memory={_mb(self.max_memory)})"
+            seen = rss or read_rss(worker)
+            if seen is not None and seen > self.max_memory:
+                return f"its RSS is {_mb(seen)} (worker_max_memory={_mb(self.max_memory)})"
         return None
 
     def last_task(self, worker: Worker) -> bool:
