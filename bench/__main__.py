@@ -21,7 +21,7 @@ from time import perf_counter
 from typing import Any
 
 from bench import deps, report, runner, stats
-from bench.registry import ADAPTERS, resolve
+from bench.registry import ADAPTERS, BASELINE, resolve
 from bench.runner import ROOT, Job
 from bench.scenarios import SCENARIOS
 
@@ -39,6 +39,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, help="seconds per run (default 120, quick 60)")
     parser.add_argument("--no-install", action="store_true",
                         help="do not pip-install missing bench dependencies")
+    parser.add_argument("--baseline", type=Path, metavar="SRC",
+                        help="also run tasker from this src folder (e.g. main's) as 'tasker-base', "
+                             "side by side: before/after ratios from one run")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="only re-render the Markdown (--out-md) from a results JSON")
     return parser.parse_args(argv)
@@ -55,7 +58,7 @@ def pick_scenarios(only: str | None) -> list[str]:
 
 
 def output_paths(args: argparse.Namespace) -> tuple[Path, Path]:
-    full = not (args.quick or args.only or args.impl)
+    full = not (args.quick or args.only or args.impl or args.baseline)
     if full:
         default_md, default_json = ROOT / "docs" / "benchmarks.md", ROOT / "bench" / "results.json"
     else:
@@ -106,7 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     reps = args.reps or (1 if args.quick else 5)
     timeout = args.timeout or (60.0 if args.quick else 120.0)
     scenarios = [SCENARIOS[name] for name in pick_scenarios(args.only)]
-    impls = resolve(args.impl) if args.impl else list(ADAPTERS)
+    impls = resolve(args.impl) if args.impl else [name for name in ADAPTERS if name != BASELINE]
+    if args.baseline is not None:
+        src = args.baseline.resolve()
+        if not (src / "tasker" / "__init__.py").is_file():
+            raise SystemExit(f"--baseline {args.baseline}: no tasker package in that folder (give a src/)")
+        os.environ[runner.BASELINE_ENV] = str(src)
+        if BASELINE not in impls:
+            impls.insert(impls.index("tasker") + 1 if "tasker" in impls else 0, BASELINE)
+    elif BASELINE in impls:
+        raise SystemExit("tasker-base needs --baseline SRC")
     for problem in deps.ensure(install=not args.no_install):
         print(f"bench: {problem}", file=sys.stderr)
     md_path, json_path = output_paths(args)

@@ -6,7 +6,7 @@ from bench.adapters.aio import AsyncioAdapter
 from bench.adapters.base import Adapter
 from bench.adapters.cluster import DaskAdapter
 from bench.adapters.floor import FloorAdapter
-from bench.adapters.managers import RayforgeAdapter, TaskerAdapter
+from bench.adapters.managers import RayforgeAdapter, TaskerAdapter, TaskerBaseAdapter
 from bench.adapters.pools import (
     ForkserverPoolAdapter,
     LokyAdapter,
@@ -20,6 +20,7 @@ ADAPTERS: dict[str, type[Adapter]] = {
     cls.name: cls
     for cls in (
         TaskerAdapter,
+        TaskerBaseAdapter,
         RayforgeAdapter,
         ThreadPoolExecutorAdapter,
         ForkserverPoolAdapter,
@@ -33,7 +34,9 @@ ADAPTERS: dict[str, type[Adapter]] = {
     )
 }
 #: rows that are not peers when "best peer" is computed
-NOT_PEERS = frozenset({"tasker", "floor"})
+NOT_PEERS = frozenset({"tasker", "tasker-base", "floor"})
+#: planned only with ``--baseline``
+BASELINE = "tasker-base"
 
 
 def resolve(names: str) -> list[str]:

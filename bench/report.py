@@ -125,6 +125,27 @@ def impls_section(impls: list[str]) -> list[str]:
     return ["## Implementations", "", *_table(rows), ""]
 
 
+def baseline_section(doc: dict[str, Any]) -> list[str]:
+    """``--baseline``: tasker after ÷ before, per metric, paired by repetition."""
+    rows = [["scenario", "metric", "tasker-base (before)", "tasker (after)", "after ÷ before"]]
+    for name, scenario in doc["scenarios"].items():
+        results = scenario["results"]
+        after, before = results.get("tasker", {}), results.get("tasker-base", {})
+        for metric in scenario["metrics"]:
+            cell = after.get("summary", {}).get(metric["key"])
+            old = before.get("summary", {}).get(metric["key"])
+            if cell is None or old is None:
+                continue
+            label = f"{metric['label']} {metric['unit']}{ARROW[metric['better']]}".strip()
+            rows.append([name, label, _cell(old), _cell(cell), _ratio(cell.get("vs_base"))])
+    if len(rows) == 1:
+        return []
+    return ["## Before and after (`--baseline`)", "",
+            "The same runs, alternated, with tasker from the baseline's `src` as `tasker-base`; "
+            "after ÷ before is the median over repetitions of the paired ratio.", "",
+            *_table(rows), ""]
+
+
 def render(doc: dict[str, Any]) -> str:
     meta = doc["meta"]
     lines = [
@@ -136,7 +157,7 @@ def render(doc: dict[str, Any]) -> str:
         "(↓ lower is better, ↑ higher is better). The machine is shared and noisy: read the "
         "ratios, not the absolute times. Method: `docs/bench-method.md`.", "",
     ]
-    lines += targets_section(doc) + impls_section(meta["impls"])
+    lines += targets_section(doc) + baseline_section(doc) + impls_section(meta["impls"])
     for number, (name, scenario) in enumerate(doc["scenarios"].items(), 1):
         lines += scenario_section(number, name, scenario)
     return "\n".join(lines).rstrip() + "\n"

@@ -22,7 +22,7 @@ from time import perf_counter
 from typing import Any
 
 from bench._one import PREFIX
-from bench.registry import ADAPTERS
+from bench.registry import ADAPTERS, BASELINE
 from bench.scenarios.base import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ def planned_impls(scenario: Scenario, impls: list[str]) -> tuple[list[str], dict
         if shown_in is not None and scenario.name not in shown_in:
             continue  # not even an n/a row
         if scenario.only is not None:
-            if impl in scenario.only:
+            if impl in scenario.only or (impl == BASELINE and "tasker" in scenario.only and scenario.baseline):
                 run.append(impl)
         elif impl == "floor":
             if scenario.floor:
@@ -67,10 +67,16 @@ def plan(scenarios: list[Scenario], impls: list[str], reps: int) -> list[Job]:
     return jobs
 
 
-def child_env() -> dict[str, str]:
-    """The work tree's ``src`` first, so the tasker measured is this one."""
+#: Environment variable naming the ``src`` of the baseline tasker (``--baseline``).
+BASELINE_ENV = "BENCH_BASELINE_SRC"
+
+
+def child_env(impl: str = "") -> dict[str, str]:
+    """The work tree's ``src`` first, so the tasker measured is this one
+    (the baseline's ``src`` for ``tasker-base``)."""
     env = dict(os.environ)
-    paths = [str(ROOT / "src"), str(ROOT)]
+    src = env.get(BASELINE_ENV, "") if impl == BASELINE else ""
+    paths = [src or str(ROOT / "src"), str(ROOT)]
     if env.get("PYTHONPATH"):
         paths.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(paths)
@@ -102,7 +108,7 @@ def run_job(job: Job, quick: bool, timeout: float) -> dict[str, Any]:
     if quick:
         cmd.append("--quick")
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=out, stderr=err,
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(job.impl), stdout=out, stderr=err,
                                 stdin=subprocess.DEVNULL, text=True, start_new_session=True)
         try:
             proc.wait(timeout=timeout)

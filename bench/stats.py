@@ -15,7 +15,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from bench.registry import NOT_PEERS
+from bench.registry import BASELINE, NOT_PEERS
 from bench.runner import planned_impls
 from bench.scenarios.base import Scenario
 
@@ -91,13 +91,16 @@ def _add_ratios(scenario: Scenario, results: dict[str, dict[str, Any]]) -> None:
     for metric in scenario.metrics:
         ref = per_rep(results.get(metric.reference or scenario.reference, {}), metric.key)
         best = best_per_rep(results, metric.key, metric.better) if metric.better else {}
-        for entry in results.values():
+        base = per_rep(results.get(BASELINE, {}), metric.key)
+        for impl, entry in results.items():
             cell = entry.get("summary", {}).get(metric.key)
             if cell is None:
                 continue
             mine = per_rep(entry, metric.key)
             cell["vs_ref"] = paired_ratio(mine, ref)
             cell["vs_best_peer"] = paired_ratio(mine, best)
+            if impl == "tasker" and base:
+                cell["vs_base"] = paired_ratio(mine, base)  # after ÷ before, paired (--baseline)
 
 
 def scenario_entry(scenario: Scenario, impls: list[str], runs: Runs) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from bench.stats import best_per_rep, paired_ratio, per_rep
 
 BEST = "best peer"
 PPE = "ProcessPoolExecutor-forkserver"
+BASE = "tasker-base"  # --baseline
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ TARGETS = [
     Target("is_cancelled() in a process (ns)", "call_cost", "is_cancelled_process_ns", 100),
     Target("set_progress() in a process (ns)", "call_cost", "set_progress_process_ns", 150),
     Target("set_progress() in a thread (ns)", "call_cost", "set_progress_thread_ns", 150),
+    Target("is_cancelled() in a thread (ns)", "call_cost", "is_cancelled_thread_ns", 100),
     Target("cooperative cancel → when_done (process)", "cancel", "coop_process_ms", 1.0,
            against=BEST, exclude=("rayforge",),
            why_excluded="Rayforge calls when_done before its worker has stopped"),
@@ -65,6 +67,13 @@ TARGETS = [
     Target("worker death → when_done (first, fresh process)", "worker_death", "death_done_ms", 1.5,
            against=BEST),
     Target("task after a worker death (ms; no cold start)", "worker_death", "next_task_ms", 10),
+    Target("memory cap: crossing → task failed on main (ms)", "memory_cap", "react_ms", 100),
+    Target("warm process latency, after ÷ before (--baseline)", "process_warm", "latency_us", 1.1,
+           against=BASE),
+    Target("2,000 process tasks, after ÷ before (--baseline)", "process_warm", "burst_tasks_per_s", 0.9,
+           ">=", against=BASE),
+    Target("warm process latency, recycling checks on ÷ off", "process_warm_recycle", "latency_us", 1.1,
+           against=BASE),
     Target("import tasker (ms)", "import", "import_ms", 15),
     Target("from tasker import task_mgr, TaskManager (ms)", "import", "api_import_ms", 15),
     Target("import tasker: threads started", "import", "threads_started", 0),

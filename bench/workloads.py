@@ -300,3 +300,37 @@ def make_array(ctx: Any, nbytes: int) -> Any:
 def make_bytes(ctx: Any, nbytes: int) -> bytes:
     """A ``bytes`` result of ``nbytes`` (every page touched)."""
     return b"\x07" * nbytes
+
+
+# -- pausing and the memory cap (bench/scenarios/pausing.py) ---------------------------------
+def spin_unchecked(ctx: Any, beacon: Beacon, limit_s: float) -> str:
+    """Says it runs, then burns CPU without ever calling the context."""
+    beacon.signal()
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        pass
+    return "limit"
+
+
+def progress_until_cancelled(ctx: Any, beacon: Beacon, limit_s: float) -> str:
+    """Says it runs, then calls set_progress() in a loop (a thread task pauses in it)."""
+    beacon.signal()
+    deadline = time.monotonic() + limit_s
+    i = 0
+    while not ctx.is_cancelled() and time.monotonic() < deadline:
+        i += 1
+        ctx.set_progress((i % 1000) / 1000)
+    return "stopped"
+
+
+def allocate_past(ctx: Any, stamp_path: str, cap: int, step: int = 4 << 20) -> int:
+    """Allocates in ``step``s (every page touched) up to ``cap``; after each step appends
+    ``time.monotonic() rss`` to ``stamp_path`` (a clock every process on the machine shares)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    held = []
+    with open("/proc/self/statm", "rb", buffering=0) as statm, open(stamp_path, "a", buffering=1) as out:
+        while len(held) * step < cap:
+            statm.seek(0)
+            out.write(f"{time.monotonic()!r} {int(statm.read().split()[1]) * page}\n")
+            held.append(bytearray(b"x") * step)
+    return len(held) * step

@@ -32,14 +32,16 @@ def test_exported_names_are_pinned() -> None:
             "TaskStatus",
             "TaskTimeoutError",
             "WorkerDiedError",
+            "WorkerMemoryError",
             "task_mgr",
         ]
     )
     for name in tasker.__all__:
         assert getattr(tasker, name) is not None
     assert issubclass(tasker.WorkerDiedError, tasker.TaskError)
+    assert issubclass(tasker.WorkerMemoryError, tasker.WorkerDiedError)
     assert issubclass(tasker.TaskTimeoutError, tasker.TaskError)
-    assert tasker.RESERVED_KWARGS == ("key", "when_done", "when_event", "timeout", "visible")
+    assert tasker.RESERVED_KWARGS == ("key", "when_done", "when_event", "timeout", "visible", "priority")
 
 
 def test_import_starts_nothing_and_imports_no_toolkit() -> None:

@@ -115,3 +115,29 @@ def test_bench_extra_lists_the_bench_requirements() -> None:
 
     listed = {req.name.lower() for req in deps.parse() if not req.no_deps}
     assert listed - names(project["dependencies"]) == names(project["optional-dependencies"]["bench"])
+
+
+@pytest.mark.timeout(180)
+def test_baseline_runs_side_by_side_and_the_control_scenarios_run(tmp_path: Path) -> None:
+    """--baseline SRC (here: this very tree) adds tasker-base; pause, memory_cap and
+    process_warm_recycle run for tasker (the baseline only where it applies)."""
+    md, out = tmp_path / "bench.md", tmp_path / "bench.json"
+    cmd = [sys.executable, "-m", "bench", "--quick", "--no-install", "--only",
+           "process_warm,pause,memory_cap,process_warm_recycle", "--impl", "tasker",
+           "--baseline", str(ROOT / "src"), "--out-md", str(md), "--out-json", str(out), "--timeout", "60"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
+    assert done.returncode == 0, done.stderr[-2000:]
+    doc = json.loads(out.read_text())
+    assert doc["meta"]["impls"] == ["tasker", "tasker-base"]
+    scenarios = doc["scenarios"]
+    assert set(scenarios["process_warm"]["results"]) == {"tasker", "tasker-base"}
+    assert set(scenarios["pause"]["results"]) == {"tasker"}  # the baseline is not planned there
+    for name, keys in (("pause", {"stop_us", "cont_us", "thread_us", "raw_stop_us"}),
+                       ("memory_cap", {"react_ms", "overshoot_mib"}),
+                       ("process_warm_recycle", {"latency_us", "burst_tasks_per_s"})):
+        entry = scenarios[name]["results"]["tasker"]
+        assert entry["status"] == "ok", entry["errors"]
+        assert keys <= set(entry["summary"])
+    assert scenarios["process_warm"]["results"]["tasker"]["summary"]["latency_us"]["vs_base"] > 0
+    assert "## Before and after (`--baseline`)" in md.read_text()

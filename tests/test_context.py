@@ -26,6 +26,9 @@ class Cell:
         self._dirty = True
         self.changes += 1
 
+    def _pause_point(self) -> bool:
+        return True  # the flag is only ever set to cancel here
+
     def _send_event(self, name: str, data: object) -> None:
         self.events.append((name, data))
 

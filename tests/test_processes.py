@@ -7,11 +7,11 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections import deque
 from pathlib import Path
 
 import pytest
 
+import control_jobs
 import jobs
 from conftest import Harness, children, memfd_maps
 
@@ -52,13 +52,15 @@ def test_import_starts_nothing_and_first_process_starts_pool(harness: Harness) -
     assert task.result() in children() - before
 
 
-def test_pool_is_warm_and_bounded(make_harness) -> None:
+def test_pool_is_warm_and_bounded(make_harness, tmp_path) -> None:
     h = make_harness(max_processes=2, spare_processes=1)
-    tasks = [h.start("process", "sleep_then", 0.2, i) for i in range(6)]
+    gate = tmp_path / "open"  # (a gate, not a sleep: the second worker may start late on a loaded machine)
+    tasks = [h.mgr.run_process(control_jobs.wait_gate, str(gate), when_done=h.when_done) for _ in range(6)]
     assert h.pump_until(lambda: sum(t.is_running() for t in tasks) == 2)
     assert sum(t.get_status() == "pending" for t in tasks) == 4
+    gate.touch()
     assert h.pump_until(lambda: all(t.is_final() for t in tasks), 30)
-    assert [t.result() for t in tasks] == list(range(6))
+    assert [t.result() for t in tasks] == ["through"] * 6
     pids = {h.finish(h.start("process", "pid")).result() for _ in range(6)}
     assert len(pids) <= 2, "the same warm workers are reused"
     assert len(h.mgr._lifecycle.runners["process"]._workers) <= 3
@@ -125,11 +127,19 @@ def _fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def _wait_warm(h: Harness) -> None:
+    from tasker.runners.process._worker import WorkerState
+
+    runner = h.mgr._lifecycle.runners["process"]
+    assert h.pump_until(lambda: all(w.state is WorkerState.READY for w in runner._workers)), "never warm"
+
+
 @pytest.mark.parametrize("job", ["big_array", "big_bytes"])
 def test_large_results_travel_through_shared_memory(harness: Harness, job: str) -> None:
     pytest.importorskip("numpy")
     size = 8 << 20
     harness.finish(harness.start("process", "ok"))  # warm up the pool
+    _wait_warm(harness)  # the spare started meanwhile has its socket and flags by now
     fds = _fd_count()
     task = harness.finish(harness.start("process", job, size))
     value = task.result()
@@ -261,7 +271,7 @@ def test_task_sent_ahead_then_cancelled_never_runs(make_harness, tmp_path) -> No
     after = h.finish(h.start("process", "ok", 4))
     assert after.result() == 8
     assert not trace.exists(), "a task cancelled while pending never runs"
-    assert runner._pending == deque() and worker.next is None
+    assert not runner._pending and worker.next is None
 
 
 def test_task_sent_ahead_goes_elsewhere_when_its_worker_dies(make_harness) -> None:
@@ -320,3 +330,22 @@ def test_a_new_worker_imports_the_modules_tasks_used_before_it_is_ready(make_har
 
     probe = h.mgr.run_process(probe_jobs.loaded, "jobs", when_done=h.when_done)
     assert h.finish(probe).result() is True
+
+
+def test_shutdown_while_a_new_worker_is_not_started_yet(make_harness) -> None:
+    """A reader thread grows the pool (after a death), then reaps its dead worker before
+    it starts the new one: a shutdown in between must neither join that thread nor let
+    it start later (it raised "cannot join thread before it is started")."""
+    from tasker.runners.process._worker import Worker
+
+    h = make_harness(max_processes=1, spare_processes=0)
+    h.finish(h.start("process", "ok"))
+    runner = h.mgr._lifecycle.runners["process"]
+    with runner.lock:  # what _grow_locked hands back, to be started once the lock is released
+        new = Worker("tasker-worker-late", runner._serve)
+        runner._workers.add(new)
+        runner._alive.add(new)
+    h.mgr.shutdown(timeout=1.0)
+    runner.start_workers([new])  # the reader thread gets there late
+    assert new.thread.ident is None and new not in runner._alive
+    h.scheduler.pump()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from bench.mainloop import Getter, MainLoop
@@ -31,6 +31,8 @@ class Config:
     processes: int = CPUS
     threads: int = min(32, CPUS + 4)  # ThreadPoolExecutor's own default
     grace: float | None = None  # tasker cancel_grace_period; None = default
+    #: more TaskManager options, for tasker only (e.g. worker recycling)
+    tasker_options: dict[str, Any] = field(default_factory=dict)
 
 
 class Adapter:

@@ -46,6 +46,7 @@ class TaskerAdapter(Adapter):
         }
         if cfg.grace is not None:
             options["cancel_grace_period"] = cfg.grace
+        options.update(cfg.tasker_options)
         self.mgr = TaskManager(main_thread_scheduler=loop.post, **options)
 
     def submit(
@@ -70,6 +71,14 @@ class TaskerAdapter(Adapter):
 
     def shutdown(self) -> None:
         self.mgr.shutdown(timeout=SHUTDOWN_TIMEOUT)
+
+
+class TaskerBaseAdapter(TaskerAdapter):
+    """tasker as it was before a change: ``python -m bench --baseline SRC`` puts that
+    ``src`` first on the run's ``PYTHONPATH``, so both run side by side, paired."""
+
+    name = "tasker-base"
+    about = "tasker from --baseline SRC (before the change measured), same options"
 
 
 class RayforgeAdapter(Adapter):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.scenarios import cluster, control, dispatch, payload, startup
+from bench.scenarios import cluster, control, dispatch, pausing, payload, startup
 from bench.scenarios.base import Scenario
 
 _ORDERED = [
@@ -12,6 +12,7 @@ _ORDERED = [
     *payload.SCENARIOS,  # 7
     *control.SCENARIOS[3:],  # 8 flood, 9 death
     *startup.SCENARIOS,  # 10 import, floor
-    *cluster.SCENARIOS,  # 11 Dask
+    *pausing.SCENARIOS,  # 11-13 (issue 12): pause, memory cap, recycling checks
+    *cluster.SCENARIOS,  # 14 (issue 10): Dask
 ]
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in _ORDERED}

@@ -77,6 +77,8 @@ class Scenario:
     floor: bool = False
     #: remarks printed under the table, by implementation
     notes: Mapping[str, str] = field(default_factory=dict)
+    #: with ``only`` holding tasker: ``tasker-base`` (``--baseline``) runs it too
+    baseline: bool = True
 
 
 def needs_kinds(*kinds: str, ctx: bool = False) -> Applies:

@@ -28,9 +28,10 @@ THROUGHPUT = Metric("burst_tasks_per_s", "burst", "tasks/s", "higher")
 CALLBACKS = Metric("callbacks_per_task", "UI callbacks/task", "", ratio=False)
 
 
-def _noop_figures(ctx: RunCtx, kind: str, fn: Callable[..., Any],
-                  n_lat: int, n_burst: int) -> Measured:
-    ad = ctx.adapter()
+def noop_figures(ctx: RunCtx, kind: str, fn: Callable[..., Any],
+                 n_lat: int, n_burst: int, **cfg: Any) -> Measured:
+    """Latency of sequential no-ops, then a burst; ``cfg``: the adapter's ``Config``."""
+    ad = ctx.adapter(**cfg)
     if kind == PROCESS:
         warm_processes(ad, ctx.loop)
     latencies(ad, ctx.loop, kind, fn, max(10, n_lat // 10))  # warm-up, discarded
@@ -48,15 +49,15 @@ def _noop_figures(ctx: RunCtx, kind: str, fn: Callable[..., Any],
 
 
 def run_thread_noop(ctx: RunCtx) -> Measured:
-    return _noop_figures(ctx, THREAD, noop, ctx.size(1000, 100), ctx.size(5000, 500))
+    return noop_figures(ctx, THREAD, noop, ctx.size(1000, 100), ctx.size(5000, 500))
 
 
 def run_coro_noop(ctx: RunCtx) -> Measured:
-    return _noop_figures(ctx, CORO, anoop, ctx.size(1000, 100), ctx.size(5000, 500))
+    return noop_figures(ctx, CORO, anoop, ctx.size(1000, 100), ctx.size(5000, 500))
 
 
 def run_process_warm(ctx: RunCtx) -> Measured:
-    return _noop_figures(ctx, PROCESS, noop, ctx.size(300, 30), ctx.size(2000, 200))
+    return noop_figures(ctx, PROCESS, noop, ctx.size(300, 30), ctx.size(2000, 200))
 
 
 def run_process_cold(ctx: RunCtx) -> Measured:

@@ -18,6 +18,7 @@ PROBE_TIMEOUT = 60.0
 #: what each implementation's user imports: the module, then the names used
 IMPORTS = {
     "tasker": ("tasker", "from tasker import task_mgr, TaskManager"),
+    "tasker-base": ("tasker", "from tasker import task_mgr, TaskManager"),  # --baseline's src
     "rayforge": ("rayforge.shared.tasker",
                  "from rayforge.shared.tasker import task_mgr, TaskManager"),
     "ThreadPoolExecutor": ("concurrent.futures",

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         TaskError,
         TaskTimeoutError,
         WorkerDiedError,
+        WorkerMemoryError,
     )
     from ._core._manager import RESERVED_KWARGS, TaskManager
     from ._core._options import Options
@@ -46,6 +47,7 @@ __all__ = [
     "TaskStatus",
     "TaskTimeoutError",
     "WorkerDiedError",
+    "WorkerMemoryError",
     "task_mgr",
 ]
 
@@ -59,6 +61,7 @@ _LAZY = {
     "TaskError": "._core._errors",
     "TaskTimeoutError": "._core._errors",
     "WorkerDiedError": "._core._errors",
+    "WorkerMemoryError": "._core._errors",
     "TaskManager": "._core._manager",
     "DelayedCall": "._core._delivery",
     "RESERVED_KWARGS": "._core._manager",

@@ -129,3 +129,23 @@ def flush_then_event(ctx: ExecutionContext) -> str:
     ctx.flush()
     ctx.send_event("after", None)
     return "ok"
+
+
+def count_until_cancelled(ctx: ExecutionContext, path: str) -> str:
+    """Counts its loops into ``path`` (reporting progress each time) until cancelled."""
+    ctx.send_event("started", os.getpid())
+    loops = 0
+    while not ctx.is_cancelled():
+        loops += 1
+        Path(path).write_text(str(loops))
+        ctx.set_progress((loops % 100) / 100)
+        time.sleep(0.002)
+    return "stopped"
+
+
+def flag_of(token: str) -> int | None:
+    """On a worker: the flag byte of a running task (None: not running here)."""
+    from tasker.runners.cluster import _worker
+
+    cell = _worker._running.get(token)
+    return None if cell is None else cell.flag[0]

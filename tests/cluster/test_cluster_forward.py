@@ -48,6 +48,9 @@ class Task:
     def is_final(self) -> bool:
         return self.final
 
+    def is_paused(self) -> bool:
+        return False
+
 
 class Runner:
     def __init__(self, lifecycle: Lifecycle) -> None:

@@ -129,6 +129,35 @@ def test_a_task_cancelled_while_queued_on_the_cluster_never_runs(h: ClusterHarne
     assert h.finish(h.run(jobs.ok, 1)).result() == 2
 
 
+def test_pause_stops_it_at_its_next_context_call_and_resume_lets_it_go_on(
+    h: ClusterHarness, local_client: Any, tmp_path: Path
+) -> None:
+    counter = tmp_path / "loops"
+    task = h.run(jobs.count_until_cancelled, str(counter))
+    h.event(task, "started")
+    slot = task.handle
+
+    def flag() -> int | None:
+        return local_client.run(jobs.flag_of, slot.token, workers=[slot.worker])[slot.worker]
+
+    def loops() -> int:
+        return int(counter.read_text() or 0)
+
+    assert h.mgr.pause_task(task.key) and task.is_paused()
+    assert wait_for(lambda: flag() == 2)  # PAUSED on its worker
+    paused_at = loops()
+    assert not wait_for(lambda: loops() > paused_at + 1, timeout=1.0)  # it waits (one loop may finish)
+    assert task.get_status() == "running"
+    assert h.mgr.resume_task(task.key)
+    assert wait_for(lambda: loops() > paused_at + 5)
+    task.pause()
+    assert wait_for(lambda: flag() == 2)
+    task.cancel()  # a paused task is cancelled: it wakes and stops
+    h.finish(task)
+    assert task.get_status() == "canceled"
+    assert flag() is None  # it stopped by itself (no forced stop)
+
+
 def test_a_timeout_fails_it_with_TaskTimeoutError(h: ClusterHarness) -> None:
     task = h.finish(h.run(jobs.until_cancelled, timeout=0.5))
     assert task.get_status() == "failed"

@@ -403,7 +403,57 @@ def scenario_cluster() -> dict[str, Any]:
     return out
 
 
+def scenario_inhibit(log: str) -> dict[str, Any]:
+    """inhibit_while_busy on a real Gtk.Application, against a stand-in session manager
+    (fake_session.py, on the private session bus this process runs under)."""
+    import subprocess
+
+    from gi.repository import Gio
+
+    from tasker import TaskManager
+    from tasker.gtk import inhibit_while_busy
+
+    fake = subprocess.Popen(
+        [sys.executable, os.path.join(os.path.dirname(__file__), "fake_session.py"), log],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert fake.stdout is not None and fake.stdout.readline().strip() == "ready"
+
+        def calls() -> list[Any]:
+            with open(log) as f:
+                return [json.loads(line) for line in f]
+
+        app = Gtk.Application(application_id="io.github.tasker.InhibitTest", flags=Gio.ApplicationFlags.NON_UNIQUE)
+        app.register(None)
+        manager = TaskManager(main_thread_scheduler="glib")
+        inhibitor = inhibit_while_busy(app, "Exporting photos", manager=manager)
+        out: dict[str, Any] = {"idle": inhibitor.inhibited}
+        hidden = manager.run_thread(gtk_jobs.gated, None, "hidden", visible=False)
+        spin(0.2)
+        out["invisible_only"] = inhibitor.inhibited
+        task = manager.run_thread(gtk_jobs.gated, 0.5, "exporting", key="export")
+        run_until(lambda: inhibitor.inhibited, 10, "inhibited")
+        task.pause()
+        run_until(lambda: not inhibitor.inhibited, 10, "released while paused")
+        task.resume()
+        run_until(lambda: inhibitor.inhibited, 10, "inhibited again")
+        gtk_jobs.GATE.set()
+        run_until(lambda: task.is_final() and hidden.is_final() and not inhibitor.inhibited, 10, "idle")
+        run_until(lambda: [c["method"] for c in calls()].count("Uninhibit") == 2, 10, "the session saw both")
+        out["calls"] = [[c["method"], *c["args"][2:]] if c["method"] == "Inhibit" else [c["method"], *c["args"]]
+                        for c in calls()]
+        inhibitor.release()
+        out["receivers_after_release"] = len(manager.tasks_updated.receivers)
+        manager.shutdown()
+        return out
+    finally:
+        fake.kill()
+        fake.wait()
+
+
 SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
+    "inhibit": scenario_inhibit,
     "seed_ui": scenario_seed_ui,
     "callbacks": scenario_callbacks,
     "stall": scenario_stall,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +93,31 @@ def test_the_seeds_setup_ui_updates_a_real_window() -> None:
     assert any(t.startswith("step ") for t in r["texts"]), r["texts"]
     assert r["lambda_calls"] >= 2
     assert r["asker"] == ["completed", "overwrite? yes"]
+
+
+@pytest.mark.timeout(120)
+def test_inhibit_while_busy_holds_the_session_while_visible_work_runs(tmp_path: Path) -> None:
+    if shutil.which("dbus-run-session") is None:
+        pytest.skip("dbus-run-session is not installed (package dbus)")
+    log = tmp_path / "session.log"
+    log.touch()
+    env = gtk_env()
+    env.pop("GTK_A11Y", None)  # a session bus is there now
+    proc = subprocess.run(
+        ["dbus-run-session", "--", sys.executable, str(SCENARIOS), "inhibit", str(log)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=90,
+    )
+    check_clean(proc)
+    r = json.loads([line for line in proc.stdout.splitlines() if line.startswith("RESULT ")][-1][7:])
+    assert r["idle"] is False and r["invisible_only"] is False
+    suspend_logout = 1 | 4  # Gtk.ApplicationInhibitFlags.LOGOUT | SUSPEND
+    assert r["calls"] == [
+        ["Inhibit", "Exporting photos", suspend_logout],
+        ["Uninhibit", 41],  # paused: released
+        ["Inhibit", "Exporting photos", suspend_logout],
+        ["Uninhibit", 42],  # idle: released
+    ]
+    assert r["receivers_after_release"] == 0
 
 
 @pytest.mark.timeout(120)
@@ -228,6 +254,7 @@ def test_gtk_demo_runs_its_tasks_and_quits(tmp_path: Path) -> None:
     ):
         assert line in out, out
     assert out.count("progress updates") == 4  # the four flood workers
+    assert "tour: index photos paused at" in out and "tour: index photos resumed" in out
     assert "awaited on the GTK loop: downloaded" in out
     assert "heartbeat during flood:" in out
     data = shot.read_bytes()
@@ -260,6 +287,8 @@ def test_terminal_demo_runs_its_tasks_and_quits(how: str) -> None:
         "checksum: completed",
         "load settings: failed — ValueError",
         "index photos: canceled",
+        "index photos paused at",
+        "index photos resumed",
     ):
         assert line in out, out
     assert out.count("progress updates") >= 4

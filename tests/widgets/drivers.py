@@ -52,6 +52,10 @@ class Driver:
     def cancel_enabled(self, row: Any) -> bool:
         raise NotImplementedError
 
+    def pause_state(self, row: Any) -> str:
+        """The row's pause button: ``"pause"``, ``"resume"`` or ``"hidden"``."""
+        raise NotImplementedError
+
     def row_fraction(self, row: Any) -> float:
         """What the row's bar shows (read from the toolkit's widget)."""
         raise NotImplementedError
@@ -128,6 +132,11 @@ class GtkDriver(Driver):
     def cancel_enabled(self, row: Any) -> bool:
         return bool(row.cancel_button.get_sensitive())
 
+    def pause_state(self, row: Any) -> str:
+        if not row.pause_button.get_visible():
+            return "hidden"
+        return "resume" if row.pause_button.get_icon_name() == "media-playback-start-symbolic" else "pause"
+
     def row_fraction(self, row: Any) -> float:
         return float(row.progress_bar.get_fraction())
 
@@ -196,6 +205,11 @@ class QtDriver(Driver):
     def cancel_enabled(self, row: Any) -> bool:
         return bool(row.cancel_button.isEnabled())
 
+    def pause_state(self, row: Any) -> str:
+        if row.pause_button.isHidden():
+            return "hidden"
+        return "resume" if row.pause_button.toolTip().startswith("Resume") else "pause"
+
     def row_fraction(self, row: Any) -> float:
         bar = row.progress_bar
         return float(bar.value() / bar.maximum()) if bar.maximum() else 0.0
@@ -263,6 +277,11 @@ class TkDriver(Driver):
 
     def cancel_enabled(self, row: Any) -> bool:
         return not row.cancel_button.instate(["disabled"])
+
+    def pause_state(self, row: Any) -> str:
+        if not row.pause_button.winfo_manager():
+            return "hidden"
+        return "resume" if row.pause_text == "▶" else "pause"
 
     def row_fraction(self, row: Any) -> float:
         bar = row.progress_bar

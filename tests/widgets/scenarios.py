@@ -233,7 +233,96 @@ def scenario_late_end(drv: Driver) -> dict[str, Any]:
     return out
 
 
+# -- pause and resume from a row -------------------------------------------------------------------
+def scenario_pause(drv: Driver) -> dict[str, Any]:
+    from tasker import TaskManager
+
+    manager = TaskManager(max_processes=1)
+    window = drv.window()
+    view = drv.make(window, "TaskListView", manager, pausable=True)
+    plain = drv.make(window, "TaskListView", manager)
+    bar = drv.make(window, "TaskProgressBar", manager, idle_text="Idle")
+    drv.show(window)
+    drv.run_until(lambda: view.is_receiving and plain.is_receiving and bar.is_receiving, what="receiving")
+    task = manager.run_process(gtk_jobs.steady, 60.0, 600, key="export")
+    drv.run_until(lambda: view.get_row(task) is not None and view.get_row(task).fraction > 0, 15, "progress")
+    row = view.get_row(task)
+    out: dict[str, Any] = {"before": {"button": drv.pause_state(row), "plain": drv.pause_state(plain.get_row(task))}}
+    drv.click(row.pause_button)
+    drv.run_until(lambda: task.is_paused() and row.paused and bar.count_text == "1 task, 1 paused", 10, "paused")
+    out["paused"] = {
+        "button": drv.pause_state(row),
+        "message": row.message.split(" — ")[0],
+        "status": str(task.get_status()),
+        "count": bar.count_text,
+        "eta": row.eta,
+        "plain": plain.get_row(task).message.split(" — ")[0],
+    }
+    drv.click(row.pause_button)
+    drv.run_until(lambda: row.message.startswith("step") and bar.count_text == "1 task", 10, "resumed")
+    out["resumed"] = {"button": drv.pause_state(row), "count": bar.count_text, "paused": task.is_paused()}
+    drv.click(row.pause_button)
+    drv.run_until(lambda: row.paused, 10, "paused again")
+    drv.click(row.cancel_button)  # cancel a paused task
+    drv.run_until(task.is_final, 15, "cancelled")
+    out["cancelled"] = str(task.get_status())
+    manager.shutdown()
+    return out
+
+
+# -- show_after: quick tasks never flicker into view ------------------------------------------------
+def scenario_show_after(drv: Driver) -> dict[str, Any]:
+    from tasker import TaskManager
+
+    manager = TaskManager(max_processes=1)
+    window = drv.window()
+    view = drv.make(window, "TaskListView", manager, show_after=30.0)
+    bar = drv.make(window, "TaskProgressBar", manager, show_after=30.0, idle_text="Idle")
+    later = drv.make(window, "TaskListView", manager, show_after=0.3)
+    drv.show(window)
+    drv.run_until(lambda: view.is_receiving and bar.is_receiving and later.is_receiving, what="receiving")
+    seen: dict[str, Any] = {"rows": 0, "busy": 0, "later": []}
+    add_row, show_busy, add_later = view._add_row, bar._show_busy, later._add_row
+
+    def counted_row(row: Any) -> None:
+        seen["rows"] += 1
+        add_row(row)
+
+    def counted_busy() -> None:
+        seen["busy"] += 1
+        show_busy()
+
+    def timed_row(row: Any) -> None:
+        seen["later"].append(later._now() - later._show_after.first_seen(row.task))
+        add_later(row)
+
+    view._add_row, bar._show_busy, later._add_row = counted_row, counted_busy, timed_row
+    quick = [
+        manager.run_thread(gtk_jobs.noop),
+        manager.run_process(gtk_jobs.square, 7),
+        manager.add_coroutine(gtk_jobs.events_async, 2),
+        manager.run_thread(gtk_jobs.steady, 0.05, 5),
+    ]
+    drv.run_until(lambda: all(t.is_final() for t in quick) and not manager.has_tasks(), 15, "quick tasks end")
+    drv.spin(0.2)
+    out: dict[str, Any] = {"quick": {"rows": seen["rows"], "busy": seen["busy"], "bar": drv.bar_label(bar)}}
+    slow = manager.run_thread(gtk_jobs.gated, 0.5, "slow work", key="slow")
+    drv.run_until(lambda: len(later.rows) == 1, 10, "the slow task shown")
+    out["slow"] = {
+        "waited_at_least": min(seen["later"]) >= 0.3,
+        "rows_30s": seen["rows"],
+        "busy_30s": seen["busy"],
+        "message": later.rows[0].message,
+    }
+    gtk_jobs.GATE.set()
+    drv.run_until(lambda: slow.is_final() and not later.rows, 10, "slow ended")
+    manager.shutdown()
+    return out
+
+
 SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
+    "pause": scenario_pause,
+    "show_after": scenario_show_after,
     "follow": scenario_follow,
     "idle": scenario_idle,
     "invisible": scenario_invisible,

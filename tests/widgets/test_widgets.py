@@ -149,6 +149,31 @@ def test_a_task_ending_after_its_window_closed_touches_nothing(toolkit: str) -> 
     assert r["receivers"] == 0
 
 
+@pytest.mark.timeout(120)
+@toolkits
+def test_a_row_pauses_and_resumes_its_task(toolkit: str) -> None:
+    r = run(toolkit, "pause")
+    assert r["before"] == {"button": "pause", "plain": "hidden"}  # pausable=True only
+    assert r["paused"] == {
+        "button": "resume",
+        "message": "Paused",
+        "status": "running",
+        "count": "1 task, 1 paused",
+        "eta": "",
+        "plain": "Paused",  # every list shows the paused row
+    }
+    assert r["resumed"] == {"button": "pause", "count": "1 task", "paused": False}
+    assert r["cancelled"] == "canceled"
+
+
+@pytest.mark.timeout(120)
+@toolkits
+def test_show_after_keeps_quick_tasks_out_of_view(toolkit: str) -> None:
+    r = run(toolkit, "show_after")
+    assert r["quick"] == {"rows": 0, "busy": 0, "bar": "Idle"}  # never flickered into view
+    assert r["slow"] == {"waited_at_least": True, "rows_30s": 0, "busy_30s": 0, "message": "slow work"}
+
+
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("toolkit", ["qt", "tk"])
 def test_demo_runs_its_tour_and_quits(toolkit: str, tmp_path: Path) -> None:
@@ -175,6 +200,7 @@ def test_demo_runs_its_tour_and_quits(toolkit: str, tmp_path: Path) -> None:
     ):
         assert line in out, out
     assert out.count("progress updates") == 4  # the four flood workers
+    assert "tour: index photos paused at" in out and "tour: index photos resumed" in out
     assert "heartbeat during flood:" in out
     if "--screenshot" in args:
         data = shot.read_bytes()

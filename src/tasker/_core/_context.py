@@ -5,6 +5,11 @@ itself for threads and coroutines, a worker-side stand-in for processes) and
 reads cancellation from a one-byte *flag* (a ``bytearray`` of the task, or a
 byte of memory shared with the parent for processes), so ``is_cancelled()``
 and ``set_progress()`` cost a few attribute operations in every kind.
+
+Pausing costs the fast path nothing: a paused task's flag byte is non-zero
+(``PAUSED``) and its ``_dirty`` false, so ``is_cancelled()`` and the progress
+calls reach the cell's slow path, where a paused thread task waits
+(``_pause_point``); coroutines wait in ``await context.checkpoint()``.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ class ProgressCell(Protocol):
     _dirty: bool
 
     def _changed(self) -> None: ...
+    def _pause_point(self) -> bool: ...
+    async def _checkpoint(self) -> None: ...
     def _send_event(self, name: str, data: Any) -> None: ...
     def _flush(self) -> None: ...
     def _ask(self, name: str, data: Any, timeout: float | None) -> Any: ...
@@ -79,8 +86,21 @@ class ExecutionContext:
             cell._changed()
 
     def is_cancelled(self) -> bool:
-        """True once the task was asked to stop; cheap enough for inner loops."""
-        return self._flag[0] != 0
+        """True once the task was asked to stop; cheap enough for inner loops.
+
+        In a paused thread task it waits until the task is resumed or cancelled.
+        """
+        if self._flag[0]:  # one read and a jump: as cheap as the plain `!= 0` it replaced (measured)
+            return self._cell._pause_point()
+        return False
+
+    async def checkpoint(self) -> None:
+        """Coroutine tasks: wait here while the task is paused (tasker's loop goes on).
+
+        Returns at once, without suspending, when the task is not paused.
+        """
+        if self._flag[0]:
+            await self._cell._checkpoint()
 
     def sub_context(
         self, base_progress: float, progress_range: float, total: float = 1.0

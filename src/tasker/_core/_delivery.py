@@ -145,6 +145,10 @@ class Delivery:
         """Senders on this thread never wait for room (e.g. tasker's hub)."""
         self._no_block_threads.add(thread_id)
 
+    def must_not_block(self) -> bool:
+        """Is the calling thread one that must never wait (``never_block``)?"""
+        return threading.get_ident() in self._no_block_threads
+
     def stop_blocking(self) -> None:
         """Release every waiting sender for good (shutdown)."""
         with self._lock:

@@ -3,6 +3,7 @@
     Exception
     ├── TaskError ........................ base of tasker's own task failures
     │   ├── WorkerDiedError .............. the worker process died under the task
+    │   │   └── WorkerMemoryError ........ killed past ``worker_memory_limit``
     │   ├── TaskTimeoutError ............. the task ran past its ``timeout=``
     │   │                                  (or ``context.ask`` past its own)
     │   └── RemoteTaskError .............. a worker exception that could not be rebuilt
@@ -35,6 +36,16 @@ class WorkerDiedError(TaskError):
         super().__init__(message)
         #: ``Popen.returncode`` style: negative for a signal number.
         self.exitcode = exitcode
+
+
+class WorkerMemoryError(WorkerDiedError):
+    """The task pushed its worker's memory (RSS) past ``worker_memory_limit``: it was killed."""
+
+    def __init__(self, message: str, *, limit: int, rss: int, exitcode: int | None = None) -> None:
+        super().__init__(message, exitcode=exitcode)
+        #: the limit (bytes) and the resident memory seen when the worker was stopped (bytes).
+        self.limit = limit
+        self.rss = rss
 
 
 class TaskTimeoutError(TaskError, TimeoutError):
@@ -74,4 +85,5 @@ def __getattr__(name: str) -> Any:
 
 from ._public import public  # noqa: E402
 
-public(TaskError, WorkerDiedError, TaskTimeoutError, RemoteTaskError, InvalidStateError, ManagerClosedError)
+public(TaskError, WorkerDiedError, WorkerMemoryError, TaskTimeoutError, RemoteTaskError)
+public(InvalidStateError, ManagerClosedError)

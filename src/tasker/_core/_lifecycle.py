@@ -4,13 +4,15 @@
                               runner.submit(task)
                                 └─► begin(task)            running (False: it ended, skip it)
                                       └─► conclude(task, result | error)
-                                            final, once: _final_status decides which
+                                            final, once: final_status decides which
                                             └─► delivery.ending(when_done)   main thread
     cancel(task) ─► flag + runner.interrupt ─► pending: conclude now
                                             └► running: runner.release, grace timer
                                                  └─► grace over: runner.abandon, conclude
+    pause(task) / resume(task) ─► flag byte, timeout timer, runner.pause / .resume
+                                  (not a status: ``_pausing``)
 
-``conclude`` is the one way a task ends; ``_final_status`` is a pure decision
+``conclude`` is the one way a task ends; ``_status.final_status`` is a pure decision
 (timed out → failed with TaskTimeoutError; cancel asked → canceled; else the
 function's outcome). Runners talk to this class through the ``Lifecycle``
 protocol (``_runner``).
@@ -23,7 +25,6 @@ is called with ``lock`` held and only sets flags.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections.abc import Hashable
@@ -31,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 from ._ask import Question, cancel_questions
 from ._delivery import Delivery
-from ._errors import TaskTimeoutError
+from ._pausing import PauseTransitions, resume_runner, wake
 from ._runner import Runner, make_runner
 from ._signal import TasksSignal
-from ._status import TaskStatus
+from ._status import CANCELLED, TaskStatus, final_status
 
 if TYPE_CHECKING:
     from ..schedulers import Scheduler
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("tasker")
 
 
-class TaskLifecycle:
+class TaskLifecycle(PauseTransitions):
     """Live tasks, their status changes, endings and what the UI is shown."""
 
     def __init__(self, owner: object, options: Options, clock: Clock, get_scheduler: Any) -> None:
@@ -108,7 +109,7 @@ class TaskLifecycle:
         if task.visible:
             self.delivery.mark_dirty()
         if task.timeout is not None:
-            task._timer = self.clock.call_later(task.timeout, lambda: self._time_out(task))
+            self.arm_timeout(task, task.timeout)
         return old
 
     def begin(self, task: Task[Any]) -> bool:
@@ -125,7 +126,7 @@ class TaskLifecycle:
         with self.lock:
             if task._status.is_final:
                 return False
-            status, error = _final_status(task, error)
+            status, error = final_status(task, error)
             task._status = status
             task._result = result if status is TaskStatus.COMPLETED else None
             task._error = error
@@ -137,6 +138,7 @@ class TaskLifecycle:
                 self._batch_done = self._batch_done + 1 if self._visible_live else 0
             callbacks, task._callbacks = task._callbacks, []
             questions, task._questions = task._questions, None
+            unpaused = self.unpause_locked(task) if task._paused else None
             # Queued before the lock is released: "settled" never sees a task
             # that is gone from _active but whose when_done is not queued yet.
             self.delivery.ending(self._run_when_done, task, show=task.visible)
@@ -149,6 +151,9 @@ class TaskLifecycle:
             task._timer.cancel()
         if questions:  # a function still waiting in ask() (abandoned, shut down): wake it
             cancel_questions(task, questions)
+        if unpaused is not None:  # ended while paused: nothing may stay held or stopped
+            wake(unpaused)
+            resume_runner(self.runners[task.kind], task)
         for callback in callbacks:
             try:
                 callback()
@@ -158,11 +163,24 @@ class TaskLifecycle:
         return True
 
     def _run_when_done(self, task: Task[Any]) -> None:
-        task._done_delivered = True
-        if self.task_ended.receivers:
-            self.task_ended.send(self.owner, task=task)
-        if task._when_done is not None:
-            task._when_done(task)
+        task._done_delivered = True  # (no lock: see Task.add_done_callback)
+        try:
+            if self.task_ended.receivers:
+                self.task_ended.send(self.owner, task=task)
+            if task._when_done is not None:
+                task._when_done(task)
+        finally:
+            if task._listeners is not None:
+                self._run_listeners(task)
+
+    def _run_listeners(self, task: Task[Any]) -> None:
+        with self.lock:
+            listeners, task._listeners = task._listeners, None
+        for listener in listeners or ():
+            try:
+                listener(task)
+            except Exception:
+                logger.exception("tasker: a done callback of task %r raised (ignored)", task.name)
 
     # -- what running tasks report ---------------------------------------------------
     def changed(self, task: Task[Any]) -> None:
@@ -171,8 +189,10 @@ class TaskLifecycle:
 
     def report(self, task: Task[Any], progress: float, message: str | None) -> None:
         task._progress, task._message = progress, message
-        if not task._dirty:
-            task._changed()
+        if not task._dirty:  # not task._changed(): a reader thread never waits at a pause point
+            task._dirty = True
+            if task.visible:
+                self.changed(task)
 
     def flush(self) -> None:
         self.delivery.flush_soon()
@@ -225,6 +245,14 @@ class TaskLifecycle:
                 if task._questions is not None:
                     task._questions.discard(question)
 
+    def post_warning(
+        self, task: Task[Any] | None, module: str, qualname: str, text: str, filename: str, lineno: int
+    ) -> None:
+        from ._warn import reissue  # (not imported with tasker: only once a worker warns)
+
+        name = task.name if task is not None else None
+        self.delivery.call(reissue, name, module, qualname, text, filename, lineno)
+
     def never_block(self, thread_id: int) -> None:
         self.delivery.never_block(thread_id)
 
@@ -237,16 +265,22 @@ class TaskLifecycle:
             if task._cancel_requested:
                 return True
             task._cancel_requested = True
-            task.cancel_flag[0] = 1
+            task.cancel_flag[0] = CANCELLED
+            unpaused = self.unpause_locked(task)
             runner = self.runners[task.kind]
             # Pending too: a process task may already wait in a worker, which must skip it.
             runner.interrupt(task)
-            if task._status is TaskStatus.PENDING:
+            pending = task._status is TaskStatus.PENDING
+            if pending:
                 logger.debug("tasker: task %r (#%d) cancelled before it started", task.name, task.id)
                 self.conclude(task)  # never runs; under the lock so it cannot begin
-                return True
             questions, task._questions = task._questions, None
             closing = self.closed
+        if unpaused is not None:  # a paused task: woken, its worker continued, to see the flag
+            wake(unpaused)
+            resume_runner(runner, task)
+        if pending:
+            return True
         logger.debug("tasker: task %r (#%d) asked to stop", task.name, task.id)
         if questions:
             cancel_questions(task, questions)
@@ -262,14 +296,6 @@ class TaskLifecycle:
                          task.name, task.id)
             self.runners[task.kind].abandon(task)
             self.conclude(task)
-
-    def _time_out(self, task: Task[Any]) -> None:
-        with self.lock:
-            if task._status.is_final or task._cancel_requested:
-                return  # already stopping (cancel, replace, shutdown): it ends canceled
-            task._timed_out = True
-        logger.debug("tasker: task %r (#%d) timed out", task.name, task.id)
-        self.cancel(task)
 
     # -- reading state -----------------------------------------------------------------
     def get(self, key: Hashable) -> Task[Any] | None:
@@ -355,25 +381,6 @@ class TaskLifecycle:
         for runner in list(self.runners.values()):
             runner.shutdown()
         self.notify_settle()
-
-
-def _final_status(task: Task[Any], error: BaseException | None) -> tuple[TaskStatus, BaseException | None]:
-    if task._timed_out:
-        timeout_error = TaskTimeoutError(f"task {task.name!r} timed out after {task.timeout} s")
-        timeout_error.__cause__ = error
-        return TaskStatus.FAILED, timeout_error
-    if task._cancel_requested:
-        return TaskStatus.CANCELED, None
-    if error is None:
-        return TaskStatus.COMPLETED, None
-    if _is_asyncio_cancel(error):
-        return TaskStatus.CANCELED, None
-    return TaskStatus.FAILED, error
-
-
-def _is_asyncio_cancel(error: BaseException) -> bool:
-    asyncio = sys.modules.get("asyncio")  # a CancelledError implies asyncio is loaded
-    return asyncio is not None and isinstance(error, asyncio.CancelledError)
 
 
 def _wait_all(tasks: list[Task[Any]], timeout: float) -> None:

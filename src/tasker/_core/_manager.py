@@ -4,6 +4,7 @@
         └─► _submit: check the call, runner.prepare, Task, lifecycle.add (replace by key),
                      runner.submit (its runner: tasker.runners.*, loaded by kind)
     cancel_task / cancel_task_by_id / shutdown ──► lifecycle.cancel / lifecycle.shutdown
+    pause_task / resume_task ──► lifecycle.pause / lifecycle.resume (``_pausing``)
     schedule_on_main_thread / …_delayed_… / run_on_main_thread ──► delivery (main thread)
 
 Everything about a task's life (status changes, endings, ``when_done``, what the
@@ -22,12 +23,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, overload
 
 from ..schedulers import Scheduler, resolve_scheduler
-from ._ask import settle_future
 from ._clock import Clock, TimerThread
 from ._context import ExecutionContext
-from ._delivery import DelayedCall
 from ._errors import ManagerClosedError
 from ._lifecycle import TaskLifecycle
+from ._mainthread import MainThreadCalls
 from ._options import Options
 from ._runner import METHODS
 from ._task import Task, TaskKind
@@ -44,13 +44,13 @@ Ts = TypeVarTuple("Ts")
 logger = logging.getLogger("tasker")
 
 #: Keyword arguments that configure the task instead of reaching the function.
-RESERVED_KWARGS = ("key", "when_done", "when_event", "timeout", "visible")
+RESERVED_KWARGS = ("key", "when_done", "when_event", "timeout", "visible", "priority")
 
 WhenDone = Callable[[Task[R]], object]
 WhenEvent = Callable[[Task[R], str, Any], object]
 
 
-class TaskManager:
+class TaskManager(MainThreadCalls):
     """Runs background work and reports it on the main thread.
 
     Options (all keyword; see ``tasker.Options`` for each one's meaning):
@@ -60,6 +60,7 @@ class TaskManager:
     ``"tk"`` —, a ``Scheduler``, or a callable ``f(fn)``), ``max_threads``,
     ``max_processes``, ``spare_processes``, ``start_method``,
     ``worker_initializer``, ``worker_initargs``, ``worker_nice``,
+    ``max_tasks_per_worker``, ``worker_max_memory``, ``worker_memory_limit``,
     ``update_rate``, ``cancel_grace_period``, ``max_pending_events``, ``clock``,
     ``cluster`` (``run_on_cluster``: ``"local"``, a scheduler address or a Dask ``Client``).
 
@@ -147,10 +148,15 @@ class TaskManager:
         when_event: WhenEvent[R] | None = None,
         timeout: float | None = None,
         visible: bool = True,
+        priority: int = 0,
         **kwargs: Any,
     ) -> Task[R]: ...
     def add_coroutine(self, coro_fn: Callable[..., Any], /, *args: object, **kwargs: object) -> Task[Any]:
-        """Run ``await coro_fn(context, *args, **kwargs)`` on tasker's asyncio loop."""
+        """Run ``await coro_fn(context, *args, **kwargs)`` on tasker's asyncio loop.
+
+        Coroutines never wait for a slot (the loop runs them all at once), so
+        ``priority=`` is accepted and orders nothing for them.
+        """
         return self._submit("coroutine", coro_fn, args, kwargs)
 
     @overload
@@ -172,10 +178,15 @@ class TaskManager:
         when_event: WhenEvent[R] | None = None,
         timeout: float | None = None,
         visible: bool = True,
+        priority: int = 0,
         **kwargs: Any,
     ) -> Task[R]: ...
     def run_thread(self, func: Callable[..., Any], /, *args: object, **kwargs: object) -> Task[Any]:
-        """Run ``func(context, *args, **kwargs)`` in the bounded thread pool."""
+        """Run ``func(context, *args, **kwargs)`` in the bounded thread pool.
+
+        ``priority=`` (an int, default 0) orders the tasks waiting for a thread:
+        higher first, FIFO within a priority; a running task is never preempted.
+        """
         return self._submit("thread", func, args, kwargs)
 
     @overload
@@ -197,10 +208,14 @@ class TaskManager:
         when_event: WhenEvent[R] | None = None,
         timeout: float | None = None,
         visible: bool = True,
+        priority: int = 0,
         **kwargs: Any,
     ) -> Task[R]: ...
     def run_process(self, func: Callable[..., Any], /, *args: object, **kwargs: object) -> Task[Any]:
-        """Run ``func(context, *args, **kwargs)`` in a warm worker process."""
+        """Run ``func(context, *args, **kwargs)`` in a warm worker process.
+
+        ``priority=`` orders the tasks waiting for a worker, as for ``run_thread``.
+        """
         return self._submit("process", func, args, kwargs)
 
     @overload
@@ -222,10 +237,14 @@ class TaskManager:
         when_event: WhenEvent[R] | None = None,
         timeout: float | None = None,
         visible: bool = True,
+        priority: int = 0,
         **kwargs: Any,
     ) -> Task[R]: ...
     def run_on_cluster(self, func: Callable[..., Any], /, *args: object, **kwargs: object) -> Task[Any]:
-        """Run ``func(context, *args, **kwargs)`` on a Dask cluster (the ``cluster`` option)."""
+        """Run ``func(context, *args, **kwargs)`` on a Dask cluster (the ``cluster`` option).
+
+        ``priority=`` goes to Dask: it orders the tasks waiting on the cluster.
+        """
         return self._submit("cluster", func, args, kwargs)
 
     # (The implementations take *args/**kwargs as ``object``: with ``Any``, mypy
@@ -239,12 +258,17 @@ class TaskManager:
         when_event = kwargs.pop("when_event", None)
         timeout = kwargs.pop("timeout", None)
         visible = kwargs.pop("visible", True)
-        check_func(METHODS.get(kind, kind), kind == "coroutine", func, key, when_done, when_event, timeout, visible)
+        priority = kwargs.pop("priority", 0)
+        check_func(
+            METHODS.get(kind, kind), kind == "coroutine", func, key, when_done, when_event, timeout, visible, priority
+        )
         self._check_open()
         self._get_scheduler()  # chosen here, in the caller's (main) thread, not in a worker
         lifecycle = self._lifecycle
         runner = lifecycle.runner(kind)
-        task: Task[Any] = Task(lifecycle, kind, (func, args, kwargs), key, when_done, when_event, timeout, visible)
+        task: Task[Any] = Task(
+            lifecycle, kind, (func, args, kwargs), key, when_done, when_event, timeout, visible, priority
+        )
         task.payload = runner.prepare(func, args, kwargs)
         with self._lock:
             first = not self._started
@@ -275,6 +299,21 @@ class TaskManager:
         task = self._lifecycle.get_by_id(task_id)
         return task is not None and self._lifecycle.cancel(task)
 
+    # -- pausing ------------------------------------------------------------------------
+    def pause_task(self, key: Hashable) -> bool:
+        """Pause the live task with this key (see ``Task.pause``); True if it is paused now.
+
+        Its status stays ``pending`` or ``running``; ``tasks_updated`` shows the
+        change. Cancel and shutdown work on a paused task.
+        """
+        task = self._lifecycle.get(key)
+        return task is not None and self._lifecycle.pause(task)
+
+    def resume_task(self, key: Hashable) -> bool:
+        """Let the paused task with this key go on; True if it was paused."""
+        task = self._lifecycle.get(key)
+        return task is not None and self._lifecycle.resume(task)
+
     # -- reading state ----------------------------------------------------------------
     def get_task(self, key: Hashable) -> Task[Any] | None:
         """The live task with this key, or None."""
@@ -294,32 +333,6 @@ class TaskManager:
         """Progress of the current batch of visible tasks; 1.0 when idle."""
         return self._lifecycle.progress()
 
-    # -- main thread ----------------------------------------------------------------
-    def schedule_on_main_thread(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Run ``fn(*args, **kwargs)`` on the main thread, after what is queued."""
-        if not callable(fn):
-            raise TypeError(f"schedule_on_main_thread needs a callable, got {fn!r}")
-        self._get_scheduler()
-        self._lifecycle.delivery.call(fn, *args, **kwargs)
-
-    def schedule_delayed_on_main_thread(
-        self, delay: float, fn: Callable[..., object], /, *args: Any, **kwargs: Any
-    ) -> DelayedCall:
-        """Run ``fn(*args, **kwargs)`` on the main thread after ``delay`` seconds.
-
-        Returns a handle whose ``cancel()`` stops it if it has not run yet.
-        """
-        if not callable(fn):
-            raise TypeError(f"schedule_delayed_on_main_thread needs a callable, got {fn!r}")
-        if not isinstance(delay, int | float) or not delay >= 0:
-            raise ValueError(f"delay must be a number of seconds >= 0, got {delay!r}")
-        self._check_open()
-        self._get_scheduler()
-        call = DelayedCall(fn, args, kwargs)
-        delivery = self._lifecycle.delivery
-        call._timer = self._clock.call_later(float(delay), lambda: delivery.call(call._run))
-        return call
-
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The asyncio loop coroutine tasks run on (started on first use).
@@ -330,24 +343,6 @@ class TaskManager:
         self._check_open()
         loop: asyncio.AbstractEventLoop = getattr(self._lifecycle.runner("coroutine"), "loop")  # noqa: B009
         return loop
-
-    async def run_on_main_thread(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
-        """From asyncio code: run ``fn`` on the main thread and return its result."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[R] = loop.create_future()
-
-        def call() -> None:
-            try:
-                value = fn(*args, **kwargs)
-            except BaseException as exc:  # handed to the awaiting coroutine
-                loop.call_soon_threadsafe(settle_future, future, None, exc)
-            else:
-                loop.call_soon_threadsafe(settle_future, future, value, None)
-
-        self._lifecycle.delivery.call(call)
-        return await future
 
     def wait_until_settled(self, timeout: float | None = None) -> bool:
         """Wait until no task is live and every callback ran; True if so."""

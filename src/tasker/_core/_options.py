@@ -36,6 +36,13 @@ class Options:
     worker_initargs: tuple[Any, ...] = ()
     #: CPU priority of workers below the app's (0–19); 10 keeps a desktop smooth on few cores.
     worker_nice: int = 0
+    #: replace a worker after this many tasks (None: never).
+    max_tasks_per_worker: int | None = None
+    #: replace a worker whose resident memory is above this (bytes) after a task (None: never).
+    worker_max_memory: int | None = None
+    #: a hard cap (bytes): a task that pushes its worker's resident memory past it is stopped
+    #: (its worker killed) and fails with ``WorkerMemoryError`` (None: no cap).
+    worker_memory_limit: int | None = None
     #: ``tasks_updated`` emissions per second at most (0: no throttle).
     update_rate: float = 20.0
     #: seconds a cancelled task may take to stop before it is ended anyway.
@@ -60,6 +67,9 @@ class Options:
         for name in ("update_rate", "cancel_grace_period"):
             self._check(name, lambda v: _is_number(v) and v >= 0, "a number >= 0")
         self._check("worker_nice", lambda v: _is_int(v) and 0 <= v <= 19, "an int from 0 to 19")
+        self._check("max_tasks_per_worker", lambda v: v is None or (_is_int(v) and v >= 1), "None or an int >= 1")
+        for name in ("worker_max_memory", "worker_memory_limit"):
+            self._check(name, lambda v: v is None or (_is_int(v) and v >= 1 << 20), "None or bytes >= 1 MiB")
         if self.worker_initializer is not None and not callable(self.worker_initializer):
             raise TypeError(f"worker_initializer must be callable or None, got {self.worker_initializer!r}")
         if self.clock is not None and not isinstance(self.clock, Clock):

@@ -8,12 +8,24 @@
               ◄── report(task, progress, message) ── │  (a worker's reports)
               ◄── post_event / post_question ─────── │
               ◄── conclude(task, result | error) ─── ┘  (once it stopped)
+    pause / resume ─► runner.pause(task) / runner.resume(task)  (after the state changed)
 
 A runner only executes. The lifecycle (``_lifecycle.TaskLifecycle``) owns every
 status change and decides each ending. Runners import ``_core``'s task, context,
 errors, options, ask and this module — never the manager — and ``_core`` imports
 no runner: ``RUNNERS`` names each runner's factory by ``"module:attribute"``,
 imported the first time a task of that kind starts.
+
+Pausing: the lifecycle keeps the paused state on the task (``task.is_paused()``)
+and writes ``PAUSED`` into its cancel flag byte, so a context *in this process*
+waits at its next call (threads) or ``await context.checkpoint()`` (coroutines).
+It then calls ``runner.pause(task)`` / ``runner.resume(task)``, without its lock
+held; both are idempotent "bring the work in line with ``task.is_paused()``"
+calls, so racing pauses and resumes settle on the last state. A runner whose
+tasks read the task's own flag needs nothing more: ``CooperativePause``
+(no-op methods to inherit) is that default, and the lifecycle also treats a
+runner without the two methods that way. A runner may do more (the process
+runner stops its worker: SIGSTOP/SIGCONT).
 
 Adding a runner (e.g. a cluster): write a class with the ``Runner`` methods,
 taking ``(lifecycle, options)``; call ``register_runner("cluster", "pkg.mod:Cls")``
@@ -58,6 +70,12 @@ class Lifecycle(Protocol):
         """``context.ask`` from elsewhere: the handler's answer goes back via the question."""
         ...
 
+    def post_warning(
+        self, task: Task[Any] | None, module: str, qualname: str, text: str, filename: str, lineno: int
+    ) -> None:
+        """A ``warnings.warn`` from elsewhere (its category by name): re-issued on the main thread."""
+        ...
+
     def never_block(self, thread_id: int) -> None:
         """Events sent from this thread never wait for room (a loop that runs many tasks)."""
         ...
@@ -91,6 +109,14 @@ class Runner(Protocol):
         """The grace period is over and the function has not stopped: stop waiting for it."""
         ...
 
+    def pause(self, task: Task[Any]) -> None:
+        """The task was paused (pending or running): hold or stop it (see the module doc)."""
+        ...
+
+    def resume(self, task: Task[Any]) -> None:
+        """The task was resumed, or cancelled while paused: let it go on (see the module doc)."""
+        ...
+
     def restart(self) -> None:
         """Replace what the runner keeps warm (``restart_worker_pool``)."""
         ...
@@ -98,6 +124,21 @@ class Runner(Protocol):
     def shutdown(self) -> None:
         """Stop every thread and process this runner started."""
         ...
+
+
+class CooperativePause:
+    """The default ``pause``/``resume`` of a runner: nothing to do.
+
+    The lifecycle has already set the task's flag byte to ``PAUSED`` (or back);
+    a function running in this process with the task's own flag waits at its
+    next context call, and a pending task begins paused and waits there too.
+    """
+
+    def pause(self, task: Task[Any]) -> None:
+        pass
+
+    def resume(self, task: Task[Any]) -> None:
+        pass
 
 
 RunnerFactory = Callable[["Lifecycle", "Options"], Runner]

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from ._errors import TaskTimeoutError
+
+if TYPE_CHECKING:
+    from ._task import Task
 
 
 class TaskStatus(StrEnum):
@@ -24,6 +31,32 @@ class TaskStatus(StrEnum):
 
 
 _FINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELED})
+
+#: Values of a task's one-byte flag (``task.cancel_flag[0]``; ``ExecutionContext``
+#: reads it): 0 while it may run, ``CANCELLED`` once cancellation was asked,
+#: ``PAUSED`` while it is paused (cancel wins: a paused task that is cancelled reads 1).
+CANCELLED = 1
+PAUSED = 2
+
+
+def final_status(task: Task[Any], error: BaseException | None) -> tuple[TaskStatus, BaseException | None]:
+    """How a task that stopped ends (a pure decision; the lifecycle applies it)."""
+    if task._timed_out:
+        timeout_error = TaskTimeoutError(f"task {task.name!r} timed out after {task.timeout} s")
+        timeout_error.__cause__ = error
+        return TaskStatus.FAILED, timeout_error
+    if task._cancel_requested:
+        return TaskStatus.CANCELED, None
+    if error is None:
+        return TaskStatus.COMPLETED, None
+    if _is_asyncio_cancel(error):
+        return TaskStatus.CANCELED, None
+    return TaskStatus.FAILED, error
+
+
+def _is_asyncio_cancel(error: BaseException) -> bool:
+    asyncio = sys.modules.get("asyncio")  # a CancelledError implies asyncio is loaded
+    return asyncio is not None and isinstance(error, asyncio.CancelledError)
 
 
 from ._public import public  # noqa: E402

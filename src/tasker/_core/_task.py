@@ -5,22 +5,23 @@ when the work runs in this process (threads, coroutines); for process tasks the
 runner reports the worker's values through ``Lifecycle.report``. The lifecycle
 (``_lifecycle.TaskLifecycle``) owns every state change.
 
-What runners may use (the rest is private): ``id``, ``kind``, ``name``,
+What runners may use (the rest is private): ``id``, ``kind``, ``name``, ``priority``,
 ``call`` (the function and its arguments), ``payload`` (what the runner's
 ``prepare`` returned), ``handle`` (the runner's own note: a thread, a worker, an
-asyncio task), ``cancel_flag`` (one byte, non-zero once cancelled) and
-``is_final()``.
+asyncio task), ``cancel_flag`` (one byte: ``CANCELLED`` once cancelled,
+``PAUSED`` while paused, else 0), ``is_final()`` and ``is_paused()``.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Generator, Hashable
 from itertools import count
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from ._errors import InvalidStateError
-from ._status import TaskStatus
+from ._status import CANCELLED, PAUSED, TaskStatus
 
 if TYPE_CHECKING:
     from ._ask import Question
@@ -56,6 +57,13 @@ class Task(Generic[R]):
     _progress: float
     _message: str | None
     _dirty: bool
+    # Rarely set: class-level defaults, so a task that never pauses, times out or gets a
+    # listener pays nothing for them (an instance attribute appears when one is set).
+    _deadline: float | None = None  # when the timeout passes (the manager's clock)
+    _time_left: float | None = None  # of the timeout, while paused
+    _paused: bool = False
+    _wakers: list[Callable[[], object]] | None = None  # run once it is no longer paused
+    _listeners: list[Callable[[Task[R]], object]] | None = None  # add_done_callback
 
     def __init__(
         self,
@@ -67,6 +75,7 @@ class Task(Generic[R]):
         when_event: Callable[[Task[R], str, Any], object] | None,
         timeout: float | None,
         visible: bool = True,
+        priority: int = 0,
     ) -> None:
         self.id: int = next(_ids)
         self.key: Hashable = AutoKey(self.id) if key is None else key
@@ -76,6 +85,8 @@ class Task(Generic[R]):
         #: False: the task gets every callback but ``tasks_updated`` does not
         #: list it and overall progress does not count it.
         self.visible = visible
+        #: Orders pending work in its pool: higher first, FIFO within a priority.
+        self.priority = priority
         self._lifecycle = lifecycle
         self._call: Call | None = call  # None once the task ended (the function is let go)
         self._when_done = when_done
@@ -136,6 +147,10 @@ class Task(Generic[R]):
         """True once cancellation was asked for (or the task ended canceled)."""
         return self._cancel_requested or self._status is TaskStatus.CANCELED
 
+    def is_paused(self) -> bool:
+        """True while paused; the status stays ``pending`` or ``running``."""
+        return self._paused
+
     def result(self) -> R:
         """The return value; re-raises the failure; raises on cancel or if not final."""
         status = self._status
@@ -167,6 +182,51 @@ class Task(Generic[R]):
         """Ask the task to stop; True if it was live. Returns at once."""
         return self._lifecycle.cancel(self)
 
+    def pause(self) -> bool:
+        """Pause the task; True if it is paused now (False: it ended or is being cancelled).
+
+        A process task stops at once (its worker is suspended); a thread task at
+        its next context call (``is_cancelled``, ``set_progress``,
+        ``set_message``, ``send_event``), which waits until it is resumed or
+        cancelled; a coroutine at its next ``await context.checkpoint()``. A
+        pending task does not start until it is resumed. Paused time does not
+        count towards ``timeout=``.
+        """
+        return self._lifecycle.pause(self)
+
+    def resume(self) -> bool:
+        """Let a paused task go on; True if it was paused."""
+        return self._lifecycle.resume(self)
+
+    def add_done_callback(self, fn: Callable[[Task[R]], object]) -> None:
+        """Call ``fn(task)`` on the main thread once the task has ended.
+
+        Any number of them, in the order added, right after ``when_done``; a
+        callback that raises is logged. If the task's ending was already
+        delivered, ``fn`` runs at once, in the calling thread.
+        """
+        if not callable(fn):
+            raise TypeError(f"add_done_callback needs a callable, got {fn!r}")
+        lock = self._lifecycle.lock
+        with lock:
+            queued = not self._done_delivered
+            if queued:
+                if self._listeners is None:
+                    self._listeners = []
+                self._listeners.append(fn)
+        if queued:
+            if not self._done_delivered:
+                return  # the ending runs it
+            # Delivered meanwhile (the delivery looks at the listeners without the lock
+            # when there are none): run it here unless the delivery took it.
+            with lock:
+                listeners = self._listeners or []
+                mine = next((i for i, other in enumerate(listeners) if other is fn), None)
+                if mine is None:
+                    return
+                del listeners[mine]
+        fn(self)
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the task is final (not from the main thread); True if it is."""
         done = threading.Event()
@@ -188,7 +248,7 @@ class Task(Generic[R]):
         return self.result()
 
     def _add_done_callback(self, fn: Callable[[], object]) -> None:
-        """Run ``fn()`` (in any thread) once the task is final."""
+        """Run ``fn()`` (in any thread, internal) once the task is final; see ``add_done_callback``."""
         with self._lifecycle.lock:
             if not self._status.is_final:
                 self._callbacks.append(fn)
@@ -197,10 +257,43 @@ class Task(Generic[R]):
 
     # -- progress cell (written by ExecutionContext) ------------------------
     def _changed(self) -> None:
+        if self.cancel_flag[0] == PAUSED:
+            self._pause_point()
         self._dirty = True
-        self._lifecycle.changed(self)
+        if self.visible:
+            self._lifecycle.changed(self)
+
+    def _pause_point(self) -> bool:
+        """The context found the flag byte non-zero: wait while paused; True if cancelled.
+
+        Never waits on a thread that must not block (tasker's asyncio loop:
+        coroutines wait in ``checkpoint``).
+        """
+        flag = self.cancel_flag
+        if flag[0] == PAUSED and self._lifecycle.may_wait():
+            while flag[0] == PAUSED:
+                woken = threading.Event()
+                if self._lifecycle.add_waker(self, woken.set):
+                    woken.wait()
+        return flag[0] == CANCELLED
+
+    async def _checkpoint(self) -> None:
+        """``await context.checkpoint()``: wait while paused without blocking the loop."""
+        import asyncio
+
+        flag = self.cancel_flag
+        if flag[0] == PAUSED:
+            loop = asyncio.get_running_loop()
+            while flag[0] == PAUSED:
+                woken: asyncio.Future[None] = loop.create_future()
+                if self._lifecycle.add_waker(self, functools.partial(loop.call_soon_threadsafe, _resolve, woken)):
+                    await woken
+        if flag[0] == CANCELLED:
+            await asyncio.sleep(0)  # the asyncio cancellation on its way arrives here
 
     def _send_event(self, name: str, data: Any) -> None:
+        if self.cancel_flag[0] == PAUSED:
+            self._pause_point()
         self._lifecycle.post_event(self, name, data)
 
     def _flush(self) -> None:
@@ -209,6 +302,8 @@ class Task(Generic[R]):
     def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
         from ._ask import ask_blocking
 
+        if self.cancel_flag[0] == PAUSED:
+            self._pause_point()
         return ask_blocking(self._lifecycle, self, name, data, timeout)
 
     async def _ask_async(self, name: str, data: Any, timeout: float | None) -> Any:

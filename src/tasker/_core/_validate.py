@@ -32,6 +32,7 @@ def check_func(
     when_event: Any,
     timeout: Any,
     visible: Any = True,
+    priority: Any = 0,
 ) -> None:
     """Raise ``TypeError``/``ValueError`` for arguments that cannot work (``method``: the caller's name)."""
     if not callable(func):
@@ -55,6 +56,8 @@ def check_func(
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if not isinstance(visible, bool):
         raise TypeError(f"visible must be True or False, got {visible!r}")
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        raise TypeError(f"priority must be an int (higher starts first; default 0), got {priority!r}")
 
 
 def _name(func: Callable[..., Any] | Hashable) -> str:

@@ -12,6 +12,7 @@ keeps a widget alive. The toolkit supplies the timer (``_start_timer``,
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,40 @@ def resolve_manager(manager: Any) -> Any:
     return manager
 
 
+class ShowAfter:
+    """``show_after=seconds``: a task is shown once it has been live that long.
+
+    A task that ends sooner never appears (no flicker, as QProgressDialog's
+    ``minimumDuration``). Its age counts from when the widget first saw it.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not seconds >= 0:
+            raise ValueError(f"show_after must be a number of seconds >= 0, got {seconds!r}")
+        self.seconds = float(seconds)
+        self._first_seen: dict[int, float] = {}
+
+    def pick(self, tasks: list[Task[Any]], now: float) -> tuple[list[Task[Any]], float | None]:
+        """The tasks old enough to show, and seconds until the next one is (None: none waits)."""
+        if not self.seconds:
+            return tasks, None
+        seen = self._first_seen
+        live = {task.id for task in tasks}
+        for task_id in [i for i in seen if i not in live]:
+            del seen[task_id]
+        shown, wait = [], None
+        for task in tasks:
+            left = seen.setdefault(task.id, now) + self.seconds - now
+            if left <= 0:
+                shown.append(task)
+            elif wait is None or left < wait:
+                wait = left
+        return shown, wait
+
+    def first_seen(self, task: Task[Any]) -> float | None:
+        return self._first_seen.get(task.id)
+
+
 class ManagerBinding:
     """Mixin for widgets that follow a manager's ``tasks_updated``.
 
@@ -36,17 +71,23 @@ class ManagerBinding:
     ``_update(tasks, progress)`` (and optionally ``_ended(task)``), and call
     ``_connect`` / ``_disconnect``. Optionally they implement ``_tick()``,
     called every ``tick_ms`` while ``_ticking()`` is true (pulsing bars).
+    With ``show_after``, ``_update`` only gets the tasks live for that long;
+    the same timer (every ``tick_ms``) brings the next one in once it is due.
     """
 
     _manager: Any
     _receiving: bool
     _tick_handle: Any
+    _reveal_at: float | None
+    _show_after: ShowAfter
     tick_ms = 100
 
-    def _bind_manager(self, manager: Any) -> None:
+    def _bind_manager(self, manager: Any, show_after: float = 0.0) -> None:
+        self._show_after = ShowAfter(show_after)
         self._manager = resolve_manager(manager)
         self._receiving = False
         self._tick_handle = None
+        self._reveal_at = None  # when the next task waiting for show_after is due
 
     @property
     def manager(self) -> TaskManager:
@@ -78,11 +119,23 @@ class ManagerBinding:
     def refresh(self) -> None:
         """Bring the widget up to date with the manager now."""
         manager = self._manager
-        self._update([t for t in manager if t.visible], manager.get_overall_progress())
+        self._deliver([t for t in manager if t.visible], manager.get_overall_progress())
 
     def _on_tasks_updated(self, sender: Any, *, tasks: list[Task[Any]], progress: float, **_: Any) -> None:
         if self._receiving and self._alive():
-            self._update(tasks, progress)
+            self._deliver(tasks, progress)
+
+    def _deliver(self, tasks: list[Task[Any]], progress: float) -> None:
+        now = self._now()
+        shown, wait = self._show_after.pick(tasks, now)
+        self._reveal_at = None if wait is None else now + wait
+        self._update(shown, progress)
+        if wait is not None:
+            self._want_ticks()
+
+    def _now(self) -> float:
+        """The time ``show_after`` counts in (a test may replace it)."""
+        return time.monotonic()
 
     def _on_task_ended(self, sender: Any, *, task: Task[Any], **_: Any) -> None:
         # visible=False: never shown, not even failing.
@@ -107,15 +160,23 @@ class ManagerBinding:
         """Called every ``tick_ms`` while ``_ticking()`` is true."""
 
     def _want_ticks(self) -> None:
-        """Start the timer if ``_ticking()`` and connected; it stops by itself."""
-        if self._tick_handle is None and self._receiving and self._ticking():
+        """Start the timer if ``_ticking()`` (or a task waits for ``show_after``) and
+        connected; it stops by itself."""
+        if self._tick_handle is None and self._receiving and (self._ticking() or self._reveal_at is not None):
             self._tick_handle = self._start_timer(self.tick_ms, self._on_tick)
 
     def _on_tick(self) -> bool:
-        if not self._receiving or not self._ticking() or not self._alive():
+        if not self._receiving or not self._alive():
             self._tick_handle = None
             return False
-        self._tick()
+        if self._reveal_at is not None and self._now() >= self._reveal_at:
+            self.refresh()  # shows the tasks now due (and notes when the next one is)
+        ticking = self._ticking()
+        if ticking:
+            self._tick()
+        elif self._reveal_at is None:
+            self._tick_handle = None
+            return False
         return True
 
     def _stop_ticking(self) -> None:

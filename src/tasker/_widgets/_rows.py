@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ._binding import ManagerBinding
-from ._text import format_duration
+from ._text import format_duration, paused_text
 
 if TYPE_CHECKING:
     from .._core._task import Task
@@ -31,15 +31,20 @@ class RowState:
         self.eta = ""
         self.pulsing = False
         self.cancelling = False
+        self.paused = False
 
     def compute(self, now: float | None = None) -> None:
         task = self.task
         now = time.monotonic() if now is None else now
         progress = task.get_progress()
         message = task.get_message()
+        self.paused = False
         if task.is_cancelled():
             message = f"Cancelling… ({message})" if message else "Cancelling…"
             self.cancelling = True
+        elif task.is_paused():
+            message = paused_text(message)
+            self.paused = True
         elif task.get_status() == "pending":
             message = message or "Waiting for a free worker…"
         self.message = message or ""
@@ -49,8 +54,12 @@ class RowState:
             self.percent = f"{progress:.0%}"
         else:
             self.percent = ""
-            self.pulsing = task.is_running() and now - self.first_seen >= self.PULSE_AFTER
-        self.eta = self._estimate(now, progress)
+            self.pulsing = task.is_running() and not self.paused and now - self.first_seen >= self.PULSE_AFTER
+        if self.paused:  # paused time is not work time: measure again once it goes on
+            self._eta_origin = None
+            self.eta = ""
+        else:
+            self.eta = self._estimate(now, progress)
 
     def _estimate(self, now: float, progress: float) -> str:
         if progress <= 0.0 or progress >= 1.0:
@@ -69,7 +78,11 @@ class RowState:
 
 class RowLogic:
     """Mixin for the row widget of one task; the toolkit implements ``_show(state)``
-    and ``_show_pulse()``, and calls ``_init_row(task)`` then ``sync()``."""
+    and ``_show_pulse()``, and calls ``_init_row(task)`` then ``sync()``.
+
+    ``state.paused`` says whether to show the pause button as "resume"; the
+    button (``pausable=True``) calls ``toggle_pause``.
+    """
 
     task: Task[Any]
     _state: RowState
@@ -95,6 +108,11 @@ class RowLogic:
     def pulsing(self) -> bool:
         return self._state.pulsing
 
+    @property
+    def paused(self) -> bool:
+        """The row shows its task paused."""
+        return self._state.paused
+
     def sync(self) -> None:
         """Show the task's current progress, message and time left."""
         self._state.compute()
@@ -107,6 +125,14 @@ class RowLogic:
     def cancel(self) -> None:
         """What the cancel button does: ask the task to stop, show "Cancelling…"."""
         self.task.cancel()
+        self.sync()
+
+    def toggle_pause(self) -> None:
+        """What the pause/resume button does (``pausable=True``): pause, or resume, the task."""
+        if self.task.is_paused():
+            self.task.resume()
+        else:
+            self.task.pause()
         self.sync()
 
     def _show(self, state: RowState) -> None:
@@ -122,15 +148,18 @@ class TaskListLogic(ManagerBinding):
 
     The toolkit implements ``_make_row(task)``, ``_add_row(row)``,
     ``_remove_row(row)``, ``_emit_ended(task)`` and ``_emit_failed(task)``, and
-    may override ``_rows_changed()`` (e.g. to show a placeholder).
+    may override ``_rows_changed()`` (e.g. to show a placeholder). Rows get a
+    pause/resume button with ``pausable=True``; with ``show_after`` a task gets
+    its row once it has been live that long (see ``ShowAfter``).
     """
 
     tick_ms = 100
     _rows: dict[int, Any]
 
-    def _init_list(self, cancellable: bool, show_kind: bool) -> None:
+    def _init_list(self, cancellable: bool, show_kind: bool, pausable: bool = False) -> None:
         self._cancellable = cancellable
         self._show_kind = show_kind
+        self._pausable = pausable
         self._rows = {}
 
     @property

@@ -20,7 +20,9 @@ class StatusBarLogic(ManagerBinding):
     * when no live task has reported progress for ``pulse_after`` seconds
       (work of unknown length): pulsing instead of a fraction;
     * when idle: ``idle_text``, no count, and the bar goes away
-      (``idle_mode="fade"``) or the whole strip does (``"hide"``).
+      (``idle_mode="fade"``) or the whole strip does (``"hide"``);
+    * paused tasks are counted (``"3 tasks, 1 paused"``); with ``show_after``
+      a task counts once it has been live that long (a quick one never shows).
 
     The toolkit implements ``_show_idle()``, ``_show_busy()``,
     ``_show_fraction(fraction)`` and ``_show_pulse()``.
@@ -83,9 +85,10 @@ class StatusBarLogic(ManagerBinding):
             self._busy_since = now
         newest = tasks[-1]
         self._text = newest.get_message() or f"{newest.name}…"
-        self._count_text = count_text(len(tasks)) if self._show_count else ""
+        paused = sum(task.is_paused() for task in tasks)
+        self._count_text = count_text(len(tasks), paused) if self._show_count else ""
         self._busy = True
-        unknown = self._unknown = all(task.get_progress() <= 0.0 for task in tasks)
+        unknown = self._unknown = paused < len(tasks) and all(task.get_progress() <= 0.0 for task in tasks)
         self._pulsing = unknown and now - self._busy_since >= self._pulse_after
         self._show_busy()
         if unknown:

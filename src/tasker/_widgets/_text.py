@@ -14,9 +14,15 @@ def format_duration(seconds: float) -> str:
     return f"about {hours} h {minutes} min" if minutes else f"about {hours} h"
 
 
-def count_text(n: int) -> str:
-    """``"1 task"``, ``"3 tasks"``."""
-    return f"{n} task{'s' if n != 1 else ''}"
+def count_text(n: int, paused: int = 0) -> str:
+    """``"1 task"``, ``"3 tasks"``, ``"3 tasks, 1 paused"``."""
+    text = f"{n} task{'s' if n != 1 else ''}"
+    return f"{text}, {paused} paused" if paused else text
+
+
+def paused_text(message: str | None) -> str:
+    """What a paused task's row says: ``"Paused — its message"``."""
+    return f"Paused — {message}" if message else "Paused"
 
 
 def describe_error(error: BaseException | None) -> str:

@@ -24,7 +24,7 @@ START_BUTTONS = (
     ("Render image", "process · 3 stages, live previews", "image"),
     ("Checksum", "thread · hashing 160 MB", "checksum"),
     ("Load settings", "thread · fails on purpose", "failing"),
-    ("Index photos", "process · long; cancel it", "indexer"),
+    ("Index photos", "process · long; pause or cancel it", "indexer"),
     ("Flood × 4", "4 processes · progress flat out", "flood"),
 )
 #: The button ``--cluster`` adds.
@@ -172,7 +172,9 @@ class DemoController:
         if self.script is not None and not self.script.finished:
             return
         assert self.tasks is not None
-        self.script = DemoScript(self.tasks, on_finished=self._tour_finished, on_flood=self._flood_started)
+        self.script = DemoScript(
+            self.tasks, on_finished=self._tour_finished, on_flood=self._flood_started, on_note=self._note
+        )
         self.script.start()
         self.tour_button(False)
         self.tour_started(self.script)
@@ -183,6 +185,10 @@ class DemoController:
     def cancel_all(self) -> None:
         for task in list(self.manager):
             task.cancel()
+
+    def _note(self, text: str) -> None:
+        if self.test_mode:
+            print(f"tour: {text}", flush=True)
 
     def _outcome(self, outcome: Outcome) -> None:
         self.add_outcome(outcome)

@@ -13,7 +13,7 @@ import asyncio
 import sys
 from typing import Any
 
-from ..gtk import TaskErrorBanner, TaskListView, TaskProgressBar, save_png, use_glib_asyncio
+from ..gtk import TaskErrorBanner, TaskListView, TaskProgressBar, inhibit_while_busy, save_png, use_glib_asyncio
 from ..gtk._base import Gdk, GLib, Gtk, install_css
 from ._app import (
     SUBTITLE,
@@ -89,7 +89,7 @@ class DemoWindow(Gtk.ApplicationWindow):  # type: ignore[misc]
 
         self.banner = TaskErrorBanner(tasks.manager)
         tasks.on_failure = self.banner.when_done
-        self.task_list = TaskListView(tasks.manager)
+        self.task_list = TaskListView(tasks.manager, pausable=True)
         self.status = TaskProgressBar(tasks.manager, idle_text="Ready")
 
         content = Gtk.Box(orientation=Gtk.Orientation.VERTICAL)
@@ -248,6 +248,7 @@ class DemoApp(DemoController):
         provider.load_from_data(_CSS.encode())
         Gtk.StyleContext.add_provider_for_display(display, provider, Gtk.STYLE_PROVIDER_PRIORITY_APPLICATION)
         tasks = self.make_tasks()
+        inhibit_while_busy(app, "tasker demo: tasks are running")  # no suspend or logout meanwhile
         window = self.window = DemoWindow(app, tasks, self)
         self.banner, self.task_list = window.banner, window.task_list
         tasks.on_preview = window.show_preview

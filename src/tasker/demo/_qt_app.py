@@ -66,7 +66,7 @@ class DemoWindow(QtWidgets.QWidget):
         self.resize(1040, 760)
         self.banner = TaskErrorBanner(tasks.manager)
         tasks.on_failure = self.banner.when_done
-        self.task_list = TaskListView(tasks.manager)
+        self.task_list = TaskListView(tasks.manager, pausable=True)
         self.status = TaskProgressBar(tasks.manager, idle_text="Ready")
         tasks.on_preview = self.show_preview
 

@@ -6,7 +6,8 @@ scripted tour used at start-up, in ``--test-mode`` and in the terminal:
 1. start a download (coroutine), an image job (process), a checksum (thread),
    a settings loader that fails on purpose (thread) and a photo indexer
    (process) — and with ``--cluster`` the image job on the Dask cluster too;
-2. cancel the photo indexer once it has made some progress;
+2. pause the photo indexer once it has made a little progress, resume it
+   ``pause_for`` seconds later, and cancel it once it has made some more;
 3. when the image is done, start the flood: four processes reporting progress
    as fast as they can;
 4. when everything has ended, call ``on_finished``.
@@ -147,11 +148,18 @@ class DemoScript:
         cancel_at: float = 0.06,
         flood: bool = True,
         on_flood: Callable[[], object] | None = None,
+        pause_at: float = 0.03,
+        pause_for: float = 0.8,
+        on_note: Callable[[str], object] | None = None,
     ) -> None:
         self.tasks = tasks
         self.on_finished = on_finished
         self.on_flood = on_flood
+        self.on_note = on_note
         self.cancel_at = cancel_at
+        self.pause_at = pause_at
+        self.pause_for = pause_for
+        self.paused = False
         self.with_flood = flood
         self.live: dict[int, Task[Any]] = {}
         self.indexer: Task[Any] | None = None
@@ -192,11 +200,26 @@ class DemoScript:
     def _on_update(self, sender: Any, tasks: list[Task[Any]], progress: float, **_: Any) -> None:
         self._check()
 
+    def _note(self, text: str) -> None:
+        if self.on_note is not None:
+            self.on_note(text)
+
+    def _resume_indexer(self) -> None:
+        indexer = self.indexer
+        if indexer is not None and indexer.resume():
+            self._note(f"{indexer.name} resumed")
+
     def _check(self) -> None:
         indexer = self.indexer
+        if not self.paused and indexer is not None and indexer.get_progress() >= self.pause_at:
+            self.paused = True  # what the row's pause button does (pausable=True)
+            if indexer.pause():
+                self._note(f"{indexer.name} paused at {indexer.get_progress():.0%} (its worker is stopped)")
+                self.tasks.manager.schedule_delayed_on_main_thread(self.pause_for, self._resume_indexer)
         if (
             not self.cancelled
             and indexer is not None
+            and not indexer.is_paused()
             and (indexer.get_progress() >= self.cancel_at or indexer.is_final())
         ):
             self.cancelled = True

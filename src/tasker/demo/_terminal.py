@@ -28,10 +28,10 @@ def run_terminal(args: argparse.Namespace) -> int:
         flood_seconds=1.5 if test_mode else 3.0,
         cluster=args.cluster is not None,
     )
-    script = DemoScript(tasks, on_finished=finished.set)
+    script = DemoScript(tasks, on_finished=finished.set, on_note=lambda text: console.print(f"[dim]{text}[/]"))
     console.print(
         "[bold]tasker demo[/] — a coroutine, threads and processes side by side; "
-        "'index photos' is cancelled, 'load settings' fails on purpose, then four "
+        "'index photos' is paused, resumed and cancelled, 'load settings' fails on purpose, then four "
         "processes flood progress."
     )
     ok = False

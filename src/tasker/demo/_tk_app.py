@@ -118,7 +118,7 @@ class DemoWindow:
         self.picture.pack(expand=True)
         holder.pack(fill="x", pady=(8, 8))
         ttk.Label(area, text="Running tasks", style="DemoHeading.TLabel").pack(anchor="w", pady=(0, 4))
-        self.task_list = TaskListView(tasks.manager, area)
+        self.task_list = TaskListView(tasks.manager, area, pausable=True)
         self.task_list.pack(fill="both", expand=True)
         return area
 

@@ -8,6 +8,7 @@ widgets, like your own ``tasks_updated`` handlers, update widgets directly.
 * ``TaskProgressBar`` — overall progress for a status bar.
 * ``TaskListView`` — one row per live task, with a cancel button.
 * ``TaskErrorBanner`` — shows failed tasks and their errors.
+* ``inhibit_while_busy`` — no suspend or logout while visible tasks run.
 * ``use_glib_asyncio`` — run asyncio on the GTK main loop (``await task``).
 * ``save_png`` — render a widget or window to a PNG (screenshots).
 
@@ -19,17 +20,20 @@ from __future__ import annotations
 from .._widgets import format_duration
 from ._asyncio import use_glib_asyncio
 from ._errors import TaskErrorBanner, describe_error
+from ._inhibit import BusyInhibitor, inhibit_while_busy
 from ._list import TaskListView, TaskRow
 from ._progress import TaskProgressBar
 from ._snapshot import save_png
 
 __all__ = [
+    "BusyInhibitor",
     "TaskErrorBanner",
     "TaskListView",
     "TaskProgressBar",
     "TaskRow",
     "describe_error",
     "format_duration",
+    "inhibit_while_busy",
     "save_png",
     "use_glib_asyncio",
 ]

@@ -46,6 +46,7 @@ _CSS = """
 }
 .tasker-kind-cluster { background-color: alpha(#3584e4, 0.22); }
 .tasker-dim { opacity: 0.70; }
+.tasker-paused progressbar { opacity: 0.45; }
 .tasker-error-banner {
   background-color: #fbe3e4; color: #6f1016;
   border-bottom: 1px solid #e6a0a5; padding: 6px 10px;

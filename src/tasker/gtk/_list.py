@@ -11,10 +11,12 @@ if TYPE_CHECKING:
     from .._core._task import Task
 
 _ELLIPSIZE_END = 3  # Pango.EllipsizeMode.END (Pango itself is not needed)
+_PAUSE_ICON = "media-playback-pause-symbolic"
+_RESUME_ICON = "media-playback-start-symbolic"
 
 
 class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
-    """The row of one task: name, kind, message, progress bar, ETA, cancel."""
+    """The row of one task: name, kind, message, progress bar, ETA, pause/resume, cancel."""
 
     __gtype_name__ = "TaskerTaskRow"
 
@@ -22,7 +24,9 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
     ETA_MIN_PROGRESS = RowState.ETA_MIN_PROGRESS
     ETA_MIN_SECONDS = RowState.ETA_MIN_SECONDS
 
-    def __init__(self, task: Task[Any], *, cancellable: bool = True, show_kind: bool = True) -> None:
+    def __init__(
+        self, task: Task[Any], *, cancellable: bool = True, show_kind: bool = True, pausable: bool = False
+    ) -> None:
         super().__init__(activatable=False, selectable=False)
         self._init_row(task)
         self.add_css_class("tasker-task-row")
@@ -45,13 +49,8 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
         self.percent_label.add_css_class("numeric")
         self.progress_bar = Gtk.ProgressBar(hexpand=True, valign=Gtk.Align.CENTER)
         self.progress_bar.set_pulse_step(0.1)
-        self.cancel_button = Gtk.Button.new_from_icon_name("process-stop-symbolic")
-        self.cancel_button.set_valign(Gtk.Align.CENTER)
-        self.cancel_button.set_tooltip_text(f"Cancel {task.name}")
-        self.cancel_button.add_css_class("flat")
-        self.cancel_button.add_css_class("circular")
-        self.cancel_button.set_visible(cancellable)
-        self.cancel_button.connect("clicked", _cancel_clicked)
+        self.cancel_button = _row_button("process-stop-symbolic", f"Cancel {task.name}", cancellable, _cancel_clicked)
+        self.pause_button = _row_button(_PAUSE_ICON, f"Pause {task.name}", pausable, _pause_clicked)
 
         top = Gtk.Box(spacing=8)
         top.append(self.name_label)
@@ -66,6 +65,7 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
         column.append(bar)
         outer = Gtk.Box(spacing=10)
         outer.append(column)
+        outer.append(self.pause_button)
         outer.append(self.cancel_button)
         self.set_child(outer)
         self.sync()
@@ -81,6 +81,12 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
     def _show(self, state: RowState) -> None:
         if state.cancelling:
             self.cancel_button.set_sensitive(False)
+            self.pause_button.set_sensitive(False)
+        if state.paused != self.has_css_class("tasker-paused"):
+            verb = "Resume" if state.paused else "Pause"
+            self.pause_button.set_icon_name(_RESUME_ICON if state.paused else _PAUSE_ICON)
+            self.pause_button.set_tooltip_text(f"{verb} {self.task.name}")
+            (self.add_css_class if state.paused else self.remove_css_class)("tasker-paused")
         self.message_label.set_text(state.message)
         self.message_label.set_tooltip_text(state.message or None)
         if state.percent:
@@ -92,10 +98,28 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
         self.progress_bar.pulse()
 
 
+def _row_button(icon: str, tooltip: str, shown: bool, clicked: Any) -> Any:
+    """A flat round icon button of a row (cancel, pause/resume)."""
+    button = Gtk.Button.new_from_icon_name(icon)
+    button.set_valign(Gtk.Align.CENTER)
+    button.set_tooltip_text(tooltip)
+    button.add_css_class("flat")
+    button.add_css_class("circular")
+    button.set_visible(shown)
+    button.connect("clicked", clicked)
+    return button
+
+
 def _cancel_clicked(button: Any) -> None:
     row = button.get_ancestor(TaskRow)
     if row is not None:
         row.cancel()
+
+
+def _pause_clicked(button: Any) -> None:
+    row = button.get_ancestor(TaskRow)
+    if row is not None:
+        row.toggle_pause()
 
 
 class TaskListView(Gtk.ListBox, TaskListLogic, GtkBinding):  # type: ignore[misc]
@@ -104,7 +128,10 @@ class TaskListView(Gtk.ListBox, TaskListLogic, GtkBinding):  # type: ignore[misc
     Rows appear when tasks are added and disappear when they end. Each row has
     the task's name and kind, its message, a progress bar (pulsing while the task
     has reported no progress), an estimate of the time left once progress allows
-    one, and a cancel button (``cancellable=False`` hides it).
+    one, and a cancel button (``cancellable=False`` hides it); with
+    ``pausable=True`` also a pause/resume button (a paused row says
+    "Paused — …"). ``show_after=seconds``: a task gets its row only once it has
+    been live that long, so one that ends sooner never flickers into view.
 
     Signals: ``task-ended(task)`` for every task that left the list, and
     ``task-failed(task)`` for those that ended ``failed`` — connect a
@@ -127,15 +154,17 @@ class TaskListView(Gtk.ListBox, TaskListLogic, GtkBinding):  # type: ignore[misc
         cancellable: bool = True,
         show_kind: bool = True,
         placeholder: str | None = "No tasks running",
+        pausable: bool = False,
+        show_after: float = 0.0,
     ) -> None:
         super().__init__(selection_mode=Gtk.SelectionMode.NONE)
-        self._init_list(cancellable, show_kind)
+        self._init_list(cancellable, show_kind, pausable)
         self.add_css_class("rich-list")
         if placeholder:
             label = Gtk.Label(label=placeholder, margin_top=18, margin_bottom=18)
             label.add_css_class("tasker-dim")
             self.set_placeholder(label)
-        self._bind_manager(manager)
+        self._bind_manager(manager, show_after)
 
     def do_realize(self) -> None:
         Gtk.ListBox.do_realize(self)
@@ -150,7 +179,7 @@ class TaskListView(Gtk.ListBox, TaskListLogic, GtkBinding):  # type: ignore[misc
         return row
 
     def _make_row(self, task: Task[Any]) -> TaskRow:
-        return TaskRow(task, cancellable=self._cancellable, show_kind=self._show_kind)
+        return TaskRow(task, cancellable=self._cancellable, show_kind=self._show_kind, pausable=self._pausable)
 
     def _add_row(self, row: TaskRow) -> None:
         self.append(row)

@@ -18,6 +18,8 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
     * When idle the bar fades out (``idle_mode="fade"``, the default) and the label
       shows ``idle_text``; with ``idle_mode="hide"`` the whole strip folds away
       (it takes no room) until work starts again.
+    * ``show_after=seconds``: a task counts once it has been live that long, so
+      work that ends sooner never flickers into view.
 
     ``manager`` defaults to the shared ``task_mgr``; pass any ``TaskManager``.
     """
@@ -32,6 +34,7 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
         idle_mode: str = "fade",
         show_count: bool = True,
         pulse_after: float = 0.3,
+        show_after: float = 0.0,
     ) -> None:
         super().__init__(orientation=Gtk.Orientation.HORIZONTAL, spacing=10)
         self._init_status(idle_text, idle_mode, show_count, pulse_after)
@@ -54,7 +57,7 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
         self.append(self._label)
         self.append(self._count)
         self.append(self._revealer)
-        self._bind_manager(manager)
+        self._bind_manager(manager, show_after)
         self._folded = False
         if idle_mode == "hide":
             self._fold(True)

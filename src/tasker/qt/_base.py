@@ -109,9 +109,9 @@ class QtBinding(ManagerBinding):
     _timer: QtCore.QTimer
     _tick_fn: Callable[[], bool] | None
 
-    def _bind_qt(self, manager: Any) -> None:
+    def _bind_qt(self, manager: Any, show_after: float = 0.0) -> None:
         assert isinstance(self, QtCore.QObject)
-        self._bind_manager(manager)
+        self._bind_manager(manager, show_after)
         self._tick_fn = None
         self._timer = QtCore.QTimer(self)
         self._timer.timeout.connect(self._qt_tick)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from .._core._task import Task
 
 _SCALE = 1000
+_PAUSE = QtWidgets.QStyle.StandardPixmap.SP_MediaPause
 
 _ROW_STYLE = """
 QFrame#taskerTaskRow { border-bottom: 1px solid palette(midlight); }
@@ -21,9 +22,11 @@ QLabel#taskerKind {
 
 
 class TaskRow(QtWidgets.QFrame, RowLogic):
-    """The row of one task: name, kind, message, progress bar, ETA, cancel."""
+    """The row of one task: name, kind, message, progress bar, ETA, pause/resume, cancel."""
 
-    def __init__(self, task: Task[Any], *, cancellable: bool = True, show_kind: bool = True) -> None:
+    def __init__(
+        self, task: Task[Any], *, cancellable: bool = True, show_kind: bool = True, pausable: bool = False
+    ) -> None:
         super().__init__()
         self._init_row(task)
         self.setObjectName("taskerTaskRow")
@@ -55,6 +58,11 @@ class TaskRow(QtWidgets.QFrame, RowLogic):
         self.cancel_button.setAutoRaise(True)
         self.cancel_button.setVisible(cancellable)
         self.cancel_button.clicked.connect(self.cancel)
+        self.pause_button = QtWidgets.QToolButton()
+        self.pause_button.setAutoRaise(True)
+        self.pause_button.setVisible(pausable)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self._shown_paused: bool | None = None
 
         top = QtWidgets.QHBoxLayout()
         top.setSpacing(8)
@@ -74,6 +82,7 @@ class TaskRow(QtWidgets.QFrame, RowLogic):
         outer.setContentsMargins(10, 8, 10, 8)
         outer.setSpacing(10)
         outer.addLayout(column, 1)
+        outer.addWidget(self.pause_button)
         outer.addWidget(self.cancel_button)
         self.sync()
 
@@ -85,6 +94,12 @@ class TaskRow(QtWidgets.QFrame, RowLogic):
     def _show(self, state: RowState) -> None:
         if state.cancelling:
             self.cancel_button.setEnabled(False)
+            self.pause_button.setEnabled(False)
+        if state.paused != self._shown_paused:
+            self._shown_paused = state.paused
+            icon = QtWidgets.QStyle.StandardPixmap.SP_MediaPlay if state.paused else _PAUSE
+            self.pause_button.setIcon(self.style().standardIcon(icon))
+            self.pause_button.setToolTip(f"{'Resume' if state.paused else 'Pause'} {self.task.name}")
         self.message_label.set_full_text(state.message)
         if state.percent:
             if self.progress_bar.maximum() == 0:
@@ -104,7 +119,9 @@ class TaskListView(QtWidgets.QScrollArea, TaskListLogic, QtBinding):
     Rows appear when tasks are added and disappear when they end. Each row has
     the task's name and kind, its message, a progress bar (Qt's busy indicator
     while the task has reported no progress), an estimate of the time left once
-    progress allows one, and a cancel button (``cancellable=False`` hides it).
+    progress allows one, and a cancel button (``cancellable=False`` hides it);
+    ``pausable=True`` adds a pause/resume button, ``show_after=seconds`` shows a
+    task only once it has been live that long (see the GTK ``TaskListView``).
 
     Signals: ``task_ended(task)`` for every task that left the list, and
     ``task_failed(task)`` for those that ended ``failed``.
@@ -121,10 +138,12 @@ class TaskListView(QtWidgets.QScrollArea, TaskListLogic, QtBinding):
         cancellable: bool = True,
         show_kind: bool = True,
         placeholder: str | None = "No tasks running",
+        pausable: bool = False,
+        show_after: float = 0.0,
     ) -> None:
         manager, parent = split_parent(manager, parent)
         super().__init__(parent)
-        self._init_list(cancellable, show_kind)
+        self._init_list(cancellable, show_kind, pausable)
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         inner = QtWidgets.QWidget()
@@ -141,7 +160,7 @@ class TaskListView(QtWidgets.QScrollArea, TaskListLogic, QtBinding):
         self._layout.addWidget(self._placeholder)
         self._layout.addStretch(1)
         self.setWidget(inner)
-        self._bind_qt(manager)
+        self._bind_qt(manager, show_after)
 
     def get_row(self, task: Task[Any]) -> TaskRow | None:
         row: TaskRow | None = self._rows.get(task.id)
@@ -151,7 +170,7 @@ class TaskListView(QtWidgets.QScrollArea, TaskListLogic, QtBinding):
         return QtCore.QSize(420, 240)
 
     def _make_row(self, task: Task[Any]) -> TaskRow:
-        return TaskRow(task, cancellable=self._cancellable, show_kind=self._show_kind)
+        return TaskRow(task, cancellable=self._cancellable, show_kind=self._show_kind, pausable=self._pausable)
 
     def _add_row(self, row: TaskRow) -> None:
         self._layout.insertWidget(self._layout.count() - 1, row)  # before the stretch

@@ -19,6 +19,7 @@ class TaskProgressBar(QtWidgets.QWidget, StatusBarLogic, QtBinding):
       bar becomes Qt's busy indicator instead.
     * When idle the bar fades out (``idle_mode="fade"``, the default) and the label
       shows ``idle_text``; with ``idle_mode="hide"`` the whole strip is hidden.
+    * ``show_after=seconds``: a task counts once it has been live that long.
 
     ``manager`` defaults to the shared ``task_mgr``; pass any ``TaskManager``.
     ``parent`` is the usual Qt parent (``TaskProgressBar(parent)`` works too).
@@ -33,6 +34,7 @@ class TaskProgressBar(QtWidgets.QWidget, StatusBarLogic, QtBinding):
         idle_mode: str = "fade",
         show_count: bool = True,
         pulse_after: float = 0.3,
+        show_after: float = 0.0,
     ) -> None:
         manager, parent = split_parent(manager, parent)
         super().__init__(parent)
@@ -60,7 +62,7 @@ class TaskProgressBar(QtWidgets.QWidget, StatusBarLogic, QtBinding):
         layout.addWidget(self._bar)
         if idle_mode == "hide":
             self.setVisible(False)
-        self._bind_qt(manager)
+        self._bind_qt(manager, show_after)
 
     # -- read back (tests, accessibility) ---------------------------------------------
     @property

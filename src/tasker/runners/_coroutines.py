@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._core._runner import CooperativePause
 from ._hub import Hub
 from ._inprocess import run
 
@@ -24,14 +25,20 @@ if TYPE_CHECKING:
 logger = logging.getLogger("tasker")
 
 
-class CoroutineRunner:
-    """Wraps each coroutine in an asyncio task; cancel = ``asyncio`` cancel."""
+class CoroutineRunner(CooperativePause):
+    """Wraps each coroutine in an asyncio task; cancel = ``asyncio`` cancel.
+
+    Pausing: a running coroutine waits at its next ``await context.checkpoint()``
+    (``Task._checkpoint``); one paused before it started is parked on the hub
+    and started when it is resumed.
+    """
 
     kind = "coroutine"
 
     def __init__(self, lifecycle: Lifecycle, options: Options) -> None:
         self._lifecycle = lifecycle
         self._hub = Hub(on_start=lifecycle.never_block)
+        self._parked: dict[int, Task[Any]] = {}  # paused before they started (hub thread only)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -57,6 +64,9 @@ class CoroutineRunner:
             task.name,
         )
 
+    def resume(self, task: Task[Any]) -> None:
+        self._hub.call_soon(self._unpark, task)
+
     def restart(self) -> None:
         pass
 
@@ -67,7 +77,14 @@ class CoroutineRunner:
         loop = self._hub.loop
         if task.is_final() or loop is None:
             return
+        if task.is_paused():
+            self._parked[task.id] = task
+            return
         task.handle = loop.create_task(run(self._lifecycle, task))
+
+    def _unpark(self, task: Task[Any]) -> None:
+        if self._parked.pop(task.id, None) is not None:
+            self._start(task)
 
     def _cancel_handle(self, task: Task[Any]) -> None:
         handle = task.handle

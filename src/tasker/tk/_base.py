@@ -112,9 +112,9 @@ class TkBinding(ManagerBinding):
     _tick_every: int
     _closed: bool
 
-    def _bind_tk(self, manager: Any) -> None:
+    def _bind_tk(self, manager: Any, show_after: float = 0.0) -> None:
         assert isinstance(self, tkinter.Misc)
-        self._bind_manager(manager)
+        self._bind_manager(manager, show_after)
         self._after_id = None
         self._tick_fn = None
         self._tick_every = self.tick_ms

@@ -11,12 +11,21 @@ if TYPE_CHECKING:
     from .._core._task import Task
 
 _SCALE = 1000.0
+_PAUSE, _RESUME = "⏸", "▶"
 
 
 class TaskRow(ttk.Frame, RowLogic):
-    """The row of one task: name, kind, message, progress bar, ETA, cancel."""
+    """The row of one task: name, kind, message, progress bar, ETA, pause/resume, cancel."""
 
-    def __init__(self, master: Any, task: Task[Any], *, cancellable: bool = True, show_kind: bool = True) -> None:
+    def __init__(
+        self,
+        master: Any,
+        task: Task[Any],
+        *,
+        cancellable: bool = True,
+        show_kind: bool = True,
+        pausable: bool = False,
+    ) -> None:
         super().__init__(master, padding=(10, 8, 10, 0), style="TaskerRow.TFrame")
         self._init_row(task)
         content = ttk.Frame(self, style="TaskerRow.TFrame")
@@ -31,6 +40,10 @@ class TaskRow(ttk.Frame, RowLogic):
         self.cancel_button = ttk.Button(
             self, text="✕", width=2, command=self.cancel, style="TaskerCancel.TButton", takefocus=False
         )
+        self.pause_button = ttk.Button(
+            self, text=_PAUSE, width=2, command=self.toggle_pause, style="TaskerCancel.TButton", takefocus=False
+        )
+        self._shown_paused = False
         if show_kind:
             self.kind_label.pack(side="right", padx=(8, 0))
         self.eta_label.pack(side="right", padx=(8, 0))
@@ -42,9 +55,11 @@ class TaskRow(ttk.Frame, RowLogic):
         line.pack(fill="x")
         self.columnconfigure(0, weight=1)
         content.grid(row=0, column=0, sticky="ew")
+        if pausable:
+            self.pause_button.grid(row=0, column=1, padx=(10, 0))
         if cancellable:
-            self.cancel_button.grid(row=0, column=1, padx=(10, 0))
-        ttk.Separator(self, orient="horizontal").grid(row=1, column=0, columnspan=2, sticky="ew", pady=(8, 0))
+            self.cancel_button.grid(row=0, column=2, padx=(6 if pausable else 10, 0))
+        ttk.Separator(self, orient="horizontal").grid(row=1, column=0, columnspan=3, sticky="ew", pady=(8, 0))
         self.sync()
 
     @property
@@ -57,9 +72,18 @@ class TaskRow(ttk.Frame, RowLogic):
     def cancel_enabled(self) -> bool:
         return not self.cancel_button.instate(["disabled"])
 
+    @property
+    def pause_text(self) -> str:
+        """What the pause button shows: ⏸ (pause) or ▶ (resume)."""
+        return str(self.pause_button.cget("text"))
+
     def _show(self, state: RowState) -> None:
         if state.cancelling:
             self.cancel_button.state(["disabled"])
+            self.pause_button.state(["disabled"])
+        if state.paused != self._shown_paused:
+            self._shown_paused = state.paused
+            self.pause_button.configure(text=_RESUME if state.paused else _PAUSE)
         self.message_label.set_full_text(state.message)
         if state.percent:
             if str(self.progress_bar.cget("mode")) != "determinate":
@@ -80,7 +104,9 @@ class TaskListView(ttk.Frame, TaskListLogic, TkBinding):
     Rows appear when tasks are added and disappear when they end. Each row has
     the task's name and kind, its message, a ``ttk.Progressbar`` (pulsing while
     the task has reported no progress), an estimate of the time left once
-    progress allows one, and a cancel button (``cancellable=False`` hides it).
+    progress allows one, and a cancel button (``cancellable=False`` hides it);
+    ``pausable=True`` adds a pause/resume button (⏸ / ▶), ``show_after=seconds``
+    shows a task only once it has been live that long.
 
     ``task_ended`` and ``task_failed`` are hooks: ``view.task_failed.connect(fn)``
     calls ``fn(task)`` for every task that ends ``failed`` (``task_ended``: every task).
@@ -95,10 +121,12 @@ class TaskListView(ttk.Frame, TaskListLogic, TkBinding):
         show_kind: bool = True,
         placeholder: str | None = "No tasks running",
         height: int = 240,
+        pausable: bool = False,
+        show_after: float = 0.0,
     ) -> None:
         manager, master = split_master(manager, master)
         super().__init__(master)
-        self._init_list(cancellable, show_kind)
+        self._init_list(cancellable, show_kind, pausable)
         install_styles(self)
         self.task_ended = Hook()
         self.task_failed = Hook()
@@ -118,14 +146,16 @@ class TaskListView(ttk.Frame, TaskListLogic, TkBinding):
         self._inner.bind("<Configure>", self._on_inner_configure, add="+")
         self._canvas.bind("<Configure>", self._on_canvas_configure, add="+")
         self._rows_changed()
-        self._bind_tk(manager)
+        self._bind_tk(manager, show_after)
 
     def get_row(self, task: Task[Any]) -> TaskRow | None:
         row: TaskRow | None = self._rows.get(task.id)
         return row
 
     def _make_row(self, task: Task[Any]) -> TaskRow:
-        return TaskRow(self._inner, task, cancellable=self._cancellable, show_kind=self._show_kind)
+        return TaskRow(
+            self._inner, task, cancellable=self._cancellable, show_kind=self._show_kind, pausable=self._pausable
+        )
 
     def _add_row(self, row: TaskRow) -> None:
         row.grid(row=len(self._rows) + 1, column=0, sticky="ew")

@@ -21,6 +21,7 @@ class TaskProgressBar(ttk.Frame, StatusBarLogic, TkBinding):
       ``fade_ms`` after the last task (``idle_mode="fade"``, the default; Tk has
       no transparency, so it leaves rather than fades; its space is kept); with
       ``idle_mode="hide"`` the whole strip folds to nothing.
+    * ``show_after=seconds``: a task counts once it has been live that long.
 
     ``manager`` defaults to the shared ``task_mgr``; ``master`` is the Tk parent
     (``TaskProgressBar(parent)`` works too).
@@ -39,6 +40,7 @@ class TaskProgressBar(ttk.Frame, StatusBarLogic, TkBinding):
         show_count: bool = True,
         pulse_after: float = 0.3,
         bar_length: int = 180,
+        show_after: float = 0.0,
     ) -> None:
         manager, master = split_master(manager, master)
         super().__init__(master, padding=0 if idle_mode == "hide" else self.PADDING)
@@ -56,7 +58,7 @@ class TaskProgressBar(ttk.Frame, StatusBarLogic, TkBinding):
             self._label.grid(row=0, column=0, sticky="ew", padx=(0, 10))
             if show_count:
                 self._count.grid(row=0, column=1, padx=(0, 10))
-        self._bind_tk(manager)
+        self._bind_tk(manager, show_after)
 
     # -- read back (tests, accessibility) ---------------------------------------------
     @property

@@ -166,6 +166,8 @@ class Forwarder:
         self.runner.watch(address)
         if not self.lifecycle.begin(task):  # cancelled while it was queued on the cluster
             self.runner.cancel_on(address, token)
+        elif task.is_paused():  # paused while it was queued: it waits at its first context call
+            self.runner.pause(task)
 
     def _report(self, task: Task[Any], tag: str, fields: list[Any]) -> None:
         slot: Slot = task.handle

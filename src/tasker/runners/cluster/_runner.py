@@ -22,6 +22,8 @@ only queue work for the control thread, which makes every blocking Dask call.
 
 ``release`` does nothing: Dask gives a worker's thread to the next task only
 when the function stopped — or when its process was killed after the grace period.
+``pause``/``resume`` set the task's flag byte on its worker (``PAUSED``): the
+function waits at its next context call, still holding that worker's thread.
 """
 
 from __future__ import annotations
@@ -143,6 +145,13 @@ class ClusterRunner:
         if isinstance(task.handle, Slot):
             self.control.put(self._kill, task)
 
+    def pause(self, task: Task[Any]) -> None:
+        """Bring the worker's flag byte in line with ``task.is_paused()`` (a pending task: at its begin)."""
+        if isinstance(task.handle, Slot):
+            self.control.put(self._sync_pause, task)
+
+    resume = pause
+
     def restart(self) -> None:
         pass  # the cluster's workers are Dask's to restart
 
@@ -221,7 +230,10 @@ class ClusterRunner:
         settings = {"window": WINDOW, "interval": self.interval, "log_level": logging.getLogger().getEffectiveLevel()}
         key = slot.key if not slot.attempt else f"{slot.key}-{slot.attempt}"
         try:
-            future = client.submit(_worker.run, slot.token, self.topic, task.payload, settings, key=key, pure=False)
+            future = client.submit(
+                _worker.run, slot.token, self.topic, task.payload, settings,
+                key=key, pure=False, priority=task.priority,
+            )
         except Exception as error:  # e.g. the client closed just now
             problem = TaskError(f"cannot submit to {self.connection.describe()}: {type(error).__name__}: {error}")
             self.lifecycle.conclude(task, error=problem)
@@ -239,6 +251,11 @@ class ClusterRunner:
                 slot.future.cancel()
             except Exception as error:
                 logger.debug("tasker: cancelling the Dask future of %r: %s", task.name, error)
+
+    def _sync_pause(self, task: Task[Any]) -> None:
+        slot: Slot = task.handle
+        if slot.worker is not None and not task.is_final():
+            self._run_on(slot.worker, _worker.set_paused, slot.token, task.is_paused())
 
     def _kill(self, task: Task[Any]) -> None:
         slot: Slot = task.handle

@@ -19,9 +19,10 @@ as Dask events (``Worker.log_event`` on the app's topic), each a list
 
 The app reaches a running task through ``client.run`` on this worker, which
 runs in the worker's event loop, not in a task slot: ``cancel`` (the flag
-``is_cancelled()`` reads: a local byte, no round trip), ``ack`` (room in the
-event window), ``answer`` (to an ask); and ``kill_worker_process`` on the
-worker's nanny (the forced stop after the grace period).
+``is_cancelled()`` reads: a local byte, no round trip), ``set_paused`` (the
+same byte: the task waits at its next context call), ``ack`` (room in the event
+window), ``answer`` (to an ask); and ``kill_worker_process`` on the worker's
+nanny (the forced stop after the grace period).
 
 ``set_progress`` only writes the cell (``ExecutionContext``); one reporter
 thread per worker process sends what changed, coalesced: a ``log_event``
@@ -40,6 +41,7 @@ from typing import Any
 
 from ..._core._context import ExecutionContext
 from ..._core._errors import TaskTimeoutError
+from ..._core._status import CANCELLED, PAUSED
 from ..process import _payload
 from ..process._child import _describe_error, log_fields
 from ._events import Outbox
@@ -107,6 +109,20 @@ class Cell:
     def _changed(self) -> None:
         self._dirty = True
         _wake.set()
+        if self.flag[0] == PAUSED:
+            self._pause_point()
+
+    def _pause_point(self) -> bool:
+        """The flag byte is set: wait while paused (``set_paused``); True if cancelled."""
+        flag, cond = self.flag, self.outbox.cond
+        if flag[0] == PAUSED:
+            with cond:
+                while flag[0] == PAUSED:
+                    cond.wait(1.0)
+        return flag[0] == CANCELLED
+
+    async def _checkpoint(self) -> None:
+        raise TypeError("context.checkpoint() is for coroutine tasks; a cluster task pauses in its context calls")
 
     def _send_event(self, name: str, data: Any) -> None:
         payload = to_bytes((name, data))
@@ -241,9 +257,23 @@ def cancel(token: str) -> bool:
     cell = _running.get(token)
     if cell is None:
         return False
-    cell.flag[0] = 1
+    cell.flag[0] = CANCELLED
     cell.outbox.close()
     return True
+
+
+def set_paused(token: str, paused: bool) -> None:
+    """Pause (the task waits at its next context call) or resume it; a cancel wins."""
+    cell = _running.get(token)
+    if cell is None:
+        return
+    with cell.outbox.cond:
+        if cell.flag[0] == CANCELLED:
+            return
+        cell.flag[0] = PAUSED if paused else 0
+        if paused:
+            cell._dirty = False  # the next set_progress/set_message reaches the pause point
+        cell.outbox.cond.notify_all()
 
 
 def ack(acks: dict[str, int]) -> None:

@@ -28,7 +28,8 @@ import socket
 import sys
 import threading
 import traceback
-from typing import Any
+import warnings
+from typing import Any, TextIO
 
 from ..._core._context import ExecutionContext
 from ..._core._errors import TaskError
@@ -110,6 +111,14 @@ def _setup(init: dict[str, Any], link: Link) -> None:
     root = logging.getLogger()
     root.setLevel(init["log_level"])
     root.addHandler(_ForwardHandler(link))
+    # Every warning once per location; the application's filters decide (``_core._warn``).
+    warnings.simplefilter("default")
+    warnings.showwarning = _WarningForwarder(link)
+    if init.get("rss"):  # worker_max_memory: each result carries the worker's RSS (no parent read)
+        try:
+            link.rss_fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            pass
     if init["nice"] and hasattr(os, "nice"):
         os.nice(init["nice"])  # below the UI thread: a desktop stays smooth while workers compute
 
@@ -156,7 +165,7 @@ def _serve(link: Link, flags: Any) -> None:
         flag = slots[slot]
         if flag[0]:  # sent ahead, then cancelled before it could start: skip it
             _payload.close_fds(fds)
-            link.send((Tag.RESULT, task_id, None, 0.0, None))
+            link.send((Tag.RESULT, task_id, None, 0.0, None, 0))
             continue
         cell = Cell(link, task_id)
         link.cell = cell
@@ -174,7 +183,8 @@ def _finish(link: Link, cell: Cell, outcome: tuple[Any, ...]) -> None:
     with link.lock:
         cell.live = False
         link.cell = None
-    message = (*outcome, cell._progress, cell._message)
+    rss = _own_rss(link.rss_fd) if link.rss_fd is not None else 0
+    message = (*outcome, cell._progress, cell._message, rss)
     try:
         link.send(message)
     except OSError:
@@ -186,7 +196,15 @@ def _finish(link: Link, cell: Cell, outcome: tuple[Any, ...]) -> None:
             f"process ({type(error).__name__}: {error}); return picklable data "
             "(plain values, NumPy arrays, bytes) or use run_thread()"
         )
-        link.send((Tag.FAILURE, outcome[1], _describe_error(problem), cell._progress, cell._message))
+        link.send((Tag.FAILURE, outcome[1], _describe_error(problem), cell._progress, cell._message, rss))
+
+
+def _own_rss(fd: int) -> int:
+    """This process's resident memory in bytes (``worker_max_memory``: sent with each result)."""
+    try:
+        return int(os.pread(fd, 128, 0).split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _describe_error(error: BaseException) -> Described:
@@ -227,6 +245,31 @@ def log_fields(handler: logging.Handler, record: logging.LogRecord) -> dict[str,
         fields["exc_text"] = handler.format(record) if not record.exc_text else record.exc_text
     fields["exc_info"] = None
     return {k: v for k, v in fields.items() if isinstance(v, str | int | float | type(None))}
+
+
+class _WarningForwarder:
+    """``warnings.showwarning`` in the worker: the warning goes to the parent."""
+
+    def __init__(self, link: Link) -> None:
+        self._link = link
+
+    def __call__(
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        cell = self._link.cell
+        try:
+            self._link.send((
+                Tag.WARNING, cell._id if cell is not None else 0,
+                category.__module__, category.__qualname__, str(message), str(filename), int(lineno),
+            ))
+        except OSError:
+            pass  # the parent is gone
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,6 +43,15 @@ class GroupLeader(subprocess.Popen[bytes]):
             if self.returncode is None:
                 _kill_group(self.pid)
 
+    def signal_group(self, signum: int) -> None:
+        """Send ``signum`` to the whole group (SIGSTOP / SIGCONT: pausing); never after reaping."""
+        with self._reap_lock:
+            if self.returncode is None:
+                try:
+                    os.killpg(self.pid, signum)
+                except OSError:
+                    pass
+
     def poll(self) -> int | None:
         with self._reap_lock:
             if self.returncode is None and _has_exited(self.pid):

@@ -40,6 +40,12 @@ class Cell:
         self._dirty = True
         self._link.wake.set()
 
+    def _pause_point(self) -> bool:
+        return True  # a worker's flag is only ever set to cancel (a paused worker is stopped)
+
+    async def _checkpoint(self) -> None:
+        raise TypeError("context.checkpoint() is for coroutine tasks; a process task pauses by itself")
+
     def _send_event(self, name: str, data: Any) -> None:
         self._link.send((Tag.EVENT, self._id, name, data))
 
@@ -62,6 +68,7 @@ class Link:
         self.lock = threading.Lock()  # one sender at a time
         self.wake = threading.Event()
         self.cell: Cell | None = None
+        self.rss_fd: int | None = None  # /proc/self/statm when results carry the RSS (``_child``)
         # Reading (see the module doc). Invariant: at most one thread has
         # `reading` set, and only it calls recv on the socket.
         self.read_cv = threading.Condition()

@@ -10,9 +10,10 @@
       EVENT         task id, name, data                        (send_event)
       QUESTION      task id, question number, name, data       (context.ask)
       WITHDRAW      task id, question number                   (the ask timed out)
-      RESULT        task id, value, progress, message          (the function returned)
-      FAILURE       task id, described error, progress, message
+      RESULT        task id, value, progress, message, RSS     (the function returned; RSS in
+      FAILURE       task id, described error, progress, message, RSS   bytes, 0 unless worker_max_memory)
       LOG           a log record's fields
+      WARNING       task id (0: none), category module, qualname, text, filename, lineno
       READY         pid                                        (initialized, waiting)
       INIT_FAILED   described error, text or None              (the worker then exits)
     and, made by the parent itself:
@@ -49,6 +50,7 @@ class Tag:
     RESULT: Final = "R"
     FAILURE: Final = "F"
     LOG: Final = "L"
+    WARNING: Final = "N"
     READY: Final = "Y"
     INIT_FAILED: Final = "I"
     UNLOADABLE: Final = "X"
@@ -60,14 +62,17 @@ Progress = tuple[Literal["P"], int, float, str | None]
 Event = tuple[Literal["E"], int, str, Any]
 Question = tuple[Literal["A"], int, int, str, Any]
 Withdraw = tuple[Literal["W"], int, int]
-Result = tuple[Literal["R"], int, Any, float, str | None]
-Failure = tuple[Literal["F"], int, Described, float, str | None]
+Result = tuple[Literal["R"], int, Any, float, str | None, int]
+Failure = tuple[Literal["F"], int, Described, float, str | None, int]
 Log = tuple[Literal["L"], dict[str, Any]]
+Warning_ = tuple[Literal["N"], int, str, str, str, str, int]
 Ready = tuple[Literal["Y"], int]
 InitFailed = tuple[Literal["I"], Described, str | None]
 Unloadable = tuple[Literal["X"], Exception]
 
-FromWorker = Progress | Event | Question | Withdraw | Result | Failure | Log | Ready | InitFailed | Unloadable
+FromWorker = (
+    Progress | Event | Question | Withdraw | Result | Failure | Log | Warning_ | Ready | InitFailed | Unloadable
+)
 
 
 def task_header(slot: int, task_id: int) -> bytes:

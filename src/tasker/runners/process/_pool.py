@@ -11,6 +11,7 @@
                                    EOF ◄──────────────────────────────────── died
                                      └─ exited(): fail its task (WorkerDiedError); refill
 
+Queued tasks wait in a ``PendingQueue`` (``priority=``, then FIFO).
 Workers (``_worker.Worker``) are fresh interpreters running
 ``tasker.runners.process._child`` (never the application's ``__main__``), started
 lazily, each by its own reader thread so the caller never waits for a process to
@@ -40,13 +41,16 @@ import logging
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._pending import PendingQueue
 from . import _frozen, _payload
-from ._messages import STOP, task_header
+from ._dispatch import PoolDispatch
+from ._messages import STOP
 from ._reader import Reader
+from ._recycle import Recycling
+from ._suspend import PoolPausing
 from ._worker import Worker, WorkerState
 
 if TYPE_CHECKING:
@@ -56,8 +60,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("tasker")
 
-#: Send a busy worker its next task ahead while tasks take less than this (s) on average.
-PREFETCH_BELOW_S = 0.002
 #: Weight of the newest task's duration in that moving average (the rest: its past).
 DURATION_WEIGHT = 0.2
 #: A long task counts as this long in the average, so it recovers after a few short ones.
@@ -70,8 +72,12 @@ PRELOAD_MAX = 64
 JOIN_TIMEOUT_S = 5.0
 
 
-class ProcessRunner:
-    """Dispatches process tasks to idle workers; keeps the pool at its size."""
+class ProcessRunner(PoolDispatch, PoolPausing):
+    """Dispatches process tasks to idle workers; keeps the pool at its size.
+
+    Dispatch (and sending ahead): ``_dispatch``; pausing (SIGSTOP/SIGCONT of a
+    worker, parked queued tasks): ``_suspend``.
+    """
 
     kind = "process"
 
@@ -84,14 +90,17 @@ class ProcessRunner:
         self._init = {
             "interval": min(REPORT_INTERVAL_MAX_S, 1.0 / rate) if rate > 0 else 0.0,
             "nice": options.worker_nice,
+            "rss": options.worker_max_memory is not None,  # results carry the worker's RSS
             "initializer": (options.worker_initializer, options.worker_initargs)
             if options.worker_initializer is not None
             else None,
         }
         self.lock = threading.Lock()
+        self.recycling = Recycling(options)
         # Invariants (under lock): _workers ∪ _draining ⊆ _alive; a worker in _idle is
         # in _workers with no task; _busy counts the workers of _workers with a task.
-        self._pending: deque[Task[Any]] = deque()
+        self._pending = PendingQueue()  # priority, then FIFO
+        self._parked: dict[int, Task[Any]] = {}  # paused while queued (``_suspend``)
         self._idle: list[Worker] = []  # the next task takes the last one (the most recently busy)
         self._workers: set[Worker] = set()  # the pool: idle, busy, retiring
         self._draining: set[Worker] = set()  # left the budget with a cancelled task still stopping
@@ -120,7 +129,7 @@ class ProcessRunner:
 
     def submit(self, task: Task[Any]) -> None:
         with self.lock:
-            self._pending.append(task)
+            self._pending.push(task)
             starting = self._grow_locked()
         self.dispatch()
         self._start(starting)
@@ -151,7 +160,7 @@ class ProcessRunner:
             self._workers.discard(worker)
             self._draining.add(worker)
             self._busy -= 1
-            self._requeue_next_locked(worker)
+            self.requeue_next_locked(worker)
             self._update_retiring_locked()
             starting = self._grow_locked()
         self._start(starting)
@@ -188,6 +197,7 @@ class ProcessRunner:
         self._start(starting)
 
     def shutdown(self) -> None:
+        self.recycling.stop()
         with self.lock:
             self.closed = True
             workers = list(self._alive)  # retired or dying ones too: wait for them as well
@@ -199,7 +209,8 @@ class ProcessRunner:
             else:
                 worker.kill()
         for worker in workers:
-            if worker.thread is not threading.current_thread():
+            # (a reader thread not started yet never will be: _start sees closed)
+            if worker.thread is not threading.current_thread() and worker.thread.ident is not None:
                 worker.thread.join(JOIN_TIMEOUT_S)
             if worker.proc is not None and worker.proc.poll() is None:
                 worker.kill()
@@ -234,7 +245,16 @@ class ProcessRunner:
         return new
 
     def _start(self, workers: list[Worker]) -> None:
+        """Start the reader threads of workers ``_grow_locked`` made (after its lock).
+
+        Once shut down, a worker made before but not started yet never starts
+        (a reader thread may get here late: it reaps a dead worker first).
+        """
         for worker in workers:
+            with self.lock:
+                if self.closed:
+                    self._alive.discard(worker)
+                    continue
             worker.thread.start()
 
     def _serve(self, worker: Worker) -> None:
@@ -254,15 +274,15 @@ class ProcessRunner:
             worker.task = None
             if not draining:
                 self._busy -= 1
-        self._requeue_next_locked(worker)
+        self.requeue_next_locked(worker)
 
-    def _requeue_next_locked(self, worker: Worker) -> None:
+    def requeue_next_locked(self, worker: Worker) -> None:
         """The task sent ahead to ``worker`` never started there: it goes first elsewhere."""
         if worker.next is not None:
             if worker.flags is not None:
                 worker.flags[worker.next_slot] = 1
             worker.next.handle = None
-            self._pending.appendleft(worker.next)
+            self._pending.push(worker.next)  # its id keeps its place
             worker.next = None
 
     def _update_retiring_locked(self) -> None:
@@ -288,12 +308,15 @@ class ProcessRunner:
         self.dispatch()
         self._start(starting)
 
-    def finished(self, worker: Worker, task: Task[Any], ran: bool = True) -> Task[Any] | None:
+    def finished(self, worker: Worker, task: Task[Any], ran: bool = True, rss: int = 0) -> Task[Any] | None:
         """The worker's task is over: start the one sent ahead, or make it idle (or retire it).
 
-        ``ran``: it ran (its duration counts in the average). Returns the task
-        now running on the worker, if one was sent ahead.
+        ``ran``: it ran (its duration counts in the average); ``rss``: the worker's
+        resident memory it reported with the result (0: not measured). Returns the
+        task now running on the worker, if one was sent ahead.
         """
+        why = self.recycling.retire_after(worker, rss) if ran and self.recycling.active else None
+        starting: list[Worker] = []
         with self.lock:
             if worker.task is not task or worker.state is WorkerState.GONE:
                 return None
@@ -301,7 +324,11 @@ class ProcessRunner:
             if ran:
                 took = now - worker.started_at
                 self._typical = min(self._typical, DURATION_CAP_S) * (1 - DURATION_WEIGHT) + took * DURATION_WEIGHT
-            retire = worker.retiring or self.closed
+            if worker.stopped:  # paused as it finished: nothing of it is left to pause
+                worker.suspend(False)
+            retire = worker.retiring or self.closed or why is not None
+            if worker.next is not None and worker.next.is_paused():
+                self.take_back_locked(worker)  # the worker skips it; it is parked in the queue
             promoted = worker.next if not retire else None
             if promoted is not None:
                 worker.task, worker.next = promoted, None
@@ -318,11 +345,19 @@ class ProcessRunner:
                 self._busy -= 1
             if retire:
                 self.flag_as_gone_locked(worker)  # a task sent ahead goes back to the queue
+                starting = self._grow_locked()  # its replacement starts now; the spare covers meanwhile
             else:
                 self._idle.append(worker)
+        if why is not None:
+            logger.debug("tasker: replacing %s: %s", worker.name, why)
         if retire:
             self.stop(worker)
+            self._start(starting)
         return None
+
+    def busy_workers_locked(self) -> list[Worker]:
+        """The workers running a task (the memory cap watches these)."""
+        return [w for w in self._workers | self._draining if w.task is not None]
 
     def exited(self, worker: Worker) -> tuple[Task[Any] | None, list[Worker]]:
         """The worker's connection closed: out of the pool; its task, and the workers to start."""
@@ -338,85 +373,8 @@ class ProcessRunner:
     def fail_pending(self) -> list[Task[Any]]:
         """Every queued task, taken out of the queue (the workers cannot start)."""
         with self.lock:
-            failed = list(self._pending)
-            self._pending.clear()
+            failed = self._pending.take_all()
         return failed
-
-    # -- dispatch ------------------------------------------------------------------------
-    def dispatch(self) -> None:
-        """Hand queued tasks to idle workers, or send them ahead to busy ones."""
-        while True:
-            with self.lock:
-                picked = self._next_locked()
-            if picked is None:
-                return
-            worker, task, ticket, ahead = picked
-            with worker.order:  # tasks reach a worker in the order they were assigned to it
-                while worker.turn != ticket:
-                    worker.order.wait()
-                try:
-                    self._send_task(worker, task, ticket & 1, ahead)
-                finally:
-                    worker.turn += 1
-                    worker.order.notify_all()
-
-    def _send_task(self, worker: Worker, task: Task[Any], slot: int, ahead: bool) -> None:
-        if not ahead and not self.lifecycle.begin(task):
-            self.finished(worker, task, ran=False)
-            return
-        call: _payload.Call | None = task.payload
-        if call is None:  # sent ahead and already ended (cancelled): the worker skips it
-            return
-        try:
-            worker.send(call.data, call.fds, prefix=task_header(slot, task.id))
-        except OSError:
-            pass  # the worker died: its reader fails the task (or queues it again)
-        if not ahead:
-            call.close()  # kept while sent ahead: it may have to go to another worker
-
-    def _next_locked(self) -> tuple[Worker, Task[Any], int, bool] | None:
-        """(worker, task, ticket, sent ahead?) for the next queued task.
-
-        The ticket orders the sends to one worker; its parity is the cancel-flag
-        slot, so the running task and the one sent ahead never share a flag.
-        """
-        while self._pending:
-            task = self._pending[0]
-            if task.is_final():  # cancelled while queued
-                self._pending.popleft()
-                continue
-            if self._idle and self._busy < self._max:
-                worker = self._idle.pop()
-                worker.task, ahead = task, False
-                self._busy += 1
-            else:
-                target = self._prefetch_target_locked()
-                if target is None:
-                    return None
-                worker = target
-                worker.next, ahead = task, True
-            self._pending.popleft()
-            ticket = worker.sent
-            slot = ticket & 1
-            worker.sent += 1
-            if ahead:
-                worker.next_slot = slot
-            else:
-                worker.task_slot, worker.started_at = slot, time.monotonic()
-            task.handle = worker
-            assert worker.flags is not None
-            worker.flags[slot] = 0
-            return worker, task, ticket, ahead
-        return None
-
-    def _prefetch_target_locked(self) -> Worker | None:
-        """A busy worker that may receive its next task before it asks (see the module doc)."""
-        if self._typical >= PREFETCH_BELOW_S:
-            return None
-        for worker in self._workers:
-            if worker.task is not None and worker.next is None and not worker.retiring:
-                return worker
-        return None
 
     def stop(self, worker: Worker) -> None:
         try:

@@ -3,6 +3,7 @@
     launch ──► READY ──► pool.ready            PROGRESS ──► lifecycle.report
                          INIT_FAILED ──► every queued task fails (the initializer)
     EVENT ──► lifecycle.post_event            QUESTION ──► lifecycle.post_question
+    LOG ──► this process's loggers            WARNING ──► lifecycle.post_warning
     RESULT / FAILURE ──► pool.finished, dispatch, lifecycle.conclude
     EOF ──► pool.exited, reap, WorkerDiedError for its task, refill the pool
 
@@ -20,6 +21,7 @@ from ..._core._ask import Question
 from ..._core._errors import TaskError, WorkerDiedError
 from . import _payload
 from ._messages import ANSWER, Described, FromWorker, Tag
+from ._recycle import memory_error
 
 if TYPE_CHECKING:
     from ..._core._task import Task
@@ -88,14 +90,19 @@ class Reader:
                 question = self.worker.questions.pop(number, None)
                 if question is not None:
                     question.withdraw()
-            case (Tag.RESULT, task_id, value, progress, text):
+            case (Tag.RESULT, task_id, value, progress, text, rss):
                 if task is not None and task.id == task_id:
-                    self._finished(task, progress, text, value, None)
-            case (Tag.FAILURE, task_id, described, progress, text):
+                    self._finished(task, progress, text, value, None, rss)
+                elif self.worker.skipping:  # a task taken back (paused) that the worker skipped
+                    self.pool.skipped(self.worker, task_id)
+            case (Tag.FAILURE, task_id, described, progress, text, rss):
                 if task is not None and task.id == task_id:
-                    self._finished(task, progress, text, None, _payload.rebuild_error(described))
+                    self._finished(task, progress, text, None, _payload.rebuild_error(described), rss)
             case (Tag.LOG, fields):
                 _log_record(fields)
+            case (Tag.WARNING, task_id, module, qualname, text, filename, lineno):
+                mine = task if task is not None and task.id == task_id else None
+                self.lifecycle.post_warning(mine, module, qualname, text, filename, lineno)
             case (Tag.READY, _):
                 self.pool.ready(self.worker)
             case (Tag.INIT_FAILED, described, text):
@@ -104,10 +111,10 @@ class Reader:
                 self._unloadable(task, error)
 
     def _finished(
-        self, task: Task[Any], progress: float, text: str | None, value: Any, error: BaseException | None
+        self, task: Task[Any], progress: float, text: str | None, value: Any, error: BaseException | None, rss: int
     ) -> None:
         task._progress, task._message = progress, text
-        promoted = self.pool.finished(self.worker, task)
+        promoted = self.pool.finished(self.worker, task, rss=rss)
         if promoted is not None:  # the worker has already started it
             self.lifecycle.begin(promoted)  # False if cancelled meanwhile: the worker skips it
             call = promoted.payload
@@ -165,7 +172,8 @@ class Reader:
         task, starting = pool.exited(worker)
         code = worker.reap()
         if task is not None and not task.is_final():
-            self.lifecycle.conclude(task, error=WorkerDiedError(worker.death_message(code), exitcode=code))
+            error = memory_error(worker, task.name, code) or WorkerDiedError(worker.death_message(code), exitcode=code)
+            self.lifecycle.conclude(task, error=error)
         worker.close()
         pool.start_workers(starting)
         pool.dispatch()

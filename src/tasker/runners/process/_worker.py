@@ -67,6 +67,11 @@ class Worker:
         self.started_at = 0.0
         self.state = WorkerState.STARTING
         self.retiring = False  # stop it once its task is over (restart_worker_pool)
+        self.stopped = False  # SIGSTOPped: its task is paused
+        self.skipping: set[int] = set()  # ids of tasks taken back after they were sent ahead
+        self.tasks_done = 0  # tasks it ran (max_tasks_per_worker)
+        self.statm_fd: int | None = None  # /proc/<pid>/statm, open while it lives (_recycle)
+        self.memory_kill: tuple[int, int] | None = None  # (limit, RSS): killed past worker_memory_limit
         self.questions: dict[int, Question] = {}  # the running task's unanswered asks, by number
         self.send_lock = threading.Lock()
         self.thread = threading.Thread(target=main, args=(self,), name=f"{name}-reader", daemon=True)
@@ -147,10 +152,21 @@ class Worker:
         if self.proc is not None:
             self.proc.kill_group()
 
+    def suspend(self, stop: bool) -> None:
+        """SIGSTOP (``stop``) or SIGCONT the worker and its group: pausing its task."""
+        import signal
+
+        self.stopped = stop
+        if self.proc is not None:
+            self.proc.signal_group(signal.SIGSTOP if stop else signal.SIGCONT)
+
     def close(self) -> None:
         for resource in (self.sock, self.flags):
             if resource is not None:
                 resource.close()
+        fd, self.statm_fd = self.statm_fd, None
+        if fd is not None:
+            os.close(fd)
 
     def reap(self) -> int | None:
         """The exit code once the connection closed (negative: a signal); its group is killed first."""

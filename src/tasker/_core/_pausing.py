@@ -1,0 +1,160 @@
+"""Pausing: the lifecycle's pause and resume transitions, and the timeout timer.
+
+``TaskLifecycle`` (``_lifecycle``) inherits this class; it is kept apart only
+to keep each module short.
+
+Pause is not a status: a paused task stays ``pending`` or ``running``. Under
+the lifecycle's lock, ``pause`` sets ``task._paused`` and writes ``PAUSED`` into
+the task's flag byte (cancel wins: a cancelled task is never paused), stops the
+task's timeout timer (paused time does not count towards ``timeout=``) and
+clears ``_dirty``, so that the next ``set_progress``/``set_message`` reaches the
+task's pause point; ``resume`` undoes it and re-arms the timer with the time
+that was left. Then, without the lock, the runner is told
+(``runner.pause``/``runner.resume``, see ``_runner``) and ``tasks_updated`` is
+marked dirty.
+
+Where a function waits (``Task._pause_point`` / ``Task._checkpoint``): a thread
+blocks until it is resumed or cancelled; a coroutine awaits that without
+blocking tasker's loop (it never blocks in a context call). Waiters register a
+*waker* here; ``resume``, ``cancel`` and the task's ending run them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._status import PAUSED
+
+if TYPE_CHECKING:
+    from ._clock import Clock
+    from ._delivery import Delivery
+    from ._runner import Runner
+    from ._task import Task
+
+logger = logging.getLogger("tasker")
+
+
+class PauseTransitions:
+    """Mixin of ``TaskLifecycle``: pause, resume, the wakers, the timeout timer."""
+
+    lock: threading.RLock
+    clock: Clock
+    delivery: Delivery
+    runners: dict[str, Runner]
+
+    def pause(self, task: Task[Any]) -> bool:
+        """Pause a live task (pending or running); True if it is paused now."""
+        with self.lock:
+            if task._status.is_final or task._cancel_requested:
+                return False
+            if task._paused:
+                return True
+            task._paused = True
+            task.cancel_flag[0] = PAUSED
+            task._dirty = False  # the next progress call goes through _changed: the pause point
+            timer, task._timer = task._timer, None
+            if timer is not None and task._deadline is not None:
+                timer.cancel()
+                task._time_left = max(0.0, task._deadline - self.clock.now())
+        logger.debug("tasker: task %r (#%d) paused", task.name, task.id)
+        pause_runner(self.runners[task.kind], task)
+        if task.visible:
+            self.delivery.mark_dirty()
+        return True
+
+    def resume(self, task: Task[Any]) -> bool:
+        """Resume a paused live task; True if it was paused."""
+        with self.lock:
+            if not task._paused or task._status.is_final:
+                return False
+            task._paused = False
+            if task.cancel_flag[0] == PAUSED:
+                task.cancel_flag[0] = 0
+            left, task._time_left = task._time_left, None
+            if left is not None:
+                self.arm_timeout(task, left)
+            wakers = self._take_wakers_locked(task)
+        logger.debug("tasker: task %r (#%d) resumed", task.name, task.id)
+        _wake(wakers)
+        resume_runner(self.runners[task.kind], task)
+        if task.visible:
+            self.delivery.mark_dirty()
+        return True
+
+    def unpause_locked(self, task: Task[Any]) -> list[Callable[[], object]] | None:
+        """Cancel or ending of a paused task (lock held): not paused; its wakers to run.
+
+        Returns None if it was not paused. The caller runs the wakers
+        (``wake``) and tells the runner (``runner.resume``) once the lock is released.
+        """
+        if not task._paused:
+            return None
+        task._paused = False
+        task._time_left = None
+        return self._take_wakers_locked(task)
+
+    def add_waker(self, task: Task[Any], fn: Callable[[], object]) -> bool:
+        """Run ``fn()`` once the task is no longer paused; False (not kept) if it is not paused now."""
+        with self.lock:
+            if task.cancel_flag[0] != PAUSED:
+                return False
+            if task._wakers is None:
+                task._wakers = []
+            task._wakers.append(fn)
+            return True
+
+    def may_wait(self) -> bool:
+        """May the calling thread block at a pause point? Not tasker's own loop."""
+        return not self.delivery.must_not_block()
+
+    def _take_wakers_locked(self, task: Task[Any]) -> list[Callable[[], object]]:
+        wakers, task._wakers = task._wakers, None
+        return wakers or []
+
+    # -- the timeout timer ----------------------------------------------------------
+    def arm_timeout(self, task: Task[Any], delay: float) -> None:
+        task._deadline = self.clock.now() + delay
+        task._timer = self.clock.call_later(delay, lambda: self._time_out(task))
+
+    def _time_out(self, task: Task[Any]) -> None:
+        with self.lock:
+            if task._status.is_final or task._cancel_requested:
+                return  # already stopping (cancel, replace, shutdown): it ends canceled
+            task._timed_out = True
+        logger.debug("tasker: task %r (#%d) timed out", task.name, task.id)
+        self.cancel(task)
+
+    if TYPE_CHECKING:  # TaskLifecycle's
+
+        def cancel(self, task: Task[Any]) -> bool: ...
+
+
+def wake(wakers: list[Callable[[], object]] | None) -> None:
+    if wakers:
+        _wake(wakers)
+
+
+def _wake(wakers: list[Callable[[], object]]) -> None:
+    for fn in wakers:
+        try:
+            fn()
+        except Exception:
+            logger.exception("tasker: waking a paused task failed")
+
+
+def pause_runner(runner: Runner, task: Task[Any]) -> None:
+    """``runner.pause(task)``; a runner without it pauses cooperatively (``CooperativePause``)."""
+    method = getattr(runner, "pause", None)
+    if method is not None:
+        method(task)
+
+
+def resume_runner(runner: Runner, task: Task[Any]) -> None:
+    """``runner.resume(task)``, or nothing for a runner without it."""
+    method = getattr(runner, "resume", None)
+    if method is not None:
+        method(task)
+
