@@ -88,6 +88,19 @@ def warn(ctx: ExecutionContext, text: str, category: type[Warning] = UserWarning
     return "warned"
 
 
+async def awarn(ctx: ExecutionContext, text: str, category: type[Warning] = UserWarning) -> str:
+    """``warn`` as a coroutine, with a second warning from an asyncio task it starts."""
+    import asyncio
+
+    warnings.warn(text, category, stacklevel=1)
+
+    async def child() -> None:
+        warnings.warn(f"{text} (child)", category, stacklevel=1)
+
+    await asyncio.get_running_loop().create_task(child())
+    return "warned"
+
+
 class CustomWarning(UserWarning):
     pass
 

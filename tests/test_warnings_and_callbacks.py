@@ -1,4 +1,4 @@
-"""Warnings raised in thread and process tasks reach the application's warnings
+"""Warnings raised in thread, coroutine and process tasks reach the application's warnings
 machinery on the main thread, naming the task; task.add_done_callback."""
 
 from __future__ import annotations
@@ -36,22 +36,41 @@ def shown() -> Iterator[Shown]:
 
 
 def _start(h: Harness, kind: str, func: Any, *args: Any) -> Task[Any]:
+    if kind == "coroutine":
+        return h.mgr.add_coroutine(control_jobs.awarn, *args, key=f"{kind} job", when_done=h.when_done)
     run = h.mgr.run_thread if kind == "thread" else h.mgr.run_process
     return run(func, *args, key=f"{kind} job", when_done=h.when_done)
 
 
-@pytest.mark.parametrize("kind", ["thread", "process"])
+@pytest.mark.parametrize("kind", ["thread", "coroutine", "process"])
 def test_a_warning_in_a_task_is_shown_on_the_main_thread_naming_the_task(
     harness: Harness, shown: Shown, kind: str
 ) -> None:
     task = _start(harness, kind, control_jobs.warn, "careful", control_jobs.CustomWarning)
     assert harness.finish(task).result() == "warned"
-    assert harness.pump_until(lambda: bool(shown))
-    text, category, filename, lineno, thread = shown[0]
-    assert text == f"careful (in task '{kind} job')"
-    assert category is control_jobs.CustomWarning
-    assert filename.endswith("control_jobs.py") and lineno > 0
-    assert thread == threading.current_thread().name, "shown on the main thread"
+    expected = ["careful"] + (["careful (child)"] if kind == "coroutine" else [])
+    assert harness.pump_until(lambda: len(shown) >= len(expected))
+    assert [entry[0] for entry in shown] == [f"{text} (in task '{kind} job')" for text in expected]
+    for _, category, filename, lineno, thread in shown:
+        assert category is control_jobs.CustomWarning
+        assert filename.endswith("control_jobs.py") and lineno > 0
+        assert thread == threading.current_thread().name, "shown on the main thread"
+
+
+def test_a_warning_on_taskers_loop_outside_any_task_is_not_named(harness: Harness, shown: Shown) -> None:
+    """Only the task's own code is named: a callback on tasker's loop warns as itself."""
+    harness.finish(_start(harness, "coroutine", control_jobs.warn, "first"))  # the hook is installed
+    assert harness.pump_until(lambda: len(shown) >= 2)
+    done = threading.Event()
+
+    def outside() -> None:
+        warnings.warn("from the loop", UserWarning, stacklevel=1)
+        done.set()
+
+    harness.mgr.loop.call_soon_threadsafe(outside)
+    assert done.wait(10)
+    assert [entry[0] for entry in shown[2:]] == ["from the loop"]
+    assert shown[2][4] != threading.current_thread().name, "shown where it was raised"
 
 
 def test_the_applications_filters_decide_for_a_process_task(harness: Harness, shown: Shown) -> None:

@@ -105,7 +105,8 @@ class TaskLifecycle(PauseTransitions):
             self._by_key[task.key] = task
             self._active[task.id] = task
             self._visible_live += task.visible
-        logger.debug("tasker: %s task %r submitted (#%d)", task.kind, task.name, task.id)
+        if logger.isEnabledFor(logging.DEBUG):  # (guarded: task.name is not free, and this is per task)
+            logger.debug("tasker: %s task %r submitted (#%d)", task.kind, task.name, task.id)
         if task.visible:
             self.delivery.mark_dirty()
         if task.timeout is not None:
@@ -117,7 +118,8 @@ class TaskLifecycle(PauseTransitions):
             if task._status is not TaskStatus.PENDING:
                 return False
             task._status = TaskStatus.RUNNING
-        logger.debug("tasker: task %r (#%d) started", task.name, task.id)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("tasker: task %r (#%d) started", task.name, task.id)
         if task.visible:
             self.delivery.mark_dirty()
         return True

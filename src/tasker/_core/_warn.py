@@ -1,13 +1,16 @@
 """Warnings raised in tasks reach the application's ``warnings`` machinery, naming the task.
 
-* Thread tasks warn in the application's own process: its filters and
-  registries decide in that thread as always (``"error"`` raises there and
-  fails the task). What is *shown* goes to the main thread, with the task's
-  name added to the text, through the ``warnings.showwarning`` that was in
-  place: ``install_thread_hook`` puts ``_thread_hook`` in front of it
-  (checked each time a thread task starts, so a later replacement by the
-  application or ``catch_warnings`` is wrapped again). Threads that run no
-  task pass straight through.
+* Thread and coroutine tasks warn in the application's own process: its
+  filters and registries decide where the warning is raised, as always
+  (``"error"`` raises there and fails the task). What is *shown* goes to the
+  main thread, with the task's name added to the text, through the
+  ``warnings.showwarning`` that was in place: ``install_hook`` puts ``_hook``
+  in front of it (checked each time such a task starts, so a later
+  replacement by the application or ``catch_warnings`` is wrapped again).
+  The run template (``runners._inprocess``) sets ``current`` for the call:
+  a context variable, so it names the thread task in its thread and the
+  coroutine task in its asyncio task (and in the tasks it creates), never
+  tasker's loop around them. Code that runs no task passes straight through.
 * Process tasks warn in a worker, whose filter shows every warning once per
   location (``"default"``); the worker sends it (``_child``) and the parent
   re-issues it on the main thread with ``warnings.warn_explicit`` — the
@@ -18,9 +21,9 @@
 
 from __future__ import annotations
 
-import threading
 import warnings
 from collections.abc import Callable
+from contextvars import ContextVar
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +32,8 @@ if TYPE_CHECKING:
 
 ShowWarning = Callable[..., object]
 
-_local = threading.local()  # .task: the task the current thread runs
+#: The task whose function the current thread or asyncio task runs (None: none).
+current: ContextVar[Task[Any] | None] = ContextVar("tasker_current_task", default=None)
 _next: ShowWarning = warnings.showwarning
 _registries: dict[str, dict[Any, Any]] = {}  # per file, as a module's __warningregistry__ would be
 
@@ -45,25 +49,20 @@ def _instance(category: type[Warning], text: str) -> Warning | str:
         return text
 
 
-# -- thread tasks -----------------------------------------------------------------------
-def install_thread_hook() -> None:
-    """Put ``_thread_hook`` in front of the current ``warnings.showwarning`` (idempotent)."""
+# -- thread and coroutine tasks ---------------------------------------------------------
+def install_hook() -> None:
+    """Put ``_hook`` in front of the current ``warnings.showwarning`` (idempotent)."""
     global _next
-    current = warnings.showwarning
-    if current is not _thread_hook:
-        _next = current
-        warnings.showwarning = _thread_hook
+    shown = warnings.showwarning
+    if shown is not _hook:
+        _next = shown
+        warnings.showwarning = _hook
 
 
-def set_current(task: Task[Any] | None) -> None:
-    """The task the calling thread runs from now on (None: none)."""
-    _local.task = task
-
-
-def _thread_hook(
+def _hook(
     message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
 ) -> None:
-    task: Task[Any] | None = getattr(_local, "task", None)
+    task = current.get()
     show = _next
     if task is None or task.is_final():
         show(message, category, filename, lineno, file, line)

@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._core import _warn
 from .._core._runner import CooperativePause
 from ._inprocess import run_sync
 from ._pending import PendingQueue
@@ -191,11 +190,8 @@ class ThreadRunner(CooperativePause):
 
     def _run(self, task: Task[Any], me: threading.Thread) -> None:
         task.handle = me
-        _warn.install_thread_hook()  # its warnings are shown on the main thread, naming it
-        _warn.set_current(task)
         try:
             run_sync(self._lifecycle, task)
         finally:
-            _warn.set_current(None)
             with self._lock:
                 task.handle = None
