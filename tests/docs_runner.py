@@ -1,6 +1,7 @@
 """Runs one code example of the docs: ``python tests/docs_runner.py KIND FILE``.
 
-KIND is ``plain``, ``gtk``, ``qt``, ``tk`` or ``pytest``. The file runs as
+KIND is ``plain``, ``gtk``, ``qt``, ``tk`` or ``pytest`` (``qt`` patches PyQt6
+when ``TASKER_QT_API=pyqt6``, else PySide6). The file runs as
 ``python FILE`` would run it (its directory first on ``sys.path``). Window
 examples end in ``app.run()`` / ``app.exec()`` / ``root.mainloop()`` as real
 apps do; here that call is wrapped so the window quits by itself once the
@@ -43,7 +44,11 @@ class Watch:
 
 
 def patch_qt() -> None:
-    from PySide6 import QtCore, QtWidgets
+    import importlib
+
+    binding = "PyQt6" if os.environ.get("TASKER_QT_API") == "pyqt6" else "PySide6"
+    QtCore = importlib.import_module(f"{binding}.QtCore")
+    QtWidgets = importlib.import_module(f"{binding}.QtWidgets")
 
     original = QtWidgets.QApplication.exec
     watch = Watch()

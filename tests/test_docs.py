@@ -7,7 +7,9 @@ on the line before it:
   a subprocess by tests/docs_runner.py: KIND ``plain`` as is, ``gtk`` and ``tk``
   on the X display (Xvfb under scripts/test), ``qt`` with
   ``QT_QPA_PLATFORM=offscreen`` (window examples quit by themselves once their
-  tasks ended), ``pytest`` as a test file run by pytest with tasker's plugin;
+  tasks ended; each runs twice: as written, on PySide6, and as ``qt-pyqt6`` with
+  ``PyQt6`` for ``PySide6`` and ``TASKER_QT_API=pyqt6``), ``pytest`` as a test
+  file run by pytest with tasker's plugin;
 * ``<!-- file: NAME -->`` — a module the page's runnable examples import,
   written next to them (``app.py`` for a test file, say; the folders of a
   ``pkg/mod/__init__.py`` become packages);
@@ -50,6 +52,8 @@ def examples() -> list[tuple[str, str, str]]:
         for index, (kind, code) in enumerate(runnable):
             assert kind is not None
             found.append((f"{doc}#{index + 1}", kind, code))
+            if kind == "qt":  # the same program on PyQt6
+                found.append((f"{doc}#{index + 1}-pyqt6", "qt-pyqt6", code.replace("PySide6", "PyQt6")))
     return found
 
 
@@ -81,6 +85,8 @@ def test_every_guide_has_a_runnable_example() -> None:
 def test_doc_example_runs(name: str, kind: str, code: str, tmp_path: Path) -> None:
     if kind == "qt" and find_spec("PySide6") is None:
         pytest.skip("PySide6 is not installed")
+    if kind == "qt-pyqt6" and find_spec("PyQt6") is None:
+        pytest.skip("PyQt6 is not installed")
     if kind in ("tk", "gtk") and not os.environ.get("DISPLAY"):
         pytest.skip("needs a display (scripts/test provides Xvfb)")
     if kind == "gtk" and find_spec("gi") is None:
@@ -102,10 +108,10 @@ def test_doc_example_runs(name: str, kind: str, code: str, tmp_path: Path) -> No
     script = tmp_path / ("test_example.py" if kind == "pytest" else "example.py")
     script.write_text(code + "\n", encoding="utf-8")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "COLUMNS": "100", "GTK_A11Y": "none",
-           "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+           "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "TASKER_QT_API": "pyqt6" if kind == "qt-pyqt6" else "pyside6"}
     env.pop("PYTEST_CURRENT_TEST", None)
     proc = subprocess.run(
-        [sys.executable, str(RUNNER), kind, str(script)],
+        [sys.executable, str(RUNNER), kind.removesuffix("-pyqt6"), str(script)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=100,
     )
     assert proc.returncode == 0, f"{name}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"

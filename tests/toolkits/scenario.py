@@ -1,6 +1,6 @@
 """One application per toolkit that never calls initialize(): prints what it saw.
 
-    python tests/toolkits/scenario.py qt|tk|asyncio
+    python tests/toolkits/scenario.py qt|pyqt6|tk|asyncio
 
 Starts a thread, a coroutine and a process task with events, watches
 ``tasks_updated`` and ``schedule_on_main_thread``, runs the toolkit's real event
@@ -55,10 +55,11 @@ def start(mgr: TaskManager, quit_loop: Any) -> None:
     mgr.run_process(jobs.report, 5, when_done=when_done, when_event=when_event)
 
 
-def run_qt() -> str:
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+def run_qt(binding: str = "PySide6") -> str:
+    import importlib
 
+    QTimer = importlib.import_module(f"{binding}.QtCore").QTimer
+    QApplication = importlib.import_module(f"{binding}.QtWidgets").QApplication
     app = QApplication([])
     mgr = TaskManager(max_processes=1)
     QTimer.singleShot(0, lambda: start(mgr, app.quit))
@@ -98,6 +99,6 @@ def run_asyncio() -> str:
 
 
 if __name__ == "__main__":
-    scheduler = {"qt": run_qt, "tk": run_tk, "asyncio": run_asyncio}[sys.argv[1]]()
+    scheduler = {"qt": run_qt, "pyqt6": lambda: run_qt("PyQt6"), "tk": run_tk, "asyncio": run_asyncio}[sys.argv[1]]()
     SEEN.pop("handler", None)
     print(json.dumps({"scheduler": scheduler, **SEEN}))

@@ -46,6 +46,11 @@ def test_qt_application_gets_callbacks_on_gui_thread() -> None:
     check(run("qt", QT_QPA_PLATFORM="offscreen"), "QtScheduler")
 
 
+def test_pyqt6_application_gets_callbacks_on_gui_thread() -> None:
+    pytest.importorskip("PyQt6")
+    check(run("pyqt6", QT_QPA_PLATFORM="offscreen"), "QtScheduler")
+
+
 def test_tk_application_gets_callbacks_on_main_thread() -> None:
     pytest.importorskip("tkinter")
     if not os.environ.get("DISPLAY"):

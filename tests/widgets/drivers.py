@@ -163,11 +163,18 @@ class QtDriver(Driver):
     name = "qt"
 
     def __init__(self) -> None:
-        from PySide6 import QtCore, QtWidgets
+        import importlib
+        import os
+        import sys
 
         import tasker.qt
         from tasker.qt._base import BROKEN_BINDING
+        from tasker.qt._binding import API, APIS, QtCore, QtWidgets
 
+        wanted = os.environ.get("TASKER_QT_API", API)
+        others = [package for api, package in APIS.items() if api != API and package in sys.modules]
+        assert wanted == API and not others, f"tasker.qt chose {API} (wanted {wanted}); also imported: {others}"
+        self.QTest = importlib.import_module(f"{APIS[API]}.QtTest").QTest
         if BROKEN_BINDING:
             raise RuntimeError("skip: this PySide6 (6.12.0 on Python 3.11) drops references to None; see tasker.qt")
         self.QtCore, self.QtWidgets, self.module = QtCore, QtWidgets, tasker.qt
@@ -195,9 +202,7 @@ class QtDriver(Driver):
         self.loop.processEvents(self.QtCore.QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
 
     def click(self, button: Any) -> None:
-        from PySide6.QtTest import QTest
-
-        QTest.mouseClick(button, self.QtCore.Qt.MouseButton.LeftButton)
+        self.QTest.mouseClick(button, self.QtCore.Qt.MouseButton.LeftButton)
 
     def kind_text(self, row: Any) -> str:
         return str(row.kind_label.text())

@@ -1,11 +1,12 @@
-"""tasker's widgets on GTK, Qt and Tk: one list of scenarios, each toolkit in its real loop.
+"""tasker's widgets on GTK, Qt (PySide6 and PyQt6) and Tk: one list of scenarios, each toolkit in its real loop.
 
 Every scenario of ``scenarios.py`` runs in a subprocess per toolkit (this pytest
 process never imports a toolkit, or tasker's automatic scheduler choice would
 change for the rest of the suite): GTK and Tk under the X display that
 ``scripts/test`` provides (Xvfb), Qt in a real ``QApplication`` with
 ``QT_QPA_PLATFORM=offscreen``. A test fails if the subprocess logged a warning,
-a critical or a traceback.
+a critical or a traceback. ``qt`` is ``tasker.qt`` on PySide6, ``pyqt6`` the same
+scenarios on PyQt6 (``TASKER_QT_API=pyqt6``); a process never loads both bindings.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SCENARIOS = HERE / "scenarios.py"
-TOOLKITS = ["gtk", "qt", "tk"]
+TOOLKITS = ["gtk", "qt", "pyqt6", "tk"]
+#: What each runs in its subprocess: the driver (``scenarios.py``'s TOOLKIT) and TASKER_QT_API.
+DRIVER = {"pyqt6": "qt"}
+QT_API = {"qt": "pyside6", "pyqt6": "pyqt6"}
 
 #: Toolkit warnings and criticals, Python warnings, tracebacks, Qt's "already deleted".
 WARNING = re.compile(r"(\w+-)?(WARNING|CRITICAL)\b|Warning:|Traceback|already deleted|invalid command", re.I)
@@ -35,6 +39,9 @@ def toolkit_env(toolkit: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTEST_CURRENT_TEST", None)
     env["QT_QPA_PLATFORM"] = "offscreen"
+    env.pop("TASKER_QT_API", None)
+    if toolkit in QT_API:
+        env["TASKER_QT_API"] = QT_API[toolkit]
     runtime = env.get("XDG_RUNTIME_DIR", "")
     if not env.get("DBUS_SESSION_BUS_ADDRESS") and not (runtime and os.path.exists(f"{runtime}/bus")):
         env["GTK_A11Y"] = "none"  # no session bus: GTK's accessibility bridge would only warn
@@ -42,17 +49,17 @@ def toolkit_env(toolkit: str) -> dict[str, str]:
 
 
 def need(toolkit: str) -> None:
-    module = {"gtk": "gi", "qt": "PySide6", "tk": "tkinter"}[toolkit]
+    module = {"gtk": "gi", "qt": "PySide6", "pyqt6": "PyQt6", "tk": "tkinter"}[toolkit]
     if find_spec(module) is None:
         pytest.skip(f"{module} is not installed")
-    if toolkit != "qt" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if toolkit not in QT_API and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         pytest.skip("no display (scripts/test provides Xvfb)")
 
 
 def run(toolkit: str, name: str, *args: str, timeout: float = 90) -> dict[str, Any]:
     need(toolkit)
     proc = subprocess.run(
-        [sys.executable, str(SCENARIOS), toolkit, name, *args],
+        [sys.executable, str(SCENARIOS), DRIVER.get(toolkit, toolkit), name, *args],
         cwd=ROOT,
         env=toolkit_env(toolkit),
         capture_output=True,
@@ -174,14 +181,47 @@ def test_show_after_keeps_quick_tasks_out_of_view(toolkit: str) -> None:
     assert r["slow"] == {"waited_at_least": True, "rows_30s": 0, "busy_30s": 0, "message": "slow work"}
 
 
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("first", "forced", "expected"),
+    [
+        ("", "", "pyside6 PySide6"),  # nothing imported yet: PySide6, installed
+        ("PyQt6.QtWidgets", "", "pyqt6 PyQt6"),  # the binding the application imported
+        ("PySide6.QtWidgets", "", "pyside6 PySide6"),
+        ("", "PyQt6", "pyqt6 PyQt6"),  # TASKER_QT_API forces one (any case)
+        ("", "qt5", "ImportError: tasker.qt: TASKER_QT_API='qt5'; expected one of pyside6, pyqt6"),
+    ],
+)
+def test_tasker_qt_chooses_its_binding(first: str, forced: str, expected: str) -> None:
+    need("qt")
+    need("pyqt6")
+    code = (
+        "import importlib, sys\n"
+        f"if {first!r}: importlib.import_module({first!r})\n"
+        "try:\n"
+        "    from tasker.qt._binding import API, QtCore\n"
+        "except ImportError as exc:\n"
+        "    print('ImportError:', exc); raise SystemExit(0)\n"
+        "loaded = [p for p in ('PySide6', 'PyQt6') if p + '.QtCore' in sys.modules]\n"
+        "assert QtCore.__name__ == loaded[0] + '.QtCore', (QtCore, loaded)\n"
+        "print(API, *loaded)\n"
+    )
+    env = toolkit_env("gtk")  # no TASKER_QT_API
+    if forced:
+        env["TASKER_QT_API"] = forced
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert proc.stdout.strip() == expected
+
+
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("toolkit", ["qt", "tk"])
+@pytest.mark.parametrize("toolkit", ["qt", "pyqt6", "tk"])
 def test_demo_runs_its_tour_and_quits(toolkit: str, tmp_path: Path) -> None:
-    """``python -m tasker.demo --qt|--tk --test-mode``: the GTK demo's tour, in that toolkit."""
+    """``python -m tasker.demo --qt|--tk --test-mode``: the GTK demo's tour, in that toolkit (Qt: both bindings)."""
     need(toolkit)
     shot = tmp_path / "demo.png"
-    args = ["-m", "tasker.demo", f"--{toolkit}", "--test-mode", "--time-limit", "150"]
-    if toolkit == "qt" or shutil.which("import"):  # Tk's screenshot needs ImageMagick
+    args = ["-m", "tasker.demo", f"--{DRIVER.get(toolkit, toolkit)}", "--test-mode", "--time-limit", "150"]
+    if toolkit in QT_API or shutil.which("import"):  # Tk's screenshot needs ImageMagick
         args += ["--screenshot", str(shot)]
     proc = subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=toolkit_env(toolkit), capture_output=True, text=True, timeout=200

@@ -18,7 +18,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     view = parser.add_mutually_exclusive_group()
     view.add_argument("--gtk", action="store_true", help="the GTK 4 window (needs a display); the default with one")
-    view.add_argument("--qt", action="store_true", help="the Qt window (PySide6; QT_QPA_PLATFORM=offscreen works)")
+    view.add_argument("--qt", action="store_true", help="the Qt window (PySide6 or PyQt6; QT_QPA_PLATFORM=offscreen)")
     view.add_argument("--tk", action="store_true", help="the Tk window (needs a display)")
     view.add_argument("--terminal", action="store_true", help="the terminal view (rich); the default without a display")
     parser.add_argument(

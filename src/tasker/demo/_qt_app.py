@@ -1,4 +1,4 @@
-"""The demo's Qt window (PySide6): the same tasks, tour and test mode as the GTK one.
+"""The demo's Qt window (PySide6 or PyQt6, as ``tasker.qt`` picks): the same tasks, tour and test mode as the GTK one.
 
 Every callback runs on the Qt GUI thread: tasker picks its Qt scheduler by
 itself, since the ``QApplication`` exists before the first task starts.
@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..qt import TaskErrorBanner, TaskListView, TaskProgressBar, save_png
-from ..qt._base import ElidedLabel, QtCore, QtGui, QtWidgets, dim
+from ..qt._base import ElidedLabel, dim
+from ..qt._binding import QtCore, QtGui, QtWidgets
 from ._app import (
     OUTCOME_STYLE,
     PREVIEW_BACKGROUND,

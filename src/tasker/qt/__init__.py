@@ -1,6 +1,9 @@
-"""Qt widgets for tasker (PySide6: ``pip install tasker-ui[qt]``).
+"""Qt widgets for tasker, on PySide6 (``pip install tasker-ui[qt]``) or PyQt6.
 
-Importing this module imports PySide6; importing ``tasker`` alone never does.
+Importing this module imports the Qt binding (``tasker.qt._binding`` picks it:
+``TASKER_QT_API=pyside6|pyqt6`` forces one; otherwise the binding already
+imported, PySide6 first, else PySide6 if installed, else PyQt6); importing
+``tasker`` alone imports neither.
 In a Qt application (a ``QApplication`` exists when the first task starts)
 tasker delivers every callback on the GUI thread by itself (a queued signal),
 so these widgets, like your own ``tasks_updated`` handlers, update widgets directly.

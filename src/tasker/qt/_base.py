@@ -5,8 +5,9 @@ is destroyed (its window closed and deleted, ``deleteLater()``, its parent
 deleted, or its last Python reference dropped). Receivers are bound methods
 held weakly by the manager's signals; the ``destroyed`` handler holds the
 widget only by a weak reference. Every callback first checks that the C++
-object still exists (``shiboken6.isValid``), so a task ending after the window
-closed touches nothing (the classic "Internal C++ object already deleted").
+object still exists (``is_alive``: ``shiboken6.isValid`` on PySide6, ``not
+sip.isdeleted`` on PyQt6), so a task ending after the window closed touches
+nothing (the classic "Internal C++ object already deleted").
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import shiboken6
-from PySide6 import QtCore, QtGui, QtWidgets
-
 from .._widgets import ManagerBinding
+from ._binding import API, QtCore, QtGui, QtWidgets, is_alive
 
 __all__ = ["ElidedLabel", "QtBinding", "QtCore", "QtGui", "QtWidgets", "dim", "split_parent"]
 
@@ -39,8 +38,8 @@ def void_calls_drop_none() -> bool:
     return sys.getrefcount(None) < before - 32
 
 
-#: Checked once, at import: see ``void_calls_drop_none``.
-BROKEN_BINDING = void_calls_drop_none()
+#: Checked once, at import, on PySide6 only: see ``void_calls_drop_none``.
+BROKEN_BINDING = API == "pyside6" and void_calls_drop_none()
 if BROKEN_BINDING:
     warnings.warn(
         "tasker.qt: this PySide6 drops a reference to None on every call of a method that returns "
@@ -119,7 +118,7 @@ class QtBinding(ManagerBinding):
         self._connect()
 
     def _alive(self) -> bool:
-        return shiboken6.isValid(self)
+        return is_alive(self)
 
     def _start_timer(self, ms: int, fn: Callable[[], bool]) -> Any:
         self._tick_fn = fn
@@ -130,12 +129,12 @@ class QtBinding(ManagerBinding):
         fn = self._tick_fn
         if fn is None or not fn():
             self._tick_fn = None
-            if shiboken6.isValid(self._timer):
+            if is_alive(self._timer):
                 self._timer.stop()
 
     def _cancel_timer(self, handle: Any) -> None:
         self._tick_fn = None
-        if shiboken6.isValid(handle):
+        if is_alive(handle):
             handle.stop()
 
 

@@ -7,7 +7,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .._widgets import ErrorBannerLogic
-from ._base import ElidedLabel, QtBinding, QtCore, QtWidgets, split_parent
+from ._base import ElidedLabel, QtBinding, split_parent
+from ._binding import QtCore, QtWidgets
 
 if TYPE_CHECKING:
     from .._core._task import Task

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._widgets import RowLogic, RowState, TaskListLogic
-from ._base import ElidedLabel, QtBinding, QtCore, QtWidgets, dim, split_parent
+from ._base import ElidedLabel, QtBinding, dim, split_parent
+from ._binding import QtCore, QtWidgets, Signal
 
 if TYPE_CHECKING:
     from .._core._task import Task
@@ -127,8 +128,8 @@ class TaskListView(QtWidgets.QScrollArea, TaskListLogic, QtBinding):
     ``task_failed(task)`` for those that ended ``failed``.
     """
 
-    task_ended = QtCore.Signal(object)
-    task_failed = QtCore.Signal(object)
+    task_ended = Signal(object)
+    task_failed = Signal(object)
 
     def __init__(
         self,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._widgets import StatusBarLogic
-from ._base import ElidedLabel, QtBinding, QtCore, QtWidgets, dim, split_parent
+from ._base import ElidedLabel, QtBinding, dim, split_parent
+from ._binding import QtCore, QtWidgets
 
 _SCALE = 1000  # QProgressBar works in integers
 

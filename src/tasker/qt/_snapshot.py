@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import QtWidgets
+from ._binding import QtWidgets
 
 
 def save_png(widget: QtWidgets.QWidget, path: str) -> tuple[int, int]:
