@@ -46,18 +46,23 @@ def _need(condition: bool, reason: str) -> None:
         pytest.skip(reason)
 
 
-def _pidns_available() -> bool:
+def _pidns_problem() -> str | None:
+    """Why ``unshare --pid --mount-proc`` cannot run here (None: it can)."""
     if shutil.which("unshare") is None:
-        return False
+        return "no `unshare` (util-linux)"
     probe = subprocess.run(
         ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "true"], capture_output=True, timeout=30
     )
-    return probe.returncode == 0
+    if probe.returncode == 0:
+        return None
+    # e.g. "cannot change root filesystem propagation" in a chroot whose / is no mount point
+    return probe.stderr.decode(errors="replace").strip() or f"exit {probe.returncode}"
 
 
 @pytest.fixture(scope="session")
 def pidns() -> None:
-    _need(_pidns_available(), "needs `unshare --pid --mount-proc` (root)")
+    problem = _pidns_problem()
+    _need(problem is None, f"needs `unshare --pid --mount-proc` (root): {problem}")
 
 
 def run_in_pidns(cmd: list[str], env: dict[str, str], tmp: Path, seconds: float = 90) -> tuple[dict[str, Any], str]:

@@ -25,6 +25,9 @@ else:
         import pickle
 
 BIG = 1 << 20  # payloads at least this large go through shared memory
+#: Attempts to unpickle a message whose classes live in a package another thread
+#: is importing at the same moment (see ``_unpickle``).
+UNPICKLE_ATTEMPTS = 3
 _SHM = hasattr(os, "memfd_create") and sys.platform.startswith("linux")
 
 
@@ -136,7 +139,7 @@ def dumps_portable(obj: Any, in_band: bool = False) -> tuple[bytes, list[int]]:
 def loads(data: bytes | bytearray | memoryview, fds: list[int]) -> Any:
     """Unpickle a message, mapping its out-of-band buffers (and closing the fds)."""
     if not fds:
-        return pickle.loads(data)
+        return _unpickle(data, ())
     buffers = []
     try:
         for fd in fds:
@@ -144,7 +147,40 @@ def loads(data: bytes | bytearray | memoryview, fds: list[int]) -> Any:
             buffers.append(mmap.mmap(fd, size, prot=mmap.PROT_READ | mmap.PROT_WRITE) if size else b"")
     finally:
         close_fds(fds)
+    return _unpickle(data, buffers)
+
+
+def _unpickle(data: bytes | bytearray | memoryview, buffers: Any) -> Any:
+    """``pickle.loads``, again after waiting when another thread was importing a package it needs.
+
+    A result's class may live in a package (NumPy) that another thread of the
+    application imports at the same moment. The import system then lets this
+    thread see the package half-initialised ("cannot import name ... from
+    partially initialized module"). Importing the top-level package first
+    waits for the other thread's import to finish; then the pickle loads.
+    """
+    for _ in range(UNPICKLE_ATTEMPTS - 1):
+        try:
+            return pickle.loads(data, buffers=buffers)
+        except ImportError as error:
+            if not _await_import(error):
+                raise
     return pickle.loads(data, buffers=buffers)
+
+
+def _await_import(error: ImportError) -> bool:
+    """Wait until the package ``error`` names is imported; False if there is none to wait for."""
+    top = (error.name or "").partition(".")[0]
+    if isinstance(error, ModuleNotFoundError) or top not in sys.modules:
+        return False
+    import logging
+
+    logging.getLogger("tasker").debug(
+        "tasker: unpickling a message raised %s: %s; waiting for package %r to be imported, then trying again",
+        type(error).__name__, error, top,
+    )
+    __import__(top)  # blocks on the package's import lock while another thread imports it
+    return True
 
 
 class Call:
