@@ -11,7 +11,9 @@ if TYPE_CHECKING:
     from .._core._task import Task
 
 _SCALE = 1000.0
-_PAUSE, _RESUME = "⏸", "▶"
+#: Two heavy bars, not U+23F8 "⏸": Tk does not fall back to another font for a
+#: glyph its font lacks, and DejaVu Sans (Debian's default) has no U+23F8.
+_PAUSE, _RESUME = "\u275a\u275a", "\u25b6"
 
 
 class TaskRow(ttk.Frame, RowLogic):
@@ -74,7 +76,7 @@ class TaskRow(ttk.Frame, RowLogic):
 
     @property
     def pause_text(self) -> str:
-        """What the pause button shows: ⏸ (pause) or ▶ (resume)."""
+        """What the pause button shows: ❚❚ (pause) or ▶ (resume)."""
         return str(self.pause_button.cget("text"))
 
     def _show(self, state: RowState) -> None:
@@ -105,7 +107,7 @@ class TaskListView(ttk.Frame, TaskListLogic, TkBinding):
     the task's name and kind, its message, a ``ttk.Progressbar`` (pulsing while
     the task has reported no progress), an estimate of the time left once
     progress allows one, and a cancel button (``cancellable=False`` hides it);
-    ``pausable=True`` adds a pause/resume button (⏸ / ▶), ``show_after=seconds``
+    ``pausable=True`` adds a pause/resume button (❚❚ / ▶), ``show_after=seconds``
     shows a task only once it has been live that long.
 
     ``task_ended`` and ``task_failed`` are hooks: ``view.task_failed.connect(fn)``
