@@ -84,6 +84,19 @@ def log_something(ctx: ExecutionContext, text: str) -> int:
     return os.getpid()
 
 
+class ClusterWarning(UserWarning):
+    pass
+
+
+def warn_twice(ctx: ExecutionContext, text: str) -> str:
+    """Two warnings from one place: the worker shows (sends) it once."""
+    import warnings
+
+    for _ in range(2):
+        warnings.warn(text, ClusterWarning, stacklevel=1)
+    return "warned"
+
+
 def ask(ctx: ExecutionContext, data: Any = None, timeout: float | None = None) -> Any:
     return ctx.ask("question", data, timeout=timeout)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,24 @@ def test_log_records_reach_the_app_with_the_worker_named(
     assert [r.getMessage() for r in records] == ["from the cluster: hello"]
     assert records[0].processName.startswith("tcp://127.0.0.1:")  # the worker's address
     assert records[0].process == task.result()  # the worker's pid
+
+
+def test_a_warning_reaches_the_apps_warnings_machinery_naming_the_task(h: ClusterHarness) -> None:
+    """As for a process task: shown on the main thread, once per location, the task named."""
+    seen: list[tuple[str, type[Warning], str, str]] = []
+
+    def show(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None):
+        seen.append((str(message), category, filename, threading.current_thread().name))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        task = h.finish(h.run(jobs.warn_twice, "mind the gap", key="careful"))
+        assert task.result() == "warned"
+        assert h.pump_until(lambda: bool(seen), 20), "no warning arrived"
+    assert seen == [
+        ("mind the gap (in task 'careful')", jobs.ClusterWarning, jobs.__file__, threading.current_thread().name)
+    ]
 
 
 def test_a_lambda_is_shipped_by_value(h: ClusterHarness) -> None:

@@ -190,6 +190,8 @@ class Forwarder:
                 question.withdraw()
         elif tag == "L":
             _log_record(fields[0])
+        elif tag == "V":
+            self.lifecycle.post_warning(task, *fields)
 
     def _deliver(self, task: Task[Any], tag: str, fields: list[Any]) -> None:
         payload = fields[-1]

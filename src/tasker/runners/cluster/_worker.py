@@ -16,6 +16,8 @@ as Dask events (``Worker.log_event`` on the app's topic), each a list
     Q  token, seq, number, pickled (…)   context.ask
     W  token, number                     the ask timed out here
     L  token, log record fields          a record logged in the task's thread
+    V  token, category module, qualname,  a warning raised in the task's thread (shown
+       text, filename, lineno            once per location, then re-issued in the app)
 
 The app reaches a running task through ``client.run`` on this worker, which
 runs in the worker's event loop, not in a task slot: ``cancel`` (the flag
@@ -36,6 +38,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from itertools import count
 from typing import Any
 
@@ -201,6 +204,10 @@ def _setup(settings: dict[str, Any]) -> None:
     if first:
         threading.Thread(target=_reporter, args=(settings["interval"],), name="tasker-reporter", daemon=True).start()
         logging.getLogger().addHandler(_TaskLogHandler())
+    if warnings.showwarning is not _show_warning:  # (again if Dask or a task replaced it)
+        global _next_showwarning
+        _next_showwarning = warnings.showwarning
+        warnings.showwarning = _show_warning
     root = logging.getLogger()
     if root.getEffectiveLevel() > settings["log_level"]:
         # The app's level, so that its tasks' records reach it; Dask's own loggers keep theirs.
@@ -233,6 +240,25 @@ def _reporter(interval: float) -> None:
             except Exception:  # the worker is closing
                 pass
         _wake.wait(None if due is None else max(0.0, due - now))
+
+
+_next_showwarning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    """``warnings.showwarning`` on the worker: a task's warning goes to the app (tag ``V``)."""
+    cell = _by_thread.get(threading.get_ident())
+    if cell is None or not cell.live:
+        _next_showwarning(message, category, filename, lineno, file, line)
+        return
+    try:
+        cell.ensure_begun()
+        cell.send(["V", cell.token, category.__module__, category.__qualname__, str(message), str(filename),
+                   int(lineno)])
+    except Exception:  # the worker is closing
+        _next_showwarning(message, category, filename, lineno, file, line)
 
 
 class _TaskLogHandler(logging.Handler):
