@@ -170,9 +170,10 @@ HERE = Path(__file__).parent
 
 
 def test_processes_of_every_worker_die_when_the_app_is_killed(tmp_path: Path) -> None:
-    from test_frozen import _need, _pidns_available
+    from test_frozen import _need, _pidns_problem
 
-    _need(_pidns_available(), "needs `unshare --pid --mount-proc` (root)")
+    problem = _pidns_problem()
+    _need(problem is None, f"needs `unshare --pid --mount-proc` (root): {problem}")
     report_path = tmp_path / "pidns.json"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__import__("tasker").__file__).parent.parent),
