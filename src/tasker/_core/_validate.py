@@ -52,11 +52,11 @@ def check_func(
     for label, callback in (("when_done", when_done), ("when_event", when_event)):
         if callback is not None and not callable(callback):
             raise TypeError(f"{label} must be callable or None, got {callback!r}")
-    if timeout is not None and (not isinstance(timeout, (int, float)) or not timeout > 0):
+    if timeout is not None and (not isinstance(timeout, int | float) or not timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if not isinstance(visible, bool):
         raise TypeError(f"visible must be True or False, got {visible!r}")
-    if type(priority) is not int and (not isinstance(priority, int) or isinstance(priority, bool)):
+    if not isinstance(priority, int) or isinstance(priority, bool):
         raise TypeError(f"priority must be an int (higher starts first; default 0), got {priority!r}")
 
 

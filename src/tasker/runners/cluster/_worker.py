@@ -46,7 +46,7 @@ from ..._core._context import ExecutionContext
 from ..._core._errors import TaskTimeoutError
 from ..._core._status import CANCELLED, PAUSED
 from ..process import _payload
-from ..process._child import _describe_error, log_fields
+from ..process._child import _describe_error, log_fields, warning_fields
 from ._events import Outbox
 
 #: A task that ends sooner sends no begin event (one message less through the scheduler).
@@ -255,8 +255,7 @@ def _show_warning(
         return
     try:
         cell.ensure_begun()
-        cell.send(["V", cell.token, category.__module__, category.__qualname__, str(message), str(filename),
-                   int(lineno)])
+        cell.send(["V", cell.token, *warning_fields(message, category, filename, lineno)])
     except Exception:  # the worker is closing
         _next_showwarning(message, category, filename, lineno, file, line)
 

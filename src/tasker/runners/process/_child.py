@@ -247,6 +247,11 @@ def log_fields(handler: logging.Handler, record: logging.LogRecord) -> dict[str,
     return {k: v for k, v in fields.items() if isinstance(v, str | int | float | type(None))}
 
 
+def warning_fields(message: Warning | str, category: type[Warning], filename: str, lineno: int) -> tuple[Any, ...]:
+    """A warning as the plain fields the app re-issues it from: ``_core._warn.reissue``'s arguments."""
+    return (category.__module__, category.__qualname__, str(message), str(filename), int(lineno))
+
+
 class _WarningForwarder:
     """``warnings.showwarning`` in the worker: the warning goes to the parent."""
 
@@ -264,10 +269,9 @@ class _WarningForwarder:
     ) -> None:
         cell = self._link.cell
         try:
-            self._link.send((
-                Tag.WARNING, cell._id if cell is not None else 0,
-                category.__module__, category.__qualname__, str(message), str(filename), int(lineno),
-            ))
+            self._link.send(
+                (Tag.WARNING, cell._id if cell is not None else 0, *warning_fields(message, category, filename, lineno))
+            )
         except OSError:
             pass  # the parent is gone
 
