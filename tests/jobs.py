@@ -127,6 +127,10 @@ def segfault(ctx: ExecutionContext) -> None:
     ctypes.string_at(0)
 
 
+def thread_name(ctx: ExecutionContext) -> str:
+    return threading.current_thread().name
+
+
 def pid(ctx: ExecutionContext) -> int:
     return os.getpid()
 

@@ -170,3 +170,25 @@ def test_shutdown_ends_every_kind_and_leaves_nothing(make_harness) -> None:
     with pytest.raises(RuntimeError, match="shut down"):
         h.start("thread", "ok")
     h.mgr.shutdown()  # idempotent
+
+
+def test_a_finished_task_is_freed_by_reference_counting_alone(harness: Harness, kind: str) -> None:
+    """No reference cycle through a task: with the garbage collector off, it goes once dropped.
+
+    (A coroutine task's asyncio context named the task for warnings and was
+    never reset: context → task → ``task.handle`` → asyncio task → context.)
+    """
+    import gc
+    import weakref
+
+    ended = threading.Event()
+    gc.disable()
+    try:
+        task = harness.start(kind, "ok", 1, when_done=lambda t: ended.set(), visible=False)
+        assert harness.pump_until(ended.is_set)
+        harness.settle()
+        ref = weakref.ref(task)
+        del task
+        assert harness.pump_until(lambda: ref() is None, timeout=5.0), gc.get_referrers(ref())
+    finally:
+        gc.enable()

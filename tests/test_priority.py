@@ -145,5 +145,16 @@ def test_the_pending_queue_keeps_fifo_as_a_deque_and_order_as_a_heap() -> None:
     queue.push(a)  # type: ignore[arg-type]  (put back: its place by id)
     assert queue._fifo is None and len(queue) == 5
     assert [t.id for t in queue] == [4, 1, 2, 3, 5]
-    assert [queue.pop().id for _ in range(2)] == [4, 1] and queue.peek() is b
-    assert [t.id for t in queue.take_all()] == [2, 3, 5] and not queue
+    assert [queue.pop().id for _ in range(2)] == [4, 1] and queue.first() is b
+    assert [t.id for t in queue.take_all()] == [2, 3, 5] and not queue and queue.first() is None
+
+
+def test_the_pending_queue_first_is_none_when_empty_in_both_forms() -> None:
+    from tasker.runners._pending import PendingQueue
+
+    queue = PendingQueue()
+    assert queue.first() is None
+    queue.push(_T(1, priority=3))  # type: ignore[arg-type]  (a heap from now on)
+    assert queue._fifo is None and queue.first() is not None
+    queue.pop()
+    assert queue.first() is None and not queue

@@ -102,3 +102,15 @@ def test_a_cooperative_thread_cancel_does_not_leave_extra_threads(make_harness) 
     h.finish(h.start("thread", "ok", 1))
     runner = h.mgr._lifecycle.runners["thread"]
     assert len(runner._threads) <= 2 and runner._released == set()
+
+
+def test_an_idle_thread_takes_the_next_task_instead_of_a_new_thread(make_harness) -> None:
+    h = make_harness(max_threads=4)
+    runner = h.mgr._lifecycle.runners.get("thread") or h.mgr._lifecycle.runner("thread")
+    names = []
+    for value in range(5):
+        task = h.finish(h.start("thread", "thread_name"))
+        names.append(task.result())
+        assert h.pump_until(lambda: len(runner._idle) == 1), "the thread never went back to the pool"
+        assert value == 0 or len(runner._threads) == 1
+    assert len(set(names)) == 1, names  # one thread ran them all: each submit took its idle token

@@ -59,7 +59,8 @@ class ExecutionContext:
         self._flag = flag  # anything indexable whose [0] is non-zero once cancelled
         self._base = base
         self._span = span
-        self._total = _check_total(total)
+        # (a positive float, the default included, needs no call: every task makes one context)
+        self._total = total if total.__class__ is float and total > 0.0 else _check_total(total)
 
     def set_total(self, total: float) -> None:
         """Set the value that ``set_progress`` reaches when done (default 1.0)."""

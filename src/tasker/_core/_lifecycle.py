@@ -36,6 +36,7 @@ from ._pausing import PauseTransitions, resume_runner, wake
 from ._runner import Runner, make_runner
 from ._signal import TasksSignal
 from ._status import CANCELLED, TaskStatus, final_status
+from ._task import func_name
 
 if TYPE_CHECKING:
     from ..schedulers import Scheduler
@@ -44,6 +45,14 @@ if TYPE_CHECKING:
     from ._task import Task
 
 logger = logging.getLogger("tasker")
+DEBUG = logging.DEBUG
+#: logging's own answer, per level, to "is this logger enabled?" (it clears this
+#: dict, never replaces it, whenever levels change). The per-task debug lines
+#: read it instead of calling ``isEnabledFor`` (one Python call per step, on every
+#: task): a missing answer counts as "maybe", and ``logger.debug`` then decides
+#: (and fills it in). Not CPython's logging: an empty dict, so always "maybe".
+_cached = getattr(logger, "_cache", None)
+_enabled: dict[int, bool] = _cached if isinstance(_cached, dict) else {}
 
 
 class TaskLifecycle(PauseTransitions):
@@ -105,7 +114,7 @@ class TaskLifecycle(PauseTransitions):
             self._by_key[task.key] = task
             self._active[task.id] = task
             self._visible_live += task.visible
-        if logger.isEnabledFor(logging.DEBUG):  # (guarded: task.name is not free, and this is per task)
+        if _enabled.get(DEBUG, True):  # (guarded: task.name is not free, and this is per task)
             logger.debug("tasker: %s task %r submitted (#%d)", task.kind, task.name, task.id)
         if task.visible:
             self.delivery.mark_dirty()
@@ -118,7 +127,7 @@ class TaskLifecycle(PauseTransitions):
             if task._status is not TaskStatus.PENDING:
                 return False
             task._status = TaskStatus.RUNNING
-        if logger.isEnabledFor(logging.DEBUG):
+        if _enabled.get(DEBUG, True):
             logger.debug("tasker: task %r (#%d) started", task.name, task.id)
         if task.visible:
             self.delivery.mark_dirty()
@@ -144,10 +153,12 @@ class TaskLifecycle(PauseTransitions):
             # Queued before the lock is released: "settled" never sees a task
             # that is gone from _active but whose when_done is not queued yet.
             self.delivery.ending(self._run_when_done, task, show=task.visible)
-        if logger.isEnabledFor(logging.DEBUG):
+        if _enabled.get(DEBUG, True):
             why = f" ({type(error).__name__}: {error})" if error is not None else ""
             logger.debug("tasker: task %r (#%d) ended %s%s", task.name, task.id, status, why)
-        task.name  # noqa: B018 - fix the name (from the function) before letting the function go
+        call = task._call
+        if task._name is None and call is not None:  # fix the name before letting the function go
+            task._name = func_name(call[0])
         task._call = task.payload = None
         if task._timer is not None:
             task._timer.cancel()
@@ -161,7 +172,8 @@ class TaskLifecycle(PauseTransitions):
                 callback()
             except Exception:
                 logger.exception("tasker: internal done-callback failed")
-        self.notify_settle()
+        if self._settle_waiters:  # (notify_settle, inlined: most endings have nobody waiting)
+            self.notify_settle()
         return True
 
     def _run_when_done(self, task: Task[Any]) -> None:

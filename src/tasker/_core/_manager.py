@@ -262,17 +262,20 @@ class TaskManager(MainThreadCalls):
         check_func(
             METHODS.get(kind, kind), kind == "coroutine", func, key, when_done, when_event, timeout, visible, priority
         )
-        self._check_open()
-        self._get_scheduler()  # chosen here, in the caller's (main) thread, not in a worker
         lifecycle = self._lifecycle
-        runner = lifecycle.runner(kind)
+        if lifecycle.closed:
+            self._check_open()
+        if self._scheduler is None:
+            self._get_scheduler()  # chosen here, in the caller's (main) thread, not in a worker
+        runner = lifecycle.runners.get(kind) or lifecycle.runner(kind)
         task: Task[Any] = Task(
             lifecycle, kind, (func, args, kwargs), key, when_done, when_event, timeout, visible, priority
         )
         task.payload = runner.prepare(func, args, kwargs)
-        with self._lock:
-            first = not self._started
-            self._started = True
+        first = False
+        if not self._started:  # (read without the lock first: it is set once, for good)
+            with self._lock:
+                first, self._started = not self._started, True
         old = lifecycle.add(task)
         if old is not None:
             lifecycle.cancel(old)

@@ -25,12 +25,13 @@ class TaskStatus(StrEnum):
     FAILED = "failed"
     CANCELED = "canceled"
 
-    @property
-    def is_final(self) -> bool:
-        return self in _FINAL
+    #: True for ``completed``, ``failed`` and ``canceled``: the task is over.
+    #: (A plain attribute of each member, not a property: it is read on every
+    #: status check of every task.)
+    is_final: bool
 
-
-_FINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELED})
+    def __init__(self, value: str) -> None:
+        self.is_final = value in ("completed", "failed", "canceled")
 
 #: Values of a task's one-byte flag (``task.cancel_flag[0]``; ``ExecutionContext``
 #: reads it): 0 while it may run, ``CANCELLED`` once cancellation was asked,

@@ -116,7 +116,7 @@ class Task(Generic[R]):
         """The key if it is a string, else the function's name (for UIs and logs)."""
         name = self._name
         if name is None:
-            name = self._name = _func_name(self._call[0]) if self._call is not None else f"task #{self.id}"
+            name = self._name = func_name(self._call[0]) if self._call is not None else f"task #{self.id}"
         return name
 
     @property
@@ -323,7 +323,7 @@ def _resolve(future: Any) -> None:
         future.set_result(None)
 
 
-def _func_name(func: Callable[..., Any]) -> str:
+def func_name(func: Callable[..., Any]) -> str:
     inner = getattr(func, "func", func)  # functools.partial
     return str(getattr(inner, "__qualname__", None) or type(inner).__name__)
 

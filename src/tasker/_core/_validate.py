@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from types import FunctionType
 from typing import Any
 
 CO_COROUTINE = 0x80
@@ -10,6 +11,8 @@ CO_COROUTINE = 0x80
 
 def is_async_callable(func: Any) -> bool:
     """True for ``async def`` functions, also behind partials and bound methods."""
+    if func.__class__ is FunctionType:  # the common case, first: no getattr
+        return bool(func.__code__.co_flags & CO_COROUTINE)
     while True:
         inner = getattr(func, "func", None)  # functools.partial
         if inner is None or not callable(inner):
@@ -34,7 +37,11 @@ def check_func(
     visible: Any = True,
     priority: Any = 0,
 ) -> None:
-    """Raise ``TypeError``/``ValueError`` for arguments that cannot work (``method``: the caller's name)."""
+    """Raise ``TypeError``/``ValueError`` for arguments that cannot work (``method``: the caller's name).
+
+    Every task goes through here: the checks of arguments left at their
+    defaults cost no call.
+    """
     if not callable(func):
         raise TypeError(f"{method}() needs a callable as its first argument, got {func!r}")
     if wants_coroutine and not is_async_callable(func):
@@ -49,14 +56,15 @@ def check_func(
             hash(key)
         except TypeError:
             raise TypeError(f"key must be hashable, got {type(key).__name__}: {key!r}") from None
-    for label, callback in (("when_done", when_done), ("when_event", when_event)):
-        if callback is not None and not callable(callback):
-            raise TypeError(f"{label} must be callable or None, got {callback!r}")
+    if when_done is not None and not callable(when_done):
+        raise TypeError(f"when_done must be callable or None, got {when_done!r}")
+    if when_event is not None and not callable(when_event):
+        raise TypeError(f"when_event must be callable or None, got {when_event!r}")
     if timeout is not None and (not isinstance(timeout, int | float) or not timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    if not isinstance(visible, bool):
+    if visible is not True and visible is not False:  # (bool has these two instances only)
         raise TypeError(f"visible must be True or False, got {visible!r}")
-    if not isinstance(priority, int) or isinstance(priority, bool):
+    if priority.__class__ is not int and (not isinstance(priority, int) or isinstance(priority, bool)):
         raise TypeError(f"priority must be an int (higher starts first; default 0), got {priority!r}")
 
 

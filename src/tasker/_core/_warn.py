@@ -4,7 +4,7 @@
   filters and registries decide where the warning is raised, as always
   (``"error"`` raises there and fails the task). What is *shown* goes to the
   main thread, with the task's name added to the text, through the
-  ``warnings.showwarning`` that was in place: ``install_hook`` puts ``_hook``
+  ``warnings.showwarning`` that was in place: ``install_hook`` puts ``hook``
   in front of it (checked each time such a task starts, so a later
   replacement by the application or ``catch_warnings`` is wrapped again).
   The run template (``runners._inprocess``) sets ``current`` for the call:
@@ -51,15 +51,15 @@ def _instance(category: type[Warning], text: str) -> Warning | str:
 
 # -- thread and coroutine tasks ---------------------------------------------------------
 def install_hook() -> None:
-    """Put ``_hook`` in front of the current ``warnings.showwarning`` (idempotent)."""
+    """Put ``hook`` in front of the current ``warnings.showwarning`` (idempotent)."""
     global _next
     shown = warnings.showwarning
-    if shown is not _hook:
+    if shown is not hook:
         _next = shown
-        warnings.showwarning = _hook
+        warnings.showwarning = hook
 
 
-def _hook(
+def hook(
     message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
 ) -> None:
     task = current.get()

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._core._runner import CooperativePause
+from .._core._status import PAUSED
 from ._hub import Hub
-from ._inprocess import run
+from ._inprocess import run_async
 
 if TYPE_CHECKING:
     import asyncio
@@ -77,10 +78,10 @@ class CoroutineRunner(CooperativePause):
         loop = self._hub.loop
         if task.is_final() or loop is None:
             return
-        if task.is_paused():
+        if task.cancel_flag[0] == PAUSED:  # (is_paused(), without a call per task)
             self._parked[task.id] = task
             return
-        task.handle = loop.create_task(run(self._lifecycle, task))
+        task.handle = loop.create_task(run_async(self._lifecycle, task))
 
     def _unpark(self, task: Task[Any]) -> None:
         if self._parked.pop(task.id, None) is not None:

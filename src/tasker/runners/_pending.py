@@ -52,10 +52,13 @@ class PendingQueue:
             return self._fifo.popleft()
         return heapq.heappop(self._heap)[2]
 
-    def peek(self) -> Task[Any]:
-        if self._fifo is not None:
-            return self._fifo[0]
-        return self._heap[0][2]
+    def first(self) -> Task[Any] | None:
+        """The next task to start, left in the queue (None when empty)."""
+        fifo = self._fifo
+        if fifo is not None:
+            return fifo[0] if fifo else None
+        heap = self._heap
+        return heap[0][2] if heap else None
 
     def take_all(self) -> list[Task[Any]]:
         """Every task, in start order; the queue is then empty."""

@@ -11,6 +11,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..._core._status import PAUSED
 from . import _payload
 from ._messages import task_header
 
@@ -77,36 +78,36 @@ class PoolDispatch:
         The ticket orders the sends to one worker; its parity is the cancel-flag
         slot, so the running task and the one sent ahead never share a flag.
         """
-        while self._pending:
-            task = self._pending.peek()
+        pending = self._pending
+        while (task := pending.first()) is not None:
             if task.is_final():  # cancelled while queued
-                self._pending.pop()
-                continue
-            if task._paused and self.park_locked(task):  # paused while queued
-                continue
-            if self._idle and self._busy < self._max:
-                worker = self._idle.pop()
-                worker.task, ahead = task, False
-                self._busy += 1
-            else:
-                target = self._prefetch_target_locked()
-                if target is None:
-                    return None
-                worker = target
-                worker.next, ahead = task, True
-            self._pending.pop()
-            ticket = worker.sent
-            slot = ticket & 1
-            worker.sent += 1
-            if ahead:
-                worker.next_slot = slot
-            else:
-                worker.task_slot, worker.started_at = slot, time.monotonic()
-            task.handle = worker
-            assert worker.flags is not None
-            worker.flags[slot] = 0
-            return worker, task, ticket, ahead
-        return None
+                pending.pop()
+            elif not (task.cancel_flag[0] == PAUSED and self.park_locked(task)):  # (parked: paused while queued)
+                break
+        if task is None:
+            return None
+        if self._idle and self._busy < self._max:
+            worker, ahead = self._idle.pop(), False
+            worker.task = task
+            self._busy += 1
+        else:
+            target = self._prefetch_target_locked()
+            if target is None:
+                return None
+            worker, ahead = target, True
+            worker.next = task
+        pending.pop()
+        ticket = worker.sent
+        slot = ticket & 1
+        worker.sent += 1
+        if ahead:
+            worker.next_slot = slot
+        else:
+            worker.task_slot, worker.started_at = slot, time.monotonic()
+        task.handle = worker
+        assert worker.flags is not None
+        worker.flags[slot] = 0
+        return worker, task, ticket, ahead
 
     def _prefetch_target_locked(self) -> Worker | None:
         """A busy worker that may receive its next task before it asks (see the module doc)."""

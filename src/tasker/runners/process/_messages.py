@@ -32,6 +32,8 @@ the exception rebuilt with its type where it can be (``_payload.rebuild_error``)
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Final, Literal
 
 #: b"T", the cancel-flag slot the task reads (0/1), the task id.
@@ -75,8 +77,9 @@ FromWorker = (
 )
 
 
-def task_header(slot: int, task_id: int) -> bytes:
-    return TASK_HEADER.pack(b"T", slot, task_id)
+#: ``task_header(slot, task_id)``: the bytes of a TASK message's header (a C
+#: partial, not a Python function: it is called for every task).
+task_header: Final[Callable[[int, int], bytes]] = partial(TASK_HEADER.pack, b"T")
 
 
 def read_task_header(data: bytes | bytearray | memoryview) -> tuple[int, int]:

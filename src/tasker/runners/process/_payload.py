@@ -26,7 +26,7 @@ else:
 
 BIG = 1 << 20  # payloads at least this large go through shared memory
 #: Attempts to unpickle a message whose classes live in a package another thread
-#: is importing at the same moment (see ``_unpickle``).
+#: is importing at the same moment (see ``_unpickle_again``).
 UNPICKLE_ATTEMPTS = 3
 _SHM = hasattr(os, "memfd_create") and sys.platform.startswith("linux")
 
@@ -138,34 +138,40 @@ def dumps_portable(obj: Any, in_band: bool = False) -> tuple[bytes, list[int]]:
 
 def loads(data: bytes | bytearray | memoryview, fds: list[int]) -> Any:
     """Unpickle a message, mapping its out-of-band buffers (and closing the fds)."""
-    if not fds:
-        return _unpickle(data, ())
-    buffers = []
-    try:
-        for fd in fds:
-            size = os.fstat(fd).st_size
-            buffers.append(mmap.mmap(fd, size, prot=mmap.PROT_READ | mmap.PROT_WRITE) if size else b"")
-    finally:
-        close_fds(fds)
-    return _unpickle(data, buffers)
+    buffers: list[Any] = []
+    if fds:
+        try:
+            for fd in fds:
+                size = os.fstat(fd).st_size
+                buffers.append(mmap.mmap(fd, size, prot=mmap.PROT_READ | mmap.PROT_WRITE) if size else b"")
+        finally:
+            close_fds(fds)
+    try:  # (no buffers: no keyword to parse, on every message)
+        return pickle.loads(data, buffers=buffers) if buffers else pickle.loads(data)
+    except ImportError as error:
+        return _unpickle_again(data, buffers, error)
 
 
-def _unpickle(data: bytes | bytearray | memoryview, buffers: Any) -> Any:
-    """``pickle.loads``, again after waiting when another thread was importing a package it needs.
+def _unpickle_again(data: bytes | bytearray | memoryview, buffers: Any, error: ImportError) -> Any:
+    """``pickle.loads`` again after waiting when another thread was importing a package it needs.
 
     A result's class may live in a package (NumPy) that another thread of the
     application imports at the same moment. The import system then lets this
     thread see the package half-initialised ("cannot import name ... from
     partially initialized module"). Importing the top-level package first
     waits for the other thread's import to finish; then the pickle loads.
+    ``UNPICKLE_ATTEMPTS`` in all, the first one included.
     """
-    for _ in range(UNPICKLE_ATTEMPTS - 1):
+    for attempt in range(2, UNPICKLE_ATTEMPTS + 1):
+        if not _await_import(error):
+            raise error
         try:
             return pickle.loads(data, buffers=buffers)
-        except ImportError as error:
-            if not _await_import(error):
+        except ImportError as again:
+            if attempt == UNPICKLE_ATTEMPTS:
                 raise
-    return pickle.loads(data, buffers=buffers)
+            error = again
+    raise error  # pragma: no cover - UNPICKLE_ATTEMPTS < 2
 
 
 def _await_import(error: ImportError) -> bool:

@@ -44,6 +44,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..._core._status import PAUSED
 from .._pending import PendingQueue
 from . import _frozen, _payload
 from ._dispatch import PoolDispatch
@@ -327,7 +328,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             if worker.stopped:  # paused as it finished: nothing of it is left to pause
                 worker.suspend(False)
             retire = worker.retiring or self.closed or why is not None
-            if worker.next is not None and worker.next.is_paused():
+            if worker.next is not None and worker.next.cancel_flag[0] == PAUSED:  # (is_paused(), no call)
                 self.take_back_locked(worker)  # the worker skips it; it is parked in the queue
             promoted = worker.next if not retire else None
             if promoted is not None:

@@ -1,0 +1,139 @@
+"""``python -m bench.instructions``: the parent's CPU cost of one task, in instructions.
+
+Wall-clock figures on a shared machine move by ±15% from run to run; an
+instruction count does not. This runs a headless manager (one thread, one
+worker process) through N no-op tasks under ``valgrind --tool=callgrind``,
+once with N tasks and once with none, and reports
+
+    per task = (instructions with N tasks - instructions with 0) / N
+
+for each kind, for this tree and for every ``--baseline SRC`` (an older
+``src/`` folder: before/after in one run). Callgrind counts the parent
+process only (every thread of it); worker processes run natively and are not
+counted. The manager's clock is a ``FakeClock`` that never moves, so the
+throttled ``tasks_updated`` is emitted once: the figure is the cost of the
+task itself, not of how many UI updates happened to fall into the run (that
+depends on how fast the run went, and each one costs in proportion to the live
+tasks). Needs ``valgrind`` (``apt install valgrind``); takes a few minutes.
+
+    python -m bench.instructions                       # this tree, every kind
+    python -m bench.instructions --kinds thread --baseline /tmp/old/src
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = ("thread", "coroutine", "process")
+#: Tasks per kind: enough that the per-task figure is stable to 0.1k instructions.
+TASKS = {"thread": 3000, "coroutine": 3000, "process": 2000}
+
+_BURST = """
+import sys, threading
+from tasker import TaskManager
+from tasker.testing import FakeClock
+
+def noop(context):
+    return None
+
+async def a_noop(context):
+    return None
+
+kind, n = sys.argv[1], int(sys.argv[2])
+tm = TaskManager(main_thread_scheduler="headless", max_threads=1, max_processes=1, clock=FakeClock())
+start = {"thread": tm.run_thread, "process": tm.run_process}.get(kind)
+func = noop
+if kind == "coroutine":
+    start, func = tm.add_coroutine, a_noop
+first = threading.Event()
+start(func, when_done=lambda task: first.set())  # warm: the worker is up, the code paths are loaded
+assert first.wait(120), "the first task did not end"
+if sys.argv[3] == "one-by-one":  # the same path for every task: the count is repeatable
+    ended = threading.Event()
+    for _ in range(n):
+        ended.clear()
+        start(func, when_done=lambda task: ended.set())
+        assert ended.wait(120), "a task did not end"
+else:  # a burst: how many are queued at a time depends on the run's timing
+    done, count = threading.Event(), [0]
+
+    def when_done(task):
+        count[0] += 1
+        if count[0] == n:
+            done.set()
+
+    for _ in range(n):
+        start(func, when_done=when_done)
+    assert n == 0 or done.wait(600), "the tasks did not end"
+tm.shutdown()
+"""
+
+
+def count(tree: int, src: Path, kind: str, tasks: int, mode: str, workdir: Path) -> int:
+    """Instructions callgrind counted in the parent for one run (``tree``: its number in the table)."""
+    out = workdir / f"callgrind.{tree}.{kind}.{mode}.{tasks}"
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    subprocess.run(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c", _BURST, kind,
+         str(tasks), mode],
+        env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=3600,
+    )
+    for line in out.read_text(errors="replace").splitlines():
+        if line.startswith("summary:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no summary line in {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated: " + ",".join(KINDS))
+    parser.add_argument("--baseline", type=Path, action="append", default=[], metavar="SRC",
+                        help="also measure tasker from this src folder (repeatable)")
+    parser.add_argument("--mode", choices=("one-by-one", "burst"), default="one-by-one",
+                        help="one task at a time (default: the same path each time, repeatable "
+                             "to about 0.5%%) or all at once (throughput; varies by a few %%)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep callgrind's files here (for callgrind_annotate): "
+                             "callgrind.TREE.KIND.MODE.TASKS, TREE as numbered in the table")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="valgrind runs at once")
+    args = parser.parse_args(argv)
+    if shutil.which("valgrind") is None:
+        raise SystemExit("bench.instructions needs valgrind: apt install valgrind")
+    kinds = [kind.strip() for kind in args.kinds.split(",") if kind.strip()]
+    unknown = [kind for kind in kinds if kind not in KINDS]
+    if unknown:
+        raise SystemExit(f"unknown kind(s): {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    trees = [ROOT / "src", *(path.resolve() for path in args.baseline)]
+    for tree in trees:
+        if not (tree / "tasker" / "__init__.py").exists():
+            raise SystemExit(f"{tree}: no tasker package in that folder (give a src/)")
+    runs = [(number, tree, kind, n) for number, tree in enumerate(trees) for kind in kinds for n in (0, TASKS[kind])]
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        workdir = Path(tmp)
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            workdir = args.keep
+        totals = dict(zip(runs, pool.map(lambda run: count(*run, args.mode, workdir), runs), strict=True))
+    print(f"{args.mode}, per task, thousands of instructions in the parent:\n")
+    print("| tree | " + " | ".join(kinds) + " |")
+    print("|---|" + "---|" * len(kinds))
+    for number, tree in enumerate(trees):
+        cells = [
+            f"{(totals[(number, tree, kind, TASKS[kind])] - totals[(number, tree, kind, 0)]) / TASKS[kind] / 1000:.1f}"
+            for kind in kinds
+        ]
+        print(f"| {number}: {tree} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
