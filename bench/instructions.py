@@ -1,9 +1,10 @@
 """``python -m bench.instructions``: the parent's CPU cost of one task, in instructions.
 
 Wall-clock figures on a shared machine move by ±15% from run to run; an
-instruction count does not. This runs a headless manager (one thread, one
-worker process) through N no-op tasks under ``valgrind --tool=callgrind``,
-once with N tasks and once with none, and reports
+instruction count moves by about 1%. This runs a headless manager (one thread,
+one worker process) through N no-op tasks under ``valgrind --tool=callgrind``,
+one at a time (``--mode burst``: all at once, which varies by a few percent
+with the run's timing), once with N tasks and once with none, and reports
 
     per task = (instructions with N tasks - instructions with 0) / N
 
@@ -99,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, action="append", default=[], metavar="SRC",
                         help="also measure tasker from this src folder (repeatable)")
     parser.add_argument("--mode", choices=("one-by-one", "burst"), default="one-by-one",
-                        help="one task at a time (default: the same path each time, repeatable "
-                             "to about 0.5%%) or all at once (throughput; varies by a few %%)")
+                        help="one task at a time (default: the same path each time, repeatable to "
+                             "about 1%%) or all at once (throughput; varies by a few %%)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep callgrind's files here (for callgrind_annotate): "
                              "callgrind.TREE.KIND.MODE.TASKS, TREE as numbered in the table")

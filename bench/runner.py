@@ -134,12 +134,19 @@ def compile_bytecode() -> None:
 
     Peers installed by pip come with bytecode; without this, a fresh interpreter
     would compile tasker from source in every run (PYTHONDONTWRITEBYTECODE is
-    set on some machines), charging compile time to tasker alone.
+    set on some machines), charging compile time to tasker alone. The
+    ``--baseline`` tree is compiled as well: paired with a compiled tasker, an
+    uncompiled tasker-base measured 1.1–1.9× *faster* warm process latency with
+    the very same code (the cause is not known), so before/after must compare
+    like with like.
     """
     import compileall
 
-    for folder in ("src", "bench"):
-        compileall.compile_dir(str(ROOT / folder), quiet=1)
+    folders = [ROOT / "src", ROOT / "bench"]
+    if os.environ.get(BASELINE_ENV):  # tasker-base too: paired with a compiled tasker, it must be compiled
+        folders.append(Path(os.environ[BASELINE_ENV]))
+    for folder in folders:
+        compileall.compile_dir(str(folder), quiet=1)
 
 
 def run_all(jobs: list[Job], quick: bool, timeout: float,

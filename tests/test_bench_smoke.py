@@ -141,3 +141,17 @@ def test_baseline_runs_side_by_side_and_the_control_scenarios_run(tmp_path: Path
         assert keys <= set(entry["summary"])
     assert scenarios["process_warm"]["results"]["tasker"]["summary"]["latency_us"]["vs_base"] > 0
     assert "## Before and after (`--baseline`)" in md.read_text()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("mode", ["one-by-one", "burst"])
+def test_the_instruction_count_workload_runs_every_kind(mode: str) -> None:
+    """``bench.instructions`` runs this script under callgrind; here it runs natively, a few tasks each."""
+    from bench import instructions
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    for kind in instructions.KINDS:
+        for tasks in (0, 5):
+            done = subprocess.run([sys.executable, "-c", instructions._BURST, kind, str(tasks), mode],
+                                  env=env, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, f"{kind} × {tasks}: {done.stderr[-2000:]}"
