@@ -82,11 +82,14 @@ def count(tree: int, src: Path, kind: str, tasks: int, mode: str, workdir: Path)
     """Instructions callgrind counted in the parent for one run (``tree``: its number in the table)."""
     out = workdir / f"callgrind.{tree}.{kind}.{mode}.{tasks}"
     env = {**os.environ, "PYTHONPATH": str(src)}
-    subprocess.run(
+    done = subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c", _BURST, kind,
          str(tasks), mode],
-        env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=3600,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=3600,
     )
+    if done.returncode != 0:  # the workload failed (an old tree without an option it uses, a hang...)
+        tail = "\n".join([line for line in done.stderr.splitlines() if not line.startswith("==")][-8:])
+        raise SystemExit(f"{src}: {kind} × {tasks} failed under callgrind (exit {done.returncode}):\n{tail}")
     for line in out.read_text(errors="replace").splitlines():
         if line.startswith("summary:"):
             return int(line.split()[1])

@@ -160,18 +160,16 @@ def _unpickle_again(data: bytes | bytearray | memoryview, buffers: Any, error: I
     thread see the package half-initialised ("cannot import name ... from
     partially initialized module"). Importing the top-level package first
     waits for the other thread's import to finish; then the pickle loads.
-    ``UNPICKLE_ATTEMPTS`` in all, the first one included.
+    ``UNPICKLE_ATTEMPTS`` in all, the first one included; then the last error is raised.
     """
-    for attempt in range(2, UNPICKLE_ATTEMPTS + 1):
+    for _ in range(UNPICKLE_ATTEMPTS - 1):
         if not _await_import(error):
             raise error
         try:
             return pickle.loads(data, buffers=buffers)
         except ImportError as again:
-            if attempt == UNPICKLE_ATTEMPTS:
-                raise
             error = again
-    raise error  # pragma: no cover - UNPICKLE_ATTEMPTS < 2
+    raise error
 
 
 def _await_import(error: ImportError) -> bool:
