@@ -162,3 +162,16 @@ def flag_of(token: str) -> int | None:
 
     cell = _worker._running.get(token)
     return None if cell is None else cell.flag[0]
+
+
+def closing_noise_filters() -> tuple[int, bool, bool]:
+    """On a worker: (ClosingNoise filters on distributed.worker, heartbeat race kept?, other record kept?)."""
+    from tasker.runners.cluster._worker import ClosingNoise
+
+    worker_logger = logging.getLogger("distributed.worker")
+    noise = [f for f in worker_logger.filters if isinstance(f, ClosingNoise)]
+
+    def kept(text: str) -> bool:
+        return all(f.filter(logging.makeLogRecord({"msg": text})) for f in noise)
+
+    return len(noise), kept("Failed to communicate with scheduler during heartbeat."), kept("Heartbeat failed")

@@ -287,3 +287,38 @@ def test_a_cluster_that_cannot_be_reached_fails_its_tasks_clearly(
     errors = [t.exception() for t in tasks]
     assert all(isinstance(e, TaskError) for e in errors)
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in str(errors[0])
+
+
+def test_a_closing_embedded_clusters_workers_drop_only_the_heartbeat_race(local_client: Any) -> None:
+    from tasker.runners.cluster import _connect
+
+    _connect.quiet_workers(local_client)
+    _connect.quiet_workers(local_client)  # once per worker, however often
+    assert set(local_client.run(jobs.closing_noise_filters).values()) == {(1, False, True)}
+    _connect.quiet_workers(object())  # a lost client: nothing to quiet, no error
+
+
+def test_closing_the_embedded_cluster_quiets_its_workers_before_anything_closes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tasker.runners.cluster import _connect
+
+    calls: list[str] = []
+
+    class Closable:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def close(self, timeout: float) -> None:
+            calls.append(self.name)
+
+    monkeypatch.setattr(_connect, "quiet_workers", lambda client: calls.append("quiet"))
+    connection = _connect.Connection("local", 1)
+    connection.client, connection.cluster = Closable("client"), Closable("cluster")
+    connection.close()
+    assert calls == ["quiet", "client", "cluster"]
+    given = _connect.Connection("tcp://127.0.0.1:1", 1)  # a scheduler tasker did not start: no workers of its own
+    given.client = Closable("client")
+    calls.clear()
+    given.close()
+    assert calls == ["client"]

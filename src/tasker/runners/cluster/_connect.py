@@ -117,6 +117,8 @@ class Connection:
         self.client = self.cluster = None
         if not self.owned:
             return
+        if cluster is not None and client is not None:
+            quiet_workers(client)
         for thing in (client, cluster):
             if thing is None:
                 continue
@@ -124,6 +126,17 @@ class Connection:
                 thing.close(timeout=CLOSE_TIMEOUT_S)
             except Exception as error:  # a lost scheduler: nothing more to close
                 logger.debug("tasker: closing %r: %s", thing, error)
+
+
+def quiet_workers(client: Any) -> None:
+    """Before the embedded cluster closes: its workers do not log the heartbeat that meets
+    the closing scheduler as an error, with a traceback (``_worker.quiet_closing``)."""
+    from . import _worker  # (the workers' module: imported here only when a cluster closes)
+
+    try:
+        client.run(_worker.quiet_closing, on_error="ignore")
+    except Exception as error:  # a lost scheduler: it has no workers left to quiet
+        logger.debug("tasker: quieting the embedded cluster's workers: %s", error)
 
 
 # -- topics ------------------------------------------------------------------------------------

@@ -332,3 +332,23 @@ def kill_worker_process(dask_worker: Any) -> int:
 
 def worker_pid() -> int:
     return os.getpid()
+
+
+# -- the embedded cluster closing --------------------------------------------------------------
+#: What a worker of the embedded cluster logs when its heartbeat meets the scheduler that
+#: tasker is closing (a race inside Dask's own close: dask/distributed#7105, #7192).
+CLOSING_NOISE = ("Failed to communicate with scheduler during heartbeat",)
+
+
+class ClosingNoise(logging.Filter):
+    """Drops ``CLOSING_NOISE`` records: the worker is closed on purpose, this is no error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(CLOSING_NOISE)
+
+
+def quiet_closing() -> None:
+    """Run on each worker of the embedded cluster right before tasker closes it."""
+    worker_logger = logging.getLogger("distributed.worker")
+    if not any(isinstance(known, ClosingNoise) for known in worker_logger.filters):
+        worker_logger.addFilter(ClosingNoise())
