@@ -181,6 +181,55 @@ def raise_unrebuildable(ctx: ExecutionContext) -> None:
 INITIALIZED: list[str] = []
 
 
+class BrokenError(Exception):
+    """An exception that fights back; ``how`` says which of its methods raise.
+
+    ``str``: ``__str__`` raises ValueError; ``str_base``: it raises KeyboardInterrupt;
+    ``str_repr``: ``__str__`` and ``__repr__`` raise; ``repr``: ``__repr__`` raises;
+    ``reduce``: ``__reduce__`` raises KeyboardInterrupt; ``eq_hash``: ``__eq__`` and ``__hash__`` raise.
+    """
+
+    def __init__(self, how: str) -> None:
+        super().__init__(how)
+        self.how = how
+
+    def __str__(self) -> str:
+        if self.how == "str_base":
+            raise KeyboardInterrupt("from __str__")
+        if self.how in ("str", "str_repr"):
+            raise ValueError("no __str__ here")
+        return f"broken ({self.how})"
+
+    def __repr__(self) -> str:
+        if self.how in ("repr", "str_repr"):
+            raise ValueError("no __repr__ here")
+        return f"BrokenError({self.how!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self.how == "reduce":
+            raise KeyboardInterrupt("from __reduce__")
+        return (BrokenError, (self.how,))
+
+    def __eq__(self, other: object) -> bool:
+        if self.how == "eq_hash":
+            raise ValueError("no __eq__ here")
+        return self is other
+
+    def __hash__(self) -> int:
+        if self.how == "eq_hash":
+            raise ValueError("no __hash__ here")
+        return id(self)
+
+
+def raise_broken(ctx: ExecutionContext, how: str) -> None:
+    raise BrokenError(how)
+
+
+async def a_raise_broken(ctx: ExecutionContext, how: str) -> None:
+    await asyncio.sleep(0)
+    raise BrokenError(how)
+
+
 def initializer(tag: str) -> None:
     INITIALIZED.append(tag)
     os.environ["TASKER_TEST_INIT"] = tag

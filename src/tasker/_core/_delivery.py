@@ -27,6 +27,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._errors import error_text
+
 if TYPE_CHECKING:
     from ..schedulers import Scheduler
     from ._clock import Clock, Timer
@@ -39,6 +41,9 @@ Call = tuple[Callable[..., object], tuple[Any, ...], dict[str, Any] | None]
 #: A throttle timer that fires this much before the interval's end (float
 #: rounding of ``last + interval``) still emits instead of re-arming.
 _TIMER_SLACK = 1e-6
+#: A scheduler that refused a callback is asked again after this long, doubling up to the max (s).
+RETRY_FIRST_S = 0.01
+RETRY_MAX_S = 1.0
 
 
 class Delivery:
@@ -69,6 +74,7 @@ class Delivery:
         self._last_emit = float("-inf")
         self._blocking = True
         self._no_block_threads: set[int] = set()
+        self._refusals = 0  # the scheduler's call_soon raised this many times in a row
 
     def configure(self, update_rate: float, max_pending_events: int, clock: Clock) -> None:
         """``update_rate``: emissions per second at most (0: no throttle)."""
@@ -173,10 +179,40 @@ class Delivery:
     def _post(self) -> None:
         try:
             self._get_scheduler().call_soon(self._flush)
-        except Exception:
-            logger.exception("tasker: the main-thread scheduler refused a callback")
-            with self._lock:
-                self._flush_posted = False
+        except BaseException as problem:
+            self._post_refused(problem)
+            if not isinstance(problem, Exception):
+                raise
+        else:
+            if self._refusals:
+                self._refusals = 0
+
+    def _post_refused(self, problem: BaseException) -> None:
+        """The scheduler raised: try again later (what is queued must still run: endings are in it).
+
+        Retries back off from ``RETRY_FIRST_S`` to ``RETRY_MAX_S``; the first
+        refusal of a streak is logged.
+        """
+        with self._lock:
+            self._flush_posted = False
+            self._refusals += 1
+            refusals = self._refusals
+        delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** min(refusals - 1, 16))
+        if refusals == 1:
+            logger.error(
+                "tasker: the main-thread scheduler refused a callback (%s); trying again in %g s",
+                error_text(problem), delay, exc_info=(type(problem), problem, problem.__traceback__),
+            )
+        try:
+            self._call_later(delay, self._retry_post)
+        except Exception:  # the clock is stopped (shutdown): nothing more can be delivered
+            logger.debug("tasker: no retry of the refused callback: the clock is stopped")
+
+    def _retry_post(self) -> None:
+        with self._lock:
+            post = bool(self._calls or self._changed) and self._claim_flush()
+        if post:
+            self._post()
 
     def _timer_fired(self) -> None:
         with self._lock:

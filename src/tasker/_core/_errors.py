@@ -75,6 +75,21 @@ class RemoteTraceback(Exception):
         return f"\n\nTraceback in the worker:\n{self.tb}"
 
 
+def error_text(error: BaseException) -> str:
+    """``"Type: message"`` for logs and messages, whatever the error's ``__str__`` does.
+
+    An exception is the application's object: its ``__str__`` (or ``__repr__``)
+    may raise. What could not be read is said instead, so an ending or a report
+    never fails on it.
+    """
+    kind = type(error).__name__
+    try:
+        text = str(error)
+    except BaseException as problem:  # (even KeyboardInterrupt: it is the object's, not a signal)
+        text = f"<str() of the error raised {type(problem).__name__}>"
+    return f"{kind}: {text}" if text else kind
+
+
 def __getattr__(name: str) -> Any:
     if name == "CancelledError":
         from ._cancelled import CancelledError

@@ -27,11 +27,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 from ._ask import Question, cancel_questions
 from ._delivery import Delivery
+from ._errors import TaskError, error_text
 from ._pausing import PauseTransitions, resume_runner, wake
 from ._runner import Runner, make_runner
 from ._signal import TasksSignal
@@ -134,31 +135,79 @@ class TaskLifecycle(PauseTransitions):
         return True
 
     def conclude(self, task: Task[Any], result: Any = None, error: BaseException | None = None) -> bool:
+        """End the task, once; True if this call ended it.
+
+        Nothing that raises on the way stops an ending: the steps that meet the
+        application's objects (the key's ``__hash__``, the error's ``__str__``,
+        the function's name) are guarded one by one, and a last-resort guard
+        (``_end_anyway``) ends the task ``failed`` with any other internal error
+        as its cause and logs it. The calling thread (a pool thread, a reader)
+        goes on; ``when_done`` runs once, as for any ending.
+        """
+        try:
+            return self._conclude(task, result, error)
+        except BaseException as fault:  # (only after this call found the task live: it ends it)
+            self._end_anyway(task, fault)
+            if not isinstance(fault, Exception) and threading.current_thread() is threading.main_thread():
+                raise  # Ctrl-C / SystemExit on the main thread are the application's
+            return True
+
+    def _conclude(self, task: Task[Any], result: Any, error: BaseException | None) -> bool:
         with self.lock:
             if task._status.is_final:
                 return False
-            status, error = final_status(task, error)
+            try:
+                status, error = final_status(task, error)
+            except Exception as fault:  # (a pure decision of tasker's own: only a bug gets here)
+                status, error = TaskStatus.FAILED, _internal_error(task, fault, error)
             task._status = status
             task._result = result if status is TaskStatus.COMPLETED else None
             task._error = error
+            # Invariant: _active and the counts change together (no call in between),
+            # so _end_anyway can tell from _active whether they changed.
             del self._active[task.id]
-            if self._by_key.get(task.key) is task:
-                del self._by_key[task.key]
             if task.visible:
                 self._visible_live -= 1
                 self._batch_done = self._batch_done + 1 if self._visible_live else 0
+            self._forget_key_locked(task)
             callbacks, task._callbacks = task._callbacks, []
             questions, task._questions = task._questions, None
             unpaused = self.unpause_locked(task) if task._paused else None
             # Queued before the lock is released: "settled" never sees a task
             # that is gone from _active but whose when_done is not queued yet.
             self.delivery.ending(self._run_when_done, task, show=task.visible)
+            task._ending_queued = True
         if _enabled.get(DEBUG, True):
-            why = f" ({type(error).__name__}: {error})" if error is not None else ""
+            why = f" ({error_text(error)})" if error is not None else ""
             logger.debug("tasker: task %r (#%d) ended %s%s", task.name, task.id, status, why)
+        self._after_ending(task, callbacks, questions, unpaused)
+        return True
+
+    def _forget_key_locked(self, task: Task[Any]) -> None:
+        """Drop the task's key from ``_by_key`` (the key's ``__hash__``/``__eq__`` are the app's)."""
+        try:
+            if self._by_key.get(task.key) is task:
+                del self._by_key[task.key]
+        except Exception as fault:
+            logger.error(
+                "tasker: the key of task #%d could not be looked up as it ended (%s); "
+                "get_task() may still return the ended task for it", task.id, error_text(fault),
+            )
+
+    def _after_ending(
+        self,
+        task: Task[Any],
+        callbacks: list[Callable[[], object]],
+        questions: set[Question] | None,
+        unpaused: list[Callable[[], object]] | None,
+    ) -> None:
+        """What follows an ending, without the lock: let the function go, wake waiters."""
         call = task._call
         if task._name is None and call is not None:  # fix the name before letting the function go
-            task._name = func_name(call[0])
+            try:
+                task._name = func_name(call[0])
+            except Exception:  # (its __qualname__ is the app's)
+                task._name = f"task #{task.id}"
         task._call = task.payload = None
         if task._timer is not None:
             task._timer.cancel()
@@ -174,9 +223,47 @@ class TaskLifecycle(PauseTransitions):
                 logger.exception("tasker: internal done-callback failed")
         if self._settle_waiters:  # (notify_settle, inlined: most endings have nobody waiting)
             self.notify_settle()
-        return True
+
+    def _end_anyway(self, task: Task[Any], fault: BaseException) -> None:
+        """The last resort of ``conclude``: finish what an ending that raised left undone.
+
+        A task whose status was not decided yet ends ``failed`` with the internal
+        error as cause; a decided one keeps its status. Either way it leaves the
+        live tasks, its ``when_done`` is queued (once) and its waiters are woken.
+        """
+        try:
+            logger.error(
+                "tasker: internal error while task #%d ended (%s); it is ended anyway",
+                task.id, error_text(fault), exc_info=(type(fault), fault, fault.__traceback__),
+            )
+        except BaseException:
+            pass  # (a logging handler of the app's that raises: the ending matters more)
+        with self.lock:
+            if not task._status.is_final:
+                task._status = TaskStatus.FAILED
+                task._result = None
+                task._error = _internal_error(task, fault, task._error)
+            if self._active.pop(task.id, None) is not None and task.visible:
+                self._visible_live -= 1
+                self._batch_done = self._batch_done + 1 if self._visible_live else 0
+            callbacks, task._callbacks = task._callbacks, []
+            questions, task._questions = task._questions, None
+            unpaused = self.unpause_locked(task) if task._paused else None
+            queue = not task._ending_queued
+            task._ending_queued = True
+        if queue:
+            try:
+                self.delivery.ending(self._run_when_done, task, show=task.visible)
+            except BaseException:
+                logger.exception("tasker: the ending of task #%d could not be queued", task.id)
+        try:
+            self._after_ending(task, callbacks, questions, unpaused)
+        except BaseException:
+            logger.exception("tasker: cleaning up after task #%d failed", task.id)
 
     def _run_when_done(self, task: Task[Any]) -> None:
+        if task._done_delivered:  # queued twice (an ending that raised after queueing it): once
+            return
         task._done_delivered = True  # (no lock: see Task.add_done_callback)
         try:
             if self.task_ended.receivers:
@@ -406,3 +493,13 @@ def _wait_all(tasks: list[Task[Any]], timeout: float) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not task.wait(remaining):
             return
+
+
+def _internal_error(task: Task[Any], fault: BaseException, outcome: BaseException | None) -> TaskError:
+    """The failure of a task whose ending met an internal error (``fault``, its cause)."""
+    error = TaskError(
+        f"tasker could not end task #{task.id} normally: {error_text(fault)} (an internal error; "
+        f"the task's own outcome was {error_text(outcome) if outcome is not None else 'a result'})"
+    )
+    error.__cause__ = fault
+    return error

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -55,9 +54,24 @@ def final_status(task: Task[Any], error: BaseException | None) -> tuple[TaskStat
     return TaskStatus.FAILED, error
 
 
+#: Where ``asyncio.CancelledError`` is defined, as the class itself says it.
+_ASYNCIO_CANCEL = ("asyncio.exceptions", "CancelledError")
+
+
 def _is_asyncio_cancel(error: BaseException) -> bool:
-    asyncio = sys.modules.get("asyncio")  # a CancelledError implies asyncio is loaded
-    return asyncio is not None and isinstance(error, asyncio.CancelledError)
+    """Is ``error`` an ``asyncio.CancelledError`` (tasker's own ``CancelledError`` included)?
+
+    Decided from the error's own classes, never from ``sys.modules["asyncio"]``:
+    while another thread imports asyncio, that module is there but
+    half-initialised (no ``CancelledError`` yet), and reading it would raise in
+    the middle of an ending. A class that exists is complete, and so are its
+    name and module. ``asyncio.CancelledError`` is a ``BaseException`` and not an
+    ``Exception``: the common failure costs one ``issubclass``.
+    """
+    kind = type(error)
+    if issubclass(kind, Exception):
+        return False
+    return any((cls.__module__, cls.__qualname__) == _ASYNCIO_CANCEL for cls in kind.__mro__)
 
 
 from ._public import public  # noqa: E402

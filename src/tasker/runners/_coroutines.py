@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .._core._runner import CooperativePause
 from .._core._status import PAUSED
 from ._hub import Hub
-from ._inprocess import run_async
+from ._inprocess import end_after_fault, run_async
 
 if TYPE_CHECKING:
     import asyncio
@@ -81,7 +81,10 @@ class CoroutineRunner(CooperativePause):
         if task.cancel_flag[0] == PAUSED:  # (is_paused(), without a call per task)
             self._parked[task.id] = task
             return
-        task.handle = loop.create_task(run_async(self._lifecycle, task))
+        try:
+            task.handle = loop.create_task(run_async(self._lifecycle, task))
+        except BaseException as fault:  # e.g. the app's task factory raised: the task still ends
+            end_after_fault(self._lifecycle, task, fault)
 
     def _unpark(self, task: Task[Any]) -> None:
         if self._parked.pop(task.id, None) is not None:

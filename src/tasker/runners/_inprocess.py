@@ -23,6 +23,7 @@ its asyncio task's context.
 from __future__ import annotations
 
 import inspect
+import logging
 import warnings
 from contextvars import Token
 from types import CoroutineType
@@ -34,6 +35,8 @@ from .._core._context import ExecutionContext
 if TYPE_CHECKING:
     from .._core._runner import Lifecycle
     from .._core._task import Task
+
+logger = logging.getLogger("tasker")
 
 #: What ``_call`` returns for a task that ran: its result, what it raised, and
 #: the token that resets ``_warn.current``.
@@ -56,16 +59,40 @@ def _call(lifecycle: Lifecycle, task: Task[Any]) -> Called | None:
 
 def run_sync(lifecycle: Lifecycle, task: Task[Any]) -> None:
     """Run a plain function's task in the calling thread, from begin to conclude."""
-    called = _call(lifecycle, task)
+    try:
+        called = _call(lifecycle, task)
+    except BaseException as fault:  # tasker's own steps around the call: the task still ends
+        end_after_fault(lifecycle, task, fault)
+        return
     if called is not None:
         result, error, naming = called
         _warn.current.reset(naming)  # a thread goes on to other tasks
         lifecycle.conclude(task, result, error)
 
 
+def end_after_fault(lifecycle: Lifecycle, task: Task[Any], fault: BaseException) -> None:
+    """The last resort of a runner: tasker's own code raised around a task; it ends ``failed``, logged."""
+    from .._core._errors import TaskError, error_text
+
+    try:
+        logger.error(
+            "tasker: internal error running task #%d (%s); it ends failed", task.id, error_text(fault),
+            exc_info=(type(fault), fault, fault.__traceback__),
+        )
+    except BaseException:
+        pass  # (a logging handler of the app's that raises: the ending matters more)
+    problem = TaskError(f"tasker failed to run the task: {error_text(fault)} (an internal error)")
+    problem.__cause__ = fault
+    lifecycle.conclude(task, error=problem)
+
+
 async def run_async(lifecycle: Lifecycle, task: Task[Any]) -> None:
     """Run a coroutine function's task on the running loop, from begin to conclude."""
-    called = _call(lifecycle, task)
+    try:
+        called = _call(lifecycle, task)
+    except BaseException as fault:  # as in run_sync
+        end_after_fault(lifecycle, task, fault)
+        return
     if called is None:
         return
     result, error, naming = called

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._core._runner import CooperativePause
 from .._core._status import PAUSED
-from ._inprocess import run_sync
+from ._inprocess import end_after_fault, run_sync
 from ._pending import PendingQueue
 
 if TYPE_CHECKING:
@@ -163,7 +163,10 @@ class ThreadRunner(CooperativePause):
             while (item := self._queue.get()) is not False:
                 task = self._take(item)
                 if task is not None:
-                    self._run(task, me)
+                    try:
+                        self._run(task, me)
+                    except BaseException as fault:  # a pool thread never dies of tasker's own code
+                        end_after_fault(self._lifecycle, task, fault)
                 del item, task  # an idle thread holds no task (nor its result)
                 if me in self._released and not self._rejoin(me):
                     return

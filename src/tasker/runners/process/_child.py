@@ -32,7 +32,7 @@ import warnings
 from typing import Any, TextIO
 
 from ..._core._context import ExecutionContext
-from ..._core._errors import TaskError
+from ..._core._errors import TaskError, error_text
 from . import _payload, _wire
 from ._link import Cell, Link
 from ._messages import STOP, TASK_HEADER, Described, Tag, read_task_header
@@ -189,11 +189,11 @@ def _finish(link: Link, cell: Cell, outcome: tuple[Any, ...]) -> None:
         link.send(message)
     except OSError:
         raise
-    except Exception as error:  # the result cannot be pickled
+    except BaseException as error:  # the result cannot be pickled (its __reduce__ may raise anything)
         kind = type(outcome[2]).__name__
         problem = TaskError(
             f"the task's result of type {kind} cannot be sent back from the worker "
-            f"process ({type(error).__name__}: {error}); return picklable data "
+            f"process ({error_text(error)}); return picklable data "
             "(plain values, NumPy arrays, bytes) or use run_thread()"
         )
         link.send((Tag.FAILURE, outcome[1], _describe_error(problem), cell._progress, cell._message, rss))
@@ -208,8 +208,26 @@ def _own_rss(fd: int) -> int:
 
 
 def _describe_error(error: BaseException) -> Described:
-    """(pickled error or None, type name, message, formatted traceback)."""
-    text = "".join(traceback.format_exception(error))
+    """(pickled error or None, type name, message, formatted traceback).
+
+    Also for an exception that fights back: its ``__str__``, ``__repr__`` or
+    ``__reduce__`` may raise anything (a ``KeyboardInterrupt`` too). Then the
+    message says what could not be done, the error travels unpickled (the parent
+    makes it a ``RemoteTaskError``) and the worker goes on. The cluster runner's
+    workers describe their errors here too.
+    """
+    cls = type(error)
+    try:
+        kind = f"{cls.__module__}.{cls.__qualname__}"
+    except BaseException:
+        kind = object.__repr__(cls)
+    failed: list[str] = []
+    text = _text_of(error, failed)
+    try:
+        trace = "".join(traceback.format_exception(error))
+    except BaseException as problem:
+        failed.append(f"formatting its traceback raised {type(problem).__name__}")
+        trace = _bare_traceback(error, kind)
     pickled: bytes | None = None
     try:
         data, fds = _payload.dumps_portable(error)
@@ -218,8 +236,36 @@ def _describe_error(error: BaseException) -> Described:
             pickle.loads(data)  # it must rebuild, too (custom __init__ often breaks)
             pickled = data
     except Exception:
+        pickled = None  # (the common case: the parent says it could not be rebuilt)
+    except BaseException as problem:  # raised by the exception's own pickling code
+        failed.append(f"pickling it raised {type(problem).__name__}")
         pickled = None
-    return (pickled, f"{type(error).__module__}.{type(error).__qualname__}", str(error), text)
+    if failed:
+        pickled = None  # it fought back once: the parent gets a plain RemoteTaskError
+        text = f"{text} ({'; '.join(failed)})" if text else f"({'; '.join(failed)})"
+    return (pickled, kind, text, trace)
+
+
+def _text_of(error: BaseException, failed: list[str]) -> str:
+    """``str(error)``, else its ``repr()``, else "" — noting in ``failed`` what raised."""
+    try:
+        return str(error)
+    except BaseException as problem:
+        failed.append(f"its __str__ raised {type(problem).__name__}")
+    try:
+        return repr(error)
+    except BaseException as problem:
+        failed.append(f"its __repr__ raised {type(problem).__name__}")
+    return ""
+
+
+def _bare_traceback(error: BaseException, kind: str) -> str:
+    """The traceback's frames without the exception's own text (``format_exception`` raised)."""
+    try:
+        frames = "".join(traceback.format_tb(error.__traceback__))
+    except BaseException:
+        frames = ""
+    return f"Traceback (most recent call last):\n{frames}{kind}\n"
 
 
 class _ForwardHandler(logging.Handler):

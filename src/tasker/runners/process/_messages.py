@@ -70,7 +70,7 @@ Log = tuple[Literal["L"], dict[str, Any]]
 Warning_ = tuple[Literal["N"], int, str, str, str, str, int]
 Ready = tuple[Literal["Y"], int]
 InitFailed = tuple[Literal["I"], Described, str | None]
-Unloadable = tuple[Literal["X"], Exception]
+Unloadable = tuple[Literal["X"], BaseException]
 
 FromWorker = (
     Progress | Event | Question | Withdraw | Result | Failure | Log | Warning_ | Ready | InitFailed | Unloadable

@@ -248,12 +248,17 @@ def rebuild_error(described: tuple[Any, ...]) -> BaseException:
     if pickled is not None:
         try:
             error = loads(pickled, [])
-        except Exception:
+        except BaseException:  # (its __setstate__ or __init__ is the application's: anything may come)
             error = None
-    if not isinstance(error, BaseException):
-        error = RemoteTaskError(f"{type_name}: {text}")
-    error.__cause__ = RemoteTraceback(tb)
-    return error
+    if isinstance(error, BaseException):
+        try:
+            error.__cause__ = RemoteTraceback(tb)
+            return error
+        except BaseException:  # (a __setattr__ of the application's)
+            pass
+    remote = RemoteTaskError(f"{type_name}: {text}")
+    remote.__cause__ = RemoteTraceback(tb)
+    return remote
 
 
 def explain_unpicklable(

@@ -18,7 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..._core._ask import Question
-from ..._core._errors import TaskError, WorkerDiedError
+from ..._core._errors import TaskError, WorkerDiedError, error_text
 from . import _payload
 from ._messages import ANSWER, Described, FromWorker, Tag
 from ._recycle import memory_error
@@ -48,13 +48,33 @@ class Reader:
         try:
             self._launch()
             while True:  # no locals survive a message: a big result is not held here
-                self._handle(self.worker.recv())
+                self._guarded(self.worker.recv())
         except (EOFError, OSError):
             pass
-        except Exception:
+        except BaseException:  # a reader thread never dies of tasker's own code
             logger.exception("tasker: reader of %s failed", self.worker.name)
         finally:
             self._exited()
+
+    def _guarded(self, message: FromWorker) -> None:
+        """Handle one message; if that raises, log it, and a task the message ended still ends.
+
+        (The last resort: what handling runs is tasker's code and, at most, the
+        application's logging handlers.)
+        """
+        task = self.worker.task
+        try:
+            self._handle(message)
+        except BaseException as fault:
+            logger.error(
+                "tasker: %s: handling its %r message failed (%s)", self.worker.name, message[0], error_text(fault),
+                exc_info=(type(fault), fault, fault.__traceback__),
+            )
+            ending = message[0] in (Tag.RESULT, Tag.FAILURE) and task is not None and task.id == message[1]
+            if task is not None and (ending or message[0] == Tag.UNLOADABLE):
+                problem = TaskError(f"tasker failed to handle the outcome {self.worker.name} sent: {error_text(fault)}")
+                problem.__cause__ = fault
+                self.lifecycle.conclude(task, error=problem)
 
     def _launch(self) -> None:
         worker, pool = self.worker, self.pool
@@ -140,7 +160,7 @@ class Reader:
         worker.questions[number] = question
         self.lifecycle.post_question(task, question)
 
-    def _unloadable(self, task: Task[Any] | None, error: Exception) -> None:
+    def _unloadable(self, task: Task[Any] | None, error: BaseException) -> None:
         """A result or event this process cannot unpickle: the task fails, saying why.
 
         The worker may still be running the task (it was an event) or be idle (it
@@ -150,7 +170,7 @@ class Reader:
         if task is not None:
             problem = TaskError(
                 f"a message from {worker.name} (the task's result or one of its events) could not "
-                f"be unpickled in this process: {type(error).__name__}: {error}. Return and send "
+                f"be unpickled in this process: {error_text(error)}. Return and send "
                 "types that this process can import and rebuild (plain values, NumPy arrays)."
             )
             problem.__cause__ = error
@@ -167,17 +187,34 @@ class Reader:
             self.lifecycle.conclude(task, error=error)
 
     def _exited(self) -> None:
-        """The worker's connection closed: reap it, fail its task, refill the pool."""
+        """The worker's connection closed: reap it, fail its task, refill the pool.
+
+        Guarded step by step: the task still ends and the pool still refills if
+        reaping or describing the death raises.
+        """
         worker, pool = self.worker, self.pool
         task, starting = pool.exited(worker)
-        code = worker.reap()
-        if task is not None and not task.is_final():
-            error = memory_error(worker, task.name, code) or WorkerDiedError(worker.death_message(code), exitcode=code)
-            self.lifecycle.conclude(task, error=error)
-        worker.close()
-        pool.start_workers(starting)
-        pool.dispatch()
-        pool.forget(worker)
+        try:
+            try:
+                code = worker.reap()
+            except Exception:
+                logger.exception("tasker: reaping %s failed", worker.name)
+                code = None
+            if task is not None and not task.is_final():
+                try:
+                    error = memory_error(worker, task.name, code) or WorkerDiedError(
+                        worker.death_message(code), exitcode=code
+                    )
+                except Exception as fault:
+                    error = WorkerDiedError(f"worker process {worker.name} ended ({error_text(fault)})")
+                self.lifecycle.conclude(task, error=error)
+            worker.close()
+            pool.start_workers(starting)
+            pool.dispatch()
+        except BaseException:
+            logger.exception("tasker: cleaning up after %s failed", worker.name)
+        finally:
+            pool.forget(worker)
 
 
 def _send_answer(worker: Worker, number: int, value: Any, error: BaseException | None) -> None:

@@ -74,6 +74,7 @@ class Worker:
         self.memory_kill: tuple[int, int] | None = None  # (limit, RSS): killed past worker_memory_limit
         self.questions: dict[int, Question] = {}  # the running task's unanswered asks, by number
         self.send_lock = threading.Lock()
+        self.loading = False  # its reader is unpickling a message (the app's code may run there)
         self.thread = threading.Thread(target=main, args=(self,), name=f"{name}-reader", daemon=True)
 
     # -- transitions (see WorkerState) -------------------------------------------------
@@ -138,13 +139,22 @@ class Worker:
             _wire.send(self.sock, data, fds, prefix)
 
     def recv(self) -> FromWorker:
-        """The worker's next message; ``(UNLOADABLE, error)`` if it cannot be unpickled here."""
+        """The worker's next message; ``(UNLOADABLE, error)`` if it cannot be unpickled here.
+
+        Unpickling runs the application's code (``__setstate__``, ``__reduce__``'s
+        callable): whatever it raises, even a ``BaseException``, makes the message
+        unloadable, and ``loading`` is True meanwhile (``shutdown`` does not wait
+        long for a reader stuck there).
+        """
         assert self.sock is not None
         data, fds = _wire.recv(self.sock)
+        self.loading = True
         try:
             message: FromWorker = _payload.loads(data, fds)
-        except Exception as error:  # e.g. a class this process cannot import
+        except BaseException as error:  # e.g. a class this process cannot import
             return (Tag.UNLOADABLE, error)
+        finally:
+            self.loading = False
         return message
 
     def kill(self) -> None:
