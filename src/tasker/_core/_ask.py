@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._errors import TaskTimeoutError
+from ._seconds import timeout_seconds
 
 if TYPE_CHECKING:
     from ._runner import Lifecycle
@@ -87,9 +88,8 @@ class Reply:
 
 
 def check_timeout(timeout: float | None) -> float | None:
-    if timeout is not None and (not isinstance(timeout, int | float) or not timeout > 0):
-        raise ValueError(f"ask(): timeout must be a positive number of seconds or None, got {timeout!r}")
-    return timeout
+    """``ask(timeout=)``: None for none (``None``, ``inf``); ``ValueError`` past what can be waited."""
+    return timeout_seconds(timeout, "ask(): timeout") if timeout is not None else None
 
 
 def ask_timeout_error(name: str, timeout: float | None) -> TaskTimeoutError:

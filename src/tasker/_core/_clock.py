@@ -26,6 +26,8 @@ from collections.abc import Callable
 from itertools import count
 from typing import Protocol, runtime_checkable
 
+from ._seconds import MAX_WAIT_S, check_delay
+
 logger = logging.getLogger("tasker")
 
 _Entry = tuple[float, int, "Timer", Callable[[], object]]
@@ -118,6 +120,7 @@ class TimerThread:
         return time.monotonic()
 
     def call_later(self, delay: float, fn: Callable[[], object]) -> Timer:
+        check_delay(delay, "call_later")
         when = time.monotonic() + delay
         with self._cv:
             if self._stopped:
@@ -145,7 +148,7 @@ class TimerThread:
                 fn = self._heap.pop_due(time.monotonic())
                 if fn is None:
                     due = self._heap.next_due()
-                    self._cv.wait(None if due is None else max(0.0, due - time.monotonic()))
+                    self._cv.wait(None if due is None else min(MAX_WAIT_S, max(0.0, due - time.monotonic())))
                     continue
                 self._cv.release()
                 try:
@@ -173,6 +176,7 @@ class FakeClock:
         return self._now
 
     def call_later(self, delay: float, fn: Callable[[], object]) -> Timer:
+        check_delay(delay, "call_later")  # what the real clock would refuse
         with self._lock:
             if self._stopped:
                 return Timer()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._ask import settle_future
 from ._delivery import DelayedCall
+from ._seconds import check_delay
 
 if TYPE_CHECKING:
     from ..schedulers import Scheduler
@@ -49,6 +50,7 @@ class MainThreadCalls:
             raise TypeError(f"schedule_delayed_on_main_thread needs a callable, got {fn!r}")
         if not isinstance(delay, int | float) or not delay >= 0:
             raise ValueError(f"delay must be a number of seconds >= 0, got {delay!r}")
+        check_delay(float(delay), "schedule_delayed_on_main_thread")
         self._check_open()
         self._get_scheduler()
         call = DelayedCall(fn, args, kwargs)

@@ -44,6 +44,7 @@ Ts = TypeVarTuple("Ts")
 logger = logging.getLogger("tasker")
 
 #: Keyword arguments that configure the task instead of reaching the function.
+_INF = float("inf")
 RESERVED_KWARGS = ("key", "when_done", "when_event", "timeout", "visible", "priority")
 
 WhenDone = Callable[[Task[R]], object]
@@ -262,6 +263,8 @@ class TaskManager(MainThreadCalls):
         check_func(
             METHODS.get(kind, kind), kind == "coroutine", func, key, when_done, when_event, timeout, visible, priority
         )
+        if timeout is not None and timeout == _INF:
+            timeout = None  # float("inf"): no timeout
         lifecycle = self._lifecycle
         if lifecycle.closed:
             self._check_open()

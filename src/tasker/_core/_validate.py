@@ -6,6 +6,8 @@ from collections.abc import Callable, Hashable
 from types import FunctionType
 from typing import Any
 
+from ._seconds import timeout_seconds
+
 CO_COROUTINE = 0x80
 
 
@@ -60,8 +62,8 @@ def check_func(
         raise TypeError(f"when_done must be callable or None, got {when_done!r}")
     if when_event is not None and not callable(when_event):
         raise TypeError(f"when_event must be callable or None, got {when_event!r}")
-    if timeout is not None and (not isinstance(timeout, int | float) or not timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if timeout is not None:
+        timeout_seconds(timeout, "timeout")
     if visible is not True and visible is not False:  # (bool has these two instances only)
         raise TypeError(f"visible must be True or False, got {visible!r}")
     if priority.__class__ is not int and (not isinstance(priority, int) or isinstance(priority, bool)):

@@ -21,6 +21,7 @@ from itertools import count
 from typing import Any
 
 from ..._core._errors import TaskTimeoutError
+from ..._core._seconds import MAX_WAIT_S
 from . import _payload, _wire
 from ._messages import ANSWER, Tag
 
@@ -121,7 +122,7 @@ class Link:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self.read_cv:
             while not (done() or self.closed):
-                remaining = None if deadline is None else deadline - time.monotonic()
+                remaining = None if deadline is None else min(MAX_WAIT_S, deadline - time.monotonic())
                 if remaining is not None and remaining <= 0:
                     return False
                 if self.reading:  # another thread reads: it wakes us when it has one
