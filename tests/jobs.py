@@ -230,6 +230,36 @@ async def a_raise_broken(ctx: ExecutionContext, how: str) -> None:
     raise BrokenError(how)
 
 
+#: In the app: set when a ``BlocksOnLoad`` starts loading; loading goes on once ``LOAD_GATE`` is set.
+LOADING = threading.Event()
+LOAD_GATE = threading.Event()
+
+
+def _load_blocking(value: Any) -> Any:
+    LOADING.set()
+    LOAD_GATE.wait(60)  # (bounded: a test that forgets to open the gate still ends)
+    return value
+
+
+class BlocksOnLoad:
+    """Unpickling it (in the app) blocks until the test sets ``LOAD_GATE``."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_load_blocking, (self.value,))
+
+
+def result_blocks_on_load(ctx: ExecutionContext, value: Any) -> Any:
+    return BlocksOnLoad(value)
+
+
+def event_blocks_on_load(ctx: ExecutionContext, value: Any) -> Any:
+    ctx.send_event("blocking", BlocksOnLoad(value))
+    return value
+
+
 def initializer(tag: str) -> None:
     INITIALIZED.append(tag)
     os.environ["TASKER_TEST_INIT"] = tag

@@ -79,5 +79,5 @@ def test_clocks_refuse_a_delay_past_the_limit(make_clock: Any) -> None:
 
 
 def test_a_delayed_call_past_the_limit_is_refused(harness: Harness) -> None:
-    with pytest.raises(ValueError, match="schedule_delayed_on_main_thread.*TIMEOUT_MAX"):
+    with pytest.raises(ValueError, match=r"schedule_delayed_on_main_thread.*TIMEOUT_MAX"):
         harness.mgr.schedule_delayed_on_main_thread(1e100, lambda: None)

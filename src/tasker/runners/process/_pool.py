@@ -71,6 +71,9 @@ REPORT_INTERVAL_MAX_S = 0.05
 PRELOAD_MAX = 64
 #: How long shutdown waits for one worker's reader thread and process (s).
 JOIN_TIMEOUT_S = 5.0
+#: A reader still unpickling one message after this long (s) is not waited for at
+#: shutdown: the application's code (a ``__setstate__``) may never return.
+LOADING_JOIN_S = 0.5
 
 
 class ProcessRunner(PoolDispatch, PoolPausing):
@@ -212,7 +215,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         for worker in workers:
             # (a reader thread not started yet never will be: _start sees closed)
             if worker.thread is not threading.current_thread() and worker.thread.ident is not None:
-                worker.thread.join(JOIN_TIMEOUT_S)
+                _join_reader(worker)
             if worker.proc is not None and worker.proc.poll() is None:
                 worker.kill()
                 worker.proc.wait(JOIN_TIMEOUT_S)
@@ -382,3 +385,32 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             worker.send(STOP)
         except OSError:
             worker.kill()
+
+
+def _join_reader(worker: Worker) -> None:
+    """Wait for the worker's reader to end (shutdown), but not for a load that does not.
+
+    A reader that has been unpickling the same message for ``LOADING_JOIN_S`` is
+    stuck in the application's code: it is left to finish on its own (a daemon
+    thread; the message finds its task ended), and the caller kills and reaps
+    its worker.
+    """
+    thread = worker.thread
+    deadline = time.monotonic() + JOIN_TIMEOUT_S
+    seen, since = -1, 0.0
+    while thread.is_alive():
+        now = time.monotonic()
+        if now >= deadline:
+            return
+        if not worker.loading:
+            seen = -1
+        elif worker.loads != seen:  # a new message is loading: its own time starts now
+            seen, since = worker.loads, now
+        elif now - since >= LOADING_JOIN_S:
+            logger.warning(
+                "tasker: the reader of %s is still unpickling a message from it after %.1f s "
+                "(the application's __setstate__ or __reduce__ code); shutdown does not wait for it",
+                worker.name, now - since,
+            )
+            return
+        thread.join(min(0.05, deadline - now))

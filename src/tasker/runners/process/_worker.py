@@ -75,6 +75,7 @@ class Worker:
         self.questions: dict[int, Question] = {}  # the running task's unanswered asks, by number
         self.send_lock = threading.Lock()
         self.loading = False  # its reader is unpickling a message (the app's code may run there)
+        self.loads = 0  # messages it started to unpickle (tells one stuck load from many)
         self.thread = threading.Thread(target=main, args=(self,), name=f"{name}-reader", daemon=True)
 
     # -- transitions (see WorkerState) -------------------------------------------------
@@ -148,6 +149,7 @@ class Worker:
         """
         assert self.sock is not None
         data, fds = _wire.recv(self.sock)
+        self.loads += 1
         self.loading = True
         try:
             message: FromWorker = _payload.loads(data, fds)
