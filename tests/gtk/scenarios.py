@@ -219,12 +219,19 @@ def scenario_baseline(seconds: str = "3.0") -> dict[str, Any]:
         busy = pool.map_async(gtk_jobs.burn, [float(seconds)] * 4)
         spin(0.2)
         heart.start()
+        started, cpu = time.monotonic(), time.thread_time()
         run_until(busy.ready, 60, "baseline burn")
         result = heart.stop()
+        elapsed, cpu = time.monotonic() - started, time.thread_time() - cpu
     finally:
         pool.terminate()
         pool.join()
-    result.update(cpus=os.cpu_count(), load=round(os.getloadavg()[0], 2))
+    result.update(
+        seconds=round(elapsed, 2),
+        main_thread_busy=round(cpu / elapsed, 3),
+        cpus=os.cpu_count(),
+        load=round(os.getloadavg()[0], 2),
+    )
     return result
 
 

@@ -7,6 +7,7 @@
     │   ├── TaskTimeoutError ............. the task ran past its ``timeout=``
     │   │                                  (or ``context.ask`` past its own)
     │   └── RemoteTaskError .............. a worker exception that could not be rebuilt
+    │                                      (or whose __str__ or pickling raised)
     ├── InvalidStateError ................ e.g. ``result()`` of a task still running
     RuntimeError
     └── ManagerClosedError ............... a call to a manager after its ``shutdown()``
@@ -53,7 +54,8 @@ class TaskTimeoutError(TaskError, TimeoutError):
 
 
 class RemoteTaskError(TaskError):
-    """A worker raised an exception whose type cannot be rebuilt here."""
+    """A worker raised an exception that cannot be rebuilt here (its message says why when its
+    ``__str__``, ``__repr__`` or pickling raised)."""
 
 
 class InvalidStateError(Exception):
