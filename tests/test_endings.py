@@ -22,7 +22,7 @@ from tasker.schedulers import ManualScheduler
 from tasker.testing import LeakCheck, shut_down_and_check
 
 import jobs
-from conftest import Harness
+from conftest import Harness, wait_for
 
 
 @pytest.fixture
@@ -84,6 +84,8 @@ def test_an_internal_error_while_ending_fails_the_task_and_is_logged(
     assert task.get_status() == "failed" and isinstance(error, TaskError)
     assert error.__cause__ is bug and "internal error" in str(error)
     assert harness.done.count(task) == 1 and not deaths
+    # (logged by the ending thread once its lock is released: maybe just after when_done ran)
+    assert wait_for(lambda: any("internal error while task" in r.getMessage() for r in caplog.records)), "not logged"
     monkeypatch.undo()
     assert harness.finish(harness.start(kind, "ok", 4)).result() == 8
     harness.pump_until(lambda: not harness.mgr.has_tasks(), 5)

@@ -145,43 +145,43 @@ class TaskLifecycle(PauseTransitions):
         goes on; ``when_done`` runs once, as for any ending.
         """
         try:
-            return self._conclude(task, result, error)
+            with self.lock:
+                if task._status.is_final:
+                    return False
+                internal = None
+                try:
+                    status, error = final_status(task, error)
+                except Exception as fault:  # (a pure decision of tasker's own: only a bug gets here)
+                    status, error, internal = TaskStatus.FAILED, _internal_error(task, fault, error), fault
+                task._status = status
+                task._result = result if status is TaskStatus.COMPLETED else None
+                task._error = error
+                # Invariant: _active and the counts change together (no call in between),
+                # so _end_anyway can tell from _active whether they changed.
+                del self._active[task.id]
+                if task.visible:
+                    self._visible_live -= 1
+                    self._batch_done = self._batch_done + 1 if self._visible_live else 0
+                self._forget_key_locked(task)
+                callbacks, task._callbacks = task._callbacks, []
+                questions, task._questions = task._questions, None
+                unpaused = self.unpause_locked(task) if task._paused else None
+                # Queued before the lock is released: "settled" never sees a task
+                # that is gone from _active but whose when_done is not queued yet.
+                self.delivery.ending(self._run_when_done, task, show=task.visible)
+                task._ending_queued = True
+            if internal is not None:
+                _log_internal(task, internal)
+            if _enabled.get(DEBUG, True):
+                why = f" ({error_text(error)})" if error is not None else ""
+                logger.debug("tasker: task %r (#%d) ended %s%s", task.name, task.id, status, why)
+            self._after_ending(task, callbacks, questions, unpaused)
+            return True
         except BaseException as fault:  # (only after this call found the task live: it ends it)
             self._end_anyway(task, fault)
             if not isinstance(fault, Exception) and threading.current_thread() is threading.main_thread():
                 raise  # Ctrl-C / SystemExit on the main thread are the application's
             return True
-
-    def _conclude(self, task: Task[Any], result: Any, error: BaseException | None) -> bool:
-        with self.lock:
-            if task._status.is_final:
-                return False
-            try:
-                status, error = final_status(task, error)
-            except Exception as fault:  # (a pure decision of tasker's own: only a bug gets here)
-                status, error = TaskStatus.FAILED, _internal_error(task, fault, error)
-            task._status = status
-            task._result = result if status is TaskStatus.COMPLETED else None
-            task._error = error
-            # Invariant: _active and the counts change together (no call in between),
-            # so _end_anyway can tell from _active whether they changed.
-            del self._active[task.id]
-            if task.visible:
-                self._visible_live -= 1
-                self._batch_done = self._batch_done + 1 if self._visible_live else 0
-            self._forget_key_locked(task)
-            callbacks, task._callbacks = task._callbacks, []
-            questions, task._questions = task._questions, None
-            unpaused = self.unpause_locked(task) if task._paused else None
-            # Queued before the lock is released: "settled" never sees a task
-            # that is gone from _active but whose when_done is not queued yet.
-            self.delivery.ending(self._run_when_done, task, show=task.visible)
-            task._ending_queued = True
-        if _enabled.get(DEBUG, True):
-            why = f" ({error_text(error)})" if error is not None else ""
-            logger.debug("tasker: task %r (#%d) ended %s%s", task.name, task.id, status, why)
-        self._after_ending(task, callbacks, questions, unpaused)
-        return True
 
     def _forget_key_locked(self, task: Task[Any]) -> None:
         """Drop the task's key from ``_by_key`` (the key's ``__hash__``/``__eq__`` are the app's)."""
@@ -231,13 +231,7 @@ class TaskLifecycle(PauseTransitions):
         error as cause; a decided one keeps its status. Either way it leaves the
         live tasks, its ``when_done`` is queued (once) and its waiters are woken.
         """
-        try:
-            logger.error(
-                "tasker: internal error while task #%d ended (%s); it is ended anyway",
-                task.id, error_text(fault), exc_info=(type(fault), fault, fault.__traceback__),
-            )
-        except BaseException:
-            pass  # (a logging handler of the app's that raises: the ending matters more)
+        _log_internal(task, fault)
         with self.lock:
             if not task._status.is_final:
                 task._status = TaskStatus.FAILED
@@ -503,3 +497,13 @@ def _internal_error(task: Task[Any], fault: BaseException, outcome: BaseExceptio
     )
     error.__cause__ = fault
     return error
+
+
+def _log_internal(task: Task[Any], fault: BaseException) -> None:
+    try:
+        logger.error(
+            "tasker: internal error while task #%d ended (%s); it is ended anyway",
+            task.id, error_text(fault), exc_info=(type(fault), fault, fault.__traceback__),
+        )
+    except BaseException:
+        pass  # (a logging handler of the app's that raises: the ending matters more)
