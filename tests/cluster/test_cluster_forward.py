@@ -13,6 +13,7 @@ import pytest
 
 from tasker._core._errors import TaskError
 from tasker.runners.cluster import _forward
+from tasker.runners.cluster._events import pack
 from tasker.runners.cluster._forward import Forwarder, Slot
 from tasker.runners.cluster._worker import to_bytes
 
@@ -44,6 +45,7 @@ class Task:
         self.handle = Slot("t-1", "key", window=4)
         self.final = False
         self.name = "t"
+        self.numbers: dict[str, Any] = {}
 
     def is_final(self) -> bool:
         return self.final
@@ -53,10 +55,14 @@ class Task:
 
 
 class Runner:
+    topic = "tasker-test"
+
     def __init__(self, lifecycle: Lifecycle) -> None:
         self.lifecycle = lifecycle
         self.tasks: dict[str, Any] = {}
+        self.ended: dict[str, Slot] = {}
         self.acks: list[int] = []
+        self.cancelled: list[tuple[str, str]] = []
 
     def ack(self, slot: Slot, seq: int) -> None:
         self.acks.append(seq)
@@ -65,7 +71,7 @@ class Runner:
         pass
 
     def cancel_on(self, address: str, token: str) -> None:
-        pass
+        self.cancelled.append((address, token))
 
     def forget(self, task: Any) -> None:
         self.tasks.pop(task.handle.token, None)
@@ -83,13 +89,19 @@ def setup() -> Any:
     forwarder.stop(10)
 
 
-def event(forwarder: Forwarder, *message: Any) -> None:
-    forwarder.on_event((0.0, list(message)))
+RUN = "run-1"
 
 
-def outcome(forwarder: Forwarder, task: Task, value: Any, last: int) -> None:
+def event(forwarder: Forwarder, tag: str, token: str, *fields: Any, run: str = RUN) -> None:
+    """A message as the task's worker signs it (its message numbers count up from 1 per run)."""
+    task = forwarder.runner.tasks[token]
+    numbers = task.numbers.setdefault(run, iter(range(1, 1_000_000)))
+    forwarder.on_event((0.0, pack(task.handle.secret, tag, token, run, next(numbers), list(fields))))
+
+
+def outcome(forwarder: Forwarder, task: Task, value: Any, last: int, run: str = RUN) -> None:
     task.handle.future = future = object()
-    forwarder.queue.put(("done", task, future, ("R", value, 1.0, "done", last, "tcp://w:1", 7), None, False))
+    forwarder.queue.put(("done", task, future, ("R", value, 1.0, "done", last, "tcp://w:1", 7, run), None, False))
 
 
 def test_events_are_delivered_in_order_early_ones_held(setup: Any) -> None:

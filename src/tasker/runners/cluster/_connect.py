@@ -7,7 +7,10 @@
 Only this package imports dask, and only once a cluster task is submitted
 (``import tasker`` never does). The embedded ``LocalCluster`` has one thread per
 worker process (a forced stop kills one task only), listens on 127.0.0.1 only,
-and fails a task whose worker died instead of re-running it
+speaks TLS with mutual authentication from credentials made in memory for it
+(``Security.temporary()``: a process without them cannot connect to its
+scheduler, workers or nannies), has no dashboard unless ``cluster_dashboard``
+asks for one, and fails a task whose worker died instead of re-running it
 (``allowed-failures: 0``); see ``LOCAL_CONFIG``.
 
 Dask keeps one event handler per topic and client; ``subscribe`` multiplexes a
@@ -61,10 +64,12 @@ def require_dask() -> None:
 class Connection:
     """The client of one runner, made on first use (in the runner's control thread)."""
 
-    def __init__(self, spec: Any, workers: int) -> None:
+    def __init__(self, spec: Any, workers: int, dashboard: bool | str = False, security: Any = None) -> None:
         require_dask()
         self.spec = "local" if spec is None else spec
         self.workers = workers
+        self.dashboard = dashboard  # the embedded cluster's: False, True or an address
+        self.security = security  # a Security for the Client of an address (None: Dask's config)
         self.client: Any = None
         self.cluster: Any = None
         self.owned = isinstance(self.spec, str)
@@ -100,16 +105,25 @@ class Connection:
             return self.spec
         distributed: Any = import_module("distributed")  # Any: dask's types are partial
         if self.spec != "local":
-            return distributed.Client(self.spec, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+            return distributed.Client(
+                self.spec, timeout=CONNECT_TIMEOUT_S, set_as_default=False, security=self.security
+            )
         import_module("dask").config.set(LOCAL_CONFIG)
+        # Private: TLS both ways with a CA, certificate and key made in memory for this cluster
+        # (handed to its workers and nannies, never written to disk).
+        security = import_module("distributed.security").Security.temporary()
+        dashboard = self.dashboard
         self.cluster = distributed.LocalCluster(
             n_workers=self.workers,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
+            protocol="tls://",
+            security=security,
+            dashboard_address=None if dashboard is False else "127.0.0.1:0" if dashboard is True else dashboard,
+            worker_dashboard_address=None,
         )
-        return distributed.Client(self.cluster, set_as_default=False)
+        return distributed.Client(self.cluster, security=security, set_as_default=False)
 
     def close(self) -> None:
         """Close what tasker opened (never a Client it was given)."""
