@@ -202,3 +202,26 @@ def executing(dask_worker: Any = None) -> int:
 def processing(dask_scheduler: Any = None) -> int:
     """On the scheduler: the keys it has sent to a worker and not heard back about."""
     return sum(1 for ts in dask_scheduler.tasks.values() if ts.state == "processing")
+
+
+def events_around_a_gate(ctx: ExecutionContext, n: int, gate: str, limit: float = 60.0) -> int:
+    """Events 0..n/2-1, then (once ``gate`` exists: the test forged its events meanwhile) the rest."""
+    half = n // 2
+    for i in range(half):
+        ctx.send_event("n", i)
+    deadline = time.monotonic() + limit
+    while not os.path.exists(gate) and time.monotonic() < deadline and not ctx.is_cancelled():
+        time.sleep(0.005)
+    for i in range(half, n):
+        ctx.send_event("n", i)
+    return n
+
+
+class Marker:
+    """Unpickled anywhere, it writes its file: the proof that someone unpickled it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.write_text, (Path(self.path), "unpickled"))
