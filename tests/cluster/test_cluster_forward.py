@@ -150,7 +150,7 @@ def test_a_short_task_begins_from_its_outcome(setup: Any) -> None:
 
 def test_a_message_of_another_run_fails_the_task_and_cancels_that_run(setup: Any) -> None:
     """Dask ran the task again after the first run's worker died: the second run is refused."""
-    lifecycle, runner, forwarder, task = setup
+    lifecycle, runner, forwarder, _task = setup
     event(forwarder, "B", "t-1", "tcp://w:1", 7)
     event(forwarder, "B", "t-1", "tcp://w:2", 8, run="run-2")
     event(forwarder, "E", "t-1", 1, to_bytes(("n", "from the second run")), run="run-2")

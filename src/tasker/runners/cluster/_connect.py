@@ -48,6 +48,17 @@ LOCAL_CONFIG = {
 }
 
 
+#: Dask config that leaves the HTTP servers of the embedded cluster without a page to serve.
+NO_HTTP_ROUTES: dict[str, list[str]] = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+
+
+def stop_http(dask_scheduler: Any = None, dask_worker: Any = None) -> None:
+    """On the embedded cluster's scheduler or a worker (in its event loop): close its HTTP listener."""
+    server = getattr(dask_scheduler or dask_worker, "http_server", None)
+    if server is not None:
+        server.stop()
+
+
 def require_dask() -> None:
     """Raise a clear ImportError if dask.distributed is not installed (imports nothing)."""
     try:
@@ -108,22 +119,36 @@ class Connection:
             return distributed.Client(
                 self.spec, timeout=CONNECT_TIMEOUT_S, set_as_default=False, security=self.security
             )
-        import_module("dask").config.set(LOCAL_CONFIG)
+        dask: Any = import_module("dask")
+        dask.config.set(LOCAL_CONFIG)
         # Private: TLS both ways with a CA, certificate and key made in memory for this cluster
         # (handed to its workers and nannies, never written to disk).
         security = import_module("distributed.security").Security.temporary()
         dashboard = self.dashboard
-        self.cluster = distributed.LocalCluster(
-            n_workers=self.workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            protocol="tls://",
-            security=security,
-            dashboard_address=None if dashboard is False else "127.0.0.1:0" if dashboard is True else dashboard,
-            worker_dashboard_address=None,
-        )
-        return distributed.Client(self.cluster, security=security, set_as_default=False)
+        # Dask gives its scheduler and each worker an HTTP server whatever the options (the
+        # scheduler's on 8787 or a free port): without a dashboard they serve nothing and the
+        # ones running now stop listening (``stop_http``); a worker its nanny restarts serves nothing.
+        quiet = {} if dashboard is not False else NO_HTTP_ROUTES
+        with dask.config.set(quiet):
+            self.cluster = distributed.LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                protocol="tls://",
+                security=security,
+                dashboard_address="127.0.0.1:0" if dashboard is True else dashboard or None,
+                worker_dashboard_address=None,
+            )
+        client = distributed.Client(self.cluster, security=security, set_as_default=False)
+        if dashboard is False:
+            try:
+                client.run_on_scheduler(stop_http)
+                client.run(stop_http)
+            except Exception:
+                client.close()
+                raise
+        return client
 
     def close(self) -> None:
         """Close what tasker opened (never a Client it was given)."""
