@@ -28,9 +28,9 @@ def until_cancelled(ctx: ExecutionContext) -> str:
 
 
 def main() -> None:
-    dashboard = sys.argv[1] == "yes"
+    options = {"cluster_dashboard": True} if sys.argv[1] == "yes" else {}  # (else the default)
     pids: list[int] = []
-    with TaskManager(cluster="local", max_processes=2, cluster_dashboard=dashboard) as mgr:
+    with TaskManager(cluster="local", max_processes=2, **options) as mgr:
         task = mgr.run_on_cluster(until_cancelled, when_event=lambda task, name, pid: pids.append(pid))
         deadline = time.monotonic() + 120
         while not pids and time.monotonic() < deadline:

@@ -170,11 +170,11 @@ def port(address: str) -> int:
 def test_another_local_user_cannot_reach_the_embedded_cluster(start_app: Any, other_user: OtherUser) -> None:
     app = start_app()
     state = app.state
-    assert state["scheduler"].startswith("tls://127.0.0.1:")
     results = other_user.run(HERE / "private_probe.py", json.dumps(state))
     assert results.pop("uid") != "ok: 0"  # really another user
-    assert len(results) == 3 + 2 * (len(state["workers"]) + len(state["nannies"]))
     assert {name: r for name, r in results.items() if not r.startswith("refused")} == {}
+    assert state["scheduler"].startswith("tls://127.0.0.1:")
+    assert len(results) == 3 + 2 * (len(state["workers"]) + len(state["nannies"]))
     cluster = {port(a) for a in [state["scheduler"], *state["workers"], *state["nannies"]]}
     assert listening(app_pids(app)) == cluster  # no dashboard, no other HTTP server
     assert app.finish() == "canceled"  # the app's own task ran, and stopped when asked
