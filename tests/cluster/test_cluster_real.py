@@ -34,6 +34,7 @@ def h(make_harness: Any, real_cluster: RealCluster) -> ClusterHarness:
 def test_a_real_scheduler_runs_the_task_and_1000_events_arrive_in_order(h: ClusterHarness) -> None:
     task = h.finish(h.run(jobs.events, 1000))
     assert task.result() == 1000
+    assert h.mgr._lifecycle.runners["cluster"].reruns is False  # allowed-failures 0: no run asks first
     assert [d for t, n, d in h.events if t is task] == list(range(1000))
     pid, address = h.finish(h.run(jobs.where)).result()
     assert address.startswith("tcp://127.0.0.1:")
@@ -83,6 +84,7 @@ def test_a_worker_killed_mid_run_on_a_scheduler_that_reruns_fails_it_and_the_sec
     task = h.run(jobs.once_then_until_cancelled, str(runs))
     pid = h.event(task, "started")
     address, key = task.handle.worker, task.handle.key
+    assert h.mgr._lifecycle.runners["cluster"].reruns is True  # each run asks the scheduler first
     os.kill(pid, signal.SIGKILL)
     h.finish(task)
     assert task.get_status() == "failed"

@@ -215,6 +215,9 @@ def run(token: str, topic: str, call: bytes, settings: dict[str, Any]) -> tuple[
     return (*outcome, cell._progress, cell._message, cell.outbox.seq, worker.address, os.getpid(), run_name)
 
 
+_claim_warned = threading.Event()  # a run could not ask the scheduler (warned once)
+
+
 def _ran_before(worker: Any, key: str) -> bool:
     """Whether a worker died while running ``key`` (the scheduler's count; one round trip)."""
     from importlib import import_module
@@ -228,7 +231,11 @@ def _ran_before(worker: Any, key: str) -> bool:
             function=dask_pickle.dumps(ON_SCHEDULER["suspicious"]), args=dask_pickle.dumps((key,)), wait=True,
         )
     except Exception as error:  # the app still refuses a second run's messages and result
-        logging.getLogger("tasker").warning("tasker: cannot ask the scheduler whether %s ran before: %s", key, error)
+        level = logging.DEBUG if _claim_warned.is_set() else logging.WARNING  # (said once per worker process)
+        _claim_warned.set()
+        logging.getLogger("tasker").log(
+            level, "tasker: cannot ask the Dask scheduler whether a worker died running %s: %s", key, error
+        )
         return False
     return bool(response.get("status") == "OK" and response.get("result", 0) > 0)
 
