@@ -150,7 +150,8 @@ def count_until_cancelled(ctx: ExecutionContext, path: str) -> str:
     loops = 0
     while not ctx.is_cancelled():
         loops += 1
-        Path(path).write_text(str(loops))
+        Path(f"{path}.new").write_text(str(loops))
+        os.replace(f"{path}.new", path)  # whole: a reader never sees the file empty (truncated)
         ctx.set_progress((loops % 100) / 100)
         time.sleep(0.002)
     return "stopped"
@@ -175,3 +176,52 @@ def closing_noise_filters() -> tuple[int, bool, bool]:
         return all(f.filter(logging.makeLogRecord({"msg": text})) for f in noise)
 
     return len(noise), kept("Failed to communicate with scheduler during heartbeat."), kept("Heartbeat failed")
+
+
+def once_then_until_cancelled(ctx: ExecutionContext, path: str, limit: float = 60.0) -> str:
+    """Its side effect first (a line in ``path``), then where it runs, then the cooperative loop."""
+    with open(path, "a") as runs:
+        runs.write(f"{os.getpid()}\n")
+    ctx.send_event("started", os.getpid())
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and not ctx.is_cancelled():
+        time.sleep(0.002)
+    return "stopped"
+
+
+def story_of(key: str, dask_worker: Any = None) -> int:
+    """On a worker: how many entries its state machine logged about ``key`` (0: never sent here)."""
+    return len(dask_worker.state.story(key))
+
+
+def executing(dask_worker: Any = None) -> int:
+    """On a worker: tasks whose function is running in one of its threads now."""
+    return len(dask_worker.state.executing)
+
+
+def processing(dask_scheduler: Any = None) -> int:
+    """On the scheduler: the keys it has sent to a worker and not heard back about."""
+    return sum(1 for ts in dask_scheduler.tasks.values() if ts.state == "processing")
+
+
+def events_around_a_gate(ctx: ExecutionContext, n: int, gate: str, limit: float = 60.0) -> int:
+    """Events 0..n/2-1, then (once ``gate`` exists: the test forged its events meanwhile) the rest."""
+    half = n // 2
+    for i in range(half):
+        ctx.send_event("n", i)
+    deadline = time.monotonic() + limit
+    while not os.path.exists(gate) and time.monotonic() < deadline and not ctx.is_cancelled():
+        time.sleep(0.005)
+    for i in range(half, n):
+        ctx.send_event("n", i)
+    return n
+
+
+class Marker:
+    """Unpickled anywhere, it writes its file: the proof that someone unpickled it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.write_text, (Path(self.path), "unpickled"))

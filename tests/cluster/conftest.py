@@ -48,11 +48,14 @@ def need_dask() -> None:
         pytest.skip("needs dask[distributed] (pip install tasker-ui[dask])")
 
 
-def worker_env() -> dict[str, str]:
+def worker_env(reruns: bool = False) -> dict[str, str]:
+    """With ``reruns``, Dask's default ``allowed-failures`` (a task whose worker died runs again)."""
     env = dict(os.environ)
     paths = (str(ROOT / "src"), str(HERE), str(HERE.parent), env.get("PYTHONPATH"))  # cluster_jobs, jobs
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-    env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "0"
+    env.pop("DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES", None)
+    if not reruns:
+        env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "0"
     env["DASK_DISTRIBUTED__DEPLOY__LOST_WORKER_TIMEOUT"] = "300s"
     return env
 
@@ -62,11 +65,12 @@ class Processes:
     """Processes a fixture started; ``stop()`` ends each one's group, by pid."""
 
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    reruns: bool = False  # Dask's default allowed-failures (see worker_env)
 
     def start(self, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
         with open(log, "wb") as out:
             proc = subprocess.Popen(
-                argv, env=worker_env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                argv, env=worker_env(self.reruns), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own group: its nanny's worker goes with it
             )
         self.procs.append(proc)
@@ -159,9 +163,22 @@ class RealCluster:
         with self.client() as client:
             return {k: int(v) for k, v in client.run(worker_pid).items()}
 
-    def recover(self) -> None:
-        """Both workers up again (a test killed one: its nanny restarts it)."""
+    def recover(self, gone: str | None = None) -> None:
+        """Both workers up again (a test killed one: its nanny restarts it).
+
+        With ``gone`` (the killed worker's address), also until the scheduler has removed
+        it: its nanny's new worker can register first, and then two workers are listed
+        while one of them is dead (a call to every worker then meets a reset connection).
+        """
         wait_for_workers(self.address, 2)
+        if gone is None:
+            return
+        deadline = time.monotonic() + START_TIMEOUT_S
+        tick = threading.Event()
+        with self.client() as client:
+            while (gone in (workers := client.nthreads()) or len(workers) < 2) and time.monotonic() < deadline:
+                tick.wait(0.05)
+            assert gone not in workers and len(workers) == 2, f"the cluster did not recover: {workers}"
 
 
 @pytest.fixture(scope="package")
@@ -186,6 +203,18 @@ def start_scheduler(tmp_path: Path) -> Iterator[Callable[[], tuple[str, Processe
 
     try:
         yield start
+    finally:
+        procs.stop()
+
+
+@pytest.fixture
+def rerun_cluster(tmp_path: Path) -> Iterator[RealCluster]:
+    """A scheduler with Dask's default ``allowed-failures`` (3: a task whose worker died runs
+    again elsewhere) and two nanny workers, of this test's own."""
+    need_dask()
+    procs = Processes(reruns=True)
+    try:
+        yield RealCluster(start_dask(procs, tmp_path, workers=2), procs)
     finally:
         procs.stop()
 

@@ -13,7 +13,7 @@ import pytest
 from tasker import TaskManager, task_mgr
 from tasker._core._options import Options
 from tasker._core._runner import METHODS, RUNNERS
-from tasker.runners.cluster._events import AppGoneError, Inbox, Outbox
+from tasker.runners.cluster._events import AppGoneError, Inbox, Outbox, Seen
 
 from .conftest import ROOT, need_dask
 
@@ -87,6 +87,43 @@ def test_the_cluster_option_refuses(value: Any, error: type[Exception], text: st
         TaskManager(cluster=value)
     with pytest.raises(error):
         task_mgr.initialize(cluster=value)
+
+
+class SecurityLike:
+    def get_connection_args(self, role: str) -> dict[str, Any]:
+        return {}
+
+
+def test_the_cluster_dashboard_and_security_options_accept() -> None:
+    assert Options().cluster_dashboard is False and Options().cluster_security is None
+    assert Options(cluster_dashboard=True).cluster_dashboard is True
+    assert Options(cluster="local", cluster_dashboard="127.0.0.1:8787").cluster_dashboard == "127.0.0.1:8787"
+    security = SecurityLike()
+    assert Options(cluster="tls://10.0.0.5:8786", cluster_security=security).cluster_security is security
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "text"),
+    [
+        ({"cluster_dashboard": 8787}, ValueError, "cluster_dashboard must be False, True or an address"),
+        ({"cluster_dashboard": "nowhere"}, ValueError, "cluster_dashboard must be False, True or an address"),
+        ({"cluster": "tcp://h:1", "cluster_dashboard": True}, ValueError, "cluster_dashboard is for the embedded"),
+        ({"cluster": "tls://h:1", "cluster_security": "certs"}, TypeError, "must be a distributed.security.Security"),
+        ({"cluster_security": SecurityLike()}, ValueError, "the embedded cluster makes its own temporary TLS"),
+        ({"cluster": ClientLike(), "cluster_security": SecurityLike()}, ValueError, "a Client given as cluster="),
+    ],
+)
+def test_the_cluster_dashboard_and_security_options_refuse(
+    options: dict[str, Any], error: type[Exception], text: str
+) -> None:
+    with pytest.raises(error, match=text.replace("(", r"\(").replace(".", r"\.")):
+        TaskManager(**options)
+
+
+def test_seen_accepts_each_message_number_once_in_any_order() -> None:
+    seen = Seen()
+    assert [seen.accept(n) for n in (1, 3, 3, 2, 1, 0, -1, 4)] == [True, True, False, True, False, False, False, True]
+    assert (seen.floor, seen.above) == (4, set())  # nothing kept below the floor
 
 
 def test_the_runner_is_registered_like_any_other() -> None:

@@ -6,13 +6,15 @@ and a recording lifecycle for the manager's; the events thread is real.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 import pytest
 
-from tasker._core._errors import TaskError
+from tasker._core._errors import TaskError, WorkerDiedError
 from tasker.runners.cluster import _forward
+from tasker.runners.cluster._events import pack
 from tasker.runners.cluster._forward import Forwarder, Slot
 from tasker.runners.cluster._worker import to_bytes
 
@@ -44,6 +46,7 @@ class Task:
         self.handle = Slot("t-1", "key", window=4)
         self.final = False
         self.name = "t"
+        self.numbers: dict[str, Any] = {}
 
     def is_final(self) -> bool:
         return self.final
@@ -53,10 +56,14 @@ class Task:
 
 
 class Runner:
+    topic = "tasker-test"
+
     def __init__(self, lifecycle: Lifecycle) -> None:
         self.lifecycle = lifecycle
         self.tasks: dict[str, Any] = {}
+        self.ended: dict[str, Slot] = {}
         self.acks: list[int] = []
+        self.cancelled: list[tuple[str, str]] = []
 
     def ack(self, slot: Slot, seq: int) -> None:
         self.acks.append(seq)
@@ -65,7 +72,7 @@ class Runner:
         pass
 
     def cancel_on(self, address: str, token: str) -> None:
-        pass
+        self.cancelled.append((address, token))
 
     def forget(self, task: Any) -> None:
         self.tasks.pop(task.handle.token, None)
@@ -83,13 +90,19 @@ def setup() -> Any:
     forwarder.stop(10)
 
 
-def event(forwarder: Forwarder, *message: Any) -> None:
-    forwarder.on_event((0.0, list(message)))
+RUN = "run-1"
 
 
-def outcome(forwarder: Forwarder, task: Task, value: Any, last: int) -> None:
+def event(forwarder: Forwarder, tag: str, token: str, *fields: Any, run: str = RUN) -> None:
+    """A message as the task's worker signs it (its message numbers count up from 1 per run)."""
+    task = forwarder.runner.tasks[token]
+    numbers = task.numbers.setdefault(run, iter(range(1, 1_000_000)))
+    forwarder.on_event((0.0, pack(task.handle.secret, tag, token, run, next(numbers), list(fields))))
+
+
+def outcome(forwarder: Forwarder, task: Task, value: Any, last: int, run: str = RUN) -> None:
     task.handle.future = future = object()
-    forwarder.queue.put(("done", task, future, ("R", value, 1.0, "done", last, "tcp://w:1", 7), None, False))
+    forwarder.queue.put(("done", task, future, ("R", value, 1.0, "done", last, "tcp://w:1", 7, run), None, False))
 
 
 def test_events_are_delivered_in_order_early_ones_held(setup: Any) -> None:
@@ -133,3 +146,72 @@ def test_a_short_task_begins_from_its_outcome(setup: Any) -> None:
     assert lifecycle.ended.wait(10)
     assert [c[0] for c in lifecycle.calls] == ["begin", "report", "conclude"]
     assert (task.handle.worker, task.handle.pid) == ("tcp://w:1", 7)
+
+
+def test_a_message_of_another_run_fails_the_task_and_cancels_that_run(setup: Any) -> None:
+    """Dask ran the task again after the first run's worker died: the second run is refused."""
+    lifecycle, runner, forwarder, _task = setup
+    event(forwarder, "B", "t-1", "tcp://w:1", 7)
+    event(forwarder, "B", "t-1", "tcp://w:2", 8, run="run-2")
+    event(forwarder, "E", "t-1", 1, to_bytes(("n", "from the second run")), run="run-2")
+    assert lifecycle.ended.wait(10)
+    error = lifecycle.calls[-1][2]
+    assert isinstance(error, WorkerDiedError)
+    assert "tcp://w:1 (pid 7)" in str(error) and "started the task again elsewhere" in str(error)
+    assert ("tcp://w:2", "t-1") in runner.cancelled
+    assert [c for c in lifecycle.calls if c[0] == "event"] == []
+
+
+@pytest.mark.parametrize(("began", "ending"), [(True, "died"), (False, "resubmitted")])
+def test_a_second_run_that_stopped_before_the_function_ends_it_or_sends_it_again(
+    setup: Any, began: bool, ending: str
+) -> None:
+    lifecycle, runner, forwarder, task = setup
+    if began:
+        event(forwarder, "B", "t-1", "tcp://w:1", 7)
+    resubmitted = threading.Event()
+    runner.resubmit = lambda t: resubmitted.set()  # type: ignore[attr-defined]
+    task.handle.future = future = object()
+    forwarder.queue.put(("done", task, future, ("D", None, 0.0, None, 0, "tcp://w:2", 8, "run-2"), None, False))
+    if ending == "died":
+        assert lifecycle.ended.wait(10)
+        assert isinstance(lifecycle.calls[-1][2], WorkerDiedError)
+    else:  # it never began: its first run died before the function said so
+        assert resubmitted.wait(10)
+        assert not lifecycle.ended.is_set()
+
+
+def test_a_result_of_another_run_is_not_the_tasks_result(setup: Any) -> None:
+    lifecycle, _runner, forwarder, task = setup
+    event(forwarder, "B", "t-1", "tcp://w:1", 7)
+    outcome(forwarder, task, "from the second run", last=0, run="run-2")
+    assert lifecycle.ended.wait(10)
+    assert isinstance(lifecycle.calls[-1][2], WorkerDiedError)
+
+
+def test_unsigned_wrongly_signed_and_replayed_messages_are_dropped_unread(
+    setup: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    lifecycle, _runner, forwarder, task = setup
+    event(forwarder, "B", "t-1", "tcp://w:1", 7)
+    good = pack(task.handle.secret, "E", "t-1", RUN, 2, [1, to_bytes(("n", 1))])
+    wrong = pack(b"\0" * 32, "E", "t-1", RUN, 3, [2, b"not even a pickle"])
+    with caplog.at_level(logging.WARNING, logger="tasker"):
+        for msg in (["E", "t-1", 2, b"junk"], wrong, {**good, "b": wrong["b"]}, good, good, {**good, "n": True}):
+            forwarder.on_event((0.0, msg))
+        outcome(forwarder, task, "value", last=1)
+        assert lifecycle.ended.wait(10)
+    assert [c[1] for c in lifecycle.calls if c[0] == "event"] == [1]  # once
+    assert lifecycle.calls[-1] == ("conclude", "value", None)
+    dropped = [r.getMessage() for r in caplog.records if "dropped unread" in r.getMessage()]
+    assert len(dropped) == 2, dropped  # once for the task, once for what names no task
+    assert len([text for text in dropped if "for task 't' that is not signed" in text]) == 1, dropped
+
+
+def test_a_late_begin_of_a_task_that_ended_is_verified_then_cancelled(setup: Any) -> None:
+    _lifecycle, runner, forwarder, task = setup
+    runner.ended["t-1"] = runner.tasks.pop("t-1").handle
+    forwarder.on_event((0.0, pack(task.handle.secret, "B", "t-1", RUN, 1, ["tcp://w:3", 9])))
+    forwarder.on_event((0.0, pack(b"\0" * 32, "B", "t-1", RUN, 2, ["tcp://w:4", 9])))  # not its key
+    forwarder.stop(10)
+    assert runner.cancelled == [("tcp://w:3", "t-1")]

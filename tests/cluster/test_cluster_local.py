@@ -160,7 +160,7 @@ def test_pause_stops_it_at_its_next_context_call_and_resume_lets_it_go_on(
         return local_client.run(jobs.flag_of, slot.token, workers=[slot.worker])[slot.worker]
 
     def loops() -> int:
-        return int(counter.read_text() or 0)
+        return int(counter.read_text()) if counter.exists() else 0  # (replaced whole: never empty)
 
     assert h.mgr.pause_task(task.key) and task.is_paused()
     assert wait_for(lambda: flag() == 2)  # PAUSED on its worker

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import cluster_jobs as jobs
@@ -18,7 +21,7 @@ import pytest
 from tasker import WorkerDiedError
 from tasker._core._errors import TaskError
 
-from .conftest import ClusterHarness, RealCluster
+from .conftest import START_TIMEOUT_S, ClusterHarness, RealCluster
 
 
 @pytest.fixture
@@ -31,6 +34,7 @@ def h(make_harness: Any, real_cluster: RealCluster) -> ClusterHarness:
 def test_a_real_scheduler_runs_the_task_and_1000_events_arrive_in_order(h: ClusterHarness) -> None:
     task = h.finish(h.run(jobs.events, 1000))
     assert task.result() == 1000
+    assert h.mgr._lifecycle.runners["cluster"].reruns is False  # allowed-failures 0: no run asks first
     assert [d for t, n, d in h.events if t is task] == list(range(1000))
     pid, address = h.finish(h.run(jobs.where)).result()
     assert address.startswith("tcp://127.0.0.1:")
@@ -50,7 +54,7 @@ def test_a_stuck_task_is_killed_through_its_nanny_and_the_cluster_recovers(
     assert task.get_status() == "canceled"
     after = h.finish(h.run(jobs.where))  # the next cluster task runs
     assert after.get_status() == "completed"
-    real_cluster.recover()
+    real_cluster.recover(gone=address)
     now = real_cluster.worker_pids()
     others = {a: p for a, p in before.items() if a != address}
     assert {a: now.get(a) for a in others} == others  # only that worker was touched
@@ -69,6 +73,45 @@ def test_a_worker_killed_mid_task_fails_it_with_WorkerDiedError(h: ClusterHarnes
     assert address in str(error) and str(pid) in str(error)
     real_cluster.recover()
     assert h.finish(h.run(jobs.ok, 4)).result() == 8
+
+
+def test_a_worker_killed_mid_run_on_a_scheduler_that_reruns_fails_it_and_the_second_run_does_nothing(
+    make_harness: Any, rerun_cluster: RealCluster, tmp_path: Path
+) -> None:
+    """Dask's default allowed-failures: the scheduler sends the task to the other worker."""
+    h = make_harness(cluster=rerun_cluster.address, cancel_grace_period=0.5)
+    runs = tmp_path / "runs"
+    task = h.run(jobs.once_then_until_cancelled, str(runs))
+    pid = h.event(task, "started")
+    address, key = task.handle.worker, task.handle.key
+    assert h.mgr._lifecycle.runners["cluster"].reruns is True  # each run asks the scheduler first
+    os.kill(pid, signal.SIGKILL)
+    h.finish(task)
+    assert task.get_status() == "failed"
+    error = task.exception()
+    assert isinstance(error, WorkerDiedError)
+    assert address in str(error) and str(pid) in str(error)
+    rerun_cluster.recover(gone=address)
+    with rerun_cluster.client() as client:
+        _until_idle(client)
+        stories = client.run(jobs.story_of, key)
+    assert any(stories.values()), f"Dask did not send the task to another worker: {stories}"  # it did re-run it
+    assert runs.read_text().splitlines() == [str(pid)]  # the function ran once: the second run stopped first
+    assert h.finish(h.run(jobs.ok, 4)).result() == 8
+
+
+def _until_idle(client: Any) -> None:
+    """No key is processing and no worker thread runs a function (bounded)."""
+    deadline = time.monotonic() + START_TIMEOUT_S / 2
+    tick = threading.Event()
+    while time.monotonic() < deadline:
+        if client.run_on_scheduler(jobs.processing) == 0 and not any(client.run(jobs.executing).values()):
+            return
+        tick.wait(0.05)
+    raise AssertionError(
+        f"the cluster is still running something: {client.run_on_scheduler(jobs.processing)} keys processing, "
+        f"executing {client.run(jobs.executing)}"
+    )
 
 
 def test_the_scheduler_going_away_fails_the_tasks_and_shutdown_returns(

@@ -54,6 +54,12 @@ class Options:
     #: where ``run_on_cluster`` runs: ``None``/``"local"`` (a ``LocalCluster`` started on
     #: first use), a scheduler address (``"tcp://host:8786"``), or a ``dask.distributed.Client``.
     cluster: Any = field(default=None, compare=False)
+    #: the embedded cluster's dashboard: ``False`` (none), ``True`` (127.0.0.1, a free port)
+    #: or an address such as ``"127.0.0.1:8787"``; only with ``cluster="local"``.
+    cluster_dashboard: bool | str = False
+    #: a ``distributed.security.Security`` for the Client tasker opens to a scheduler address
+    #: (``tls://``: certificates, mutual authentication); only with an address as ``cluster``.
+    cluster_security: Any = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("max_threads", "max_processes", "max_pending_events"):
@@ -75,6 +81,7 @@ class Options:
         if self.clock is not None and not isinstance(self.clock, Clock):
             raise TypeError(f"clock must provide now(), call_later() and stop() (a tasker Clock), got {self.clock!r}")
         _check_cluster(self.cluster)
+        _check_cluster_extras(self.cluster, self.cluster_dashboard, self.cluster_security)
         object.__setattr__(self, "worker_initargs", tuple(self.worker_initargs))
 
     @classmethod
@@ -118,6 +125,33 @@ def _check_cluster(value: Any) -> None:
         f"cluster must be None, 'local', a Dask scheduler address ('tcp://host:8786') "
         f"or a dask.distributed.Client, got {type(value).__name__}: {value!r}"
     )
+
+
+def _check_cluster_extras(cluster: Any, dashboard: Any, security: Any) -> None:
+    """The dashboard is the embedded cluster's; the security, a Client's that tasker opens."""
+    local = cluster is None or cluster == "local"
+    if not isinstance(dashboard, bool | str) or (isinstance(dashboard, str) and ":" not in dashboard):
+        raise ValueError(
+            f"cluster_dashboard must be False, True or an address such as '127.0.0.1:8787', got {dashboard!r}"
+        )
+    if dashboard is not False and not local:
+        raise ValueError(
+            "cluster_dashboard is for the embedded cluster (cluster='local'); a scheduler you start "
+            "has its own dashboard option (dask scheduler --dashboard-address)"
+        )
+    if security is None:
+        return
+    if not callable(getattr(security, "get_connection_args", None)):
+        raise TypeError(
+            f"cluster_security must be a distributed.security.Security, got {type(security).__name__}: {security!r}"
+        )
+    if local:
+        raise ValueError(
+            "cluster_security is for a scheduler address (cluster='tls://host:8786'); the embedded "
+            "cluster makes its own temporary TLS credentials"
+        )
+    if not isinstance(cluster, str):
+        raise ValueError("cluster_security is for a scheduler address; a Client given as cluster= has its own")
 
 
 def _is_int(value: Any) -> bool:

@@ -7,7 +7,10 @@
 Only this package imports dask, and only once a cluster task is submitted
 (``import tasker`` never does). The embedded ``LocalCluster`` has one thread per
 worker process (a forced stop kills one task only), listens on 127.0.0.1 only,
-and fails a task whose worker died instead of re-running it
+speaks TLS with mutual authentication from credentials made in memory for it
+(``Security.temporary()``: a process without them cannot connect to its
+scheduler, workers or nannies), has no dashboard unless ``cluster_dashboard``
+asks for one, and fails a task whose worker died instead of re-running it
 (``allowed-failures: 0``); see ``LOCAL_CONFIG``.
 
 Dask keeps one event handler per topic and client; ``subscribe`` multiplexes a
@@ -45,6 +48,17 @@ LOCAL_CONFIG = {
 }
 
 
+#: Dask config that leaves the HTTP servers of the embedded cluster without a page to serve.
+NO_HTTP_ROUTES: dict[str, list[str]] = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+
+
+def stop_http(dask_scheduler: Any = None, dask_worker: Any = None) -> None:
+    """On the embedded cluster's scheduler or a worker (in its event loop): close its HTTP listener."""
+    server = getattr(dask_scheduler or dask_worker, "http_server", None)
+    if server is not None:
+        server.stop()
+
+
 def require_dask() -> None:
     """Raise a clear ImportError if dask.distributed is not installed (imports nothing)."""
     try:
@@ -61,10 +75,12 @@ def require_dask() -> None:
 class Connection:
     """The client of one runner, made on first use (in the runner's control thread)."""
 
-    def __init__(self, spec: Any, workers: int) -> None:
+    def __init__(self, spec: Any, workers: int, dashboard: bool | str = False, security: Any = None) -> None:
         require_dask()
         self.spec = "local" if spec is None else spec
         self.workers = workers
+        self.dashboard = dashboard  # the embedded cluster's: False, True or an address
+        self.security = security  # a Security for the Client of an address (None: Dask's config)
         self.client: Any = None
         self.cluster: Any = None
         self.owned = isinstance(self.spec, str)
@@ -100,16 +116,39 @@ class Connection:
             return self.spec
         distributed: Any = import_module("distributed")  # Any: dask's types are partial
         if self.spec != "local":
-            return distributed.Client(self.spec, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-        import_module("dask").config.set(LOCAL_CONFIG)
-        self.cluster = distributed.LocalCluster(
-            n_workers=self.workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
-        )
-        return distributed.Client(self.cluster, set_as_default=False)
+            return distributed.Client(
+                self.spec, timeout=CONNECT_TIMEOUT_S, set_as_default=False, security=self.security
+            )
+        dask: Any = import_module("dask")
+        dask.config.set(LOCAL_CONFIG)
+        # Private: TLS both ways with a CA, certificate and key made in memory for this cluster
+        # (handed to its workers and nannies, never written to disk).
+        security = import_module("distributed.security").Security.temporary()
+        dashboard = self.dashboard
+        # Dask gives its scheduler and each worker an HTTP server whatever the options (the
+        # scheduler's on 8787 or a free port): without a dashboard they serve nothing and the
+        # ones running now stop listening (``stop_http``); a worker its nanny restarts serves nothing.
+        quiet = {} if dashboard is not False else NO_HTTP_ROUTES
+        with dask.config.set(quiet):
+            self.cluster = distributed.LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                protocol="tls://",
+                security=security,
+                dashboard_address="127.0.0.1:0" if dashboard is True else dashboard or None,
+                worker_dashboard_address=None,
+            )
+        client = distributed.Client(self.cluster, security=security, set_as_default=False)
+        if dashboard is False:
+            try:
+                client.run_on_scheduler(stop_http)
+                client.run(stop_http)
+            except Exception:
+                client.close()
+                raise
+        return client
 
     def close(self) -> None:
         """Close what tasker opened (never a Client it was given)."""

@@ -10,6 +10,15 @@
                                                       UI is behind: back-pressure again)
     Outbox.ack(seq) ◄── client.run(ack) ◄───────── Inbox.ack_due(): every window / 2
 
+Every message a task sends (not only its events) is signed: the app makes a
+random key for each task, which travels with the task to its worker and never
+back; the worker sends ``{t: tag, k: token, r: run, n: number, b: body, m: HMAC}``
+(the body msgpack, not pickle) and the app checks the HMAC (``hmac.compare_digest``)
+and that ``n`` is new (``Seen``) before it decodes anything — a message another
+client of the scheduler wrote or replayed is dropped there, logged once per task.
+``r`` names the run: a second run of the same task (Dask re-ran it after its
+worker died) signs with the same key but another ``r``, and is refused.
+
 Every event (``send_event``, ``ask``) gets the next sequence number of its task.
 The app delivers them in that order, holds any that arrive early, and knows from
 the task's result the last number sent: a number still missing then is a gap,
@@ -21,14 +30,76 @@ milliseconds), once half the window has been delivered to the main thread's queu
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 import time
+from importlib import import_module
 from typing import Any
 
 #: Events a task may have sent that the app has not acknowledged yet.
 WINDOW = 64
 #: A task waits this long (s) for an acknowledgement before it gives up on the app.
 SILENT_APP_S = 120.0
+
+
+#: Bytes of a task's signing key.
+KEY_BYTES = 32
+
+
+def _msgpack() -> Any:
+    """msgpack, Dask's own wire format (installed with distributed; imported on first use)."""
+    return import_module("msgpack")
+
+
+def sign(key: bytes, tag: str, token: str, run: str, n: int, body: bytes) -> bytes:
+    """The HMAC of one message: everything in it but the HMAC itself."""
+    head = f"{tag}\0{token}\0{run}\0{n}\0".encode()
+    return hmac.new(key, head + body, hashlib.sha256).digest()
+
+
+def pack(key: bytes, tag: str, token: str, run: str, n: int, fields: list[Any]) -> dict[str, Any]:
+    """A message as the worker sends it (``fields``: plain values and bytes)."""
+    body: bytes = _msgpack().packb(fields, use_bin_type=True)
+    return {"t": tag, "k": token, "r": run, "n": n, "b": body, "m": sign(key, tag, token, run, n, body)}
+
+
+def authentic(key: bytes, msg: dict[str, Any]) -> bool:
+    """True if ``msg`` has the shape ``pack`` gives and an HMAC made with ``key`` (decodes nothing)."""
+    tag, token, run, n, body, mac = (msg.get(name) for name in ("t", "k", "r", "n", "b", "m"))
+    if not (
+        isinstance(tag, str) and isinstance(token, str) and isinstance(run, str) and type(n) is int
+        and isinstance(body, bytes) and isinstance(mac, bytes)
+    ):
+        return False
+    return hmac.compare_digest(mac, sign(key, tag, token, run, n, body))
+
+
+def unpack(body: bytes) -> list[Any]:
+    """The fields of an authentic message's body (msgpack: plain values only, never code)."""
+    fields = _msgpack().unpackb(body, raw=False, use_list=True, strict_map_key=False)
+    if not isinstance(fields, list):
+        raise ValueError(f"a message body holds a {type(fields).__name__}, not a list")
+    return fields
+
+
+class Seen:
+    """The message numbers of one run already accepted: each is accepted once (no replay)."""
+
+    __slots__ = ("above", "floor")
+
+    def __init__(self) -> None:
+        self.floor = 0  # Invariant: every number <= floor was accepted
+        self.above: set[int] = set()  # accepted numbers > floor + 1 (arrived after a gap)
+
+    def accept(self, n: int) -> bool:
+        if n <= self.floor or n in self.above:
+            return False
+        self.above.add(n)
+        while self.floor + 1 in self.above:
+            self.floor += 1
+            self.above.discard(self.floor)
+        return True
 
 
 class AppGoneError(ConnectionError):

@@ -3,17 +3,22 @@
 One thread, ``tasker-cluster-events``, takes everything in arrival order from a
 queue that Dask's threads only append to (they never wait on tasker):
 
-    topic event  B ─► lifecycle.begin (False: cancel it on its worker)
+    topic event  not signed with the task's key, or a number seen before ─► dropped
+                 unread (logged once per task, naming who it claims to be from)
+                 signed by another run of the task ─► WorkerDiedError; that run cancelled
+                 B ─► lifecycle.begin (False: cancel it on its worker)
                  P ─► lifecycle.report
                  E, Q ─► Inbox: in order ─► lifecycle.post_event / post_question
                          (these wait while the UI is behind: back-pressure),
                          then an ack every half window
                  W ─► the question is withdrawn      L ─► the app's logging
-    a worker's topic  remove-worker ─► its running tasks fail with WorkerDiedError
+    a worker's topic  remove-worker ─► (the scheduler confirms it has no such worker)
+                          its running tasks fail with WorkerDiedError
     future done  value ─► (once every event up to its last number arrived)
                           [begin, if it ended before its begin event] conclude(result | error)
                           (in Dask's callback thread when nothing of the task is on its way)
-                 KilledWorker ─► never began: submitted again (once); began: WorkerDiedError
+                 "D" (a second run that stopped before the function) or another run's
+                 value, KilledWorker ─► never began: submitted again (once); began: WorkerDiedError
                  cancelled by Dask (scheduler lost) ─► TaskError naming the scheduler
 
 A result whose events have not all arrived waits up to ``GAP_WAIT_S``; then
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import secrets
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -33,7 +39,7 @@ from ..._core._ask import Question
 from ..._core._errors import TaskError, WorkerDiedError
 from ..process import _payload
 from ..process._reader import _log_record
-from ._events import Inbox
+from ._events import KEY_BYTES, Inbox, Seen, authentic, unpack
 
 if TYPE_CHECKING:
     from ..._core._task import Task
@@ -45,8 +51,9 @@ logger = logging.getLogger("tasker")
 GAP_WAIT_S = 5.0
 #: A task whose worker died before it began is submitted again this many times at most.
 RESUBMITS = 1
-#: Where the outcome ``_worker.run`` returns holds the number of the task's last event.
+#: Where the outcome ``_worker.run`` returns holds the number of the task's last event, its run.
 LAST = 4
+RUN = 7
 
 
 class Slot:
@@ -55,6 +62,10 @@ class Slot:
     def __init__(self, token: str, key: str, window: int) -> None:
         self.token = token
         self.key = key
+        self.secret = secrets.token_bytes(KEY_BYTES)  # signs its messages; goes to its worker only
+        self.run: str | None = None  # Invariant: set by its first authentic message or its outcome
+        self.seen = Seen()  # message numbers of that run already accepted
+        self.refused = False  # a refused message was logged (once per task)
         self.attempt = 0
         self.future: Any = None
         self.worker: str | None = None  # where it began
@@ -80,7 +91,7 @@ class Forwarder:
 
     # -- from Dask's threads (never block) --------------------------------------------------
     def on_event(self, event: Any) -> None:
-        self.queue.put(("event", event[1]))
+        self.queue.put(("event", event[1] if isinstance(event, tuple | list) and len(event) == 2 else event))
 
     def on_worker_event(self, address: str, event: Any) -> None:
         """An event on a worker's own topic: the scheduler logs its removal there."""
@@ -100,7 +111,10 @@ class Forwarder:
         except BaseException as raised:
             value, error = None, raised
         slot: Slot = task.handle
-        settled = error is None and future is slot.future and slot.outcome is None and slot.posted >= value[LAST]
+        settled = (
+            error is None and future is slot.future and slot.outcome is None and value[0] != "D"
+            and slot.posted >= value[LAST] and slot.run in (None, value[RUN])
+        )
         if settled and (slot.began or value[LAST] == 0):  # nothing of it is on its way to the events thread
             self._finish(task, value)
             return
@@ -126,6 +140,7 @@ class Forwarder:
                 self._handle(item)
             except Exception:
                 logger.exception("tasker: handling %r from the cluster failed", item[0])
+            del item  # (a done future held here would keep its key, and result, on the cluster)
             if self.unacked and self.queue.empty():
                 self._ack_all()
 
@@ -137,35 +152,83 @@ class Forwarder:
 
     def _handle(self, item: tuple[Any, ...]) -> None:
         match item:
-            case ("event", [tag, token, *fields]):
-                task = self.runner.tasks.get(token)
-                if tag == "B":
-                    self._begin(task, token, *fields)
-                elif task is not None and task.handle.began:
-                    self._report(task, tag, fields)
+            case ("event", msg):
+                self._message(msg)
             case ("gone", address, expected):
+                self.runner.confirm_gone(address, expected)
+            case ("gone-confirmed", address, expected):
                 self._worker_gone(address, expected)
             case ("done", task, future, value, error, cancelled):
                 self._done(task, future, value, error, cancelled)
 
     # -- what a task reports ----------------------------------------------------------------------
-    def _begin(self, task: Task[Any] | None, token: str, address: str, pid: int) -> None:
+    def _message(self, msg: Any) -> None:
+        """Checks a topic message before anything in it is decoded (see ``_events``)."""
+        token = msg.get("k") if isinstance(msg, dict) else None
+        task = self.runner.tasks.get(token) if isinstance(token, str) else None
+        slot: Slot | None = task.handle if task is not None else self.runner.ended.get(token)  # type: ignore[arg-type]
+        if slot is None or not authentic(slot.secret, msg):
+            self._refuse(task, slot, msg, "is not signed with the task's key")
+            return
+        tag, run = msg["t"], msg["r"]
+        if slot.run is None:
+            slot.run = run
+        elif run != slot.run:  # Dask ran the task again after the first run's worker died
+            self._second_run(task, slot, msg)
+            return
+        if not slot.seen.accept(msg["n"]):
+            self._refuse(task, slot, msg, f"repeats message number {msg['n']}")
+            return
+        try:
+            fields = unpack(msg["b"])
+        except Exception as error:  # signed, yet not ours: a worker of another tasker version
+            self._refuse(task, slot, msg, f"has a body that is not a list of plain values ({error})")
+            return
+        if tag == "B":
+            self._begin(task, slot, *fields)
+        elif task is not None and slot.began:
+            self._report(task, tag, fields)
+
+    def _refuse(self, task: Task[Any] | None, slot: Slot | None, msg: Any, why: str) -> None:
+        """Drop a message unread; say so once per task (once per runner for unknown tasks)."""
+        holder: Any = slot if slot is not None else self
+        if getattr(holder, "refused", False):
+            return
+        holder.refused = True
+        sender = msg.get("worker") if isinstance(msg, dict) else None
+        origin = f"the Dask worker {sender}" if isinstance(sender, str) else "a client of the scheduler (no worker)"
+        what = f"task {task.name!r}" if task is not None else "a task this app does not run (now)"
+        logger.warning(
+            "tasker: dropped unread a message on the Dask topic %s for %s that %s; it claims to come from %s. "
+            "Another client of the scheduler may be forging or replaying events (further ones are dropped "
+            "without a word)", self.runner.topic, what, why, origin,
+        )
+
+    refused = False  # a message for an unknown task was logged (``_refuse``)
+
+    def _second_run(self, task: Task[Any] | None, slot: Slot, msg: dict[str, Any]) -> None:
+        """A signed message from another run of the task: the first one's worker died."""
+        address = msg.get("worker")
+        if msg["t"] == "B":
+            try:
+                address = unpack(msg["b"])[0]
+            except Exception:
+                pass
+        if task is not None and not task.is_final():
+            self.lifecycle.conclude(task, error=self._died(slot, slot.worker or str(address), again=True))
+        if isinstance(address, str):
+            self.runner.cancel_on(address, slot.token)
+
+    def _begin(self, task: Task[Any] | None, slot: Slot, address: str, pid: int) -> None:
         if task is None:  # it ended and was forgotten: stop it where it runs
-            self.runner.cancel_on(address, token)
+            self.runner.cancel_on(address, slot.token)
             return
-        slot: Slot = task.handle
         if slot.began:
-            if address == slot.worker:
-                return  # its outcome came first and said where it ran
-            # Dask runs it again after its worker died: that was its end.
-            if not task.is_final():
-                self.lifecycle.conclude(task, error=self._died(slot, slot.worker or address))
-            self.runner.cancel_on(address, token)
-            return
+            return  # its outcome came first and said where it ran
         slot.began, slot.worker, slot.pid = True, address, pid
         self.runner.watch(address)
         if not self.lifecycle.begin(task):  # cancelled while it was queued on the cluster
-            self.runner.cancel_on(address, token)
+            self.runner.cancel_on(address, slot.token)
         elif task.is_paused():  # paused while it was queued: it waits at its first context call
             self.runner.pause(task)
 
@@ -237,10 +300,14 @@ class Forwarder:
             if slot.worker == address and slot.began and not task.is_final():
                 self.lifecycle.conclude(task, error=self._died(slot, address, expected))
 
-    def _died(self, slot: Slot, address: str, expected: bool = False) -> WorkerDiedError:
+    def _died(self, slot: Slot, address: str, expected: bool = False, again: bool = False) -> WorkerDiedError:
         what = "was closed" if expected else "died"
+        then = (
+            "; the scheduler started the task again elsewhere, and tasker stopped that second run"
+            if again else ""
+        )
         return WorkerDiedError(
-            f"the Dask worker {address} (pid {slot.pid}) running the task {what}; likely cause: "
+            f"the Dask worker {address} (pid {slot.pid}) running the task {what}{then}; likely cause: "
             "it was killed (out of memory, a signal), its nanny restarted it, or it was retired"
         )
 
@@ -256,12 +323,14 @@ class Forwarder:
                 f"the task was lost with the connection to {self.runner.connection.describe()}: "
                 f"Dask cancelled it ({error or 'no reason given'}); the scheduler went away or closed the connection"
             )
-        elif type(error).__name__ == "KilledWorker":
+        elif type(error).__name__ == "KilledWorker" or (
+            error is None and (value[0] == "D" or slot.run not in (None, value[RUN]))
+        ):  # its worker died: Dask gave up, or ran it again (stopped at once, or let run on)
             if not slot.began and slot.attempt < RESUBMITS:  # its worker died before it started
                 self.runner.resubmit(task)
                 return
-            last = getattr(getattr(error, "last_worker", None), "address", None)
-            error = self._died(slot, slot.worker or str(last))
+            last = getattr(getattr(error, "last_worker", None), "address", None) if error else value[5]
+            error = self._died(slot, slot.worker or str(last), again=error is None)
         if error is not None:
             if isinstance(error, ModuleNotFoundError) and "tasker" in str(error):
                 error = TaskError(f"the Dask worker cannot import tasker: install tasker-ui there ({error})")
@@ -276,10 +345,10 @@ class Forwarder:
 
     def _finish(self, task: Task[Any], outcome: tuple[Any, ...]) -> None:
         self.waiting.discard(task)
-        tag, body, progress, message, _last, address, pid = outcome
+        tag, body, progress, message, _last, address, pid, run = outcome
         slot: Slot = task.handle
         if not slot.began:  # it ended before it sent a begin event: it ran, there
-            slot.began, slot.worker, slot.pid = True, address, pid
+            slot.began, slot.worker, slot.pid, slot.run = True, address, pid, run
             self.lifecycle.begin(task)  # False: cancelled while the app saw it pending; it ends so
         if not task.is_final():
             self.lifecycle.report(task, progress, message)

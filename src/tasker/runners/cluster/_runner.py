@@ -34,6 +34,7 @@ import queue
 import re
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,7 @@ from ..._core._errors import TaskError
 from ..process import _payload
 from . import _worker
 from ._connect import Connection, subscribe, unsubscribe
-from ._events import WINDOW
+from ._events import WINDOW, Seen
 from ._forward import Forwarder, Slot
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ CONTROL_TIMEOUT_S = 10.0
 CLOSING_TIMEOUT_S = 2.0
 #: Seconds shutdown waits for the control thread (its queued cancels and kills first).
 SHUTDOWN_JOIN_S = 20.0
+#: Tasks that ended whose keys are kept: a late begin event of one is still verified (then cancelled).
+ENDED_KEPT = 256
 
 
 class _Serial:
@@ -101,7 +104,9 @@ class ClusterRunner:
     def __init__(self, lifecycle: Lifecycle, options: Options) -> None:
         # The embedded cluster: max_processes one-thread workers, no more than the CPUs.
         workers = min(options.max_processes, os.cpu_count() or 1)
-        self.connection = Connection(options.cluster, workers)  # ImportError without dask
+        self.connection = Connection(  # ImportError without dask
+            options.cluster, workers, options.cluster_dashboard, options.cluster_security
+        )
         self.lifecycle = lifecycle
         self.prefix = uuid.uuid4().hex[:12]
         self.topic = f"tasker-{self.prefix}"  # this runner's events, from every worker
@@ -109,6 +114,10 @@ class ClusterRunner:
         self.interval = min(REPORT_INTERVAL_MAX_S, 1.0 / rate) if rate > 0 else 0.0
         #: token -> task, from submit until its Dask future is done (or it ended unsubmitted).
         self.tasks: dict[str, Task[Any]] = {}
+        #: token -> slot of the last ``ENDED_KEPT`` tasks forgotten (their keys check late messages).
+        self.ended: OrderedDict[str, Slot] = OrderedDict()
+        #: whether the scheduler may run a task again after its worker died (asked once per client).
+        self.reruns = True
         self.control = _Serial("tasker-cluster-control")
         self.forwarder = Forwarder(self)
         self.subscribed: Any = None  # the client whose topics the forwarder hears
@@ -191,17 +200,38 @@ class ClusterRunner:
         if client is not None and client.status == "running":
             subscribe(client, address, handler)
 
+    def confirm_gone(self, address: str, expected: bool) -> None:
+        """A worker's topic says it was removed: believe it once the scheduler has no such worker
+        (any client of the scheduler can write on that topic)."""
+        self.control.put(self._confirm_gone, address, expected)
+
+    def _confirm_gone(self, address: str, expected: bool) -> None:
+        client = self.connection.client
+        try:
+            present = address in client.nthreads()
+        except Exception as error:  # a lost scheduler: its tasks end with the connection
+            logger.debug("tasker: asking the scheduler for the workers: %s", error)
+            return
+        if present:
+            logger.warning("tasker: the topic of Dask worker %s says it was removed, but the scheduler has it", address)
+        else:
+            self.forwarder.queue.put(("gone-confirmed", address, expected))
+
     def resubmit(self, task: Task[Any]) -> None:
         """Its worker died before the function started: Dask gave up on it, tasker does not."""
         slot: Slot = task.handle
         slot.attempt += 1
+        slot.run, slot.seen = None, Seen()  # the next run names itself
         slot.future = None
         logger.debug("tasker: cluster task %r goes to another worker (attempt %d)", task.name, slot.attempt + 1)
         self.control.put(self._send, task)
 
     def forget(self, task: Task[Any]) -> None:
         slot: Slot = task.handle
-        self.tasks.pop(slot.token, None)
+        if self.tasks.pop(slot.token, None) is not None:
+            self.ended[slot.token] = slot
+            if len(self.ended) > ENDED_KEPT:
+                self.ended.popitem(last=False)
         slot.future = None  # Dask forgets the key (and its result) once no future holds it
 
     # -- the control thread ----------------------------------------------------------------------
@@ -211,6 +241,7 @@ class ClusterRunner:
             subscribe(client, self.topic, self.forwarder.on_event)
             self.subscribed = client
             self.watched = {}
+            self.reruns = scheduler_reruns(client)
             if not self.forwarder.thread.is_alive():
                 self.forwarder.thread.start()
         return client
@@ -227,8 +258,11 @@ class ClusterRunner:
                 self.forget(waiting)
             return
         slot: Slot = task.handle
-        settings = {"window": WINDOW, "interval": self.interval, "log_level": logging.getLogger().getEffectiveLevel()}
         key = slot.key if not slot.attempt else f"{slot.key}-{slot.attempt}"
+        settings = {
+            "window": WINDOW, "interval": self.interval, "log_level": logging.getLogger().getEffectiveLevel(),
+            "secret": slot.secret, "claim": self.reruns, "dask_key": key,
+        }
         try:
             future = client.submit(
                 _worker.run, slot.token, self.topic, task.payload, settings,
@@ -290,6 +324,7 @@ class ClusterRunner:
             logger.debug("tasker: %s on Dask worker %s failed: %s", fn.__name__, address, error)
 
     def _close(self) -> None:
+        self.ended.clear()
         client = self.subscribed
         if client is not None:
             unsubscribe(client, self.topic, self.forwarder.on_event)
@@ -303,3 +338,13 @@ class ClusterRunner:
                     logger.debug("tasker: cancelling the last Dask futures: %s", error)
         self.tasks.clear()
         self.connection.close()
+
+
+def scheduler_reruns(client: Any) -> bool:
+    """Whether the scheduler runs a task again after its worker died (``allowed-failures`` > 0);
+    True when it cannot tell (each run then asks the scheduler before it starts: ``_worker.run``)."""
+    try:
+        return bool(client.run_on_scheduler(_worker.ON_SCHEDULER["allowed_failures"]) > 0)
+    except Exception as error:
+        logger.debug("tasker: asking the scheduler for its allowed-failures: %s", error)
+        return True

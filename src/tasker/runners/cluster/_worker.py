@@ -2,22 +2,30 @@
 
 The app submits ``run(token, topic, call, settings)``: it runs the task's
 function with a real ``ExecutionContext`` whose cell is a ``Cell`` here, and
-returns ``(tag, value, progress, message, last_seq, address, pid)`` — ``"R"``
-and the function's value, or ``"F"`` and a described error. Everything else travels
-as Dask events (``Worker.log_event`` on the app's topic), each a list
-``[tag, token, …]``:
+returns ``(tag, value, progress, message, last_seq, address, pid, run)`` — ``"R"``
+and the function's value, ``"F"`` and a described error, or ``"D"``: this is a
+second run of the task (Dask ran it again after the worker of the first died)
+and the function was not called. Everything else travels as Dask events
+(``Worker.log_event`` on the app's topic), each signed with the task's key
+(``_events.pack``: the fields below are its msgpack body):
 
-    B  token, worker address, pid        the function runs (pending → running); sent
+    B  worker address, pid               the function runs (pending → running); sent
                                          ``BEGIN_AFTER_S`` after it started, or before its
                                          first report: a short task sends none, its
                                          outcome says where it ran
-    P  token, progress, message          at most every ``interval`` s, when changed
-    E  token, seq, pickled (name, data)  send_event (ordered: ``_events``)
-    Q  token, seq, number, pickled (…)   context.ask
-    W  token, number                     the ask timed out here
-    L  token, log record fields          a record logged in the task's thread
-    V  token, category module, qualname,  a warning raised in the task's thread (shown
+    P  progress, message                 at most every ``interval`` s, when changed
+    E  seq, pickled (name, data)         send_event (ordered: ``_events``)
+    Q  seq, number, pickled (…)          context.ask
+    W  number                            the ask timed out here
+    L  log record fields                 a record logged in the task's thread
+    V  category module, qualname,        a warning raised in the task's thread (shown
        text, filename, lineno            once per location, then re-issued in the app)
+
+A second run: where the scheduler may run a task again after its worker died
+(``allowed-failures`` above 0, which the app asks the scheduler once), ``run``
+first asks the scheduler whether a worker already died running this key
+(``TaskState.suspicious``): if so it returns ``"D"`` at once, before the function
+can do anything twice.
 
 The app reaches a running task through ``client.run`` on this worker, which
 runs in the worker's event loop, not in a task slot: ``cancel`` (the flag
@@ -35,6 +43,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import threading
 import time
@@ -47,7 +56,7 @@ from ..._core._errors import TaskTimeoutError
 from ..._core._status import CANCELLED, PAUSED
 from ..process import _payload
 from ..process._child import _describe_error, log_fields, warning_fields
-from ._events import Outbox
+from ._events import Outbox, pack
 
 #: A task that ends sooner sends no begin event (one message less through the scheduler).
 BEGIN_AFTER_S = 0.01
@@ -70,7 +79,7 @@ def to_bytes(obj: Any) -> bytes:
 class Cell:
     """The worker-side progress cell of one task (see ``ExecutionContext``)."""
 
-    def __init__(self, worker: Any, topic: str, token: str, window: int) -> None:
+    def __init__(self, worker: Any, topic: str, token: str, window: int, key: bytes, run: str) -> None:
         self._progress = 0.0
         self._message: str | None = None
         self._dirty = False
@@ -78,6 +87,10 @@ class Cell:
         self.worker = worker
         self.topic = topic
         self.token = token
+        self.key = key  # the task's signing key (never sent back)
+        self.run = run  # this run's name: random, in every message
+        self.wire_lock = threading.Lock()  # a message number and its send go together
+        self.sent = 0  # Invariant: the number of the last message sent (under wire_lock)
         self.outbox = Outbox(window)
         self.send_lock = threading.Lock()  # a number and its send go together
         self.answers: dict[int, bytes] = {}  # under outbox.cond
@@ -90,15 +103,18 @@ class Cell:
         self.begun = False  # the begin event was sent
         self.begin_lock = threading.Lock()
 
-    def send(self, message: list[Any]) -> None:
-        self.worker.log_event(self.topic, message)
+    def send(self, tag: str, *fields: Any) -> None:
+        """One signed message to the app (``fields``: plain values and bytes)."""
+        with self.wire_lock:
+            self.sent += 1
+            self.worker.log_event(self.topic, pack(self.key, tag, self.token, self.run, self.sent, list(fields)))
 
     def ensure_begun(self) -> None:
         """The begin event goes first: before any report, event, question or record of the task."""
         if not self.begun:
             with self.begin_lock:
                 if not self.begun:
-                    self.send(["B", self.token, self.worker.address, os.getpid()])
+                    self.send("B", self.worker.address, os.getpid())
                     self.begun = True
 
     def report(self) -> None:
@@ -106,7 +122,7 @@ class Cell:
             self.ensure_begun()
             self._dirty = False
             self.reported_at = time.monotonic()
-            self.send(["P", self.token, self._progress, self._message])
+            self.send("P", self._progress, self._message)
 
     # -- ProgressCell -------------------------------------------------------------
     def _changed(self) -> None:
@@ -131,7 +147,7 @@ class Cell:
         payload = to_bytes((name, data))
         self.ensure_begun()
         with self.send_lock:
-            self.send(["E", self.token, self.outbox.reserve(), payload])
+            self.send("E", self.outbox.reserve(), payload)
 
     def _flush(self) -> None:
         self.report()
@@ -141,7 +157,7 @@ class Cell:
         payload = to_bytes((name, data))
         self.ensure_begun()
         with self.send_lock:
-            self.send(["Q", self.token, self.outbox.reserve(), number, payload])
+            self.send("Q", self.outbox.reserve(), number, payload)
         deadline = None if timeout is None else time.monotonic() + timeout
         cond = self.outbox.cond
         with cond:
@@ -158,7 +174,7 @@ class Cell:
                 from ..._core._cancelled import CancelledError
 
                 raise CancelledError(f"the task was canceled while it waited in ask({name!r})")
-            self.send(["W", self.token, number])
+            self.send("W", number)
             raise TaskTimeoutError(f"no answer to ask({name!r}) within {timeout} s")
         value, error = _payload.loads(answer, [])
         if error is not None:
@@ -174,7 +190,10 @@ def run(token: str, topic: str, call: bytes, settings: dict[str, Any]) -> tuple[
     from distributed import get_worker
 
     worker = get_worker()
-    cell = Cell(worker, topic, token, settings["window"])
+    run_name = secrets.token_hex(8)
+    if settings["claim"] and _ran_before(worker, settings["dask_key"]):
+        return ("D", None, 0.0, None, 0, worker.address, os.getpid(), run_name)
+    cell = Cell(worker, topic, token, settings["window"], settings["secret"], run_name)
     _setup(settings)
     with _lock:
         _running[token] = cell
@@ -193,7 +212,46 @@ def run(token: str, topic: str, call: bytes, settings: dict[str, Any]) -> tuple[
             cell.live = False
             _running.pop(token, None)
             _by_thread.pop(cell.thread, None)
-    return (*outcome, cell._progress, cell._message, cell.outbox.seq, worker.address, os.getpid())
+    return (*outcome, cell._progress, cell._message, cell.outbox.seq, worker.address, os.getpid(), run_name)
+
+
+_claim_warned = threading.Event()  # a run could not ask the scheduler (warned once)
+
+
+def _ran_before(worker: Any, key: str) -> bool:
+    """Whether a worker died while running ``key`` (the scheduler's count; one round trip)."""
+    from importlib import import_module
+
+    dask_pickle: Any = import_module("distributed.protocol.pickle")
+    sync: Any = import_module("distributed.utils").sync
+
+    try:
+        response = sync(
+            worker.loop, worker.scheduler.run_function,
+            function=dask_pickle.dumps(ON_SCHEDULER["suspicious"]), args=dask_pickle.dumps((key,)), wait=True,
+        )
+    except Exception as error:  # the app still refuses a second run's messages and result
+        level = logging.DEBUG if _claim_warned.is_set() else logging.WARNING  # (said once per worker process)
+        _claim_warned.set()
+        logging.getLogger("tasker").log(
+            level, "tasker: cannot ask the Dask scheduler whether a worker died running %s: %s", key, error
+        )
+        return False
+    return bool(response.get("status") == "OK" and response.get("result", 0) > 0)
+
+
+#: Functions run on the scheduler (``run_function``), pickled by value: tasker need
+#: not be installed there. Their module is one no process can import.
+_SCHEDULER_SOURCE = """
+def suspicious(key, dask_scheduler=None):
+    ts = dask_scheduler.tasks.get(key)
+    return 0 if ts is None else ts.suspicious
+
+def allowed_failures(dask_scheduler=None):
+    return dask_scheduler.allowed_failures
+"""
+ON_SCHEDULER: dict[str, Any] = {"__name__": "tasker_on_the_dask_scheduler"}
+exec(compile(_SCHEDULER_SOURCE, "<tasker on the Dask scheduler>", "exec"), ON_SCHEDULER)
 
 
 def _setup(settings: dict[str, Any]) -> None:
@@ -255,7 +313,7 @@ def _show_warning(
         return
     try:
         cell.ensure_begun()
-        cell.send(["V", cell.token, *warning_fields(message, category, filename, lineno)])
+        cell.send("V", *warning_fields(message, category, filename, lineno))
     except Exception:  # the worker is closing
         _next_showwarning(message, category, filename, lineno, file, line)
 
@@ -271,7 +329,7 @@ class _TaskLogHandler(logging.Handler):
             fields = log_fields(self, record)
             fields["processName"] = fields["dask_worker"] = str(cell.worker.address)
             cell.ensure_begun()
-            cell.send(["L", cell.token, fields])
+            cell.send("L", fields)
         except Exception:
             self.handleError(record)
 
