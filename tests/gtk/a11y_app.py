@@ -82,7 +82,8 @@ class App:
         verb, args = words[0], words[1:]
         if verb == "start":
             name = args[0]
-            self.orders[name] = orders = queue.Queue()
+            orders: queue.Queue[tuple[Any, ...]] = queue.Queue()
+            self.orders[name] = orders
             self.running[name] = self.manager.run_thread(job, orders, key=name)
             self.when(lambda: self.tasks.get_row(self.running[name]) is not None, self.state)
         elif verb == "progress":

@@ -1,6 +1,6 @@
 """An AT-SPI client of tasker's GTK widgets (what a screen reader sees), and their keyboard use.
 
-``python tests/gtk/a11y_client.py tree|keys`` runs inside its own session bus
+``python tests/gtk/a11y_client.py tree|keys|demo`` runs inside its own session bus
 (``dbus-run-session``; the bus starts the AT-SPI bus and registry of
 at-spi2-core by D-Bus activation) and the X display of the test. It starts
 ``a11y_app.py`` as a child process, sends it commands, and:
@@ -10,7 +10,8 @@ at-spi2-core by D-Bus activation) and the X display of the test. It starts
   their AT-SPI action, and listens to the events the toolkit emits (value and
   description changes; announcements where GTK has ``announce``);
 * ``keys`` drives the window with real key events (``xdotool``: Tab, Return,
-  space) and reads where the focus is.
+  space) and reads where the focus is;
+* ``demo`` uses ``python -m tasker.demo --gtk --no-tour`` through AT-SPI alone.
 
 It prints ``RESULT {json}`` last; ``test_a11y.py`` asserts on it. Every wait has a deadline.
 """
@@ -126,20 +127,31 @@ def find_app() -> Any:
 
 
 def walk(node: Any) -> list[Any]:
+    """``node`` and everything below it (a part that goes meanwhile is left out)."""
     found = [node]
-    for i in range(node.get_child_count()):
-        child = node.get_child_at_index(i)
+    try:
+        children = [node.get_child_at_index(i) for i in range(node.get_child_count())]
+    except GLib.Error:  # gone while we looked (a row of a task that just ended)
+        return found
+    for child in children:
         if child is not None:
             found += walk(child)
     return found
 
 
+def role_of(node: Any) -> str | None:
+    try:
+        return str(node.get_role_name())
+    except GLib.Error:  # gone meanwhile
+        return None
+
+
 def find(app: Any, role: str, name: str | None = None) -> list[Any]:
-    return [n for n in walk(app) if n.get_role_name() == role and (name is None or n.get_name() == name)]
+    return [n for n in walk(app) if role_of(n) == role and (name is None or n.get_name() == name)]
 
 
-def one(app: Any, role: str, name: str) -> Any:
-    return wait_for(lambda: (found := find(app, role, name)) and found[0], 10.0, f"a {role} named {name!r}")
+def one(app: Any, role: str, name: str, timeout: float = 20.0) -> Any:
+    return wait_for(lambda: (found := find(app, role, name)) and found[0], timeout, f"a {role} named {name!r}")
 
 
 def relations(node: Any) -> dict[str, list[str]]:
@@ -183,10 +195,16 @@ class Events:
 
     def _on_event(self, event: Any) -> None:
         source = event.source
-        entry = {"type": event.type, "role": source.get_role_name() if source else None,
-                 "name": source.get_name() if source else None}
+        try:
+            entry = {"type": event.type, "role": source.get_role_name() if source else None,
+                     "name": source.get_name() if source else None}
+        except GLib.Error:  # its object is gone already
+            entry = {"type": event.type, "role": None, "name": None}
         if "value" in event.type:
-            entry["value"] = source.get_current_value() if source is not None else None
+            try:
+                entry["value"] = source.get_current_value() if source is not None else None
+            except GLib.Error:
+                entry["value"] = None
         else:  # the new text comes with the event (the source's may have moved on since)
             entry["text"] = event.any_data if isinstance(event.any_data, str) else str(event.any_data)
         self.seen.append(entry)
@@ -305,9 +323,64 @@ def scenario_keys(app_proc: AppProcess) -> dict[str, Any]:
     return out
 
 
+# -- the demo ------------------------------------------------------------------------------------------------
+def scenario_demo(log: Path) -> dict[str, Any]:
+    """``python -m tasker.demo --gtk --no-tour``, used through AT-SPI alone.
+
+    The client reads the window's buttons, presses "Index photos" through its AT-SPI
+    action, reads the task's row, presses "Cancel index photos" (the row's bar is then
+    described "Cancelling… (…)"), and closes the window with the frame's "Close" button.
+    """
+    with log.open("w") as out_file:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "tasker.demo", "--gtk", "--no-tour"], stdout=out_file, stderr=subprocess.STDOUT
+        )
+        try:
+            def look() -> Any:
+                desktop = Atspi.get_desktop(0)
+                for i in range(desktop.get_child_count()):
+                    app = desktop.get_child_at_index(i)
+                    for j in range(app.get_child_count() if app is not None else 0):
+                        frame = app.get_child_at_index(j)
+                        if frame is not None and frame.get_name() == "tasker demo":
+                            return app
+                return None
+
+            app = wait_for(look, 60, "the demo on the AT-SPI bus")
+            buttons = sorted({n.get_name() for n in find(app, "push button")})
+            status_bars = [n.get_name() for n in find(app, "progress bar", "Overall progress")]
+            task_list = one(app, "list", "Tasks", 60.0)
+            one(app, "push button", "Index photos").do_action(0)
+            item = one(task_list, "list item", "index photos", 60.0)
+            row = {
+                "name": item.get_name(),
+                "bars": [n.get_name() for n in find(item, "progress bar")],
+                "buttons": [n.get_name() for n in find(item, "push button")],
+            }
+            bar = find(item, "progress bar")[0]
+            one(item, "push button", "Cancel index photos").do_action(0)
+            cancelling = wait_for(lambda: (d := bar.get_description()).startswith("Cancelling") and d, 30,
+                                  "the row to say Cancelling…")
+            one(app, "push button", "Close").do_action(0)
+            deadline = time.monotonic() + 60
+            while demo.poll() is None and time.monotonic() < deadline:
+                pump(0.1)
+            result = {"rows": [row], "buttons": buttons, "status_bars": status_bars, "cancelling": cancelling,
+                      "demo_exit": demo.poll()}
+        finally:
+            if demo.poll() is None:
+                demo.kill()  # our own child, by its Popen handle
+                demo.wait(10)
+    result["demo_log"] = log.read_text()
+    return result
+
+
 def main() -> int:
     name = sys.argv[1]
     log = Path(os.environ.get("A11Y_APP_LOG", "/tmp/tasker-a11y-app.log"))
+    if name == "demo":
+        print("RESULT " + json.dumps(scenario_demo(log)), flush=True)
+        return 0
     app_proc = AppProcess(log)
     try:
         result = {"tree": scenario_tree, "keys": scenario_keys}[name](app_proc)

@@ -73,9 +73,9 @@ def run_client(scenario: str, tmp: Path, seconds: float = 150) -> dict[str, Any]
     result: dict[str, Any] = json.loads(lines[-1][len("RESULT "):])
     monitor = json.loads(report.read_text())
     assert monitor["returncode"] == 0 and monitor["stopped"] == "exited", monitor  # not over time nor cap
-    assert result["app_exit"] == 0, result["app_log"]
+    assert result.get("app_exit", 0) == 0, result.get("app_log")
     noise = ("WARNING", "CRITICAL", "Traceback")
-    bad = [line for line in result["app_log"].splitlines() if any(word in line for word in noise)]
+    bad = [line for line in result.get("app_log", "").splitlines() if any(word in line for word in noise)]
     assert not bad, "the app logged:\n" + result["app_log"]
     return result
 
@@ -244,3 +244,19 @@ def test_the_banners_text_is_readable_in_every_theme(theme: str, tmp_path: Path)
     # The text's core pixels (not its anti-aliased edges): the strongest contrast found in the text area.
     best = max(contrast(background, p) for p in counts)  # type: ignore[arg-type]
     assert best >= 4.5, f"{theme}: banner text contrast {best:.2f} against {background}"
+
+
+@pytest.mark.timeout(300)
+def test_the_gtk_demo_can_be_used_through_at_spi_alone(a11y_stack: None, tmp_path: Path) -> None:
+    """``python -m tasker.demo --gtk``: every button named; a task started, read, cancelled and
+    the window closed through AT-SPI actions, as a screen reader's user would do it."""
+    r = run_client("demo", tmp_path, seconds=240)
+    assert r["demo_exit"] == 0, r["demo_log"][-2000:]
+    assert "Theme parsing error" not in r["demo_log"] and "WARNING" not in r["demo_log"], r["demo_log"]
+    unnamed = [name for name in r["buttons"] if not name or name.startswith("Gtk")]
+    assert not unnamed, r["buttons"]
+    assert {"Run tour", "Cancel all", "Download maps", "Render image", "Index photos"} <= set(r["buttons"])
+    assert r["status_bars"] == ["Overall progress"]
+    assert r["rows"] == [{"name": "index photos", "bars": ["index photos"],
+                          "buttons": ["Pause index photos", "Cancel index photos"]}]
+    assert r["cancelling"].startswith("Cancelling… (")  # the bar's description, after "Cancel index photos"

@@ -1,6 +1,6 @@
 """Accessibility and keyboard use of tasker's Qt and Tk widgets (run by test_a11y_widgets.py).
 
-``python tests/widgets/a11y_scenarios.py qt|tk`` builds the banner, a pausable
+``python tests/widgets/a11y_scenarios.py qt|tk [shot OUT.png [dark]]`` builds the banner, a pausable
 task list and the status strip on a real manager in a real window, and prints
 ``RESULT {json}`` last:
 
@@ -16,6 +16,9 @@ test's. Every wait has a deadline.
 
 from __future__ import annotations
 
+# Loaded before any task runs: a task failing while another thread is still importing
+# asyncio made tasker's ending decision (final_status) read a half-made module.
+import asyncio  # noqa: F401
 import json
 import os
 import queue
@@ -64,7 +67,8 @@ class Stage:
         self.tasks: dict[str, Any] = {}
 
     def start(self, name: str) -> Any:
-        self.orders[name] = orders = queue.Queue()
+        orders: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self.orders[name] = orders
         task = self.tasks[name] = self.manager.run_thread(job, orders, key=name)
         self.drv.run_until(lambda: self.view.get_row(task) is not None, 15, f"{name}'s row")
         return self.view.get_row(task)
@@ -133,9 +137,10 @@ def scenario_qt(drv: Any) -> dict[str, Any]:
                 "description": i.text(accessible.Text.Description)}
 
     def value(widget: Any) -> float:
+        maximum = float(widget.maximum())
         if accessible is None:
-            return float(widget.value()) / widget.maximum()
-        return float(accessible.queryAccessibleInterface(widget).valueInterface().currentValue()) / widget.maximum()
+            return float(widget.value()) / maximum
+        return float(accessible.queryAccessibleInterface(widget).valueInterface().currentValue()) / maximum
 
     stage = Stage(drv)
     out: dict[str, Any] = {
@@ -231,7 +236,7 @@ def scenario_tk(drv: Any) -> dict[str, Any]:
         for _ in range(30):
             before = focus()
             key("Tab")
-            drv.run_until(lambda before=before: focus() != before, 5, "the focus to move")  # type: ignore[misc]
+            drv.run_until(lambda before=before: focus() != before, 5, "the focus to move")
             seen.append(focus())
             if seen[-1] == target:
                 return seen
@@ -261,6 +266,48 @@ def scenario_tk(drv: Any) -> dict[str, Any]:
     return out
 
 
+# -- screenshots (docs/accessibility.md) -----------------------------------------------------------------
+def scenario_shot(drv: Any, out: str, palette: str = "light") -> dict[str, Any]:
+    """The banner (a failure), three rows (45 %, paused at 20 %, no progress yet), the strip; saved to ``out``."""
+    if drv.name == "qt" and palette == "dark":
+        drv.app.setStyle("Fusion")
+        drv.app.setPalette(dark_palette(drv))
+    stage = Stage(drv)
+    if drv.name == "qt":
+        stage.window.resize(520, 330)
+    else:
+        stage.window.geometry("520x330")
+    stage.start("upload photos")
+    stage.finish("upload photos", "fail")
+    stage.start("export video")
+    stage.progress("export video", 0.45, "Encoding frame 540 of 1200")
+    stage.start("index library")
+    stage.progress("index library", 0.2, "Indexed 200 of 1000")
+    stage.tasks["index library"].pause()
+    stage.start("sync calendar")
+    stage.orders["sync calendar"].put(("progress", 0.0, "Connecting…"))
+    drv.run_until(lambda: stage.view.get_row(stage.tasks["index library"]).paused
+                  and stage.view.get_row(stage.tasks["sync calendar"]).pulsing, 15, "paused and pulsing")
+    drv.spin(0.5)
+    size = stage.drv.module.save_png(stage.window, out)
+    stage.close()
+    return {"size": list(size)}
+
+
+def dark_palette(drv: Any) -> Any:
+    from tasker.qt._binding import QtGui
+
+    palette = QtGui.QPalette()
+    role, colour = QtGui.QPalette.ColorRole, QtGui.QColor
+    for which, value in ((role.Window, "#2b2b2b"), (role.WindowText, "#eeeeee"), (role.Base, "#1e1e1e"),
+                         (role.AlternateBase, "#333333"), (role.Text, "#eeeeee"), (role.Button, "#3a3a3a"),
+                         (role.ButtonText, "#eeeeee"), (role.Highlight, "#3584e4"), (role.Midlight, "#444444"),
+                         (role.HighlightedText, "#ffffff"), (role.ToolTipBase, "#2b2b2b"),
+                         (role.ToolTipText, "#eeeeee")):
+        palette.setColor(which, colour(value))
+    return palette
+
+
 def main() -> int:
     toolkit = sys.argv[1]
     try:
@@ -270,7 +317,10 @@ def main() -> int:
             print("RESULT " + json.dumps({"skip": str(exc)[6:]}))
             return 0
         raise
-    result = {"qt": scenario_qt, "tk": scenario_tk}[toolkit](drv)
+    if sys.argv[2:3] == ["shot"]:
+        result = scenario_shot(drv, *sys.argv[3:])
+    else:
+        result = {"qt": scenario_qt, "tk": scenario_tk}[toolkit](drv)
     print("RESULT " + json.dumps(result), flush=True)
     return 0
 

@@ -11,7 +11,9 @@ from ._binding import QtCore, QtWidgets, Signal
 if TYPE_CHECKING:
     from .._core._task import Task
 
-_PAUSE = QtWidgets.QStyle.StandardPixmap.SP_MediaPause
+#: Glyphs, drawn in the palette's button text colour (the style's media icons are dark
+#: whatever the palette, and vanish on a dark one). Two heavy bars: DejaVu has no U+23F8.
+_PAUSE, _RESUME = "\u275a\u275a", "\u25b6"
 
 _ROW_STYLE = """
 QFrame#taskerTaskRow { border-bottom: 1px solid palette(midlight); }
@@ -68,6 +70,8 @@ class TaskRow(QtWidgets.QFrame, RowLogic):
         self.cancel_button.clicked.connect(self.cancel)
         self.pause_button = KeyButton()
         self.pause_button.setVisible(pausable)
+        metrics = self.pause_button.fontMetrics()  # one width for both glyphs: the row does not shift
+        self.pause_button.setFixedWidth(max(metrics.horizontalAdvance(_PAUSE), metrics.horizontalAdvance(_RESUME)) + 14)
         self.pause_button.clicked.connect(self.toggle_pause)
         self._shown_paused: bool | None = None
         #: The button that had the focus when the task was cancelled (the row took it
@@ -127,8 +131,7 @@ class TaskRow(QtWidgets.QFrame, RowLogic):
             self.pause_button.setEnabled(False)
         if state.paused != self._shown_paused:
             self._shown_paused = state.paused
-            icon = QtWidgets.QStyle.StandardPixmap.SP_MediaPlay if state.paused else _PAUSE
-            self.pause_button.setIcon(self.style().standardIcon(icon))
+            self.pause_button.setText(_RESUME if state.paused else _PAUSE)
             self.pause_button.setToolTip(pause_label(self.task.name, state.paused))
             self.pause_button.setAccessibleName(pause_label(self.task.name, state.paused))
         if state.message != self.message_label.full_text():
