@@ -140,6 +140,7 @@ class App:
     # -- answers ---------------------------------------------------------------------------
     def row_state(self, name: str) -> dict[str, Any]:
         row = self.tasks.get_row(self.running[name])
+        assert row is not None, f"{name} has no row"
         return {"fraction": row.fraction, "accessible_value": row.accessible_value, **self.state()}
 
     def state(self) -> dict[str, Any]:

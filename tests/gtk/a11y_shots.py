@@ -72,11 +72,13 @@ def main() -> int:
     export = manager.run_thread(hold, 0.45, "Encoding frame 540 of 1200", key="export video")
     paused = manager.run_thread(hold, 0.2, "Indexed 200 of 1000", key="index library")
     manager.run_thread(hold, 0.0, "Connecting…", key="sync calendar")
-    run_until(lambda: len(tasks.rows) == 3 and banner.failures and tasks.get_row(export) is not None
-              and tasks.get_row(export).fraction > 0.4 and tasks.get_row(paused) is not None
-              and tasks.get_row(paused).fraction > 0.1)
+    def fraction(task: Any) -> float:
+        row = tasks.get_row(task)
+        return row.fraction if row is not None else 0.0
+
+    run_until(lambda: len(tasks.rows) == 3 and banner.failures and fraction(export) > 0.4 and fraction(paused) > 0.1)
     paused.pause()
-    run_until(lambda: tasks.get_row(paused).paused)
+    run_until(lambda: (row := tasks.get_row(paused)) is not None and row.paused)
     # A shown window keeps its size: show it again at what its content now needs.
     natural = box.measure(Gtk.Orientation.VERTICAL, 520)[1]
     window.set_visible(False)

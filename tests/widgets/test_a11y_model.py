@@ -31,7 +31,8 @@ from tasker.testing import FakeClock
 class FakeTask:
     def __init__(self, task_id: int, clock: FakeClock, progress: float = 0.0, name: str = "") -> None:
         self.id, self.name, self.visible = task_id, name or f"task {task_id}", True
-        self.progress, self.status, self.error = progress, "running", None
+        self.progress, self.status = progress, "running"
+        self.error: BaseException | None = None
         self._lifecycle = SimpleNamespace(clock=clock)  # what clock_now reads on a Task
 
     def get_progress(self) -> float:

@@ -37,6 +37,9 @@ from .._widgets import ManagerBinding, format_duration, resolve_manager
 
 __all__ = ["GLib", "GObject", "Gdk", "Gtk", "GtkBinding", "format_duration", "install_css", "resolve_manager"]
 
+# Colours are the theme's named colours (light, dark, high contrast alike): text
+# keeps the theme's foreground, the banner is the background tinted with the
+# theme's error colour.
 _CSS = """
 .tasker-status { padding: 2px 8px; }
 .tasker-status progressbar > trough { min-width: 180px; }
@@ -56,9 +59,6 @@ _CSS = """
 .tasker-error-icon { color: @error_color; }
 .tasker-error-title { font-weight: bold; }
 """
-# Colours are the theme's named colours (light, dark, high contrast alike): text
-# keeps the theme's foreground, the banner is the background tinted with the
-# theme's error colour.
 
 #: High-contrast themes: text is not dimmed there (GTK 4.8 has no prefers-contrast query).
 _HIGH_CONTRAST_CSS = ".tasker-dim { opacity: 1; } .tasker-paused progressbar { opacity: 0.7; }"
