@@ -216,8 +216,7 @@ class QtDriver(Driver):
         return "resume" if row.pause_button.toolTip().startswith("Resume") else "pause"
 
     def row_fraction(self, row: Any) -> float:
-        bar = row.progress_bar
-        return float(bar.value() / bar.maximum()) if bar.maximum() else 0.0
+        return float(row.progress_bar.shown_fraction)  # the fill drawn (value() is the accessible one)
 
     def bar_label(self, bar: Any) -> str:
         return str(bar._label.full_text())

@@ -21,6 +21,20 @@ if TYPE_CHECKING:
     from .._core._task import Task
 
 
+def clock_now(owner: Any) -> Callable[[], float]:
+    """The ``now`` of the clock that times ``owner`` (a manager, or a task).
+
+    A manager's ``clock=`` option (``tasker.testing.FakeClock`` in tests) times
+    its widgets too: ``show_after``, pulsing, time left and the accessible
+    value's rate. Anything else (a look-alike manager) gets ``time.monotonic``.
+    """
+    clock = getattr(owner, "_clock", None)  # TaskManager
+    if clock is None:
+        clock = getattr(getattr(owner, "_lifecycle", None), "clock", None)  # Task
+    now = getattr(clock, "now", None)
+    return now if callable(now) else time.monotonic
+
+
 def resolve_manager(manager: Any) -> Any:
     """``manager`` itself, or the shared ``task_mgr`` when it is ``None``."""
     if manager is None:
@@ -134,8 +148,8 @@ class ManagerBinding:
             self._want_ticks()
 
     def _now(self) -> float:
-        """The time ``show_after`` counts in (a test may replace it)."""
-        return time.monotonic()
+        """The manager's clock: the time ``show_after``, pulsing and the accessible value count in."""
+        return clock_now(self._manager)()
 
     def _on_task_ended(self, sender: Any, *, task: Task[Any], **_: Any) -> None:
         # visible=False: never shown, not even failing.

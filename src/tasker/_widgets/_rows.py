@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._binding import ManagerBinding
+from ._a11y import AccessibleValue, ending_text
+from ._binding import ManagerBinding, clock_now
 from ._text import format_duration, paused_text
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ class RowState:
 
     def __init__(self, task: Task[Any], now: float | None = None) -> None:
         self.task = task
-        self.first_seen = time.monotonic() if now is None else now
+        self.first_seen = clock_now(task)() if now is None else now
         self._eta_origin: tuple[float, float] | None = None  # (time, progress) when progress began
         self.fraction = 0.0
         self.percent = ""
@@ -35,7 +36,7 @@ class RowState:
 
     def compute(self, now: float | None = None) -> None:
         task = self.task
-        now = time.monotonic() if now is None else now
+        now = clock_now(task)() if now is None else now
         progress = task.get_progress()
         message = task.get_message()
         self.paused = False
@@ -81,15 +82,31 @@ class RowLogic:
     and ``_show_pulse()``, and calls ``_init_row(task)`` then ``sync()``.
 
     ``state.paused`` says whether to show the pause button as "resume"; the
-    button (``pausable=True``) calls ``toggle_pause``.
+    button (``pausable=True``) calls ``toggle_pause``. The bar's accessible
+    value follows ``AccessibleValue``'s rate rule: ``_publish_value(value)``
+    (a toolkit without a separate accessible value ignores it).
     """
 
     task: Task[Any]
     _state: RowState
+    _value: AccessibleValue
+    _clock: Callable[[], float]
 
     def _init_row(self, task: Task[Any]) -> None:
         self.task = task
-        self._state = RowState(task)
+        self._clock = clock_now(task)  # the manager's clock (FakeClock in tests)
+        self._state = RowState(task, self._clock())
+        self._value = AccessibleValue()
+
+    @property
+    def accessible_value(self) -> float | None:
+        """The value a screen reader gets for the bar (``None``: none published yet)."""
+        return self._value.value
+
+    @property
+    def value_held(self) -> bool:
+        """A new 10 % step waits for its second (``value_due`` publishes it)."""
+        return self._value.holding
 
     @property
     def fraction(self) -> float:
@@ -115,8 +132,20 @@ class RowLogic:
 
     def sync(self) -> None:
         """Show the task's current progress, message and time left."""
-        self._state.compute()
-        self._show(self._state)
+        now = self._clock()
+        state = self._state
+        state.compute(now)
+        self._show(state)
+        if state.percent:
+            value = self._value.offer(state.fraction, now)
+            if value is not None:
+                self._publish_value(value)
+
+    def value_due(self) -> None:
+        """Publish a held accessible value once its second is over (the list's timer calls it)."""
+        value = self._value.due(self._clock())
+        if value is not None:
+            self._publish_value(value)
 
     def pulse(self) -> None:
         if self._state.pulsing:
@@ -141,6 +170,9 @@ class RowLogic:
     def _show_pulse(self) -> None:
         raise NotImplementedError
 
+    def _publish_value(self, value: float) -> None:
+        """Give the bar's accessible value (0..1); by ``AccessibleValue``'s rate rule."""
+
 
 class TaskListLogic(ManagerBinding):
     """Mixin: one row per live task, in start order, added and removed as tasks
@@ -148,9 +180,11 @@ class TaskListLogic(ManagerBinding):
 
     The toolkit implements ``_make_row(task)``, ``_add_row(row)``,
     ``_remove_row(row)``, ``_emit_ended(task)`` and ``_emit_failed(task)``, and
-    may override ``_rows_changed()`` (e.g. to show a placeholder). Rows get a
+    may override ``_rows_changed()`` (e.g. to show a placeholder) and
+    ``_announce(text)`` (a task's ending, once: ``ending_text``). Rows get a
     pause/resume button with ``pausable=True``; with ``show_after`` a task gets
-    its row once it has been live that long (see ``ShowAfter``).
+    its row once it has been live that long (see ``ShowAfter``), and a task
+    that never got one is not announced unless it failed.
     """
 
     tick_ms = 100
@@ -161,6 +195,9 @@ class TaskListLogic(ManagerBinding):
         self._show_kind = show_kind
         self._pausable = pausable
         self._rows = {}
+        # Invariant: the ids of live tasks that have had a row (announced when they end).
+        self._had_row: set[int] = set()
+        self.announcements: list[str] = []  # what was announced, oldest first (read back)
 
     @property
     def rows(self) -> list[Any]:
@@ -181,31 +218,45 @@ class TaskListLogic(ManagerBinding):
             row = self._rows.get(task.id)
             if row is None:
                 row = self._rows[task.id] = self._make_row(task)
+                self._had_row.add(task.id)
                 self._add_row(row)  # start order == list order: new tasks are newest
                 changed = True
             else:
                 row.sync()
         if changed:
             self._rows_changed()
-        if any(row.pulsing or row.task.get_progress() <= 0.0 for row in self._rows.values()):
+        if self._ticking():
             self._want_ticks()
 
     def _ended(self, task: Task[Any]) -> None:
+        failed = task.get_status() == "failed"
+        had_row = task.id in self._had_row
+        self._had_row.discard(task.id)
+        if had_row or failed or not self._show_after.seconds:
+            text = ending_text(task)
+            self.announcements.append(text)
+            del self.announcements[:-20]
+            self._announce(text)
         self._emit_ended(task)
-        if task.get_status() == "failed":
+        if failed:
             self._emit_failed(task)
 
     def _ticking(self) -> bool:
-        return any(row.task.get_progress() <= 0.0 for row in self._rows.values())
+        return any(row.task.get_progress() <= 0.0 or row.value_held for row in self._rows.values())
 
     def _tick(self) -> None:
         for row in self._rows.values():
             if row.task.get_progress() <= 0.0:
                 row.sync()
                 row.pulse()
+            elif row.value_held:
+                row.value_due()
 
     def _rows_changed(self) -> None:
         """Rows were added or removed."""
+
+    def _announce(self, text: str) -> None:
+        """Have a screen reader speak ``text`` (a task's ending), where the toolkit can."""
 
     def _make_row(self, task: Task[Any]) -> Any:
         raise NotImplementedError

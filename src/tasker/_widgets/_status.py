@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
+from ._a11y import AccessibleValue
 from ._binding import ManagerBinding
 from ._text import count_text
 
@@ -25,7 +25,9 @@ class StatusBarLogic(ManagerBinding):
       a task counts once it has been live that long (a quick one never shows).
 
     The toolkit implements ``_show_idle()``, ``_show_busy()``,
-    ``_show_fraction(fraction)`` and ``_show_pulse()``.
+    ``_show_fraction(fraction)`` and ``_show_pulse()``, and may implement
+    ``_publish_value(value)``: the bar's accessible value, by
+    ``AccessibleValue``'s rate rule (``None`` while it pulses).
     """
 
     tick_ms = 80
@@ -37,13 +39,15 @@ class StatusBarLogic(ManagerBinding):
         self._idle_mode = idle_mode
         self._show_count = show_count
         self._pulse_after = pulse_after
-        self._busy_since = 0.0
+        # Invariant: None exactly while idle (no live task shown); else when work began.
+        self._busy_since: float | None = None
         self._unknown = False
         self._pulsing = False
         self._busy = False
         self._text = idle_text
         self._count_text = ""
         self._fraction = 0.0
+        self._value = AccessibleValue()
 
     # -- read back (tests, accessibility) -----------------------------------------------
     @property
@@ -74,14 +78,15 @@ class StatusBarLogic(ManagerBinding):
     # -- updates ---------------------------------------------------------------------------
     def _update(self, tasks: list[Task[Any]], progress: float) -> None:
         if not tasks:
-            self._busy_since = 0.0
+            self._busy_since = None
             self._unknown = self._pulsing = self._busy = False
             self._text, self._count_text = self._idle_text, ""
             self._fraction = 1.0 if progress >= 1.0 else progress
             self._show_idle()
+            self._offer_value(self._fraction, self._now())
             return
-        now = time.monotonic()
-        if not self._busy_since:
+        now = self._now()
+        if self._busy_since is None:
             self._busy_since = now
         newest = tasks[-1]
         self._text = newest.get_message() or f"{newest.name}…"
@@ -91,19 +96,43 @@ class StatusBarLogic(ManagerBinding):
         unknown = self._unknown = paused < len(tasks) and all(task.get_progress() <= 0.0 for task in tasks)
         self._pulsing = unknown and now - self._busy_since >= self._pulse_after
         self._show_busy()
-        if unknown:
-            self._want_ticks()
         if not self._pulsing:
             self._fraction = progress
             self._show_fraction(progress)
+            self._offer_value(progress, now)
+        elif self._value.value is not None:
+            self._value.reset()
+            self._publish_value(None)
+        if self._ticking():
+            self._want_ticks()
+
+    @property
+    def accessible_value(self) -> float | None:
+        """The value a screen reader gets for the bar (``None`` while it pulses)."""
+        return self._value.value
+
+    def _offer_value(self, fraction: float, now: float) -> None:
+        value = self._value.offer(fraction, now)
+        if value is not None:
+            self._publish_value(value)
 
     def _ticking(self) -> bool:
-        return self._unknown
+        return self._unknown or self._value.holding
 
     def _tick(self) -> None:
-        if time.monotonic() - self._busy_since >= self._pulse_after:
+        now = self._now()
+        if self._unknown and self._busy_since is not None and now - self._busy_since >= self._pulse_after:
+            if not self._pulsing and self._value.value is not None:
+                self._value.reset()
+                self._publish_value(None)
             self._pulsing = True
             self._show_pulse()
+        value = self._value.due(now)
+        if value is not None:
+            self._publish_value(value)
+
+    def _publish_value(self, value: float | None) -> None:
+        """Give the bar's accessible value (0..1, or ``None`` while pulsing)."""
 
     def _show_idle(self) -> None:
         """Show ``text`` and ``fraction``; hide the bar (or the strip)."""

@@ -40,9 +40,9 @@ _CSS = """
   background-color: alpha(currentColor, 0.03);
 }
 .demo-preview { background-color: #0b0f24; border-radius: 6px; }
-.demo-log-ok { color: #26734d; }
-.demo-log-failed { color: #b3261e; }
-.demo-log-canceled { color: #8a6100; }
+.demo-log-ok { color: @success_color; }
+.demo-log-failed { color: @error_color; }
+.demo-log-canceled { color: @warning_color; }
 .demo-statusbar { border-top: 1px solid alpha(currentColor, 0.12); padding: 4px 6px; }
 """
 
@@ -119,6 +119,8 @@ class DemoWindow(Gtk.ApplicationWindow):  # type: ignore[misc]
             small.add_css_class("demo-caption")
             inner.append(small)
             button.set_child(inner)
+            # A button holding a box has no name of its own: a screen reader would say "button".
+            button.update_property([Gtk.AccessibleProperty.LABEL, Gtk.AccessibleProperty.DESCRIPTION], [label, caption])
             button.connect("clicked", _start_clicked, start)
             self.start_buttons[label] = button
             box.append(button)

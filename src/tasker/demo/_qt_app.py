@@ -54,6 +54,8 @@ def _start_button(label: str, caption: str, start: Callable[[], object]) -> QtWi
             dim(part)
         inner.addWidget(part)
     button.setMinimumHeight(inner.sizeHint().height() + 4)
+    button.setAccessibleName(label)  # its text is in child labels: without it, an unnamed button
+    button.setAccessibleDescription(caption)
     button.clicked.connect(lambda: start())
     return button
 

@@ -13,6 +13,8 @@ nothing outside the widget keeps a strong reference to it.
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +37,9 @@ from .._widgets import ManagerBinding, format_duration, resolve_manager
 
 __all__ = ["GLib", "GObject", "Gdk", "Gtk", "GtkBinding", "format_duration", "install_css", "resolve_manager"]
 
+# Colours are the theme's named colours (light, dark, high contrast alike): text
+# keeps the theme's foreground, the banner is the background tinted with the
+# theme's error colour.
 _CSS = """
 .tasker-status { padding: 2px 8px; }
 .tasker-status progressbar > trough { min-width: 180px; }
@@ -44,18 +49,28 @@ _CSS = """
   font-size: smaller; padding: 0 6px; border-radius: 9px;
   background-color: alpha(currentColor, 0.10);
 }
-.tasker-kind-cluster { background-color: alpha(#3584e4, 0.22); }
-.tasker-dim { opacity: 0.70; }
+.tasker-kind-cluster { background-color: alpha(@theme_selected_bg_color, 0.30); }
+.tasker-dim { opacity: 0.75; }
 .tasker-paused progressbar { opacity: 0.45; }
 .tasker-error-banner {
-  background-color: #fbe3e4; color: #6f1016;
-  border-bottom: 1px solid #e6a0a5; padding: 6px 10px;
+  background-color: mix(@theme_bg_color, @error_color, 0.16); color: @theme_fg_color;
+  border-bottom: 1px solid alpha(@error_color, 0.60); padding: 6px 10px;
 }
-.tasker-error-banner button { color: #6f1016; }
+.tasker-error-icon { color: @error_color; }
 .tasker-error-title { font-weight: bold; }
 """
 
+#: High-contrast themes: text is not dimmed there (GTK 4.8 has no prefers-contrast query).
+_HIGH_CONTRAST_CSS = ".tasker-dim { opacity: 1; } .tasker-paused progressbar { opacity: 0.7; }"
+
 _css_displays: set[int] = set()
+
+
+def high_contrast() -> bool:
+    """The theme in use is a high-contrast one (``GTK_THEME=Default-hc``, ``HighContrast``, …)."""
+    settings = Gtk.Settings.get_default()
+    names = [os.environ.get("GTK_THEME", ""), settings.props.gtk_theme_name if settings is not None else ""]
+    return any(re.search(r"(^|[-:])hc($|-)|highcontrast", name.lower()) for name in names if name)
 
 
 def install_css(display: Any = None) -> None:
@@ -64,7 +79,7 @@ def install_css(display: Any = None) -> None:
     if display is None or hash(display) in _css_displays:
         return
     provider = Gtk.CssProvider()
-    provider.load_from_data(_CSS.encode())
+    provider.load_from_data((_CSS + (_HIGH_CONTRAST_CSS if high_contrast() else "")).encode())
     Gtk.StyleContext.add_provider_for_display(display, provider, Gtk.STYLE_PROVIDER_PRIORITY_APPLICATION)
     _css_displays.add(hash(display))
 

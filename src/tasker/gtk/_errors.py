@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._widgets import ErrorBannerLogic, describe_error
+from .._widgets import ErrorBannerLogic, describe_error, dismiss_label
+from ._a11y import relate
 from ._base import Gtk, GtkBinding
 
 if TYPE_CHECKING:
@@ -19,11 +20,13 @@ class _Entry(Gtk.Box):  # type: ignore[misc]
     __gtype_name__ = "TaskerErrorEntry"
 
     def __init__(self, title: str, detail: str, task: Task[Any] | None) -> None:
-        super().__init__(spacing=10)
+        super().__init__(spacing=10, accessible_role=Gtk.AccessibleRole.ALERT)
         self.task = task
         self.title = title
         self.detail = detail
         icon = Gtk.Image.new_from_icon_name("dialog-error-symbolic")
+        icon.add_css_class("tasker-error-icon")
+        icon.update_state([Gtk.AccessibleState.HIDDEN], [True])  # decoration: the alert role says it
         icon.set_valign(Gtk.Align.START)
         icon.set_margin_top(2)
         heading = Gtk.Label(label=title, xalign=0.0)
@@ -32,18 +35,22 @@ class _Entry(Gtk.Box):  # type: ignore[misc]
         body = Gtk.Label(label=detail, xalign=0.0, hexpand=True, selectable=True)
         body.set_ellipsize(_ELLIPSIZE_END)
         body.set_tooltip_text(detail)
+        self.title_label, self.detail_label = heading, body
         text = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=2, hexpand=True)
         text.append(heading)
         text.append(body)
         self.dismiss_button = Gtk.Button.new_from_icon_name("window-close-symbolic")
         self.dismiss_button.set_valign(Gtk.Align.CENTER)
         self.dismiss_button.set_tooltip_text("Dismiss")
+        self.dismiss_button.update_property([Gtk.AccessibleProperty.LABEL], [dismiss_label(title)])
         self.dismiss_button.add_css_class("flat")
         self.dismiss_button.add_css_class("circular")
         self.dismiss_button.connect("clicked", _dismiss_clicked)
         self.append(icon)
         self.append(text)
         self.append(self.dismiss_button)
+        relate(self, Gtk.AccessibleRelation.LABELLED_BY, heading)
+        relate(self, Gtk.AccessibleRelation.DESCRIBED_BY, body)
 
 
 def _dismiss_clicked(button: Any) -> None:
@@ -68,6 +75,9 @@ class TaskErrorBanner(Gtk.Revealer, ErrorBannerLogic, GtkBinding):  # type: igno
       from a ``when_done`` (``when_done=banner.when_done`` reports failures).
 
     At most ``max_entries`` are shown; older ones are dropped. A task is shown once.
+    Each entry has the alert role, is labelled by its title and described by
+    its error; its dismiss button is "Dismiss: ‹title›". Dismissing the entry
+    holding the focus moves the focus to the next entry's button.
     """
 
     __gtype_name__ = "TaskerTaskErrorBanner"
@@ -100,7 +110,16 @@ class TaskErrorBanner(Gtk.Revealer, ErrorBannerLogic, GtkBinding):  # type: igno
         self._box.append(entry)
 
     def _remove_entry(self, entry: _Entry) -> None:
+        root = entry.get_root()
+        focus = root.get_focus() if root is not None else None
+        had_focus = focus is not None and (focus is entry or focus.is_ancestor(entry))
+        after = entry.get_next_sibling() or entry.get_prev_sibling()
         self._box.remove(entry)
+        if had_focus and isinstance(after, _Entry):  # keyboard users stay in the banner
+            after.dismiss_button.grab_focus()
+        elif had_focus and root is not None:  # the last entry: on to what follows the banner
+            root.set_focus(None)
+            root.child_focus(Gtk.DirectionType.TAB_FORWARD)
 
     def _reveal(self, shown: bool) -> None:
         self.set_reveal_child(shown)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._widgets import RowLogic, RowState, TaskListLogic
+from .._widgets import RowLogic, RowState, TaskListLogic, cancel_label, pause_label
+from ._a11y import AccessibleBar, announce, relate
 from ._base import GObject, Gtk, GtkBinding
 
 if TYPE_CHECKING:
@@ -16,7 +17,13 @@ _RESUME_ICON = "media-playback-start-symbolic"
 
 
 class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
-    """The row of one task: name, kind, message, progress bar, ETA, pause/resume, cancel."""
+    """The row of one task: name, kind, message, progress bar, ETA, pause/resume, cancel.
+
+    Accessible: the row is named after its task; the bar (``accessible_bar.twin``)
+    is labelled by the name and described by the message, its value moves by
+    ``AccessibleValue``'s rate rule; the buttons are "Cancel ‹task›" and
+    "Pause ‹task›" / "Resume ‹task›".
+    """
 
     __gtype_name__ = "TaskerTaskRow"
 
@@ -30,6 +37,9 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
         super().__init__(activatable=False, selectable=False)
         self._init_row(task)
         self.add_css_class("tasker-task-row")
+        #: The button that had the focus when the task was cancelled (its row took the
+        #: focus meanwhile); the next row's same button gets it when this row goes.
+        self.refocus: str | None = None
 
         self.name_label = Gtk.Label(label=task.name, xalign=0.0, hexpand=True)
         self.name_label.add_css_class("tasker-task-name")
@@ -47,17 +57,23 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
         self.percent_label = Gtk.Label(xalign=1.0, width_chars=5)
         self.percent_label.add_css_class("tasker-dim")
         self.percent_label.add_css_class("numeric")
-        self.progress_bar = Gtk.ProgressBar(hexpand=True, valign=Gtk.Align.CENTER)
+        self.accessible_bar = AccessibleBar(hexpand=True, valign=Gtk.Align.CENTER)
+        self.progress_bar = self.accessible_bar.bar  # what is drawn (hidden from screen readers)
         self.progress_bar.set_pulse_step(0.1)
-        self.cancel_button = _row_button("process-stop-symbolic", f"Cancel {task.name}", cancellable, _cancel_clicked)
-        self.pause_button = _row_button(_PAUSE_ICON, f"Pause {task.name}", pausable, _pause_clicked)
+        self.cancel_button = _row_button("process-stop-symbolic", cancel_label(task.name), cancellable, _cancel_clicked)
+        self.pause_button = _row_button(_PAUSE_ICON, pause_label(task.name, False), pausable, _pause_clicked)
+        self.update_property([Gtk.AccessibleProperty.LABEL], [task.name])
+        twin = self.accessible_bar.twin
+        relate(twin, Gtk.AccessibleRelation.LABELLED_BY, self.name_label)
+        relate(twin, Gtk.AccessibleRelation.DESCRIBED_BY, self.message_label)
+        self.percent_label.update_state([Gtk.AccessibleState.HIDDEN], [True])  # the bar's value says it
 
         top = Gtk.Box(spacing=8)
         top.append(self.name_label)
         top.append(self.eta_label)
         top.append(self.kind_label)
         bar = Gtk.Box(spacing=8)
-        bar.append(self.progress_bar)
+        bar.append(self.accessible_bar)
         bar.append(self.percent_label)
         column = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4, hexpand=True)
         column.append(top)
@@ -79,30 +95,59 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
         self.sync()
 
     def _show(self, state: RowState) -> None:
-        if state.cancelling:
+        if state.cancelling and self.cancel_button.get_sensitive():
+            if self.focus_within():  # a button losing its sensitivity would drop the focus
+                self.refocus = self.focused_button()
+                self.grab_focus()
             self.cancel_button.set_sensitive(False)
             self.pause_button.set_sensitive(False)
         if state.paused != self.has_css_class("tasker-paused"):
-            verb = "Resume" if state.paused else "Pause"
+            label = pause_label(self.task.name, state.paused)
             self.pause_button.set_icon_name(_RESUME_ICON if state.paused else _PAUSE_ICON)
-            self.pause_button.set_tooltip_text(f"{verb} {self.task.name}")
+            self.pause_button.set_tooltip_text(label)
+            self.pause_button.update_property([Gtk.AccessibleProperty.LABEL], [label])
             (self.add_css_class if state.paused else self.remove_css_class)("tasker-paused")
-        self.message_label.set_text(state.message)
-        self.message_label.set_tooltip_text(state.message or None)
+        if state.message != self.message_label.get_text():
+            self.message_label.set_text(state.message)
+            self.message_label.set_tooltip_text(state.message or None)
         if state.percent:
             self.progress_bar.set_fraction(state.fraction)
         self.percent_label.set_text(state.percent)
         self.eta_label.set_text(state.eta)
+        self.eta_label.set_visible(bool(state.eta))  # an empty label would be read as "GtkLabel"
 
     def _show_pulse(self) -> None:
         self.progress_bar.pulse()
 
+    def _publish_value(self, value: float) -> None:
+        self.accessible_bar.publish(value)
 
-def _row_button(icon: str, tooltip: str, shown: bool, clicked: Any) -> Any:
-    """A flat round icon button of a row (cancel, pause/resume)."""
+    def focused_button(self) -> str | None:
+        """``"cancel"`` or ``"pause"`` when that button of this row has the focus."""
+        root = self.get_root()
+        focus = root.get_focus() if root is not None else None
+        return "cancel" if focus is self.cancel_button else "pause" if focus is self.pause_button else None
+
+    def focus_within(self) -> bool:
+        """The keyboard focus is on this row or inside it."""
+        root = self.get_root()
+        focus = root.get_focus() if root is not None else None
+        return focus is not None and (focus is self or focus.is_ancestor(self))
+
+    def take_focus(self, button: str | None) -> bool:
+        """Focus this row's ``"cancel"`` or ``"pause"`` button where it can, else the row."""
+        widget = {"cancel": self.cancel_button, "pause": self.pause_button}.get(button or "")
+        if widget is not None and widget.get_visible() and widget.get_sensitive() and widget.grab_focus():
+            return True
+        return bool(self.grab_focus())
+
+
+def _row_button(icon: str, label: str, shown: bool, clicked: Any) -> Any:
+    """A flat round icon button of a row (cancel, pause/resume), named ``label`` for screen readers."""
     button = Gtk.Button.new_from_icon_name(icon)
+    button.update_property([Gtk.AccessibleProperty.LABEL], [label])
     button.set_valign(Gtk.Align.CENTER)
-    button.set_tooltip_text(tooltip)
+    button.set_tooltip_text(label)
     button.add_css_class("flat")
     button.add_css_class("circular")
     button.set_visible(shown)
@@ -139,6 +184,13 @@ class TaskListView(Gtk.ListBox, TaskListLogic, GtkBinding):  # type: ignore[misc
     on the same manager directly.
 
     Put it in a ``Gtk.ScrolledWindow`` when many tasks may run at once.
+
+    Keyboard: Tab reaches each row's buttons in row order, Enter or Space
+    presses them; when a row holding the focus goes, the focus moves to the
+    next row (the previous one when it was the last, else the list). A task's
+    ending is announced once (``Gtk.Accessible.announce`` on GTK >= 4.14; on
+    older GTK it becomes the list's accessible description): see
+    docs/accessibility.md.
     """
 
     __gtype_name__ = "TaskerTaskListView"
@@ -160,6 +212,7 @@ class TaskListView(Gtk.ListBox, TaskListLogic, GtkBinding):  # type: ignore[misc
         super().__init__(selection_mode=Gtk.SelectionMode.NONE)
         self._init_list(cancellable, show_kind, pausable)
         self.add_css_class("rich-list")
+        self.update_property([Gtk.AccessibleProperty.LABEL], ["Tasks"])
         if placeholder:
             label = Gtk.Label(label=placeholder, margin_top=18, margin_bottom=18)
             label.add_css_class("tasker-dim")
@@ -185,7 +238,17 @@ class TaskListView(Gtk.ListBox, TaskListLogic, GtkBinding):  # type: ignore[misc
         self.append(row)
 
     def _remove_row(self, row: TaskRow) -> None:
+        had_focus = row.focus_within()
+        button = row.focused_button() or row.refocus
+        index = row.get_index()
         self.remove(row)
+        if had_focus:  # the focus stays in the list: the next row, else the one before
+            after = self.get_row_at_index(index) or (self.get_row_at_index(index - 1) if index else None)
+            if not (isinstance(after, TaskRow) and after.take_focus(button)):
+                self.grab_focus()
+
+    def _announce(self, text: str) -> None:
+        announce(self, text)
 
     def _emit_ended(self, task: Task[Any]) -> None:
         self.emit("task-ended", task)

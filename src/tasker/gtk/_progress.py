@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._widgets import StatusBarLogic
+from ._a11y import AccessibleBar, relate
 from ._base import Gtk, GtkBinding
 
 
@@ -22,6 +23,9 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
       work that ends sooner never flickers into view.
 
     ``manager`` defaults to the shared ``task_mgr``; pass any ``TaskManager``.
+
+    Accessible: the bar is "Overall progress", described by the label; its
+    value moves by ``AccessibleValue``'s rate rule (none while it pulses).
     """
 
     __gtype_name__ = "TaskerTaskProgressBar"
@@ -45,15 +49,19 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
         self._count = Gtk.Label(xalign=1.0)
         self._count.add_css_class("tasker-dim")
         self._count.set_visible(show_count)
-        self._bar = Gtk.ProgressBar(valign=Gtk.Align.CENTER)
+        self._accessible_bar = AccessibleBar(valign=Gtk.Align.CENTER)
+        self._bar = self._accessible_bar.bar
         self._bar.set_pulse_step(0.08)
+        twin = self._accessible_bar.twin
+        twin.update_property([Gtk.AccessibleProperty.LABEL], ["Overall progress"])
+        relate(twin, Gtk.AccessibleRelation.DESCRIBED_BY, self._label)
         self._revealer = Gtk.Revealer(
             transition_type=Gtk.RevealerTransitionType.CROSSFADE,
             transition_duration=400,
             reveal_child=False,
             valign=Gtk.Align.CENTER,
         )
-        self._revealer.set_child(self._bar)
+        self._revealer.set_child(self._accessible_bar)
         self.append(self._label)
         self.append(self._count)
         self.append(self._revealer)
@@ -90,7 +98,7 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
 
     # -- drawing (StatusBarLogic decides) -----------------------------------------
     def _show_idle(self) -> None:
-        self._label.set_text(self._text)
+        self._set_text(self._text)
         self._count.set_text("")
         self._bar.set_fraction(self._fraction)
         self._revealer.set_reveal_child(False)
@@ -98,12 +106,17 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
             self._fold(True)
 
     def _show_busy(self) -> None:
-        self._label.set_text(self._text)
+        self._set_text(self._text)
         if self._show_count:
             self._count.set_text(self._count_text)
         self._revealer.set_reveal_child(True)
         if self._idle_mode == "hide":
             self._fold(False)
+
+    def _set_text(self, text: str) -> None:
+        if text != self._label.get_text():
+            self._label.set_text(text)
+            self._label.set_tooltip_text(text or None)  # the whole text; GTK 4.8 describes the bar by it
 
     def _fold(self, folded: bool) -> None:
         """``idle_mode="hide"``: take no room while idle. The strip itself stays
@@ -125,3 +138,9 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
 
     def _show_pulse(self) -> None:
         self._bar.pulse()
+
+    def _publish_value(self, value: float | None) -> None:
+        if value is None:
+            self._accessible_bar.publish_busy()
+        else:
+            self._accessible_bar.publish(value)

@@ -22,7 +22,10 @@ from typing import Any
 from .._widgets import ManagerBinding
 from ._binding import API, QtCore, QtGui, QtWidgets, is_alive
 
-__all__ = ["ElidedLabel", "QtBinding", "QtCore", "QtGui", "QtWidgets", "dim", "split_parent"]
+__all__ = [
+    "ElidedLabel", "KeyButton", "QtBinding", "QtCore", "QtGui", "QtWidgets", "SmoothBar", "announce", "dim",
+    "split_parent",
+]
 
 
 def void_calls_drop_none() -> bool:
@@ -142,3 +145,85 @@ def _destroyed(ref: weakref.ref[QtBinding], *_: Any) -> None:
     widget = ref()
     if widget is not None:
         widget._disconnect()
+
+
+class SmoothBar(QtWidgets.QProgressBar):
+    """A ``QProgressBar`` whose *accessible* value and *drawn* fill are apart.
+
+    ``value()`` — what Qt's accessibility reports (and sends a value-change
+    event for) — moves only by ``AccessibleValue``'s rate rule (``publish``);
+    the fill drawn moves on every ``show_fraction``, smoothly. Busy (range
+    0..0) is both. ``SCALE`` steps make 1.0.
+    """
+
+    SCALE = 1000
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRange(0, self.SCALE)
+        self.setTextVisible(False)
+        self._shown = 0  # the fill drawn, in SCALE steps
+
+    @property
+    def shown_fraction(self) -> float:
+        """The fraction the bar draws (0 while busy)."""
+        return self._shown / self.SCALE if self.maximum() else 0.0
+
+    def show_fraction(self, fraction: float) -> None:
+        if self.maximum() == 0:
+            self.setRange(0, self.SCALE)
+        shown = round(fraction * self.SCALE)
+        if shown != self._shown:
+            self._shown = shown
+            self.update()
+
+    def show_busy(self) -> None:
+        if self.maximum() != 0:
+            self.setRange(0, 0)  # Qt's busy indicator animates by itself
+
+    def publish(self, fraction: float | None) -> None:
+        """The accessible value (``None``: none, the bar is busy)."""
+        if fraction is None:
+            self.show_busy()
+            return
+        if self.maximum() == 0:
+            self.setRange(0, self.SCALE)
+        self.setValue(round(fraction * self.SCALE))
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
+        painter = QtWidgets.QStylePainter(self)
+        option = QtWidgets.QStyleOptionProgressBar()
+        self.initStyleOption(option)
+        if self.maximum() != 0:
+            option.progress = self._shown  # the smooth fill, not the accessible value
+        painter.drawControl(QtWidgets.QStyle.ControlElement.CE_ProgressBar, option)
+
+
+class KeyButton(QtWidgets.QToolButton):
+    """A tool button that Tab reaches and Enter presses (Space does already)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self.setAutoRaise(True)
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        if event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter) and self.isEnabled():
+            self.animateClick()
+            return
+        super().keyPressEvent(event)
+
+
+def announce(widget: QtWidgets.QWidget, text: str) -> bool:
+    """Have a screen reader speak ``text`` (Qt >= 6.8: ``QAccessibleAnnouncementEvent``).
+
+    The text also becomes ``widget``'s accessible description (where Qt has no
+    announcements, what a screen reader reads when the user reaches it).
+    Returns whether an announcement was sent.
+    """
+    widget.setAccessibleDescription(text)
+    event_class = getattr(QtGui, "QAccessibleAnnouncementEvent", None)
+    if event_class is None:
+        return False
+    QtGui.QAccessible.updateAccessibility(event_class(widget, text))
+    return True

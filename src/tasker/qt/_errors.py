@@ -6,17 +6,19 @@ import weakref
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from .._widgets import ErrorBannerLogic
-from ._base import ElidedLabel, QtBinding, split_parent
+from .._widgets import ErrorBannerLogic, dismiss_label
+from ._base import ElidedLabel, KeyButton, QtBinding, split_parent
 from ._binding import QtCore, QtWidgets
 
 if TYPE_CHECKING:
     from .._core._task import Task
 
+
+#: A red tint laid over whatever the theme's window colour is (light, dark, high
+#: contrast), and the theme's own text colour: no fixed colour that vanishes on another theme.
 _STYLE = """
-QFrame#taskerErrorBanner { background-color: #fbe3e4; border-bottom: 1px solid #e6a0a5; }
-QFrame#taskerErrorBanner QLabel { color: #6f1016; background: transparent; }
-QFrame#taskerErrorBanner QToolButton { color: #6f1016; }
+QFrame#taskerErrorBanner { background-color: rgba(224, 27, 36, 40); border-bottom: 1px solid rgba(224, 27, 36, 150); }
+QFrame#taskerErrorBanner QLabel { color: palette(window-text); background: transparent; }
 """
 
 
@@ -37,10 +39,13 @@ class _Entry(QtWidgets.QWidget):
         self.detail_label = ElidedLabel(detail)
         self.detail_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail_label.setToolTip(detail)
-        self.dismiss_button = QtWidgets.QToolButton()
+        self.dismiss_button = KeyButton()
         self.dismiss_button.setText("✕")
         self.dismiss_button.setToolTip("Dismiss")
-        self.dismiss_button.setAutoRaise(True)
+        self.dismiss_button.setAccessibleName(dismiss_label(title))
+        self.setAccessibleName(title)
+        self.setAccessibleDescription(detail)
+        icon.setAccessibleName("Error")
         text = QtWidgets.QVBoxLayout()
         text.setSpacing(2)
         text.addWidget(self.title_label)
@@ -98,9 +103,17 @@ class TaskErrorBanner(QtWidgets.QFrame, ErrorBannerLogic, QtBinding):
         self._box.addWidget(entry)
 
     def _remove_entry(self, entry: _Entry) -> None:
+        focus = self.window().focusWidget()
+        had_focus = focus is not None and entry.isAncestorOf(focus)
+        index = self._box.indexOf(entry)
         self._box.removeWidget(entry)
         entry.hide()
         entry.deleteLater()
+        if had_focus and self._box.count():  # keyboard users stay in the banner
+            item = self._box.itemAt(min(index, self._box.count() - 1))
+            after = item.widget() if item is not None else None
+            if isinstance(after, _Entry):
+                after.dismiss_button.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
 
     def _reveal(self, shown: bool) -> None:
         self._revealed = shown

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._widgets import RowLogic, RowState, TaskListLogic
-from ._base import ElidedLabel, QtBinding, dim, split_parent
+from .._widgets import RowLogic, RowState, TaskListLogic, cancel_label, pause_label
+from ._base import ElidedLabel, KeyButton, QtBinding, SmoothBar, announce, dim, split_parent
 from ._binding import QtCore, QtWidgets, Signal
 
 if TYPE_CHECKING:
     from .._core._task import Task
 
-_SCALE = 1000
-_PAUSE = QtWidgets.QStyle.StandardPixmap.SP_MediaPause
+#: Glyphs, drawn in the palette's button text colour (the style's media icons are dark
+#: whatever the palette, and vanish on a dark one). Two heavy bars: DejaVu has no U+23F8.
+_PAUSE, _RESUME = "\u275a\u275a", "\u25b6"
 
 _ROW_STYLE = """
 QFrame#taskerTaskRow { border-bottom: 1px solid palette(midlight); }
+QFrame#taskerTaskRow:focus { border: 1px solid palette(highlight); }
 QLabel#taskerKind {
   border-radius: 8px; padding: 0px 7px; background-color: rgba(127, 127, 127, 45);
 }
@@ -23,7 +25,13 @@ QLabel#taskerKind {
 
 
 class TaskRow(QtWidgets.QFrame, RowLogic):
-    """The row of one task: name, kind, message, progress bar, ETA, pause/resume, cancel."""
+    """The row of one task: name, kind, message, progress bar, ETA, pause/resume, cancel.
+
+    Accessible: the row and its bar are named after the task, the bar is
+    described by the message and its value moves by ``AccessibleValue``'s rate
+    rule (``SmoothBar``); the buttons are "Cancel ‹task›" and "Pause ‹task›" /
+    "Resume ‹task›", reached with Tab, pressed with Enter or Space.
+    """
 
     def __init__(
         self, task: Task[Any], *, cancellable: bool = True, show_kind: bool = True, pausable: bool = False
@@ -31,6 +39,8 @@ class TaskRow(QtWidgets.QFrame, RowLogic):
         super().__init__()
         self._init_row(task)
         self.setObjectName("taskerTaskRow")
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.TabFocus)  # the focus can rest on the row (its task is named)
+        self.setAccessibleName(task.name)
         self.name_label = ElidedLabel(task.name)
         bold = self.name_label.font()
         bold.setBold(True)
@@ -49,21 +59,24 @@ class TaskRow(QtWidgets.QFrame, RowLogic):
         self.percent_label.setMinimumWidth(self.percent_label.fontMetrics().horizontalAdvance("100%") + 4)
         for label in (self.eta_label, self.message_label, self.percent_label):
             dim(label)
-        self.progress_bar = QtWidgets.QProgressBar()
-        self.progress_bar.setRange(0, _SCALE)
-        self.progress_bar.setTextVisible(False)
+        self.progress_bar = SmoothBar()
         self.progress_bar.setMaximumHeight(12)
-        self.cancel_button = QtWidgets.QToolButton()
+        self.progress_bar.setAccessibleName(task.name)
+        self.cancel_button = KeyButton()
         self.cancel_button.setIcon(self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_BrowserStop))
-        self.cancel_button.setToolTip(f"Cancel {task.name}")
-        self.cancel_button.setAutoRaise(True)
+        self.cancel_button.setToolTip(cancel_label(task.name))
+        self.cancel_button.setAccessibleName(cancel_label(task.name))
         self.cancel_button.setVisible(cancellable)
         self.cancel_button.clicked.connect(self.cancel)
-        self.pause_button = QtWidgets.QToolButton()
-        self.pause_button.setAutoRaise(True)
+        self.pause_button = KeyButton()
         self.pause_button.setVisible(pausable)
+        metrics = self.pause_button.fontMetrics()  # one width for both glyphs: the row does not shift
+        self.pause_button.setFixedWidth(max(metrics.horizontalAdvance(_PAUSE), metrics.horizontalAdvance(_RESUME)) + 14)
         self.pause_button.clicked.connect(self.toggle_pause)
         self._shown_paused: bool | None = None
+        #: The button that had the focus when the task was cancelled (the row took it
+        #: meanwhile); the next row's same button gets it when this row goes.
+        self.refocus: str | None = None
 
         top = QtWidgets.QHBoxLayout()
         top.setSpacing(8)
@@ -90,28 +103,50 @@ class TaskRow(QtWidgets.QFrame, RowLogic):
     @property
     def fraction(self) -> float:
         bar = self.progress_bar
-        return self._state.fraction if bar.maximum() == 0 else bar.value() / _SCALE
+        return self._state.fraction if bar.maximum() == 0 else bar.shown_fraction
+
+    def focused_button(self) -> str | None:
+        """``"cancel"`` or ``"pause"`` when that button of this row has the focus."""
+        focus = self.window().focusWidget()  # this window's, active or not
+        return "cancel" if focus is self.cancel_button else "pause" if focus is self.pause_button else None
+
+    def focus_within(self) -> bool:
+        focus = self.window().focusWidget()
+        return focus is not None and (focus is self or self.isAncestorOf(focus))
+
+    def take_focus(self, button: str | None) -> None:
+        """Focus this row's ``"cancel"`` or ``"pause"`` button where it can, else the row."""
+        widget = {"cancel": self.cancel_button, "pause": self.pause_button}.get(button or "")
+        if widget is not None and widget.isVisibleTo(self) and widget.isEnabled():
+            widget.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
+        else:
+            self.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
 
     def _show(self, state: RowState) -> None:
-        if state.cancelling:
+        if state.cancelling and self.cancel_button.isEnabled():
+            if self.focus_within():  # a disabled button would pass the focus on to the next one
+                self.refocus = self.focused_button()
+                self.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
             self.cancel_button.setEnabled(False)
             self.pause_button.setEnabled(False)
         if state.paused != self._shown_paused:
             self._shown_paused = state.paused
-            icon = QtWidgets.QStyle.StandardPixmap.SP_MediaPlay if state.paused else _PAUSE
-            self.pause_button.setIcon(self.style().standardIcon(icon))
-            self.pause_button.setToolTip(f"{'Resume' if state.paused else 'Pause'} {self.task.name}")
-        self.message_label.set_full_text(state.message)
+            self.pause_button.setText(_RESUME if state.paused else _PAUSE)
+            self.pause_button.setToolTip(pause_label(self.task.name, state.paused))
+            self.pause_button.setAccessibleName(pause_label(self.task.name, state.paused))
+        if state.message != self.message_label.full_text():
+            self.message_label.set_full_text(state.message)
+            self.progress_bar.setAccessibleDescription(state.message)
         if state.percent:
-            if self.progress_bar.maximum() == 0:
-                self.progress_bar.setRange(0, _SCALE)
-            self.progress_bar.setValue(round(state.fraction * _SCALE))
+            self.progress_bar.show_fraction(state.fraction)
         self.percent_label.setText(state.percent)
         self.eta_label.setText(state.eta)
 
     def _show_pulse(self) -> None:
-        if self.progress_bar.maximum() != 0:
-            self.progress_bar.setRange(0, 0)  # Qt's busy indicator animates by itself
+        self.progress_bar.show_busy()
+
+    def _publish_value(self, value: float) -> None:
+        self.progress_bar.publish(value)
 
 
 class TaskListView(QtWidgets.QScrollArea, TaskListLogic, QtBinding):
@@ -126,6 +161,11 @@ class TaskListView(QtWidgets.QScrollArea, TaskListLogic, QtBinding):
 
     Signals: ``task_ended(task)`` for every task that left the list, and
     ``task_failed(task)`` for those that ended ``failed``.
+
+    Keyboard and screen readers: see the GTK ``TaskListView`` and
+    docs/accessibility.md (a task's ending is announced with
+    ``QAccessibleAnnouncementEvent`` on Qt >= 6.8, and becomes the list's
+    accessible description).
     """
 
     task_ended = Signal(object)
@@ -146,6 +186,7 @@ class TaskListView(QtWidgets.QScrollArea, TaskListLogic, QtBinding):
         super().__init__(parent)
         self._init_list(cancellable, show_kind, pausable)
         self.setWidgetResizable(True)
+        self.setAccessibleName("Tasks")
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         inner = QtWidgets.QWidget()
         inner.setStyleSheet(_ROW_STYLE)
@@ -177,9 +218,22 @@ class TaskListView(QtWidgets.QScrollArea, TaskListLogic, QtBinding):
         self._layout.insertWidget(self._layout.count() - 1, row)  # before the stretch
 
     def _remove_row(self, row: TaskRow) -> None:
+        had_focus = row.focus_within()
+        button = row.focused_button() or row.refocus
+        index = self._layout.indexOf(row)
         self._layout.removeWidget(row)
         row.hide()
         row.deleteLater()
+        if had_focus:  # the focus stays in the list: the next row, else the one before
+            rows = [r for r in self._rows.values() if isinstance(r, TaskRow)]  # in list order
+            after = [r for r in rows if self._layout.indexOf(r) >= index] or rows[-1:]
+            if after:
+                after[0].take_focus(button)
+            else:
+                self.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
+
+    def _announce(self, text: str) -> None:
+        announce(self, text)
 
     def _rows_changed(self) -> None:
         self._placeholder.setVisible(self._has_placeholder and not self._rows)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._widgets import StatusBarLogic
-from ._base import ElidedLabel, QtBinding, dim, split_parent
+from ._base import ElidedLabel, QtBinding, SmoothBar, dim, split_parent
 from ._binding import QtCore, QtWidgets
-
-_SCALE = 1000  # QProgressBar works in integers
 
 
 class TaskProgressBar(QtWidgets.QWidget, StatusBarLogic, QtBinding):
@@ -24,6 +22,8 @@ class TaskProgressBar(QtWidgets.QWidget, StatusBarLogic, QtBinding):
 
     ``manager`` defaults to the shared ``task_mgr``; pass any ``TaskManager``.
     ``parent`` is the usual Qt parent (``TaskProgressBar(parent)`` works too).
+    Accessible: the bar is "Overall progress", described by the label's text;
+    its value moves by ``AccessibleValue``'s rate rule.
     """
 
     def __init__(
@@ -48,9 +48,8 @@ class TaskProgressBar(QtWidgets.QWidget, StatusBarLogic, QtBinding):
         self._count = QtWidgets.QLabel()
         dim(self._count)
         self._count.setVisible(show_count)
-        self._bar = QtWidgets.QProgressBar()
-        self._bar.setRange(0, _SCALE)
-        self._bar.setTextVisible(False)
+        self._bar = SmoothBar()
+        self._bar.setAccessibleName("Overall progress")
         self._bar.setFixedWidth(180)
         self._bar.setMaximumHeight(14)
         self._opacity = QtWidgets.QGraphicsOpacityEffect(self._bar)
@@ -69,7 +68,7 @@ class TaskProgressBar(QtWidgets.QWidget, StatusBarLogic, QtBinding):
     @property
     def fraction(self) -> float:
         bar = self._bar
-        return self._fraction if bar.maximum() == 0 else bar.value() / _SCALE
+        return self._fraction if bar.maximum() == 0 else bar.shown_fraction
 
     @property
     def text(self) -> str:
@@ -86,7 +85,7 @@ class TaskProgressBar(QtWidgets.QWidget, StatusBarLogic, QtBinding):
 
     # -- drawing (StatusBarLogic decides) ----------------------------------------------
     def _show_idle(self) -> None:
-        self._label.set_full_text(self._text)
+        self._set_text(self._text)
         self._count.setText("")
         self._show_fraction(self._fraction)
         self._fade_to(0.0)
@@ -94,20 +93,25 @@ class TaskProgressBar(QtWidgets.QWidget, StatusBarLogic, QtBinding):
             self.setVisible(False)
 
     def _show_busy(self) -> None:
-        self._label.set_full_text(self._text)
+        self._set_text(self._text)
         self._count.setText(self._count_text)
         self._fade_to(1.0)
         if self._idle_mode == "hide":
             self.setVisible(True)
 
+    def _set_text(self, text: str) -> None:
+        if text != self._label.full_text():
+            self._label.set_full_text(text)
+            self._bar.setAccessibleDescription(text)
+
     def _show_fraction(self, fraction: float) -> None:
-        if self._bar.maximum() == 0:
-            self._bar.setRange(0, _SCALE)
-        self._bar.setValue(round(fraction * _SCALE))
+        self._bar.show_fraction(fraction)
 
     def _show_pulse(self) -> None:
-        if self._bar.maximum() != 0:
-            self._bar.setRange(0, 0)  # Qt's busy indicator animates by itself
+        self._bar.show_busy()
+
+    def _publish_value(self, value: float | None) -> None:
+        self._bar.publish(value)
 
     def _fade_to(self, opacity: float) -> None:
         fade = self._fade

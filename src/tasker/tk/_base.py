@@ -17,11 +17,27 @@ from typing import Any
 
 from .._widgets import ManagerBinding
 
-__all__ = ["ElidedLabel", "TkBinding", "install_styles", "split_master", "tkinter", "ttk"]
+__all__ = [
+    "ElidedLabel", "TkBinding", "install_styles", "key_button", "mix", "split_master", "theme_colours", "tkinter",
+    "ttk",
+]
 
-ERROR_BG, ERROR_FG, ERROR_BORDER = "#fbe3e4", "#6f1016", "#e6a0a5"
-DIM_FG = "#5f6368"
-KIND_BG = "#e3e5e8"
+#: The banner's red, laid over the theme's background (the text keeps the theme's colour).
+ERROR_RED = "#e01b24"
+
+
+def mix(widget: tkinter.Misc, a: str, b: str, t: float) -> str:
+    """The colour ``t`` of the way from ``a`` to ``b`` (any Tk colour names)."""
+    (r1, g1, b1), (r2, g2, b2) = widget.winfo_rgb(a), widget.winfo_rgb(b)
+    return "#" + "".join(f"{round((x + (y - x) * t) / 257):02x}" for x, y in ((r1, r2), (g1, g2), (b1, b2)))
+
+
+def theme_colours(widget: tkinter.Misc) -> tuple[str, str]:
+    """The ttk theme's (foreground, background) of labels and frames."""
+    style = ttk.Style(widget)
+    back = str(style.lookup("TFrame", "background") or style.lookup(".", "background") or "#d9d9d9")
+    fore = str(style.lookup("TLabel", "foreground") or style.lookup(".", "foreground") or "black")
+    return fore, back
 
 
 def split_master(manager: Any, master: Any) -> tuple[Any, Any]:
@@ -43,14 +59,18 @@ def install_styles(widget: tkinter.Misc) -> None:
     small.configure(size=max(7, int(base.cget("size") * 0.85)) if base.cget("size") > 0 else base.cget("size"))
     root._tasker_fonts = {"bold": bold, "small": small}  # keep them alive
     style = ttk.Style(root)
-    back = style.lookup("TFrame", "background") or "#d9d9d9"
+    # Every colour comes from the theme's own foreground and background (a dark
+    # theme gives light dim text and a dark red banner): none can vanish on it.
+    fore, back = theme_colours(root)
+    dim_fg, kind_bg = mix(root, back, fore, 0.70), mix(root, back, fore, 0.12)
+    error_bg, error_border = mix(root, back, ERROR_RED, 0.16), mix(root, back, ERROR_RED, 0.6)
     style.configure("TaskerName.TLabel", font=bold)
-    style.configure("TaskerDim.TLabel", foreground=DIM_FG)
-    style.configure("TaskerKind.TLabel", font=small, background=KIND_BG, padding=(6, 0))
+    style.configure("TaskerDim.TLabel", foreground=dim_fg)
+    style.configure("TaskerKind.TLabel", font=small, background=kind_bg, padding=(6, 0))
     style.configure("TaskerRow.TFrame", background=back)
-    style.configure("TaskerError.TFrame", background=ERROR_BG, bordercolor=ERROR_BORDER)
-    style.configure("TaskerError.TLabel", background=ERROR_BG, foreground=ERROR_FG)
-    style.configure("TaskerErrorTitle.TLabel", background=ERROR_BG, foreground=ERROR_FG, font=bold)
+    style.configure("TaskerError.TFrame", background=error_bg, bordercolor=error_border)
+    style.configure("TaskerError.TLabel", background=error_bg, foreground=fore)
+    style.configure("TaskerErrorTitle.TLabel", background=error_bg, foreground=fore, font=bold)
     style.configure("TaskerError.TButton", padding=(2, 0))
     style.configure("TaskerCancel.TButton", padding=(2, 0))
     root._tasker_styled = True
@@ -95,6 +115,14 @@ class ElidedLabel(ttk.Label):
                     hi = mid - 1
             text = text[:lo].rstrip() + "…"
         self.configure(text=text)
+
+
+def key_button(master: Any, text: str, command: Callable[[], object], **options: Any) -> ttk.Button:
+    """A ``ttk.Button`` that Tab reaches and Enter presses (Space does already)."""
+    button = ttk.Button(master, text=text, command=command, takefocus=True, **options)
+    for key in ("<Return>", "<KP_Enter>"):
+        button.bind(key, lambda _event: button.invoke() and None, add="+")
+    return button
 
 
 def fonts(widget: tkinter.Misc) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from .._widgets import ErrorBannerLogic
-from ._base import ElidedLabel, TkBinding, fonts, install_styles, shrink, split_master, ttk
+from ._base import ElidedLabel, TkBinding, fonts, install_styles, key_button, shrink, split_master, tkinter, ttk
 
 if TYPE_CHECKING:
     from .._core._task import Task
@@ -22,9 +22,7 @@ class _Entry(ttk.Frame):
         self.title_label = ElidedLabel(self, title, font=fonts(self)["bold"], style="TaskerErrorTitle.TLabel")
         self.detail_label = ElidedLabel(self, detail, style="TaskerError.TLabel")
         ref = weakref.ref(banner)
-        self.dismiss_button = ttk.Button(
-            self, text="✕", width=2, style="TaskerError.TButton", takefocus=False, command=lambda: _dismiss(ref, self)
-        )
+        self.dismiss_button = key_button(self, "✕", lambda: _dismiss(ref, self), width=2, style="TaskerError.TButton")
         self.columnconfigure(1, weight=1)
         self.icon.grid(row=0, column=0, rowspan=2, sticky="n", padx=(0, 8))
         self.title_label.grid(row=0, column=1, sticky="ew")
@@ -73,7 +71,13 @@ class TaskErrorBanner(ttk.Frame, ErrorBannerLogic, TkBinding):
         entry.grid(row=len(self._entries), column=0, sticky="ew", pady=2)
 
     def _remove_entry(self, entry: _Entry) -> None:
+        try:
+            had_focus = entry.focus_get() is entry.dismiss_button
+        except (KeyError, tkinter.TclError):
+            had_focus = False
         entry.destroy()
+        if had_focus and self._entries:  # keyboard users stay in the banner
+            self._entries[0].dismiss_button.focus_set()
 
     def _reveal(self, shown: bool) -> None:
         if shown == self._revealed:

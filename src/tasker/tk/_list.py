@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._widgets import RowLogic, RowState, TaskListLogic
-from ._base import ElidedLabel, TkBinding, fonts, install_styles, shrink, split_master, tkinter, ttk
+from ._base import ElidedLabel, TkBinding, fonts, install_styles, key_button, shrink, split_master, tkinter, ttk
 
 if TYPE_CHECKING:
     from .._core._task import Task
@@ -17,7 +17,11 @@ _PAUSE, _RESUME = "\u275a\u275a", "\u25b6"
 
 
 class TaskRow(ttk.Frame, RowLogic):
-    """The row of one task: name, kind, message, progress bar, ETA, pause/resume, cancel."""
+    """The row of one task: name, kind, message, progress bar, ETA, pause/resume, cancel.
+
+    Keyboard: Tab reaches the buttons in row order, Enter or Space presses them.
+    Tk has no accessibility layer on X11: there are no accessible names to give.
+    """
 
     def __init__(
         self,
@@ -39,12 +43,9 @@ class TaskRow(ttk.Frame, RowLogic):
         self.message_label = ElidedLabel(content, style="TaskerDim.TLabel")
         self.progress_bar = ttk.Progressbar(line, orient="horizontal", maximum=_SCALE)
         self.percent_label = ttk.Label(line, width=5, anchor="e", style="TaskerDim.TLabel")
-        self.cancel_button = ttk.Button(
-            self, text="✕", width=2, command=self.cancel, style="TaskerCancel.TButton", takefocus=False
-        )
-        self.pause_button = ttk.Button(
-            self, text=_PAUSE, width=2, command=self.toggle_pause, style="TaskerCancel.TButton", takefocus=False
-        )
+        # Created in Tab order (Tk's traversal follows the stacking order): pause, then cancel.
+        self.pause_button = key_button(self, _PAUSE, self.toggle_pause, width=2, style="TaskerCancel.TButton")
+        self.cancel_button = key_button(self, "✕", self.cancel, width=2, style="TaskerCancel.TButton")
         self._shown_paused = False
         if show_kind:
             self.kind_label.pack(side="right", padx=(8, 0))
@@ -78,6 +79,23 @@ class TaskRow(ttk.Frame, RowLogic):
     def pause_text(self) -> str:
         """What the pause button shows: ❚❚ (pause) or ▶ (resume)."""
         return str(self.pause_button.cget("text"))
+
+    def focused_button(self) -> str | None:
+        """``"cancel"`` or ``"pause"`` when that button of this row has the focus."""
+        try:
+            focus = self.focus_get()
+        except (KeyError, tkinter.TclError):  # the focus is in a window Tk does not know
+            return None
+        return "cancel" if focus is self.cancel_button else "pause" if focus is self.pause_button else None
+
+    def take_focus(self, button: str | None) -> None:
+        """Focus this row's ``"cancel"`` or ``"pause"`` button where it can (else its first one)."""
+        shown = [b for b in (self.pause_button, self.cancel_button) if b.winfo_manager()]
+        wanted = {"cancel": self.cancel_button, "pause": self.pause_button}.get(button or "")
+        for candidate in ([wanted] if wanted in shown else []) + shown:
+            if not candidate.instate(["disabled"]):
+                candidate.focus_set()
+                return
 
     def _show(self, state: RowState) -> None:
         if state.cancelling:
@@ -163,7 +181,14 @@ class TaskListView(ttk.Frame, TaskListLogic, TkBinding):
         row.grid(row=len(self._rows) + 1, column=0, sticky="ew")
 
     def _remove_row(self, row: TaskRow) -> None:
+        button = row.focused_button()
+        place = int(row.grid_info().get("row", 0))
         row.destroy()
+        if button is not None:  # the focus stays in the list: the next row, else the one before
+            rows = list(self._rows.values())  # in list order; not yet renumbered
+            after = [r for r in rows if int(r.grid_info().get("row", 0)) > place][:1] or rows[-1:]
+            if after:
+                after[0].take_focus(button)
 
     def _rows_changed(self) -> None:
         for index, row in enumerate(self._rows.values()):
