@@ -24,6 +24,7 @@ import pytest
 
 import tree_jobs
 from tasker import TaskTimeoutError, WorkerDiedError
+from tasker.testing import FakeClock
 
 from conftest import Harness
 
@@ -107,8 +108,11 @@ def test_cancel_after_grace_kills_the_tasks_processes(make_harness, watch: Watch
 
 
 def test_timeout_kills_the_tasks_processes(make_harness, watch: Watch) -> None:
-    h = make_harness(max_processes=1, cancel_grace_period=0.1)
+    clock = FakeClock()  # the timeout passes once the tree runs, however slow the machine
+    h = make_harness(max_processes=1, cancel_grace_period=0.1, clock=clock)
     task, pids = start_tree(h, watch, timeout=0.5)
+    clock.advance(0.5)  # timed out: cancelled, its grace period starts
+    clock.advance(0.1)  # grace over: the worker (and its group) is killed
     h.finish(task)
     assert isinstance(task.exception(), TaskTimeoutError)
     assert_gone(watch, pids)

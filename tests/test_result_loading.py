@@ -15,6 +15,7 @@ import pytest
 
 from tasker import TaskTimeoutError
 from tasker.runners.process import _pool
+from tasker.testing import FakeClock
 
 import jobs
 from conftest import Harness, wait_for
@@ -58,9 +59,12 @@ def test_shutdown_does_not_wait_for_a_load_that_hangs(
 
 @pytest.mark.parametrize("job", JOBS)
 def test_a_task_whose_result_hangs_loading_fails_at_its_timeout(make_harness: object, job: str) -> None:
-    h: Harness = make_harness(cancel_grace_period=0.2)  # type: ignore[operator]
+    clock = FakeClock()  # the timeout passes when the test says so, not when the machine is slow
+    h: Harness = make_harness(cancel_grace_period=0.2, clock=clock)  # type: ignore[operator]
     task = h.start("process", job, "v", timeout=0.5, when_event=lambda *args: None)
     assert jobs.LOADING.wait(30), "the load never started"
+    clock.advance(0.5)  # timed out: cancelled, its grace period starts
+    clock.advance(0.2)  # grace over: its worker is killed, the task ends
     assert h.pump_until(lambda: task in h.done, 60)
     assert not jobs.LOAD_GATE.is_set()  # it ended while its load still hangs
     assert task.get_status() == "failed" and isinstance(task.exception(), TaskTimeoutError)

@@ -172,8 +172,9 @@ def test_ui_stays_idle_while_four_workers_flood_progress(monkeypatch: pytest.Mon
     baseline = scenario("baseline", timeout=120)
     print("\n" + _stall_line("4 workers flooding progress", r))
     print(_stall_line("baseline, 4 plain busy processes, no tasker", baseline))
-    assert r["progress_reports"] > 100_000  # the workers really flooded
-    assert r["beats"] > 100 and baseline["beats"] > 100
+    # The workers really flooded: at least a thousand set_progress calls per tasks_updated.
+    assert r["progress_reports"] >= 1000 * r["tasks_updated_per_s"] * r["seconds"], r
+    assert r["beats"] > 0 and baseline["beats"] > 0  # the UI loop ran in both (how often: the load's business)
     assert r["tasks_updated_per_s"] <= 25  # throttled (~20 Hz)
     extra_busy = r["main_thread_busy"] - baseline["main_thread_busy"]
     assert extra_busy < 0.25, (r, baseline)  # tasker leaves the UI thread (nearly) as idle as the baseline
