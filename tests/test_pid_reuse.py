@@ -1,0 +1,93 @@
+"""Signals reach only our own processes, even when the app reaps tasker's workers itself.
+
+Each case runs ``pidreuse_app.py`` as the only program of a fresh PID namespace
+(``pidns.py`` as its init): the app frees a worker's pid behind tasker's back
+(SIGCHLD ignored, or a ``waitpid(-1)`` thread), an unrelated ``sleep`` is placed
+on that very pid, and tasker then pauses, kills, terminates and reaps the dead
+worker. The sleep must be untouched, and the task the worker ran fails naming
+what happened.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tasker.runners.process._group import GroupLeader
+
+pytestmark = pytest.mark.timeout(120)
+
+HERE = Path(__file__).parent
+
+
+@pytest.mark.parametrize("leader", [True, False], ids=["sleep-leads-a-group", "sleep-in-a-group"])
+@pytest.mark.parametrize("path", ["signal", "reap"])
+@pytest.mark.parametrize("mode", ["ignore", "reaper"], ids=["SIGCHLD-ignored", "waitpid-minus-1"])
+def test_a_freed_worker_pid_taken_by_another_process_is_never_signalled(
+    tmp_path: Path, mode: str, path: str, leader: bool
+) -> None:
+    from test_frozen import _need, _pidns_problem, result_of, run_in_pidns
+
+    problem = _pidns_problem()
+    _need(problem is None, f"needs `unshare --pid --mount-proc` (root): {problem}")
+    env = dict(os.environ)
+    root = str(Path(__import__("tasker").__file__).parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    cmd = [sys.executable, str(HERE / "pidreuse_app.py"), mode, path, "1" if leader else "0"]
+    report, output = run_in_pidns(cmd, env, tmp_path, seconds=60)
+    assert report["stopped"] == "exited" and report["returncode"] == 0, output
+    result = result_of(output)
+    assert result["sleeper"] == result["worker"]  # the unrelated process really had the worker's pid
+    assert result["state"] == "alive", f"tasker signalled an unrelated process: {result}\n{output}"
+    if path == "reap":
+        assert result["task"].startswith("WorkerDiedError"), result
+        assert "collected elsewhere" in result["task"], result
+
+
+def test_a_worker_held_by_its_pidfd_is_signalled_and_reaped_through_it() -> None:
+    """The usual case: the group is killed before the leader is reaped; the exit status is the real one."""
+    proc = GroupLeader(["sh", "-c", "sleep 1000 & echo $!; wait"], process_group=0, stdout=subprocess.PIPE)
+    assert proc._pidfd is not None
+    assert proc.stdout is not None
+    member = int(proc.stdout.readline())
+    member_fd = os.pidfd_open(member)
+    try:
+        assert proc.poll() is None
+        proc.signal_group(signal.SIGKILL)
+        assert proc.wait(20) == -signal.SIGKILL and not proc.reaped_elsewhere
+        import select
+
+        assert select.select([member_fd], [], [], 20)[0], "the group's member survived"
+        proc.kill_group()  # reaped: nothing happens, nothing raises
+        proc.release()
+        assert proc._pidfd is None
+    finally:
+        signal.pidfd_send_signal(member_fd, signal.SIGKILL)
+        os.close(member_fd)
+        proc.stdout.close()
+
+
+def test_without_pidfd_the_group_is_signalled_only_while_its_leader_is_our_child(monkeypatch) -> None:
+    """An old kernel (no pidfd_open): killpg/waitpid only after waitid(WNOWAIT) shows our unreaped child."""
+    monkeypatch.delattr(os, "pidfd_open")
+    proc = GroupLeader(["sleep", "1000"], process_group=0)
+    assert proc._pidfd is None and not proc._lost
+    proc.kill_group()
+    assert proc.wait(20) == -signal.SIGKILL
+    proc.kill_group()  # reaped: no signal by pid any more
+    proc.release()
+
+
+def test_an_old_kernel_without_the_group_flag_uses_killpg_while_the_leader_is_unreaped(monkeypatch) -> None:
+    monkeypatch.setattr(GroupLeader, "group_flag", False)
+    proc = GroupLeader(["sleep", "1000"], process_group=0)
+    try:
+        proc.kill_group()
+        assert proc.wait(20) == -signal.SIGKILL
+    finally:
+        proc.release()
