@@ -6,19 +6,20 @@ MODE ``ignore``: the app sets SIGCHLD to SIG_IGN (the kernel reaps every child a
 once); ``reaper``: a thread of the app reaps with ``waitpid(-1)``. The app runs a
 process task (its worker's pid: P), starts a second one that blocks, then —
 holding the process runner's lock, so tasker's reader of that worker waits — kills
-the worker, waits until P is reaped and free, and places an unrelated ``sleep`` on P
-(through ``/proc/sys/kernel/ns_last_pid``; LEADER ``1``: the sleep leads its own
-process group, as a job of a shell does). Then tasker gets its turn:
+the worker, waits until P is reaped and free, and places an unrelated *witness*
+process on P (through ``/proc/sys/kernel/ns_last_pid``; LEADER ``1``: the witness
+leads its own process group, as a job of a shell does). Then tasker gets its turn:
 
-* PATH ``signal``: tasker's handle on the dead worker is asked to pause (SIGSTOP to
-  its group), kill its group, ``terminate()`` and ``kill()`` it, before its reader reaps it;
+* PATH ``signal``: tasker's handle on the dead worker is asked to pause and resume
+  (SIGSTOP, SIGCONT to its group), kill its group, ``terminate()`` and ``kill()`` it,
+  before its reader reaps it;
 * PATH ``reap``: the runner's lock is released: the reader sees the worker's end,
-  reaps it (the worker closed its socket: the group is killed before reaping) and
-  fails the blocked task.
+  reaps it (killing the group of a worker that has exited comes first) and fails
+  the blocked task.
 
-It prints ``RESULT {json}``: the sleep's pid, P, and the sleep's state at the end
-(``alive``, ``stopped`` or ``dead``) — anything but ``alive`` means tasker signalled
-a process that was not its own — and how the blocked task ended.
+The witness writes the name of every catchable signal it gets; the app sends it
+SIGUSR2 last. It prints ``RESULT {json}``: P, the witness's pid, the signals the
+witness got from tasker (``SIGKILL`` if it was killed) and how the blocked task ended.
 """
 
 from __future__ import annotations
@@ -41,6 +42,21 @@ import jobs
 
 BOUND = 20.0  # seconds for any wait here
 
+#: The unrelated process: it writes the name of every catchable signal it gets, and exits on SIGUSR2.
+WITNESS = """
+import os, signal
+def seen(sig, frame):
+    os.write(1, (signal.Signals(sig).name + "\\n").encode())
+    if sig == signal.SIGUSR2:
+        os._exit(0)
+for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGCONT, signal.SIGUSR1,
+            signal.SIGUSR2):
+    signal.signal(sig, seen)
+os.write(1, b"ready\\n")
+while True:
+    signal.pause()
+"""
+
 
 def start_reaper() -> None:
     def reap_all() -> None:
@@ -53,8 +69,20 @@ def start_reaper() -> None:
     threading.Thread(target=reap_all, name="app-reaper", daemon=True).start()
 
 
+def settle_threads(manager: TaskManager, blocked: Any) -> None:
+    """Let every thread the app will have exist now (a thread id is a pid: a late one could take P)."""
+    deadline = time.monotonic() + BOUND
+    while blocked.get_message() != "stuck":  # its worker runs it; the reader has passed on its message
+        assert time.monotonic() < deadline, "the blocked task did not start"
+        select.select([], [], [], 0.001)
+    ticked, ran = threading.Event(), threading.Event()
+    manager._clock.call_later(0.0, ticked.set)  # tasker's clock thread
+    manager.schedule_on_main_thread(ran.set)  # the headless scheduler's thread
+    assert ticked.wait(BOUND) and ran.wait(BOUND)
+
+
 def wait_freed(pid: int, pidfd: int) -> None:
-    """Until ``pid`` has exited and was reaped by the app (bounded)."""
+    """Until ``pid`` has exited and the app reaped it (bounded)."""
     ready, _, _ = select.select([pidfd], [], [], BOUND)
     assert ready, f"the worker {pid} did not die"
     deadline = time.monotonic() + BOUND
@@ -64,29 +92,52 @@ def wait_freed(pid: int, pidfd: int) -> None:
 
 
 def place_on(pid: int, leader: bool) -> tuple[subprocess.Popen[bytes], int]:
-    """Start an unrelated ``sleep`` on ``pid`` (the namespace hands out ns_last_pid + 1 next)."""
-    for _ in range(5):
+    """Start the witness on ``pid`` (the namespace hands out ns_last_pid + 1 next).
+
+    With SIGCHLD ignored the kernel may hand the freed pid out again only a
+    moment later: a miss is killed and it tries again (bounded).
+    """
+    got = []
+    deadline = time.monotonic() + BOUND
+    while time.monotonic() < deadline:
         with open("/proc/sys/kernel/ns_last_pid", "w") as f:
             f.write(str(pid - 1))
-        sleeper = subprocess.Popen(["sleep", "1000"], start_new_session=leader)
-        fd = os.pidfd_open(sleeper.pid)
-        if sleeper.pid == pid:
-            return sleeper, fd
+        argv = [sys.executable, "-S", "-c", WITNESS]
+        witness = subprocess.Popen(argv, start_new_session=leader, stdout=subprocess.PIPE)
+        fd = os.pidfd_open(witness.pid)
+        if witness.pid == pid:
+            assert witness.stdout is not None
+            assert select.select([witness.stdout], [], [], BOUND)[0], "the witness did not start"
+            assert witness.stdout.readline() == b"ready\n"
+            return witness, fd
+        got.append(witness.pid)
         signal.pidfd_send_signal(fd, signal.SIGKILL)
+        select.select([fd], [], [], BOUND)
         os.close(fd)
-    raise AssertionError(f"could not place a process on pid {pid}")
+        select.select([], [], [], 0.001)
+    raise AssertionError(f"could not place a process on pid {pid} (got {got[:20]})")
 
 
-def state(pid: int, pidfd: int) -> str:
-    ready, _, _ = select.select([pidfd], [], [], 0)
-    if ready:
-        return "dead"
+def signals_seen(witness: subprocess.Popen[bytes], pidfd: int) -> list[str]:
+    """What the witness got from others: it is sent SIGUSR2 last and lists what came before.
+
+    A SIGKILL sent before makes it exit without a word (a SIGUSR2 sent after
+    a SIGKILL is dropped by the kernel): then the list ends with ``SIGKILL``.
+    """
+    assert witness.stdout is not None
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            code = f.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "dead"
-    return {"T": "stopped", "t": "stopped", "Z": "dead"}.get(code, "alive")
+        signal.pidfd_send_signal(pidfd, signal.SIGUSR2)
+    except ProcessLookupError:
+        pass
+    lines = []
+    while select.select([witness.stdout], [], [], BOUND)[0]:
+        line = witness.stdout.readline()
+        if not line:
+            break
+        lines.append(line.decode().strip())
+    if lines[-1:] != ["SIGUSR2"]:
+        return [*lines, "SIGKILL"]
+    return lines[:-1]
 
 
 def main() -> None:
@@ -102,6 +153,7 @@ def main() -> None:
     assert first.wait(BOUND), "the first task did not end"
     worker_pid = first.result()
     blocked = manager.run_process(jobs.stuck, 60.0)
+    settle_threads(manager, blocked)
     result: dict[str, Any] = {"worker": worker_pid}
     with runner.lock:
         (worker,) = runner._workers
@@ -109,8 +161,8 @@ def main() -> None:
         pidfd = os.pidfd_open(worker_pid)
         signal.pidfd_send_signal(pidfd, signal.SIGKILL)
         wait_freed(worker_pid, pidfd)
-        sleeper, sleeper_fd = place_on(worker_pid, leader)
-        result["sleeper"] = sleeper.pid
+        witness, witness_fd = place_on(worker_pid, leader)
+        result["witness"] = witness.pid
         if path == "signal":
             worker.suspend(True)
             worker.suspend(False)
@@ -123,10 +175,8 @@ def main() -> None:
         assert blocked.wait(BOUND), "the blocked task did not end"
         error = blocked.exception()
         result["task"] = f"{type(error).__name__}: {error}"
-    result["state"] = state(sleeper.pid, sleeper_fd)
+    result["signals"] = signals_seen(witness, witness_fd)
     print("RESULT " + json.dumps(result), flush=True)
-    if result["state"] != "dead":
-        signal.pidfd_send_signal(sleeper_fd, signal.SIGKILL)
     manager.shutdown()
 
 
