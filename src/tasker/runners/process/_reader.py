@@ -39,6 +39,7 @@ class Reader:
         self.lifecycle = pool.lifecycle
         self.worker = worker
         self.init = init
+        self.launch_error: Exception | None = None  # why the launch failed, if it did
 
     def run(self) -> None:
         # Give the GIL back first: the thread that started us (often the UI
@@ -46,7 +47,11 @@ class Reader:
         # while this thread imports and spawns.
         time.sleep(0)
         try:
-            self._launch()
+            try:
+                self._launch()
+            except Exception as error:  # could not start it, or not send it its start-up data
+                self.launch_error = error
+                return
             while True:  # no locals survive a message: a big result is not held here
                 self._handle(self.worker.recv())
         except (EOFError, OSError):
@@ -160,6 +165,7 @@ class Reader:
         worker.kill()  # its reader (this thread) then sees EOF: _exited replaces it
 
     def _init_failed(self, described: Described, text: str | None) -> None:
+        self.worker.init_failed = True  # its queued tasks fail here: not a failed launch
         error = TaskError(text or f"worker_initializer failed in {self.worker.name}: {described[1]}: {described[2]}")
         error.__cause__ = _payload.rebuild_error(described)
         logger.error("tasker: %s", error)
@@ -175,6 +181,8 @@ class Reader:
             error = memory_error(worker, task.name, code) or WorkerDiedError(worker.death_message(code), exitcode=code)
             self.lifecycle.conclude(task, error=error)
         worker.close()
+        if worker.launch_counted:
+            pool.launch_failed(worker, self.launch_error, code)
         pool.start_workers(starting)
         pool.dispatch()
         pool.forget(worker)

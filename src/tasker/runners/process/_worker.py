@@ -76,6 +76,7 @@ class Worker:
         self.command: list[str] | None = None  # its command line, once built (for WorkerStartError)
         self.attempt = 0  # the launch attempt it was made in (``_launch.LaunchGuard``)
         self.init_failed = False  # its worker_initializer raised (not a launch failure)
+        self.launch_counted = False  # it ended before READY, and that counted as a failed launch
         self.send_lock = threading.Lock()
         self.thread = threading.Thread(target=main, args=(self,), name=f"{name}-reader", daemon=True)
 
@@ -110,12 +111,13 @@ class Worker:
         from ._group import GroupLeader
 
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        flags_fd = _payload.anonymous_file(mmap.PAGESIZE)
-        self.flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
-        self.sock = parent_sock
-        fds = (child_sock.fileno(), flags_fd, lifeline_fd)
+        self.sock = parent_sock  # (close() closes it and the flags, whatever fails below)
+        flags_fd: int | None = None
         boot_fd: int | None = None
         try:
+            flags_fd = _payload.anonymous_file(mmap.PAGESIZE)
+            self.flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
+            fds = (child_sock.fileno(), flags_fd, lifeline_fd)
             if _frozen.is_frozen():  # sys.executable is the app: boot through freeze_support()
                 argv, boot_fd = _frozen.command(fds)
             else:
@@ -130,7 +132,8 @@ class Worker:
             )
         finally:
             child_sock.close()
-            os.close(flags_fd)
+            if flags_fd is not None:
+                os.close(flags_fd)
             if boot_fd is not None:
                 os.close(boot_fd)
 
