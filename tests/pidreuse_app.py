@@ -1,6 +1,6 @@
 """An app that reaps its children behind tasker's back; tasker must then signal nothing unrelated.
 
-    python pidreuse_app.py MODE PATH LEADER      (the only program of a fresh PID namespace)
+    python pidreuse_app.py MODE PATH LEADER PIDFD   (the only program of a fresh PID namespace)
 
 MODE ``ignore``: the app sets SIGCHLD to SIG_IGN (the kernel reaps every child at
 once); ``reaper``: a thread of the app reaps with ``waitpid(-1)``. The app runs a
@@ -8,7 +8,8 @@ process task (its worker's pid: P), starts a second one that blocks, then —
 holding the process runner's lock, so tasker's reader of that worker waits — kills
 the worker, waits until P is reaped and free, and places an unrelated *witness*
 process on P (through ``/proc/sys/kernel/ns_last_pid``; LEADER ``1``: the witness
-leads its own process group, as a job of a shell does). Then tasker gets its turn:
+leads its own process group, as a job of a shell does; PIDFD ``none``: tasker
+finds no ``os.pidfd_open``, as on a kernel before 5.3). Then tasker gets its turn:
 
 * PATH ``signal``: tasker's handle on the dead worker is asked to pause and resume
   (SIGSTOP, SIGCONT to its group), kill its group, ``terminate()`` and ``kill()`` it,
@@ -41,6 +42,7 @@ from tasker import TaskManager
 import jobs
 
 BOUND = 20.0  # seconds for any wait here
+PIDFD_OPEN = os.pidfd_open  # the app's own (PIDFD ``none``: tasker must do without)
 
 #: The unrelated process: it writes the name of every catchable signal it gets, and exits on SIGUSR2.
 WITNESS = """
@@ -104,7 +106,7 @@ def place_on(pid: int, leader: bool) -> tuple[subprocess.Popen[bytes], int]:
             f.write(str(pid - 1))
         argv = [sys.executable, "-S", "-c", WITNESS]
         witness = subprocess.Popen(argv, start_new_session=leader, stdout=subprocess.PIPE)
-        fd = os.pidfd_open(witness.pid)
+        fd = PIDFD_OPEN(witness.pid)
         if witness.pid == pid:
             assert witness.stdout is not None
             assert select.select([witness.stdout], [], [], BOUND)[0], "the witness did not start"
@@ -142,6 +144,8 @@ def signals_seen(witness: subprocess.Popen[bytes], pidfd: int) -> list[str]:
 
 def main() -> None:
     mode, path, leader = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+    if sys.argv[4] == "none":
+        del os.pidfd_open
     assert os.getpid() != 1 and os.path.exists("/proc/sys/kernel/ns_last_pid")
     if mode == "ignore":
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)
@@ -158,7 +162,7 @@ def main() -> None:
     with runner.lock:
         (worker,) = runner._workers
         assert worker.proc.pid == worker_pid and worker.task is blocked
-        pidfd = os.pidfd_open(worker_pid)
+        pidfd = PIDFD_OPEN(worker_pid)
         signal.pidfd_send_signal(pidfd, signal.SIGKILL)
         wait_freed(worker_pid, pidfd)
         witness, witness_fd = place_on(worker_pid, leader)

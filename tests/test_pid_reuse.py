@@ -25,11 +25,21 @@ pytestmark = pytest.mark.timeout(120)
 HERE = Path(__file__).parent
 
 
-@pytest.mark.parametrize("leader", [True, False], ids=["witness-leads-a-group", "witness-in-a-group"])
-@pytest.mark.parametrize("path", ["signal", "reap"])
-@pytest.mark.parametrize("mode", ["ignore", "reaper"], ids=["SIGCHLD-ignored", "waitpid-minus-1"])
+CASES = [
+    pytest.param(mode, path, leader, "held", id=f"{mode_id}-{path}-{leader_id}")
+    for mode, mode_id in (("ignore", "SIGCHLD-ignored"), ("reaper", "waitpid-minus-1"))
+    for path in ("signal", "reap")
+    for leader, leader_id in ((True, "witness-leads-a-group"), (False, "witness-in-a-group"))
+] + [  # a kernel without pidfds: the pid's start time tells the witness apart
+    pytest.param(mode, path, True, "none", id=f"no-pidfd-{mode_id}-{path}")
+    for mode, mode_id in (("ignore", "SIGCHLD-ignored"), ("reaper", "waitpid-minus-1"))
+    for path in ("signal", "reap")
+]
+
+
+@pytest.mark.parametrize(("mode", "path", "leader", "pidfd"), CASES)
 def test_a_freed_worker_pid_taken_by_another_process_is_never_signalled(
-    tmp_path: Path, mode: str, path: str, leader: bool
+    tmp_path: Path, mode: str, path: str, leader: bool, pidfd: str
 ) -> None:
     from test_frozen import _need, _pidns_problem, result_of, run_in_pidns
 
@@ -38,7 +48,7 @@ def test_a_freed_worker_pid_taken_by_another_process_is_never_signalled(
     env = dict(os.environ)
     root = str(Path(__import__("tasker").__file__).parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    cmd = [sys.executable, str(HERE / "pidreuse_app.py"), mode, path, "1" if leader else "0"]
+    cmd = [sys.executable, str(HERE / "pidreuse_app.py"), mode, path, "1" if leader else "0", pidfd]
     report, output = run_in_pidns(cmd, env, tmp_path, seconds=60)
     assert report["stopped"] == "exited" and report["returncode"] == 0, output
     result = result_of(output)
@@ -72,13 +82,15 @@ def test_a_worker_held_by_its_pidfd_is_signalled_and_reaped_through_it() -> None
         proc.stdout.close()
 
 
-def test_without_pidfd_the_group_is_signalled_only_while_its_leader_is_our_child(monkeypatch) -> None:
-    """An old kernel (no pidfd_open): killpg/waitpid only after waitid(WNOWAIT) shows our unreaped child."""
+@pytest.mark.parametrize("how", ["kill_group", "terminate"])
+def test_without_pidfd_the_worker_is_signalled_while_it_is_our_unreaped_child(monkeypatch, how: str) -> None:
+    """An old kernel (no pidfd_open): killpg/kill/waitpid only after waitid(WNOWAIT) shows our child."""
     monkeypatch.delattr(os, "pidfd_open")
     proc = GroupLeader(["sleep", "1000"], process_group=0)
-    assert proc._pidfd is None and not proc._lost
-    proc.kill_group()
-    assert proc.wait(20) == -signal.SIGKILL
+    assert proc._pidfd is None and not proc._lost and proc._started is not None
+    getattr(proc, how)()
+    assert proc.wait(20) == (-signal.SIGKILL if how == "kill_group" else -signal.SIGTERM)
+    assert not proc.reaped_elsewhere
     proc.kill_group()  # reaped: no signal by pid any more
     proc.release()
 

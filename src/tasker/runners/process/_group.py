@@ -31,10 +31,12 @@ every signal goes through it::
 Without pidfds (a kernel older than 5.3, or a system that forbids them),
 ``GroupLeader`` signals the group (``killpg``) and reaps (``waitpid(pid)``)
 only while ``waitid(P_PID, pid, WNOWAIT)`` says that pid is still our child,
-unreaped; there is no bare ``os.kill``. That leaves one narrow window the
-pidfd closes: if the application reaps the worker between that check and the
-signal, *and* the system hands the pid to a new process in between, that
-process could be signalled. Linux since 5.3 (all supported distributions)
+unreaped, and ``/proc/<pid>/stat`` gives the start time the worker had (the
+pid may have gone to another child of the application); no signal ever goes
+to a pid without that check. That leaves one narrow window the pidfd closes:
+if the application reaps the worker between that check and the signal, *and*
+the system hands the pid to a new process in between, that process could be
+signalled. Linux since 5.3 (all supported distributions)
 takes the pidfd path.
 
 Being outside the application's process group also means that the terminal's
@@ -78,6 +80,7 @@ class GroupLeader(subprocess.Popen[bytes]):
         # signalled again by pid); returncode is set once it is reaped (by us, or seen reaped).
         self._pidfd: int | None = None
         self._lost = False
+        self._started: str | None = None  # without a pidfd: its start time (/proc), to know it again
         #: True if the application reaped the worker (SIGCHLD ignored, ``waitpid(-1)``): exit status unknown.
         self.reaped_elsewhere = False
         super().__init__(*args, **kwargs)
@@ -85,6 +88,7 @@ class GroupLeader(subprocess.Popen[bytes]):
 
     def _hold(self) -> None:
         """Open the pidfd now, and prove it is our child (not a process that took a freed pid)."""
+        self._started = _start_time(self.pid)
         if not hasattr(os, "pidfd_open"):
             return
         try:
@@ -117,8 +121,15 @@ class GroupLeader(subprocess.Popen[bytes]):
     def send_signal(self, sig: int) -> None:
         """The leader alone, through its pidfd (``Popen.kill``/``terminate`` come here)."""
         with self._reap_lock:
-            if self.returncode is None and self._pidfd is not None:
+            if self.returncode is not None:
+                return
+            if self._pidfd is not None:
                 _pidfd_signal(self._pidfd, sig)
+            elif self._unreaped_locked():  # no pidfd: only while the pid is our unreaped child
+                try:
+                    os.kill(self.pid, sig)
+                except OSError:
+                    pass
 
     def _signal_group_locked(self, signum: int) -> None:
         if self.returncode is not None and self._pidfd is None:
@@ -144,7 +155,11 @@ class GroupLeader(subprocess.Popen[bytes]):
                 _pidfd_signal(fd, signum)
 
     def _unreaped_locked(self) -> bool:
-        """Is the leader still our child, not reaped (alive, or a zombie)?"""
+        """Is the leader still our child, not reaped (alive, or a zombie)?
+
+        Without a pidfd: the pid is a child of ours, unreaped, started when ours
+        was (another child of the application may have been given the pid).
+        """
         if self._lost:
             return False
         try:
@@ -153,6 +168,9 @@ class GroupLeader(subprocess.Popen[bytes]):
             else:
                 os.waitid(os.P_PID, self.pid, _LOOK)
         except ChildProcessError:
+            self._lost = True
+            return False
+        if self._pidfd is None and _start_time(self.pid) != self._started:
             self._lost = True
             return False
         return True
@@ -188,14 +206,11 @@ class GroupLeader(subprocess.Popen[bytes]):
 
     def _poll_by_pid_locked(self) -> int | None:
         """No pidfd: signal and reap by pid only while that pid is our unreaped child."""
-        try:
-            exited = os.waitid(os.P_PID, self.pid, _LOOK) is not None
-        except ChildProcessError:
-            self._lost = True
+        if not self._unreaped_locked():
             self._reaped_elsewhere_locked()
             return self.returncode
-        if not exited:
-            return None
+        if os.waitid(os.P_PID, self.pid, _LOOK) is None:
+            return None  # running
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except OSError:
@@ -246,6 +261,15 @@ class GroupLeader(subprocess.Popen[bytes]):
         if fd is not None:
             os.close(fd)
         super().__del__()
+
+
+def _start_time(pid: int) -> str | None:
+    """When ``pid`` started (clock ticks since boot, from /proc), or None (no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return None
 
 
 def _pidfd_signal(fd: int, sig: int) -> None:
