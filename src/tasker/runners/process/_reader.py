@@ -6,6 +6,7 @@
     LOG ──► this process's loggers            WARNING ──► lifecycle.post_warning
     RESULT / FAILURE ──► pool.finished, dispatch, lifecycle.conclude
     EOF ──► pool.exited, reap, WorkerDiedError for its task, refill the pool
+    launch fails, or EOF before READY ──► pool.launch_failed: back off, or the queue fails (``_launch``)
 
 Nothing of a message outlives its handling here (a big result is not kept).
 """
