@@ -16,6 +16,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import pytest
 import launch_driver
 from tasker import WorkerStartError
 from tasker.runners.process._launch import LAUNCH_ATTEMPTS
+from tasker.runners.process._worker import Worker
 from tasker.testing import FakeClock
 
 from conftest import Harness
@@ -95,7 +97,16 @@ def test_every_task_waiting_fails_and_a_late_one_starts_a_fresh_series(
     clock = FakeClock()
     h: Harness = make_harness(clock=clock, max_processes=2, spare_processes=0)
     monkeypatch.setattr(sys, "executable", MISSING)
+    gate = threading.Event()  # no launch before every task is queued (two workers are made then)
+    real_start = Worker.start_process
+
+    def gated(worker: Worker, lifeline_fd: int) -> None:
+        assert gate.wait(launch_driver.BOUND)
+        real_start(worker, lifeline_fd)
+
+    monkeypatch.setattr(Worker, "start_process", gated)
     tasks = [h.start("process", "ok", n) for n in range(5)]
+    gate.set()
     # Two workers per attempt fail together: the first failure of an attempt counts.
     launches.wait_ended(2)
     assert launches.made == 2
