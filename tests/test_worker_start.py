@@ -164,3 +164,23 @@ def test_an_app_out_of_file_descriptors_gets_a_clear_error_then_works_again(tmp_
     assert "Too many open files" in seen["message"] and seen["cause"] == "OSError", seen
     assert seen["again"] == 42 and seen["made_in_all"] == LAUNCH_ATTEMPTS + 1, seen
     assert output.count("Traceback") == 1, output  # the one logged with the error
+
+
+def test_a_worker_killed_before_its_handshake_is_replaced_at_once(
+    make_harness, launches: launch_driver.Launches, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL from outside (the OOM killer, a user) is no failed launch: no pause, no WorkerStartError."""
+    clock = FakeClock()  # never advanced: a backoff would hold the task for good
+    h: Harness = make_harness(clock=clock, max_processes=1, spare_processes=0)
+    real_start = Worker.start_process
+    doomed = LAUNCH_ATTEMPTS + 1
+
+    def killed_at_start(worker: Worker, lifeline_fd: int) -> None:
+        real_start(worker, lifeline_fd)
+        if int(worker.name.rsplit("-", 1)[1]) <= doomed:
+            worker.kill()  # before it is sent its start-up data: it cannot be ready yet
+
+    monkeypatch.setattr(Worker, "start_process", killed_at_start)
+    task = h.start("process", "ok", 21)
+    assert h.finish(task).result() == 42
+    assert launches.made == doomed + 1

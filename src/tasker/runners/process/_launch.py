@@ -3,7 +3,8 @@
 A launch fails when the worker's process cannot be started (``start_process``
 raises: too many open files, no memory, a missing interpreter, a platform
 without ``AF_UNIX``) or when it ends before its handshake (``READY``: e.g. the
-interpreter cannot import tasker). The pool then makes no new worker for a
+interpreter cannot import tasker, or crashes) — but not when it was SIGKILLed
+(from outside, like any worker: replaced at once). The pool then makes no new worker for a
 while, on the manager's clock (``clock=``: ``FakeClock`` in tests)::
 
     launch ─fails─► failures < LAUNCH_ATTEMPTS: hold; after backoff(failures) the pool grows again

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -368,15 +369,19 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         """The workers running a task (the memory cap watches these)."""
         return [w for w in self._workers | self._draining if w.task is not None]
 
-    def exited(self, worker: Worker) -> tuple[Task[Any] | None, list[Worker]]:
+    def exited(self, worker: Worker, code: int | None = None) -> tuple[Task[Any] | None, list[Worker]]:
         """The worker's connection closed: out of the pool; its task, and the workers to start.
 
-        A worker that ends before READY (not shut down, its initializer did not
-        fail) is a failed launch: ``launch_failed`` follows once it is reaped.
+        A worker that ends before READY (reaped already: ``code``) is a failed
+        launch, and ``launch_failed`` follows — unless the pool is shut down, its
+        initializer failed (its queue has failed already) or it was SIGKILLed
+        (killed from outside, like any worker: replaced at once).
         """
         with self.lock:
             task = worker.task
-            if worker.state is WorkerState.STARTING and not (self.closed or worker.init_failed):
+            if worker.state is WorkerState.STARTING and not (
+                self.closed or worker.init_failed or code == -signal.SIGKILL
+            ):
                 worker.launch_counted = self.launch.failed_locked(worker)  # held: no new worker yet
             self.flag_as_gone_locked(worker)
             starting = self._grow_locked() if not self.closed else []

@@ -23,6 +23,7 @@ from ..._core._errors import TaskError, WorkerDiedError
 from . import _payload
 from ._messages import ANSWER, Described, FromWorker, Tag
 from ._recycle import memory_error
+from ._worker import WorkerState
 
 if TYPE_CHECKING:
     from ..._core._task import Task
@@ -176,8 +177,11 @@ class Reader:
     def _exited(self) -> None:
         """The worker's connection closed: reap it, fail its task, refill the pool."""
         worker, pool = self.worker, self.pool
-        task, starting = pool.exited(worker)
-        code = worker.reap()
+        early = worker.state is WorkerState.STARTING  # before READY: how it ended decides (``_launch``)
+        code = worker.reap() if early else None
+        task, starting = pool.exited(worker, code)
+        if not early:
+            code = worker.reap()
         if task is not None and not task.is_final():
             error = memory_error(worker, task.name, code) or WorkerDiedError(worker.death_message(code), exitcode=code)
             self.lifecycle.conclude(task, error=error)
