@@ -33,6 +33,7 @@ def test_exported_names_are_pinned() -> None:
             "TaskTimeoutError",
             "WorkerDiedError",
             "WorkerMemoryError",
+            "WorkerStartError",
             "task_mgr",
         ]
     )
@@ -40,6 +41,7 @@ def test_exported_names_are_pinned() -> None:
         assert getattr(tasker, name) is not None
     assert issubclass(tasker.WorkerDiedError, tasker.TaskError)
     assert issubclass(tasker.WorkerMemoryError, tasker.WorkerDiedError)
+    assert issubclass(tasker.WorkerStartError, tasker.TaskError)
     assert issubclass(tasker.TaskTimeoutError, tasker.TaskError)
     assert tasker.RESERVED_KWARGS == ("key", "when_done", "when_event", "timeout", "visible", "priority")
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         TaskTimeoutError,
         WorkerDiedError,
         WorkerMemoryError,
+        WorkerStartError,
     )
     from ._core._manager import RESERVED_KWARGS, TaskManager
     from ._core._options import Options
@@ -48,6 +49,7 @@ __all__ = [
     "TaskTimeoutError",
     "WorkerDiedError",
     "WorkerMemoryError",
+    "WorkerStartError",
     "task_mgr",
 ]
 
@@ -62,6 +64,7 @@ _LAZY = {
     "TaskTimeoutError": "._core._errors",
     "WorkerDiedError": "._core._errors",
     "WorkerMemoryError": "._core._errors",
+    "WorkerStartError": "._core._errors",
     "TaskManager": "._core._manager",
     "DelayedCall": "._core._delivery",
     "RESERVED_KWARGS": "._core._manager",

@@ -4,6 +4,7 @@
     ├── TaskError ........................ base of tasker's own task failures
     │   ├── WorkerDiedError .............. the worker process died under the task
     │   │   └── WorkerMemoryError ........ killed past ``worker_memory_limit``
+    │   ├── WorkerStartError ............. no worker process could be started for the task
     │   ├── TaskTimeoutError ............. the task ran past its ``timeout=``
     │   │                                  (or ``context.ask`` past its own)
     │   └── RemoteTaskError .............. a worker exception that could not be rebuilt
@@ -47,6 +48,20 @@ class WorkerMemoryError(WorkerDiedError):
         #: the limit (bytes) and the resident memory seen when the worker was stopped (bytes).
         self.limit = limit
         self.rss = rss
+
+
+class WorkerStartError(TaskError):
+    """No worker process could be started: a few launches in a row failed, the task never ran.
+
+    The message names the cause (the exception, or how the process ended before it
+    was ready) and the command; ``__cause__`` is the exception when there was one.
+    The next ``run_process`` tries to start a worker again.
+    """
+
+    def __init__(self, message: str, *, command: list[str] | None = None) -> None:
+        super().__init__(message)
+        #: The worker's command line (None: the launch failed before it was built).
+        self.command = command
 
 
 class TaskTimeoutError(TaskError, TimeoutError):
@@ -102,5 +117,5 @@ def __getattr__(name: str) -> Any:
 
 from ._public import public  # noqa: E402
 
-public(TaskError, WorkerDiedError, WorkerMemoryError, TaskTimeoutError, RemoteTaskError)
+public(TaskError, WorkerDiedError, WorkerMemoryError, WorkerStartError, TaskTimeoutError, RemoteTaskError)
 public(InvalidStateError, ManagerClosedError)

@@ -43,12 +43,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ._ask import Question
+    from ._clock import Clock
     from ._options import Options
     from ._task import Task
 
 
 class Lifecycle(Protocol):
     """What a runner reports to (the manager's ``TaskLifecycle``)."""
+
+    #: The manager's clock (``clock=``): a runner's own timers use it too.
+    clock: Clock
 
     def begin(self, task: Task[Any]) -> bool:
         """pending → running, right before the function runs; False: do not run it."""

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -48,6 +49,7 @@ from ..._core._status import PAUSED
 from .._pending import PendingQueue
 from . import _frozen, _payload
 from ._dispatch import PoolDispatch
+from ._launch import LaunchGuard, cause_of, start_error
 from ._messages import STOP
 from ._reader import Reader
 from ._recycle import Recycling
@@ -101,6 +103,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         }
         self.lock = threading.Lock()
         self.recycling = Recycling(options)
+        self.launch = LaunchGuard()  # failed launches: backoff, then WorkerStartError (``_launch``)
         # Invariants (under lock): _workers ∪ _draining ⊆ _alive; a worker in _idle is
         # in _workers with no task; _busy counts the workers of _workers with a task.
         self._pending = PendingQueue()  # priority, then FIFO
@@ -219,6 +222,8 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             if worker.proc is not None and worker.proc.poll() is None:
                 worker.kill()
                 worker.proc.wait(JOIN_TIMEOUT_S)
+        with self.lock:
+            self.launch.cancel_locked()
         for fd in (self._lifeline_w, self.lifeline_r):
             try:
                 os.close(fd)
@@ -234,6 +239,8 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         """
         if self.closed or (len(self._workers) >= self._max + self._spare and not self._retiring):
             return []  # fully grown (the common case): nothing to count
+        if self.launch.holding:
+            return []  # launches are failing: backing off (``_launch``)
         live = sum(1 for w in self._workers if not w.retiring)
         wanted = min(self._max, self._busy + len(self._pending))
         if any(w.state is WorkerState.READY for w in self._workers):
@@ -243,6 +250,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         for _ in range(wanted - live):
             self._number += 1
             worker = Worker(f"tasker-worker-{self._number}", self._serve)
+            worker.attempt = self.launch.attempt
             self._workers.add(worker)
             self._alive.add(worker)
             new.append(worker)
@@ -305,6 +313,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             if worker.state is not WorkerState.STARTING:
                 return
             worker.mark_ready()
+            self.launch.ready_locked()
             # Last in line: an idle worker that has run tasks already has the app's
             # modules imported and its caches warm; a fresh one is the spare.
             self._idle.insert(0, worker)
@@ -363,13 +372,51 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         """The workers running a task (the memory cap watches these)."""
         return [w for w in self._workers | self._draining if w.task is not None]
 
-    def exited(self, worker: Worker) -> tuple[Task[Any] | None, list[Worker]]:
-        """The worker's connection closed: out of the pool; its task, and the workers to start."""
+    def exited(self, worker: Worker, code: int | None = None) -> tuple[Task[Any] | None, list[Worker]]:
+        """The worker's connection closed: out of the pool; its task, and the workers to start.
+
+        A worker that ends before READY (reaped already: ``code``) is a failed
+        launch, and ``launch_failed`` follows — unless the pool is shut down, its
+        initializer failed (its queue has failed already) or it was SIGKILLed
+        (killed from outside, like any worker: replaced at once).
+        """
         with self.lock:
             task = worker.task
+            if worker.state is WorkerState.STARTING and not (
+                self.closed or worker.init_failed or code == -signal.SIGKILL
+            ):
+                worker.launch_counted = self.launch.failed_locked(worker)  # held: no new worker yet
             self.flag_as_gone_locked(worker)
             starting = self._grow_locked() if not self.closed else []
         return task, starting
+
+    def launch_failed(self, worker: Worker, error: BaseException | None, code: int | None) -> None:
+        """A counted failed launch (reaped): retry after the backoff, or fail the queued tasks."""
+        if worker.proc is not None and isinstance(error, OSError):
+            error = None  # its socket broke as it ended: how it ended is the cause
+        cause = cause_of(worker, error, code)
+        with self.lock:
+            up = any(w.state is WorkerState.READY for w in self._workers)
+            give_up = not self.closed and self.launch.give_up_locked(up)
+            failures, delay = self.launch.failures, self.launch.backoff()
+            tasks = self._pending.take_all() if give_up else []
+            if not give_up and not self.closed:
+                self.launch.timer = self.lifecycle.clock.call_later(delay, self._relaunch)
+        if give_up:
+            problem = start_error(worker, cause, error)
+            logger.error("tasker: %s", problem, exc_info=error)
+            for task in tasks:
+                self.lifecycle.conclude(task, error=problem)
+            return
+        log = logger.warning if failures == 1 else logger.debug
+        log("tasker: could not start worker process %s: %s; trying again in %.2g s", worker.name, cause, delay)
+
+    def _relaunch(self) -> None:
+        """The backoff is over: the pool grows again (a new attempt)."""
+        with self.lock:
+            self.launch.release_locked()
+            starting = self._grow_locked()
+        self._start(starting)
 
     def start_workers(self, workers: list[Worker]) -> None:
         self._start(workers)

@@ -6,6 +6,7 @@
     LOG ──► this process's loggers            WARNING ──► lifecycle.post_warning
     RESULT / FAILURE ──► pool.finished, dispatch, lifecycle.conclude
     EOF ──► pool.exited, reap, WorkerDiedError for its task, refill the pool
+    launch fails, or EOF before READY ──► pool.launch_failed: back off, or the queue fails (``_launch``)
 
 Nothing of a message outlives its handling here (a big result is not kept).
 """
@@ -22,6 +23,7 @@ from ..._core._errors import TaskError, WorkerDiedError, error_text
 from . import _payload
 from ._messages import ANSWER, Described, FromWorker, Tag
 from ._recycle import memory_error
+from ._worker import WorkerState
 
 if TYPE_CHECKING:
     from ..._core._task import Task
@@ -39,6 +41,7 @@ class Reader:
         self.lifecycle = pool.lifecycle
         self.worker = worker
         self.init = init
+        self.launch_error: Exception | None = None  # why the launch failed, if it did
 
     def run(self) -> None:
         # Give the GIL back first: the thread that started us (often the UI
@@ -46,7 +49,11 @@ class Reader:
         # while this thread imports and spawns.
         time.sleep(0)
         try:
-            self._launch()
+            try:
+                self._launch()
+            except Exception as error:  # could not start it, or not send it its start-up data
+                self.launch_error = error
+                return
             while True:  # no locals survive a message: a big result is not held here
                 self._guarded(self.worker.recv())
         except (EOFError, OSError):
@@ -180,6 +187,7 @@ class Reader:
         worker.kill()  # its reader (this thread) then sees EOF: _exited replaces it
 
     def _init_failed(self, described: Described, text: str | None) -> None:
+        self.worker.init_failed = True  # its queued tasks fail here: not a failed launch
         error = TaskError(text or f"worker_initializer failed in {self.worker.name}: {described[1]}: {described[2]}")
         error.__cause__ = _payload.rebuild_error(described)
         logger.error("tasker: %s", error)
@@ -193,13 +201,19 @@ class Reader:
         reaping or describing the death raises.
         """
         worker, pool = self.worker, self.pool
-        task, starting = pool.exited(worker)
+        early = worker.state is WorkerState.STARTING  # before READY: how it ended decides (``_launch``)
+        code = None
         try:
             try:
-                code = worker.reap()
+                code = worker.reap() if early else None
             except Exception:
                 logger.exception("tasker: reaping %s failed", worker.name)
-                code = None
+            task, starting = pool.exited(worker, code)
+            if not early:
+                try:
+                    code = worker.reap()
+                except Exception:
+                    logger.exception("tasker: reaping %s failed", worker.name)
             if task is not None and not task.is_final():
                 try:
                     error = memory_error(worker, task.name, code) or WorkerDiedError(
@@ -209,6 +223,8 @@ class Reader:
                     error = WorkerDiedError(f"worker process {worker.name} ended ({error_text(fault)})")
                 self.lifecycle.conclude(task, error=error)
             worker.close()
+            if worker.launch_counted:
+                pool.launch_failed(worker, self.launch_error, code)
             pool.start_workers(starting)
             pool.dispatch()
         except BaseException:

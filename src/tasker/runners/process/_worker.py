@@ -73,6 +73,10 @@ class Worker:
         self.statm_fd: int | None = None  # /proc/<pid>/statm, open while it lives (_recycle)
         self.memory_kill: tuple[int, int] | None = None  # (limit, RSS): killed past worker_memory_limit
         self.questions: dict[int, Question] = {}  # the running task's unanswered asks, by number
+        self.command: list[str] | None = None  # its command line, once built (for WorkerStartError)
+        self.attempt = 0  # the launch attempt it was made in (``_launch.LaunchGuard``)
+        self.init_failed = False  # its worker_initializer raised (not a launch failure)
+        self.launch_counted = False  # it ended before READY, and that counted as a failed launch
         self.send_lock = threading.Lock()
         self.loading = False  # its reader is unpickling a message (the app's code may run there)
         self.loads = 0  # messages it started to unpickle (tells one stuck load from many)
@@ -109,16 +113,18 @@ class Worker:
         from ._group import GroupLeader
 
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        flags_fd = _payload.anonymous_file(mmap.PAGESIZE)
-        self.flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
-        self.sock = parent_sock
-        fds = (child_sock.fileno(), flags_fd, lifeline_fd)
+        self.sock = parent_sock  # (close() closes it and the flags, whatever fails below)
+        flags_fd: int | None = None
         boot_fd: int | None = None
         try:
+            flags_fd = _payload.anonymous_file(mmap.PAGESIZE)
+            self.flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
+            fds = (child_sock.fileno(), flags_fd, lifeline_fd)
             if _frozen.is_frozen():  # sys.executable is the app: boot through freeze_support()
                 argv, boot_fd = _frozen.command(fds)
             else:
                 argv = [sys.executable, *_site_flags(), "-c", _BOOT, *map(str, fds)]
+            self.command = argv
             self.proc = GroupLeader(
                 argv,
                 pass_fds=fds if boot_fd is None else (*fds, boot_fd),
@@ -128,7 +134,8 @@ class Worker:
             )
         finally:
             child_sock.close()
-            os.close(flags_fd)
+            if flags_fd is not None:
+                os.close(flags_fd)
             if boot_fd is not None:
                 os.close(boot_fd)
 
@@ -179,19 +186,25 @@ class Worker:
         fd, self.statm_fd = self.statm_fd, None
         if fd is not None:
             os.close(fd)
+        if self.proc is not None:
+            self.proc.release()  # its pidfd, once reaped
 
     def reap(self) -> int | None:
-        """The exit code once the connection closed (negative: a signal); its group is killed first."""
+        """The exit code once the connection closed (negative: a signal); its group is killed first.
+
+        None: never started, or the application reaped it (its exit status is lost).
+        """
         import subprocess
 
         proc = self.proc
         if proc is None:
             return None
         try:
-            return proc.wait(2.0)
+            code = proc.wait(2.0)
         except subprocess.TimeoutExpired:  # closed its socket but lives on: end it
             proc.kill_group()
-            return proc.wait(2.0)
+            code = proc.wait(2.0)
+        return None if proc.reaped_elsewhere else code
 
     def death_message(self, code: int | None) -> str:
         """What happened to the process, and the likely cause, for WorkerDiedError."""
@@ -209,6 +222,12 @@ class Worker:
                 "SIGABRT": "an abort() in native code or a failed C assertion",
             }.get(name, "a signal from outside or a native crash")
             return f"worker process {self.name} (pid {pid}) was killed by {name}; likely cause: {causes}"
+        if code is None:
+            return (
+                f"worker process {self.name} (pid {pid}) ended while running the task; its exit status "
+                "was collected elsewhere in the application (SIGCHLD set to SIG_IGN, or a waitpid(-1) "
+                "call), so the cause is unknown"
+            )
         return (
             f"worker process {self.name} (pid {pid}) exited with code {code} while running the task; "
             "likely cause: os._exit() or a native library ending the process"
