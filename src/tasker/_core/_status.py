@@ -56,8 +56,13 @@ def final_status(task: Task[Any], error: BaseException | None) -> tuple[TaskStat
 
 
 def _is_asyncio_cancel(error: BaseException) -> bool:
-    asyncio = sys.modules.get("asyncio")  # a CancelledError implies asyncio is loaded
-    return asyncio is not None and isinstance(error, asyncio.CancelledError)
+    # A CancelledError implies the module that defines it ran that far. Read the
+    # class from there, not from ``asyncio``: another thread may be importing
+    # asyncio right now, and the half-initialised package has no CancelledError
+    # attribute yet (an AttributeError here would kill the pool thread).
+    exceptions = sys.modules.get("asyncio.exceptions")
+    cancelled = getattr(exceptions, "CancelledError", None)
+    return cancelled is not None and isinstance(error, cancelled)
 
 
 from ._public import public  # noqa: E402
