@@ -128,3 +128,25 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
             return predicate()
         tick.wait(0.002)
     return True
+
+
+# -- free-threaded CPython: the run must really have the GIL off ------------------------------
+def _gil_state() -> str:
+    is_enabled = getattr(sys, "_is_gil_enabled", None)
+    return "no free-threaded build" if is_enabled is None else f"enabled={is_enabled()}"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"GIL: {_gil_state()}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("TASKER_EXPECT_NO_GIL") == "1" and _gil_state() != "enabled=False":
+        raise pytest.UsageError(f"TASKER_EXPECT_NO_GIL=1 but the GIL is on ({_gil_state()})")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("TASKER_EXPECT_NO_GIL") == "1" and _gil_state() != "enabled=False":
+        # An extension module imported during the run turned the GIL back on.
+        print(f"\nTASKER_EXPECT_NO_GIL=1 but the GIL is on at the end of the run ({_gil_state()})")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -16,6 +16,7 @@ import os
 import runpy
 import sys
 import time
+import warnings
 
 DEADLINE = 60.0
 
@@ -111,6 +112,8 @@ def patch_tk() -> None:
 
 
 if __name__ == "__main__":
+    # As pyproject.toml's filterwarnings: a DeprecationWarning from tasker's own code fails.
+    warnings.filterwarnings("error", category=DeprecationWarning, module=r"tasker(\.|$)")
     toolkit, path = sys.argv[1], sys.argv[2]
     sys.path[0] = os.path.dirname(os.path.abspath(path))
     if toolkit == "pytest":

@@ -19,6 +19,7 @@ import statistics
 import sys
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -240,10 +241,12 @@ def scenario_asyncio() -> dict[str, Any]:
     import asyncio
 
     from tasker import CancelledError, task_mgr
-    from tasker.gtk import use_glib_asyncio
+    from tasker.gtk import glib_loop_factory, use_glib_asyncio
 
-    use_glib_asyncio()
-    loop = asyncio.get_event_loop_policy().get_event_loop()
+    loop = use_glib_asyncio()
+    # Newer PyGObject: no event loop policy is set (policies are deprecated from Python 3.14).
+    get_policy = getattr(asyncio.events, "_get_event_loop_policy", None) or asyncio.get_event_loop_policy
+    policy_used = type(get_policy()).__name__ == "GLibEventLoopPolicy"
     window_with(Gtk.Label(label="asyncio"))
     ticks = {"n": 0}
 
@@ -277,6 +280,9 @@ def scenario_asyncio() -> dict[str, Any]:
     result = loop.run_until_complete(asyncio.wait_for(main(), 60))
     result["gtk_ticks_meanwhile"] = ticks["n"]
     result["loop"] = type(loop).__name__
+    result["policy_used"] = policy_used
+    result["has_loop_factory"] = glib_loop_factory() is not None
+    result["same_loop_again"] = use_glib_asyncio() is loop
     return result
 
 
@@ -475,6 +481,8 @@ SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 def main() -> int:
+    # As pyproject.toml's filterwarnings: a DeprecationWarning from tasker's own code fails.
+    warnings.filterwarnings("error", category=DeprecationWarning, module=r"tasker(\.|$)")
     name, args = sys.argv[1], sys.argv[2:]
     if not Gtk.init_check():
         print("RESULT " + json.dumps({"skip": "Gtk.init_check() failed: no usable display"}))

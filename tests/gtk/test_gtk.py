@@ -192,6 +192,9 @@ def test_asyncio_on_the_gtk_loop() -> None:
     assert r["cancelled"] == "canceled"
     assert r["gather"] == [0, 1, 4, 9, 16]
     assert r["gtk_ticks_meanwhile"] > 0  # GTK timeouts ran while main() awaited
+    assert r["same_loop_again"]  # idempotent
+    # The deprecated event loop policy only where PyGObject offers no loop factory (3.50).
+    assert r["policy_used"] is not r["has_loop_factory"]
 
 
 @pytest.mark.timeout(120)

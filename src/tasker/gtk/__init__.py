@@ -9,7 +9,8 @@ widgets, like your own ``tasks_updated`` handlers, update widgets directly.
 * ``TaskListView`` — one row per live task, with a cancel button.
 * ``TaskErrorBanner`` — shows failed tasks and their errors.
 * ``inhibit_while_busy`` — no suspend or logout while visible tasks run.
-* ``use_glib_asyncio`` — run asyncio on the GTK main loop (``await task``).
+* ``use_glib_asyncio`` — run asyncio on the GTK main loop (``await task``);
+  ``glib_loop_factory`` — PyGObject's loop class for ``asyncio.Runner(loop_factory=...)``.
 * ``save_png`` — render a widget or window to a PNG (screenshots).
 
 See ``docs/gtk.md``.
@@ -18,7 +19,7 @@ See ``docs/gtk.md``.
 from __future__ import annotations
 
 from .._widgets import format_duration
-from ._asyncio import use_glib_asyncio
+from ._asyncio import glib_loop_factory, use_glib_asyncio
 from ._errors import TaskErrorBanner, describe_error
 from ._inhibit import BusyInhibitor, inhibit_while_busy
 from ._list import TaskListView, TaskRow
@@ -33,6 +34,7 @@ __all__ = [
     "TaskRow",
     "describe_error",
     "format_duration",
+    "glib_loop_factory",
     "inhibit_while_busy",
     "save_png",
     "use_glib_asyncio",

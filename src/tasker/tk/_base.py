@@ -150,9 +150,8 @@ class TkBinding(ManagerBinding):
         self.bind("<Destroy>", self._on_tk_destroy, add="+")
         self._connect()
 
-    def destroy(self) -> None:
-        self._close()
-        super().destroy()  # type: ignore[misc]
+    # No ``destroy`` override here: tkinter's class comes first in every widget's
+    # MRO, so it would never run; the <Destroy> binding closes the widget.
 
     def _on_tk_destroy(self, event: Any) -> None:
         if event.widget is self:

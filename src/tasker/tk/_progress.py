@@ -30,6 +30,12 @@ class TaskProgressBar(ttk.Frame, StatusBarLogic, TkBinding):
     fade_ms = 400
     PADDING = (8, 2)
 
+    # Python 3.13 gave every Tk widget a ``busy`` method (``tk busy hold``),
+    # which comes before ``StatusBarLogic.busy`` in this class's MRO: restate
+    # tasker's property here so ``bar.busy`` is the same on every Python
+    # (Tk's command stays reachable as ``tk_busy_hold``).
+    busy = StatusBarLogic.busy
+
     def __init__(
         self,
         manager: Any = None,

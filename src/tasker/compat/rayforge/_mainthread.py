@@ -1,12 +1,22 @@
 """The main-thread and waiting part of Rayforge's ``TaskManager`` (a mixin of ``manager``).
 
 Rayforge's times are milliseconds; tasker's core takes seconds.
+
+``schedule_on_main_thread`` / ``schedule_delayed_on_main_thread``, as Rayforge's::
+
+    application's scheduler is a plain callable f(fn, *args, **kwargs)   (GLib.idle_add)
+        schedule_on_main_thread(cb, *a, **k) ─────────────► f(cb, *a, **k)
+        schedule_delayed_on_main_thread(ms, cb, *a, **k)
+            └─ the core's clock, ms later (unless cancelled) ─► f(cb, *a, **k)
+    anything else (a tasker Scheduler, a scheduler name, automatic)
+        └─► tasker's core: its delivery queue, in order with tasker's own callbacks
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -15,6 +25,7 @@ from ._checks import check_number
 
 if TYPE_CHECKING:
     import tasker
+    from tasker._core._clock import Timer
 
     from ._registry import Registry
 
@@ -26,11 +37,43 @@ class CancelHandle(Protocol):
     def cancel(self) -> Any: ...
 
 
+class _DelayedPost:
+    """What ``schedule_delayed_on_main_thread`` returns when it posts to the application's scheduler."""
+
+    __slots__ = ("_call", "_lock", "_timer")
+
+    def __init__(self, post: Callable[..., object], fn: Callable[..., object], args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> None:
+        self._lock = threading.Lock()
+        # Invariant: None once posted or cancelled (either happens once).
+        self._call: tuple[Callable[..., object], Callable[..., object], tuple[Any, ...], dict[str, Any]] | None = (
+            post, fn, args, kwargs)
+        self._timer: Timer | None = None
+
+    def cancel(self) -> None:
+        """Stop the call if it has not been handed to the scheduler yet."""
+        with self._lock:
+            self._call = None
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _fire(self) -> None:  # on the core's clock thread
+        with self._lock:
+            call, self._call = self._call, None
+        if call is not None:
+            post, fn, args, kwargs = call
+            post(fn, *args, **kwargs)
+
+
 class MainThread:
     """``wait_until_settled``, the ``schedule_*`` calls, ``loop`` and the executor helpers."""
 
     _core: tasker.TaskManager
     _registry: Registry
+    #: The application's ``main_thread_scheduler`` when it is a plain callable
+    #: ``f(fn, *args, **kwargs)``: the ``schedule_*`` calls hand it the callback and
+    #: its arguments, as Rayforge's do. None for a tasker scheduler (name, object, automatic).
+    _post: Callable[..., object] | None
 
     def wait_until_settled(self, timeout: float) -> bool:
         """Wait up to ``timeout`` milliseconds until no visible task is live; True if none is.
@@ -57,7 +100,16 @@ class MainThread:
 
 
     def schedule_on_main_thread(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
-        """Run ``callback(*args, **kwargs)`` on the main thread, after what is queued."""
+        """Run ``callback(*args, **kwargs)`` on the main thread, after what is queued.
+
+        With a plain-callable ``main_thread_scheduler`` it is called as
+        ``main_thread_scheduler(callback, *args, **kwargs)``, as in Rayforge.
+        """
+        if self._post is not None:
+            if not callable(callback):
+                raise TypeError(f"schedule_on_main_thread needs a callable, got {callback!r}")
+            self._post(callback, *args, **kwargs)
+            return
         self._core.schedule_on_main_thread(callback, *args, **kwargs)
 
     def schedule_delayed_on_main_thread(
@@ -65,9 +117,19 @@ class MainThread:
     ) -> CancelHandle:
         """Run ``callback(*args, **kwargs)`` on the main thread after ``delay_ms`` milliseconds.
 
-        Returns a handle whose ``cancel()`` stops it if it has not run yet.
+        Returns a handle whose ``cancel()`` stops it if it has not run yet. With a
+        plain-callable ``main_thread_scheduler``, ``delay_ms`` later it is called as
+        ``main_thread_scheduler(callback, *args, **kwargs)`` (from the core's clock
+        thread), as in Rayforge.
         """
         check_number("schedule_delayed_on_main_thread", "delay_ms", delay_ms, "milliseconds")
+        if self._post is not None:
+            if not callable(callback):
+                raise TypeError(f"schedule_delayed_on_main_thread needs a callable, got {callback!r}")
+            delayed = _DelayedPost(self._post, callback, args, kwargs)
+            # The core's clock (a FakeClock in tests that give one): no thread of our own.
+            delayed._timer = self._core._clock.call_later(max(0.0, delay_ms) / 1000.0, delayed._fire)
+            return delayed
         handle: CancelHandle = self._core.schedule_delayed_on_main_thread(
             max(0.0, delay_ms) / 1000.0, callback, *args, **kwargs
         )

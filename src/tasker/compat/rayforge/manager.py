@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from blinker import Signal
 
 import tasker
+from tasker.schedulers import Scheduler
 
 from ._checks import check_plain, func_name, pool_size, run_inline
 from ._lazy import LazyManager
@@ -95,6 +96,8 @@ class TaskManager(MainThread):
         self._core = tasker.TaskManager(
             main_thread_scheduler=main_thread_scheduler, worker_initializer=self._init, **pool_size()
         )
+        plain = callable(main_thread_scheduler) and not isinstance(main_thread_scheduler, type | Scheduler)
+        self._post = main_thread_scheduler if plain else None
         self._registry = Registry()
         self._closed = False
         #: ``receiver(sender, tasks=[...], progress=float)`` on the main thread.

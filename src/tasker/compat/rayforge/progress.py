@@ -11,7 +11,9 @@ This module imports nothing from tasker: worker processes load it.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 
 class ProgressContext(ABC):
@@ -88,6 +90,61 @@ class NoOpProgressContext(ProgressContext):
 
     def _create_sub_context(self, base_progress: float, progress_range: float, total: float) -> ProgressContext:
         return NoOpProgressContext(base_progress, progress_range, total)
+
+
+_monotonic = time.monotonic  # CallbackProgressContext's clock (tests replace it)
+
+
+class CallbackProgressContext(ProgressContext):
+    """A context that reports through three callables (Rayforge's pipeline builds these).
+
+    ``progress_callback(fraction)`` receives ``base_progress + progress / total *
+    progress_range`` (not clamped), ``message_callback(text)`` each message,
+    and ``is_cancelled_func()`` is asked at most once per
+    ``CANCELLED_CHECK_INTERVAL_S``: a check sooner than that after the last one
+    answers False without asking (the callable may cross processes). A
+    ``sub_context(base, range, total)`` shares the callables and takes ``base``
+    and ``range`` as they are, not relative to this context — Rayforge's rule.
+    """
+
+    CANCELLED_CHECK_INTERVAL_S = 0.05
+
+    def __init__(
+        self,
+        is_cancelled_func: Callable[[], bool],
+        progress_callback: Callable[[float], None],
+        message_callback: Callable[[str], None],
+        base_progress: float = 0.0,
+        progress_range: float = 1.0,
+        total: float = 100.0,
+    ) -> None:
+        super().__init__(base_progress, progress_range, total)
+        self._is_cancelled_func = is_cancelled_func
+        self._progress_callback = progress_callback
+        self._message_callback = message_callback
+        self._last_check_time = 0.0  # _monotonic() at the last real check
+
+    def is_cancelled(self) -> bool:
+        now = _monotonic()
+        if now - self._last_check_time < self.CANCELLED_CHECK_INTERVAL_S:
+            return False
+        self._last_check_time = now
+        return bool(self._is_cancelled_func())
+
+    def set_message(self, message: str) -> None:
+        self._message_callback(message)
+
+    def flush(self) -> None:
+        pass  # nothing is held back
+
+    def _report_normalized_progress(self, progress: float) -> None:
+        self._progress_callback(self._base + progress * self._range)
+
+    def _create_sub_context(self, base_progress: float, progress_range: float, total: float) -> ProgressContext:
+        return CallbackProgressContext(
+            self._is_cancelled_func, self._progress_callback, self._message_callback,
+            base_progress, progress_range, total,
+        )
 
 
 def set_progress(context: ProgressContext | None, progress: float, message: str = "") -> None:
