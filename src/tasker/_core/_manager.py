@@ -13,7 +13,6 @@ UI is shown) is in ``_lifecycle``; what runs tasks is in ``tasker.runners``.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import threading
@@ -22,32 +21,34 @@ from collections.abc import Awaitable, Callable, Hashable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, overload
 
-from ..schedulers import Scheduler, resolve_scheduler
-from ._clock import Clock, TimerThread
-from ._context import ExecutionContext
-from ._errors import ManagerClosedError
-from ._lifecycle import TaskLifecycle
 from ._mainthread import MainThreadCalls
 from ._options import Options
-from ._runner import METHODS
-from ._task import Task, TaskKind
-from ._validate import check_func
 
 if TYPE_CHECKING:
     import asyncio
     from typing import Unpack
 
+    from ..schedulers import Scheduler
+    from ._clock import Clock
+    from ._context import ExecutionContext
+    from ._lifecycle import TaskLifecycle
+    from ._runner import METHODS
+    from ._signal import TasksSignal
+    from ._task import Task, TaskKind
+    from ._validate import check_func
+else:  # bound by _load_core() when the first manager is built in full (see TaskManager.__getattr__)
+    Task = METHODS = check_func = None
+
 P = ParamSpec("P")
 R = TypeVar("R")
 Ts = TypeVarTuple("Ts")
 
-logger = logging.getLogger("tasker")
-
 #: Keyword arguments that configure the task instead of reaching the function.
 RESERVED_KWARGS = ("key", "when_done", "when_event", "timeout", "visible", "priority")
 
-WhenDone = Callable[[Task[R]], object]
-WhenEvent = Callable[[Task[R], str, Any], object]
+if TYPE_CHECKING:
+    WhenDone = Callable[[Task[R]], object]
+    WhenEvent = Callable[[Task[R], str, Any], object]
 
 
 class TaskManager(MainThreadCalls):
@@ -68,21 +69,55 @@ class TaskManager(MainThreadCalls):
     """
 
     def __init__(self, main_thread_scheduler: Any = None, **options: Any) -> None:
+        # Only the options are checked here: the lifecycle, the clock and the
+        # signals (and the modules they need) are built on first need
+        # (``__getattr__``), so that building a manager in a fresh process,
+        # often while the application's window is being built, costs little.
         self._options = Options.build(**options)
         self._scheduler_spec = main_thread_scheduler
         self._scheduler: Scheduler | None = None
         self._lock = threading.Lock()
         self._started = False
         self._warm_up_thread: threading.Thread | None = None
-        self._clock: Clock = self._options.clock or TimerThread()
-        self._own_clock = self._options.clock is None  # a clock given to us is the caller's
-        self._lifecycle = TaskLifecycle(self, self._options, self._clock, self._get_scheduler)
+        self._prestarted: set[str] = set()  # kinds prestart() was asked for (under _lock)
+        self._prestart_threads: list[threading.Thread] = []
+        self._shut_down = False  # (under _lock) prestart() does nothing from then on
+
+    if TYPE_CHECKING:
+        # Built on first need by ``__getattr__`` (then plain attributes: no cost per use).
+        _lifecycle: TaskLifecycle
+        _clock: Clock
+        _own_clock: bool
         #: ``handler(sender, tasks=[live visible tasks], progress=float)`` on the
         #: main thread, at most ``update_rate`` times a second (strong receivers).
-        self.tasks_updated = self._lifecycle.tasks_updated
+        tasks_updated: TasksSignal
         #: ``handler(sender, task=task)`` on the main thread as each task ends,
         #: right before its ``when_done``.
-        self.task_ended = self._lifecycle.task_ended
+        task_ended: TasksSignal
+    else:
+
+        def __getattr__(self, name: str) -> Any:
+            if name in _BUILT_ON_FIRST_NEED and "_options" in self.__dict__:
+                self._build()
+                return self.__dict__[name]
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _build(self) -> None:
+        """The lifecycle, the clock and the signals: built once, on first need, from any thread."""
+        with self._lock:
+            if "_lifecycle" in self.__dict__:
+                return
+            _load_core()
+            from ._clock import TimerThread
+            from ._lifecycle import TaskLifecycle
+
+            options = self._options
+            clock: Clock = options.clock or TimerThread()
+            lifecycle = TaskLifecycle(self, options, clock, self._get_scheduler)
+            self._clock, self._own_clock = clock, options.clock is None  # a clock given to us is the caller's
+            self.tasks_updated = lifecycle.tasks_updated
+            self.task_ended = lifecycle.task_ended
+            self._lifecycle = lifecycle  # last: its presence means "built"
 
     # -- configuration ---------------------------------------------------------
     @property
@@ -107,12 +142,17 @@ class TaskManager(MainThreadCalls):
             if main_thread_scheduler is not None:
                 self._scheduler_spec = main_thread_scheduler
                 self._scheduler = None
+            lifecycle: TaskLifecycle | None = self.__dict__.get("_lifecycle")
+            if lifecycle is None:
+                return  # built later, from these options
             if "clock" in options:
+                from ._clock import TimerThread
+
                 if self._own_clock:
                     self._clock.stop()
                 self._clock = merged.clock or TimerThread()
                 self._own_clock = merged.clock is None
-            self._lifecycle.configure(merged, self._clock)
+            lifecycle.configure(merged, self._clock)
 
     @property
     def scheduler(self) -> Scheduler:
@@ -124,6 +164,8 @@ class TaskManager(MainThreadCalls):
         if scheduler is None:
             with self._lock:
                 if self._scheduler is None:
+                    from ..schedulers import resolve_scheduler
+
                     self._scheduler = resolve_scheduler(self._scheduler_spec)
                 scheduler = self._scheduler
         return scheduler
@@ -253,6 +295,7 @@ class TaskManager(MainThreadCalls):
         self, kind: TaskKind, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Task[Any]:
         """Start a task of any registered kind (the public methods call this)."""
+        lifecycle = self._lifecycle  # (first: built on first need, with the names used below)
         key = kwargs.pop("key", None)
         when_done = kwargs.pop("when_done", None)
         when_event = kwargs.pop("when_event", None)
@@ -262,7 +305,6 @@ class TaskManager(MainThreadCalls):
         check_func(
             METHODS.get(kind, kind), kind == "coroutine", func, key, when_done, when_event, timeout, visible, priority
         )
-        lifecycle = self._lifecycle
         if lifecycle.closed:
             self._check_open()
         if self._scheduler is None:
@@ -286,6 +328,8 @@ class TaskManager(MainThreadCalls):
 
     def _check_open(self) -> None:
         if self._lifecycle.closed:
+            from ._errors import ManagerClosedError
+
             raise ManagerClosedError(
                 "this TaskManager was shut down; it takes no new tasks "
                 "(create a new TaskManager to run more work)"
@@ -366,6 +410,46 @@ class TaskManager(MainThreadCalls):
         thread.start()
 
     # -- processes ----------------------------------------------------------------------
+    def prestart(self, processes: bool = True, cluster: bool = False) -> None:
+        """Start the worker pool (and, with ``cluster=True``, the embedded Dask cluster) now.
+
+        Returns at once, from any thread: a short-lived thread imports what the
+        pool needs and starts every worker. Call it once the application's window
+        is shown (the toolkit helpers ``prestart_when_idle`` do it when the main
+        loop first goes idle): the first process task then finds a warm worker.
+        Where the OS lets a process undo it (Linux with ``CAP_SYS_NICE`` or a
+        high enough ``RLIMIT_NICE``), the workers boot under ``SCHED_IDLE`` and
+        go back to normal priority before their first task; a task submitted
+        while they boot lifts them at once. Options are fixed from here on, as
+        after the first task. Calling it again, or after ``shutdown``, does nothing.
+        """
+        kinds = [kind for kind, wanted in (("process", processes), ("cluster", cluster)) if wanted]
+        with self._lock:
+            kinds = [kind for kind in kinds if kind not in self._prestarted]
+            if not kinds or self._shut_down:
+                return
+            self._prestarted.update(kinds)
+            self._started = True  # the runners are built from the options in force now
+            thread = threading.Thread(target=self._prestart, args=(kinds,), name="tasker-prestart", daemon=True)
+            self._prestart_threads.append(thread)
+        thread.start()
+
+    def _prestart(self, kinds: list[str]) -> None:
+        """On the prestart thread: build each runner and let it start what it keeps warm."""
+        import logging
+
+        try:
+            lifecycle = self._lifecycle
+            for kind in kinds:
+                if lifecycle.closed or self._shut_down:
+                    return
+                runner = lifecycle.runners.get(kind) or lifecycle.runner(kind)
+                start = getattr(runner, "prestart", None)
+                if start is not None:
+                    start()
+        except Exception:  # a hint that failed (e.g. no dask): the first task reports it
+            logging.getLogger("tasker").warning("tasker: prestart failed", exc_info=True)
+
     def restart_worker_pool(self) -> None:
         """Replace every worker process (running tasks finish first)."""
         runner = self._lifecycle.runners.get("process")
@@ -380,6 +464,12 @@ class TaskManager(MainThreadCalls):
         stop; the rest are ended anyway. Idempotent. ``when_done`` still runs for
         every task ended here.
         """
+        with self._lock:
+            self._shut_down = True
+            prestarting = list(self._prestart_threads)
+        for thread in prestarting:  # what it builds must exist before the runners are shut down
+            if thread is not threading.current_thread():
+                thread.join(10.0)
         if self._lifecycle.closed:
             return
         wait = float(self._options.cancel_grace_period) if timeout is None else timeout
@@ -403,7 +493,20 @@ class TaskManager(MainThreadCalls):
         self.shutdown()
 
     def __repr__(self) -> str:
-        return f"<TaskManager {self._lifecycle.count()} live tasks pid={os.getpid()}>"
+        lifecycle = self.__dict__.get("_lifecycle")
+        return f"<TaskManager {lifecycle.count() if lifecycle else 0} live tasks pid={os.getpid()}>"
+
+
+#: What ``TaskManager._build`` makes on first need.
+_BUILT_ON_FIRST_NEED = frozenset({"_lifecycle", "_clock", "_own_clock", "tasks_updated", "task_ended"})
+
+
+def _load_core() -> None:
+    """Bind the names ``_submit`` uses per task (imported once, with the first full manager)."""
+    global Task, METHODS, check_func
+    from ._runner import METHODS
+    from ._task import Task
+    from ._validate import check_func
 
 
 def _import_cancelled() -> None:

@@ -22,6 +22,7 @@ from ._asyncio import use_glib_asyncio
 from ._errors import TaskErrorBanner, describe_error
 from ._inhibit import BusyInhibitor, inhibit_while_busy
 from ._list import TaskListView, TaskRow
+from ._prestart import prestart_when_idle
 from ._progress import TaskProgressBar
 from ._snapshot import save_png
 
@@ -34,6 +35,7 @@ __all__ = [
     "describe_error",
     "format_duration",
     "inhibit_while_busy",
+    "prestart_when_idle",
     "save_png",
     "use_glib_asyncio",
 ]

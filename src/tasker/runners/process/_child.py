@@ -65,6 +65,8 @@ def main(channel: tuple[int, ...] | None = None) -> None:
     if not _initialize(init, link):
         return
     _preload(init.get("preload", ()))
+    if init.get("boot_idle"):
+        _leave_idle_boot()
     link.send((Tag.READY, os.getpid()))
     _serve(link, flags)
 
@@ -121,6 +123,19 @@ def _setup(init: dict[str, Any], link: Link) -> None:
             pass
     if init["nice"] and hasattr(os, "nice"):
         os.nice(init["nice"])  # below the UI thread: a desktop stays smooth while workers compute
+
+
+def _leave_idle_boot() -> None:
+    """The parent booted this worker under ``SCHED_IDLE`` (prestart): every thread back to normal.
+
+    The parent only does so where this is permitted (``_worker.idle_boot_supported``).
+    """
+    normal = os.sched_param(0)
+    for thread in threading.enumerate():
+        try:
+            os.sched_setscheduler(thread.native_id or 0, os.SCHED_OTHER, normal)
+        except (AttributeError, OSError):
+            pass
 
 
 def _preload(modules: Any) -> None:

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..._core._status import PAUSED
 from .._pending import PendingQueue
-from . import _frozen, _payload
+from . import _frozen, _payload, _worker
 from ._dispatch import PoolDispatch
 from ._messages import STOP
 from ._reader import Reader
@@ -113,6 +113,9 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         #: Modules of the functions run so far: a new worker imports them before it
         #: reports ready, so a spare's first task pays no import (``_child._preload``).
         self.modules: set[str] = set()
+        self._floor = 0  # workers kept at least (prestart: every one)
+        # Until the first task, new workers boot under SCHED_IDLE (prestart, where it can be undone).
+        self._idle_boot = False
         self.closed = False
         self.lifeline_r, self._lifeline_w = os.pipe()
 
@@ -132,8 +135,24 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         with self.lock:
             self._pending.push(task)
             starting = self._grow_locked()
+            booting = self._end_idle_boot_locked() if self._idle_boot else ()
+        for worker in booting:  # a task waits now: booting workers get their normal priority back
+            worker.promote()
         self.dispatch()
         self._start(starting)
+
+    def prestart(self) -> None:
+        """Start every worker now (``TaskManager.prestart``); until the first task they boot idle."""
+        idle = _worker.idle_boot_supported()
+        with self.lock:
+            self._floor = self._max
+            self._idle_boot = idle and not self._busy and not self._pending
+            starting = self._grow_locked()
+        self._start(starting)
+
+    def _end_idle_boot_locked(self) -> list[Worker]:
+        self._idle_boot = False
+        return [w for w in self._workers if w.boot_idle and w.state is WorkerState.STARTING]
 
     def interrupt(self, task: Task[Any]) -> None:
         worker = task.handle
@@ -232,7 +251,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         if self.closed or (len(self._workers) >= self._max + self._spare and not self._retiring):
             return []  # fully grown (the common case): nothing to count
         live = sum(1 for w in self._workers if not w.retiring)
-        wanted = min(self._max, self._busy + len(self._pending))
+        wanted = max(self._floor, min(self._max, self._busy + len(self._pending)))
         if any(w.state is WorkerState.READY for w in self._workers):
             # A draining worker comes back when its task stops: it is the spare meanwhile.
             wanted += max(0, self._spare - len(self._draining))
@@ -240,6 +259,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         for _ in range(wanted - live):
             self._number += 1
             worker = Worker(f"tasker-worker-{self._number}", self._serve)
+            worker.boot_idle = self._idle_boot
             self._workers.add(worker)
             self._alive.add(worker)
             new.append(worker)
