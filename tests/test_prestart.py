@@ -6,6 +6,8 @@ import os
 import threading
 from typing import Any
 
+import pytest
+
 from tasker import TaskManager
 from tasker.runners.process import _worker
 from tasker.schedulers import ManualScheduler
@@ -101,7 +103,7 @@ def test_prestart_calls_each_runner_that_has_prestart_on_its_own_thread() -> Non
         def __init__(self, lifecycle: Any, options: Any) -> None:
             pass
 
-        def prestart(self) -> None:
+        def prestart(self, preload: list[str]) -> None:
             seen.append(threading.current_thread().name)
 
         def shutdown(self) -> None:
@@ -116,3 +118,16 @@ def test_prestart_calls_each_runner_that_has_prestart_on_its_own_thread() -> Non
         mgr.shutdown(timeout=1.0)
     finally:
         _runner.register_runner("cluster", "tasker.runners.cluster:ClusterRunner")
+
+
+def test_prestart_preloads_the_modules_it_is_given(make_harness) -> None:
+    import probe_jobs
+
+    h = make_harness(max_processes=1, spare_processes=0)
+    with pytest.raises(TypeError, match="preload"):
+        h.mgr.prestart(preload=[3])  # type: ignore[list-item]
+    h.mgr.prestart(preload=["control_jobs"])
+    pool = _pool(h)
+    assert wait_for(lambda: len(_ready(pool)) == 1)
+    probe = h.mgr.run_process(probe_jobs.loaded, "control_jobs", when_done=h.when_done)
+    assert h.finish(probe).result() is True, "the worker imported it before it reported ready"

@@ -96,6 +96,7 @@ def test_prestart_when_idle_warms_the_pool_from_the_main_loop(toolkit: str) -> N
     out = subprocess.run([sys.executable, str(PRESTART), toolkit], capture_output=True, text=True, timeout=80, env=env)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.strip().splitlines()[-1])
-    assert report["prestart_calls"] == [[True, {"processes": True, "cluster": False}]], "once, from the main loop"
+    calls = [[True, {"processes": True, "cluster": False, "preload": []}]]
+    assert report["prestart_calls"] == calls, "once, from the main loop"
     assert report["ran_on_ready_worker"] is True, "the first task ran on the prestarted worker"
     assert report["left"] == [], "shutdown leaves no worker process"

@@ -17,7 +17,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Hashable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, overload
 
@@ -410,7 +410,7 @@ class TaskManager(MainThreadCalls):
         thread.start()
 
     # -- processes ----------------------------------------------------------------------
-    def prestart(self, processes: bool = True, cluster: bool = False) -> None:
+    def prestart(self, processes: bool = True, cluster: bool = False, *, preload: Iterable[str] = ()) -> None:
         """Start the worker pool (and, with ``cluster=True``, the embedded Dask cluster) now.
 
         Returns at once, from any thread: a short-lived thread imports what the
@@ -422,7 +422,14 @@ class TaskManager(MainThreadCalls):
         go back to normal priority before their first task; a task submitted
         while they boot lifts them at once. Options are fixed from here on, as
         after the first task. Calling it again, or after ``shutdown``, does nothing.
+
+        ``preload``: names of modules the workers import before they report
+        ready (e.g. the module of the app's process jobs), so that the first
+        task imports nothing either.
         """
+        modules = [preload] if isinstance(preload, str) else list(preload)
+        if not all(isinstance(name, str) and name for name in modules):
+            raise TypeError(f"preload must be module names (str), got {preload!r}")
         kinds = [kind for kind, wanted in (("process", processes), ("cluster", cluster)) if wanted]
         with self._lock:
             kinds = [kind for kind in kinds if kind not in self._prestarted]
@@ -430,14 +437,17 @@ class TaskManager(MainThreadCalls):
                 return
             self._prestarted.update(kinds)
             self._started = True  # the runners are built from the options in force now
-            thread = threading.Thread(target=self._prestart, args=(kinds,), name="tasker-prestart", daemon=True)
+            thread = threading.Thread(
+                target=self._prestart, args=(kinds, modules), name="tasker-prestart", daemon=True
+            )
             self._prestart_threads.append(thread)
         thread.start()
 
-    def _prestart(self, kinds: list[str]) -> None:
+    def _prestart(self, kinds: list[str], modules: list[str]) -> None:
         """On the prestart thread: build each runner and let it start what it keeps warm."""
         import logging
 
+        time.sleep(0)  # give the GIL back first: the caller returns at once, not after our imports
         try:
             lifecycle = self._lifecycle
             for kind in kinds:
@@ -446,7 +456,11 @@ class TaskManager(MainThreadCalls):
                 runner = lifecycle.runners.get(kind) or lifecycle.runner(kind)
                 start = getattr(runner, "prestart", None)
                 if start is not None:
-                    start()
+                    start(modules)
+            # What a first task would import on the caller's thread otherwise: the
+            # scheduler's module (chosen later, by the caller) and what _warm_up imports.
+            from .. import schedulers  # noqa: F401
+            from . import _cancelled  # noqa: F401
         except Exception:  # a hint that failed (e.g. no dask): the first task reports it
             logging.getLogger("tasker").warning("tasker: prestart failed", exc_info=True)
 

@@ -10,8 +10,10 @@ if TYPE_CHECKING:
     from .._core._manager import TaskManager
 
 
-def prestart_when_idle(manager: TaskManager | None = None, *, processes: bool = True, cluster: bool = False) -> None:
-    """Call ``manager.prestart(processes=, cluster=)`` (default: ``task_mgr``) once, when Qt is idle.
+def prestart_when_idle(
+    manager: TaskManager | None = None, *, processes: bool = True, cluster: bool = False, preload: tuple[str, ...] = ()
+) -> None:
+    """Call ``manager.prestart(processes=, cluster=, preload=)`` (default: ``task_mgr``) once, when Qt is idle.
 
     A zero-delay single-shot timer: Qt runs it once the events already queued
     (the window's first show and paint) have been handled.
@@ -21,6 +23,6 @@ def prestart_when_idle(manager: TaskManager | None = None, *, processes: bool = 
     target_manager = manager if manager is not None else task_mgr
 
     def start() -> None:
-        target_manager.prestart(processes=processes, cluster=cluster)
+        target_manager.prestart(processes=processes, cluster=cluster, preload=preload)
 
     QtCore.QTimer.singleShot(0, start)

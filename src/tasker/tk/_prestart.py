@@ -14,9 +14,10 @@ def prestart_when_idle(
     *,
     processes: bool = True,
     cluster: bool = False,
+    preload: tuple[str, ...] = (),
     widget: tkinter.Misc | None = None,
 ) -> None:
-    """Call ``manager.prestart(processes=, cluster=)`` (default: ``task_mgr``) once, when Tk is idle.
+    """Call ``manager.prestart(processes=, cluster=, preload=)`` (default: ``task_mgr``) once, when Tk is idle.
 
     ``after_idle`` on ``widget`` (default: the root window): Tk runs it once its
     event queue is empty, after the window has been mapped and drawn.
@@ -29,6 +30,6 @@ def prestart_when_idle(
         raise RuntimeError("prestart_when_idle needs a Tk root window: create tkinter.Tk() first, or pass widget=")
 
     def start() -> None:
-        target_manager.prestart(processes=processes, cluster=cluster)
+        target_manager.prestart(processes=processes, cluster=cluster, preload=preload)
 
     target.after_idle(start)

@@ -134,7 +134,7 @@ class ClusterRunner:
         else:
             self.control.put(self._send, task)  # the first one connects, off the caller's thread
 
-    def prestart(self) -> None:
+    def prestart(self, preload: list[str]) -> None:
         """Connect now, on the control thread (``TaskManager.prestart``: the embedded cluster starts)."""
         self.control.put(self._client)
 

@@ -107,12 +107,11 @@ def _arm_lifeline(fd: int) -> None:
 def _setup(init: dict[str, Any], link: Link) -> None:
     sys.path[:] = init["sys_path"]
     threading.current_thread().name = init["name"]
-    import multiprocessing.process as mp_process
-
-    mp_process.current_process().name = init["name"]  # logging's processName
     root = logging.getLogger()
     root.setLevel(init["log_level"])
-    root.addHandler(_ForwardHandler(link))
+    # The records' processName is set as they are forwarded: importing multiprocessing
+    # here only to name the process would cost every worker's boot a few milliseconds.
+    root.addHandler(_ForwardHandler(link, init["name"]))
     # Every warning once per location; the application's filters decide (``_core._warn``).
     warnings.simplefilter("default")
     warnings.showwarning = _WarningForwarder(link)
@@ -240,13 +239,16 @@ def _describe_error(error: BaseException) -> Described:
 class _ForwardHandler(logging.Handler):
     """Sends every record to the parent, which hands it to its own loggers."""
 
-    def __init__(self, link: Link) -> None:
+    def __init__(self, link: Link, name: str) -> None:
         super().__init__()
         self._link = link
+        self._name = name  # the worker's: logging's processName in the parent
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._link.send((Tag.LOG, log_fields(self, record)))
+            fields = log_fields(self, record)
+            fields["processName"] = self._name
+            self._link.send((Tag.LOG, fields))
         except Exception:
             self.handleError(record)
 

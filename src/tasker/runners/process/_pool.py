@@ -49,7 +49,6 @@ from .._pending import PendingQueue
 from . import _frozen, _payload, _worker
 from ._dispatch import PoolDispatch
 from ._messages import STOP
-from ._reader import Reader
 from ._recycle import Recycling
 from ._suspend import PoolPausing
 from ._worker import Worker, WorkerState
@@ -141,10 +140,15 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         self.dispatch()
         self._start(starting)
 
-    def prestart(self) -> None:
-        """Start every worker now (``TaskManager.prestart``); until the first task they boot idle."""
+    def prestart(self, preload: list[str]) -> None:
+        """Start every worker now (``TaskManager.prestart``); until the first task they boot idle.
+
+        ``preload``: modules they import before they report ready (as those of tasks run so far).
+        """
         idle = _worker.idle_boot_supported()
         with self.lock:
+            for name in preload[: max(0, PRELOAD_MAX - len(self.modules))]:
+                self.modules.add(name)
             self._floor = self._max
             self._idle_boot = idle and not self._busy and not self._pending
             starting = self._grow_locked()
@@ -279,6 +283,8 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             worker.thread.start()
 
     def _serve(self, worker: Worker) -> None:
+        from ._reader import Reader  # (on the reader thread: not the caller's import)
+
         Reader(self, worker, self._init).run()
 
     def flag_as_gone_locked(self, worker: Worker) -> None:
