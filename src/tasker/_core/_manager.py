@@ -31,13 +31,14 @@ if TYPE_CHECKING:
     from ..schedulers import Scheduler
     from ._clock import Clock
     from ._context import ExecutionContext
+    from ._firststart import FirstStart
     from ._lifecycle import TaskLifecycle
-    from ._runner import METHODS
+    from ._runner import METHODS, PREPARE_FIRST
     from ._signal import TasksSignal
     from ._task import Task, TaskKind
     from ._validate import check_func
 else:  # bound by _load_core() when the first manager is built in full (see TaskManager.__getattr__)
-    Task = METHODS = check_func = None
+    Task = METHODS = PREPARE_FIRST = check_func = None
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -82,6 +83,10 @@ class TaskManager(MainThreadCalls):
         self._prestarted: set[str] = set()  # kinds prestart() was asked for (under _lock)
         self._prestart_threads: list[threading.Thread] = []
         self._shut_down = False  # (under _lock) prestart() does nothing from then on
+        self._first: FirstStart | None = None  # a first run_process being handed over (``_firststart``)
+
+    #: The lifecycle once built and published (a class default: ``_submit`` reads it per task).
+    _ready_lifecycle: TaskLifecycle | None = None
 
     if TYPE_CHECKING:
         # Built on first need by ``__getattr__`` (then plain attributes: no cost per use).
@@ -103,21 +108,53 @@ class TaskManager(MainThreadCalls):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _build(self) -> None:
-        """The lifecycle, the clock and the signals: built once, on first need, from any thread."""
-        with self._lock:
-            if "_lifecycle" in self.__dict__:
-                return
-            _load_core()
-            from ._clock import TimerThread
-            from ._lifecycle import TaskLifecycle
+        """The lifecycle, the clock and the signals: built once, on first need, from any thread.
 
-            options = self._options
-            clock: Clock = options.clock or TimerThread()
-            lifecycle = TaskLifecycle(self, options, clock, self._get_scheduler)
-            self._clock, self._own_clock = clock, options.clock is None  # a clock given to us is the caller's
-            self.tasks_updated = lifecycle.tasks_updated
-            self.task_ended = lifecycle.task_ended
-            self._lifecycle = lifecycle  # last: its presence means "built"
+        While a first ``run_process`` is being handed over (``_firststart``), this
+        waits for that instead.
+        """
+        while True:
+            with self._lock:
+                if "_lifecycle" in self.__dict__:
+                    return
+                first = self._first
+                if first is None or first.thread is threading.current_thread():
+                    self._publish_locked(self._new_lifecycle())
+                    return
+            first.done.wait()
+            with self._lock:
+                if "_lifecycle" in self.__dict__:
+                    return
+                self._first = None  # its thread failed to build: build here, then hand its tasks over
+            first.hand_over(self._new_lifecycle())
+
+    def _new_lifecycle(self) -> TaskLifecycle:
+        _load_core()
+        from ._clock import TimerThread
+        from ._lifecycle import TaskLifecycle
+
+        options = self._options
+        clock: Clock = options.clock or TimerThread()
+        return TaskLifecycle(self, options, clock, self._get_scheduler)
+
+    def _publish_locked(self, lifecycle: TaskLifecycle) -> None:
+        clock = lifecycle.clock
+        self._clock, self._own_clock = clock, self._options.clock is None  # a clock given to us is the caller's
+        self.tasks_updated = lifecycle.tasks_updated
+        self.task_ended = lifecycle.task_ended
+        self._lifecycle = lifecycle  # its presence means "built"
+        self._ready_lifecycle = lifecycle
+
+    def _publish_first(self, lifecycle: TaskLifecycle) -> list[Task[Any]]:
+        """For the starter thread: the tasks queued meanwhile, or (none left) publish the lifecycle."""
+        with self._lock:
+            first = self._first
+            batch: list[Task[Any]] = []
+            if first is not None:
+                batch, first.queued = first.queued, []
+            if not batch and "_lifecycle" not in self.__dict__:
+                self._publish_locked(lifecycle)
+            return batch
 
     # -- configuration ---------------------------------------------------------
     @property
@@ -295,7 +332,9 @@ class TaskManager(MainThreadCalls):
         self, kind: TaskKind, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Task[Any]:
         """Start a task of any registered kind (the public methods call this)."""
-        lifecycle = self._lifecycle  # (first: built on first need, with the names used below)
+        lifecycle = self._ready_lifecycle
+        if lifecycle is None:  # (once: the lifecycle is built first, with the names used below)
+            return self._submit_first(kind, func, args, kwargs)
         key = kwargs.pop("key", None)
         when_done = kwargs.pop("when_done", None)
         when_event = kwargs.pop("when_event", None)
@@ -326,13 +365,78 @@ class TaskManager(MainThreadCalls):
             self._warm_up()
         return task
 
+    def _submit_first(
+        self, kind: TaskKind, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Task[Any]:
+        """A task while the lifecycle is not published: a first ``run_process`` is queued
+        for the starter thread (``_firststart``); anything else builds (or waits for) it first."""
+        _load_core()
+        if kind in PREPARE_FIRST:
+            task = self._queue_first(kind, func, args, kwargs)
+            if task is not None:
+                return task
+        self._build()
+        return self._submit(kind, func, args, kwargs)
+
+    def _queue_first(
+        self, kind: TaskKind, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Task[Any] | None:
+        """Check and prepare the call here; the starter thread adds and submits it (None: built already)."""
+        if "_lifecycle" in self.__dict__:
+            return None
+        from importlib import import_module
+
+        from ._firststart import FirstStart, Soon
+
+        module, _, name = PREPARE_FIRST[kind].partition(":")
+        prepare = getattr(import_module(module), name)
+        key = kwargs.pop("key", None)
+        when_done = kwargs.pop("when_done", None)
+        when_event = kwargs.pop("when_event", None)
+        timeout = kwargs.pop("timeout", None)
+        visible = kwargs.pop("visible", True)
+        priority = kwargs.pop("priority", 0)
+        check_func(METHODS.get(kind, kind), False, func, key, when_done, when_event, timeout, visible, priority)
+        if self._scheduler is None:
+            self._get_scheduler()  # chosen here, in the caller's (main) thread
+        lifecycle: Any = Soon(lambda: self._lifecycle)
+        task: Task[Any] = Task(
+            lifecycle, kind, (func, args, kwargs), key, when_done, when_event, timeout, visible, priority
+        )
+        task.payload = prepare(func, args, kwargs)
+        with self._lock:
+            if "_lifecycle" in self.__dict__:  # published meanwhile: the direct way
+                kwargs.update(key=key, when_done=when_done, when_event=when_event, timeout=timeout)
+                kwargs.update(visible=visible, priority=priority)
+                close = getattr(task.payload, "close", None)
+                if close is not None:
+                    close()
+                return None
+            if self._shut_down:
+                self._check_closed_before_start()
+            self._started = True
+            first = self._first
+            start = first is None
+            if first is None:
+                first = self._first = FirstStart(self._new_lifecycle, self._publish_first)
+            first.queued.append(task)
+        if start:
+            first.thread.start()
+        return task
+
+    def _check_closed_before_start(self) -> None:
+        from ._errors import ManagerClosedError
+
+        raise ManagerClosedError(
+            "this TaskManager was shut down; it takes no new tasks (create a new TaskManager to run more work)"
+        )
+
     def _check_open(self) -> None:
         if self._lifecycle.closed:
             from ._errors import ManagerClosedError
 
             raise ManagerClosedError(
-                "this TaskManager was shut down; it takes no new tasks "
-                "(create a new TaskManager to run more work)"
+                "this TaskManager was shut down; it takes no new tasks (create a new TaskManager to run more work)"
             )
 
     # -- cancellation -------------------------------------------------------------
@@ -437,9 +541,7 @@ class TaskManager(MainThreadCalls):
                 return
             self._prestarted.update(kinds)
             self._started = True  # the runners are built from the options in force now
-            thread = threading.Thread(
-                target=self._prestart, args=(kinds, modules), name="tasker-prestart", daemon=True
-            )
+            thread = threading.Thread(target=self._prestart, args=(kinds, modules), name="tasker-prestart", daemon=True)
             self._prestart_threads.append(thread)
         thread.start()
 
@@ -501,9 +603,7 @@ class TaskManager(MainThreadCalls):
     def __enter__(self) -> TaskManager:
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.shutdown()
 
     def __repr__(self) -> str:
@@ -517,8 +617,8 @@ _BUILT_ON_FIRST_NEED = frozenset({"_lifecycle", "_clock", "_own_clock", "tasks_u
 
 def _load_core() -> None:
     """Bind the names ``_submit`` uses per task (imported once, with the first full manager)."""
-    global Task, METHODS, check_func
-    from ._runner import METHODS
+    global Task, METHODS, PREPARE_FIRST, check_func
+    from ._runner import METHODS, PREPARE_FIRST
     from ._task import Task
     from ._validate import check_func
 

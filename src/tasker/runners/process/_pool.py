@@ -130,6 +130,13 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             self.modules.add(module)
         return call
 
+    def adopt(self, task: Task[Any]) -> None:
+        """``prepare``'s second half, for a call pickled before the pool existed (``_firststart``)."""
+        func = task.call[0]
+        module = getattr(getattr(func, "func", func), "__module__", None)
+        if module and module != "__main__" and module not in self.modules and len(self.modules) < PRELOAD_MAX:
+            self.modules.add(module)
+
     def submit(self, task: Task[Any]) -> None:
         with self.lock:
             self._pending.push(task)
