@@ -20,11 +20,11 @@ message is listed in ``_messages``.
 
 from __future__ import annotations
 
+import _socket as socket  # (see _wire)
 import logging
 import os
 import pickle
 import signal
-import socket
 import sys
 import threading
 import traceback
