@@ -159,3 +159,26 @@ def test_the_first_call_itself_does_not_build_the_manager() -> None:
     )
     assert task._lifecycle is mgr._lifecycle
     mgr.shutdown(timeout=2.0)
+
+
+def test_a_starter_that_fails_to_build_leaves_the_hand_over_to_the_next_user() -> None:
+    """The starter thread's build raising (tasker's own modules broken) must not strand its tasks."""
+    scheduler = ManualScheduler()
+    mgr = TaskManager(main_thread_scheduler=scheduler, max_processes=1)
+    real = mgr._new_lifecycle
+    calls = []
+
+    def flaky() -> Any:
+        calls.append(threading.current_thread().name)
+        if len(calls) == 1:
+            raise ImportError("broken once")
+        return real()
+
+    mgr._new_lifecycle = flaky  # type: ignore[method-assign]
+    done: list[Task[Any]] = []
+    task = mgr.run_process(jobs.ok, 1, when_done=done.append)
+    assert mgr._first is not None and mgr._first.done.wait(30)
+    assert mgr.get_task(task.key) is task, "the next user built the manager and handed the task over"
+    assert scheduler.pump_until(lambda: done == [task], 30) and task.result() == 2
+    assert calls == ["tasker-start", "MainThread"]
+    mgr.shutdown(timeout=2.0)

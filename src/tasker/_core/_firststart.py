@@ -53,19 +53,19 @@ class FirstStart:
 
     def __init__(self, build: Any, publish: Any) -> None:
         self._build = build  # () -> TaskLifecycle, not published yet (starter thread)
-        self._publish = publish  # (lifecycle) -> None, under the manager's lock
+        self._publish = publish  # (self, lifecycle) -> tasks queued meanwhile, or [] once published
         self.queued: list[Task[Any]] = []
-        self.done = threading.Event()
+        self.done = threading.Event()  # the starter thread is over (handed over, or its build failed)
+        self.hand_lock = threading.Lock()  # one hand-over at a time (the starter's, or a fallback)
         self.thread = threading.Thread(target=self._run, name="tasker-start", daemon=True)
 
     def _run(self) -> None:
         time.sleep(0)  # the caller (a UI thread) goes on first: it must not wait out our imports
         try:
-            lifecycle = self._build()
+            with self.hand_lock:
+                self.hand_over(self._build())
         except BaseException:  # (tasker's own modules failed to import) the manager's _build retries
             logger.exception("tasker: building the task manager failed on its starter thread")
-        else:
-            self.hand_over(lifecycle)
         finally:
             self.done.set()
 
@@ -74,7 +74,7 @@ class FirstStart:
         runners: dict[str, Any] = {}
         failures: dict[str, BaseException] = {}
         while True:
-            batch = self._publish(lifecycle)  # the tasks queued meanwhile, or [] once published
+            batch = self._publish(self, lifecycle)  # the tasks queued meanwhile, or [] once published
             if not batch:
                 return
             for task in batch:

@@ -113,20 +113,17 @@ class TaskManager(MainThreadCalls):
         While a first ``run_process`` is being handed over (``_firststart``), this
         waits for that instead.
         """
-        while True:
-            with self._lock:
-                if "_lifecycle" in self.__dict__:
-                    return
-                first = self._first
-                if first is None or first.thread is threading.current_thread():
-                    self._publish_locked(self._new_lifecycle())
-                    return
-            first.done.wait()
-            with self._lock:
-                if "_lifecycle" in self.__dict__:
-                    return
-                self._first = None  # its thread failed to build: build here, then hand its tasks over
-            first.hand_over(self._new_lifecycle())
+        with self._lock:
+            if "_lifecycle" in self.__dict__:
+                return
+            first = self._first
+            if first is None:
+                self._publish_locked(self._new_lifecycle())
+                return
+        first.done.wait()
+        with first.hand_lock:  # its thread failed to build: build here, then hand its tasks over
+            if "_lifecycle" not in self.__dict__:
+                first.hand_over(self._new_lifecycle())
 
     def _new_lifecycle(self) -> TaskLifecycle:
         _load_core()
@@ -145,13 +142,10 @@ class TaskManager(MainThreadCalls):
         self._lifecycle = lifecycle  # its presence means "built"
         self._ready_lifecycle = lifecycle
 
-    def _publish_first(self, lifecycle: TaskLifecycle) -> list[Task[Any]]:
-        """For the starter thread: the tasks queued meanwhile, or (none left) publish the lifecycle."""
+    def _publish_first(self, first: FirstStart, lifecycle: TaskLifecycle) -> list[Task[Any]]:
+        """For the hand-over: the tasks queued meanwhile, or (none left) publish the lifecycle."""
         with self._lock:
-            first = self._first
-            batch: list[Task[Any]] = []
-            if first is not None:
-                batch, first.queued = first.queued, []
+            batch, first.queued = first.queued, []
             if not batch and "_lifecycle" not in self.__dict__:
                 self._publish_locked(lifecycle)
             return batch
