@@ -112,7 +112,7 @@ def test_a_bad_argument_fails_at_the_first_call() -> None:
         mgr.run_process(jobs.ok, threading.Lock())
     with pytest.raises(TypeError, match="add_coroutine"):
         mgr.run_process(jobs.ASYNC["ok"])
-    assert mgr._first is None and "_lifecycle" not in mgr.__dict__, "nothing queued, nothing started"
+    assert mgr._first is None and mgr._ready_lifecycle is None, "nothing queued, nothing started"
     mgr.shutdown(timeout=1.0)
 
 
@@ -153,7 +153,7 @@ def test_a_pool_that_cannot_start_fails_the_queued_tasks() -> None:
 def test_the_first_call_itself_does_not_build_the_manager() -> None:
     mgr = TaskManager(main_thread_scheduler=ManualScheduler(), max_processes=1)
     task = mgr.run_process(jobs.ok, 1)
-    assert wait_for(lambda: "_lifecycle" in mgr.__dict__)
+    assert wait_for(lambda: mgr._ready_lifecycle is not None)
     assert (mgr._first is not None and not mgr._first.thread.is_alive()) or wait_for(
         lambda: not mgr._first.thread.is_alive()  # type: ignore[union-attr]
     )

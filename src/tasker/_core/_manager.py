@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, overload
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, cast, overload
 
 from ._mainthread import MainThreadCalls
 from ._options import Options
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ._signal import TasksSignal
     from ._task import Task, TaskKind
     from ._validate import check_func
-else:  # bound by _load_core() when the first manager is built in full (see TaskManager.__getattr__)
+else:  # bound by _load_core() when the first manager is built in full (see TaskManager._build)
     Task = METHODS = PREPARE_FIRST = check_func = None
 
 P = ParamSpec("P")
@@ -71,9 +71,12 @@ class TaskManager(MainThreadCalls):
 
     def __init__(self, main_thread_scheduler: Any = None, **options: Any) -> None:
         # Only the options are checked here: the lifecycle, the clock and the
-        # signals (and the modules they need) are built on first need
-        # (``__getattr__``), so that building a manager in a fresh process,
-        # often while the application's window is being built, costs little.
+        # signals (and the modules they need) are built on first need — the
+        # stand-ins below build them on their first use, then the real ones
+        # replace them — so that building a manager in a fresh process, often
+        # while the application's window is being built, costs little. (Plain
+        # instance attributes, no __getattr__ and no class defaults: CPython
+        # specialises the attribute reads of every task only then.)
         self._options = Options.build(**options)
         self._scheduler_spec = main_thread_scheduler
         self._scheduler: Scheduler | None = None
@@ -84,28 +87,27 @@ class TaskManager(MainThreadCalls):
         self._prestart_threads: list[threading.Thread] = []
         self._shut_down = False  # (under _lock) prestart() does nothing from then on
         self._first: FirstStart | None = None  # a first run_process being handed over (``_firststart``)
-
-    #: The lifecycle once built and published (a class default: ``_submit`` reads it per task).
-    _ready_lifecycle: TaskLifecycle | None = None
-
-    if TYPE_CHECKING:
-        # Built on first need by ``__getattr__`` (then plain attributes: no cost per use).
-        _lifecycle: TaskLifecycle
-        _clock: Clock
-        _own_clock: bool
+        # Invariant: _ready_lifecycle is None until the lifecycle is published; then it is
+        # _lifecycle, and _clock, tasks_updated and task_ended are the real ones.
+        self._ready_lifecycle: TaskLifecycle | None = None
+        self._lifecycle: TaskLifecycle = cast("TaskLifecycle", _Unbuilt(self, ""))
+        self._clock: Clock = cast("Clock", _Unbuilt(self, "clock"))
+        self._own_clock = False
         #: ``handler(sender, tasks=[live visible tasks], progress=float)`` on the
         #: main thread, at most ``update_rate`` times a second (strong receivers).
-        tasks_updated: TasksSignal
+        self.tasks_updated: TasksSignal = cast("TasksSignal", _Unbuilt(self, "tasks_updated"))
         #: ``handler(sender, task=task)`` on the main thread as each task ends,
         #: right before its ``when_done``.
-        task_ended: TasksSignal
-    else:
+        self.task_ended: TasksSignal = cast("TasksSignal", _Unbuilt(self, "task_ended"))
 
-        def __getattr__(self, name: str) -> Any:
-            if name in _BUILT_ON_FIRST_NEED and "_options" in self.__dict__:
-                self._build()
-                return self.__dict__[name]
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    def _built(self) -> TaskLifecycle:
+        """The lifecycle, built (or handed over) first if need be."""
+        lifecycle = self._ready_lifecycle
+        if lifecycle is None:
+            self._build()
+            lifecycle = self._ready_lifecycle
+            assert lifecycle is not None
+        return lifecycle
 
     def _build(self) -> None:
         """The lifecycle, the clock and the signals: built once, on first need, from any thread.
@@ -114,7 +116,7 @@ class TaskManager(MainThreadCalls):
         waits for that instead.
         """
         with self._lock:
-            if "_lifecycle" in self.__dict__:
+            if self._ready_lifecycle is not None:
                 return
             first = self._first
             if first is None:
@@ -122,7 +124,7 @@ class TaskManager(MainThreadCalls):
                 return
         first.done.wait()
         with first.hand_lock:  # its thread failed to build: build here, then hand its tasks over
-            if "_lifecycle" not in self.__dict__:
+            if self._ready_lifecycle is None:
                 first.hand_over(self._new_lifecycle())
 
     def _new_lifecycle(self) -> TaskLifecycle:
@@ -139,14 +141,14 @@ class TaskManager(MainThreadCalls):
         self._clock, self._own_clock = clock, self._options.clock is None  # a clock given to us is the caller's
         self.tasks_updated = lifecycle.tasks_updated
         self.task_ended = lifecycle.task_ended
-        self._lifecycle = lifecycle  # its presence means "built"
-        self._ready_lifecycle = lifecycle
+        self._lifecycle = lifecycle
+        self._ready_lifecycle = lifecycle  # last: "built"
 
     def _publish_first(self, first: FirstStart, lifecycle: TaskLifecycle) -> list[Task[Any]]:
         """For the hand-over: the tasks queued meanwhile, or (none left) publish the lifecycle."""
         with self._lock:
             batch, first.queued = first.queued, []
-            if not batch and "_lifecycle" not in self.__dict__:
+            if not batch and self._ready_lifecycle is None:
                 self._publish_locked(lifecycle)
             return batch
 
@@ -173,7 +175,7 @@ class TaskManager(MainThreadCalls):
             if main_thread_scheduler is not None:
                 self._scheduler_spec = main_thread_scheduler
                 self._scheduler = None
-            lifecycle: TaskLifecycle | None = self.__dict__.get("_lifecycle")
+            lifecycle = self._ready_lifecycle
             if lifecycle is None:
                 return  # built later, from these options
             if "clock" in options:
@@ -376,7 +378,7 @@ class TaskManager(MainThreadCalls):
         self, kind: TaskKind, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Task[Any] | None:
         """Check and prepare the call here; the starter thread adds and submits it (None: built already)."""
-        if "_lifecycle" in self.__dict__:
+        if self._ready_lifecycle is not None:
             return None
         from importlib import import_module
 
@@ -393,13 +395,13 @@ class TaskManager(MainThreadCalls):
         check_func(METHODS.get(kind, kind), False, func, key, when_done, when_event, timeout, visible, priority)
         if self._scheduler is None:
             self._get_scheduler()  # chosen here, in the caller's (main) thread
-        lifecycle: Any = Soon(lambda: self._lifecycle)
+        lifecycle: Any = Soon(self._built)
         task: Task[Any] = Task(
             lifecycle, kind, (func, args, kwargs), key, when_done, when_event, timeout, visible, priority
         )
         task.payload = prepare(func, args, kwargs)
         with self._lock:
-            if "_lifecycle" in self.__dict__:  # published meanwhile: the direct way
+            if self._ready_lifecycle is not None:  # published meanwhile: the direct way
                 kwargs.update(key=key, when_done=when_done, when_event=when_event, timeout=timeout)
                 kwargs.update(visible=visible, priority=priority)
                 close = getattr(task.payload, "close", None)
@@ -545,7 +547,7 @@ class TaskManager(MainThreadCalls):
 
         time.sleep(0)  # give the GIL back first: the caller returns at once, not after our imports
         try:
-            lifecycle = self._lifecycle
+            lifecycle = self._built()
             for kind in kinds:
                 if lifecycle.closed or self._shut_down:
                     return
@@ -601,12 +603,36 @@ class TaskManager(MainThreadCalls):
         self.shutdown()
 
     def __repr__(self) -> str:
-        lifecycle = self.__dict__.get("_lifecycle")
+        lifecycle = self._ready_lifecycle
         return f"<TaskManager {lifecycle.count() if lifecycle else 0} live tasks pid={os.getpid()}>"
 
 
-#: What ``TaskManager._build`` makes on first need.
-_BUILT_ON_FIRST_NEED = frozenset({"_lifecycle", "_clock", "_own_clock", "tasks_updated", "task_ended"})
+class _Unbuilt:
+    """Stands for the lifecycle (or its clock, or a signal) until built: any use builds it.
+
+    ``TaskManager._build`` replaces the manager's attributes with the real
+    objects; a stand-in kept elsewhere (``mgr.tasks_updated`` stored by a widget)
+    goes on forwarding to them.
+    """
+
+    __slots__ = ("_manager", "_part")
+
+    def __init__(self, manager: TaskManager, part: str) -> None:
+        self._manager = manager
+        self._part = part  # "": the lifecycle itself, else that attribute of it
+
+    def _target(self) -> Any:
+        lifecycle = self._manager._built()
+        return getattr(lifecycle, self._part) if self._part else lifecycle
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._target()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{self._part or 'lifecycle'} of {self._manager!r}, built on first use>"
 
 
 def _load_core() -> None:
