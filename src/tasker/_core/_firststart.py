@@ -26,7 +26,6 @@ stays so (submits go the direct way).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -35,7 +34,13 @@ if TYPE_CHECKING:
     from ._lifecycle import TaskLifecycle
     from ._task import Task
 
-logger = logging.getLogger("tasker")
+
+
+def _log() -> Any:
+    """The ``tasker`` logger (logging is imported here only when something went wrong)."""
+    import logging
+
+    return logging.getLogger("tasker")
 
 
 class Soon:
@@ -65,7 +70,7 @@ class FirstStart:
             with self.hand_lock:
                 self.hand_over(self._build())
         except BaseException:  # (tasker's own modules failed to import) the manager's _build retries
-            logger.exception("tasker: building the task manager failed on its starter thread")
+            _log().exception("tasker: building the task manager failed on its starter thread")
         finally:
             self.done.set()
 
@@ -88,7 +93,7 @@ class FirstStart:
                     try:
                         runner = runners[kind] = lifecycle.runner(kind)
                     except Exception as error:  # e.g. a frozen app's worker running the app
-                        logger.error("tasker: the %s runner cannot start: %s", kind, error)
+                        _log().error("tasker: the %s runner cannot start: %s", kind, error)
                         failures[kind] = error
                 if runner is None:  # every such task fails with it (a later one raises at the call)
                     lifecycle.conclude(task, error=failures[kind])
