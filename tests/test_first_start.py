@@ -154,9 +154,7 @@ def test_the_first_call_itself_does_not_build_the_manager() -> None:
     mgr = TaskManager(main_thread_scheduler=ManualScheduler(), max_processes=1)
     task = mgr.run_process(jobs.ok, 1)
     assert wait_for(lambda: mgr._ready_lifecycle is not None)
-    assert (mgr._first is not None and not mgr._first.thread.is_alive()) or wait_for(
-        lambda: not mgr._first.thread.is_alive()  # type: ignore[union-attr]
-    )
+    assert mgr._first is not None and mgr._first.done.wait(30), "the starter thread is over"
     assert task._lifecycle is mgr._lifecycle
     mgr.shutdown(timeout=2.0)
 

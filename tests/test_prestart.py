@@ -58,7 +58,7 @@ def test_prestart_twice_and_from_another_thread_is_harmless(make_harness) -> Non
     for thread in threads:
         thread.join(10)
     h.mgr.prestart()
-    assert len(h.mgr._prestart_threads) == 1, "one prestart, whatever the number of calls"
+    assert len(h.mgr._prestarts) == 1, "one prestart, whatever the number of calls"
     pool = _pool(h)
     assert wait_for(lambda: len(_ready(pool)) == 2)
     assert pool._number == 2, "no more workers than max_processes + spare_processes"

@@ -27,7 +27,6 @@ stays so (submits go the direct way).
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -41,6 +40,28 @@ def _log() -> Any:
     import logging
 
     return logging.getLogger("tasker")
+
+
+def start_thread(name: str, target: Any, *args: Any) -> threading.Event:
+    """Run ``target(*args)`` on a new thread without waiting for it to start; set when it is over.
+
+    ``threading.Thread.start`` waits until the new thread runs: on a loaded machine
+    that is a scheduling round trip (milliseconds) the caller — a UI thread in the
+    middle of a click handler — would spend blocked. ``_thread`` returns at once.
+    """
+    import _thread
+
+    over = threading.Event()
+
+    def run() -> None:
+        threading.current_thread().name = name  # (a _DummyThread: its name shows in logs)
+        try:
+            target(*args)
+        finally:
+            over.set()
+
+    _thread.start_new_thread(run, ())
+    return over
 
 
 class Soon:
@@ -60,12 +81,18 @@ class FirstStart:
         self._build = build  # () -> TaskLifecycle, not published yet (starter thread)
         self._publish = publish  # (self, lifecycle) -> tasks queued meanwhile, or [] once published
         self.queued: list[Task[Any]] = []
+        self.go = threading.Event()  # set by the caller as it returns (see _run)
         self.done = threading.Event()  # the starter thread is over (handed over, or its build failed)
         self.hand_lock = threading.Lock()  # one hand-over at a time (the starter's, or a fallback)
-        self.thread = threading.Thread(target=self._run, name="tasker-start", daemon=True)
+
+    def start(self) -> None:
+        """Start the starter thread (once, by the caller that queued the first task)."""
+        start_thread("tasker-start", self._run)
 
     def _run(self) -> None:
-        time.sleep(0)  # the caller (a UI thread) goes on first: it must not wait out our imports
+        # Blocked until the caller returns: had this thread taken the GIL while the caller
+        # waited in Thread.start(), the caller would wait a switch interval (5 ms) to get it back.
+        self.go.wait()
         try:
             with self.hand_lock:
                 self.hand_over(self._build())
@@ -78,6 +105,12 @@ class FirstStart:
         """Add and submit every queued task, then publish ``lifecycle`` (also the manager's fallback)."""
         runners: dict[str, Any] = {}
         failures: dict[str, BaseException] = {}
+        for kind in sorted({task.kind for task in self.queued}):  # runners first: their imports are done
+            try:  # before the first task is shown (a flush on the main thread would share the GIL with them)
+                runners[kind] = lifecycle.runner(kind)
+            except Exception as error:  # e.g. a frozen app's worker running the app
+                _log().error("tasker: the %s runner cannot start: %s", kind, error)
+                failures[kind] = error
         while True:
             batch = self._publish(self, lifecycle)  # the tasks queued meanwhile, or [] once published
             if not batch:

@@ -84,7 +84,7 @@ class TaskManager(MainThreadCalls):
         self._started = False
         self._warm_up_thread: threading.Thread | None = None
         self._prestarted: set[str] = set()  # kinds prestart() was asked for (under _lock)
-        self._prestart_threads: list[threading.Thread] = []
+        self._prestarts: list[threading.Event] = []  # one per prestart thread: set once it is over
         self._shut_down = False  # (under _lock) prestart() does nothing from then on
         self._first: FirstStart | None = None  # a first run_process being handed over (``_firststart``)
         # Invariant: _ready_lifecycle is None until the lifecycle is published; then it is
@@ -417,7 +417,8 @@ class TaskManager(MainThreadCalls):
                 first = self._first = FirstStart(self._new_lifecycle, self._publish_first)
             first.queued.append(task)
         if start:
-            first.thread.start()
+            first.start()
+            first.go.set()  # the starter waits for this: the caller keeps the GIL until it returns
         return task
 
     def _check_closed_before_start(self) -> None:
@@ -530,6 +531,8 @@ class TaskManager(MainThreadCalls):
         modules = [preload] if isinstance(preload, str) else list(preload)
         if not all(isinstance(name, str) and name for name in modules):
             raise TypeError(f"preload must be module names (str), got {preload!r}")
+        from ._firststart import start_thread
+
         kinds = [kind for kind, wanted in (("process", processes), ("cluster", cluster)) if wanted]
         with self._lock:
             kinds = [kind for kind in kinds if kind not in self._prestarted]
@@ -537,15 +540,15 @@ class TaskManager(MainThreadCalls):
                 return
             self._prestarted.update(kinds)
             self._started = True  # the runners are built from the options in force now
-            thread = threading.Thread(target=self._prestart, args=(kinds, modules), name="tasker-prestart", daemon=True)
-            self._prestart_threads.append(thread)
-        thread.start()
+            go = threading.Event()  # (as for the first start: the caller keeps the GIL until it returns)
+            self._prestarts.append(start_thread("tasker-prestart", self._prestart, kinds, modules, go))
+        go.set()
 
-    def _prestart(self, kinds: list[str], modules: list[str]) -> None:
+    def _prestart(self, kinds: list[str], modules: list[str], go: threading.Event) -> None:
         """On the prestart thread: build each runner and let it start what it keeps warm."""
         import logging
 
-        time.sleep(0)  # give the GIL back first: the caller returns at once, not after our imports
+        go.wait()  # until prestart() has returned: its caller must not wait for the GIL
         try:
             lifecycle = self._built()
             for kind in kinds:
@@ -578,10 +581,10 @@ class TaskManager(MainThreadCalls):
         """
         with self._lock:
             self._shut_down = True
-            prestarting = list(self._prestart_threads)
-        for thread in prestarting:  # what it builds must exist before the runners are shut down
-            if thread is not threading.current_thread():
-                thread.join(10.0)
+            prestarting = list(self._prestarts)
+        if threading.current_thread().name != "tasker-prestart":  # (never from it: it would wait for itself)
+            for over in prestarting:  # what it builds must exist before the runners are shut down
+                over.wait(10.0)
         if self._lifecycle.closed:
             return
         wait = float(self._options.cancel_grace_period) if timeout is None else timeout
