@@ -43,24 +43,16 @@ def _log() -> Any:
 
 
 def start_thread(name: str, target: Any, *args: Any) -> threading.Event:
-    """Run ``target(*args)`` on a new thread without waiting for it to start; set when it is over.
-
-    ``threading.Thread.start`` waits until the new thread runs: on a loaded machine
-    that is a scheduling round trip (milliseconds) the caller — a UI thread in the
-    middle of a click handler — would spend blocked. ``_thread`` returns at once.
-    """
-    import _thread
-
+    """Run ``target(*args)`` on a new daemon thread; the event is set when it is over."""
     over = threading.Event()
 
     def run() -> None:
-        threading.current_thread().name = name  # (a _DummyThread: its name shows in logs)
         try:
             target(*args)
         finally:
             over.set()
 
-    _thread.start_new_thread(run, ())
+    threading.Thread(target=run, name=name, daemon=True).start()
     return over
 
 
