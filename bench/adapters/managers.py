@@ -65,6 +65,19 @@ class TaskerAdapter(Adapter):
     def cancel(self, handle: Any) -> None:
         self.mgr.cancel_task(handle.key)
 
+    def prestart(self) -> None:
+        """``TaskManager.prestart``: every worker starts now, importing the bench's task module."""
+        self.mgr.prestart(preload=("bench.workloads",))
+
+    def prestarted(self) -> bool:
+        """Has the prestart finished (every worker and the spare READY)? Reads the pool's state."""
+        pool = self.mgr._lifecycle.runners.get("process")
+        if pool is None:
+            return False
+        with pool.lock:
+            ready = sum(w.state.name == "READY" for w in pool._workers)
+        return ready == self.cfg.processes + self.mgr.options.spare_processes
+
     def kill(self, handle: Any) -> None:
         """With cancel_grace_period=0 a cancel ends a stuck worker at once."""
         self.mgr.cancel_task(handle.key)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
-from bench.adapters.base import CORO, PROCESS, THREAD
+from bench.adapters.base import CORO, PROCESS, THREAD, NotSupported
 from bench.mainloop import Tracker
 from bench.scenarios.base import (
     Measured,
@@ -78,6 +78,39 @@ def run_process_cold(ctx: RunCtx) -> Measured:
     })
 
 
+def run_process_prestart(ctx: RunCtx) -> Measured:
+    """``prestart()``, wait until it has finished, then the first task against warm ones."""
+    ad = ctx.adapter()
+    prestart = getattr(ad, "prestart", None)
+    if prestart is None:
+        raise NotSupported("no prestart")
+    start = perf_counter()
+    prestart()
+    returned = perf_counter()
+    deadline = returned + COLD_TIMEOUT
+    while not ad.prestarted():  # type: ignore[attr-defined]
+        if perf_counter() > deadline:
+            raise TimeoutError("the prestarted workers never came up")
+        ctx.loop.run_for(0.002)  # (the pool has no callback for "ready": polled)
+    ready = perf_counter()
+    tracker = Tracker()
+    first = perf_counter()
+    ad.submit(PROCESS, noop, on_done=tracker)
+    submitted = perf_counter()
+    tracker.wait(ctx.loop, 1, COLD_TIMEOUT)
+    tracker.check()
+    first_us = (tracker.last - first) * 1e6
+    warm = median_us(latencies(ad, ctx.loop, PROCESS, noop, ctx.size(100, 10)))
+    return Measured(metrics={
+        "first_task_us": first_us,
+        "warm_latency_us": warm,
+        "first_vs_warm": first_us / warm,
+        "prestart_call_us": (returned - start) * 1e6,
+        "first_submit_us": (submitted - first) * 1e6,
+        "ready_ms": (ready - start) * 1e3,
+    })
+
+
 SCENARIOS = [
     Scenario(
         "thread_noop", "Thread no-op tasks",
@@ -113,5 +146,20 @@ SCENARIOS = [
         "ProcessPoolExecutor-forkserver", (LATENCY, THROUGHPUT, CALLBACKS), run_process_warm,
         needs_kinds(PROCESS), floor=True,
         notes={"floor": "one child, one pipe, one reader thread (throughput of 1 worker)"},
+    ),
+    Scenario(
+        "process_prestart", "First process task after prestart()",
+        "tasker only: `prestart(preload=...)` (returns at once), wait until every worker and the "
+        "spare are READY (the pool's state, polled every 2 ms), then one no-op: its latency against "
+        "the median of 100 (quick: 10) warm no-ops after it, in the same interpreter; how long "
+        "`prestart()` and the first submit blocked; when the pool was ready.",
+        "tasker",
+        (Metric("first_task_us", "first task", "µs", ratio=False),
+         Metric("warm_latency_us", "warm latency", "µs", ratio=False),
+         Metric("first_vs_warm", "first ÷ warm", "", ratio=False),
+         Metric("prestart_call_us", "prestart() blocked", "µs", ratio=False),
+         Metric("first_submit_us", "first submit blocked", "µs", ratio=False),
+         Metric("ready_ms", "pool ready after", "ms", ratio=False)),
+        run_process_prestart, needs_kinds(PROCESS), only=frozenset({"tasker"}), baseline=False,
     ),
 ]

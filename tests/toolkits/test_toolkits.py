@@ -78,3 +78,25 @@ def test_toolkit_schedulers_need_their_application_first() -> None:
     if qt_core.QCoreApplication.instance() is None:
         with pytest.raises(RuntimeError, match="QApplication"):
             QtScheduler()
+
+
+PRESTART = Path(__file__).with_name("prestart_idle.py")
+
+
+@pytest.mark.parametrize("toolkit", ["gtk", "qt", "tk"])
+def test_prestart_when_idle_warms_the_pool_from_the_main_loop(toolkit: str) -> None:
+    env = dict(os.environ)
+    if toolkit == "qt":
+        pytest.importorskip("PySide6")
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    elif not os.environ.get("DISPLAY"):
+        pytest.skip(f"{toolkit} needs a display (scripts/test provides Xvfb)")
+    if toolkit == "gtk":
+        env.setdefault("GTK_A11Y", "none")
+    out = subprocess.run([sys.executable, str(PRESTART), toolkit], capture_output=True, text=True, timeout=80, env=env)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    calls = [[True, {"processes": True, "cluster": False, "preload": []}]]
+    assert report["prestart_calls"] == calls, "once, from the main loop"
+    assert report["ran_on_ready_worker"] is True, "the first task ran on the prestarted worker"
+    assert report["left"] == [], "shutdown leaves no worker process"

@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._ask import settle_future
-from ._delivery import DelayedCall
 from ._seconds import check_delay
 
 if TYPE_CHECKING:
     from ..schedulers import Scheduler
     from ._clock import Clock
+    from ._delivery import DelayedCall
     from ._lifecycle import TaskLifecycle
 
 R = TypeVar("R")
@@ -53,6 +52,8 @@ class MainThreadCalls:
         check_delay(float(delay), "schedule_delayed_on_main_thread")
         self._check_open()
         self._get_scheduler()
+        from ._delivery import DelayedCall
+
         call = DelayedCall(fn, args, kwargs)
         delivery = self._lifecycle.delivery
         call._timer = self._clock.call_later(float(delay), lambda: delivery.call(call._run))
@@ -61,6 +62,8 @@ class MainThreadCalls:
     async def run_on_main_thread(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         """From asyncio code: run ``fn`` on the main thread and return its result."""
         import asyncio
+
+        from ._ask import settle_future
 
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()

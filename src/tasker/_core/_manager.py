@@ -13,42 +13,44 @@ UI is shown) is in ``_lifecycle``; what runs tasks is in ``tasker.runners``.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Hashable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, overload
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, cast, overload
 
-from ..schedulers import Scheduler, resolve_scheduler
-from ._clock import Clock, TimerThread
-from ._context import ExecutionContext
-from ._errors import ManagerClosedError
-from ._lifecycle import TaskLifecycle
 from ._mainthread import MainThreadCalls
 from ._options import Options
-from ._runner import METHODS
-from ._task import Task, TaskKind
-from ._validate import check_func
 
 if TYPE_CHECKING:
     import asyncio
     from typing import Unpack
 
+    from ..schedulers import Scheduler
+    from ._clock import Clock
+    from ._context import ExecutionContext
+    from ._firststart import FirstStart
+    from ._lifecycle import TaskLifecycle
+    from ._runner import METHODS, PREPARE_FIRST
+    from ._signal import TasksSignal
+    from ._task import Task, TaskKind
+    from ._validate import check_func
+else:  # bound by _load_core() when the first manager is built in full (see TaskManager._build)
+    Task = METHODS = PREPARE_FIRST = check_func = None
+
 P = ParamSpec("P")
 R = TypeVar("R")
 Ts = TypeVarTuple("Ts")
-
-logger = logging.getLogger("tasker")
 
 #: Keyword arguments that configure the task instead of reaching the function.
 _INF = float("inf")
 RESERVED_KWARGS = ("key", "when_done", "when_event", "timeout", "visible", "priority")
 
-WhenDone = Callable[[Task[R]], object]
-WhenEvent = Callable[[Task[R], str, Any], object]
+if TYPE_CHECKING:
+    WhenDone = Callable[[Task[R]], object]
+    WhenEvent = Callable[[Task[R], str, Any], object]
 
 
 class TaskManager(MainThreadCalls):
@@ -69,21 +71,87 @@ class TaskManager(MainThreadCalls):
     """
 
     def __init__(self, main_thread_scheduler: Any = None, **options: Any) -> None:
+        # Only the options are checked here: the lifecycle, the clock and the
+        # signals (and the modules they need) are built on first need — the
+        # stand-ins below build them on their first use, then the real ones
+        # replace them — so that building a manager in a fresh process, often
+        # while the application's window is being built, costs little. (Plain
+        # instance attributes, no __getattr__ and no class defaults: CPython
+        # specialises the attribute reads of every task only then.)
         self._options = Options.build(**options)
         self._scheduler_spec = main_thread_scheduler
         self._scheduler: Scheduler | None = None
         self._lock = threading.Lock()
         self._started = False
         self._warm_up_thread: threading.Thread | None = None
-        self._clock: Clock = self._options.clock or TimerThread()
-        self._own_clock = self._options.clock is None  # a clock given to us is the caller's
-        self._lifecycle = TaskLifecycle(self, self._options, self._clock, self._get_scheduler)
+        self._prestarted: set[str] = set()  # kinds prestart() was asked for (under _lock)
+        self._prestarts: list[threading.Event] = []  # one per prestart thread: set once it is over
+        self._shut_down = False  # (under _lock) prestart() does nothing from then on
+        self._first: FirstStart | None = None  # a first run_process being handed over (``_firststart``)
+        # Invariant: _ready_lifecycle is None until the lifecycle is published; then it is
+        # _lifecycle, and _clock, tasks_updated and task_ended are the real ones.
+        self._ready_lifecycle: TaskLifecycle | None = None
+        self._lifecycle: TaskLifecycle = cast("TaskLifecycle", _Unbuilt(self, ""))
+        self._clock: Clock = cast("Clock", _Unbuilt(self, "clock"))
+        self._own_clock = False
         #: ``handler(sender, tasks=[live visible tasks], progress=float)`` on the
         #: main thread, at most ``update_rate`` times a second (strong receivers).
-        self.tasks_updated = self._lifecycle.tasks_updated
+        self.tasks_updated: TasksSignal = cast("TasksSignal", _Unbuilt(self, "tasks_updated"))
         #: ``handler(sender, task=task)`` on the main thread as each task ends,
         #: right before its ``when_done``.
-        self.task_ended = self._lifecycle.task_ended
+        self.task_ended: TasksSignal = cast("TasksSignal", _Unbuilt(self, "task_ended"))
+
+    def _built(self) -> TaskLifecycle:
+        """The lifecycle, built (or handed over) first if need be."""
+        lifecycle = self._ready_lifecycle
+        if lifecycle is None:
+            self._build()
+            lifecycle = self._ready_lifecycle
+            assert lifecycle is not None
+        return lifecycle
+
+    def _build(self) -> None:
+        """The lifecycle, the clock and the signals: built once, on first need, from any thread.
+
+        While a first ``run_process`` is being handed over (``_firststart``), this
+        waits for that instead.
+        """
+        with self._lock:
+            if self._ready_lifecycle is not None:
+                return
+            first = self._first
+            if first is None:
+                self._publish_locked(self._new_lifecycle())
+                return
+        first.done.wait()
+        with first.hand_lock:  # its thread failed to build: build here, then hand its tasks over
+            if self._ready_lifecycle is None:
+                first.hand_over(self._new_lifecycle())
+
+    def _new_lifecycle(self) -> TaskLifecycle:
+        _load_core()
+        from ._clock import TimerThread
+        from ._lifecycle import TaskLifecycle
+
+        options = self._options
+        clock: Clock = options.clock or TimerThread()
+        return TaskLifecycle(self, options, clock, self._get_scheduler)
+
+    def _publish_locked(self, lifecycle: TaskLifecycle) -> None:
+        clock = lifecycle.clock
+        self._clock, self._own_clock = clock, self._options.clock is None  # a clock given to us is the caller's
+        self.tasks_updated = lifecycle.tasks_updated
+        self.task_ended = lifecycle.task_ended
+        self._lifecycle = lifecycle
+        self._ready_lifecycle = lifecycle  # last: "built"
+
+    def _publish_first(self, first: FirstStart, lifecycle: TaskLifecycle) -> list[Task[Any]]:
+        """For the hand-over: the tasks queued meanwhile, or (none left) publish the lifecycle."""
+        with self._lock:
+            batch, first.queued = first.queued, []
+            if not batch and self._ready_lifecycle is None:
+                self._publish_locked(lifecycle)
+            return batch
 
     # -- configuration ---------------------------------------------------------
     @property
@@ -108,12 +176,17 @@ class TaskManager(MainThreadCalls):
             if main_thread_scheduler is not None:
                 self._scheduler_spec = main_thread_scheduler
                 self._scheduler = None
+            lifecycle = self._ready_lifecycle
+            if lifecycle is None:
+                return  # built later, from these options
             if "clock" in options:
+                from ._clock import TimerThread
+
                 if self._own_clock:
                     self._clock.stop()
                 self._clock = merged.clock or TimerThread()
                 self._own_clock = merged.clock is None
-            self._lifecycle.configure(merged, self._clock)
+            lifecycle.configure(merged, self._clock)
 
     @property
     def scheduler(self) -> Scheduler:
@@ -125,6 +198,8 @@ class TaskManager(MainThreadCalls):
         if scheduler is None:
             with self._lock:
                 if self._scheduler is None:
+                    from ..schedulers import resolve_scheduler
+
                     self._scheduler = resolve_scheduler(self._scheduler_spec)
                 scheduler = self._scheduler
         return scheduler
@@ -254,6 +329,9 @@ class TaskManager(MainThreadCalls):
         self, kind: TaskKind, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Task[Any]:
         """Start a task of any registered kind (the public methods call this)."""
+        lifecycle = self._ready_lifecycle
+        if lifecycle is None:  # (once: the lifecycle is built first, with the names used below)
+            return self._submit_first(kind, func, args, kwargs)
         key = kwargs.pop("key", None)
         when_done = kwargs.pop("when_done", None)
         when_event = kwargs.pop("when_event", None)
@@ -265,7 +343,6 @@ class TaskManager(MainThreadCalls):
         )
         if timeout is not None and timeout == _INF:
             timeout = None  # float("inf"): no timeout
-        lifecycle = self._lifecycle
         if lifecycle.closed:
             self._check_open()
         if self._scheduler is None:
@@ -287,11 +364,81 @@ class TaskManager(MainThreadCalls):
             self._warm_up()
         return task
 
+    def _submit_first(
+        self, kind: TaskKind, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Task[Any]:
+        """A task while the lifecycle is not published: a first ``run_process`` is queued
+        for the starter thread (``_firststart``); anything else builds (or waits for) it first."""
+        _load_core()
+        if kind in PREPARE_FIRST:
+            task = self._queue_first(kind, func, args, kwargs)
+            if task is not None:
+                return task
+        self._build()
+        return self._submit(kind, func, args, kwargs)
+
+    def _queue_first(
+        self, kind: TaskKind, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Task[Any] | None:
+        """Check and prepare the call here; the starter thread adds and submits it (None: built already)."""
+        if self._ready_lifecycle is not None:
+            return None
+        from importlib import import_module
+
+        from ._firststart import FirstStart, Soon
+
+        module, _, name = PREPARE_FIRST[kind].partition(":")
+        prepare = getattr(import_module(module), name)
+        key = kwargs.pop("key", None)
+        when_done = kwargs.pop("when_done", None)
+        when_event = kwargs.pop("when_event", None)
+        timeout = kwargs.pop("timeout", None)
+        visible = kwargs.pop("visible", True)
+        priority = kwargs.pop("priority", 0)
+        check_func(METHODS.get(kind, kind), False, func, key, when_done, when_event, timeout, visible, priority)
+        if timeout is not None and timeout == _INF:
+            timeout = None  # float("inf"): no timeout
+        if self._scheduler is None:
+            self._get_scheduler()  # chosen here, in the caller's (main) thread
+        lifecycle: Any = Soon(self._built)
+        task: Task[Any] = Task(
+            lifecycle, kind, (func, args, kwargs), key, when_done, when_event, timeout, visible, priority
+        )
+        task.payload = prepare(func, args, kwargs)
+        with self._lock:
+            if self._ready_lifecycle is not None:  # published meanwhile: the direct way
+                kwargs.update(key=key, when_done=when_done, when_event=when_event, timeout=timeout)
+                kwargs.update(visible=visible, priority=priority)
+                close = getattr(task.payload, "close", None)
+                if close is not None:
+                    close()
+                return None
+            if self._shut_down:
+                self._check_closed_before_start()
+            self._started = True
+            first = self._first
+            start = first is None
+            if first is None:
+                first = self._first = FirstStart(self._new_lifecycle, self._publish_first)
+            first.queued.append(task)
+        if start:
+            first.start()
+            first.go.set()  # the starter waits for this: the caller keeps the GIL until it returns
+        return task
+
+    def _check_closed_before_start(self) -> None:
+        from ._errors import ManagerClosedError
+
+        raise ManagerClosedError(
+            "this TaskManager was shut down; it takes no new tasks (create a new TaskManager to run more work)"
+        )
+
     def _check_open(self) -> None:
         if self._lifecycle.closed:
+            from ._errors import ManagerClosedError
+
             raise ManagerClosedError(
-                "this TaskManager was shut down; it takes no new tasks "
-                "(create a new TaskManager to run more work)"
+                "this TaskManager was shut down; it takes no new tasks (create a new TaskManager to run more work)"
             )
 
     # -- cancellation -------------------------------------------------------------
@@ -369,6 +516,60 @@ class TaskManager(MainThreadCalls):
         thread.start()
 
     # -- processes ----------------------------------------------------------------------
+    def prestart(self, processes: bool = True, cluster: bool = False, *, preload: Iterable[str] = ()) -> None:
+        """Start the worker pool (and, with ``cluster=True``, the embedded Dask cluster) now.
+
+        Returns at once, from any thread: a short-lived thread imports what the
+        pool needs and starts every worker. Call it once the application's window
+        is shown (the toolkit helpers ``prestart_when_idle`` do it when the main
+        loop first goes idle): the first process task then finds a warm worker.
+        Where the OS lets a process undo it (Linux with ``CAP_SYS_NICE`` or a
+        high enough ``RLIMIT_NICE``), the workers boot under ``SCHED_IDLE`` and
+        go back to normal priority before their first task; a task submitted
+        while they boot lifts them at once. Options are fixed from here on, as
+        after the first task. Calling it again, or after ``shutdown``, does nothing.
+
+        ``preload``: names of modules the workers import before they report
+        ready (e.g. the module of the app's process jobs), so that the first
+        task imports nothing either.
+        """
+        modules = [preload] if isinstance(preload, str) else list(preload)
+        if not all(isinstance(name, str) and name for name in modules):
+            raise TypeError(f"preload must be module names (str), got {preload!r}")
+        from ._firststart import start_thread
+
+        kinds = [kind for kind, wanted in (("process", processes), ("cluster", cluster)) if wanted]
+        with self._lock:
+            kinds = [kind for kind in kinds if kind not in self._prestarted]
+            if not kinds or self._shut_down:
+                return
+            self._prestarted.update(kinds)
+            self._started = True  # the runners are built from the options in force now
+            go = threading.Event()  # (as for the first start: the caller keeps the GIL until it returns)
+            self._prestarts.append(start_thread("tasker-prestart", self._prestart, kinds, modules, go))
+        go.set()
+
+    def _prestart(self, kinds: list[str], modules: list[str], go: threading.Event) -> None:
+        """On the prestart thread: build each runner and let it start what it keeps warm."""
+        import logging
+
+        go.wait()  # until prestart() has returned: its caller must not wait for the GIL
+        try:
+            lifecycle = self._built()
+            for kind in kinds:
+                if lifecycle.closed or self._shut_down:
+                    return
+                runner = lifecycle.runners.get(kind) or lifecycle.runner(kind)
+                start = getattr(runner, "prestart", None)
+                if start is not None:
+                    start(modules)
+            # What a first task would import on the caller's thread otherwise: the
+            # scheduler's module (chosen later, by the caller) and what _warm_up imports.
+            from .. import schedulers  # noqa: F401
+            from . import _cancelled  # noqa: F401
+        except Exception:  # a hint that failed (e.g. no dask): the first task reports it
+            logging.getLogger("tasker").warning("tasker: prestart failed", exc_info=True)
+
     def restart_worker_pool(self) -> None:
         """Replace every worker process (running tasks finish first)."""
         runner = self._lifecycle.runners.get("process")
@@ -383,6 +584,12 @@ class TaskManager(MainThreadCalls):
         stop; the rest are ended anyway. Idempotent. ``when_done`` still runs for
         every task ended here.
         """
+        with self._lock:
+            self._shut_down = True
+            prestarting = list(self._prestarts)
+        if threading.current_thread().name != "tasker-prestart":  # (never from it: it would wait for itself)
+            for over in prestarting:  # what it builds must exist before the runners are shut down
+                over.wait(10.0)
         if self._lifecycle.closed:
             return
         wait = float(self._options.cancel_grace_period) if timeout is None else timeout
@@ -400,13 +607,48 @@ class TaskManager(MainThreadCalls):
     def __enter__(self) -> TaskManager:
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.shutdown()
 
     def __repr__(self) -> str:
-        return f"<TaskManager {self._lifecycle.count()} live tasks pid={os.getpid()}>"
+        lifecycle = self._ready_lifecycle
+        return f"<TaskManager {lifecycle.count() if lifecycle else 0} live tasks pid={os.getpid()}>"
+
+
+class _Unbuilt:
+    """Stands for the lifecycle (or its clock, or a signal) until built: any use builds it.
+
+    ``TaskManager._build`` replaces the manager's attributes with the real
+    objects; a stand-in kept elsewhere (``mgr.tasks_updated`` stored by a widget)
+    goes on forwarding to them.
+    """
+
+    __slots__ = ("_manager", "_part")
+
+    def __init__(self, manager: TaskManager, part: str) -> None:
+        self._manager = manager
+        self._part = part  # "": the lifecycle itself, else that attribute of it
+
+    def _target(self) -> Any:
+        lifecycle = self._manager._built()
+        return getattr(lifecycle, self._part) if self._part else lifecycle
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._target()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{self._part or 'lifecycle'} of {self._manager!r}, built on first use>"
+
+
+def _load_core() -> None:
+    """Bind the names ``_submit`` uses per task (imported once, with the first full manager)."""
+    global Task, METHODS, PREPARE_FIRST, check_func
+    from ._runner import METHODS, PREPARE_FIRST
+    from ._task import Task
+    from ._validate import check_func
 
 
 def _import_cancelled() -> None:

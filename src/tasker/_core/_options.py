@@ -8,60 +8,101 @@ what is allowed.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._clock import Clock
+if TYPE_CHECKING:
+    from ._clock import Clock
 
 _CPUS = os.cpu_count() or 1
 
+#: Every option, in order, with its default (``main_thread_scheduler`` is the manager's own).
+_DEFAULTS: dict[str, Any] = {
+    "max_threads": min(32, _CPUS + 4),
+    "max_processes": _CPUS,
+    "spare_processes": 1,
+    "start_method": "spawn",
+    "worker_initializer": None,
+    "worker_initargs": (),
+    "worker_nice": 0,
+    "max_tasks_per_worker": None,
+    "worker_max_memory": None,
+    "worker_memory_limit": None,
+    "update_rate": 20.0,
+    "cancel_grace_period": 2.0,
+    "max_pending_events": 1000,
+    "clock": None,
+    "cluster": None,
+    "cluster_dashboard": False,
+    "cluster_security": None,
+}
+#: Options left out of ``==`` (objects compared by identity would make equal settings differ).
+_NOT_COMPARED = frozenset({"clock", "cluster", "cluster_security"})
 
-@dataclass(frozen=True, slots=True)
+
 class Options:
-    """Every option of a ``TaskManager`` except ``main_thread_scheduler``."""
+    """Every option of a ``TaskManager`` except ``main_thread_scheduler`` (frozen).
+
+    A plain class with slots rather than a dataclass: building the class is
+    part of ``TaskManager()``'s cost in a fresh process, and a dataclass's
+    generated methods cost a millisecond there.
+    """
+
+    __slots__ = tuple(_DEFAULTS)
 
     #: threads running thread tasks at once.
-    max_threads: int = min(32, _CPUS + 4)
+    max_threads: int
     #: worker processes running process tasks at once.
-    max_processes: int = _CPUS
+    max_processes: int
     #: idle workers kept warm beyond ``max_processes`` (a dead or cancelled one is replaced at once).
-    spare_processes: int = 1
+    spare_processes: int
     #: how workers start: ``"spawn"``, a fresh interpreter that never imports ``__main__``.
-    start_method: str = "spawn"
+    start_method: str
     #: run once in every worker process, as ``worker_initializer(*worker_initargs)``.
-    worker_initializer: Callable[..., object] | None = None
-    worker_initargs: tuple[Any, ...] = ()
+    worker_initializer: Callable[..., object] | None
+    worker_initargs: tuple[Any, ...]
     #: CPU priority of workers below the app's (0–19); 10 keeps a desktop smooth on few cores.
-    worker_nice: int = 0
+    worker_nice: int
     #: replace a worker after this many tasks (None: never).
-    max_tasks_per_worker: int | None = None
+    max_tasks_per_worker: int | None
     #: replace a worker whose resident memory is above this (bytes) after a task (None: never).
-    worker_max_memory: int | None = None
+    worker_max_memory: int | None
     #: a hard cap (bytes): a task that pushes its worker's resident memory past it is stopped
     #: (its worker killed) and fails with ``WorkerMemoryError`` (None: no cap).
-    worker_memory_limit: int | None = None
+    worker_memory_limit: int | None
     #: ``tasks_updated`` emissions per second at most (0: no throttle).
-    update_rate: float = 20.0
+    update_rate: float
     #: seconds a cancelled task may take to stop before it is ended anyway.
-    cancel_grace_period: float = 2.0
+    cancel_grace_period: float
     #: events queued for the main thread before their senders wait (back-pressure).
-    max_pending_events: int = 1000
+    max_pending_events: int
     #: time for the throttle, grace periods, timeouts and delayed calls (None: the real one).
-    clock: Clock | None = field(default=None, compare=False)
+    clock: Clock | None
     #: where ``run_on_cluster`` runs: ``None``/``"local"`` (a ``LocalCluster`` started on
     #: first use), a scheduler address (``"tcp://host:8786"``), or a ``dask.distributed.Client``.
-    cluster: Any = field(default=None, compare=False)
+    cluster: Any
     #: the embedded cluster's dashboard: ``False`` (none), ``True`` (127.0.0.1, a free port)
     #: or an address such as ``"127.0.0.1:8787"``; only with ``cluster="local"``.
-    cluster_dashboard: bool | str = False
+    cluster_dashboard: bool | str
     #: a ``distributed.security.Security`` for the Client tasker opens to a scheduler address
     #: (``tls://``: certificates, mutual authentication); only with an address as ``cluster``.
-    cluster_security: Any = field(default=None, compare=False)
+    cluster_security: Any
 
-    def __post_init__(self) -> None:
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - _DEFAULTS.keys()
+        if unknown:
+            raise TypeError(
+                f"unknown TaskManager option(s): {', '.join(sorted(unknown))}; "
+                f"known: main_thread_scheduler, {', '.join(_DEFAULTS)}"
+            )
+        setter = object.__setattr__
+        for name, default in _DEFAULTS.items():
+            setter(self, name, values.get(name, default))
+        self._validate()
+        setter(self, "worker_initargs", tuple(self.worker_initargs))
+
+    def _validate(self) -> None:
         for name in ("max_threads", "max_processes", "max_pending_events"):
             self._check(name, lambda v: _is_int(v) and v >= 1, "an int >= 1")
         self._check("spare_processes", lambda v: _is_int(v) and v >= 0, "an int >= 0")
@@ -78,28 +119,50 @@ class Options:
             self._check(name, lambda v: v is None or (_is_int(v) and v >= 1 << 20), "None or bytes >= 1 MiB")
         if self.worker_initializer is not None and not callable(self.worker_initializer):
             raise TypeError(f"worker_initializer must be callable or None, got {self.worker_initializer!r}")
-        if self.clock is not None and not isinstance(self.clock, Clock):
+        if self.clock is not None and not all(callable(getattr(self.clock, m, None)) for m in _CLOCK_METHODS):
             raise TypeError(f"clock must provide now(), call_later() and stop() (a tasker Clock), got {self.clock!r}")
         _check_cluster(self.cluster)
         _check_cluster_extras(self.cluster, self.cluster_dashboard, self.cluster_security)
-        object.__setattr__(self, "worker_initargs", tuple(self.worker_initargs))
 
     @classmethod
     def build(cls, base: Options | None = None, **changes: Any) -> Options:
         """``base`` (default: the defaults) with ``changes``; unknown names raise ``TypeError``."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(changes) - known
-        if unknown:
-            raise TypeError(
-                f"unknown TaskManager option(s): {', '.join(sorted(unknown))}; "
-                f"known: main_thread_scheduler, {', '.join(f.name for f in fields(cls))}"
-            )
-        return dataclasses.replace(base, **changes) if base is not None else cls(**changes)
+        if base is None:
+            return cls(**changes)
+        return cls(**{**base.as_dict(), **changes})
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every option by name."""
+        return {name: getattr(self, name) for name in _DEFAULTS}
 
     def _check(self, name: str, ok: Callable[[Any], bool], what: str) -> None:
         value = getattr(self, name)
         if not ok(value):
             raise ValueError(f"{name} must be {what}, got {value!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Options are frozen: cannot set {name!r} (use TaskManager.configure)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Options are frozen: cannot delete {name!r}")
+
+    def _compared(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _DEFAULTS if name not in _NOT_COMPARED)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Options)
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+    def __repr__(self) -> str:
+        return f"Options({', '.join(f'{name}={getattr(self, name)!r}' for name in _DEFAULTS)})"
+
+
+_CLOCK_METHODS = ("now", "call_later", "stop")
 
 
 _CLIENT_METHODS = ("submit", "run", "subscribe_topic")

@@ -155,6 +155,11 @@ RUNNERS: dict[str, str | RunnerFactory] = {
     "cluster": "tasker.runners.cluster:ClusterRunner",
 }
 
+#: kind -> "module:function" that prepares a call without its runner (``prepare``'s
+#: check and conversion), for the kinds whose first task a fresh manager queues for a
+#: starter thread (``_firststart``); that runner then gets ``adopt(task)`` for each.
+PREPARE_FIRST: dict[str, str] = {"process": "tasker.runners.process._payload:prepare_call"}
+
 #: Which public method starts each kind (for error messages).
 METHODS: dict[str, str] = {
     "thread": "run_thread",

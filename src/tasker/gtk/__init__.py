@@ -23,6 +23,7 @@ from ._asyncio import glib_loop_factory, use_glib_asyncio
 from ._errors import TaskErrorBanner, describe_error
 from ._inhibit import BusyInhibitor, inhibit_while_busy
 from ._list import TaskListView, TaskRow
+from ._prestart import prestart_when_idle
 from ._progress import TaskProgressBar
 from ._snapshot import save_png
 
@@ -36,6 +37,7 @@ __all__ = [
     "format_duration",
     "glib_loop_factory",
     "inhibit_while_busy",
+    "prestart_when_idle",
     "save_png",
     "use_glib_asyncio",
 ]

@@ -22,6 +22,7 @@ from __future__ import annotations
 from .._widgets import describe_error, format_duration
 from ._errors import TaskErrorBanner
 from ._list import TaskListView, TaskRow
+from ._prestart import prestart_when_idle
 from ._progress import TaskProgressBar
 from ._snapshot import save_png
 
@@ -32,5 +33,6 @@ __all__ = [
     "TaskRow",
     "describe_error",
     "format_duration",
+    "prestart_when_idle",
     "save_png",
 ]

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import sys
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._base import CallableScheduler, Scheduler
-from ._headless import HeadlessScheduler
-from ._manual import ManualScheduler
+
+if TYPE_CHECKING:
+    from ._asyncio import AsyncioScheduler
+    from ._glib import GLibScheduler
+    from ._headless import HeadlessScheduler
+    from ._manual import ManualScheduler
+    from ._qt import QtScheduler
+    from ._tk import TkScheduler
 
 __all__ = [
     "AsyncioScheduler",
@@ -68,7 +74,7 @@ def _detect() -> Scheduler:
     tkinter = sys.modules.get("tkinter")
     if tkinter is not None and getattr(tkinter, "_default_root", None) is not None:
         return _by_name("tk")
-    return HeadlessScheduler()
+    return _by_name("headless")
 
 
 def _by_name(name: str) -> Scheduler:
@@ -79,6 +85,7 @@ def _by_name(name: str) -> Scheduler:
 
 
 def __getattr__(name: str) -> Any:
+    """A scheduler class by name, its module imported on first use (toolkits only when chosen)."""
     for module, class_name in _BY_NAME.values():
         if class_name == name:
             return getattr(import_module(f".{module}", __name__), name)

@@ -143,6 +143,10 @@ class ClusterRunner:
         else:
             self.control.put(self._send, task)  # the first one connects, off the caller's thread
 
+    def prestart(self, preload: list[str]) -> None:
+        """Connect now, on the control thread (``TaskManager.prestart``: the embedded cluster starts)."""
+        self.control.put(self._client)
+
     def interrupt(self, task: Task[Any]) -> None:
         if isinstance(task.handle, Slot):  # the lifecycle's lock is held: only queue
             self.control.put(self._cancel, task)

@@ -10,6 +10,20 @@
     _messages.py  every message, both ways; _wire.py the framing; _payload.py pickles + shared memory
 """
 
-from ._pool import ProcessRunner
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._pool import ProcessRunner
 
 __all__ = ["ProcessRunner"]
+
+
+def __getattr__(name: str) -> Any:
+    """``ProcessRunner`` on first use: a worker process imports ``_child`` alone, not the pool."""
+    if name == "ProcessRunner":
+        from ._pool import ProcessRunner
+
+        return ProcessRunner
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

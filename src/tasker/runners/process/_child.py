@@ -20,11 +20,11 @@ message is listed in ``_messages``.
 
 from __future__ import annotations
 
+import _socket as socket  # (see _wire)
 import logging
 import os
 import pickle
 import signal
-import socket
 import sys
 import threading
 import traceback
@@ -65,6 +65,8 @@ def main(channel: tuple[int, ...] | None = None) -> None:
     if not _initialize(init, link):
         return
     _preload(init.get("preload", ()))
+    if init.get("boot_idle"):
+        _leave_idle_boot()
     link.send((Tag.READY, os.getpid()))
     _serve(link, flags)
 
@@ -105,12 +107,11 @@ def _arm_lifeline(fd: int) -> None:
 def _setup(init: dict[str, Any], link: Link) -> None:
     sys.path[:] = init["sys_path"]
     threading.current_thread().name = init["name"]
-    import multiprocessing.process as mp_process
-
-    mp_process.current_process().name = init["name"]  # logging's processName
     root = logging.getLogger()
     root.setLevel(init["log_level"])
-    root.addHandler(_ForwardHandler(link))
+    # The records' processName is set as they are forwarded: importing multiprocessing
+    # here only to name the process would cost every worker's boot a few milliseconds.
+    root.addHandler(_ForwardHandler(link, init["name"]))
     # Every warning once per location; the application's filters decide (``_core._warn``).
     warnings.simplefilter("default")
     warnings.showwarning = _WarningForwarder(link)
@@ -121,6 +122,19 @@ def _setup(init: dict[str, Any], link: Link) -> None:
             pass
     if init["nice"] and hasattr(os, "nice"):
         os.nice(init["nice"])  # below the UI thread: a desktop stays smooth while workers compute
+
+
+def _leave_idle_boot() -> None:
+    """The parent booted this worker under ``SCHED_IDLE`` (prestart): every thread back to normal.
+
+    The parent only does so where this is permitted (``_worker.idle_boot_supported``).
+    """
+    normal = os.sched_param(0)
+    for thread in threading.enumerate():
+        try:
+            os.sched_setscheduler(thread.native_id or 0, os.SCHED_OTHER, normal)
+        except (AttributeError, OSError):
+            pass
 
 
 def _preload(modules: Any) -> None:
@@ -271,13 +285,16 @@ def _bare_traceback(error: BaseException, kind: str) -> str:
 class _ForwardHandler(logging.Handler):
     """Sends every record to the parent, which hands it to its own loggers."""
 
-    def __init__(self, link: Link) -> None:
+    def __init__(self, link: Link, name: str) -> None:
         super().__init__()
         self._link = link
+        self._name = name  # the worker's: logging's processName in the parent
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._link.send((Tag.LOG, log_fields(self, record)))
+            fields = log_fields(self, record)
+            fields["processName"] = self._name
+            self._link.send((Tag.LOG, fields))
         except Exception:
             self.handleError(record)
 

@@ -11,8 +11,8 @@ the main loop, and an answer waits in ``answers`` for its asker.
 
 from __future__ import annotations
 
+import _socket as socket  # (see _wire)
 import select
-import socket
 import threading
 import time
 from collections import deque

@@ -261,6 +261,14 @@ def rebuild_error(described: tuple[Any, ...]) -> BaseException:
     return remote
 
 
+def prepare_call(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
+    """The call pickled for a worker (``ProcessRunner.prepare``'s first half, without the pool)."""
+    try:
+        return Call(*dumps_portable((func, args, kwargs)))
+    except Exception as error:
+        raise explain_unpicklable(func, args, kwargs, error) from error
+
+
 def explain_unpicklable(
     func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], error: Exception, method: str = "run_process"
 ) -> TypeError:

@@ -47,11 +47,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..._core._status import PAUSED
 from .._pending import PendingQueue
-from . import _frozen, _payload
+from . import _frozen, _payload, _worker
 from ._dispatch import PoolDispatch
 from ._launch import LaunchGuard, cause_of, start_error
 from ._messages import STOP
-from ._reader import Reader
 from ._recycle import Recycling
 from ._suspend import PoolPausing
 from ._worker import Worker, WorkerState
@@ -119,6 +118,9 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         #: Modules of the functions run so far: a new worker imports them before it
         #: reports ready, so a spare's first task pays no import (``_child._preload``).
         self.modules: set[str] = set()
+        self._floor = 0  # workers kept at least (prestart: every one)
+        # Until the first task, new workers boot under SCHED_IDLE (prestart, where it can be undone).
+        self._idle_boot = False
         self.closed = False
         self.lifeline_r, self._lifeline_w = os.pipe()
 
@@ -134,12 +136,40 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             self.modules.add(module)
         return call
 
+    def adopt(self, task: Task[Any]) -> None:
+        """``prepare``'s second half, for a call pickled before the pool existed (``_firststart``)."""
+        func = task.call[0]
+        module = getattr(getattr(func, "func", func), "__module__", None)
+        if module and module != "__main__" and module not in self.modules and len(self.modules) < PRELOAD_MAX:
+            self.modules.add(module)
+
     def submit(self, task: Task[Any]) -> None:
         with self.lock:
             self._pending.push(task)
             starting = self._grow_locked()
+            booting = self._end_idle_boot_locked() if self._idle_boot else ()
+        for worker in booting:  # a task waits now: booting workers get their normal priority back
+            worker.promote()
         self.dispatch()
         self._start(starting)
+
+    def prestart(self, preload: list[str]) -> None:
+        """Start every worker now (``TaskManager.prestart``); until the first task they boot idle.
+
+        ``preload``: modules they import before they report ready (as those of tasks run so far).
+        """
+        idle = _worker.idle_boot_supported()
+        with self.lock:
+            for name in preload[: max(0, PRELOAD_MAX - len(self.modules))]:
+                self.modules.add(name)
+            self._floor = self._max
+            self._idle_boot = idle and not self._busy and not self._pending
+            starting = self._grow_locked()
+        self._start(starting)
+
+    def _end_idle_boot_locked(self) -> list[Worker]:
+        self._idle_boot = False
+        return [w for w in self._workers if w.boot_idle and w.state is WorkerState.STARTING]
 
     def interrupt(self, task: Task[Any]) -> None:
         worker = task.handle
@@ -242,7 +272,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         if self.launch.holding:
             return []  # launches are failing: backing off (``_launch``)
         live = sum(1 for w in self._workers if not w.retiring)
-        wanted = min(self._max, self._busy + len(self._pending))
+        wanted = max(self._floor, min(self._max, self._busy + len(self._pending)))
         if any(w.state is WorkerState.READY for w in self._workers):
             # A draining worker comes back when its task stops: it is the spare meanwhile.
             wanted += max(0, self._spare - len(self._draining))
@@ -251,6 +281,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             self._number += 1
             worker = Worker(f"tasker-worker-{self._number}", self._serve)
             worker.attempt = self.launch.attempt
+            worker.boot_idle = self._idle_boot
             self._workers.add(worker)
             self._alive.add(worker)
             new.append(worker)
@@ -270,6 +301,8 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             worker.thread.start()
 
     def _serve(self, worker: Worker) -> None:
+        from ._reader import Reader  # (on the reader thread: not the caller's import)
+
         Reader(self, worker, self._init).run()
 
     def flag_as_gone_locked(self, worker: Worker) -> None:

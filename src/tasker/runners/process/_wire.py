@@ -7,9 +7,9 @@ header), then the body (see ``_payload`` for what bodies and descriptors hold).
 
 from __future__ import annotations
 
+import _socket as socket  # the C module: socket.py (enums, selectors) costs a worker's boot
 import array
 import os
-import socket
 import struct
 
 HEADER = struct.Struct("<QI")

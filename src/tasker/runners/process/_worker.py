@@ -80,6 +80,9 @@ class Worker:
         self.send_lock = threading.Lock()
         self.loading = False  # its reader is unpickling a message (the app's code may run there)
         self.loads = 0  # messages it started to unpickle (tells one stuck load from many)
+        # Prestart: boot under SCHED_IDLE (asked / done; the worker restores itself before READY).
+        self.boot_idle = False
+        self.booted_idle = False
         self.thread = threading.Thread(target=main, args=(self,), name=f"{name}-reader", daemon=True)
 
     # -- transitions (see WorkerState) -------------------------------------------------
@@ -138,6 +141,19 @@ class Worker:
                 os.close(flags_fd)
             if boot_fd is not None:
                 os.close(boot_fd)
+        if self.boot_idle:  # before the init message: the worker cannot be READY (and restored) yet
+            self.booted_idle = _set_policy(self.proc.pid, idle=True)
+
+    def promote(self) -> None:
+        """A task is waiting: a worker booting under SCHED_IDLE gets its normal priority now.
+
+        Only its main thread (the one booting); the worker restores all of its
+        threads itself before it reports READY, whatever happens here.
+        """
+        self.boot_idle = False
+        proc = self.proc
+        if self.booted_idle and proc is not None:
+            _set_policy(proc.pid, idle=False)
 
     def send(
         self, data: bytes | bytearray | memoryview, fds: list[int] | tuple[int, ...] = (), prefix: bytes = b""
@@ -232,6 +248,42 @@ class Worker:
             f"worker process {self.name} (pid {pid}) exited with code {code} while running the task; "
             "likely cause: os._exit() or a native library ending the process"
         )
+
+
+_idle_boot: bool | None = None  # idle_boot_supported(), once per process
+
+
+def idle_boot_supported() -> bool:
+    """Can a thread of this process leave ``SCHED_IDLE`` again (so a worker booted idle can)?
+
+    Linux lets an unprivileged process lower its priority but not raise it back
+    (``RLIMIT_NICE`` is 0 by default): a worker left at ``SCHED_IDLE`` would run
+    every later task at idle priority. So workers boot idle only where a
+    throw-away thread could go to ``SCHED_IDLE`` and back (``CAP_SYS_NICE``, or
+    ``RLIMIT_NICE`` of 20 and more); elsewhere they boot at normal priority.
+    """
+    global _idle_boot
+    if _idle_boot is None:
+        result = [False]
+
+        def probe() -> None:
+            result[0] = _set_policy(0, idle=True) and _set_policy(0, idle=False)
+
+        thread = threading.Thread(target=probe, name="tasker-priority-probe", daemon=True)
+        thread.start()
+        thread.join(5.0)
+        _idle_boot = result[0]
+    return _idle_boot
+
+
+def _set_policy(tid: int, idle: bool) -> bool:
+    """``SCHED_IDLE`` or back to ``SCHED_OTHER`` for one thread (0: the calling one); False if refused."""
+    try:
+        policy = os.SCHED_IDLE if idle else os.SCHED_OTHER
+        os.sched_setscheduler(tid, policy, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux, not permitted, or the process is gone
+        return False
+    return True
 
 
 def _site_flags() -> list[str]:

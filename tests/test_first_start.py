@@ -1,0 +1,182 @@
+"""A fresh manager's first ``run_process``: checked and pickled at the call, handed over by a starter thread.
+
+The starter is held (its build waits for an event) so that every test sees the
+window between the call and the hand-off, whatever the machine's speed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tasker import ManagerClosedError, Task, TaskManager
+from tasker._core import _runner
+from tasker._core._firststart import Soon
+from tasker.schedulers import ManualScheduler
+
+import jobs
+from conftest import children, wait_for
+
+
+class Held:
+    """A manager whose starter thread waits for ``release()`` before it builds anything."""
+
+    def __init__(self, **options: Any) -> None:
+        self.scheduler = ManualScheduler()
+        self.mgr = TaskManager(main_thread_scheduler=self.scheduler, max_processes=1, **options)
+        self.gate = threading.Event()
+        self.building = threading.Event()
+        real = self.mgr._new_lifecycle
+
+        def held() -> Any:
+            if threading.current_thread().name == "tasker-start":
+                self.building.set()
+                assert self.gate.wait(30), "never released"
+            return real()
+
+        self.mgr._new_lifecycle = held  # type: ignore[method-assign]
+        self.done: list[Task[Any]] = []
+
+    def when_done(self, task: Task[Any]) -> None:
+        self.done.append(task)
+
+    def release(self) -> None:
+        self.gate.set()
+
+    def finish(self, *tasks: Task[Any]) -> None:
+        assert self.scheduler.pump_until(lambda: all(t in self.done for t in tasks), 30), self.done
+
+
+@pytest.fixture
+def held() -> Iterator[Held]:
+    before = children()
+    made = Held()
+    yield made
+    made.release()
+    made.mgr.shutdown(timeout=2.0)
+    assert children() - before == set(), "no worker outlives shutdown"
+
+
+def test_the_first_task_is_queued_and_handed_over_in_order(held: Held) -> None:
+    first = held.mgr.run_process(jobs.ok, 1, key="k", when_done=held.when_done)
+    assert held.building.wait(10), "the starter thread builds the manager"
+    assert isinstance(first._lifecycle, Soon) and first.get_status() == "pending"
+    second = held.mgr.run_process(jobs.ok, 2, key="k", when_done=held.when_done)  # replaces it, in order
+    third = held.mgr.run_process(jobs.ok, 3, when_done=held.when_done)
+    assert held.mgr._first is not None and held.mgr._first.queued == [first, second, third]
+    held.release()
+    held.finish(first, second, third)
+    assert first.get_status() == "canceled", "the second task with its key replaced it"
+    assert (second.result(), third.result()) == (jobs.ok(None, 2), jobs.ok(None, 3))
+    assert held.done.count(first) == held.done.count(second) == held.done.count(third) == 1
+
+
+def test_anything_needing_the_lifecycle_waits_for_the_hand_off(held: Held) -> None:
+    task = held.mgr.run_process(jobs.ok, 1, key="k", when_done=held.when_done)
+    assert held.building.wait(10)
+    seen: dict[str, Any] = {}
+
+    def meanwhile() -> None:
+        seen["get_task"] = held.mgr.get_task("k")
+        seen["thread"] = held.mgr.run_thread(jobs.ok, 5, when_done=held.when_done)
+
+    other = threading.Thread(target=meanwhile)
+    other.start()
+    other.join(0.2)
+    assert other.is_alive(), "it waits for the hand-off"
+    held.release()
+    other.join(30)
+    assert seen["get_task"] is task, "the queued task is live once handed over"
+    held.finish(task, seen["thread"])
+    assert seen["thread"].result() == jobs.ok(None, 5) and task.result() == jobs.ok(None, 1)
+
+
+def test_a_queued_task_cancelled_before_the_hand_off_ends_once(held: Held) -> None:
+    task = held.mgr.run_process(jobs.ok, 1, when_done=held.when_done)
+    assert held.building.wait(10)
+    canceller = threading.Thread(target=task.cancel)
+    canceller.start()
+    held.release()
+    canceller.join(30)
+    held.finish(task)
+    assert task.get_status() in ("canceled", "completed")  # (the worker may have finished it first)
+    assert held.done.count(task) == 1
+
+
+def test_a_bad_argument_fails_at_the_first_call() -> None:
+    mgr = TaskManager(main_thread_scheduler=ManualScheduler())
+    with pytest.raises(TypeError):
+        mgr.run_process(jobs.ok, threading.Lock())
+    with pytest.raises(TypeError, match="add_coroutine"):
+        mgr.run_process(jobs.ASYNC["ok"])
+    assert mgr._first is None and mgr._ready_lifecycle is None, "nothing queued, nothing started"
+    mgr.shutdown(timeout=1.0)
+
+
+def test_shutdown_while_tasks_are_queued_ends_each_once(held: Held) -> None:
+    tasks = [held.mgr.run_process(jobs.ok, i, when_done=held.when_done) for i in range(3)]
+    assert held.building.wait(10)
+    closer = threading.Thread(target=held.mgr.shutdown, kwargs={"timeout": 2.0})
+    closer.start()
+    held.release()
+    closer.join(30)
+    assert not closer.is_alive()
+    held.scheduler.pump_until(lambda: len(held.done) == 3, 30)
+    assert sorted(t.id for t in held.done) == sorted(t.id for t in tasks), "every task ended once"
+    assert all(t.is_final() for t in tasks)
+    with pytest.raises(ManagerClosedError):
+        held.mgr.run_process(jobs.ok, 1)
+
+
+def test_a_pool_that_cannot_start_fails_the_queued_tasks() -> None:
+    def broken(lifecycle: Any, options: Any) -> Any:
+        raise RuntimeError("no pool here")
+
+    _runner.register_runner("process", broken)
+    try:
+        scheduler = ManualScheduler()
+        mgr = TaskManager(main_thread_scheduler=scheduler)
+        done: list[Task[Any]] = []
+        task = mgr.run_process(jobs.ok, 1, when_done=done.append)
+        assert scheduler.pump_until(lambda: done == [task], 30)
+        assert task.get_status() == "failed" and "no pool here" in str(task.exception())
+        with pytest.raises(RuntimeError, match="no pool here"):
+            mgr.run_process(jobs.ok, 1)  # later: at the call, as before
+        mgr.shutdown(timeout=1.0)
+    finally:
+        _runner.register_runner("process", "tasker.runners.process:ProcessRunner")
+
+
+def test_the_first_call_itself_does_not_build_the_manager() -> None:
+    mgr = TaskManager(main_thread_scheduler=ManualScheduler(), max_processes=1)
+    task = mgr.run_process(jobs.ok, 1)
+    assert wait_for(lambda: mgr._ready_lifecycle is not None)
+    assert mgr._first is not None and mgr._first.done.wait(30), "the starter thread is over"
+    assert task._lifecycle is mgr._lifecycle
+    mgr.shutdown(timeout=2.0)
+
+
+def test_a_starter_that_fails_to_build_leaves_the_hand_over_to_the_next_user() -> None:
+    """The starter thread's build raising (tasker's own modules broken) must not strand its tasks."""
+    scheduler = ManualScheduler()
+    mgr = TaskManager(main_thread_scheduler=scheduler, max_processes=1)
+    real = mgr._new_lifecycle
+    calls = []
+
+    def flaky() -> Any:
+        calls.append(threading.current_thread().name)
+        if len(calls) == 1:
+            raise ImportError("broken once")
+        return real()
+
+    mgr._new_lifecycle = flaky  # type: ignore[method-assign]
+    done: list[Task[Any]] = []
+    task = mgr.run_process(jobs.ok, 1, when_done=done.append)
+    assert mgr._first is not None and mgr._first.done.wait(30)
+    assert mgr.get_task(task.key) is task, "the next user built the manager and handed the task over"
+    assert scheduler.pump_until(lambda: done == [task], 30) and task.result() == 2
+    assert calls == ["tasker-start", "MainThread"]
+    mgr.shutdown(timeout=2.0)
