@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         RemoteTaskError,
         TaskError,
         TaskTimeoutError,
+        UnsupportedPlatformError,
         WorkerDiedError,
         WorkerMemoryError,
     )
@@ -46,6 +47,7 @@ __all__ = [
     "TaskManagerProxy",
     "TaskStatus",
     "TaskTimeoutError",
+    "UnsupportedPlatformError",
     "WorkerDiedError",
     "WorkerMemoryError",
     "task_mgr",
@@ -60,6 +62,7 @@ _LAZY = {
     "RemoteTaskError": "._core._errors",
     "TaskError": "._core._errors",
     "TaskTimeoutError": "._core._errors",
+    "UnsupportedPlatformError": "._core._errors",
     "WorkerDiedError": "._core._errors",
     "WorkerMemoryError": "._core._errors",
     "TaskManager": "._core._manager",

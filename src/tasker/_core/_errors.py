@@ -6,7 +6,9 @@
     │   │   └── WorkerMemoryError ........ killed past ``worker_memory_limit``
     │   ├── TaskTimeoutError ............. the task ran past its ``timeout=``
     │   │                                  (or ``context.ask`` past its own)
-    │   └── RemoteTaskError .............. a worker exception that could not be rebuilt
+    │   ├── RemoteTaskError .............. a worker exception that could not be rebuilt
+    │   └── UnsupportedPlatformError ..... this kind of task does not run on this
+    │                                      platform (also a NotImplementedError)
     ├── InvalidStateError ................ e.g. ``result()`` of a task still running
     RuntimeError
     └── ManagerClosedError ............... a call to a manager after its ``shutdown()``
@@ -56,6 +58,14 @@ class RemoteTaskError(TaskError):
     """A worker raised an exception whose type cannot be rebuilt here."""
 
 
+class UnsupportedPlatformError(TaskError, NotImplementedError):
+    """This kind of task does not run on this platform: raised by the call that starts one.
+
+    E.g. ``run_process`` on Windows, where the process engine does not run yet
+    (docs/windows.md): the call raises at once, so no task is left pending.
+    """
+
+
 class InvalidStateError(Exception):
     """The task is not in a state that allows the operation."""
 
@@ -85,5 +95,5 @@ def __getattr__(name: str) -> Any:
 
 from ._public import public  # noqa: E402
 
-public(TaskError, WorkerDiedError, WorkerMemoryError, TaskTimeoutError, RemoteTaskError)
+public(TaskError, WorkerDiedError, WorkerMemoryError, TaskTimeoutError, RemoteTaskError, UnsupportedPlatformError)
 public(InvalidStateError, ManagerClosedError)

@@ -8,8 +8,33 @@
     _child.py     the worker process's main
     _link.py      the worker's side of the channel (send, read, ask)
     _messages.py  every message, both ways; _wire.py the framing; _payload.py pickles + shared memory
+
+On a platform the engine does not run on (Windows: it needs Unix sockets with fd
+passing, process groups and ``/proc``; docs/windows.md), ``ProcessRunner`` is a
+factory that refuses: the first ``run_process`` raises ``UnsupportedPlatformError``
+at the call, rather than leaving its task pending while workers fail to start.
 """
 
-from ._pool import ProcessRunner
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+from ..._core._errors import UnsupportedPlatformError
+
+
+def refuse(lifecycle: Any, options: Any) -> NoReturn:
+    """The runner factory where the engine does not run: raise, naming the platform."""
+    raise UnsupportedPlatformError(
+        f"process tasks do not run on this platform ({sys.platform!r}) yet: tasker's process engine "
+        "needs Linux (Unix-domain sockets that pass file descriptors, process groups, /proc); "
+        "run_thread and add_coroutine work here (see docs/windows.md)"
+    )
+
+
+if sys.platform == "win32":
+    ProcessRunner = refuse
+else:
+    from ._pool import ProcessRunner
 
 __all__ = ["ProcessRunner"]
