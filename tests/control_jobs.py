@@ -31,8 +31,12 @@ def wait_gate(ctx: ExecutionContext, path: str | None = None, limit: float = 30.
 
 
 def stamp(ctx: ExecutionContext, label: Any) -> tuple[Any, int]:
-    """When it started (a monotonic clock shared by every process on the machine)."""
-    return label, time.monotonic_ns()
+    """When it started (a monotonic clock shared by every process on the machine).
+
+    ``perf_counter``: on Windows ``monotonic`` ticks every ~16 ms, so tasks started
+    one after another would share a stamp.
+    """
+    return label, time.perf_counter_ns()
 
 
 def pid(ctx: ExecutionContext) -> int:

@@ -31,6 +31,7 @@ def test_exported_names_are_pinned() -> None:
             "TaskManagerProxy",
             "TaskStatus",
             "TaskTimeoutError",
+            "UnsupportedPlatformError",
             "WorkerDiedError",
             "WorkerMemoryError",
             "WorkerStartError",

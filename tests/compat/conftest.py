@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from multiprocessing import resource_tracker
@@ -65,7 +66,8 @@ def make_rf() -> Iterator[Callable[..., RfHarness]]:
     """Managers built by the test; afterwards every one is shut down and no process is left."""
     # multiprocessing's resource tracker (started by the first multiprocessing Manager,
     # e.g. for shared_state) lives as long as this process: start it before counting.
-    resource_tracker.ensure_running()
+    if sys.platform != "win32":  # (Windows has no resource tracker process)
+        resource_tracker.ensure_running()
     check = LeakCheck()
     made: list[RfHarness] = []
 
@@ -89,7 +91,8 @@ def check_nothing_left(check: LeakCheck) -> None:
 @pytest.fixture
 def no_leaks() -> Iterator[None]:
     """For a test that makes its own managers (and shuts them down): check afterwards."""
-    resource_tracker.ensure_running()
+    if sys.platform != "win32":  # (Windows has no resource tracker process)
+        resource_tracker.ensure_running()
     check = LeakCheck()
     yield
     check_nothing_left(check)

@@ -7,8 +7,10 @@
     │   ├── WorkerStartError ............. no worker process could be started for the task
     │   ├── TaskTimeoutError ............. the task ran past its ``timeout=``
     │   │                                  (or ``context.ask`` past its own)
-    │   └── RemoteTaskError .............. a worker exception that could not be rebuilt
-    │                                      (or whose __str__ or pickling raised)
+    │   ├── RemoteTaskError .............. a worker exception that could not be rebuilt
+    │   │                                  (or whose __str__ or pickling raised)
+    │   └── UnsupportedPlatformError ..... this kind of task does not run on this
+    │                                      platform (also a NotImplementedError)
     ├── InvalidStateError ................ e.g. ``result()`` of a task still running
     RuntimeError
     └── ManagerClosedError ............... a call to a manager after its ``shutdown()``
@@ -73,6 +75,14 @@ class RemoteTaskError(TaskError):
     ``__str__``, ``__repr__`` or pickling raised)."""
 
 
+class UnsupportedPlatformError(TaskError, NotImplementedError):
+    """This kind of task does not run on this platform: raised by the call that starts one.
+
+    E.g. ``run_process`` on Windows, where the process engine does not run yet
+    (docs/windows.md): the call raises at once, so no task is left pending.
+    """
+
+
 class InvalidStateError(Exception):
     """The task is not in a state that allows the operation."""
 
@@ -118,4 +128,5 @@ def __getattr__(name: str) -> Any:
 from ._public import public  # noqa: E402
 
 public(TaskError, WorkerDiedError, WorkerMemoryError, WorkerStartError, TaskTimeoutError, RemoteTaskError)
+public(UnsupportedPlatformError)
 public(InvalidStateError, ManagerClosedError)

@@ -158,7 +158,7 @@ RUNNERS: dict[str, str | RunnerFactory] = {
 #: kind -> "module:function" that prepares a call without its runner (``prepare``'s
 #: check and conversion), for the kinds whose first task a fresh manager queues for a
 #: starter thread (``_firststart``); that runner then gets ``adopt(task)`` for each.
-PREPARE_FIRST: dict[str, str] = {"process": "tasker.runners.process._payload:prepare_call"}
+PREPARE_FIRST: dict[str, str] = {"process": "tasker.runners.process:prepare_first"}
 
 #: Which public method starts each kind (for error messages).
 METHODS: dict[str, str] = {
