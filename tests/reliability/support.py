@@ -117,8 +117,15 @@ def payload_fds(pid: int | str = "self") -> int:
 
 
 def dev_shm() -> set[str]:
+    """/dev/shm entries, but Python multiprocessing's semaphores (``sem.mp-*``).
+
+    The directory is the whole machine's: another program's multiprocessing pool
+    (a second test suite, a benchmark) creates ``sem.mp-*`` there while the soak
+    runs. tasker creates no named semaphore and nothing else there (its shared
+    memory is memfd), so those names cannot be its own.
+    """
     try:
-        return set(os.listdir("/dev/shm"))
+        return {name for name in os.listdir("/dev/shm") if not name.startswith("sem.mp-")}
     except OSError:
         return set()
 
