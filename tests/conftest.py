@@ -48,6 +48,8 @@ WINDOWS_SKIPPED: dict[str, str] = {
     "test_process_tree.py": NO_PROCESS_ENGINE,
     "test_recycling.py": NO_PROCESS_ENGINE,
     "test_frozen.py": NO_PROCESS_ENGINE,
+    "test_prestart.py": NO_PROCESS_ENGINE,
+    "test_worker_start.py": NO_PROCESS_ENGINE,
     "test_bench_smoke.py": "the benchmarks measure the process engine and its Linux peers",
     "reliability/test_regressions.py::test_received_shared_memory_is_closed_when_the_peer_dies_mid_message": (
         NO_PROCESS_ENGINE

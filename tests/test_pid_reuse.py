@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+if sys.platform == "win32":  # the module below is POSIX's (waitid, pidfds, process groups)
+    pytest.skip("the process engine does not run on Windows yet (issue: platform seam)", allow_module_level=True)
+
 from tasker.runners.process._group import GroupLeader
 
 pytestmark = pytest.mark.timeout(120)
