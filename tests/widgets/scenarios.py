@@ -129,6 +129,9 @@ def scenario_idle(drv: Driver) -> dict[str, Any]:
     task = manager.run_thread(gtk_jobs.steady, 1.0, 20, key="one")
     drv.run_until(lambda: fade.busy and hide.busy and fade.fraction > 0, 10, "busy")
     drv.run_until(lambda: not drv.bar_gone(fade) and drv.shown(hide), 5, "the bars shown")
+    # The job reports its progress, then its message: the strip may get the first
+    # progress alone and show the placeholder "one…" until the message follows.
+    drv.run_until(lambda: drv.bar_label(fade) != "one…", 5, "the strip to show more than the task's name")
     out["busy"] = {
         "fade_gone": drv.bar_gone(fade),
         "hide_shown": drv.shown(hide),

@@ -4,7 +4,9 @@ What a screen reader gets from GTK 4 comes from each widget's accessible role,
 properties and relations (``Gtk.Accessible``); GTK exports them over AT-SPI.
 This module holds what the widgets need beyond plain properties:
 
-* ``relate(widget, relation, *targets)`` — ``labelled-by`` / ``described-by``.
+* ``relate(widget, relation, *targets)`` — ``labelled-by`` / ``described-by``;
+  ``describing(label, text)`` keeps a ``described-by`` target's description
+  equal to its text (what the relation yields on every GTK).
   PyGObject can pass a list of widgets only where GTK has
   ``Gtk.AccessibleList`` (GTK >= 4.14); on older GTK the C function
   ``gtk_accessible_update_relation`` is called through ``ctypes``.
@@ -35,7 +37,7 @@ from typing import Any
 
 from ._base import Gtk
 
-__all__ = ["HAS_ANNOUNCE", "AccessibleBar", "announce", "gtk_version", "relate"]
+__all__ = ["HAS_ANNOUNCE", "AccessibleBar", "announce", "describing", "gtk_version", "relate"]
 
 #: ``Gtk.Accessible.announce`` exists (GTK >= 4.14).
 HAS_ANNOUNCE = hasattr(Gtk.Accessible, "announce")
@@ -75,6 +77,17 @@ def relate(widget: Any, relation: Any, *targets: Any) -> None:
     args += [ctypes.c_void_p(_c_pointer(target)) for target in targets]
     args += [ctypes.c_void_p(None), ctypes.c_int(-1)]
     _gtk_library().gtk_accessible_update_relation(*args)
+
+
+def describing(label: Any, text: str) -> None:
+    """Make ``text`` what ``label`` gives the widgets ``described-by`` it; call on every change.
+
+    A ``described-by`` relation yields the target's accessible *description*,
+    not its text. GTK 4.8 makes a widget's tooltip its description, GTK 4.18
+    does not, and neither uses a label's text there: without this the
+    described widget's description is empty on GTK 4.18.
+    """
+    label.update_property([Gtk.AccessibleProperty.DESCRIPTION], [text])
 
 
 def announce(widget: Any, text: str, *, assertive: bool = False) -> bool:

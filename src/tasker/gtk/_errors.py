@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._widgets import ErrorBannerLogic, describe_error, dismiss_label
-from ._a11y import relate
+from ._a11y import describing, relate
 from ._base import Gtk, GtkBinding
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ class _Entry(Gtk.Box):  # type: ignore[misc]
         body = Gtk.Label(label=detail, xalign=0.0, hexpand=True, selectable=True)
         body.set_ellipsize(_ELLIPSIZE_END)
         body.set_tooltip_text(detail)
+        describing(body, detail)  # what the entry's described-by gives
         self.title_label, self.detail_label = heading, body
         text = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=2, hexpand=True)
         text.append(heading)

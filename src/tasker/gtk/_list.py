@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._widgets import RowLogic, RowState, TaskListLogic, cancel_label, pause_label
-from ._a11y import AccessibleBar, announce, relate
+from ._a11y import AccessibleBar, announce, describing, relate
 from ._base import GObject, Gtk, GtkBinding
 
 if TYPE_CHECKING:
@@ -110,6 +110,7 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
         if state.message != self.message_label.get_text():
             self.message_label.set_text(state.message)
             self.message_label.set_tooltip_text(state.message or None)
+            describing(self.message_label, state.message)
         if state.percent:
             self.progress_bar.set_fraction(state.fraction)
         self.percent_label.set_text(state.percent)

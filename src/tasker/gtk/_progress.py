@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._widgets import StatusBarLogic
-from ._a11y import AccessibleBar, relate
+from ._a11y import AccessibleBar, describing, relate
 from ._base import Gtk, GtkBinding
 
 
@@ -46,6 +46,7 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
         self._label = Gtk.Label(label=idle_text, xalign=0.0, hexpand=True)
         self._label.set_ellipsize(3)  # Pango.EllipsizeMode.END
         self._label.set_single_line_mode(True)
+        describing(self._label, idle_text)
         self._count = Gtk.Label(xalign=1.0)
         self._count.add_css_class("tasker-dim")
         self._count.set_visible(show_count)
@@ -116,7 +117,8 @@ class TaskProgressBar(Gtk.Box, StatusBarLogic, GtkBinding):  # type: ignore[misc
     def _set_text(self, text: str) -> None:
         if text != self._label.get_text():
             self._label.set_text(text)
-            self._label.set_tooltip_text(text or None)  # the whole text; GTK 4.8 describes the bar by it
+            self._label.set_tooltip_text(text or None)  # the whole text, where it is elided
+            describing(self._label, text)  # what the bar's described-by gives
 
     def _fold(self, folded: bool) -> None:
         """``idle_mode="hide"``: take no room while idle. The strip itself stays
