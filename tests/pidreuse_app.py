@@ -45,15 +45,20 @@ BOUND = 20.0  # seconds for any wait here
 PIDFD_OPEN = os.pidfd_open  # the app's own (PIDFD ``none``: tasker must do without)
 
 #: The unrelated process: it writes the name of every catchable signal it gets, and exits on SIGUSR2.
+#: Every signal but SIGKILL and SIGSTOP is caught: a death it cannot report is a SIGKILL.
 WITNESS = """
 import os, signal
 def seen(sig, frame):
-    os.write(1, (signal.Signals(sig).name + "\\n").encode())
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        name = f"signal {sig}"
+    os.write(1, (name + "\\n").encode())
     if sig == signal.SIGUSR2:
         os._exit(0)
-for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGCONT, signal.SIGUSR1,
-            signal.SIGUSR2):
-    signal.signal(sig, seen)
+for sig in signal.valid_signals():
+    if sig not in (signal.SIGKILL, signal.SIGSTOP):
+        signal.signal(sig, seen)
 os.write(1, b"ready\\n")
 while True:
     signal.pause()
@@ -125,6 +130,8 @@ def signals_seen(witness: subprocess.Popen[bytes], pidfd: int) -> list[str]:
 
     A SIGKILL sent before makes it exit without a word (a SIGUSR2 sent after
     a SIGKILL is dropped by the kernel): then the list ends with ``SIGKILL``.
+    Only a witness that is gone (its pidfd says so) is reported killed; one
+    still alive but silent (stopped, or a starved machine) fails here, named.
     """
     assert witness.stdout is not None
     try:
@@ -138,6 +145,8 @@ def signals_seen(witness: subprocess.Popen[bytes], pidfd: int) -> list[str]:
             break
         lines.append(line.decode().strip())
     if lines[-1:] != ["SIGUSR2"]:
+        gone = select.select([pidfd], [], [], BOUND)[0]
+        assert gone, f"the witness is alive but did not answer SIGUSR2 within {BOUND} s (lines: {lines})"
         return [*lines, "SIGKILL"]
     return lines[:-1]
 

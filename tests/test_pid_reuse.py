@@ -106,3 +106,30 @@ def test_an_old_kernel_without_the_group_flag_uses_killpg_while_the_leader_is_un
         assert proc.wait(20) == -signal.SIGKILL
     finally:
         proc.release()
+
+
+def test_without_pidfd_or_start_time_no_signal_goes_by_pid(monkeypatch) -> None:
+    """No pidfd and no /proc start time: the pid cannot be proved ours, so it is never signalled."""
+    from tasker.runners.process import _group
+
+    pidfd_open = os.pidfd_open
+    monkeypatch.delattr(os, "pidfd_open")
+    monkeypatch.setattr(_group, "_start_time", lambda pid: None)  # /proc not mounted, or hidden
+    proc = GroupLeader(["sleep", "1000"], process_group=0)
+    fd = pidfd_open(proc.pid)  # the test's own proof that it is this child
+    sent: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(os, "killpg", lambda pid, sig: sent.append(("killpg", pid, sig)))
+    monkeypatch.setattr(os, "kill", lambda pid, sig: sent.append(("kill", pid, sig)))
+    try:
+        assert proc._pidfd is None and proc._started is None
+        proc.kill_group()
+        proc.signal_group(signal.SIGSTOP)
+        proc.terminate()
+        proc.kill()
+        assert proc.poll() is None  # still running: nothing was signalled, nothing reaped
+        assert sent == []
+    finally:
+        signal.pidfd_send_signal(fd, signal.SIGKILL)
+        os.waitid(os.P_PIDFD, fd, os.WEXITED)  # reaped here (the GroupLeader never got a signal through)
+        os.close(fd)
+        proc.returncode = -signal.SIGKILL

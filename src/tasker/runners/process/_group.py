@@ -33,11 +33,12 @@ Without pidfds (a kernel older than 5.3, or a system that forbids them),
 only while ``waitid(P_PID, pid, WNOWAIT)`` says that pid is still our child,
 unreaped, and ``/proc/<pid>/stat`` gives the start time the worker had (the
 pid may have gone to another child of the application); no signal ever goes
-to a pid without that check. That leaves one narrow window the pidfd closes:
-if the application reaps the worker between that check and the signal, *and*
-the system hands the pid to a new process in between, that process could be
-signalled. Linux since 5.3 (all supported distributions)
-takes the pidfd path.
+to a pid without that check, and none at all if ``/proc`` gave no start time
+when the worker started (nothing would tell it apart from another child).
+That leaves one narrow window the pidfd closes: if the application reaps the
+worker between that check and the signal, *and* the system hands the pid to a
+new process in between, that process could be signalled. Linux since 5.3 (all
+supported distributions) takes the pidfd path.
 
 Being outside the application's process group also means that the terminal's
 Ctrl-C (SIGINT) and Ctrl-Z (SIGTSTP) reach only the application; workers and
@@ -125,7 +126,7 @@ class GroupLeader(subprocess.Popen[bytes]):
                 return
             if self._pidfd is not None:
                 _pidfd_signal(self._pidfd, sig)
-            elif self._unreaped_locked():  # no pidfd: only while the pid is our unreaped child
+            elif self._provably_ours_locked():  # no pidfd: only while the pid is our unreaped child
                 try:
                     os.kill(self.pid, sig)
                 except OSError:
@@ -145,7 +146,7 @@ class GroupLeader(subprocess.Popen[bytes]):
                 if self.returncode is None:
                     _pidfd_signal(fd, signum)  # the leader, if it left its own group
                 return
-        if self.returncode is None and self._unreaped_locked():
+        if self.returncode is None and self._provably_ours_locked():
             # The leader is our unreaped child: its pid, the group's id, is not free.
             try:
                 os.killpg(self.pid, signum)
@@ -174,6 +175,18 @@ class GroupLeader(subprocess.Popen[bytes]):
             self._lost = True
             return False
         return True
+
+    def _provably_ours_locked(self) -> bool:
+        """May a signal go to ``self.pid``? Only if it is provably the process we started.
+
+        Without a pidfd the proof is the start time: if ``/proc`` could not be
+        read when the worker started (not mounted, ``hidepid``), nothing tells
+        our worker apart from another child of the application that got its pid,
+        so no signal goes by pid at all.
+        """
+        if self._pidfd is None and self._started is None:
+            return False
+        return self._unreaped_locked()
 
     # -- reaping -------------------------------------------------------------------------
     def poll(self) -> int | None:
@@ -211,10 +224,11 @@ class GroupLeader(subprocess.Popen[bytes]):
             return self.returncode
         if os.waitid(os.P_PID, self.pid, _LOOK) is None:
             return None  # running
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
+        if self._provably_ours_locked():
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
         return super().poll()
 
     def _reaped_elsewhere_locked(self) -> None:
