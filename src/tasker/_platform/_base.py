@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import mmap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 #: An OS handle: a file descriptor (POSIX) or a ``HANDLE`` value (Windows).
@@ -67,36 +66,65 @@ ENV_VAR = "TASKER_PLATFORM"
 EXIT_PARENT_GONE = 70
 
 
-@dataclass(frozen=True, slots=True)
 class Features:
     """What an implementation does for each feature, in words (docs, tests, diagnostics).
 
     ``name`` is the implementation's (``linux``, ``posix``, ``windows``); the other
     fields say *how* it does each thing, e.g. ``tree_kill="process group, SIGKILL"``.
+    (Small typed records here are plain slotted classes, not ``dataclasses``: a
+    worker imports this module at its start, and ``dataclasses`` costs milliseconds.)
     """
 
-    name: str
-    channel: str  # the private duplex channel to a worker
-    shared_memory: str  # cancel/pause flags and large payloads
-    tree_kill: str  # how a worker's tree is killed
-    pause: str  # how a worker's tree is suspended and resumed
-    parent_death: str  # how workers die with the application
-    memory: str  # how a worker's resident memory is read (memory cap)
-    proof: str  # what proves a process is ours before it is signalled
+    __slots__ = ("channel", "memory", "name", "parent_death", "pause", "proof", "shared_memory", "tree_kill")
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        channel: str,
+        shared_memory: str,
+        tree_kill: str,
+        pause: str,
+        parent_death: str,
+        memory: str,
+        proof: str,
+    ) -> None:
+        self.name = name
+        self.channel = channel  # the private duplex channel to a worker
+        self.shared_memory = shared_memory  # cancel/pause flags and large payloads
+        self.tree_kill = tree_kill  # how a worker's tree is killed
+        self.pause = pause  # how a worker's tree is suspended and resumed
+        self.parent_death = parent_death  # how workers die with the application
+        self.memory = memory  # how a worker's resident memory is read (memory cap)
+        self.proof = proof  # what proves a process is ours before it is signalled
+
+    def as_dict(self) -> dict[str, str]:
+        return {field: getattr(self, field) for field in FEATURE_FIELDS}
+
+    def __repr__(self) -> str:
+        return f"Features({', '.join(f'{k}={v!r}' for k, v in self.as_dict().items())})"
 
 
-@dataclass(slots=True)
+#: ``Features``' fields, in the order the docs' table shows them.
+FEATURE_FIELDS = ("name", "channel", "shared_memory", "tree_kill", "pause", "parent_death", "memory", "proof")
+
+
 class Handoff:
     """One resource as a new worker gets it: an argument and the handles it inherits.
 
-    ``close`` closes this process's copies of ``inherit`` (after the worker has
-    started, or when starting failed); idempotent.
+    ``close`` closes this process's copies of ``inherit`` with ``closer`` (after
+    the worker has started, or when starting failed); idempotent.
     """
 
-    arg: str
-    inherit: tuple[Handle, ...] = ()
-    closer: Callable[[Handle], None] | None = None
-    # Invariant: once closed, ``inherit`` is empty (nothing is closed twice).
+    __slots__ = ("arg", "closer", "inherit")
+
+    def __init__(
+        self, arg: str, inherit: tuple[Handle, ...] = (), closer: Callable[[Handle], None] | None = None
+    ) -> None:
+        self.arg = arg
+        # Invariant: once closed, ``inherit`` is empty (nothing is closed twice).
+        self.inherit = inherit
+        self.closer = closer
 
     def close(self) -> None:
         handles, self.inherit = self.inherit, ()
@@ -107,8 +135,14 @@ class Handoff:
                 except OSError:
                     pass
 
+    def __repr__(self) -> str:
+        return f"Handoff(arg={self.arg!r}, inherit={self.inherit!r})"
 
-@dataclass(slots=True)
+
+def _nothing() -> None:
+    pass
+
+
 class Lifeline:
     """The pool's side of the parent-death watch: open while the pool lives.
 
@@ -117,11 +151,14 @@ class Lifeline:
     the workers' ``watch_parent`` sees).
     """
 
-    handoff: Handoff
-    closer: Callable[[], None] = field(default=lambda: None)
+    __slots__ = ("closer", "handoff")
+
+    def __init__(self, handoff: Handoff, closer: Callable[[], None] = _nothing) -> None:
+        self.handoff = handoff
+        self.closer = closer
 
     def close(self) -> None:
-        closer, self.closer = self.closer, lambda: None
+        closer, self.closer = self.closer, _nothing
         closer()
 
 
