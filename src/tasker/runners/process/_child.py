@@ -51,7 +51,7 @@ def main(args: tuple[str, ...] | list[str] | None = None) -> None:
     if args is None:
         args = sys.argv[1:5]
     name, channel_arg, control_arg, lifeline_arg = args
-    platform = _platform.named(name)
+    platform = _platform.adopt(name)  # (what _payload and the rest use in this process)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the application's business
     # First, before any thread: the watch may fork (posix). Each handle is made
     # non-inheritable: a process a task starts (os.system, Popen with close_fds=False)

@@ -246,6 +246,7 @@ def rebuild_error(described: tuple[Any, ...]) -> BaseException:
 
 def prepare_call(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
     """The call pickled for a worker (``ProcessRunner.prepare``'s first half, without the pool)."""
+    _platform.current()  # (a wrong TASKER_PLATFORM raises here, as itself: not as an unpicklable call)
     try:
         return Call(*dumps_portable((func, args, kwargs)))
     except Exception as error:
