@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..._core._ask import Question
 from ..._core._errors import TaskError, WorkerDiedError
-from ..process import _payload
-from ..process._reader import _log_record
+from .._remote import _payload
+from .._remote._codec import log_record, rebuild_error
 from ._events import KEY_BYTES, Inbox, Seen, authentic, unpack
 
 if TYPE_CHECKING:
@@ -252,7 +252,7 @@ class Forwarder:
             if question is not None:
                 question.withdraw()
         elif tag == "L":
-            _log_record(fields[0])
+            log_record(fields[0])
         elif tag == "V":
             self.lifecycle.post_warning(task, *fields)
 
@@ -355,7 +355,7 @@ class Forwarder:
             if tag == "R":
                 self.lifecycle.conclude(task, body)
             else:
-                self.lifecycle.conclude(task, error=_payload.rebuild_error(body))
+                self.lifecycle.conclude(task, error=rebuild_error(body))
         self.runner.forget(task)
 
     def _expire(self) -> None:

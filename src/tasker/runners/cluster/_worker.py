@@ -54,8 +54,8 @@ from typing import Any
 from ..._core._context import ExecutionContext
 from ..._core._errors import TaskTimeoutError
 from ..._core._status import CANCELLED, PAUSED
-from ..process import _payload
-from ..process._child import _describe_error, log_fields, warning_fields
+from .._remote import _payload
+from .._remote._codec import describe_error, log_fields, warning_fields
 from ._events import Outbox, pack
 
 #: A task that ends sooner sends no begin event (one message less through the scheduler).
@@ -204,7 +204,7 @@ def run(token: str, topic: str, call: bytes, settings: dict[str, Any]) -> tuple[
         func, args, kwargs = _payload.loads(call, [])
         result = func(ExecutionContext(cell, cell.flag), *args, **kwargs)
     except BaseException as error:  # SystemExit, KeyboardInterrupt too: the worker thread goes on
-        outcome = ("F", _describe_error(error))
+        outcome = ("F", describe_error(error))
     else:
         outcome = ("R", result)
     finally:

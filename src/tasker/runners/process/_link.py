@@ -22,7 +22,8 @@ from typing import Any
 
 from ..._core._errors import TaskTimeoutError
 from ..._core._seconds import MAX_WAIT_S
-from . import _payload, _wire
+from .._remote import _payload
+from . import _wire
 from ._messages import ANSWER, Tag
 
 

@@ -26,7 +26,7 @@ call on load) measured 8× the cost of a plain tuple here (about 9 µs against
 the parent dispatches on them with ``match``.
 
 A *described error* is ``(pickled exception or None, "module.Type", str, traceback)``:
-the exception rebuilt with its type where it can be (``_payload.rebuild_error``).
+the exception rebuilt with its type where it can be (``_remote._codec.rebuild_error``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ import struct
 from collections.abc import Callable
 from functools import partial
 from typing import Any, Final, Literal
+
+from .._remote._codec import Described
 
 #: b"T", the cancel-flag slot the task reads (0/1), the task id.
 TASK_HEADER: Final = struct.Struct("<cBQ")
@@ -58,7 +60,6 @@ class Tag:
     UNLOADABLE: Final = "X"
 
 
-Described = tuple[bytes | None, str, str, str]
 
 Progress = tuple[Literal["P"], int, float, str | None]
 Event = tuple[Literal["E"], int, str, Any]

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..._core._ask import Question
 from ..._core._errors import TaskError, WorkerDiedError, error_text
-from . import _payload
-from ._messages import ANSWER, Described, FromWorker, Tag
+from .._remote import _payload
+from .._remote._codec import Described, log_record, rebuild_error
+from ._messages import ANSWER, FromWorker, Tag
 from ._recycle import memory_error
 from ._worker import WorkerState
 
@@ -125,9 +126,9 @@ class Reader:
                     self.pool.skipped(self.worker, task_id)
             case (Tag.FAILURE, task_id, described, progress, text, rss):
                 if task is not None and task.id == task_id:
-                    self._finished(task, progress, text, None, _payload.rebuild_error(described), rss)
+                    self._finished(task, progress, text, None, rebuild_error(described), rss)
             case (Tag.LOG, fields):
-                _log_record(fields)
+                log_record(fields)
             case (Tag.WARNING, task_id, module, qualname, text, filename, lineno):
                 mine = task if task is not None and task.id == task_id else None
                 self.lifecycle.post_warning(mine, module, qualname, text, filename, lineno)
@@ -190,7 +191,7 @@ class Reader:
     def _init_failed(self, described: Described, text: str | None) -> None:
         self.worker.init_failed = True  # its queued tasks fail here: not a failed launch
         error = TaskError(text or f"worker_initializer failed in {self.worker.name}: {described[1]}: {described[2]}")
-        error.__cause__ = _payload.rebuild_error(described)
+        error.__cause__ = rebuild_error(described)
         logger.error("tasker: %s", error)
         for task in self.pool.fail_pending():
             self.lifecycle.conclude(task, error=error)
@@ -251,9 +252,3 @@ def _send_answer(worker: Worker, number: int, value: Any, error: BaseException |
     finally:
         _payload.close_fds(fds)
 
-
-def _log_record(fields: dict[str, Any]) -> None:
-    record = logging.makeLogRecord(fields)
-    target = logging.getLogger(record.name)
-    if target.isEnabledFor(record.levelno):
-        target.handle(record)

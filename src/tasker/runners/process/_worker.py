@@ -18,7 +18,8 @@ from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from . import _frozen, _payload
+from .._remote import _payload
+from . import _frozen
 from ._messages import FromWorker, Tag
 
 if TYPE_CHECKING:
