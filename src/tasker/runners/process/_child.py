@@ -35,7 +35,7 @@ from .._remote import _payload
 from .._remote._codec import describe_error, log_fields, warning_fields
 from . import _wire
 from ._link import Cell, Link
-from ._messages import STOP, TASK_HEADER, Tag, read_task_header
+from ._messages import FAILURE, INIT_FAILED, LOG, READY, RESULT, STOP, TASK_HEADER, WARNING, read_task_header
 
 EXIT_PARENT_GONE = 70
 
@@ -61,13 +61,13 @@ def main(channel: tuple[int, ...] | None = None) -> None:
     init = _payload.loads(data, fds)
     link = Link(sock, init["interval"])
     _setup(init, link)
-    threading.Thread(target=link.reporter, daemon=True).start()
+    link.reporter.start()
     if not _initialize(init, link):
         return
     _preload(init.get("preload", ()))
     if init.get("boot_idle"):
         _leave_idle_boot()
-    link.send((Tag.READY, os.getpid()))
+    link.send((READY, 0, os.getpid()))
     _serve(link, flags)
 
 
@@ -161,7 +161,7 @@ def _initialize(init: dict[str, Any], link: Link) -> bool:
         func, args = _payload.loads(*initializer)
         func(*args)
     except BaseException as error:
-        link.send((Tag.INIT_FAILED, describe_error(error), None))
+        link.send((INIT_FAILED, 0, describe_error(error), None))
         return False
     return True
 
@@ -179,7 +179,7 @@ def _serve(link: Link, flags: Any) -> None:
         flag = slots[slot]
         if flag[0]:  # sent ahead, then cancelled before it could start: skip it
             _payload.close_fds(fds)
-            link.send((Tag.RESULT, task_id, None, 0.0, None, 0))
+            link.send((RESULT, task_id, None, 0.0, None, 0))
             continue
         cell = Cell(link, task_id)
         link.cell = cell
@@ -187,9 +187,9 @@ def _serve(link: Link, flags: Any) -> None:
             func, args, kwargs = _payload.loads(memoryview(data)[TASK_HEADER.size :], fds)
             result = func(ExecutionContext(cell, flag), *args, **kwargs)
         except BaseException as error:
-            outcome: tuple[Any, ...] = (Tag.FAILURE, task_id, describe_error(error))
+            outcome: tuple[Any, ...] = (FAILURE, task_id, describe_error(error))
         else:
-            outcome = (Tag.RESULT, task_id, result)
+            outcome = (RESULT, task_id, result)
         _finish(link, cell, outcome)
 
 
@@ -210,7 +210,7 @@ def _finish(link: Link, cell: Cell, outcome: tuple[Any, ...]) -> None:
             f"process ({error_text(error)}); return picklable data "
             "(plain values, NumPy arrays, bytes) or use run_thread()"
         )
-        link.send((Tag.FAILURE, outcome[1], describe_error(problem), cell._progress, cell._message, rss))
+        link.send((FAILURE, outcome[1], describe_error(problem), cell._progress, cell._message, rss))
 
 
 def _own_rss(fd: int) -> int:
@@ -233,7 +233,8 @@ class _ForwardHandler(logging.Handler):
         try:
             fields = log_fields(self, record)
             fields["processName"] = self._name
-            self._link.send((Tag.LOG, fields))
+            cell = self._link.cell
+            self._link.send((LOG, cell._id if cell is not None else 0, fields))
         except Exception:
             self.handleError(record)
 
@@ -256,7 +257,7 @@ class _WarningForwarder:
         cell = self._link.cell
         try:
             self._link.send(
-                (Tag.WARNING, cell._id if cell is not None else 0, *warning_fields(message, category, filename, lineno))
+                (WARNING, cell._id if cell is not None else 0, *warning_fields(message, category, filename, lineno))
             )
         except OSError:
             pass  # the parent is gone

@@ -125,9 +125,9 @@ def _tell_parent(message: str) -> bool:
         from .._remote import _payload
         from .._remote._codec import describe_error
         from . import _wire
-        from ._messages import Tag
+        from ._messages import INIT_FAILED
 
-        data, fds = _payload.dumps((Tag.INIT_FAILED, describe_error(TaskError(message)), message))
+        data, fds = _payload.dumps((INIT_FAILED, 0, describe_error(TaskError(message)), message))
         _wire.send(sock, data, fds)
         return True
     except Exception:

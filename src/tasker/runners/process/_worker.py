@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._remote import _payload
 from . import _frozen
-from ._messages import FromWorker, Tag
+from ._messages import UNLOADABLE, FromWorker
 
 if TYPE_CHECKING:
     import mmap
@@ -178,7 +178,7 @@ class Worker:
         try:
             message: FromWorker = _payload.loads(data, fds)
         except BaseException as error:  # e.g. a class this process cannot import
-            return (Tag.UNLOADABLE, error)
+            return (UNLOADABLE, 0, error)
         finally:
             self.loading = False
         return message
