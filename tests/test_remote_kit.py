@@ -368,11 +368,14 @@ def test_the_reporter_thread_sends_a_change() -> None:
     cell = CountingCell(reporter)
     cells.append(cell)
     reporter.start()
-    cell._message = "working"
-    cell._changed()
-    assert cell.reported.wait(30)
-    assert cell.reports[0] == (0.0, "working")
-    cells.clear()  # (a daemon thread, idle from here on)
+    try:
+        cell._message = "working"
+        cell._changed()
+        assert cell.reported.wait(30)
+        assert cell.reports[0] == (0.0, "working")
+    finally:
+        reporter.stop()
+    assert not reporter.thread.is_alive()
 
 
 def _cells() -> list[WorkerCell]:
