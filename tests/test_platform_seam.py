@@ -186,3 +186,33 @@ def test_workers_and_their_trees_die_with_the_killed_app(tmp_path: Path, name: s
     print(f"\n{name}, {mode}: app killed: namespace empty after {report['empty_after_s']} s")
     assert report["left_after_5s"] == {}, "processes outlived the killed app"
     assert report["empty_after_s"] is not None, "the namespace never emptied by itself"
+
+
+def test_without_shm_open_posix_uses_an_unlinked_temporary_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where ``shm_open`` is refused (no /dev/shm), a segment is an unlinked file: still nothing named."""
+    import _posixshmem
+
+    def refused(*args: Any, **kwargs: Any) -> int:
+        raise PermissionError("shm_open refused (a test)")
+
+    monkeypatch.setattr(_posixshmem, "shm_open", refused)
+    posix = named("posix")
+    data = b"tasker" * 300_000
+    segment = posix.payload_segment(memoryview(data))
+    try:
+        link = os.readlink(f"/proc/self/fd/{segment}")
+        assert "/dev/shm/" not in link and link.endswith("(deleted)"), link
+        assert bytes(posix.map_segment(segment)) == data
+    finally:
+        posix.close_handle(segment)
+
+
+def test_a_handoff_closes_its_handles_once() -> None:
+    from tasker._platform._base import Handoff
+
+    closed: list[int] = []
+    read_end, write_end = os.pipe()
+    handoff = Handoff(str(read_end), (read_end, write_end), lambda fd: (closed.append(fd), os.close(fd)))
+    handoff.close()
+    handoff.close()
+    assert closed == [read_end, write_end] and handoff.inherit == ()
