@@ -384,6 +384,36 @@ def test_the_reporter_thread_sends_a_change() -> None:
     assert not reporter.thread.is_alive()
 
 
+class TickingCell(CountingCell):
+    def __init__(self, reporter: Reporter) -> None:
+        super().__init__(reporter)
+        self.ticks = 0
+
+    def tick(self, now: float, interval: float) -> float | None:
+        self.ticks += 1
+        return super().tick(now, interval)
+
+
+def test_a_throttled_reporter_sleeps_through_a_flood_of_changes() -> None:
+    # A task that sets its progress in a tight loop wakes the reporter on every call;
+    # while the next report is not due, the reporter must not look again each time.
+    cells: list[TickingCell] = []
+    reporter = Reporter(3600.0, lambda: cells, name="tasker-test-reporter")
+    cell = TickingCell(reporter)
+    cells.append(cell)
+    reporter.start()
+    try:
+        cell._changed()
+        assert cell.reported.wait(30)
+        for i in range(200_000):  # the GIL passes to the reporter many times meanwhile
+            cell._progress = i
+            cell._changed()
+    finally:
+        reporter.stop()
+    assert cell.reports == [(0.0, None)]  # the next report is an hour away
+    assert cell.ticks <= 3, f"the reporter looked {cell.ticks} times while throttled"
+
+
 def _cells() -> list[WorkerCell]:
     from tasker.runners.cluster._worker import Cell as ClusterCell
     from tasker.runners.process._link import Cell as ProcessCell
