@@ -44,7 +44,9 @@ def test_exported_names_are_pinned() -> None:
     assert issubclass(tasker.WorkerMemoryError, tasker.WorkerDiedError)
     assert issubclass(tasker.WorkerStartError, tasker.TaskError)
     assert issubclass(tasker.TaskTimeoutError, tasker.TaskError)
-    assert tasker.RESERVED_KWARGS == ("key", "when_done", "when_event", "timeout", "visible", "priority")
+    assert tasker.RESERVED_KWARGS == (
+        "key", "when_done", "when_event", "timeout", "visible", "priority", "when_yield"
+    )
 
 
 def test_import_starts_nothing_and_imports_no_toolkit() -> None:

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
         WorkerMemoryError,
         WorkerStartError,
     )
-    from ._core._manager import RESERVED_KWARGS, TaskManager
+    from ._core._manager import TaskManager
     from ._core._options import Options
+    from ._core._reserved import RESERVED_KWARGS
     from ._core._status import TaskStatus
     from ._core._task import Task
 
@@ -70,7 +71,7 @@ _LAZY = {
     "WorkerStartError": "._core._errors",
     "TaskManager": "._core._manager",
     "DelayedCall": "._core._delivery",
-    "RESERVED_KWARGS": "._core._manager",
+    "RESERVED_KWARGS": "._core._reserved",
     "TaskStatus": "._core._status",
     "Task": "._core._task",
 }

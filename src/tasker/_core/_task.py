@@ -64,6 +64,7 @@ class Task(Generic[R]):
     _paused: bool = False
     _wakers: list[Callable[[], object]] | None = None  # run once it is no longer paused
     _listeners: list[Callable[[Task[R]], object]] | None = None  # add_done_callback
+    _when_yield: Callable[[Task[R], Any], object] | None = None  # a generator task's values (``_stream``)
     _ending_queued: bool = False  # its when_done is queued (set once, with its final status)
 
     def __init__(

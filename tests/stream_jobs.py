@@ -1,0 +1,69 @@
+"""Generator task functions for the stream, batch and chain tests (importable by workers)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncGenerator, Generator
+from typing import Any
+
+from tasker import ExecutionContext
+
+#: Set by the generators' ``finally`` (in-process kinds): the generator was closed.
+CLOSED = threading.Event()
+
+
+def count_up(context: ExecutionContext, n: int) -> Generator[int, None, str]:
+    for i in range(n):
+        yield i
+    return f"counted {n}"
+
+
+async def count_up_async(context: ExecutionContext, n: int) -> AsyncGenerator[int, None]:
+    for i in range(n):
+        yield i
+
+
+def forever(context: ExecutionContext) -> Generator[int, None, None]:
+    i = 0
+    try:
+        while True:
+            yield i
+            i += 1
+    finally:
+        CLOSED.set()
+
+
+async def forever_async(context: ExecutionContext) -> AsyncGenerator[int, None]:
+    i = 0
+    try:
+        while True:
+            yield i
+            i += 1
+    finally:
+        CLOSED.set()
+
+
+def breaks_after(context: ExecutionContext, n: int) -> Generator[int, None, None]:
+    yield from range(n)
+    raise ValueError(f"broke after {n}")
+
+
+async def breaks_after_async(context: ExecutionContext, n: int) -> AsyncGenerator[int, None]:
+    for i in range(n):
+        yield i
+    raise ValueError(f"broke after {n}")
+
+
+SYNC: dict[str, Any] = {"count_up": count_up, "forever": forever, "breaks_after": breaks_after}
+ASYNC: dict[str, Any] = {"count_up": count_up_async, "forever": forever_async, "breaks_after": breaks_after_async}
+
+
+def start(mgr: Any, kind: str, job: str, *args: Any, **kwargs: Any) -> Any:
+    """Start the generator ``job`` as a task of ``kind``."""
+    if kind == "coroutine":
+        return mgr.add_coroutine(ASYNC[job], *args, **kwargs)
+    if kind == "thread":
+        return mgr.run_thread(SYNC[job], *args, **kwargs)
+    if kind == "process":
+        return mgr.run_process(SYNC[job], *args, **kwargs)
+    return mgr.run_on_cluster(SYNC[job], *args, **kwargs)
