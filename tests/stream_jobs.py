@@ -13,8 +13,7 @@ CLOSED = threading.Event()
 
 
 def count_up(context: ExecutionContext, n: int) -> Generator[int, None, str]:
-    for i in range(n):
-        yield i
+    yield from range(n)
     return f"counted {n}"
 
 

@@ -14,8 +14,9 @@ import pytest
 
 import stream_jobs
 import tasker
-from conftest import Harness, wait_for
 from tasker import Task, TaskTimeoutError
+
+from conftest import Harness, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -209,6 +210,8 @@ def test_when_yield_is_reserved_and_checked() -> None:
 
 @pytest.mark.parametrize("method", ["run_process", "run_on_cluster"])
 def test_kinds_that_do_not_stream_yet_refuse_a_generator_at_the_call(method: str) -> None:
-    with tasker.TaskManager(main_thread_scheduler="manual") as mgr:
-        with pytest.raises(TypeError, match="cannot stream the generator function"):
-            getattr(mgr, method)(stream_jobs.count_up, 3)
+    with (
+        tasker.TaskManager(main_thread_scheduler="manual") as mgr,
+        pytest.raises(TypeError, match="cannot stream the generator function"),
+    ):
+        getattr(mgr, method)(stream_jobs.count_up, 3)
