@@ -66,3 +66,31 @@ def start(mgr: Any, kind: str, job: str, *args: Any, **kwargs: Any) -> Any:
     if kind == "process":
         return mgr.run_process(SYNC[job], *args, **kwargs)
     return mgr.run_on_cluster(SYNC[job], *args, **kwargs)
+
+
+# -- chain steps: fn(context, upstream's result, *args) ------------------------------------
+def plus(context: ExecutionContext, value: int, amount: int = 1) -> int:
+    context.set_message(f"adding {amount}")
+    context.set_progress(0.5)
+    return value + amount
+
+
+async def plus_async(context: ExecutionContext, value: int, amount: int = 1) -> int:
+    context.set_message(f"adding {amount}")
+    context.set_progress(0.5)
+    return value + amount
+
+
+def step_fails(context: ExecutionContext, value: Any) -> None:
+    raise KeyError(f"step got {value!r}")
+
+
+async def step_fails_async(context: ExecutionContext, value: Any) -> None:
+    raise KeyError(f"step got {value!r}")
+
+
+def step(kind: str, name: str) -> Any:
+    """The chain step ``name`` for ``kind`` (the async form for coroutines)."""
+    table = {"plus": (plus, plus_async), "fails": (step_fails, step_fails_async)}
+    sync, async_ = table[name]
+    return async_ if kind == "coroutine" else sync

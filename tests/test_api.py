@@ -18,6 +18,7 @@ def test_exported_names_are_pinned() -> None:
     assert sorted(tasker.__all__) == sorted(
         [
             "RESERVED_KWARGS",
+            "BatchError",
             "CancelledError",
             "DelayedCall",
             "ExecutionContext",
@@ -32,10 +33,13 @@ def test_exported_names_are_pinned() -> None:
             "TaskStatus",
             "TaskTimeoutError",
             "UnsupportedPlatformError",
+            "UpstreamError",
             "WorkerDiedError",
             "WorkerMemoryError",
             "WorkerStartError",
             "task_mgr",
+            "when_all",
+            "when_any",
         ]
     )
     for name in tasker.__all__:

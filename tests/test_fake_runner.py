@@ -202,3 +202,36 @@ def test_the_kind_name_is_used_in_errors(world: World) -> None:
         world.mgr._submit("fake", coro, (), {})
     with pytest.raises(ValueError, match="no runner for tasks of kind 'nope'"):
         world.mgr._submit("nope", work, (), {})
+
+
+# -- tasks made of tasks, on the fake runner: no thread, every step by hand ---------------------
+def test_a_chain_step_runs_in_the_runners_kind_and_shows_its_progress(world: World) -> None:
+    up = world.start(1)
+    chain = up.then(work, "extra", kind="fake", when_done=world.done.append)
+    assert chain.get_status() == "pending" and world.runner.submitted == [up]
+    lifecycle = world.runner.lifecycle
+    lifecycle.begin(up)
+    lifecycle.conclude(up, 20)
+    step = world.runner.submitted[-1]
+    assert step is not up and step.call[1] == (20, "extra") and not step.visible
+    assert chain.get_status() == "running"
+    lifecycle.begin(step)
+    lifecycle.report(step, 0.25, "a quarter")
+    assert (chain.get_progress(), chain.get_message()) == (0.25, "a quarter")
+    lifecycle.conclude(step, "out")
+    world.scheduler.pump()
+    assert chain.result() == "out" and world.done[-1] is chain
+
+
+def test_cancelling_a_gather_cancels_its_tasks_and_nothing_runs_twice(world: World) -> None:
+    import tasker
+
+    a, b = world.start(), world.start()
+    both = tasker.when_all(a, b, when_done=world.done.append)
+    world.runner.lifecycle.begin(a)
+    both.cancel()
+    world.clock.advance(2.0)  # a's grace period: it never stopped, so it is abandoned
+    world.scheduler.pump()
+    assert [t.get_status() for t in (both, a, b)] == ["canceled"] * 3
+    assert world.done.count(both) == 1
+    assert ("interrupt", a.id) in world.runner.calls and ("abandon", a.id) in world.runner.calls

@@ -13,15 +13,18 @@ from ._core._proxy import TaskManagerProxy, task_mgr
 
 if TYPE_CHECKING:
     from ._core._cancelled import CancelledError
+    from ._core._chain import when_all, when_any
     from ._core._context import ExecutionContext
     from ._core._delivery import DelayedCall
     from ._core._errors import (
+        BatchError,
         InvalidStateError,
         ManagerClosedError,
         RemoteTaskError,
         TaskError,
         TaskTimeoutError,
         UnsupportedPlatformError,
+        UpstreamError,
         WorkerDiedError,
         WorkerMemoryError,
         WorkerStartError,
@@ -36,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "RESERVED_KWARGS",
+    "BatchError",
     "CancelledError",
     "DelayedCall",
     "ExecutionContext",
@@ -50,13 +54,20 @@ __all__ = [
     "TaskStatus",
     "TaskTimeoutError",
     "UnsupportedPlatformError",
+    "UpstreamError",
     "WorkerDiedError",
     "WorkerMemoryError",
     "WorkerStartError",
     "task_mgr",
+    "when_all",
+    "when_any",
 ]
 
 _LAZY = {
+    "BatchError": "._core._errors",
+    "UpstreamError": "._core._errors",
+    "when_all": "._core._chain",
+    "when_any": "._core._chain",
     "ExecutionContext": "._core._context",
     "CancelledError": "._core._cancelled",
     "InvalidStateError": "._core._errors",

@@ -288,6 +288,8 @@ class TaskLifecycle(PauseTransitions):
             task._dirty = True
             if task.visible:
                 self.changed(task)
+            elif task._parent is not None:
+                task._parent._part_changed(task)
 
     def flush(self) -> None:
         self.delivery.flush_soon()
@@ -350,6 +352,13 @@ class TaskLifecycle(PauseTransitions):
 
     def never_block(self, thread_id: int) -> None:
         self.delivery.never_block(thread_id)
+
+    def then(self, task: Task[Any], fn: Callable[..., Any], args: tuple[Any, ...], kind: str | None,
+             kwargs: dict[str, Any]) -> Task[Any]:
+        """``Task.then`` (``_chain``; reached from here so that ``_task`` imports no composite)."""
+        from ._chain import then
+
+        return then(task, fn, args, kind, kwargs)
 
     # -- cancellation ---------------------------------------------------------------
     def cancel(self, task: Task[Any]) -> bool:

@@ -153,6 +153,9 @@ RUNNERS: dict[str, str | RunnerFactory] = {
     "coroutine": "tasker.runners._coroutines:CoroutineRunner",
     "process": "tasker.runners.process:ProcessRunner",
     "cluster": "tasker.runners.cluster:ClusterRunner",
+    # Tasks made of other tasks (``then``, ``when_all``/``when_any``, ``map``): ``_composite``.
+    "chain": "tasker._core._composite:CompositeRunner",
+    "batch": "tasker._core._composite:CompositeRunner",
 }
 
 #: kind -> "module:function" that prepares a call without its runner (``prepare``'s
