@@ -94,3 +94,89 @@ def step(kind: str, name: str) -> Any:
     table = {"plus": (plus, plus_async), "fails": (step_fails, step_fails_async)}
     sync, async_ = table[name]
     return async_ if kind == "coroutine" else sync
+
+
+# -- batch items: fn(context, item) ---------------------------------------------------------
+def square(context: ExecutionContext, item: int) -> int:
+    context.set_progress(1.0)
+    return item * item
+
+
+async def square_async(context: ExecutionContext, item: int) -> int:
+    return item * item
+
+
+def odd_fails(context: ExecutionContext, item: int) -> int:
+    if item % 2:
+        raise ValueError(f"odd item {item}")
+    return item
+
+
+async def odd_fails_async(context: ExecutionContext, item: int) -> int:
+    if item % 2:
+        raise ValueError(f"odd item {item}")
+    return item
+
+
+def until_cancelled_item(context: ExecutionContext, item: Any) -> str:
+    """Waits (bounded) until its batch is cancelled or paused-then-cancelled."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if context.is_cancelled():
+            return "stopped"
+        time.sleep(0.001)
+    return "limit"
+
+
+async def until_cancelled_item_async(context: ExecutionContext, item: Any) -> str:
+    import asyncio
+
+    await asyncio.sleep(30)
+    return "limit"
+
+
+def slow_if_negative(context: ExecutionContext, item: int) -> int:
+    """A negative item waits (bounded) to be cancelled: with a timeout it times out."""
+    if item < 0:
+        return until_cancelled_item(context, item)  # type: ignore[return-value]
+    return item
+
+
+async def slow_if_negative_async(context: ExecutionContext, item: int) -> int:
+    if item < 0:
+        return await until_cancelled_item_async(context, item)  # type: ignore[return-value]
+    return item
+
+
+ITEMS = {
+    "square": (square, square_async),
+    "odd_fails": (odd_fails, odd_fails_async),
+    "until_cancelled": (until_cancelled_item, until_cancelled_item_async),
+    "slow_if_negative": (slow_if_negative, slow_if_negative_async),
+}
+
+
+def item_fn(kind: str, name: str) -> Any:
+    sync, async_ = ITEMS[name]
+    return async_ if kind == "coroutine" else sync
+
+
+def fails_on_one(context: ExecutionContext, item: int) -> Any:
+    if item == 1:
+        raise ValueError("item 1 fails")
+    if item < 0:
+        return until_cancelled_item(context, item)
+    return item
+
+
+async def fails_on_one_async(context: ExecutionContext, item: int) -> Any:
+    if item == 1:
+        raise ValueError("item 1 fails")
+    if item < 0:
+        return await until_cancelled_item_async(context, item)
+    return item
+
+
+ITEMS["fails_on_one"] = (fails_on_one, fails_on_one_async)

@@ -19,6 +19,7 @@ def test_exported_names_are_pinned() -> None:
         [
             "RESERVED_KWARGS",
             "BatchError",
+            "BatchTask",
             "CancelledError",
             "DelayedCall",
             "ExecutionContext",

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-import tasker._core._cancelled  # noqa: F401  (imported: the manager starts no warm-up thread)
+import tasker
+import tasker._core._cancelled
 from tasker import CancelledError, Task, TaskManager, TaskTimeoutError
 from tasker._core._ask import Question
 from tasker._core._runner import RUNNERS, Lifecycle, register_runner
@@ -235,3 +236,29 @@ def test_cancelling_a_gather_cancels_its_tasks_and_nothing_runs_twice(world: Wor
     assert [t.get_status() for t in (both, a, b)] == ["canceled"] * 3
     assert world.done.count(both) == 1
     assert ("interrupt", a.id) in world.runner.calls and ("abandon", a.id) in world.runner.calls
+
+
+def test_a_batch_on_the_fake_runner_is_one_task_of_many_parts(world: World) -> None:
+    seen: list[tuple[int, Any, Any]] = []
+    batch = world.mgr.map(
+        work, ["a", "b", "c"], kind="fake", chunksize=1, max_concurrency=2,
+        when_item=lambda b, i, r, e: seen.append((i, r, e)), when_done=world.done.append,
+    )
+    lifecycle = world.runner.lifecycle
+    first, second = world.runner.submitted
+    assert [first.call[1][1], second.call[1][1]] == [["a"], ["b"]] and not (first.visible or second.visible)
+    lifecycle.begin(first)
+    lifecycle.report(first, 0.5, None)
+    assert batch.get_progress() == pytest.approx(0.5 / 3)
+    lifecycle.conclude(first, [(True, "A")])
+    third = world.runner.submitted[-1]  # its slot went to the next item
+    assert third.call[1][1] == ["c"]
+    lifecycle.begin(second)
+    lifecycle.conclude(second, [(False, KeyError("b"))])
+    lifecycle.begin(third)
+    lifecycle.conclude(third, [(True, "C")])
+    world.scheduler.pump()
+    error = batch.exception()
+    assert world.done == [batch] and batch.get_message() == "3 of 3 · 1 failed"
+    assert isinstance(error, tasker.BatchError) and error.results == ["A", None, "C"]
+    assert sorted(i for i, _, _ in seen) == [0, 1, 2]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._core._proxy import TaskManagerProxy, task_mgr
 
 if TYPE_CHECKING:
+    from ._core._batch import BatchTask
     from ._core._cancelled import CancelledError
     from ._core._chain import when_all, when_any
     from ._core._context import ExecutionContext
@@ -40,6 +41,7 @@ __version__ = "0.1.0"
 __all__ = [
     "RESERVED_KWARGS",
     "BatchError",
+    "BatchTask",
     "CancelledError",
     "DelayedCall",
     "ExecutionContext",
@@ -65,6 +67,7 @@ __all__ = [
 
 _LAZY = {
     "BatchError": "._core._errors",
+    "BatchTask": "._core._batch",
     "UpstreamError": "._core._errors",
     "when_all": "._core._chain",
     "when_any": "._core._chain",

@@ -22,7 +22,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._composite import Composite, start_part, wait_on
+from ._composite import Composite, start_part, submit_composite, wait_on
 from ._errors import UpstreamError, error_text
 from ._task import Task
 
@@ -35,7 +35,7 @@ R = TypeVar("R")
 COMPOSITE_KINDS = ("chain", "batch")
 
 
-class Chain(Composite):
+class Chain(Composite[Any]):
     """``upstream.then(fn, ...)``: runs ``fn(context, upstream's result, ...)`` once it completed."""
 
     def __init__(self, lifecycle: TaskLifecycle, upstream: Task[Any], step_kind: str, call: Any, reserved: Any) -> None:
@@ -116,7 +116,7 @@ class Chain(Composite):
             self._when_yield(self, value)
 
 
-class Gather(Composite):
+class Gather(Composite[Any]):
     """``when_all`` (every task completed: their results) / ``when_any`` (the first that completed)."""
 
     def __init__(self, lifecycle: TaskLifecycle, tasks: list[Task[Any]], any_: bool, reserved: Any) -> None:
@@ -190,7 +190,7 @@ def then(
         raise ValueError(f"then(kind=...) takes one of {known}, got {kind!r}")
     reserved = take_reserved(METHODS.get(step_kind, step_kind), step_kind, fn, kwargs)
     lifecycle = upstream._lifecycle
-    return _submit(lifecycle, Chain(lifecycle, upstream, step_kind, (fn, args, kwargs), reserved))
+    return submit_composite(lifecycle, Chain(lifecycle, upstream, step_kind, (fn, args, kwargs), reserved))
 
 
 def when_all(*tasks: Task[Any], **options: Any) -> Task[list[Any]]:
@@ -227,17 +227,7 @@ def _gather(tasks: list[Task[Any]], any_: bool, options: dict[str, Any], name: s
     if unknown:
         raise TypeError(f"{name}() got unexpected keyword arguments {sorted(unknown)}")
     reserved = take_reserved(name, "thread", _no_work, dict(options))
-    return _submit(lifecycle, Gather(lifecycle, tasks, any_, reserved))
-
-
-def _submit(lifecycle: TaskLifecycle, task: Composite) -> Task[Any]:
-    """Add a composite task as ``TaskManager._submit`` adds any (replace by key included)."""
-    runner = lifecycle.runner(task.kind)
-    old = lifecycle.add(task)
-    if old is not None:
-        lifecycle.cancel(old)
-    runner.submit(task)
-    return task
+    return submit_composite(lifecycle, Gather(lifecycle, tasks, any_, reserved))
 
 
 def upstream_error(task: Task[Any], upstream: Task[Any]) -> UpstreamError:

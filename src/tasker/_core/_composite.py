@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._task import Task
 
@@ -29,9 +29,10 @@ if TYPE_CHECKING:
     from ._options import Options
 
 logger = logging.getLogger("tasker")
+R = TypeVar("R")
 
 
-class Composite(Task[Any]):
+class Composite(Task[R]):
     """A task whose work is other tasks; subclasses say how they start and end."""
 
     _lifecycle: TaskLifecycle
@@ -47,6 +48,12 @@ class Composite(Task[Any]):
     def _upstreams(self) -> Iterable[Task[Any]]:
         """The tasks it waits on (not its own parts)."""
         return ()
+
+    def _resumed(self) -> None:
+        """It was resumed (after its parts): go on with what a pause held back."""
+
+    def _released(self) -> None:
+        """It was cancelled and its parts were asked to stop: end now if nothing is left running."""
 
     def _part_changed(self, part: Task[Any]) -> None:
         """A part's progress or message changed (any thread): show it as this task's."""
@@ -89,7 +96,17 @@ class Composite(Task[Any]):
             lifecycle.cancel(upstream)
 
 
-def wait_on(composite: Composite, upstream: Task[Any]) -> None:
+def submit_composite(lifecycle: TaskLifecycle, task: Composite[R]) -> Composite[R]:
+    """Add a composite task as ``TaskManager._submit`` adds any (replace by key included), and start it."""
+    runner = lifecycle.runner(task.kind)
+    old = lifecycle.add(task)
+    if old is not None:
+        lifecycle.cancel(old)
+    runner.submit(task)
+    return task
+
+
+def wait_on(composite: Composite[Any], upstream: Task[Any]) -> None:
     """Note that ``composite`` waits on ``upstream`` (for the cancel of what only it waits on)."""
     with composite._lifecycle.lock:
         if upstream._dependents is None:
@@ -98,7 +115,7 @@ def wait_on(composite: Composite, upstream: Task[Any]) -> None:
 
 
 def start_part(
-    parent: Composite,
+    parent: Composite[Any],
     kind: str,
     func: Callable[..., Any],
     args: tuple[Any, ...],
@@ -153,6 +170,7 @@ class CompositeRunner:
     def release(self, task: Task[Any]) -> None:
         assert isinstance(task, Composite)
         task._each_part(self._lifecycle.cancel)
+        task._released()
 
     def abandon(self, task: Task[Any]) -> None:
         pass  # its parts have their own grace periods
@@ -166,6 +184,7 @@ class CompositeRunner:
         assert isinstance(task, Composite)
         if not task.is_paused():
             task._each_part(self._lifecycle.resume)
+            task._resumed()
 
     def restart(self) -> None:
         pass

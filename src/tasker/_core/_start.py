@@ -11,17 +11,20 @@ result (``_stream``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Hashable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Hashable, Iterable
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, overload
 
 if TYPE_CHECKING:
     from typing import Unpack
 
+    from ._batch import BatchTask
     from ._context import ExecutionContext
+    from ._lifecycle import TaskLifecycle
     from ._task import Task, TaskKind
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 Y = TypeVar("Y")
 Ts = TypeVarTuple("Ts")
 
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     WhenDone = Callable[[Task[R]], object]
     WhenEvent = Callable[[Task[R], str, Any], object]
     WhenYield = Callable[[Task[R], Y], object]
+    WhenItem = Callable[[BatchTask[R], int, R | None, BaseException | None], object]
 
 
 class StartMethods:
@@ -39,6 +43,9 @@ class StartMethods:
         def _submit(
             self, kind: TaskKind, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
         ) -> Task[Any]: ...
+        def _built(self) -> TaskLifecycle: ...
+        def _check_open(self) -> None: ...
+        def _get_scheduler(self) -> Any: ...
 
     @overload
     def add_coroutine(
@@ -253,3 +260,70 @@ class StartMethods:
         ``priority=`` goes to Dask: it orders the tasks waiting on the cluster.
         """
         return self._submit("cluster", func, args, kwargs)
+
+    @overload
+    def map(
+        self,
+        fn: Callable[[ExecutionContext, T], Awaitable[R]],
+        items: Iterable[T],
+        /,
+        *,
+        kind: str = "process",
+        max_concurrency: int | None = None,
+        ordered: bool = False,
+        fail_fast: bool = False,
+        when_item: WhenItem[R] | None = None,
+        key: Hashable | None = None,
+        when_done: Callable[[BatchTask[R]], object] | None = None,
+        timeout: float | None = None,
+        priority: int = 0,
+        visible: bool = True,
+        chunksize: int | None = None,
+    ) -> BatchTask[R]: ...
+    @overload
+    def map(
+        self,
+        fn: Callable[[ExecutionContext, T], R],
+        items: Iterable[T],
+        /,
+        *,
+        kind: str = "process",
+        max_concurrency: int | None = None,
+        ordered: bool = False,
+        fail_fast: bool = False,
+        when_item: WhenItem[R] | None = None,
+        key: Hashable | None = None,
+        when_done: Callable[[BatchTask[R]], object] | None = None,
+        timeout: float | None = None,
+        priority: int = 0,
+        visible: bool = True,
+        chunksize: int | None = None,
+    ) -> BatchTask[R]: ...
+    def map(
+        self, fn: Callable[..., Any], items: Iterable[Any], /, *, kind: str = "process", **options: Any
+    ) -> BatchTask[Any]:
+        """Run ``fn(context, item)`` for each item as one task (a ``BatchTask``; see ``_batch``).
+
+        ``items`` is consumed lazily; at most ``max_concurrency`` parts run at a
+        time (default: twice the kind's pool, so a worker finds its next chunk
+        queued); small items go in chunks (``chunksize``, automatic). As items end,
+        ``when_item(batch, index, result, error)`` runs on the main thread
+        (``ordered=True``: in input order). The batch completes with the list of
+        results in input order, or fails with ``tasker.BatchError`` (an
+        ``ExceptionGroup``; ``.failures``, ``.results``) if an item failed;
+        ``fail_fast=True`` cancels the rest at the first failure. ``timeout`` is
+        each item's (a timed-out item fails with ``TaskTimeoutError``; the rest go
+        on). Cancel, pause, resume, replace by key and shutdown act on every item.
+        """
+        from ._batch import start_map
+
+        self._check_open()
+        lifecycle = self._built()
+        self._get_scheduler()  # chosen here, in the caller's (main) thread
+        for name, default in _MAP_DEFAULTS:
+            options.setdefault(name, default)
+        return start_map(self, lifecycle, fn, items, kind, options)
+
+
+_MAP_DEFAULTS = (("max_concurrency", None), ("ordered", False), ("fail_fast", False), ("when_item", None),
+                 ("chunksize", None))
