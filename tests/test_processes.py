@@ -202,7 +202,7 @@ def test_queued_large_argument_is_released_when_cancelled(make_harness) -> None:
 @pytest.mark.parametrize("by_value", [False, True])
 def test_big_buffers_go_out_of_band(by_value: bool) -> None:
     np = pytest.importorskip("numpy")
-    from tasker.runners.process import _payload
+    from tasker.runners._remote import _payload
 
     big = b"y" * (1 << 20)
     for value in (big, bytearray(big), np.ones(1 << 18), {"blob": big}, ("R", 1, [big], 0.5, None)):

@@ -168,7 +168,8 @@ def test_received_shared_memory_is_closed_when_the_peer_dies_mid_message() -> No
     close-on-exec, were inherited by any process the application started."""
     import socket
 
-    from tasker.runners.process import _payload, _wire
+    from tasker.runners._remote import _payload
+    from tasker.runners.process import _wire
 
     def memfds() -> int:
         return sum(os.readlink(f"/proc/self/fd/{fd}").startswith("/memfd:") for fd in os.listdir("/proc/self/fd")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from ..._core._errors import UnsupportedPlatformError
 
 if TYPE_CHECKING:
-    from ._payload import Call
+    from .._remote._payload import Call
     from ._pool import ProcessRunner
 
 __all__ = ["ProcessRunner", "prepare_first"]
@@ -48,7 +48,7 @@ def prepare_first(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> C
     """A fresh manager's first process call, checked and pickled in the caller's thread."""
     if not SUPPORTED:
         refuse()
-    from ._payload import prepare_call
+    from .._remote._payload import prepare_call
 
     return prepare_call(func, args, kwargs)
 

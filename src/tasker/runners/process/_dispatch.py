@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..._core._status import PAUSED
-from . import _payload
+from .._remote import _payload
 from ._messages import task_header
 
 if TYPE_CHECKING:

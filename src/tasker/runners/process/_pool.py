@@ -47,7 +47,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..._core._status import PAUSED
 from .._pending import PendingQueue
-from . import _frozen, _payload, _worker
+from .._remote import _payload
+from . import _frozen, _worker
 from ._dispatch import PoolDispatch
 from ._launch import LaunchGuard, cause_of, start_error
 from ._messages import STOP
