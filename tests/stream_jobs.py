@@ -22,7 +22,8 @@ async def count_up_async(context: ExecutionContext, n: int) -> AsyncGenerator[in
         yield i
 
 
-def forever(context: ExecutionContext) -> Generator[int, None, None]:
+def forever(context: ExecutionContext, marker: str | None = None) -> Generator[int, None, None]:
+    """Yields 0, 1, 2, ... until closed; its finally sets CLOSED (and writes ``marker``: other processes)."""
     i = 0
     try:
         while True:
@@ -30,9 +31,12 @@ def forever(context: ExecutionContext) -> Generator[int, None, None]:
             i += 1
     finally:
         CLOSED.set()
+        if marker is not None:
+            with open(marker, "w") as out:
+                out.write("closed")
 
 
-async def forever_async(context: ExecutionContext) -> AsyncGenerator[int, None]:
+async def forever_async(context: ExecutionContext, marker: str | None = None) -> AsyncGenerator[int, None]:
     i = 0
     try:
         while True:
@@ -51,6 +55,18 @@ async def breaks_after_async(context: ExecutionContext, n: int) -> AsyncGenerato
     for i in range(n):
         yield i
     raise ValueError(f"broke after {n}")
+
+
+def big_values(context: ExecutionContext, n: int, nbytes: int) -> Generator[bytes, None, int]:
+    for i in range(n):
+        yield bytes([i]) * nbytes
+    return n
+
+
+def yields_a_lock(context: ExecutionContext) -> Generator[Any, None, None]:
+    yield 1
+    yield threading.Lock()
+    yield 3
 
 
 SYNC: dict[str, Any] = {"count_up": count_up, "forever": forever, "breaks_after": breaks_after}

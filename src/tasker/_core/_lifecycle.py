@@ -37,6 +37,7 @@ from ._pausing import PauseTransitions, resume_runner, wake
 from ._runner import Runner, make_runner
 from ._signal import TasksSignal
 from ._status import CANCELLED, TaskStatus, final_status
+from ._stream import post_yield
 from ._task import func_name
 
 if TYPE_CHECKING:
@@ -297,6 +298,10 @@ class TaskLifecycle(PauseTransitions):
     def post_event(self, task: Task[Any], name: str, data: Any) -> None:
         if not task._status.is_final:
             self.delivery.event(self._deliver_event, task, name, data)
+
+    def post_yield(self, task: Task[Any], value: Any) -> None:
+        """A generator task's value: ``when_yield`` on the main thread, in order (``_stream``)."""
+        post_yield(self, task, value)
 
     def _deliver_event(self, task: Task[Any], name: str, data: Any) -> None:
         if task._when_event is not None and not task._done_delivered:

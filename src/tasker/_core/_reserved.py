@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from ._validate import check_func, is_generator_callable
 
 #: The kinds that run generator functions as streams (``_stream``); the others refuse them at the call.
-STREAMING_KINDS = frozenset({"thread", "coroutine"})
+STREAMING_KINDS = frozenset({"thread", "coroutine", "process", "cluster"})
 
 #: Keyword arguments that configure the task instead of reaching the function.
 RESERVED_KWARGS = ("key", "when_done", "when_event", "timeout", "visible", "priority", "when_yield")

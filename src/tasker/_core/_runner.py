@@ -70,6 +70,10 @@ class Lifecycle(Protocol):
         """``send_event`` from elsewhere: ``when_event`` on the main thread, in order."""
         ...
 
+    def post_yield(self, task: Task[Any], value: Any) -> None:
+        """A generator task's ``yield`` from elsewhere: ``when_yield`` on the main thread, in order."""
+        ...
+
     def post_question(self, task: Task[Any], question: Question) -> None:
         """``context.ask`` from elsewhere: the handler's answer goes back via the question."""
         ...

@@ -1,5 +1,8 @@
 """Generator tasks: each ``yield`` reaches ``when_yield(task, value)`` on the main thread.
 
+    process, cluster: the worker drains the generator (``drain``): each value a YIELD message,
+    which the runner's reader passes to ``lifecycle.post_yield`` (``_remote._relay``).
+
     thread     value = next(gen)                      ─┐
     coroutine  value = await agen.__anext__()          ├─ flag byte set?  paused: hold here (pause point)
                                                        │                  cancelled: close the generator
@@ -21,7 +24,7 @@ before it were delivered first (the ending is queued after them).
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from ._status import CANCELLED
@@ -50,6 +53,36 @@ def _deliver(task: Task[Any], value: Any, window: Window | None) -> None:
         handler(task, value)
 
 
+def drain(
+    gen: Generator[Any, Any, Any], flag: Any, pause_point: Callable[[], bool], send: Callable[[Any], object]
+) -> Any:
+    """A worker's side (process, cluster): ``send`` each value, in order; return the generator's value.
+
+    Raises what the generator raised. A value ``send`` cannot send (it cannot
+    be pickled) closes the generator and fails the task naming the value's type.
+    """
+    from ._errors import TaskError, error_text
+
+    while True:
+        try:
+            value = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if flag[0] and pause_point():  # cancelled (paused: held there where the transport pauses so)
+            gen.close()  # its finally runs here
+            return None
+        try:
+            send(value)
+        except OSError:  # the channel to the app is gone: the worker ends
+            raise
+        except Exception as error:
+            gen.close()
+            raise TaskError(
+                f"a value of type {type(value).__name__} that the generator yielded cannot be sent from "
+                f"the worker ({error_text(error)}); yield picklable data (plain values, NumPy arrays, bytes)"
+            ) from error
+
+
 def drive(lifecycle: Any, task: Task[Any], gen: Generator[Any, Any, Any]) -> Outcome:
     """Run a generator task's generator to its end, in the calling thread."""
     flag = task.cancel_flag
@@ -59,7 +92,7 @@ def drive(lifecycle: Any, task: Task[Any], gen: Generator[Any, Any, Any]) -> Out
             if flag[0] and task._pause_point():  # held while paused; True: cancelled
                 gen.close()  # its finally runs here
                 return None, None
-            post_yield(lifecycle, task, value)
+            lifecycle.post_yield(task, value)
     except StopIteration as stop:
         return stop.value, None
     except BaseException as error:  # the generator's failure (the lifecycle decides the ending)
