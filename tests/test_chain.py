@@ -226,3 +226,27 @@ def test_pausing_a_chain_pauses_its_step(harness: Harness, kind: str) -> None:
     chain.cancel()
     harness.finish(chain)
     assert chain.get_status() == "canceled"
+
+
+def test_a_chain_of_hidden_steps_shows_the_current_step_in_its_row(harness: Harness) -> None:
+    import jobs
+
+    gate = threading.Event()
+
+    def load(context: Any) -> int:
+        context.set_message("load: reading")
+        context.set_progress(0.5)
+        assert gate.wait(30)
+        return 1
+
+    first = harness.mgr.run_thread(load, visible=False)
+    middle = first.then(stream_jobs.plus, visible=False)
+    last = middle.then(jobs.ok, when_done=harness.when_done)
+    assert harness.pump_until(lambda: last.get_message() == "load: reading")
+    assert last.get_progress() == 0.5 and last.get_status() == "pending"
+    assert harness.pump_until(lambda: any(tasks for tasks, _ in harness.updates))
+    rows = [tasks for tasks, _ in harness.updates if tasks]
+    assert rows and all(tasks == [last] for tasks in rows), "only the chain's last task is a row"
+    gate.set()
+    harness.finish(last)
+    assert last.result() == 4  # ok(plus(1)) = (1 + 1) * 2

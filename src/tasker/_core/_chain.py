@@ -10,7 +10,9 @@
     (under the lifecycle's lock); the first that decides concludes it.
 
 A chain is pending while it waits and running while its step runs; it shows
-its step's progress and message, and its step's events and values reach the
+its step's progress and message (and, while it waits, a hidden upstream's: a
+row for ``a.then(b).then(c)`` with ``a`` and ``b`` started ``visible=False``
+shows whichever step runs), and its step's events and values reach the
 chain's ``when_event``/``when_yield`` as the chain's own. Cancelling a chain
 cancels its step, and the tasks it waits on that nothing else waits on
 (``_composite``).
@@ -190,7 +192,17 @@ def then(
         raise ValueError(f"then(kind=...) takes one of {known}, got {kind!r}")
     reserved = take_reserved(METHODS.get(step_kind, step_kind), step_kind, fn, kwargs)
     lifecycle = upstream._lifecycle
-    return submit_composite(lifecycle, Chain(lifecycle, upstream, step_kind, (fn, args, kwargs), reserved))
+    chain = Chain(lifecycle, upstream, step_kind, (fn, args, kwargs), reserved)
+    with lifecycle.lock:
+        shown = not upstream.visible and upstream._parent is None and not upstream._status.is_final
+        if shown:
+            # A hidden upstream (an earlier step: run_thread(load, visible=False).then(...)) shows
+            # in this chain's row while the chain waits on it: the row shows the current step.
+            upstream._parent = chain
+            upstream._dirty = False
+    if shown:
+        chain._progress, chain._message = upstream._progress, upstream._message  # what it showed so far
+    return submit_composite(lifecycle, chain)
 
 
 def when_all(*tasks: Task[Any], **options: Any) -> Task[list[Any]]:

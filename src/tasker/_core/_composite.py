@@ -67,6 +67,8 @@ class Composite(Task[R]):
             delivery.mark_dirty(part)  # resets the part's _dirty at the flush: its next change comes here again
         if self.visible:
             delivery.mark_dirty()
+        elif self._parent is not None:  # a hidden step of a chain that follows it: shown there
+            self._parent._part_changed(self)
 
     # -- from the runner -------------------------------------------------------
     def _each_part(self, act: Callable[[Task[Any]], object]) -> None:
