@@ -94,6 +94,9 @@ class Chain(Composite[Any]):
         with lifecycle.lock:
             self._step = step
             stopping, paused = self._cancel_requested, self._paused
+        if step._dirty is False and not step._message:  # (nothing reported yet) the row names its step now
+            self._progress, self._message = 0.0, f"{step.name}…"
+            self._show()
         if stopping:  # cancelled while the step was being started
             lifecycle.cancel(step)
         elif paused:
