@@ -104,6 +104,17 @@ def test_fail_fast_cancels_the_rest_at_the_first_failure(harness: Harness, kind:
     assert error.results == [None, None, None, None] and batch.done_count == 1
 
 
+def test_ordered_when_item_reaches_every_ended_item_when_fail_fast_stops_early(harness: Harness, kind: str) -> None:
+    items = Items()
+    # item 0 waits until cancelled (never ends with a value), item 1 fails, item 2 ends: 1 and 2 still arrive
+    batch = _map(harness, kind, "fails_on_one", [-1, 1, 2], fail_fast=True, ordered=True, chunksize=1,
+                 max_concurrency=2, when_item=items)
+    harness.finish(batch)
+    assert isinstance(batch.exception(), BatchError)
+    assert [index for index, _, _ in items.seen] == sorted(index for index, _, _ in items.seen)
+    assert 1 in [index for index, _, _ in items.seen]
+
+
 def test_a_timed_out_item_fails_alone(make_harness: Any, kind: str) -> None:
     clock = FakeClock()
     h = make_harness(clock=clock, cancel_grace_period=2.0)

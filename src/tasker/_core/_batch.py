@@ -304,6 +304,10 @@ class BatchTask(Composite[list[R]], Generic[R]):
             total = self._consumed if self._exhausted or known is None else max(known, self._consumed)
             results = [self._results.get(index) for index in range(total)]
             failures = dict(sorted(self._failures.items()))
+            # ordered: items that ended after one that never will (stopped early) still get when_item
+            late, self._ready = [self._ready[index] for index in sorted(self._ready)], {}
+            if late:
+                self._lifecycle.delivery.call(self._deliver_items, late)
         self._update()
         lifecycle = self._lifecycle
         if self._cancel_requested:
