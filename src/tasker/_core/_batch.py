@@ -10,8 +10,8 @@
                          └─► last part ended, nothing left: conclude(results) | conclude(BatchError) | canceled
 
 Items are consumed lazily (a generator of a million items never sits in
-memory); small items travel in chunks (``chunksize``, automatic: about four
-chunks per slot, at most ``MAX_CHUNK`` items) so per-task overhead is paid once
+memory); small items travel in chunks (``chunksize``, automatic: about two
+chunks per slot — four per worker with the default slots —, at most ``MAX_CHUNK`` items) so per-task overhead is paid once
 per chunk. With ``timeout=`` each item runs alone, with that timeout.
 Progress = (items ended + the running parts' own progress × their size) / total;
 message "37 of 120 · 2 failed" (the total reads "N+" while a lazy iterable
@@ -41,7 +41,10 @@ logger = logging.getLogger("tasker")
 R = TypeVar("R")
 
 #: The largest automatic chunk (items per part).
-MAX_CHUNK = 256
+MAX_CHUNK = 2048
+#: Automatic chunks per slot (with the default slots, AHEAD per worker: four chunks per worker,
+#: as a good ``chunksize`` for ``ProcessPoolExecutor.map``).
+CHUNKS_PER_SLOT = 2
 #: Parts in flight per slot when ``max_concurrency`` is not given: a worker finds its next chunk queued.
 AHEAD = 2
 #: Slots of the kinds without a pool size of their own.
@@ -211,7 +214,7 @@ class BatchTask(Composite[list[R]], Generic[R]):
             return self._fixed_chunk
         total = self._known_total
         if total is not None:
-            return max(1, min(MAX_CHUNK, math.ceil(total / (self._slots * 4))))
+            return max(1, min(MAX_CHUNK, math.ceil(total / (self._slots * CHUNKS_PER_SLOT))))
         size, self._grow = self._grow, min(MAX_CHUNK, self._grow * 2)
         return size
 
