@@ -12,7 +12,8 @@
 Items are consumed lazily (a generator of a million items never sits in
 memory); small items travel in chunks (``chunksize``, automatic: about two
 chunks per slot — four per worker with the default slots —, at most
-``MAX_CHUNK`` items), so per-task overhead is paid once per chunk. With ``timeout=`` each item runs alone, with that timeout.
+``MAX_CHUNK`` items), so per-task overhead is paid once per chunk. With
+``timeout=`` each item runs alone, with that timeout.
 Progress = (items ended + the running parts' own progress × their size) / total;
 message "37 of 120 · 2 failed" (the total reads "N+" while a lazy iterable
 has more).
