@@ -173,7 +173,7 @@ class Reader:
         if task is not None:
             self._finished(task, progress, text, False, value, rss)
         elif self.worker.skipping:  # a task taken back (paused) that the worker skipped
-            self.pool.skipped(self.worker, task_id)
+            self.pool.pausing.skipped(self.worker, task_id)
 
     def _failure(self, task_id: int, described: Described, progress: float, text: str | None, rss: int) -> None:
         task = self._mine(task_id)
