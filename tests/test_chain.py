@@ -191,7 +191,7 @@ def test_replace_by_key_cancels_the_older_chain(harness: Harness) -> None:
     old = up.then(stream_jobs.plus, key="next")
     new = up.then(stream_jobs.plus, key="next")
     assert harness.pump_until(old.is_final) and old.get_status() == "canceled"
-    assert not up.is_final(), "the newer chain still waits on it"
+    assert not up.is_cancelled(), "the newer chain still waits on it"
     new.cancel()
     _finish_all(harness, up, new)
 

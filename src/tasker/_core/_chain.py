@@ -24,7 +24,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._composite import Composite, start_part, submit_composite, wait_on
+from ._composite import Composite, start_part, submit_composite
 from ._errors import UpstreamError, error_text
 from ._task import Task
 
@@ -56,7 +56,6 @@ class Chain(Composite[Any]):
         self._name = reserved.key if isinstance(reserved.key, str) else None
 
     def _start(self) -> None:
-        wait_on(self, self.upstream)
         self.upstream._add_done_callback(self._upstream_done)
 
     def _upstreams(self) -> list[Task[Any]]:
@@ -138,8 +137,6 @@ class Gather(Composite[Any]):
     def _start(self) -> None:
         if not self._lifecycle.begin(self):
             return
-        for task in self.tasks:
-            wait_on(self, task)
         for task in self.tasks:
             task._add_done_callback(functools.partial(self._one_done, task))
 

@@ -99,9 +99,23 @@ class Composite(Task[R]):
 
 
 def submit_composite(lifecycle: TaskLifecycle, task: Composite[R]) -> Composite[R]:
-    """Add a composite task as ``TaskManager._submit`` adds any (replace by key included), and start it."""
+    """Add a composite task as ``TaskManager._submit`` adds any (replace by key included), and start it.
+
+    What it waits on knows it first: a task it replaces (same key, often
+    waiting on the same upstream) must not cancel that upstream as the one
+    left waiting on it.
+    """
     runner = lifecycle.runner(task.kind)
-    old = lifecycle.add(task)
+    for upstream in task._upstreams():
+        wait_on(task, upstream)
+    try:
+        old = lifecycle.add(task)
+    except BaseException:
+        with lifecycle.lock:
+            for upstream in task._upstreams():
+                if upstream._dependents is not None:
+                    upstream._dependents.discard(task)
+        raise
     if old is not None:
         lifecycle.cancel(old)
     runner.submit(task)
