@@ -243,3 +243,20 @@ def test_the_batch_is_awaitable_and_works_from_a_worker_thread(harness: Harness)
 
     assert asyncio.run(asyncio.wait_for(wait(), 60)) == [0, 1, 4, 9, 16]
     assert isinstance(tasker.BatchTask, type)
+
+
+def test_a_kind_that_cannot_run_here_is_refused_at_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As run_process on Windows: map(kind=...) and then(kind=...) raise at the call, leaving no task."""
+    from tasker import TaskManager, UnsupportedPlatformError
+    from tasker._core._runner import RUNNERS
+    from tasker.runners import process
+
+    monkeypatch.setitem(RUNNERS, "process", process.refuse)
+    with TaskManager(main_thread_scheduler="manual") as mgr:
+        with pytest.raises(UnsupportedPlatformError):
+            mgr.map(stream_jobs.square, range(3), kind="process")
+        up = mgr.run_thread(stream_jobs.square, 3)
+        with pytest.raises(UnsupportedPlatformError):
+            up.then(stream_jobs.plus, kind="process")
+        assert up.wait(30)
+        assert list(mgr) == [] or all(t is up for t in mgr)

@@ -384,6 +384,7 @@ def start_map(
         known_total: int | None = len(items)  # type: ignore[arg-type]
     except TypeError:
         known_total = None
+    lifecycle.runner(kind)  # at the call: a kind that cannot run here (UnsupportedPlatformError) says so now
     iterator = iter(items)
     if max_concurrency is not None:
         slots = max_concurrency

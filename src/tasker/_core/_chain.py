@@ -192,6 +192,7 @@ def then(
         raise ValueError(f"then(kind=...) takes one of {known}, got {kind!r}")
     reserved = take_reserved(METHODS.get(step_kind, step_kind), step_kind, fn, kwargs)
     lifecycle = upstream._lifecycle
+    lifecycle.runner(step_kind)  # at the call: a kind that cannot run here (UnsupportedPlatformError) says so now
     chain = Chain(lifecycle, upstream, step_kind, (fn, args, kwargs), reserved)
     with lifecycle.lock:
         shown = not upstream.visible and upstream._parent is None and not upstream._status.is_final
