@@ -334,3 +334,32 @@ def allocate_past(ctx: Any, stamp_path: str, cap: int, step: int = 4 << 20) -> i
             out.write(f"{time.monotonic()!r} {int(statm.read().split()[1]) * page}\n")
             held.append(bytearray(b"x") * step)
     return len(held) * step
+
+
+# -- streams and batches (issue 20) ---------------------------------------------------------
+def map_noop(ctx: Any, item: Any) -> Any:
+    """A batch item that does nothing: what a map costs per item."""
+    return item
+
+
+def cpu_item(ctx: Any, item: Any, seconds: float = 0.02) -> int:
+    """A batch item of about ``seconds`` of CPU (a busy loop, no sleep)."""
+    end = time.process_time() + seconds
+    count = 0
+    while time.process_time() < end:
+        count += 1
+    return count
+
+
+def yield_values(ctx: Any, n: int) -> Any:
+    """A generator task: ``n`` small values, then their count."""
+    yield from range(n)
+    return n
+
+
+def queue_values(queue: Any, go: Any, n: int) -> None:
+    """The peers' way to stream from a process: put ``n`` values on a multiprocessing.Queue."""
+    go.wait()
+    for i in range(n):
+        queue.put(i)
+    queue.put(None)

@@ -18,6 +18,8 @@ def test_exported_names_are_pinned() -> None:
     assert sorted(tasker.__all__) == sorted(
         [
             "RESERVED_KWARGS",
+            "BatchError",
+            "BatchTask",
             "CancelledError",
             "DelayedCall",
             "ExecutionContext",
@@ -32,10 +34,13 @@ def test_exported_names_are_pinned() -> None:
             "TaskStatus",
             "TaskTimeoutError",
             "UnsupportedPlatformError",
+            "UpstreamError",
             "WorkerDiedError",
             "WorkerMemoryError",
             "WorkerStartError",
             "task_mgr",
+            "when_all",
+            "when_any",
         ]
     )
     for name in tasker.__all__:
@@ -44,7 +49,9 @@ def test_exported_names_are_pinned() -> None:
     assert issubclass(tasker.WorkerMemoryError, tasker.WorkerDiedError)
     assert issubclass(tasker.WorkerStartError, tasker.TaskError)
     assert issubclass(tasker.TaskTimeoutError, tasker.TaskError)
-    assert tasker.RESERVED_KWARGS == ("key", "when_done", "when_event", "timeout", "visible", "priority")
+    assert tasker.RESERVED_KWARGS == (
+        "key", "when_done", "when_event", "timeout", "visible", "priority", "when_yield"
+    )
 
 
 def test_import_starts_nothing_and_imports_no_toolkit() -> None:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-import tasker._core._cancelled  # noqa: F401  (imported: the manager starts no warm-up thread)
+import tasker
+import tasker._core._cancelled
 from tasker import CancelledError, Task, TaskManager, TaskTimeoutError
 from tasker._core._ask import Question
 from tasker._core._runner import RUNNERS, Lifecycle, register_runner
@@ -202,3 +203,62 @@ def test_the_kind_name_is_used_in_errors(world: World) -> None:
         world.mgr._submit("fake", coro, (), {})
     with pytest.raises(ValueError, match="no runner for tasks of kind 'nope'"):
         world.mgr._submit("nope", work, (), {})
+
+
+# -- tasks made of tasks, on the fake runner: no thread, every step by hand ---------------------
+def test_a_chain_step_runs_in_the_runners_kind_and_shows_its_progress(world: World) -> None:
+    up = world.start(1)
+    chain = up.then(work, "extra", kind="fake", when_done=world.done.append)
+    assert chain.get_status() == "pending" and world.runner.submitted == [up]
+    lifecycle = world.runner.lifecycle
+    lifecycle.begin(up)
+    lifecycle.conclude(up, 20)
+    step = world.runner.submitted[-1]
+    assert step is not up and step.call[1] == (20, "extra") and not step.visible
+    assert chain.get_status() == "running"
+    lifecycle.begin(step)
+    lifecycle.report(step, 0.25, "a quarter")
+    assert (chain.get_progress(), chain.get_message()) == (0.25, "a quarter")
+    lifecycle.conclude(step, "out")
+    world.scheduler.pump()
+    assert chain.result() == "out" and world.done[-1] is chain
+
+
+def test_cancelling_a_gather_cancels_its_tasks_and_nothing_runs_twice(world: World) -> None:
+    import tasker
+
+    a, b = world.start(), world.start()
+    both = tasker.when_all(a, b, when_done=world.done.append)
+    world.runner.lifecycle.begin(a)
+    both.cancel()
+    world.clock.advance(2.0)  # a's grace period: it never stopped, so it is abandoned
+    world.scheduler.pump()
+    assert [t.get_status() for t in (both, a, b)] == ["canceled"] * 3
+    assert world.done.count(both) == 1
+    assert ("interrupt", a.id) in world.runner.calls and ("abandon", a.id) in world.runner.calls
+
+
+def test_a_batch_on_the_fake_runner_is_one_task_of_many_parts(world: World) -> None:
+    seen: list[tuple[int, Any, Any]] = []
+    batch = world.mgr.map(
+        work, ["a", "b", "c"], kind="fake", chunksize=1, max_concurrency=2,
+        when_item=lambda b, i, r, e: seen.append((i, r, e)), when_done=world.done.append,
+    )
+    lifecycle = world.runner.lifecycle
+    first, second = world.runner.submitted
+    assert [first.call[1][1], second.call[1][1]] == [["a"], ["b"]] and not (first.visible or second.visible)
+    lifecycle.begin(first)
+    lifecycle.report(first, 0.5, None)
+    assert batch.get_progress() == pytest.approx(0.5 / 3)
+    lifecycle.conclude(first, [(True, "A")])
+    third = world.runner.submitted[-1]  # its slot went to the next item
+    assert third.call[1][1] == ["c"]
+    lifecycle.begin(second)
+    lifecycle.conclude(second, [(False, KeyError("b"))])
+    lifecycle.begin(third)
+    lifecycle.conclude(third, [(True, "C")])
+    world.scheduler.pump()
+    error = batch.exception()
+    assert world.done == [batch] and batch.get_message() == "3 of 3 · 1 failed"
+    assert isinstance(error, tasker.BatchError) and error.results == ["A", None, "C"]
+    assert sorted(i for i, _, _ in seen) == [0, 1, 2]

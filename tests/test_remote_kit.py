@@ -196,11 +196,19 @@ def test_a_warning_travels_as_plain_fields(carry: Callable[[list[Any]], list[Any
 
 
 # -- messages -----------------------------------------------------------------------------------
+def test_relay_posts_a_generators_values_in_order(relay: tuple[Relay, Lifecycle]) -> None:
+    r, lifecycle = relay
+    task = Task()
+    for value in (0, "one", b"\x02"):
+        r.yielded(task, value)  # type: ignore[arg-type]
+    assert lifecycle.calls == [("yield", task, 0), ("yield", task, "one"), ("yield", task, b"\x02")]
+
+
 def test_every_kind_has_its_own_letter_and_a_field_count() -> None:
     letters = [kind.value for kind in Kind]
     assert len(set(letters)) == len(letters) and all(len(letter) == 1 for letter in letters)
     assert set(ARITY) == set(Kind)
-    assert KINDS["G"] is Kind.YIELD  # reserved for generator values
+    assert KINDS["G"] is Kind.YIELD  # a generator task's values
 
 
 @pytest.mark.parametrize("kind", [k for k in Kind if ARITY[k] is not None], ids=lambda k: k.name)
@@ -253,6 +261,9 @@ class Lifecycle:
 
     def post_question(self, task: Any, question: Any) -> None:
         self.calls.append(("question", task, question))
+
+    def post_yield(self, task: Any, value: Any) -> None:
+        self.calls.append(("yield", task, value))
 
     def post_warning(self, task: Any, *fields: Any) -> None:
         self.calls.append(("warning", task, *fields))

@@ -34,3 +34,24 @@ def test_show_progress_lists_every_task_with_its_ending() -> None:
     assert "idle" in text
     assert view.manager is mgr
     assert not mgr.tasks_updated.receivers and not mgr.task_ended.receivers, "the view disconnected"
+
+
+def test_a_batch_and_a_chain_are_one_row_each() -> None:
+    rich = pytest.importorskip("rich.console")
+    import stream_jobs
+    from tasker.terminal import show_progress
+
+    console = rich.Console(file=io.StringIO(), width=160, force_terminal=False, color_system=None)
+    mgr = TaskManager(max_processes=1)
+    try:
+        with show_progress(mgr, console=console, timeout=30):
+            mgr.map(stream_jobs.odd_fails, range(6), kind="thread", key="thumbnails", chunksize=1)
+            first = mgr.run_thread(jobs.ok, 1, visible=False)
+            first.then(stream_jobs.plus, key="load → analyse")
+        text = console.file.getvalue()
+    finally:
+        mgr.shutdown()
+    rows = {line.split()[1]: line for line in text.splitlines() if line.split()[1:2] in (["thumbnails"], ["load"])}
+    assert "batch" in rows["thumbnails"] and "BatchError: 3 of 6 items failed" in rows["thumbnails"]
+    assert "chain" in rows["load"] and "adding 1" in rows["load"]  # the chain's row shows its step
+    assert "plus" not in text.replace("load → analyse", ""), "a chain's hidden step has no row of its own"

@@ -75,5 +75,13 @@ class Adapter:
         """Stop a task that never checks for cancellation."""
         raise NotSupported(self.can_kill or "cannot stop a running task")
 
+    def map(self, fn: Callable[..., Any], items: list[Any], *, on_done: OnDone) -> Any:
+        """Run ``fn(ctx, item)`` for each item in processes; ``on_done`` gets the results' list."""
+        raise NotSupported("no map")
+
+    def stream(self, n: int, on_value: Callable[[Any], None], on_done: OnDone) -> Any:
+        """A process sends ``n`` small values one by one; each reaches ``on_value`` on the main loop."""
+        raise NotSupported("no stream from a process")
+
     def shutdown(self) -> None:
         raise NotImplementedError

@@ -65,6 +65,25 @@ class TaskerAdapter(Adapter):
     def cancel(self, handle: Any) -> None:
         self.mgr.cancel_task(handle.key)
 
+    def map(self, fn: Callable[..., Any], items: list[Any], *, on_done: OnDone) -> Any:
+        """``task_mgr.map`` in processes (chunks automatic)."""
+        return self.mgr.map(fn, items, kind="process", when_done=partial(_deliver, on_done))
+
+    def stream(self, n: int, on_value: Callable[[Any], None], on_done: OnDone) -> Any:
+        """A generator task: each value to ``when_yield`` on the main loop (returns a starter)."""
+        from bench.workloads import yield_values
+
+        mgr = self.mgr
+
+        class Go:
+            def set(self) -> None:
+                mgr.run_process(
+                    yield_values, n, when_yield=lambda task, value: on_value(value),
+                    when_done=partial(_deliver, on_done),
+                )
+
+        return Go()
+
     def prestart(self) -> None:
         """``TaskManager.prestart``: every worker starts now, importing the bench's task module."""
         self.mgr.prestart(preload=("bench.workloads",))

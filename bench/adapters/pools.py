@@ -9,7 +9,9 @@ main loop, exactly as a GUI app would have to do.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -75,6 +77,28 @@ class FuturesAdapter(Adapter):
     def _discard_pool(self) -> None:
         self.pool.shutdown(wait=False)
 
+    def map(self, fn: Callable[..., Any], items: list[Any], *, on_done: OnDone) -> Any:
+        """The pool's own ``map`` with a good chunksize (about four chunks per worker), collected
+        on a helper thread, the list posted to the main loop once (as an app would)."""
+        if PROCESS not in self.kinds:
+            raise NotSupported("no process pool")
+        chunksize = max(1, math.ceil(len(items) / (4 * self.cfg.processes)))
+        results = self._map(partial(fn, NULL_CTX), items, chunksize)
+
+        def collect() -> None:
+            try:
+                values = list(results)
+            except BaseException as error:  # (reported through the getter)
+                failure = error
+                self.loop.post(on_done, lambda: _raise(failure))
+            else:
+                self.loop.post(on_done, lambda: values)
+
+        threading.Thread(target=collect, daemon=True).start()
+
+    def _map(self, fn: Callable[..., Any], items: list[Any], chunksize: int) -> Any:
+        return self.pool.map(fn, items, chunksize=chunksize)
+
     def cancel(self, handle: PeerHandle) -> None:
         if not isinstance(handle.ctx, FlagCtx):
             raise NotSupported("task was not submitted as cancellable")
@@ -115,6 +139,28 @@ class ForkserverPoolAdapter(_ProcessPoolExecutorAdapter):
     name = "ProcessPoolExecutor-forkserver"
     start_method = "forkserver"
     about = "concurrent.futures.ProcessPoolExecutor, mp_context forkserver"
+
+    def stream(self, n: int, on_value: Callable[[Any], None], on_done: OnDone) -> Any:
+        """The usual way to stream from a process: a ``multiprocessing.Queue`` read by a thread
+        that posts each value to the main loop. The producer process is started (and
+        waiting) before this returns; timing starts at ``go``."""
+        from bench.workloads import queue_values
+
+        ctx = multiprocessing.get_context(self.start_method)
+        queue, go = ctx.Queue(), ctx.Event()
+        producer = ctx.Process(target=queue_values, args=(queue, go, n), daemon=True)
+        producer.start()
+
+        def read() -> None:
+            count = 0
+            while (value := queue.get()) is not None:
+                self.loop.post(on_value, value)
+                count += 1
+            producer.join(10)
+            self.loop.post(on_done, lambda: count)
+
+        threading.Thread(target=read, daemon=True).start()
+        return go
 
 
 class SpawnPoolAdapter(_ProcessPoolExecutorAdapter):
@@ -162,6 +208,9 @@ class PebbleProcessAdapter(FuturesAdapter):
     def _schedule(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Future[Any]:
         return self.pool.schedule(fn, args=args)  # type: ignore[no-any-return]
 
+    def _map(self, fn: Callable[..., Any], items: list[Any], chunksize: int) -> Any:
+        return self.pool.map(fn, items, chunksize=chunksize).result()  # (pebble: a future of an iterator)
+
     def kill(self, handle: PeerHandle) -> None:
         """pebble terminates the worker running a cancelled future."""
         handle.future.cancel()
@@ -188,3 +237,8 @@ class PebbleThreadAdapter(PebbleProcessAdapter):
 
     def kill(self, handle: PeerHandle) -> None:
         raise NotSupported(self.can_kill or "")
+
+
+def _raise(error: BaseException) -> Any:
+    raise error
+

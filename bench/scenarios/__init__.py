@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.scenarios import cluster, control, dispatch, pausing, payload, startup
+from bench.scenarios import cluster, control, dispatch, pausing, payload, startup, streams
 from bench.scenarios.base import Scenario
 
 _ORDERED = [
@@ -14,5 +14,6 @@ _ORDERED = [
     *startup.SCENARIOS,  # 10 import, floor
     *pausing.SCENARIOS,  # 11-13 (issue 12): pause, memory cap, recycling checks
     *cluster.SCENARIOS,  # 14 (issue 10): Dask
+    *streams.SCENARIOS,  # 15-17 (issue 20): map, stream
 ]
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in _ORDERED}

@@ -12,22 +12,27 @@ from typing import TYPE_CHECKING, Any
 from ._core._proxy import TaskManagerProxy, task_mgr
 
 if TYPE_CHECKING:
+    from ._core._batch import BatchTask
     from ._core._cancelled import CancelledError
+    from ._core._chain import when_all, when_any
     from ._core._context import ExecutionContext
     from ._core._delivery import DelayedCall
     from ._core._errors import (
+        BatchError,
         InvalidStateError,
         ManagerClosedError,
         RemoteTaskError,
         TaskError,
         TaskTimeoutError,
         UnsupportedPlatformError,
+        UpstreamError,
         WorkerDiedError,
         WorkerMemoryError,
         WorkerStartError,
     )
-    from ._core._manager import RESERVED_KWARGS, TaskManager
+    from ._core._manager import TaskManager
     from ._core._options import Options
+    from ._core._reserved import RESERVED_KWARGS
     from ._core._status import TaskStatus
     from ._core._task import Task
 
@@ -35,6 +40,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "RESERVED_KWARGS",
+    "BatchError",
+    "BatchTask",
     "CancelledError",
     "DelayedCall",
     "ExecutionContext",
@@ -49,13 +56,21 @@ __all__ = [
     "TaskStatus",
     "TaskTimeoutError",
     "UnsupportedPlatformError",
+    "UpstreamError",
     "WorkerDiedError",
     "WorkerMemoryError",
     "WorkerStartError",
     "task_mgr",
+    "when_all",
+    "when_any",
 ]
 
 _LAZY = {
+    "BatchError": "._core._errors",
+    "BatchTask": "._core._batch",
+    "UpstreamError": "._core._errors",
+    "when_all": "._core._chain",
+    "when_any": "._core._chain",
     "ExecutionContext": "._core._context",
     "CancelledError": "._core._cancelled",
     "InvalidStateError": "._core._errors",
@@ -70,7 +85,7 @@ _LAZY = {
     "WorkerStartError": "._core._errors",
     "TaskManager": "._core._manager",
     "DelayedCall": "._core._delivery",
-    "RESERVED_KWARGS": "._core._manager",
+    "RESERVED_KWARGS": "._core._reserved",
     "TaskStatus": "._core._status",
     "Task": "._core._task",
 }

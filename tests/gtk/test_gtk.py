@@ -268,6 +268,8 @@ def test_gtk_demo_runs_its_tasks_and_quits(tmp_path: Path) -> None:
         "outcome: checksum: completed",
         "outcome: load settings: failed — ValueError",
         "outcome: index photos: canceled",
+        "outcome: load → analyse → export: completed — report: mean",  # a chain, one row
+        "outcome: thumbnails: failed — BatchError: 4 of 216 items failed",  # a batch, 4 corrupt on purpose
     ):
         assert line in out, out
     assert out.count("progress updates") == 4  # the four flood workers

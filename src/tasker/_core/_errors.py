@@ -7,11 +7,15 @@
     │   ├── WorkerStartError ............. no worker process could be started for the task
     │   ├── TaskTimeoutError ............. the task ran past its ``timeout=``
     │   │                                  (or ``context.ask`` past its own)
+    │   ├── UpstreamError ................ a ``then``/``when_all``/``when_any`` task whose
+    │   │                                  upstream failed (that failure is its __cause__)
     │   ├── RemoteTaskError .............. a worker exception that could not be rebuilt
     │   │                                  (or whose __str__ or pickling raised)
     │   └── UnsupportedPlatformError ..... this kind of task does not run on this
     │                                      platform (also a NotImplementedError)
     ├── InvalidStateError ................ e.g. ``result()`` of a task still running
+    ExceptionGroup
+    └── BatchError ....................... a ``map`` whose items failed (``.failures``, ``.results``)
     RuntimeError
     └── ManagerClosedError ............... a call to a manager after its ``shutdown()``
     asyncio.CancelledError (BaseException)
@@ -83,6 +87,40 @@ class UnsupportedPlatformError(TaskError, NotImplementedError):
     """
 
 
+class UpstreamError(TaskError):
+    """A task made by ``then``, ``when_all`` or ``when_any`` did not run: a task it waits on failed.
+
+    That task's exception is this one's ``__cause__``; ``upstream`` is that task.
+    """
+
+    def __init__(self, message: str, upstream: Any = None) -> None:
+        super().__init__(message)
+        self.upstream = upstream
+
+
+class BatchError(ExceptionGroup[Exception]):
+    """``result()`` of a ``map`` whose items failed: an ``ExceptionGroup`` of their exceptions.
+
+    ``failures``: input index -> that item's exception; ``results``: the list of
+    results in input order, ``None`` where an item failed or did not run.
+    """
+
+    failures: dict[int, Exception]
+    results: list[Any]
+
+    def __new__(cls, message: str, failures: dict[int, Exception], results: list[Any]) -> BatchError:
+        self = super().__new__(cls, message, list(failures.values()))
+        self.failures = failures
+        self.results = results
+        return self
+
+    def __init__(self, message: str, failures: dict[int, Exception], results: list[Any]) -> None:
+        super().__init__(message, list(failures.values()))
+
+    def derive(self, excs: Any) -> Any:  # (a plain group: .failures and .results go with the whole)
+        return ExceptionGroup(self.message, excs)
+
+
 class InvalidStateError(Exception):
     """The task is not in a state that allows the operation."""
 
@@ -129,4 +167,4 @@ from ._public import public  # noqa: E402
 
 public(TaskError, WorkerDiedError, WorkerMemoryError, WorkerStartError, TaskTimeoutError, RemoteTaskError)
 public(UnsupportedPlatformError)
-public(InvalidStateError, ManagerClosedError)
+public(InvalidStateError, ManagerClosedError, UpstreamError, BatchError)

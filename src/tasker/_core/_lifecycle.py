@@ -37,6 +37,7 @@ from ._pausing import PauseTransitions, resume_runner, wake
 from ._runner import Runner, make_runner
 from ._signal import TasksSignal
 from ._status import CANCELLED, TaskStatus, final_status
+from ._stream import post_yield
 from ._task import func_name
 
 if TYPE_CHECKING:
@@ -288,6 +289,8 @@ class TaskLifecycle(PauseTransitions):
             task._dirty = True
             if task.visible:
                 self.changed(task)
+            elif task._parent is not None:
+                task._parent._part_changed(task)
 
     def flush(self) -> None:
         self.delivery.flush_soon()
@@ -295,6 +298,10 @@ class TaskLifecycle(PauseTransitions):
     def post_event(self, task: Task[Any], name: str, data: Any) -> None:
         if not task._status.is_final:
             self.delivery.event(self._deliver_event, task, name, data)
+
+    def post_yield(self, task: Task[Any], value: Any) -> None:
+        """A generator task's value: ``when_yield`` on the main thread, in order (``_stream``)."""
+        post_yield(self, task, value)
 
     def _deliver_event(self, task: Task[Any], name: str, data: Any) -> None:
         if task._when_event is not None and not task._done_delivered:
@@ -350,6 +357,13 @@ class TaskLifecycle(PauseTransitions):
 
     def never_block(self, thread_id: int) -> None:
         self.delivery.never_block(thread_id)
+
+    def then(self, task: Task[Any], fn: Callable[..., Any], args: tuple[Any, ...], kind: str | None,
+             kwargs: dict[str, Any]) -> Task[Any]:
+        """``Task.then`` (``_chain``; reached from here so that ``_task`` imports no composite)."""
+        from ._chain import then
+
+        return then(task, fn, args, kind, kwargs)
 
     # -- cancellation ---------------------------------------------------------------
     def cancel(self, task: Task[Any]) -> bool:

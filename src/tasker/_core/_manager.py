@@ -17,43 +17,30 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, cast, overload
+from typing import TYPE_CHECKING, Any, cast
 
 from ._mainthread import MainThreadCalls
 from ._options import Options
+from ._start import StartMethods
 
 if TYPE_CHECKING:
     import asyncio
-    from typing import Unpack
 
     from ..schedulers import Scheduler
     from ._clock import Clock
-    from ._context import ExecutionContext
     from ._firststart import FirstStart
     from ._lifecycle import TaskLifecycle
+    from ._reserved import take_reserved
     from ._runner import METHODS, PREPARE_FIRST
     from ._signal import TasksSignal
     from ._task import Task, TaskKind
-    from ._validate import check_func
 else:  # bound by _load_core() when the first manager is built in full (see TaskManager._build)
-    Task = METHODS = PREPARE_FIRST = check_func = None
-
-P = ParamSpec("P")
-R = TypeVar("R")
-Ts = TypeVarTuple("Ts")
-
-#: Keyword arguments that configure the task instead of reaching the function.
-_INF = float("inf")
-RESERVED_KWARGS = ("key", "when_done", "when_event", "timeout", "visible", "priority")
-
-if TYPE_CHECKING:
-    WhenDone = Callable[[Task[R]], object]
-    WhenEvent = Callable[[Task[R], str, Any], object]
+    Task = METHODS = PREPARE_FIRST = take_reserved = None
 
 
-class TaskManager(MainThreadCalls):
+class TaskManager(StartMethods, MainThreadCalls):
     """Runs background work and reports it on the main thread.
 
     Options (all keyword; see ``tasker.Options`` for each one's meaning):
@@ -204,125 +191,6 @@ class TaskManager(MainThreadCalls):
                 scheduler = self._scheduler
         return scheduler
 
-    # -- starting work -----------------------------------------------------------
-    @overload
-    def add_coroutine(
-        self,
-        coro_fn: Callable[Concatenate[ExecutionContext, P], Awaitable[R]],
-        /,
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> Task[R]: ...
-    @overload
-    def add_coroutine(
-        self,
-        coro_fn: Callable[[ExecutionContext, Unpack[Ts]], Awaitable[R]],
-        /,
-        *args: *Ts,
-        key: Hashable | None = None,
-        when_done: WhenDone[R] | None = None,
-        when_event: WhenEvent[R] | None = None,
-        timeout: float | None = None,
-        visible: bool = True,
-        priority: int = 0,
-        **kwargs: Any,
-    ) -> Task[R]: ...
-    def add_coroutine(self, coro_fn: Callable[..., Any], /, *args: object, **kwargs: object) -> Task[Any]:
-        """Run ``await coro_fn(context, *args, **kwargs)`` on tasker's asyncio loop.
-
-        Coroutines never wait for a slot (the loop runs them all at once), so
-        ``priority=`` is accepted and orders nothing for them.
-        """
-        return self._submit("coroutine", coro_fn, args, kwargs)
-
-    @overload
-    def run_thread(
-        self,
-        func: Callable[Concatenate[ExecutionContext, P], R],
-        /,
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> Task[R]: ...
-    @overload
-    def run_thread(
-        self,
-        func: Callable[[ExecutionContext, Unpack[Ts]], R],
-        /,
-        *args: *Ts,
-        key: Hashable | None = None,
-        when_done: WhenDone[R] | None = None,
-        when_event: WhenEvent[R] | None = None,
-        timeout: float | None = None,
-        visible: bool = True,
-        priority: int = 0,
-        **kwargs: Any,
-    ) -> Task[R]: ...
-    def run_thread(self, func: Callable[..., Any], /, *args: object, **kwargs: object) -> Task[Any]:
-        """Run ``func(context, *args, **kwargs)`` in the bounded thread pool.
-
-        ``priority=`` (an int, default 0) orders the tasks waiting for a thread:
-        higher first, FIFO within a priority; a running task is never preempted.
-        """
-        return self._submit("thread", func, args, kwargs)
-
-    @overload
-    def run_process(
-        self,
-        func: Callable[Concatenate[ExecutionContext, P], R],
-        /,
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> Task[R]: ...
-    @overload
-    def run_process(
-        self,
-        func: Callable[[ExecutionContext, Unpack[Ts]], R],
-        /,
-        *args: *Ts,
-        key: Hashable | None = None,
-        when_done: WhenDone[R] | None = None,
-        when_event: WhenEvent[R] | None = None,
-        timeout: float | None = None,
-        visible: bool = True,
-        priority: int = 0,
-        **kwargs: Any,
-    ) -> Task[R]: ...
-    def run_process(self, func: Callable[..., Any], /, *args: object, **kwargs: object) -> Task[Any]:
-        """Run ``func(context, *args, **kwargs)`` in a warm worker process.
-
-        ``priority=`` orders the tasks waiting for a worker, as for ``run_thread``.
-        """
-        return self._submit("process", func, args, kwargs)
-
-    @overload
-    def run_on_cluster(
-        self,
-        func: Callable[Concatenate[ExecutionContext, P], R],
-        /,
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> Task[R]: ...
-    @overload
-    def run_on_cluster(
-        self,
-        func: Callable[[ExecutionContext, Unpack[Ts]], R],
-        /,
-        *args: *Ts,
-        key: Hashable | None = None,
-        when_done: WhenDone[R] | None = None,
-        when_event: WhenEvent[R] | None = None,
-        timeout: float | None = None,
-        visible: bool = True,
-        priority: int = 0,
-        **kwargs: Any,
-    ) -> Task[R]: ...
-    def run_on_cluster(self, func: Callable[..., Any], /, *args: object, **kwargs: object) -> Task[Any]:
-        """Run ``func(context, *args, **kwargs)`` on a Dask cluster (the ``cluster`` option).
-
-        ``priority=`` goes to Dask: it orders the tasks waiting on the cluster.
-        """
-        return self._submit("cluster", func, args, kwargs)
-
     # (The implementations take *args/**kwargs as ``object``: with ``Any``, mypy
     # reports that they do not accept the TypeVarTuple overload.)
     def _submit(
@@ -332,17 +200,9 @@ class TaskManager(MainThreadCalls):
         lifecycle = self._ready_lifecycle
         if lifecycle is None:  # (once: the lifecycle is built first, with the names used below)
             return self._submit_first(kind, func, args, kwargs)
-        key = kwargs.pop("key", None)
-        when_done = kwargs.pop("when_done", None)
-        when_event = kwargs.pop("when_event", None)
-        timeout = kwargs.pop("timeout", None)
-        visible = kwargs.pop("visible", True)
-        priority = kwargs.pop("priority", 0)
-        check_func(
-            METHODS.get(kind, kind), kind == "coroutine", func, key, when_done, when_event, timeout, visible, priority
+        key, when_done, when_event, timeout, visible, priority, when_yield = take_reserved(
+            METHODS.get(kind, kind), kind, func, kwargs
         )
-        if timeout is not None and timeout == _INF:
-            timeout = None  # float("inf"): no timeout
         if lifecycle.closed:
             self._check_open()
         if self._scheduler is None:
@@ -351,6 +211,8 @@ class TaskManager(MainThreadCalls):
         task: Task[Any] = Task(
             lifecycle, kind, (func, args, kwargs), key, when_done, when_event, timeout, visible, priority
         )
+        if when_yield is not None:
+            task._when_yield = when_yield
         task.payload = runner.prepare(func, args, kwargs)
         first = False
         if not self._started:  # (read without the lock first: it is set once, for good)
@@ -386,29 +248,24 @@ class TaskManager(MainThreadCalls):
         from importlib import import_module
 
         from ._firststart import FirstStart, Soon
+        from ._reserved import give_back
 
         module, _, name = PREPARE_FIRST[kind].partition(":")
         prepare = getattr(import_module(module), name)
-        key = kwargs.pop("key", None)
-        when_done = kwargs.pop("when_done", None)
-        when_event = kwargs.pop("when_event", None)
-        timeout = kwargs.pop("timeout", None)
-        visible = kwargs.pop("visible", True)
-        priority = kwargs.pop("priority", 0)
-        check_func(METHODS.get(kind, kind), False, func, key, when_done, when_event, timeout, visible, priority)
-        if timeout is not None and timeout == _INF:
-            timeout = None  # float("inf"): no timeout
+        reserved = take_reserved(METHODS.get(kind, kind), kind, func, kwargs)
+        key, when_done, when_event, timeout, visible, priority, when_yield = reserved
         if self._scheduler is None:
             self._get_scheduler()  # chosen here, in the caller's (main) thread
         lifecycle: Any = Soon(self._built)
         task: Task[Any] = Task(
             lifecycle, kind, (func, args, kwargs), key, when_done, when_event, timeout, visible, priority
         )
+        if when_yield is not None:
+            task._when_yield = when_yield
         task.payload = prepare(func, args, kwargs)
         with self._lock:
             if self._ready_lifecycle is not None:  # published meanwhile: the direct way
-                kwargs.update(key=key, when_done=when_done, when_event=when_event, timeout=timeout)
-                kwargs.update(visible=visible, priority=priority)
+                give_back(kwargs, reserved)
                 close = getattr(task.payload, "close", None)
                 if close is not None:
                     close()
@@ -645,10 +502,10 @@ class _Unbuilt:
 
 def _load_core() -> None:
     """Bind the names ``_submit`` uses per task (imported once, with the first full manager)."""
-    global Task, METHODS, PREPARE_FIRST, check_func
+    global Task, METHODS, PREPARE_FIRST, take_reserved
+    from ._reserved import take_reserved
     from ._runner import METHODS, PREPARE_FIRST
     from ._task import Task
-    from ._validate import check_func
 
 
 def _import_cancelled() -> None:

@@ -70,6 +70,10 @@ class Lifecycle(Protocol):
         """``send_event`` from elsewhere: ``when_event`` on the main thread, in order."""
         ...
 
+    def post_yield(self, task: Task[Any], value: Any) -> None:
+        """A generator task's ``yield`` from elsewhere: ``when_yield`` on the main thread, in order."""
+        ...
+
     def post_question(self, task: Task[Any], question: Question) -> None:
         """``context.ask`` from elsewhere: the handler's answer goes back via the question."""
         ...
@@ -153,6 +157,9 @@ RUNNERS: dict[str, str | RunnerFactory] = {
     "coroutine": "tasker.runners._coroutines:CoroutineRunner",
     "process": "tasker.runners.process:ProcessRunner",
     "cluster": "tasker.runners.cluster:ClusterRunner",
+    # Tasks made of other tasks (``then``, ``when_all``/``when_any``, ``map``): ``_composite``.
+    "chain": "tasker._core._composite:CompositeRunner",
+    "batch": "tasker._core._composite:CompositeRunner",
 }
 
 #: kind -> "module:function" that prepares a call without its runner (``prepare``'s

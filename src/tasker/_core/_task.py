@@ -18,17 +18,22 @@ import functools
 import threading
 from collections.abc import Callable, Generator, Hashable
 from itertools import count
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, TypeVarTuple, cast, overload
 
 from ._errors import InvalidStateError
 from ._status import CANCELLED, PAUSED, TaskStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from ._ask import Question
     from ._clock import Timer
+    from ._context import ExecutionContext
     from ._lifecycle import TaskLifecycle
 
 R = TypeVar("R")
+S = TypeVar("S")
+Ts = TypeVarTuple("Ts")
 #: ``"coroutine"``, ``"thread"``, ``"process"`` (or a registered runner's kind).
 TaskKind = str
 
@@ -64,6 +69,9 @@ class Task(Generic[R]):
     _paused: bool = False
     _wakers: list[Callable[[], object]] | None = None  # run once it is no longer paused
     _listeners: list[Callable[[Task[R]], object]] | None = None  # add_done_callback
+    _when_yield: Callable[[Task[R], Any], object] | None = None  # a generator task's values (``_stream``)
+    _parent: Any = None  # the composite task this one works for, hidden (``_composite``)
+    _dependents: set[Any] | None = None  # composite tasks waiting on this one (under the lifecycle's lock)
     _ending_queued: bool = False  # its when_done is queued (set once, with its final status)
 
     def __init__(
@@ -228,6 +236,32 @@ class Task(Generic[R]):
                 del listeners[mine]
         fn(self)
 
+    @overload
+    def then(
+        self,
+        fn: Callable[[ExecutionContext, R, *Ts], Awaitable[S]],
+        /,
+        *args: *Ts,
+        kind: str | None = None,
+        **kwargs: Any,
+    ) -> Task[S]: ...
+    @overload
+    def then(
+        self, fn: Callable[[ExecutionContext, R, *Ts], S], /, *args: *Ts, kind: str | None = None, **kwargs: Any
+    ) -> Task[S]: ...
+    def then(self, fn: Callable[..., Any], /, *args: object, kind: str | None = None, **kwargs: object) -> Task[Any]:
+        """A task that runs ``fn(context, this task's result, *args, **kwargs)`` once this one completed.
+
+        It runs in ``kind`` (default: this task's own). If this task fails, it
+        ends ``failed`` without running (``tasker.UpstreamError``, the failure as
+        its ``__cause__``); if this task is canceled, it ends ``canceled``.
+        Reserved keyword arguments (``key``, ``when_done``, ``when_event``,
+        ``when_yield``, ``timeout`` — of its step —, ``visible``, ``priority``)
+        configure it. Cancelling it cancels this task too, unless another task
+        waits on it. From any thread; on a task that already ended it starts at once.
+        """
+        return self._lifecycle.then(self, fn, args, kind, kwargs)
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the task is final (not from the main thread); True if it is."""
         done = threading.Event()
@@ -263,6 +297,8 @@ class Task(Generic[R]):
         self._dirty = True
         if self.visible:
             self._lifecycle.changed(self)
+        elif self._parent is not None:
+            self._parent._part_changed(self)
 
     def _pause_point(self) -> bool:
         """The context found the flag byte non-zero: wait while paused; True if cancelled.

@@ -9,12 +9,28 @@ from typing import Any
 from ._seconds import timeout_seconds
 
 CO_COROUTINE = 0x80
+CO_GENERATOR = 0x20
+CO_ASYNC_GENERATOR = 0x200
+#: ``async def`` functions: coroutines and async generators (``add_coroutine`` runs both).
+CO_ASYNC = CO_COROUTINE | CO_ASYNC_GENERATOR
 
 
 def is_async_callable(func: Any) -> bool:
-    """True for ``async def`` functions, also behind partials and bound methods."""
+    """True for ``async def`` functions (async generators too), also behind partials and bound methods."""
+    if func.__class__ is FunctionType:  # the common case, first: no call (every task checks this)
+        return bool(func.__code__.co_flags & CO_ASYNC)
+    return bool(code_flags(func) & CO_ASYNC)
+
+
+def is_generator_callable(func: Any) -> bool:
+    """True for generator functions (``def`` with ``yield``), also behind partials and bound methods."""
+    return bool(code_flags(func) & CO_GENERATOR)
+
+
+def code_flags(func: Any) -> int:
+    """The ``co_flags`` of the code ``func`` runs (0 if it has none to read)."""
     if func.__class__ is FunctionType:  # the common case, first: no getattr
-        return bool(func.__code__.co_flags & CO_COROUTINE)
+        return int(func.__code__.co_flags)
     while True:
         inner = getattr(func, "func", None)  # functools.partial
         if inner is None or not callable(inner):
@@ -25,7 +41,7 @@ def is_async_callable(func: Any) -> bool:
     if code is None and not isinstance(func, type):
         call = getattr(type(func), "__call__", None)  # noqa: B004 - the class attribute, not callable()
         code = getattr(call, "__code__", None)
-    return code is not None and bool(code.co_flags & CO_COROUTINE)
+    return int(code.co_flags) if code is not None else 0
 
 
 def check_func(
@@ -38,6 +54,7 @@ def check_func(
     timeout: Any,
     visible: Any = True,
     priority: Any = 0,
+    when_yield: Any = None,
 ) -> None:
     """Raise ``TypeError``/``ValueError`` for arguments that cannot work (``method``: the caller's name).
 
@@ -62,6 +79,8 @@ def check_func(
         raise TypeError(f"when_done must be callable or None, got {when_done!r}")
     if when_event is not None and not callable(when_event):
         raise TypeError(f"when_event must be callable or None, got {when_event!r}")
+    if when_yield is not None and not callable(when_yield):
+        raise TypeError(f"when_yield must be callable or None, got {when_yield!r}")
     if timeout is not None:
         timeout_seconds(timeout, "timeout")
     if visible is not True and visible is not False:  # (bool has these two instances only)

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from ._jobs import THUMBNAILS
 from ._script import DemoScript, DemoTasks, Outcome
 
 #: (label, caption, DemoTasks method) of the sidebar's start buttons.
@@ -26,6 +27,8 @@ START_BUTTONS = (
     ("Load settings", "thread · fails on purpose", "failing"),
     ("Index photos", "process · long; pause or cancel it", "indexer"),
     ("Flood × 4", "4 processes · progress flat out", "flood"),
+    ("Thumbnails", "map · 216 items, one row", "thumbnails"),
+    ("Load → analyse → export", "then · thread → process → thread", "pipeline"),
 )
 #: The button ``--cluster`` adds.
 CLUSTER_BUTTON = ("Render on cluster", "Dask cluster · the same render job", "cluster_image")
@@ -53,6 +56,8 @@ def outcome_tooltip(outcome: Outcome) -> str:
 
 def preview_caption(data: dict[str, Any], count: int) -> str:
     height, width = data["rgba"].shape[:2]
+    if data["stage"] == "thumbnails":
+        return f"{width}×{height}, thumbnails — {data['rows']} of {THUMBNAILS} (preview {count})"
     stage = "colouring done" if data["stage"] == "colour" else f"rendering — {data['rows']} of {height} rows"
     return f"{width}×{height}, {stage} (preview {count})"
 

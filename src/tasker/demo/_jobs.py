@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .._core._context import ExecutionContext
@@ -168,3 +169,76 @@ def flood(ctx: ExecutionContext, seconds: float = 3.0) -> int:
     ctx.set_progress(1.0)
     ctx.set_message(f"{count:,} updates sent")
     return count
+
+
+# -- a batch: thumbnails (task_mgr.map) -----------------------------------------------------
+#: Thumbnails tile the preview: 18 × 12 tiles of 40 × 40 pixels.
+TILE = 40
+THUMBNAILS = (WIDTH // TILE) * (HEIGHT // TILE)
+
+
+def thumbnail(ctx: ExecutionContext, index: int, speed: float = 1.0) -> Any:
+    """One "photo"'s thumbnail (an RGBA tile); every 53rd photo is corrupt, on purpose."""
+    import numpy as np
+
+    if index % 53 == 52:
+        raise ValueError(f"photo_{index:03d}.jpg: not a JPEG file (corrupt header)")
+    y, x = np.mgrid[0:TILE, 0:TILE].astype(np.float32) / TILE
+    hue = (index * 0.618034) % 1.0
+    wave = 0.5 + 0.5 * np.sin(6.2832 * (hue + 0.6 * x + 0.4 * y))
+    tile = np.empty((TILE, TILE, 4), dtype=np.uint8)
+    tile[..., 0] = (255 * wave * (0.4 + 0.6 * hue)).astype(np.uint8)
+    tile[..., 1] = (255 * wave**1.5 * (1.0 - 0.5 * hue)).astype(np.uint8)
+    tile[..., 2] = (255 * (0.35 + 0.65 * (1 - wave) * hue)).astype(np.uint8)
+    tile[..., 3] = 255
+    if speed:
+        time.sleep(0.03 * speed)
+    return tile
+
+
+# -- a chain: load → analyse → export (task.then) ------------------------------------------
+def load_data(ctx: ExecutionContext, speed: float = 1.0) -> list[float]:
+    """Read the "survey" (a thread): a list of numbers."""
+    files = 12
+    ctx.set_total(files)
+    values: list[float] = []
+    for i in range(files):
+        if ctx.is_cancelled():
+            return values
+        ctx.set_message(f"load: reading survey_{i + 1:02d}.csv")
+        values.extend(((i * 7919 + j * 104729) % 1000) / 10.0 for j in range(4000))
+        if speed:
+            time.sleep(0.08 * speed)
+        ctx.set_progress(i + 1)
+    return values
+
+
+def analyse(ctx: ExecutionContext, values: list[float], speed: float = 1.0) -> dict[str, float]:
+    """Statistics in a worker process."""
+    import statistics
+
+    ctx.set_message(f"analyse: {len(values):,} values")
+    ctx.set_total(4)
+    stats: dict[str, float] = {}
+    measures: tuple[tuple[str, Callable[[list[float]], float]], ...] = (
+        ("mean", statistics.fmean), ("median", statistics.median), ("stdev", statistics.pstdev), ("max", max)
+    )
+    for i, (name, fn) in enumerate(measures):
+        if ctx.is_cancelled():
+            break
+        stats[name] = float(fn(values))
+        ctx.set_message(f"analyse: {name}")
+        if speed:
+            time.sleep(0.25 * speed)
+        ctx.set_progress(i + 1)
+    return stats
+
+
+def export(ctx: ExecutionContext, stats: dict[str, float], speed: float = 1.0) -> str:
+    """Write the report (a thread)."""
+    ctx.set_message("export: writing report.json")
+    if speed:
+        time.sleep(0.3 * speed)
+    ctx.set_progress(1.0)
+    return "report: " + ", ".join(f"{name} {value:.1f}" for name, value in stats.items())
+

@@ -5,11 +5,12 @@ scripted tour used at start-up, in ``--test-mode`` and in the terminal:
 
 1. start a download (coroutine), an image job (process), a checksum (thread),
    a settings loader that fails on purpose (thread) and a photo indexer
-   (process) — and with ``--cluster`` the image job on the Dask cluster too;
+   (process) and a "load → analyse → export" chain (``then``: thread, process,
+   thread; one row) — and with ``--cluster`` the image job on the Dask cluster too;
 2. pause the photo indexer once it has made a little progress, resume it
    ``pause_for`` seconds later, and cancel it once it has made some more;
 3. when the image is done, start the flood: four processes reporting progress
-   as fast as they can;
+   as fast as they can, and the thumbnails batch (its tiles fill the preview);
 4. when everything has ended, call ``on_finished``.
 
 All of it runs on the main thread: the script is driven by ``tasks_updated``
@@ -106,6 +107,43 @@ class DemoTasks:
             for i in range(FLOOD_WORKERS)
         ]
 
+    def thumbnails(self) -> Task[Any]:
+        """A batch (``map``): a thumbnail per "photo", in processes; each shown as it arrives."""
+        import functools
+
+        self._mosaic: Any = None
+        self._mosaic_shown = 0
+        return self._track(
+            self.manager.map(
+                functools.partial(_jobs.thumbnail, speed=self.speed), range(_jobs.THUMBNAILS),
+                kind="process", key="thumbnails", when_item=self._thumbnail, when_done=self._done,
+            )
+        )
+
+    def _thumbnail(self, batch: Any, index: int, tile: Any, error: BaseException | None) -> None:
+        import numpy as np
+
+        if self._mosaic is None:
+            self._mosaic = np.zeros((_jobs.HEIGHT, _jobs.WIDTH, 4), dtype=np.uint8)
+        if error is None:
+            columns = _jobs.WIDTH // _jobs.TILE
+            top, left = (index // columns) * _jobs.TILE, (index % columns) * _jobs.TILE
+            self._mosaic[top : top + _jobs.TILE, left : left + _jobs.TILE] = tile
+        done = batch.done_count
+        if self.on_preview is not None and (done - self._mosaic_shown >= 12 or done == _jobs.THUMBNAILS):
+            self._mosaic_shown = done
+            self.on_preview(batch, {"stage": "thumbnails", "rows": done, "rgba": self._mosaic})
+
+    def pipeline(self) -> Task[Any]:
+        """A chain (``then``): load (thread) → analyse (process) → export (thread), shown as one row."""
+        load = self.manager.run_thread(_jobs.load_data, speed=self.speed, visible=False)
+        analysed = load.then(_jobs.analyse, speed=self.speed, kind="process", visible=False)
+        return self._track(
+            analysed.then(
+                _jobs.export, speed=self.speed, kind="thread", key="load → analyse → export", when_done=self._done
+            )
+        )
+
     def _track(self, task: Task[Any]) -> Task[Any]:
         self.started[task.id] = time.monotonic()
         return task
@@ -135,6 +173,8 @@ def _summary(result: Any) -> str:
         return f"{result['width']}×{result['height']} image"
     if isinstance(result, int):
         return f"{result:,} progress updates"
+    if isinstance(result, list):
+        return f"{len(result)} thumbnails"
     return str(result)
 
 
@@ -188,7 +228,7 @@ class DemoScript:
         checksum = t.checksum()
         failing = t.failing()
         self.indexer = t.indexer()
-        started = [download, self.image, checksum, failing, self.indexer]
+        started = [download, self.image, checksum, failing, self.indexer, t.pipeline()]
         if t.cluster:
             started.append(t.cluster_image())
         for task in started:
@@ -229,7 +269,7 @@ class DemoScript:
             self.flood_started = True
             if self.on_flood is not None:
                 self.on_flood()
-            for task in self.tasks.flood():
+            for task in [*self.tasks.flood(), self.tasks.thumbnails()]:
                 self.live[task.id] = task
         for task_id in [i for i, task in self.live.items() if task.is_final()]:
             del self.live[task_id]
@@ -241,4 +281,4 @@ class DemoScript:
                 self.on_finished()
 
     def _expected(self) -> int:
-        return 5 + self.tasks.cluster + (FLOOD_WORKERS if self.with_flood else 0)
+        return 6 + self.tasks.cluster + (FLOOD_WORKERS + 1 if self.with_flood else 0)

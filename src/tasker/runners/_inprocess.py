@@ -3,6 +3,7 @@
     begin(task) ─ False: it ended meanwhile (cancelled while queued): nothing runs
         └─► result = func(context, *args, **kwargs)     (``_call``, for both)
               └─► (coroutines: await result)
+              └─► (a generator, sync or async: ``_stream`` drives it, its return value is the result)
                     └─► conclude(task, result)  |  conclude(task, error=raised)
 
 ``_call`` is written once: it begins the task, names it for warnings and calls
@@ -26,10 +27,10 @@ import inspect
 import logging
 import warnings
 from contextvars import Token
-from types import CoroutineType
+from types import AsyncGeneratorType, CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any
 
-from .._core import _warn
+from .._core import _stream, _warn
 from .._core._context import ExecutionContext
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ def run_sync(lifecycle: Lifecycle, task: Task[Any]) -> None:
         return
     if called is not None:
         result, error, naming = called
+        if result.__class__ is GeneratorType:  # a generator function's task: it streams (``_stream``)
+            result, error = _stream.drive(lifecycle, task, result)
         _warn.current.reset(naming)  # a thread goes on to other tasks
         lifecycle.conclude(task, result, error)
 
@@ -101,6 +104,8 @@ async def run_async(lifecycle: Lifecycle, task: Task[Any]) -> None:
             result = await result
         except BaseException as raised:  # as in _call
             result, error = None, raised
+    elif result.__class__ is AsyncGeneratorType:  # an async generator function's task: it streams
+        result, error = await _stream.drive_async(lifecycle, task, result)
     lifecycle.conclude(task, result, error)
     if not isinstance(error, GeneratorExit):  # (closed by the garbage collector: not in its asyncio task's context)
         _warn.current.reset(naming)  # else that context holds the task, which holds its asyncio task: a cycle

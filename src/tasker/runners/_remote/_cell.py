@@ -21,7 +21,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from types import GeneratorType
 from typing import Any, ClassVar
+
+from ..._core._stream import drain
 
 
 class WorkerCell:
@@ -62,6 +65,17 @@ class WorkerCell:
 
     def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
         raise NotImplementedError
+
+    def _send_yield(self, value: Any) -> None:
+        """Send one value a generator task yielded (the transport's YIELD)."""
+        raise NotImplementedError
+
+    def outcome(self, result: Any, flag: Any) -> Any:
+        """The task function's result; a generator's is its return value, once each ``yield``
+        went to the app as a YIELD message (``_core._stream.drain``)."""
+        if result.__class__ is not GeneratorType:
+            return result
+        return drain(result, flag, self._pause_point, self._send_yield)
 
     # -- for the reporter -------------------------------------------------------------------
     def report(self) -> None:

@@ -13,7 +13,7 @@
       EVENT        name, data                      send_event
       QUESTION     question number, name, data     context.ask
       WITHDRAW     question number                 the ask timed out in the worker
-      YIELD        (reserved) a value a generator task yields, in order with its events
+      YIELD        value (cluster: seq, pickled)   a generator task's ``yield``, in order with its events
       RESULT       value, progress, message, …     the function returned
       FAILURE      described error (``_codec``), progress, message, …   it raised
       LOG          a log record's fields (``_codec.log_fields``)
@@ -65,7 +65,7 @@ class Kind(enum.StrEnum):
     EVENT = "E"
     QUESTION = "Q"
     WITHDRAW = "W"
-    YIELD = "G"  # reserved: generator tasks' values (not sent yet)
+    YIELD = "G"
     RESULT = "R"
     FAILURE = "F"
     LOG = "L"
@@ -90,7 +90,7 @@ ARITY: Final[dict[Kind, int | None]] = {
     Kind.EVENT: 2,
     Kind.QUESTION: 3,
     Kind.WITHDRAW: 1,
-    Kind.YIELD: None,
+    Kind.YIELD: None,  # process: the value; cluster: its sequence number and the pickled value
     Kind.RESULT: None,
     Kind.FAILURE: None,
     Kind.LOG: 1,

@@ -5,6 +5,7 @@
         ▼
     Relay.progress   PROGRESS ──► lifecycle.report
     Relay.event      EVENT    ──► lifecycle.post_event            (waits while the UI is behind)
+    Relay.yielded    YIELD    ──► lifecycle.post_yield            (the same, for a generator's values)
     Relay.question   QUESTION ──► lifecycle.post_question ─ answer ─► transport's ``answer``
     Relay.withdraw   WITHDRAW ──► the question is withdrawn
     Relay.log        LOG      ──► the app's logger of the record's name
@@ -48,6 +49,9 @@ class Relay:
 
     def event(self, task: Task[Any], name: str, data: Any) -> None:
         self.lifecycle.post_event(task, name, data)
+
+    def yielded(self, task: Task[Any], value: Any) -> None:
+        self.lifecycle.post_yield(task, value)
 
     def question(
         self,

@@ -245,7 +245,7 @@ class Forwarder:
         slot: Slot = task.handle
         if tag == Kind.PROGRESS:
             self.relay.progress(task, fields[0], fields[1])
-        elif tag == Kind.EVENT or tag == Kind.QUESTION:
+        elif tag == Kind.EVENT or tag == Kind.QUESTION or tag == Kind.YIELD:
             for item in slot.inbox.accept(fields[0], (tag, fields[1:])):
                 self._deliver(task, *item)
             due = slot.inbox.ack_due()
@@ -265,13 +265,17 @@ class Forwarder:
     def _deliver(self, task: Task[Any], tag: str, fields: list[Any]) -> None:
         payload = fields[-1]
         try:
-            name, data = _payload.loads(payload, [])
+            body = _payload.loads(payload, [])
+            if tag != Kind.YIELD:
+                name, data = body
         except Exception as error:
             self._unloadable(task, error)
             task.handle.posted += 1
             return
         slot: Slot = task.handle
-        if tag == Kind.EVENT:
+        if tag == Kind.YIELD:
+            self.relay.yielded(task, body)
+        elif tag == Kind.EVENT:
             self.relay.event(task, name, data)
         else:
             self.relay.question(task, slot.questions, fields[0], name, data, partial(self.runner.answer, slot))

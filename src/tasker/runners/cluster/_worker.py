@@ -158,6 +158,12 @@ class Cell(WorkerCell):
         with self.send_lock:
             self.send(Kind.EVENT, self.outbox.reserve(), payload)
 
+    def _send_yield(self, value: Any) -> None:
+        payload = to_bytes(value)
+        self.ensure_begun()
+        with self.send_lock:
+            self.send(Kind.YIELD, self.outbox.reserve(), payload)
+
     def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
         number = next(self.numbers)
         payload = to_bytes((name, data))
@@ -205,7 +211,7 @@ def run(token: str, topic: str, call: bytes, settings: dict[str, Any]) -> tuple[
     outcome: tuple[Any, ...]
     try:
         func, args, kwargs = _payload.loads(call, [])
-        result = func(ExecutionContext(cell, cell.flag), *args, **kwargs)
+        result = cell.outcome(func(ExecutionContext(cell, cell.flag), *args, **kwargs), cell.flag)
     except BaseException as error:  # SystemExit, KeyboardInterrupt too: the worker thread goes on
         outcome = (Kind.FAILURE.value, describe_error(error))
     else:

@@ -148,7 +148,7 @@ def _serve(link: Link, flags: Any) -> None:
         link.cell = cell
         try:
             func, args, kwargs = _payload.loads(memoryview(data)[TASK_HEADER.size :], fds)
-            result = func(ExecutionContext(cell, flag), *args, **kwargs)
+            result = cell.outcome(func(ExecutionContext(cell, flag), *args, **kwargs), flag)
         except BaseException as error:
             outcome: tuple[Any, ...] = (FAILURE, task_id, describe_error(error))
         else:

@@ -22,7 +22,7 @@ from ..._core._errors import TaskTimeoutError
 from ..._core._seconds import MAX_WAIT_S
 from .._remote import _payload
 from .._remote._cell import Reporter, WorkerCell
-from ._messages import ANSWER, EVENT, PROGRESS, QUESTION, WITHDRAW
+from ._messages import ANSWER, EVENT, PROGRESS, QUESTION, WITHDRAW, YIELD
 
 if TYPE_CHECKING:
     from ..._platform._base import Channel
@@ -41,6 +41,9 @@ class Cell(WorkerCell):
 
     def _send_event(self, name: str, data: Any) -> None:
         self._link.send((EVENT, self._id, name, data))
+
+    def _send_yield(self, value: Any) -> None:
+        self._link.send((YIELD, self._id, value))
 
     def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
         return self._link.ask(self._id, name, data, timeout)

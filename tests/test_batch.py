@@ -1,0 +1,262 @@
+"""Batches: ``map(fn, items)`` as one task, in every kind, with its bad inputs."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import stream_jobs
+import tasker
+from tasker import BatchError, BatchTask, TaskTimeoutError
+from tasker.testing import FakeClock
+
+from conftest import Harness
+
+pytestmark = pytest.mark.timeout(120)
+
+
+class Items:
+    """What ``when_item`` received, and on which threads."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, Any, BaseException | None]] = []
+        self.threads: set[threading.Thread] = set()
+
+    def __call__(self, batch: BatchTask[Any], index: int, result: Any, error: BaseException | None) -> None:
+        self.seen.append((index, result, error))
+        self.threads.add(threading.current_thread())
+
+
+def _map(h: Harness, kind: str, name: str, items: Any, **kwargs: Any) -> BatchTask[Any]:
+    kwargs.setdefault("when_done", h.when_done)
+    return h.mgr.map(stream_jobs.item_fn(kind, name), items, kind=kind, **kwargs)
+
+
+def _running_parts(batch: BatchTask[Any], n: int) -> bool:
+    return sum(p.get_status() == "running" for p in batch._parts()) >= n
+
+
+def test_map_gives_the_results_in_input_order_as_one_row(harness: Harness, kind: str) -> None:
+    items = Items()
+    batch = _map(harness, kind, "square", range(120), when_item=items)
+    harness.finish(batch)
+    assert batch.result() == [n * n for n in range(120)]
+    assert (batch.total, batch.done_count, batch.failed_count) == (120, 120, 0)
+    assert batch.kind == "batch" and batch.item_kind == kind and batch.get_message() == "120 of 120"
+    assert batch.get_progress() == 1.0
+    assert sorted(items.seen) == [(n, n * n, None) for n in range(120)]
+    assert items.threads == {threading.main_thread()}
+    rows = [tasks for tasks, _ in harness.updates if tasks]
+    assert rows and all(tasks == [batch] for tasks in rows), "a batch is one row; its parts are not listed"
+
+
+def test_ordered_when_item_comes_in_input_order(harness: Harness, kind: str) -> None:
+    items = Items()
+    batch = _map(harness, kind, "square", list(range(60)), when_item=items, ordered=True, chunksize=1)
+    harness.finish(batch)
+    assert [index for index, _, _ in items.seen] == list(range(60))
+
+
+def test_items_are_consumed_lazily(harness: Harness, kind: str) -> None:
+    pulled = itertools.count()
+    taken: list[int] = []
+
+    def endless() -> Iterator[int]:
+        while True:
+            taken.append(next(pulled))
+            yield -1
+
+    batch = _map(harness, kind, "until_cancelled", endless(), max_concurrency=2)
+    assert harness.pump_until(lambda: _running_parts(batch, 2))
+    # Two parts: chunks of 1 then 2 items (a lazy iterable's chunks grow from one).
+    assert len(taken) == 3 and batch.total is None and batch.get_message() == "0 of 3+"
+    batch.cancel()
+    harness.finish(batch)
+    assert batch.get_status() == "canceled"
+
+
+def test_failed_items_make_a_batch_error_and_the_rest_go_on(harness: Harness, kind: str) -> None:
+    items = Items()
+    batch = _map(harness, kind, "odd_fails", range(10), when_item=items)
+    harness.finish(batch)
+    assert batch.get_status() == "failed" and batch.failed_count == 5
+    error = batch.exception()
+    assert isinstance(error, BatchError) and isinstance(error, ExceptionGroup)
+    assert sorted(error.failures) == [1, 3, 5, 7, 9]
+    assert all(isinstance(e, ValueError) for e in error.exceptions)
+    assert error.results == [0, None, 2, None, 4, None, 6, None, 8, None]
+    assert batch.get_message() == "10 of 10 · 5 failed"
+    assert len(items.seen) == 10 and sum(e is not None for _, _, e in items.seen) == 5
+    with pytest.raises(BatchError):
+        batch.result()
+
+
+def test_fail_fast_cancels_the_rest_at_the_first_failure(harness: Harness, kind: str) -> None:
+    # (two slots: the harness has two worker processes, and -1 holds one until cancelled)
+    batch = _map(harness, kind, "fails_on_one", [-1, 1, -2, -3], fail_fast=True, chunksize=1, max_concurrency=2)
+    harness.finish(batch)
+    error = batch.exception()
+    assert isinstance(error, BatchError) and list(error.failures) == [1]
+    assert error.results == [None, None, None, None] and batch.done_count == 1
+
+
+def test_ordered_when_item_reaches_every_ended_item_when_fail_fast_stops_early(harness: Harness, kind: str) -> None:
+    items = Items()
+    # item 0 waits until cancelled (never ends with a value), item 1 fails, item 2 ends: 1 and 2 still arrive
+    batch = _map(harness, kind, "fails_on_one", [-1, 1, 2], fail_fast=True, ordered=True, chunksize=1,
+                 max_concurrency=2, when_item=items)
+    harness.finish(batch)
+    assert isinstance(batch.exception(), BatchError)
+    assert [index for index, _, _ in items.seen] == sorted(index for index, _, _ in items.seen)
+    assert 1 in [index for index, _, _ in items.seen]
+
+
+def test_a_timed_out_item_fails_alone(make_harness: Any, kind: str) -> None:
+    clock = FakeClock()
+    h = make_harness(clock=clock, cancel_grace_period=2.0)
+    batch = _map(h, kind, "slow_if_negative", [1, -1, 2], timeout=2.0)
+    assert h.pump_until(lambda: batch.done_count == 2 and _running_parts(batch, 1))
+    clock.advance(2.5)  # past the item's timeout, within its grace period
+    h.finish(batch)
+    error = batch.exception()
+    assert isinstance(error, BatchError) and list(error.failures) == [1]
+    assert isinstance(error.failures[1], TaskTimeoutError) and error.results == [1, None, 2]
+
+
+def test_cancel_pause_and_resume_act_on_every_item(harness: Harness, kind: str) -> None:
+    batch = _map(harness, kind, "until_cancelled", [-1] * 6, max_concurrency=2, chunksize=1)
+    assert harness.pump_until(lambda: _running_parts(batch, 2))
+    parts = batch._parts()
+    assert batch.pause() and harness.pump_until(lambda: all(p.is_paused() for p in parts))
+    assert batch.resume() and harness.pump_until(lambda: not any(p.is_paused() for p in parts))
+    batch.cancel()
+    harness.finish(batch)
+    assert batch.get_status() == "canceled"
+    assert harness.pump_until(lambda: all(p.get_status() == "canceled" for p in parts))
+
+
+def test_replace_by_key_and_shutdown_stop_every_item(harness: Harness, kind: str) -> None:
+    old = _map(harness, kind, "until_cancelled", [-1] * 3, key="thumbs", chunksize=1)
+    assert harness.pump_until(lambda: _running_parts(old, 1))
+    old_parts = old._parts()
+    new = _map(harness, kind, "until_cancelled", [-1] * 3, key="thumbs", chunksize=1)
+    harness.finish(old)
+    assert old.get_status() == "canceled" and harness.pump_until(lambda: all(p.is_final() for p in old_parts))
+    assert harness.pump_until(lambda: _running_parts(new, 1))
+    harness.mgr.shutdown()
+    harness.scheduler.pump()
+    assert new.get_status() == "canceled" and all(p.is_final() for p in new._parts() + old_parts)
+
+
+def test_a_when_item_that_raises_is_logged_and_the_batch_goes_on(
+    harness: Harness, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[int] = []
+
+    def when_item(batch: Any, index: int, result: Any, error: Any) -> None:
+        seen.append(index)
+        raise RuntimeError("handler broke")
+
+    batch = _map(harness, kind, "square", range(8), when_item=when_item, chunksize=3)
+    harness.finish(batch)
+    assert batch.result() == [n * n for n in range(8)] and sorted(seen) == list(range(8))
+    assert "handler broke" in caplog.text
+
+
+def test_an_iterable_that_raises_fails_the_batch(harness: Harness, kind: str) -> None:
+    def broken() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise OSError("the source broke")
+
+    batch = _map(harness, kind, "square", broken(), chunksize=1)
+    harness.finish(batch)
+    assert batch.get_status() == "failed" and isinstance(batch.exception(), OSError)
+
+
+def test_small_items_go_in_chunks(harness: Harness, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tasker._core._batch as batch_module
+
+    started: list[int] = []
+    real = batch_module.start_part
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        started.append(len(args[3][1]))  # (parent, kind, work, (fn, items), kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "start_part", counting)
+    batch = _map(harness, kind, "square", range(2000))
+    harness.finish(batch)
+    assert batch.result()[-1] == 1999 * 1999
+    assert sum(started) == 2000 and len(started) <= 2000 / 5  # (coroutines: 100 slots, so chunks of 5)
+
+
+def test_bad_inputs_are_refused_at_the_call(harness: Harness) -> None:
+    with pytest.raises(TypeError, match="needs an iterable of items"):
+        harness.mgr.map(stream_jobs.square, 42, kind="thread")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="needs an iterable of items"):
+        harness.mgr.map(stream_jobs.square, "abc", kind="thread")
+    with pytest.raises(ValueError, match=r"map\(kind=\.\.\.\) takes one of"):
+        harness.mgr.map(stream_jobs.square, [1], kind="chain")
+    with pytest.raises(ValueError, match="max_concurrency"):
+        harness.mgr.map(stream_jobs.square, [1], kind="thread", max_concurrency=0)
+    with pytest.raises(TypeError, match="when_item must be callable"):
+        harness.mgr.map(stream_jobs.square, [1], kind="thread", when_item=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        harness.mgr.map(stream_jobs.square, [1], kind="thread", colour="red")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="needs an 'async def'"):
+        harness.mgr.map(stream_jobs.square, [1], kind="coroutine")
+
+
+def test_an_item_that_cannot_be_pickled_fails_alone(harness: Harness) -> None:
+    items = [1, 2, threading.Lock(), 4, 5]
+    batch = harness.mgr.map(stream_jobs.square, items, kind="process", when_done=harness.when_done)
+    harness.finish(batch)
+    error = batch.exception()
+    assert isinstance(error, BatchError) and list(error.failures) == [2]
+    assert "lock" in str(error.failures[2]).lower()
+    assert error.results == [1, 4, None, 16, 25]
+
+
+def test_an_empty_batch_completes_at_once(harness: Harness) -> None:
+    batch = harness.mgr.map(stream_jobs.square, [], kind="thread", when_done=harness.when_done)
+    harness.finish(batch)
+    assert batch.result() == [] and batch.get_message() == "0 of 0"
+
+
+def test_the_batch_is_awaitable_and_works_from_a_worker_thread(harness: Harness) -> None:
+    import asyncio
+
+    made: list[BatchTask[int]] = []
+
+    def start(context: Any) -> None:
+        made.append(harness.mgr.map(stream_jobs.square, range(5), kind="thread"))
+
+    harness.finish(harness.mgr.run_thread(start, when_done=harness.when_done))
+
+    async def wait() -> list[int]:
+        return await made[0]
+
+    assert asyncio.run(asyncio.wait_for(wait(), 60)) == [0, 1, 4, 9, 16]
+    assert isinstance(tasker.BatchTask, type)
+
+
+def test_a_kind_that_cannot_run_here_is_refused_at_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As run_process on Windows: map(kind=...) and then(kind=...) raise at the call, leaving no task."""
+    from tasker import TaskManager, UnsupportedPlatformError
+    from tasker._core._runner import RUNNERS
+    from tasker.runners import process
+
+    monkeypatch.setitem(RUNNERS, "process", process.refuse)
+    with TaskManager(main_thread_scheduler="manual") as mgr:
+        with pytest.raises(UnsupportedPlatformError):
+            mgr.map(stream_jobs.square, range(3), kind="process")
+        up = mgr.run_thread(stream_jobs.square, 3)
+        with pytest.raises(UnsupportedPlatformError):
+            up.then(stream_jobs.plus, kind="process")
+        assert up.wait(30)
+        assert list(mgr) == [] or all(t is up for t in mgr)
