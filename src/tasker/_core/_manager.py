@@ -31,12 +31,11 @@ if TYPE_CHECKING:
     from ..schedulers import Scheduler
     from ._clock import Clock
     from ._context import ExecutionContext
-    from ._firststart import FirstStart
+    from ._firststart import PREPARE_FIRST, FirstStart
     from ._lifecycle import TaskLifecycle
-    from ._runner import METHODS, PREPARE_FIRST
     from ._signal import TasksSignal
     from ._task import Task, TaskKind
-    from ._validate import check_func
+    from ._validate import METHODS, check_func
 else:  # bound by _load_core() when the first manager is built in full (see TaskManager._build)
     Task = METHODS = PREPARE_FIRST = check_func = None
 
@@ -398,8 +397,9 @@ class TaskManager(MainThreadCalls):
         check_func(METHODS.get(kind, kind), False, func, key, when_done, when_event, timeout, visible, priority)
         if timeout is not None and timeout == _INF:
             timeout = None  # float("inf"): no timeout
-        if self._scheduler is None:
-            self._get_scheduler()  # chosen here, in the caller's (main) thread
+        spec = self._scheduler_spec
+        if self._scheduler is None and (spec is None or isinstance(spec, str) or not callable(spec)):
+            self._get_scheduler()  # chosen here, in the caller's (main) thread (a callable: anywhere)
         lifecycle: Any = Soon(self._built)
         task: Task[Any] = Task(
             lifecycle, kind, (func, args, kwargs), key, when_done, when_event, timeout, visible, priority
@@ -423,7 +423,6 @@ class TaskManager(MainThreadCalls):
             first.queued.append(task)
         if start:
             first.start()
-            first.go.set()  # the starter waits for this: the caller keeps the GIL until it returns
         return task
 
     def _check_closed_before_start(self) -> None:
@@ -545,15 +544,12 @@ class TaskManager(MainThreadCalls):
                 return
             self._prestarted.update(kinds)
             self._started = True  # the runners are built from the options in force now
-            go = threading.Event()  # (as for the first start: the caller keeps the GIL until it returns)
-            self._prestarts.append(start_thread("tasker-prestart", self._prestart, kinds, modules, go))
-        go.set()
+            self._prestarts.append(start_thread("tasker-prestart", self._prestart, kinds, modules))
 
-    def _prestart(self, kinds: list[str], modules: list[str], go: threading.Event) -> None:
+    def _prestart(self, kinds: list[str], modules: list[str]) -> None:
         """On the prestart thread: build each runner and let it start what it keeps warm."""
         import logging
 
-        go.wait()  # until prestart() has returned: its caller must not wait for the GIL
         try:
             lifecycle = self._built()
             for kind in kinds:
@@ -646,9 +642,9 @@ class _Unbuilt:
 def _load_core() -> None:
     """Bind the names ``_submit`` uses per task (imported once, with the first full manager)."""
     global Task, METHODS, PREPARE_FIRST, check_func
-    from ._runner import METHODS, PREPARE_FIRST
+    from ._firststart import PREPARE_FIRST
     from ._task import Task
-    from ._validate import check_func
+    from ._validate import METHODS, check_func
 
 
 def _import_cancelled() -> None:

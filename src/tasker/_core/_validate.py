@@ -10,6 +10,14 @@ from ._seconds import timeout_seconds
 
 CO_COROUTINE = 0x80
 
+#: Which public method starts each kind (for error messages; ``_runner.register_runner`` adds to it).
+METHODS: dict[str, str] = {
+    "thread": "run_thread",
+    "coroutine": "add_coroutine",
+    "process": "run_process",
+    "cluster": "run_on_cluster",
+}
+
 
 def is_async_callable(func: Any) -> bool:
     """True for ``async def`` functions, also behind partials and bound methods."""
