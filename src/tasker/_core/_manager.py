@@ -563,6 +563,10 @@ class TaskManager(MainThreadCalls):
             # scheduler's module (chosen later, by the caller) and what _warm_up imports.
             from .. import schedulers  # noqa: F401
             from . import _cancelled  # noqa: F401
+
+            spec = self._scheduler_spec
+            if not (spec is None or isinstance(spec, str)) and callable(spec):
+                self._get_scheduler()  # a plain callable is wrapped the same way on any thread
         except Exception:  # a hint that failed (e.g. no dask): the first task reports it
             logging.getLogger("tasker").warning("tasker: prestart failed", exc_info=True)
 
