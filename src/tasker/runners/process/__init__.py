@@ -1,13 +1,17 @@
 """Process tasks: a warm pool of worker processes.
 
-    _pool.py      ProcessRunner: the budget, dispatch, sending ahead, draining
+    _pool.py      ProcessRunner: the budget, draining; composed of _dispatch.Dispatcher (dispatch,
+                  sending ahead), _suspend.Pausing, _recycle.Recycling, _launch.LaunchGuard
     _reader.py    one reader thread per worker: its messages, its end
     _worker.py    one worker process as the parent sees it (WorkerState)
     _group.py     a worker leads a process group that dies with it
     _frozen.py    starting workers from a frozen (PyInstaller) application
     _child.py     the worker process's main
     _link.py      the worker's side of the channel (send, read, ask)
-    _messages.py  every message, both ways; _wire.py the framing; _payload.py pickles + shared memory
+    _messages.py  how the kit's messages (``_remote._messages.Kind``) are framed here; _wire.py the framing
+
+What every remote runner shares (the worker cell and reporter, the app-side
+relay, errors, records, warnings, pickles + shared memory) is ``runners._remote``.
 
 ``ProcessRunner`` loads on first use: a worker process imports ``_child`` alone,
 not the pool. On a platform the engine does not run on (Windows: it needs Unix
@@ -28,7 +32,7 @@ from types import FunctionType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
-    from ._payload import Call
+    from .._remote._payload import Call
     from ._pool import ProcessRunner
 
 __all__ = ["ProcessRunner", "prepare_first"]
@@ -55,7 +59,7 @@ def prepare_first(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> C
         refuse()
     if plain_call(func, args, kwargs):
         return None
-    from ._payload import prepare_call
+    from .._remote._payload import prepare_call
 
     return prepare_call(func, args, kwargs)
 

@@ -122,11 +122,12 @@ def _tell_parent(message: str) -> bool:
             boot: Any = pickle.load(source)
         sock = socket.socket(fileno=int(boot.fds[0]))
         from ..._core._errors import TaskError
-        from . import _payload, _wire
-        from ._child import _describe_error
-        from ._messages import Tag
+        from .._remote import _payload
+        from .._remote._codec import describe_error
+        from . import _wire
+        from ._messages import INIT_FAILED
 
-        data, fds = _payload.dumps((Tag.INIT_FAILED, _describe_error(TaskError(message)), message))
+        data, fds = _payload.dumps((INIT_FAILED, 0, describe_error(TaskError(message)), message))
         _wire.send(sock, data, fds)
         return True
     except Exception:
