@@ -4,11 +4,13 @@
                   sending ahead), _suspend.Pausing, _recycle.Recycling, _launch.LaunchGuard
     _reader.py    one reader thread per worker: its messages, its end
     _worker.py    one worker process as the parent sees it (WorkerState)
-    _group.py     a worker leads a process group that dies with it
     _frozen.py    starting workers from a frozen (PyInstaller) application
     _child.py     the worker process's main
     _link.py      the worker's side of the channel (send, read, ask)
-    _messages.py  how the kit's messages (``_remote._messages.Kind``) are framed here; _wire.py the framing
+    _messages.py  how the kit's messages (``_remote._messages.Kind``) are framed here
+
+Every OS call (the channel and its framing, shared memory, process groups, the
+parent-death lifeline) is the platform seam's: ``tasker._platform``.
 
 What every remote runner shares (the worker cell and reporter, the app-side
 relay, errors, records, warnings, pickles + shared memory) is ``runners._remote``.

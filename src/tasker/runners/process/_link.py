@@ -11,25 +11,25 @@ the main loop, and an answer waits in ``answers`` for its asker.
 
 from __future__ import annotations
 
-import _socket as socket  # (see _wire)
-import select
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from itertools import count
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..._core._errors import TaskTimeoutError
 from ..._core._seconds import MAX_WAIT_S
 from .._remote import _payload
 from .._remote._cell import Reporter, WorkerCell
-from . import _wire
 from ._messages import ANSWER, EVENT, PROGRESS, QUESTION, WITHDRAW
+
+if TYPE_CHECKING:
+    from ..._platform._base import Channel
 
 
 class Cell(WorkerCell):
-    """Worker-side stand-in for the parent's ``Task`` (see ExecutionContext): the kit's cell over the socket."""
+    """Worker-side stand-in for the parent's ``Task`` (see ExecutionContext): the kit's cell over the channel."""
 
     runner = "process"
     pauses = "pauses by itself"  # (its worker is stopped: SIGSTOP)
@@ -50,17 +50,17 @@ class Cell(WorkerCell):
 
 
 class Link:
-    """The socket to the parent, shared by the three threads."""
+    """The channel to the parent, shared by the worker's threads."""
 
-    def __init__(self, sock: socket.socket, interval: float) -> None:
-        self.sock = sock
+    def __init__(self, channel: Channel, interval: float) -> None:
+        self.channel = channel
         self.interval = interval
         self.lock = threading.Lock()  # one sender at a time
         self.cell: Cell | None = None  # the running task's
         self.reporter = Reporter(interval, lambda: () if self.cell is None else (self.cell,))
-        self.rss_fd: int | None = None  # /proc/self/statm when results carry the RSS (``_child``)
+        self.own_rss: Callable[[], int] | None = None  # when results carry the RSS (``_child``)
         # Reading (see the module doc). Invariant: at most one thread has
-        # `reading` set, and only it calls recv on the socket.
+        # `reading` set, and only it calls recv on the channel.
         self.read_cv = threading.Condition()
         self.reading = False
         self.closed = False  # the parent closed the connection
@@ -73,7 +73,7 @@ class Link:
         data, fds = _payload.dumps_portable(message)
         try:
             with self.lock:
-                _wire.send(self.sock, data, fds)
+                self.channel.send(data, fds)
         finally:
             _payload.close_fds(fds)
 
@@ -83,7 +83,7 @@ class Link:
                 return
             cell._dirty = False
             data, _ = _payload.dumps((PROGRESS, cell._id, cell._progress, cell._message))
-            _wire.send(self.sock, data)
+            self.channel.send(data)
 
     # -- reading the parent's messages -------------------------------------------------
     def next_message(self) -> tuple[bytearray, list[int]]:
@@ -121,9 +121,9 @@ class Link:
             return done()
 
     def _read_one(self, timeout: float | None) -> tuple[bytearray, list[int]] | None:
-        if timeout is not None and not select.select([self.sock], [], [], timeout)[0]:
+        if timeout is not None and not self.channel.wait_readable(timeout):
             return None
-        return _wire.recv(self.sock)
+        return self.channel.recv()
 
     def _sort(self, data: bytearray, fds: list[int]) -> None:
         """With ``read_cv`` held: an answer goes to its asker, the rest to the inbox."""

@@ -1,6 +1,6 @@
 """The process runner's framing of the kit's messages (``_remote._messages.Kind``).
 
-    parent ──► worker (raw bytes; framing in ``_wire``)
+    parent ──► worker (raw bytes; framing in ``tasker._platform._wire``)
       TASK      TASK_HEADER("T", flag slot, task id) + pickled (func, args, kwargs)
       STOP      "S"
       ANSWER    "A" + pickled (question number, value, error)      (context.ask)

@@ -113,7 +113,7 @@ class Reader:
 
     def _launch(self) -> None:
         worker, pool = self.worker, self.pool
-        worker.start_process(pool.lifeline_r)
+        worker.start_process(pool.lifeline)
         with pool.lock:
             closed = pool.closed
         if closed:  # shut down while this worker was starting: it must not live on
