@@ -303,3 +303,12 @@ def test_start_thread_runs_the_target_even_when_no_named_thread_can_start(monkey
     ran = threading.Event()
     over = _firststart.start_thread("tasker-test", ran.set)
     assert over.wait(30) and ran.is_set(), "the target ran (on the bare thread) and its end is signalled"
+
+
+def test_start_thread_leaves_no_dummy_thread_behind() -> None:
+    """The bare thread only starts the named one: code on it that asks threading who it is
+    (logging does) must not make threading list a ``_DummyThread`` as alive for good."""
+    over = _firststart.start_thread("tasker-test", lambda: threading.current_thread())
+    assert over.wait(30)
+    alive = threading.enumerate()
+    assert not [t for t in alive if isinstance(t, threading._DummyThread)], alive
