@@ -93,13 +93,21 @@ class Reporter:
         self.interval = interval
         self.cells = cells
         self.wake = threading.Event()  # a cell changed
+        self.stopped = False  # Invariant: once True, the thread ends at its next wake
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self.thread.start()
 
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the thread (a worker process never needs to: it ends with the process)."""
+        self.stopped = True
+        self.wake.set()
+        if self.thread.ident is not None and self.thread is not threading.current_thread():
+            self.thread.join(timeout)
+
     def _run(self) -> None:
-        while True:
+        while not self.stopped:
             self.wake.clear()  # before looking: a change made while we look wakes the next wait
             now = time.monotonic()
             due: float | None = None
