@@ -16,8 +16,8 @@ What every remote runner shares (the worker cell and reporter, the app-side
 relay, errors, records, warnings, pickles + shared memory) is ``runners._remote``.
 
 ``ProcessRunner`` loads on first use: a worker process imports ``_child`` alone,
-not the pool. On a platform the engine does not run on (Windows: it needs Unix
-sockets with fd passing, process groups and ``/proc``; docs/windows.md),
+not the pool. On a platform the engine does not run on (Windows, until the
+platform seam ``tasker._platform`` has its Windows implementation; docs/windows.md),
 ``ProcessRunner`` is a factory that refuses and ``prepare_first`` (what a fresh
 manager's first ``run_process`` calls in the caller's thread) raises too: the
 first ``run_process`` raises ``UnsupportedPlatformError`` at the call, rather than
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ProcessRunner", "prepare_first"]
 
-#: The engine runs here (a POSIX system with what ``_worker``/``_group`` need).
+#: The engine runs here (a system with an implementation in ``tasker._platform``).
 SUPPORTED = sys.platform != "win32"
 
 
@@ -49,7 +49,7 @@ def refuse(lifecycle: Any = None, options: Any = None) -> NoReturn:
 
     raise UnsupportedPlatformError(
         f"process tasks do not run on this platform ({sys.platform!r}) yet: tasker's process engine "
-        "needs Linux (Unix-domain sockets that pass file descriptors, process groups, /proc); "
+        "runs on Linux, macOS and the BSDs (tasker._platform has no implementation for this system); "
         "run_thread and add_coroutine work here (see docs/windows.md)"
     )
 
