@@ -19,6 +19,15 @@ tasks). Needs ``valgrind`` (``apt install valgrind``); takes a few minutes.
 
     python -m bench.instructions                       # this tree, every kind
     python -m bench.instructions --kinds thread --baseline /tmp/old/src
+
+``--first`` counts something else: the instructions a fresh, byte-compiled
+interpreter's *calling thread* spends in its first ``run_process`` (what
+blocks the UI thread), as (thread 1 with the call - thread 1 without it), each
+run ending with ``os._exit`` right after; ``--separate-threads=yes`` keeps the
+starter thread's work out. Median of ``--reps`` pairs (the garbage collector
+runs in whichever thread crosses its threshold: a few hundred thousand either way).
+
+    python -m bench.instructions --first --baseline /tmp/old/src
 """
 
 from __future__ import annotations
@@ -77,6 +86,59 @@ else:  # a burst: how many are queued at a time depends on the run's timing
 tm.shutdown()
 """
 
+#: The first run_process of a fresh manager, in the calling thread; "none" stops right before it.
+_FIRST = """
+import os, sys
+from tasker import TaskManager
+from bench.workloads import noop
+posted = []
+tm = TaskManager(main_thread_scheduler=posted.append, max_processes=1)
+if sys.argv[1] == "call":
+    tm.run_process(noop)
+os._exit(0)
+"""
+
+
+def count_first(number: int, src: Path, mode: str, rep: int, workdir: Path) -> int:
+    """Instructions of the calling thread (callgrind's thread 1) in one fresh run of ``_FIRST``."""
+    out = workdir / f"callgrind.first.{number}.{mode}.{rep}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(ROOT)]), "PYTHONHASHSEED": "0"}
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={out}", sys.executable,
+         "-c", _FIRST, mode],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=600,
+    )
+    if done.returncode != 0:
+        tail = "\n".join([line for line in done.stderr.splitlines() if not line.startswith("==")][-8:])
+        raise SystemExit(f"{src}: the first-call run failed under callgrind (exit {done.returncode}):\n{tail}")
+    for line in Path(f"{out}-01").read_text(errors="replace").splitlines():
+        if line.startswith("summary:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no summary line in {out}-01")
+
+
+def main_first(trees: list[Path], reps: int, jobs: int, keep: Path | None) -> int:
+    import statistics
+
+    for tree in trees:  # byte-compiled, as an installed package is
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree)], check=True, stdout=subprocess.DEVNULL)
+    runs = [(number, tree, mode, rep) for number, tree in enumerate(trees) for rep in range(reps)
+            for mode in ("none", "call")]
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max(1, jobs)) as pool:
+        workdir = Path(tmp)
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            workdir = keep
+        totals = dict(zip(runs, pool.map(lambda run: count_first(*run, workdir), runs), strict=True))
+    print(f"first run_process, calling thread, thousands of instructions (median of {reps}; min-max):\n")
+    print("| tree | first run_process |")
+    print("|---|---|")
+    for number, tree in enumerate(trees):
+        diffs = [(totals[(number, tree, "call", rep)] - totals[(number, tree, "none", rep)]) / 1000
+                 for rep in range(reps)]
+        print(f"| {number}: {tree} | {statistics.median(diffs):.0f} ({min(diffs):.0f}-{max(diffs):.0f}) |")
+    return 0
+
 
 def count(tree: int, src: Path, kind: str, tasks: int, mode: str, workdir: Path) -> int:
     """Instructions callgrind counted in the parent for one run (``tree``: its number in the table)."""
@@ -109,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep callgrind's files here (for callgrind_annotate): "
                              "callgrind.TREE.KIND.MODE.TASKS, TREE as numbered in the table")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="valgrind runs at once")
+    parser.add_argument("--first", action="store_true",
+                        help="count the calling thread's instructions in a fresh manager's first run_process")
+    parser.add_argument("--reps", type=int, default=3, help="--first: runs per tree (median)")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         raise SystemExit("bench.instructions needs valgrind: apt install valgrind")
@@ -120,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     for tree in trees:
         if not (tree / "tasker" / "__init__.py").exists():
             raise SystemExit(f"{tree}: no tasker package in that folder (give a src/)")
+    if args.first:
+        return main_first(trees, max(1, args.reps), args.jobs, args.keep)
     runs = [(number, tree, kind, n) for number, tree in enumerate(trees) for kind in kinds for n in (0, TASKS[kind])]
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max(1, args.jobs)) as pool:
         workdir = Path(tmp)

@@ -157,6 +157,8 @@ def render(doc: dict[str, Any]) -> str:
         "(↓ lower is better, ↑ higher is better). The machine is shared and noisy: read the "
         "ratios, not the absolute times. Method: `docs/bench-method.md`.", "",
     ]
+    if meta.get("notes"):  # what the runs' command line cannot say (other runs, load, instruction counts)
+        lines += ["## Notes on these runs", "", *(f"- {note}" for note in meta["notes"]), ""]
     lines += targets_section(doc) + baseline_section(doc) + impls_section(meta["impls"])
     for number, (name, scenario) in enumerate(doc["scenarios"].items(), 1):
         lines += scenario_section(number, name, scenario)

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from tasker import ManagerClosedError, Task, TaskManager
-from tasker._core import _runner
+from tasker import ManagerClosedError, Task, TaskManager, UnsupportedPlatformError
+from tasker._core import _firststart, _runner
 from tasker._core._firststart import Soon
-from tasker.schedulers import ManualScheduler
+from tasker.runners import process
+from tasker.schedulers import CallableScheduler, ManualScheduler
 
 import jobs
 from conftest import children, wait_for
@@ -180,3 +181,134 @@ def test_a_starter_that_fails_to_build_leaves_the_hand_over_to_the_next_user() -
     assert scheduler.pump_until(lambda: done == [task], 30) and task.result() == 2
     assert calls == ["tasker-start", "MainThread"]
     mgr.shutdown(timeout=2.0)
+
+
+def _module_level(ctx: Any) -> None:
+    """A function ``plain_call`` accepts (module-level, found again by its name)."""
+
+
+class _Text(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "plain"),
+    [
+        ((), {}, True),
+        ((1, 2.5, "s", b"b", None, True, 1j), {"x": (1, ("a", None))}, True),
+        (([1],), {}, False),  # a list: the caller may change it after the call
+        ((), {"x": {"a": 1}}, False),
+        (((1, [2]),), {}, False),  # a tuple holding something mutable
+        ((tuple(range(100)),), {}, False),  # long: not searched
+        ((_Text("s"),), {}, False),  # a subclass may pickle its own way
+        ((threading.Lock(),), {}, False),  # cannot be pickled: must fail at the call
+    ],
+)
+def test_plain_call_is_only_what_pickles_the_same_later(args: Any, kwargs: Any, plain: bool) -> None:
+    assert process.plain_call(_module_level, args, kwargs) is plain
+
+
+def test_plain_call_needs_a_function_pickle_finds_by_name() -> None:
+    def nested(ctx: Any) -> None:
+        pass
+
+    assert not process.plain_call(nested, (), {})
+    assert not process.plain_call(lambda ctx: None, (), {})
+    assert not process.plain_call(print, (), {})  # not a Python function: pickled at the call
+    assert process.plain_call(jobs.ok, (), {})
+    copy = type(jobs.ok)(jobs.ok.__code__, jobs.ok.__globals__, "ok")  # same name, another object
+    assert not process.plain_call(copy, (), {})
+    main = type(jobs.ok)(jobs.ok.__code__, {"__name__": "__main__"}, "ok")
+    assert not process.plain_call(main, (), {})  # cloudpickle copies code from __main__
+
+
+def test_a_plain_first_call_is_pickled_by_the_starter_thread(held: Held) -> None:
+    task = held.mgr.run_process(jobs.ok, 21, when_done=held.when_done)
+    assert held.building.wait(10)
+    assert task.payload is None, "nothing pickled at the call"
+    held.release()
+    held.finish(task)
+    assert task.result() == 42 and held.done.count(task) == 1
+
+
+def test_a_mutable_first_argument_is_pickled_at_the_call(held: Held) -> None:
+    items = [1, 2]
+    task = held.mgr.run_process(jobs.sleep_then, 0, items, when_done=held.when_done)
+    assert task.payload is not None, "pickled at the call"
+    items.append(3)  # after the call: the worker must not see it
+    held.release()
+    held.finish(task)
+    assert task.result() == [1, 2]
+
+
+def test_a_callable_scheduler_is_resolved_off_the_caller() -> None:
+    posted: list[Any] = []
+    gate, building = threading.Event(), threading.Event()
+    mgr = TaskManager(main_thread_scheduler=posted.append, max_processes=1)
+    real = mgr._new_lifecycle
+
+    def held() -> Any:
+        building.set()
+        assert gate.wait(30), "never released"
+        return real()
+
+    mgr._new_lifecycle = held  # type: ignore[method-assign]
+    done = threading.Event()
+    task = mgr.run_process(jobs.ok, 1, when_done=lambda task: done.set())
+    assert building.wait(10)
+    assert mgr._scheduler is None, "a plain callable is wrapped later, on any thread"
+    gate.set()
+    assert mgr._first is not None and mgr._first.done.wait(30)
+    assert isinstance(mgr.scheduler, CallableScheduler)
+    while not done.is_set():  # the when_done reached the callable
+        assert wait_for(lambda: bool(posted))
+        posted.pop(0)()
+    assert task.result() == 2
+    mgr.shutdown(timeout=2.0)
+
+
+def test_a_scheduler_by_name_is_chosen_at_the_call() -> None:
+    mgr = TaskManager(main_thread_scheduler="manual", max_processes=1)
+    mgr.run_process(jobs.ok, 1)
+    assert isinstance(mgr._scheduler, ManualScheduler), "names may need the caller's thread (Qt, Tk, asyncio)"
+    mgr.shutdown(timeout=2.0)
+
+
+def test_where_the_engine_cannot_run_a_plain_first_call_still_raises_at_the_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(process, "SUPPORTED", False)
+    mgr = TaskManager(main_thread_scheduler=ManualScheduler())
+    with pytest.raises(UnsupportedPlatformError):
+        mgr.run_process(jobs.ok, 1, key="p")
+    assert mgr._first is None and mgr._ready_lifecycle is None, "nothing queued, nothing started"
+    mgr.shutdown(timeout=1.0)
+
+
+def test_start_thread_runs_the_target_on_a_named_thread_and_signals_its_end() -> None:
+    seen: list[str] = []
+    def note(value: str) -> None:
+        seen.append(threading.current_thread().name + value)
+
+    over = _firststart.start_thread("tasker-test", note, "!")
+    assert over.wait(30)
+    assert seen == ["tasker-test!"]
+
+
+def test_start_thread_runs_the_target_even_when_no_named_thread_can_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    ran = threading.Event()
+    over = _firststart.start_thread("tasker-test", ran.set)
+    assert over.wait(30) and ran.is_set(), "the target ran (on the bare thread) and its end is signalled"
+
+
+def test_start_thread_leaves_no_dummy_thread_behind() -> None:
+    """The bare thread only starts the named one: code on it that asks threading who it is
+    (logging does) must not make threading list a ``_DummyThread`` as alive for good."""
+    over = _firststart.start_thread("tasker-test", lambda: threading.current_thread())
+    assert over.wait(30)
+    alive = threading.enumerate()
+    assert not [t for t in alive if isinstance(t, threading._DummyThread)], alive

@@ -12,12 +12,19 @@
 A fresh process pays for importing what runs tasks (the lifecycle, the pool:
 milliseconds) and ``TaskManager()`` defers it to first use; for a first
 ``run_process``, which would then block the UI thread for all of it, the caller
-only checks and pickles the call (a bad argument still fails at the call) and
-gets its task back: the rest happens on the starter thread. Until the hand-off
-ends, anything that needs the lifecycle (``task.cancel()``, ``get_task``,
-``shutdown``, another kind of task…) waits for it — milliseconds, once — so
-nothing observable changes but timing: a queued task is ``pending``, as it would
-be in the pool's queue.
+only checks the call and gets its task back: the rest happens on the starter
+thread. The caller imports only ``_task``, ``_validate``, this module and the
+kind's ``PREPARE_FIRST`` function, which raises where the kind cannot run and
+pickles the call — or, for a call that pickle surely takes and that nothing can
+change any more (a module-level function, arguments of immutable built-in types),
+leaves the pickling to the starter thread (``payload`` None: the runner's
+``prepare``). Either way a bad argument fails at the call. The scheduler is
+chosen at the call unless it is a plain callable (wrapped the same way on any
+thread). The starter thread is started without waiting for it to run (``start_thread``).
+Until the hand-off ends, anything that needs the lifecycle (``task.cancel()``,
+``get_task``, ``shutdown``, another kind of task…) waits for it — milliseconds,
+once — so nothing observable changes but timing: a queued task is ``pending``,
+as it would be in the pool's queue.
 
 Invariant (under the manager's ``_lock``): ``queued`` holds the tasks not handed
 over yet, in submission order; once the lifecycle is published it is empty and
@@ -26,6 +33,7 @@ stays so (submits go the direct way).
 
 from __future__ import annotations
 
+import _thread
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +41,11 @@ if TYPE_CHECKING:
     from ._lifecycle import TaskLifecycle
     from ._task import Task
 
+#: kind -> "module:function" that checks a first call where its runner is not built yet
+#: (it raises where the kind cannot run) and returns its payload, or None for the runner's
+#: ``prepare`` to make on the starter thread (a call that cannot fail to pickle or change);
+#: that runner then gets ``adopt(task)`` for a payload made here. (``_runner`` re-exports it.)
+PREPARE_FIRST: dict[str, str] = {"process": "tasker.runners.process:prepare_first"}
 
 
 def _log() -> Any:
@@ -43,7 +56,14 @@ def _log() -> Any:
 
 
 def start_thread(name: str, target: Any, *args: Any) -> threading.Event:
-    """Run ``target(*args)`` on a new daemon thread; the event is set when it is over."""
+    """Run ``target(*args)`` on a new daemon thread named ``name``; the event is set when it is over.
+
+    Returns without waiting for the thread to run: ``Thread.start()`` waits until
+    the new thread has started, which on a loaded machine means waiting for the OS
+    to schedule it (milliseconds, measured) and then for the GIL back. A bare
+    ``_thread`` thread starts the named ``threading.Thread`` instead, off the
+    caller, and lives microseconds; if even that fails, the target runs on it.
+    """
     over = threading.Event()
 
     def run() -> None:
@@ -52,7 +72,13 @@ def start_thread(name: str, target: Any, *args: Any) -> threading.Event:
         finally:
             over.set()
 
-    threading.Thread(target=run, name=name, daemon=True).start()
+    def launch() -> None:
+        try:
+            threading.Thread(target=run, name=name, daemon=True).start()
+        except BaseException:  # (no thread to be had: "can't start new thread") run it here
+            run()
+
+    _thread.start_new_thread(launch, ())
     return over
 
 
@@ -73,7 +99,6 @@ class FirstStart:
         self._build = build  # () -> TaskLifecycle, not published yet (starter thread)
         self._publish = publish  # (self, lifecycle) -> tasks queued meanwhile, or [] once published
         self.queued: list[Task[Any]] = []
-        self.go = threading.Event()  # set by the caller as it returns (see _run)
         self.done = threading.Event()  # the starter thread is over (handed over, or its build failed)
         self.hand_lock = threading.Lock()  # one hand-over at a time (the starter's, or a fallback)
 
@@ -82,9 +107,6 @@ class FirstStart:
         start_thread("tasker-start", self._run)
 
     def _run(self) -> None:
-        # Blocked until the caller returns: had this thread taken the GIL while the caller
-        # waited in Thread.start(), the caller would wait a switch interval (5 ms) to get it back.
-        self.go.wait()
         try:
             with self.hand_lock:
                 self.hand_over(self._build())
@@ -123,5 +145,12 @@ class FirstStart:
                 if runner is None:  # every such task fails with it (a later one raises at the call)
                     lifecycle.conclude(task, error=failures[kind])
                     continue
-                runner.adopt(task)
+                if task.payload is None:  # left to us at the call (plain values: see PREPARE_FIRST)
+                    try:
+                        task.payload = runner.prepare(*task.call)
+                    except Exception as error:  # (cannot happen for such a call; it still ends once)
+                        lifecycle.conclude(task, error=error)
+                        continue
+                else:
+                    runner.adopt(task)
                 runner.submit(task)

@@ -30,12 +30,12 @@ if TYPE_CHECKING:
 
     from ..schedulers import Scheduler
     from ._clock import Clock
-    from ._firststart import FirstStart
+    from ._firststart import PREPARE_FIRST, FirstStart
     from ._lifecycle import TaskLifecycle
     from ._reserved import take_reserved
-    from ._runner import METHODS, PREPARE_FIRST
     from ._signal import TasksSignal
     from ._task import Task, TaskKind
+    from ._validate import METHODS
 else:  # bound by _load_core() when the first manager is built in full (see TaskManager._build)
     Task = METHODS = PREPARE_FIRST = take_reserved = None
 
@@ -254,8 +254,9 @@ class TaskManager(StartMethods, MainThreadCalls):
         prepare = getattr(import_module(module), name)
         reserved = take_reserved(METHODS.get(kind, kind), kind, func, kwargs)
         key, when_done, when_event, timeout, visible, priority, when_yield = reserved
-        if self._scheduler is None:
-            self._get_scheduler()  # chosen here, in the caller's (main) thread
+        spec = self._scheduler_spec
+        if self._scheduler is None and (spec is None or isinstance(spec, str) or not callable(spec)):
+            self._get_scheduler()  # chosen here, in the caller's (main) thread (a callable: anywhere)
         lifecycle: Any = Soon(self._built)
         task: Task[Any] = Task(
             lifecycle, kind, (func, args, kwargs), key, when_done, when_event, timeout, visible, priority
@@ -280,7 +281,6 @@ class TaskManager(StartMethods, MainThreadCalls):
             first.queued.append(task)
         if start:
             first.start()
-            first.go.set()  # the starter waits for this: the caller keeps the GIL until it returns
         return task
 
     def _check_closed_before_start(self) -> None:
@@ -402,15 +402,12 @@ class TaskManager(StartMethods, MainThreadCalls):
                 return
             self._prestarted.update(kinds)
             self._started = True  # the runners are built from the options in force now
-            go = threading.Event()  # (as for the first start: the caller keeps the GIL until it returns)
-            self._prestarts.append(start_thread("tasker-prestart", self._prestart, kinds, modules, go))
-        go.set()
+            self._prestarts.append(start_thread("tasker-prestart", self._prestart, kinds, modules))
 
-    def _prestart(self, kinds: list[str], modules: list[str], go: threading.Event) -> None:
+    def _prestart(self, kinds: list[str], modules: list[str]) -> None:
         """On the prestart thread: build each runner and let it start what it keeps warm."""
         import logging
 
-        go.wait()  # until prestart() has returned: its caller must not wait for the GIL
         try:
             lifecycle = self._built()
             for kind in kinds:
@@ -424,6 +421,10 @@ class TaskManager(StartMethods, MainThreadCalls):
             # scheduler's module (chosen later, by the caller) and what _warm_up imports.
             from .. import schedulers  # noqa: F401
             from . import _cancelled  # noqa: F401
+
+            spec = self._scheduler_spec
+            if not (spec is None or isinstance(spec, str)) and callable(spec):
+                self._get_scheduler()  # a plain callable is wrapped the same way on any thread
         except Exception:  # a hint that failed (e.g. no dask): the first task reports it
             logging.getLogger("tasker").warning("tasker: prestart failed", exc_info=True)
 
@@ -503,9 +504,10 @@ class _Unbuilt:
 def _load_core() -> None:
     """Bind the names ``_submit`` uses per task (imported once, with the first full manager)."""
     global Task, METHODS, PREPARE_FIRST, take_reserved
+    from ._firststart import PREPARE_FIRST
     from ._reserved import take_reserved
-    from ._runner import METHODS, PREPARE_FIRST
     from ._task import Task
+    from ._validate import METHODS
 
 
 def _import_cancelled() -> None:

@@ -41,6 +41,9 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._firststart import PREPARE_FIRST as PREPARE_FIRST
+from ._validate import METHODS as METHODS
+
 if TYPE_CHECKING:
     from ._ask import Question
     from ._clock import Clock
@@ -162,18 +165,8 @@ RUNNERS: dict[str, str | RunnerFactory] = {
     "batch": "tasker._core._composite:CompositeRunner",
 }
 
-#: kind -> "module:function" that prepares a call without its runner (``prepare``'s
-#: check and conversion), for the kinds whose first task a fresh manager queues for a
-#: starter thread (``_firststart``); that runner then gets ``adopt(task)`` for each.
-PREPARE_FIRST: dict[str, str] = {"process": "tasker.runners.process:prepare_first"}
-
-#: Which public method starts each kind (for error messages).
-METHODS: dict[str, str] = {
-    "thread": "run_thread",
-    "coroutine": "add_coroutine",
-    "process": "run_process",
-    "cluster": "run_on_cluster",
-}
+# PREPARE_FIRST (``_firststart``) and METHODS (``_validate``) live with their
+# readers: a fresh manager's first run_process imports those, not this module.
 
 
 def register_runner(kind: str, factory: str | RunnerFactory, method: str | None = None) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ._errors import TaskTimeoutError
-
 if TYPE_CHECKING:
     from ._task import Task
 
@@ -41,7 +39,9 @@ PAUSED = 2
 
 def final_status(task: Task[Any], error: BaseException | None) -> tuple[TaskStatus, BaseException | None]:
     """How a task that stopped ends (a pure decision; the lifecycle applies it)."""
-    if task._timed_out:
+    if task._timed_out:  # (rare: ``_errors`` is imported here, not by a fresh manager's first call)
+        from ._errors import TaskTimeoutError
+
         timeout_error = TaskTimeoutError(f"task {task.name!r} timed out after {task.timeout} s")
         timeout_error.__cause__ = error
         return TaskStatus.FAILED, timeout_error

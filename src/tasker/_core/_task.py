@@ -20,7 +20,6 @@ from collections.abc import Callable, Generator, Hashable
 from itertools import count
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, TypeVarTuple, cast, overload
 
-from ._errors import InvalidStateError
 from ._status import CANCELLED, PAUSED, TaskStatus
 
 if TYPE_CHECKING:
@@ -132,6 +131,8 @@ class Task(Generic[R]):
     def call(self) -> Call:
         """``(func, args, kwargs)`` as given; runners run ``func(context, *args, **kwargs)``."""
         if self._call is None:
+            from ._errors import InvalidStateError  # (not at import: a first run_process imports this module)
+
             raise InvalidStateError(f"task {self.name!r} has ended: its function was let go")
         return self._call
 
@@ -172,6 +173,8 @@ class Task(Generic[R]):
             from ._cancelled import CancelledError
 
             raise CancelledError(f"task {self.name!r} was canceled")
+        from ._errors import InvalidStateError
+
         raise InvalidStateError(
             f"task {self.name!r} is {status}; result() needs a final task "
             "(use when_done=, task.wait() from another thread, or 'await task')"

@@ -14,6 +14,14 @@ CO_ASYNC_GENERATOR = 0x200
 #: ``async def`` functions: coroutines and async generators (``add_coroutine`` runs both).
 CO_ASYNC = CO_COROUTINE | CO_ASYNC_GENERATOR
 
+#: Which public method starts each kind (for error messages; ``_runner.register_runner`` adds to it).
+METHODS: dict[str, str] = {
+    "thread": "run_thread",
+    "coroutine": "add_coroutine",
+    "process": "run_process",
+    "cluster": "run_on_cluster",
+}
+
 
 def is_async_callable(func: Any) -> bool:
     """True for ``async def`` functions (async generators too), also behind partials and bound methods."""
