@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ProcessRunner", "prepare_first"]
 
-#: The engine runs here (a POSIX system with what ``_worker``/``_group`` need).
-SUPPORTED = sys.platform != "win32"
+#: The engine runs here: Linux and other POSIX systems, and Windows (``_platform._windows``).
+SUPPORTED = True
 
 
 def refuse(lifecycle: Any = None, options: Any = None) -> NoReturn:

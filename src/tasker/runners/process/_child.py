@@ -42,6 +42,9 @@ EXIT_PARENT_GONE = 70
 
 def main(channel: tuple[int, ...] | None = None) -> None:
     """Serve tasks until told to stop; ``channel``: the fds (socket, flags, lifeline), else argv's."""
+    if sys.platform == "win32":
+        _main_windows(channel)
+        return
     if channel is None:
         channel = tuple(int(arg) for arg in sys.argv[1:4])
     sock_fd, flags_fd, lifeline_fd = channel
@@ -59,6 +62,31 @@ def main(channel: tuple[int, ...] | None = None) -> None:
     sock = socket.socket(fileno=sock_fd)
     data, fds = _wire.recv(sock)
     init = _payload.loads(data, fds)
+    _run(sock, flags, init)
+
+
+def _main_windows(channel: tuple[int, ...] | None) -> None:
+    """Windows: the pipe's handle (argv), then the control memory by the tag the init message names.
+
+    No lifeline: the worker is in a Job Object that kills it, and what its tasks
+    started, when the parent's handle of the job closes (``_platform._windows``).
+    """
+    if sys.platform != "win32":
+        raise AssertionError("Windows only")
+    import mmap
+
+    from ..._platform import _windows
+
+    handle = channel[0] if channel is not None else int(sys.argv[1])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the application's business
+    pipe = _windows.child_channel(handle)
+    data, fds = pipe.recv()
+    init = _payload.loads(data, fds)
+    flags = _windows.open_control_memory(init["flags_tag"], mmap.PAGESIZE)
+    _run(pipe, flags, init)  # (``_wire`` speaks to a PipeChannel here)
+
+
+def _run(sock: socket.socket, flags: Any, init: dict[str, Any]) -> None:
     link = Link(sock, init["interval"])
     _setup(init, link)
     threading.Thread(target=link.reporter, daemon=True).start()

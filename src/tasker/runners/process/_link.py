@@ -12,7 +12,6 @@ the main loop, and an answer waits in ``answers`` for its asker.
 from __future__ import annotations
 
 import _socket as socket  # (see _wire)
-import select
 import threading
 import time
 from collections import deque
@@ -144,7 +143,7 @@ class Link:
             return done()
 
     def _read_one(self, timeout: float | None) -> tuple[bytearray, list[int]] | None:
-        if timeout is not None and not select.select([self.sock], [], [], timeout)[0]:
+        if timeout is not None and not _wire.readable(self.sock, timeout):
             return None
         return _wire.recv(self.sock)
 

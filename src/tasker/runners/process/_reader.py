@@ -98,6 +98,7 @@ class Reader:
             "log_level": logging.getLogger().getEffectiveLevel(),
             "initializer": _payload.dumps_portable(initializer) if initializer is not None else None,
             "preload": sorted(pool.modules),
+            "flags_tag": worker.flags_tag,  # Windows: the worker opens its cancel flags by this tag
             "boot_idle": worker.booted_idle,  # the worker restores its normal priority before READY
         }
         data, fds = _payload.dumps(init)

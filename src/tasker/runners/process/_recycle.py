@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..._core._errors import WorkerMemoryError
 
@@ -42,6 +43,9 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 def read_rss(worker: Worker) -> int | None:
     """The worker's resident set size in bytes, or None (gone, or not Linux)."""
+    if sys.platform == "win32":  # the working set, through the worker's own process handle
+        proc: Any = worker.proc
+        return proc.rss() if proc is not None else None
     fd = worker.statm_fd
     if fd is None:
         if worker.proc is None:

@@ -57,6 +57,7 @@ class Worker:
         self.proc: GroupLeader | None = None
         self.sock: socket.socket | None = None
         self.flags: mmap.mmap | None = None
+        self.flags_tag: str | None = None  # Windows: the tag the worker opens ``flags`` by (in its init message)
         self.task: Task[Any] | None = None  # running
         self.next: Task[Any] | None = None  # sent ahead, still pending (see ProcessRunner)
         self.task_slot = 0  # which cancel flag (byte of ``flags``) each of them reads
@@ -113,6 +114,10 @@ class Worker:
         import subprocess
 
         from . import _wire
+
+        if sys.platform == "win32":
+            self._start_windows()
+            return
         from ._group import GroupLeader
 
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -143,6 +148,32 @@ class Worker:
                 os.close(boot_fd)
         if self.boot_idle:  # before the init message: the worker cannot be READY (and restored) yet
             self.booted_idle = _set_policy(self.proc.pid, idle=True)
+
+    def _start_windows(self) -> None:
+        """Windows: a named pipe, a tagged shared page, a Job Object (``_platform._windows``)."""
+        if sys.platform != "win32":
+            raise AssertionError("Windows only")
+        import mmap
+        import subprocess
+
+        from ..._platform import _windows
+
+        if _frozen.is_frozen():
+            raise NotImplementedError(
+                "process tasks of a frozen application do not start on Windows yet (docs/windows.md)"
+            )
+        sock, handle = _windows.open_channel()
+        self.sock = sock  # (a PipeChannel: ``_wire`` speaks to it on Windows)
+        try:
+            self.flags, self.flags_tag = _windows.control_memory(mmap.PAGESIZE)
+            exe, extra = _windows.interpreter()
+            argv = [exe, *_site_flags(), "-c", _BOOT, str(handle)]
+            self.command = argv
+            self.proc = _windows.JobProcess(
+                argv, handles=[handle], stdin=subprocess.DEVNULL, env={**_child_env(), **extra}
+            )
+        finally:
+            _windows.close_handle(handle)
 
     def promote(self) -> None:
         """A task is waiting: a worker booting under SCHED_IDLE gets its normal priority now.
@@ -192,7 +223,10 @@ class Worker:
         import signal
 
         self.stopped = stop
-        if self.proc is not None:
+        if sys.platform == "win32":
+            if self.proc is not None:
+                self.proc.pause_group(stop)
+        elif self.proc is not None:
             self.proc.signal_group(signal.SIGSTOP if stop else signal.SIGCONT)
 
     def close(self) -> None:

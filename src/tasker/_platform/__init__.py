@@ -1,0 +1,1 @@
+"""What the process engine asks of the operating system, one module per platform (``_windows``)."""

@@ -1,0 +1,341 @@
+"""What the process engine asks of Windows: a channel, control memory, a Job Object per worker.
+
+    parent                                              worker (python -c "…_child main()" HANDLE)
+    ──────                                              ──────
+    Pipe(duplex) ── one end's handle, inheritable, ───► PipeChannel(HANDLE): framed messages
+                    to this child only (handle_list)
+    ControlMemory: mmap, a random tag ── its tag goes ─► ControlMemory.open(tag): the cancel flags
+                                         in the init message (over the pipe, never argv)
+    JobProcess: CreateProcess(CREATE_SUSPENDED)
+      └ AssignProcessToJobObject(new job, KILL_ON_JOB_CLOSE), then resume
+        kill_group    TerminateJobObject: the worker and every process it started
+        pause_group   NtSuspendProcess / NtResumeProcess of each process in the job
+        rss           the worker's working set (K32GetProcessMemoryInfo, its own handle)
+        app dies      its handle of the job closes: Windows kills the whole job
+
+The channel is ``multiprocessing``'s own duplex named pipe: both ends are made
+and connected inside the parent (``FILE_FLAG_FIRST_PIPE_INSTANCE``, remote clients
+refused), so no other process can connect to it by its name; the worker gets its
+end as a handle inherited by that child alone (``STARTUPINFO.lpAttributeList``'s
+``handle_list``). Bodies travel in band: a message is one ``send_bytes``.
+
+Signals reach only our processes: the job holds exactly the worker and what it
+started (a process cannot leave a job), every process is handled through a handle
+(never a pid alone), and a pid read from the job's list is used only once
+``IsProcessInJob`` proves that the process opened is in our job.
+
+Library note: ``psutil`` suspends and measures processes by pid, but knows no Job
+Objects; the calls here go through the handles of our own job and process
+(``ctypes``, kernel32 and ntdll), which is what makes them safe.
+"""
+
+from __future__ import annotations
+
+import sys
+
+assert sys.platform == "win32"  # (mypy checks this module with --platform win32)
+
+import _winapi  # noqa: E402
+import ctypes  # noqa: E402
+import mmap  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import subprocess  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from ctypes import wintypes  # noqa: E402
+from multiprocessing.connection import Pipe, PipeConnection  # noqa: E402
+from typing import Any  # noqa: E402
+
+_kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+_ntdll = ctypes.WinDLL("ntdll")
+_kernel32.CreateJobObjectW.restype = wintypes.HANDLE
+_kernel32.CreateJobObjectW.argtypes = (ctypes.c_void_p, wintypes.LPCWSTR)
+_kernel32.OpenProcess.restype = wintypes.HANDLE
+_kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+_kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
+_kernel32.AssignProcessToJobObject.argtypes = (wintypes.HANDLE, wintypes.HANDLE)
+_kernel32.TerminateJobObject.argtypes = (wintypes.HANDLE, wintypes.UINT)
+_kernel32.SetInformationJobObject.argtypes = (wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD)
+_kernel32.QueryInformationJobObject.argtypes = (
+    wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD, ctypes.c_void_p,
+)
+_kernel32.IsProcessInJob.argtypes = (wintypes.HANDLE, wintypes.HANDLE, ctypes.POINTER(wintypes.BOOL))
+_kernel32.K32GetProcessMemoryInfo.argtypes = (wintypes.HANDLE, ctypes.c_void_p, wintypes.DWORD)
+_ntdll.NtSuspendProcess.argtypes = (wintypes.HANDLE,)
+_ntdll.NtResumeProcess.argtypes = (wintypes.HANDLE,)
+
+CREATE_SUSPENDED = 0x00000004
+PROCESS_SUSPEND_RESUME = 0x0800
+PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000
+_EXTENDED_LIMIT_INFORMATION = 9
+_BASIC_PROCESS_ID_LIST = 3
+#: The exit code of the processes of a job it kills (TerminateJobObject).
+KILLED_EXIT_CODE = 0xC000013A  # STATUS_CONTROL_C_EXIT: what Windows itself uses for a forced end
+#: At most this many processes of one job are suspended or resumed (a worker and what its task started).
+MAX_JOB_PROCESSES = 1024
+
+
+class _BasicLimits(ctypes.Structure):
+    _fields_ = [
+        ("PerProcessUserTimeLimit", ctypes.c_int64),
+        ("PerJobUserTimeLimit", ctypes.c_int64),
+        ("LimitFlags", wintypes.DWORD),
+        ("MinimumWorkingSetSize", ctypes.c_size_t),
+        ("MaximumWorkingSetSize", ctypes.c_size_t),
+        ("ActiveProcessLimit", wintypes.DWORD),
+        ("Affinity", ctypes.c_size_t),
+        ("PriorityClass", wintypes.DWORD),
+        ("SchedulingClass", wintypes.DWORD),
+    ]
+
+
+class _ExtendedLimits(ctypes.Structure):
+    _fields_ = [
+        ("BasicLimitInformation", _BasicLimits),
+        ("IoInfo", ctypes.c_ulonglong * 6),
+        ("ProcessMemoryLimit", ctypes.c_size_t),
+        ("JobMemoryLimit", ctypes.c_size_t),
+        ("PeakProcessMemoryUsed", ctypes.c_size_t),
+        ("PeakJobMemoryUsed", ctypes.c_size_t),
+    ]
+
+
+class _PidList(ctypes.Structure):
+    _fields_ = [
+        ("NumberOfAssignedProcesses", wintypes.DWORD),
+        ("NumberOfProcessIdsInList", wintypes.DWORD),
+        ("ProcessIdList", ctypes.c_size_t * MAX_JOB_PROCESSES),
+    ]
+
+
+class _MemoryCounters(ctypes.Structure):
+    _fields_ = [
+        ("cb", wintypes.DWORD),
+        ("PageFaultCount", wintypes.DWORD),
+        ("PeakWorkingSetSize", ctypes.c_size_t),
+        ("WorkingSetSize", ctypes.c_size_t),
+        ("QuotaPeakPagedPoolUsage", ctypes.c_size_t),
+        ("QuotaPagedPoolUsage", ctypes.c_size_t),
+        ("QuotaPeakNonPagedPoolUsage", ctypes.c_size_t),
+        ("QuotaNonPagedPoolUsage", ctypes.c_size_t),
+        ("PagefileUsage", ctypes.c_size_t),
+        ("PeakPagefileUsage", ctypes.c_size_t),
+    ]
+
+
+def _failed(what: str) -> OSError:
+    code = ctypes.get_last_error()
+    return OSError(0, f"{what} failed: {ctypes.FormatError(code)}", None, code)
+
+
+# -- the channel -------------------------------------------------------------------------
+class PipeChannel:
+    """One end of a duplex named pipe; each message is one ``send_bytes`` (no fds on Windows)."""
+
+    def __init__(self, conn: PipeConnection) -> None:
+        self.conn = conn
+
+    def send(self, body: bytes | bytearray | memoryview, fds: Sequence[int] = (), prefix: bytes = b"") -> None:
+        if fds:
+            raise ValueError("file descriptors cannot travel over a Windows pipe (payloads go in band)")
+        try:
+            if prefix:
+                self.conn.send_bytes(prefix + bytes(body))
+            else:
+                self.conn.send_bytes(body)
+        except (EOFError, ValueError) as error:  # (closed: the same as a socket's OSError)
+            raise BrokenPipeError(str(error)) from error
+
+    def recv(self) -> tuple[bytearray, list[int]]:
+        """One message; ``EOFError`` when the peer is gone."""
+        try:
+            data = self.conn.recv_bytes()
+        except OSError as error:  # ERROR_BROKEN_PIPE and the like: the peer is gone
+            raise EOFError(f"peer closed the pipe ({error})") from error
+        return bytearray(data), []
+
+    def poll(self, timeout: float | None) -> bool:
+        """Is a message (or the end) there within ``timeout`` s?"""
+        try:
+            return self.conn.poll(timeout)
+        except (OSError, EOFError):
+            return True  # the next recv raises EOFError
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_channel() -> tuple[PipeChannel, int]:
+    """The parent's end, and the handle of the worker's end (inheritable: hand it to one child, then close)."""
+    parent, child = Pipe(duplex=True)
+    handle = child.fileno()
+    os.set_handle_inheritable(handle, True)
+    # The connection object must not close the handle when collected: the caller owns it now.
+    child._handle = None  # type: ignore[attr-defined]
+    return PipeChannel(parent), handle
+
+
+def close_handle(handle: int) -> None:
+    _winapi.CloseHandle(handle)
+
+
+def child_channel(handle: int) -> PipeChannel:
+    """The worker's end, from the handle it inherited; no process it starts inherits it again."""
+    os.set_handle_inheritable(handle, False)
+    return PipeChannel(PipeConnection(handle))
+
+
+# -- control memory --------------------------------------------------------------------------
+def control_memory(size: int) -> tuple[mmap.mmap, str]:
+    """A zeroed, unnamed-in-practice block shared with one worker: the map and its (random) tag."""
+    tag = f"Local\\tasker-{os.getpid()}-{secrets.token_hex(16)}"
+    return mmap.mmap(-1, size, tagname=tag), tag
+
+
+def open_control_memory(tag: str, size: int) -> mmap.mmap:
+    return mmap.mmap(-1, size, tagname=tag)
+
+
+# -- the worker's process and its job ---------------------------------------------------------
+class JobProcess(subprocess.Popen[bytes]):
+    """A worker started inside a Job Object of its own that dies with it and with the application.
+
+    Started suspended, put in the job, then resumed: nothing it starts can escape
+    the job. The job's handle is ours alone (not inheritable); when it closes —
+    ``release`` after the worker is reaped, or the application's death — Windows
+    kills every process left in the job (``KILL_ON_JOB_CLOSE``).
+    """
+
+    #: Never true on Windows: a process handle keeps the exit status for us.
+    reaped_elsewhere = False
+
+    def __init__(self, args: Sequence[str], *, handles: Sequence[int] = (), **kwargs: Any) -> None:
+        self._job_lock = threading.Lock()
+        # Invariant (under _job_lock): _job is our open job handle until release(); the
+        # worker process and everything it started are in it.
+        self._job: int | None = _new_job()
+        self.suspended = False
+        info = subprocess.STARTUPINFO(lpAttributeList={"handle_list": list(handles)}) if handles else None
+        try:
+            super().__init__(
+                args, startupinfo=info, close_fds=True, creationflags=CREATE_SUSPENDED, **kwargs
+            )
+            if not _kernel32.AssignProcessToJobObject(self._job, int(self._handle)):  # type: ignore[attr-defined]
+                raise _failed("AssignProcessToJobObject")
+        except BaseException:
+            self._close_job()  # (kills the suspended process, if it was made)
+            raise
+        status = _ntdll.NtResumeProcess(int(self._handle))  # type: ignore[attr-defined]
+        if status != 0:
+            self._close_job()
+            raise OSError(f"NtResumeProcess failed: NTSTATUS {status & 0xFFFFFFFF:#x}")
+
+    def kill_group(self) -> None:
+        """Kill the worker and every process in its job (what its tasks started)."""
+        with self._job_lock:
+            if self._job is not None:
+                _kernel32.TerminateJobObject(self._job, KILLED_EXIT_CODE)
+
+    def pause_group(self, stop: bool) -> None:
+        """Suspend (``stop``) or resume every process in the job."""
+        call = _ntdll.NtSuspendProcess if stop else _ntdll.NtResumeProcess
+        with self._job_lock:
+            if self._job is None or self.suspended == stop:
+                return
+            self.suspended = stop
+            for handle in _job_processes(self._job):
+                try:
+                    call(handle)
+                finally:
+                    _kernel32.CloseHandle(handle)
+
+    def rss(self) -> int | None:
+        """The worker's working set in bytes (None once it is gone)."""
+        if self.returncode is not None:
+            return None
+        counters = _MemoryCounters(cb=ctypes.sizeof(_MemoryCounters))
+        handle = int(self._handle)  # type: ignore[attr-defined]
+        if not _kernel32.K32GetProcessMemoryInfo(handle, ctypes.byref(counters), counters.cb):
+            return None
+        return int(counters.WorkingSetSize)
+
+    def release(self) -> None:
+        """Close the job once the worker is reaped: what is left in it is killed (idempotent)."""
+        if self.returncode is not None:
+            self._close_job()
+
+    def _close_job(self) -> None:
+        with self._job_lock:
+            job, self._job = self._job, None
+        if job is not None:
+            _kernel32.CloseHandle(job)
+
+    def __del__(self) -> None:
+        if getattr(self, "_job_lock", None) is not None:
+            self._close_job()
+        super().__del__()
+
+
+def _new_job() -> int:
+    job = _kernel32.CreateJobObjectW(None, None)
+    if not job:
+        raise _failed("CreateJobObjectW")
+    limits = _ExtendedLimits()
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+    if not _kernel32.SetInformationJobObject(
+        job, _EXTENDED_LIMIT_INFORMATION, ctypes.byref(limits), ctypes.sizeof(limits)
+    ):
+        error = _failed("SetInformationJobObject")
+        _kernel32.CloseHandle(job)
+        raise error
+    return int(job)
+
+
+def _job_processes(job: int) -> list[int]:
+    """Handles (suspend/resume, query) of the processes in ``job``, each proven to be in it."""
+    pids = _PidList()
+    if not _kernel32.QueryInformationJobObject(
+        job, _BASIC_PROCESS_ID_LIST, ctypes.byref(pids), ctypes.sizeof(pids), None
+    ):
+        return []
+    handles = []
+    for index in range(pids.NumberOfProcessIdsInList):
+        handle = _kernel32.OpenProcess(
+            PROCESS_SUSPEND_RESUME | PROCESS_QUERY_LIMITED_INFORMATION, False, int(pids.ProcessIdList[index])
+        )
+        if not handle:
+            continue  # ended meanwhile
+        inside = wintypes.BOOL(False)
+        if _kernel32.IsProcessInJob(handle, job, ctypes.byref(inside)) and inside.value:
+            handles.append(int(handle))
+        else:  # the pid was freed and given to a process that is not ours
+            _kernel32.CloseHandle(handle)
+    return handles
+
+
+def job_pids(proc: JobProcess) -> set[int]:
+    """The pids of the processes in the worker's job now (for tests and diagnostics)."""
+    with proc._job_lock:
+        if proc._job is None:
+            return set()
+        pids = _PidList()
+        if not _kernel32.QueryInformationJobObject(
+            proc._job, _BASIC_PROCESS_ID_LIST, ctypes.byref(pids), ctypes.sizeof(pids), None
+        ):
+            raise _failed("QueryInformationJobObject")
+        return {int(pids.ProcessIdList[i]) for i in range(pids.NumberOfProcessIdsInList)}
+
+
+def interpreter() -> tuple[str, dict[str, str]]:
+    """The python.exe to start workers with, and what its environment needs.
+
+    A venv's ``python.exe`` is a launcher that runs the base interpreter as its own
+    child: the worker's pid, handle and memory would be the launcher's. Like
+    ``multiprocessing``, start the base interpreter and tell it the venv's.
+    """
+    base = getattr(sys, "_base_executable", sys.executable)
+    if sys.prefix != sys.base_prefix and base and os.path.normcase(base) != os.path.normcase(sys.executable):
+        return base, {"__PYVENV_LAUNCHER__": sys.executable}
+    return sys.executable, {}
