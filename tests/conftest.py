@@ -43,13 +43,9 @@ WINDOWS_SKIPPED_KINDS = {"cluster": "Dask is not installed in the Windows lane"}
 #: refuses (``pytest_runtest_makereport`` below).
 WINDOWS_SKIPPED: dict[str, str] = {
     "cluster": "Dask is not installed in the Windows lane, and the embedded cluster's workers are processes",
-    "test_processes.py": NO_PROCESS_ENGINE,
     "test_pause_process.py": NO_PROCESS_ENGINE,
     "test_process_tree.py": NO_PROCESS_ENGINE,
-    "test_recycling.py": NO_PROCESS_ENGINE,
     "test_frozen.py": NO_PROCESS_ENGINE,
-    "test_prestart.py": NO_PROCESS_ENGINE,
-    "test_worker_start.py": NO_PROCESS_ENGINE,
     "test_bench_smoke.py": "the benchmarks measure the process engine and its Linux peers",
     "reliability/test_regressions.py::test_received_shared_memory_is_closed_when_the_peer_dies_mid_message": (
         NO_PROCESS_ENGINE

@@ -148,13 +148,13 @@ class PipeChannel:
         except (EOFError, ValueError) as error:  # (closed: the same as a socket's OSError)
             raise BrokenPipeError(str(error)) from error
 
-    def recv(self) -> tuple[bytearray, list[int]]:
-        """One message; ``EOFError`` when the peer is gone."""
+    def recv(self) -> tuple[bytes, list[int]]:
+        """One message (read-only bytes: not copied again); ``EOFError`` when the peer is gone."""
         try:
             data = self.conn.recv_bytes()
         except OSError as error:  # ERROR_BROKEN_PIPE and the like: the peer is gone
             raise EOFError(f"peer closed the pipe ({error})") from error
-        return bytearray(data), []
+        return data, []
 
     def poll(self, timeout: float | None) -> bool:
         """Is a message (or the end) there within ``timeout`` s?"""
