@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))  # so worker processes import `jobs`
 
-from tasker import Task, TaskManager, UnsupportedPlatformError
+from tasker import Task, TaskManager
 from tasker.schedulers import ManualScheduler
 from tasker.testing import LeakCheck, shut_down_and_check, tasker_threads, wait_settled
 from tasker.testing import child_pids as children
@@ -34,26 +34,23 @@ KINDS = ("thread", "coroutine", "process")
 
 #: Why a test cannot run on Windows (scripts/test-windows runs the suite on a real
 #: Windows CPython under Wine; docs/windows.md lists what it skips and why).
-NO_PROCESS_ENGINE = "the process engine does not run on Windows yet (issue: platform seam)"
+POSIX_PROCESSES = (
+    "it reads /proc, signals process groups or runs POSIX shells; tests/test_windows_engine.py "
+    "checks the same on Windows (Job Objects, suspend, handles)"
+)
 #: The kinds of task whose tests are skipped there: ``kind`` parameters.
 WINDOWS_SKIPPED_KINDS = {"cluster": "Dask is not installed in the Windows lane"}
 #: Tests that cannot run there: by folder, module or test (a node id without its
-#: parameters), under tests/. Besides these and the kinds above, a test that starts
-#: a process task, here or in a Python it runs, is skipped when ``run_process``
-#: refuses (``pytest_runtest_makereport`` below).
+#: parameters), under tests/.
 WINDOWS_SKIPPED: dict[str, str] = {
     "cluster": "Dask is not installed in the Windows lane, and the embedded cluster's workers are processes",
-    "test_pause_process.py": NO_PROCESS_ENGINE,
-    "test_process_tree.py": NO_PROCESS_ENGINE,
-    "test_frozen.py": NO_PROCESS_ENGINE,
+    "test_pause_process.py": POSIX_PROCESSES,
+    "test_process_tree.py": POSIX_PROCESSES,
+    "test_frozen.py": "PyInstaller is not in the Windows lane (and these tests build Linux bundles)",
     "test_bench_smoke.py": "the benchmarks measure the process engine and its Linux peers",
     "reliability/test_regressions.py::test_received_shared_memory_is_closed_when_the_peer_dies_mid_message": (
-        NO_PROCESS_ENGINE
+        "payloads travel in band over the pipe on Windows: there is no shared-memory segment to close"
     ),
-    # These run an app's test file whose tests start process tasks, and count its outcomes.
-    "test_pytest_plugin.py::test_fixtures_run_every_kind_of_task_and_drive_fake_time": NO_PROCESS_ENGINE,
-    "test_pytest_plugin.py::test_the_default_task_mgr_runs_on_the_manual_scheduler_for_a_test": NO_PROCESS_ENGINE,
-    "test_pytest_plugin.py::test_what_a_test_leaves_behind_fails_it": NO_PROCESS_ENGINE,
 }
 
 
@@ -81,27 +78,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason = windows_skip_reason(item)
         if reason:
             item.add_marker(pytest.mark.skip(reason=f"on Windows: {reason}"))
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """On Windows, a test that starts a process task is skipped, not failed.
-
-    ``run_process`` raises ``UnsupportedPlatformError`` there (tests/test_platform.py
-    checks that); a test that needs it cannot run, whether it called ``run_process``
-    itself or ran a Python that did (its failure then shows that child's traceback).
-    """
-    outcome = yield
-    if sys.platform != "win32" or call.excinfo is None:
-        return
-    if not (
-        call.excinfo.errisinstance(UnsupportedPlatformError)
-        or f"{UnsupportedPlatformError.__module__}.UnsupportedPlatformError: process tasks" in str(call.excinfo.value)
-    ):
-        return
-    report = outcome.get_result()  # type: ignore[attr-defined]
-    report.outcome = "skipped"
-    report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: on Windows: {NO_PROCESS_ENGINE}")
 
 
 class Harness:

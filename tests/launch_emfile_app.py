@@ -16,7 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import launch_driver
 import tasker._core._cancelled  # noqa: F401  (what the manager's warm-up thread imports)
 from tasker import TaskManager
-from tasker.runners.process import _group, _reader, _wire  # noqa: F401  (imported now: an import needs descriptors too)
+from tasker._platform import _group, _linux, _wire  # noqa: F401
+from tasker.runners.process import _reader  # noqa: F401  (imported now: an import needs descriptors too)
 from tasker.schedulers import _headless  # noqa: F401  (likewise: schedulers load on first use)
 from tasker.testing import FakeClock
 

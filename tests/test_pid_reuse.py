@@ -21,7 +21,7 @@ import pytest
 if sys.platform == "win32":  # the module below is POSIX's (waitid, pidfds, process groups)
     pytest.skip("the process engine does not run on Windows yet (issue: platform seam)", allow_module_level=True)
 
-from tasker.runners.process._group import GroupLeader
+from tasker._platform._group import GroupLeader
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -110,7 +110,7 @@ def test_an_old_kernel_without_the_group_flag_uses_killpg_while_the_leader_is_un
 
 def test_without_pidfd_or_start_time_no_signal_goes_by_pid(monkeypatch) -> None:
     """No pidfd and no /proc start time: the pid cannot be proved ours, so it is never signalled."""
-    from tasker.runners.process import _group
+    from tasker._platform import _group
 
     pidfd_open = os.pidfd_open
     monkeypatch.delattr(os, "pidfd_open")

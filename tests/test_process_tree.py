@@ -199,7 +199,7 @@ def test_lifeline_owner_is_the_workers_group() -> None:
     """The kernel's SIGKILL on the parent's death is aimed at the group (negative F_SETOWN)."""
     code = (
         "import fcntl, os, sys\n"
-        "from tasker.runners.process import _child\n"
+        "from tasker._platform import _linux\n"
         "r, w = os.pipe()\n"
         "seen = []\n"
         "real = fcntl.fcntl\n"
@@ -207,7 +207,7 @@ def test_lifeline_owner_is_the_workers_group() -> None:
         "    if cmd == fcntl.F_SETOWN: seen.append(arg)\n"
         "    return real(fd, cmd, arg)\n"
         "fcntl.fcntl = spy\n"
-        "_child._arm_lifeline(r)\n"
+        "_linux._arm_lifeline(r)\n"
         "print(seen[0], os.getpid())\n"
     )
     out = subprocess.run(

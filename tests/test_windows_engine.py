@@ -236,10 +236,13 @@ def test_the_apps_death_kills_its_workers_and_what_they_started(tmp_path: Path, 
         )
     )
     tests = str(Path(__file__).parent)
-    python = getattr(sys, "_base_executable", sys.executable)
-    proc = subprocess.Popen([python, str(app), tests, str(report)], stdin=subprocess.DEVNULL)
+    python, extra = _windows.interpreter()  # the real interpreter: its pid is the app's (not a launcher's)
+    proc = subprocess.Popen(
+        [python, str(app), tests, str(report)], stdin=subprocess.DEVNULL, env={**os.environ, **extra}
+    )
     try:
-        assert wait_for(report.exists, BOUND * 2), "the app's task never reported its processes"
+        assert wait_for(lambda: report.exists() or proc.poll() is not None, BOUND * 2)
+        assert report.exists(), f"the app ended ({proc.returncode}) before its task reported its processes"
         tree = json.loads(report.read_text())
         held.hold(tree["worker"])
         held.hold(tree["child"])

@@ -88,7 +88,8 @@ def rss_mb() -> float:
 
 
 def memfd_fds(pid: int | str = "self") -> int:
-    """Open memfd descriptors of a process (one cancel-flag page per worker, payloads in flight)."""
+    """Open shared-memory descriptors of tasker's in a process (one cancel-flag page per worker,
+    payloads in flight): memfds (linux platform) or unlinked shm segments (posix platform)."""
     count = 0
     base = f"/proc/{pid}/fd"
     try:
@@ -97,7 +98,8 @@ def memfd_fds(pid: int | str = "self") -> int:
         return 0
     for name in names:
         try:
-            if os.readlink(f"{base}/{name}").startswith("/memfd:"):
+            link = os.readlink(f"{base}/{name}")
+            if "tasker-flags" in link or "tasker-payload" in link:
                 count += 1
         except OSError:
             pass
@@ -105,12 +107,12 @@ def memfd_fds(pid: int | str = "self") -> int:
 
 
 def payload_fds(pid: int | str = "self") -> int:
-    """Open descriptors of shared-memory payloads (memfd) in a process."""
+    """Open descriptors of shared-memory payloads (memfd, or unlinked shm) in a process."""
     base = f"/proc/{pid}/fd"
     count = 0
     for name in os.listdir(base):
         try:
-            count += os.readlink(f"{base}/{name}").startswith("/memfd:tasker-payload")
+            count += "tasker-payload" in os.readlink(f"{base}/{name}")
         except OSError:
             pass
     return count
@@ -121,8 +123,9 @@ def dev_shm() -> set[str]:
 
     The directory is the whole machine's: another program's multiprocessing pool
     (a second test suite, a benchmark) creates ``sem.mp-*`` there while the soak
-    runs. tasker creates no named semaphore and nothing else there (its shared
-    memory is memfd), so those names cannot be its own.
+    runs. tasker creates no named semaphore and leaves nothing else there (its shared
+    memory is memfd, or shm segments unlinked as they are made), so those names
+    cannot be its own.
     """
     try:
         return {name for name in os.listdir("/dev/shm") if not name.startswith("sem.mp-")}

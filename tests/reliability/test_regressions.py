@@ -168,16 +168,17 @@ def test_received_shared_memory_is_closed_when_the_peer_dies_mid_message() -> No
     close-on-exec, were inherited by any process the application started."""
     import socket
 
-    from tasker.runners.process import _payload, _wire
+    from tasker._platform import _wire
+    from tasker.runners.process import _payload
 
-    def memfds() -> int:
-        return sum(os.readlink(f"/proc/self/fd/{fd}").startswith("/memfd:") for fd in os.listdir("/proc/self/fd")
+    def memfds() -> int:  # payload segments: memfd (linux), /dev/shm (posix)
+        return sum("tasker-payload" in os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
                    if os.path.exists(f"/proc/self/fd/{fd}"))
 
     before = memfds()
     a, b = socket.socketpair()
     with a, b:
-        data, fds = _payload.dumps(b"x" * (2 << 20))  # one memfd
+        data, fds = _payload.dumps(b"x" * (2 << 20))  # one payload segment
         assert len(fds) == 1
         header = _wire.HEADER.pack(len(data) + 100, len(fds))  # more body than will come
         a.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, __import__("array").array("i", fds))])

@@ -10,9 +10,11 @@ Design (what these tests check):
   application (or a task in a worker) starts inherit none of them.
 * The parent unpickles only what arrives on those socketpair ends, i.e. only
   what its own workers send; a worker unpickles only what its parent sends.
-* Shared memory is ``memfd``: anonymous files that exist in no filesystem
-  (nothing in /dev/shm or /tmp), reachable only through a descriptor passed
-  over that socket, and freed when the last mapping closes.
+* Shared memory is ``memfd`` (the linux platform): anonymous files that exist in
+  no filesystem (nothing in /dev/shm or /tmp) — or, on the posix platform, a
+  ``shm_open`` segment created exclusively with a random name and unlinked at
+  once — reachable only through a descriptor passed over that socket, and
+  freed when the last mapping closes.
 
 The limit: a process of the same user with ptrace rights over the application
 (``pidfd_getfd``, a debugger) can take any descriptor; that is the OS's trust
@@ -161,7 +163,7 @@ def test_children_of_the_app_and_of_workers_inherit_nothing(busy_pool: Any) -> N
          "for fd in os.listdir('/proc/self/fd') if os.path.exists('/proc/self/fd/' + fd)})"],
         capture_output=True, text=True, close_fds=False, check=True,
     ).stdout
-    leaked = [link for link in eval(listing).values() if "socket:" in link or "memfd:" in link]
+    leaked = [link for link in eval(listing).values() if "socket:" in link or "tasker-" in link]
     assert leaked == [], f"the app's subprocess inherited {leaked}"
     # A subprocess a task starts inside a worker, also with close_fds=False:
     report = h.finish(h.start("process", "fd_report")).result()
@@ -184,8 +186,8 @@ def test_shared_memory_is_anonymous_private_and_freed(make_rh: Any) -> None:
     value = task.result()
     assert len(value) == 2 << 20 and got == [4 << 20]
     with open("/proc/self/maps") as f:
-        maps = [line for line in f if "memfd:tasker-payload" in line]
-    assert maps and all(line.rstrip().endswith("(deleted)") for line in maps), "memfd: in no filesystem"
+        maps = [line for line in f if "tasker-payload" in line]
+    assert maps and all(line.rstrip().endswith("(deleted)") for line in maps), "in no filesystem"
     assert dev_shm() == shm_before, "nothing in /dev/shm"
     assert not {n for n in set(os.listdir("/tmp")) - tmp_before if "tasker" in n}, "nothing in /tmp"
     worker = next(iter(h.mgr._lifecycle.runners["process"]._workers)).proc.pid

@@ -1,32 +1,30 @@
-"""What the process engine asks of Windows: a channel, control memory, a Job Object per worker.
+"""The process engine on Windows: a named pipe, a tagged mmap, a Job Object per worker.
 
-    parent                                              worker (python -c "…_child main()" HANDLE)
-    ──────                                              ──────
-    Pipe(duplex) ── one end's handle, inheritable, ───► PipeChannel(HANDLE): framed messages
-                    to this child only (handle_list)
-    ControlMemory: mmap, a random tag ── its tag goes ─► ControlMemory.open(tag): the cancel flags
-                                         in the init message (over the pipe, never argv)
-    JobProcess: CreateProcess(CREATE_SUSPENDED)
-      └ AssignProcessToJobObject(new job, KILL_ON_JOB_CLOSE), then resume
-        kill_group    TerminateJobObject: the worker and every process it started
-        pause_group   NtSuspendProcess / NtResumeProcess of each process in the job
-        rss           the worker's working set (K32GetProcessMemoryInfo, its own handle)
-        app dies      its handle of the job closes: Windows kills the whole job
+    channel        a duplex named pipe made and connected inside the parent
+                   (``multiprocessing``'s ``Pipe``: first instance, remote clients
+                   refused); the worker's end is a handle inherited by that child
+                   alone (``STARTUPINFO``'s ``handle_list``). A message is one
+                   ``send_bytes``; payloads travel in band (no descriptors to pass)
+    shared memory  the cancel flags: an mmap with a random 128-bit tag
+                   (``Local\\tasker-…``, the creator's default DACL); the worker
+                   opens it by that tag (its command line)
+    tree kill      the worker is started suspended, put in a Job Object of its
+                   own with KILL_ON_JOB_CLOSE, then resumed: everything it starts
+                   is in the job too; ``TerminateJobObject`` kills the tree
+    pause          NtSuspendProcess / NtResumeProcess of each process in the job
+                   (each proven in it by ``IsProcessInJob`` through its handle)
+    parent death   the job's only handle is the parent's: when the application
+                   dies, however, Windows closes it and kills every job's processes
+    memory         the worker's working set (K32GetProcessMemoryInfo, its handle)
+    proof          the process handle Popen holds; a job's member opened by pid
+                   is used only once IsProcessInJob says it is in our job
 
-The channel is ``multiprocessing``'s own duplex named pipe: both ends are made
-and connected inside the parent (``FILE_FLAG_FIRST_PIPE_INSTANCE``, remote clients
-refused), so no other process can connect to it by its name; the worker gets its
-end as a handle inherited by that child alone (``STARTUPINFO.lpAttributeList``'s
-``handle_list``). Bodies travel in band: a message is one ``send_bytes``.
-
-Signals reach only our processes: the job holds exactly the worker and what it
-started (a process cannot leave a job), every process is handled through a handle
-(never a pid alone), and a pid read from the job's list is used only once
-``IsProcessInJob`` proves that the process opened is in our job.
-
-Library note: ``psutil`` suspends and measures processes by pid, but knows no Job
-Objects; the calls here go through the handles of our own job and process
-(``ctypes``, kernel32 and ntdll), which is what makes them safe.
+A venv's ``python.exe`` is a launcher that runs the base interpreter as its own
+child (its pid, handle and memory would be the launcher's): like
+``multiprocessing``, ``spawn`` starts the base interpreter and names the venv in
+``__PYVENV_LAUNCHER__``. Library note: ``psutil`` suspends and measures processes
+by pid, and knows no Job Objects; the calls here go through the handles of our
+own job and process (``ctypes``: kernel32 and ntdll).
 """
 
 from __future__ import annotations
@@ -42,10 +40,12 @@ import os  # noqa: E402
 import secrets  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
 from ctypes import wintypes  # noqa: E402
 from multiprocessing.connection import Pipe, PipeConnection  # noqa: E402
 from typing import Any  # noqa: E402
+
+from ._base import Features, Handoff, Lifeline, Platform  # noqa: E402
 
 _kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
 _ntdll = ctypes.WinDLL("ntdll")
@@ -58,7 +58,11 @@ _kernel32.AssignProcessToJobObject.argtypes = (wintypes.HANDLE, wintypes.HANDLE)
 _kernel32.TerminateJobObject.argtypes = (wintypes.HANDLE, wintypes.UINT)
 _kernel32.SetInformationJobObject.argtypes = (wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD)
 _kernel32.QueryInformationJobObject.argtypes = (
-    wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD, ctypes.c_void_p,
+    wintypes.HANDLE,
+    ctypes.c_int,
+    ctypes.c_void_p,
+    wintypes.DWORD,
+    ctypes.c_void_p,
 )
 _kernel32.IsProcessInJob.argtypes = (wintypes.HANDLE, wintypes.HANDLE, ctypes.POINTER(wintypes.BOOL))
 _kernel32.K32GetProcessMemoryInfo.argtypes = (wintypes.HANDLE, ctypes.c_void_p, wintypes.DWORD)
@@ -137,8 +141,8 @@ class PipeChannel:
     def __init__(self, conn: PipeConnection) -> None:
         self.conn = conn
 
-    def send(self, body: bytes | bytearray | memoryview, fds: Sequence[int] = (), prefix: bytes = b"") -> None:
-        if fds:
+    def send(self, body: bytes | bytearray | memoryview, handles: Sequence[int] = (), prefix: bytes = b"") -> None:
+        if handles:
             raise ValueError("file descriptors cannot travel over a Windows pipe (payloads go in band)")
         try:
             if prefix:
@@ -148,15 +152,15 @@ class PipeChannel:
         except (EOFError, ValueError) as error:  # (closed: the same as a socket's OSError)
             raise BrokenPipeError(str(error)) from error
 
-    def recv(self) -> tuple[bytes, list[int]]:
-        """One message (read-only bytes: not copied again); ``EOFError`` when the peer is gone."""
+    def recv(self) -> tuple[bytearray, list[int]]:
+        """One message; ``EOFError`` when the peer is gone."""
         try:
             data = self.conn.recv_bytes()
         except OSError as error:  # ERROR_BROKEN_PIPE and the like: the peer is gone
             raise EOFError(f"peer closed the pipe ({error})") from error
-        return data, []
+        return bytearray(data), []
 
-    def poll(self, timeout: float | None) -> bool:
+    def wait_readable(self, timeout: float | None) -> bool:
         """Is a message (or the end) there within ``timeout`` s?"""
         try:
             return self.conn.poll(timeout)
@@ -164,7 +168,8 @@ class PipeChannel:
             return True  # the next recv raises EOFError
 
     def close(self) -> None:
-        self.conn.close()
+        if not self.conn.closed:
+            self.conn.close()
 
 
 def open_channel() -> tuple[PipeChannel, int]:
@@ -219,9 +224,7 @@ class JobProcess(subprocess.Popen[bytes]):
         self.suspended = False
         info = subprocess.STARTUPINFO(lpAttributeList={"handle_list": list(handles)}) if handles else None
         try:
-            super().__init__(
-                args, startupinfo=info, close_fds=True, creationflags=CREATE_SUSPENDED, **kwargs
-            )
+            super().__init__(args, startupinfo=info, close_fds=True, creationflags=CREATE_SUSPENDED, **kwargs)
             if not _kernel32.AssignProcessToJobObject(self._job, int(self._handle)):  # type: ignore[attr-defined]
                 raise _failed("AssignProcessToJobObject")
         except BaseException:
@@ -232,13 +235,13 @@ class JobProcess(subprocess.Popen[bytes]):
             self._close_job()
             raise OSError(f"NtResumeProcess failed: NTSTATUS {status & 0xFFFFFFFF:#x}")
 
-    def kill_group(self) -> None:
+    def kill_tree(self) -> None:
         """Kill the worker and every process in its job (what its tasks started)."""
         with self._job_lock:
             if self._job is not None:
                 _kernel32.TerminateJobObject(self._job, KILLED_EXIT_CODE)
 
-    def pause_group(self, stop: bool) -> None:
+    def suspend_tree(self, stop: bool) -> None:
         """Suspend (``stop``) or resume every process in the job."""
         call = _ntdll.NtSuspendProcess if stop else _ntdll.NtResumeProcess
         with self._job_lock:
@@ -250,6 +253,18 @@ class JobProcess(subprocess.Popen[bytes]):
                     call(handle)
                 finally:
                     _kernel32.CloseHandle(handle)
+
+    def poll(self) -> int | None:
+        """The exit code once it has ended (what it started is killed first), else None."""
+        code = super().poll()
+        if code is not None:
+            self.kill_tree()
+        return code
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = super().wait(timeout)
+        self.kill_tree()
+        return code
 
     def rss(self) -> int | None:
         """The worker's working set in bytes (None once it is gone)."""
@@ -339,3 +354,97 @@ def interpreter() -> tuple[str, dict[str, str]]:
     if sys.prefix != sys.base_prefix and base and os.path.normcase(base) != os.path.normcase(sys.executable):
         return base, {"__PYVENV_LAUNCHER__": sys.executable}
     return sys.executable, {}
+
+
+def _own_rss() -> int:
+    counters = _MemoryCounters(cb=ctypes.sizeof(_MemoryCounters))
+    if not _kernel32.K32GetProcessMemoryInfo(_winapi.GetCurrentProcess(), ctypes.byref(counters), counters.cb):
+        return 0
+    return int(counters.WorkingSetSize)
+
+
+class Windows:
+    """``_base.Platform`` on Windows (see the module docstring)."""
+
+    name = "windows"
+    shares_payloads = False  # in band over the pipe: no descriptors travel with a message
+    features = Features(
+        name="windows",
+        channel="duplex named pipe made inside the parent; the worker's end inherited by it alone",
+        shared_memory="cancel flags: mmap with a random tag; payloads in band over the pipe",
+        tree_kill="a Job Object per worker (KILL_ON_JOB_CLOSE): TerminateJobObject",
+        pause="NtSuspendProcess / NtResumeProcess of every process in the job",
+        parent_death="the job's only handle is the parent's: Windows kills the job when the app dies",
+        memory="K32GetProcessMemoryInfo (working set) through the worker's handle",
+        proof="process handles; a job member opened by pid only if IsProcessInJob",
+    )
+
+    # -- parent side ------------------------------------------------------------------
+    def lifeline(self) -> Lifeline:
+        return Lifeline(Handoff("-"))  # (the Job Object is the lifeline: nothing to hand over)
+
+    def channel_pair(self) -> tuple[PipeChannel, Handoff]:
+        channel, handle = open_channel()
+        return channel, Handoff(str(handle), (handle,), close_handle)
+
+    def control_memory(self, size: int) -> tuple[mmap.mmap, Handoff]:
+        memory, tag = control_memory(size)
+        return memory, Handoff(tag)
+
+    def spawn(self, argv: list[str], inherit: Sequence[int], env: dict[str, str]) -> JobProcess:
+        if argv and argv[0] == sys.executable:
+            exe, extra = interpreter()
+            argv, env = [exe, *argv[1:]], {**env, **extra}
+        return JobProcess(argv, handles=inherit, stdin=subprocess.DEVNULL, env=env)
+
+    def frozen_boot(self, data: bytes) -> tuple[list[str], Handoff]:
+        """A pipe whose read end the worker inherits: ``spawn_main(pipe_handle=N)`` duplicates it there.
+
+        (No ``parent_pid``: the handle is the worker's own, not one to take from the parent.)
+        """
+        read_end, write_end = _winapi.CreatePipe(None, 0)
+        try:
+            _winapi.WriteFile(write_end, data)  # a few hundred bytes: the pipe holds them, no blocking
+        except BaseException:
+            _winapi.CloseHandle(read_end)
+            raise
+        finally:
+            _winapi.CloseHandle(write_end)
+        os.set_handle_inheritable(read_end, True)
+        return [f"pipe_handle={read_end}"], Handoff(str(read_end), (read_end,), close_handle)
+
+    def set_idle(self, tid: int, idle: bool) -> bool:
+        return False  # (workers boot at normal priority here)
+
+    # -- large payloads: not shared here (``shares_payloads``) ---------------------------
+    def payload_segment(self, data: memoryview) -> int:
+        raise NotImplementedError("payloads travel in band on Windows (shares_payloads is False)")
+
+    def map_segment(self, handle: int) -> Any:
+        raise NotImplementedError("payloads travel in band on Windows (shares_payloads is False)")
+
+    def close_handle(self, handle: int) -> None:
+        try:
+            close_handle(handle)
+        except OSError:
+            pass
+
+    # -- worker side ------------------------------------------------------------------
+    def worker_channel(self, arg: str) -> PipeChannel:
+        return child_channel(int(arg))
+
+    def worker_control(self, arg: str, size: int) -> mmap.mmap:
+        return open_control_memory(arg, size)
+
+    def watch_parent(self, arg: str) -> None:
+        """Nothing to start: the worker is in a Job Object that dies with the parent's handle of it.
+
+        (``_base.EXIT_PARENT_GONE`` is never seen here: Windows ends the job's processes itself.)
+        """
+        del arg
+
+    def own_rss(self) -> Callable[[], int] | None:
+        return _own_rss
+
+
+PLATFORM: Platform = Windows()

@@ -76,7 +76,7 @@ def payload_mappings(pid: int | str = "self") -> int:
     """Mappings of tasker's shared-memory payloads in a process (0 if it cannot be read)."""
     try:
         with open(f"/proc/{pid}/maps") as f:
-            return sum("memfd:tasker-payload" in line for line in f)
+            return sum("tasker-payload" in line for line in f)  # memfd (Linux) or unlinked shm (POSIX)
     except OSError:
         return 0
 

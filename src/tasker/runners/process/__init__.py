@@ -3,14 +3,13 @@
     _pool.py      ProcessRunner: the budget, dispatch, sending ahead, draining
     _reader.py    one reader thread per worker: its messages, its end
     _worker.py    one worker process as the parent sees it (WorkerState)
-    _group.py     a worker leads a process group that dies with it (POSIX)
     _frozen.py    starting workers from a frozen (PyInstaller) application
     _child.py     the worker process's main
     _link.py      the worker's side of the channel (send, read, ask)
-    _messages.py  every message, both ways; _wire.py the framing; _payload.py pickles + shared memory
+    _messages.py  every message, both ways; _payload.py pickles + shared memory
 
-On Windows the channel, the control memory and the process tree are
-``tasker._platform._windows``'s (a named pipe, a tagged mmap, a Job Object).
+What the engine asks of the OS (channel, shared memory, process trees) is the
+platform seam's: ``tasker._platform`` (linux, posix, windows).
 
 ``ProcessRunner`` loads on first use: a worker process imports ``_child`` alone,
 not the pool.

@@ -9,18 +9,18 @@ see ``_frozen``). Three threads:
 * reporter: sends the running task's progress/message, at most every
   ``interval`` s, only when they changed (``set_progress`` itself only writes
   an attribute);
-* lifeline: blocks on a pipe whose write end only the parent holds; when the
-  parent dies the read returns and the worker (with its process group) exits at
-  once — the kernel itself already SIGKILLs that group then (``_arm_lifeline``).
+* and the parent-death watch (``Platform.watch_parent``: on Linux a thread on
+  the lifeline pipe, which the kernel backs by SIGKILLing the worker's group;
+  elsewhere a watcher process or the Job Object): when the parent dies, the
+  worker and the processes its tasks started die too.
 
 Cancellation is a byte of shared memory the parent sets: no round trip. The
-channel to the parent (sending, reading, asking) is ``_link.Link``; every
-message is listed in ``_messages``.
+channel to the parent (sending, reading, asking) is ``_link.Link`` over the
+platform's channel (``tasker._platform``); every message is listed in ``_messages``.
 """
 
 from __future__ import annotations
 
-import _socket as socket  # (see _wire)
 import logging
 import os
 import pickle
@@ -29,110 +29,53 @@ import sys
 import threading
 import traceback
 import warnings
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from ... import _platform
 from ..._core._context import ExecutionContext
 from ..._core._errors import TaskError, error_text
-from . import _payload, _wire
+from . import _payload
 from ._link import Cell, Link
 from ._messages import STOP, TASK_HEADER, Described, Tag, read_task_header
 
-EXIT_PARENT_GONE = 70
+if TYPE_CHECKING:
+    from ..._platform._base import Platform
 
 
-def main(channel: tuple[int, ...] | None = None) -> None:
-    """Serve tasks until told to stop; ``channel``: the fds (socket, flags, lifeline), else argv's."""
-    if sys.platform == "win32":
-        _main_windows(channel)
-        return
-    if channel is None:
-        channel = tuple(int(arg) for arg in sys.argv[1:4])
-    sock_fd, flags_fd, lifeline_fd = channel
-    # pass_fds made them inheritable: a process a task starts (os.system, Popen with
-    # close_fds=False) must not get them, or it keeps the parent's channel open.
-    os.set_inheritable(sock_fd, False)
-    os.set_inheritable(lifeline_fd, False)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the application's business
-    _arm_lifeline(lifeline_fd)
-    threading.Thread(target=_lifeline, args=(lifeline_fd,), daemon=True).start()
-    import mmap
+def main(args: tuple[str, ...] | list[str] | None = None) -> None:
+    """Serve tasks until told to stop.
 
-    flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
-    os.close(flags_fd)
-    sock = socket.socket(fileno=sock_fd)
-    data, fds = _wire.recv(sock)
-    init = _payload.loads(data, fds)
-    _run(sock, flags, init)
-
-
-def _main_windows(channel: tuple[int, ...] | None) -> None:
-    """Windows: the pipe's handle (argv), then the control memory by the tag the init message names.
-
-    No lifeline: the worker is in a Job Object that kills it, and what its tasks
-    started, when the parent's handle of the job closes (``_platform._windows``).
+    ``args`` (else argv's): the platform's name, then the handoffs of the channel,
+    the control memory and the lifeline (``tasker._platform._base``).
     """
-    if sys.platform != "win32":
-        raise AssertionError("Windows only")
+    if args is None:
+        args = sys.argv[1:5]
+    name, channel_arg, control_arg, lifeline_arg = args
+    platform = _platform.named(name)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the application's business
+    # First, before any thread: the watch may fork (posix). Each handle is made
+    # non-inheritable: a process a task starts (os.system, Popen with close_fds=False)
+    # must not keep the parent's channel open.
+    platform.watch_parent(lifeline_arg)
     import mmap
 
-    from ..._platform import _windows
-
-    handle = channel[0] if channel is not None else int(sys.argv[1])
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the application's business
-    pipe = _windows.child_channel(handle)
-    data, fds = pipe.recv()
+    flags = platform.worker_control(control_arg, mmap.PAGESIZE)
+    channel = platform.worker_channel(channel_arg)
+    data, fds = channel.recv()
     init = _payload.loads(data, fds)
-    flags = _windows.open_control_memory(init["flags_tag"], mmap.PAGESIZE)
-    _run(pipe, flags, init)  # (``_wire`` speaks to a PipeChannel here)
-
-
-def _run(sock: socket.socket, flags: Any, init: dict[str, Any]) -> None:
-    link = Link(sock, init["interval"])
-    _setup(init, link)
+    link = Link(channel, init["interval"])
+    _setup(init, link, platform)
     threading.Thread(target=link.reporter, daemon=True).start()
     if not _initialize(init, link):
         return
     _preload(init.get("preload", ()))
     if init.get("boot_idle"):
-        _leave_idle_boot()
+        _leave_idle_boot(platform)
     link.send((Tag.READY, os.getpid()))
     _serve(link, flags)
 
 
-def _lifeline(fd: int) -> None:
-    os.read(fd, 1)  # returns only when every write end is closed: the parent died
-    if os.getpgrp() == os.getpid():  # this worker's group: the processes its tasks started
-        os.killpg(os.getpid(), signal.SIGKILL)
-    os._exit(EXIT_PARENT_GONE)
-
-
-def _arm_lifeline(fd: int) -> None:
-    """Have the kernel SIGKILL this worker's process group when the parent's end of the lifeline closes.
-
-    The lifeline thread needs the GIL to exit; a task busy in native code that
-    holds the GIL (e.g. ``sum(range(10**10))``) would keep an orphan running.
-    With O_ASYNC the kernel itself signals the owner of the pipe when its last
-    writer closes. The owner belongs to the open file, which every worker shares
-    through ``fd``: each worker opens the pipe anew to own one of its own (kept
-    open for the worker's life). The owner is the worker's process group (a
-    negative ``F_SETOWN``): the signal reaches every process in the group at that
-    moment, so the processes its tasks started (children, grandchildren) die with
-    it (see ``_group``). If the parent died before this, the thread sees EOF at
-    once.
-    """
-    try:
-        import fcntl
-
-        own = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        leader = os.getpgrp() == os.getpid()  # started with process_group=0
-        fcntl.fcntl(own, fcntl.F_SETOWN, -os.getpid() if leader else os.getpid())
-        fcntl.fcntl(own, fcntl.F_SETSIG, signal.SIGKILL)
-        fcntl.fcntl(own, fcntl.F_SETFL, fcntl.fcntl(own, fcntl.F_GETFL) | os.O_ASYNC)
-    except (ImportError, AttributeError, OSError):  # not Linux: the thread alone
-        pass
-
-
-def _setup(init: dict[str, Any], link: Link) -> None:
+def _setup(init: dict[str, Any], link: Link, platform: Platform) -> None:
     sys.path[:] = init["sys_path"]
     threading.current_thread().name = init["name"]
     root = logging.getLogger()
@@ -144,25 +87,18 @@ def _setup(init: dict[str, Any], link: Link) -> None:
     warnings.simplefilter("default")
     warnings.showwarning = _WarningForwarder(link)
     if init.get("rss"):  # worker_max_memory: each result carries the worker's RSS (no parent read)
-        try:
-            link.rss_fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
-            pass
+        link.own_rss = platform.own_rss()
     if init["nice"] and hasattr(os, "nice"):
         os.nice(init["nice"])  # below the UI thread: a desktop stays smooth while workers compute
 
 
-def _leave_idle_boot() -> None:
-    """The parent booted this worker under ``SCHED_IDLE`` (prestart): every thread back to normal.
+def _leave_idle_boot(platform: Platform) -> None:
+    """The parent booted this worker at idle priority (prestart): every thread back to normal.
 
     The parent only does so where this is permitted (``_worker.idle_boot_supported``).
     """
-    normal = os.sched_param(0)
     for thread in threading.enumerate():
-        try:
-            os.sched_setscheduler(thread.native_id or 0, os.SCHED_OTHER, normal)
-        except (AttributeError, OSError):
-            pass
+        platform.set_idle(thread.native_id or 0, idle=False)
 
 
 def _preload(modules: Any) -> None:
@@ -225,7 +161,7 @@ def _finish(link: Link, cell: Cell, outcome: tuple[Any, ...]) -> None:
     with link.lock:
         cell.live = False
         link.cell = None
-    rss = _own_rss(link.rss_fd) if link.rss_fd is not None else 0
+    rss = link.own_rss() if link.own_rss is not None else 0
     message = (*outcome, cell._progress, cell._message, rss)
     try:
         link.send(message)
@@ -239,14 +175,6 @@ def _finish(link: Link, cell: Cell, outcome: tuple[Any, ...]) -> None:
             "(plain values, NumPy arrays, bytes) or use run_thread()"
         )
         link.send((Tag.FAILURE, outcome[1], _describe_error(problem), cell._progress, cell._message, rss))
-
-
-def _own_rss(fd: int) -> int:
-    """This process's resident memory in bytes (``worker_max_memory``: sent with each result)."""
-    try:
-        return int(os.pread(fd, 128, 0).split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 def _describe_error(error: BaseException) -> Described:

@@ -2,18 +2,18 @@
 
 In a bundle ``sys.executable`` is the application itself: it runs the
 application's entry script and ignores ``-c``, so the usual worker command line
-(``python -S -c "from tasker.runners.process._child import main; main()" fds…``) would
+(``python -S -c "from tasker.runners.process._child import main; main()" args…``) would
 start the whole application again, which would start workers of its own.
 Instead a frozen worker is started the way ``multiprocessing`` starts one::
 
     parent (the app)                                worker (the app's executable again)
     ────────────────                                ───────────────────────────────────
-    pipe ◄── pickle({}) + pickle(Boot(fds)), closed
+    pipe ◄── pickle({}) + pickle(Boot(args)), closed
     exe --multiprocessing-fork pipe_handle=N ─────► entry script, up to its first line:
                                                     multiprocessing.freeze_support()
                                                       └─ spawn.spawn_main(pipe_handle=N)
                                                          prepare({}): nothing, __main__ is not re-imported
-                                                         Boot._bootstrap(sentinel) → _child.main(fds)
+                                                         Boot._bootstrap(sentinel) → _child.main(args)
                                                          sys.exit(0): the rest of the script never runs
 
 ``freeze_support`` here is PyInstaller's (its runtime hook
@@ -24,6 +24,8 @@ sets the resource tracker's fd to ``None`` (tasker uses none), unpickles a
 preparation dict and an object, and ``sys.exit``\\ s with what that object's
 ``_bootstrap(parent_sentinel)`` returns. The preparation dict is empty: no
 ``init_main_from_*`` key, so the application's ``__main__`` is not run again.
+``args`` are the worker's usual arguments (the platform's name and its handoffs,
+see ``tasker._platform._base``); the pipe is the platform's (``frozen_boot``).
 
 The environment is passed through unchanged, so a onefile worker inherits the
 bootloader's ``_PYI_ARCHIVE_FILE``, ``_PYI_APPLICATION_HOME_DIR`` and
@@ -44,7 +46,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..._platform._base import Handoff, Platform
 
 MARKER = "TASKER_FROZEN_WORKER"
 EXIT_NOT_BOOTED = 71
@@ -64,8 +69,8 @@ def is_frozen() -> bool:
 class Boot:
     """What ``multiprocessing.spawn.spawn_main`` unpickles and starts in a frozen worker."""
 
-    def __init__(self, fds: tuple[int, ...]) -> None:
-        self.fds = fds
+    def __init__(self, args: tuple[str, ...]) -> None:
+        self.args = args
 
     def _bootstrap(self, parent_sentinel: int | None = None) -> int:
         if isinstance(parent_sentinel, int):  # a dup of the spent pipe
@@ -76,24 +81,17 @@ class Boot:
         os.environ.pop(MARKER, None)
         from ._child import main
 
-        main(self.fds)
+        main(self.args)
         return 0
 
 
-def command(fds: tuple[int, ...]) -> tuple[list[str], int]:
-    """(argv, the pipe's read end to pass to the worker); the caller closes that fd."""
+def command(platform: Platform, args: tuple[str, ...]) -> tuple[list[str], Handoff]:
+    """(argv, the boot pipe's handoff: its handles go to the worker; the caller closes it)."""
     import pickle
 
-    data = pickle.dumps({}) + pickle.dumps(Boot(fds))
-    read_end, write_end = os.pipe()
-    try:
-        os.write(write_end, data)  # a few hundred bytes: the pipe holds them, no blocking
-    except BaseException:
-        os.close(read_end)
-        raise
-    finally:
-        os.close(write_end)
-    return [sys.executable, "--multiprocessing-fork", f"pipe_handle={read_end}"], read_end
+    data = pickle.dumps({}) + pickle.dumps(Boot(args))
+    extra, pipe = platform.frozen_boot(data)
+    return [sys.executable, "--multiprocessing-fork", *extra], pipe
 
 
 def refuse_if_not_booted() -> None:
@@ -115,19 +113,20 @@ def _tell_parent(message: str) -> bool:
         if pipe is None:
             return False
         import pickle
-        import socket
 
         with os.fdopen(pipe, "rb", closefd=True) as source:
             pickle.load(source)  # the preparation dict
             boot: Any = pickle.load(source)
-        sock = socket.socket(fileno=int(boot.fds[0]))
+        from ... import _platform
+
+        channel = _platform.named(boot.args[0]).worker_channel(boot.args[1])
         from ..._core._errors import TaskError
-        from . import _payload, _wire
+        from . import _payload
         from ._child import _describe_error
         from ._messages import Tag
 
         data, fds = _payload.dumps((Tag.INIT_FAILED, _describe_error(TaskError(message)), message))
-        _wire.send(sock, data, fds)
+        channel.send(data, fds)
         return True
     except Exception:
         return False

@@ -11,18 +11,20 @@ the main loop, and an answer waits in ``answers`` for its asker.
 
 from __future__ import annotations
 
-import _socket as socket  # (see _wire)
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from itertools import count
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..._core._errors import TaskTimeoutError
 from ..._core._seconds import MAX_WAIT_S
-from . import _payload, _wire
+from . import _payload
 from ._messages import ANSWER, Tag
+
+if TYPE_CHECKING:
+    from ..._platform._base import Channel
 
 
 class Cell:
@@ -60,15 +62,15 @@ class Cell:
 
 
 class Link:
-    """The socket to the parent, shared by the three threads."""
+    """The channel to the parent, shared by the worker's threads."""
 
-    def __init__(self, sock: socket.socket, interval: float) -> None:
-        self.sock = sock
+    def __init__(self, channel: Channel, interval: float) -> None:
+        self.channel = channel
         self.interval = interval
         self.lock = threading.Lock()  # one sender at a time
         self.wake = threading.Event()
         self.cell: Cell | None = None
-        self.rss_fd: int | None = None  # /proc/self/statm when results carry the RSS (``_child``)
+        self.own_rss: Callable[[], int] | None = None  # when results carry the RSS (``_child``)
         # Reading (see the module doc). Invariant: at most one thread has
         # `reading` set, and only it calls recv on the socket.
         self.read_cv = threading.Condition()
@@ -83,7 +85,7 @@ class Link:
         data, fds = _payload.dumps_portable(message)
         try:
             with self.lock:
-                _wire.send(self.sock, data, fds)
+                self.channel.send(data, fds)
         finally:
             _payload.close_fds(fds)
 
@@ -93,7 +95,7 @@ class Link:
                 return
             cell._dirty = False
             data, _ = _payload.dumps((Tag.PROGRESS, cell._id, cell._progress, cell._message))
-            _wire.send(self.sock, data)
+            self.channel.send(data)
 
     def reporter(self) -> None:
         while True:
@@ -143,9 +145,9 @@ class Link:
             return done()
 
     def _read_one(self, timeout: float | None) -> tuple[bytearray, list[int]] | None:
-        if timeout is not None and not _wire.readable(self.sock, timeout):
+        if timeout is not None and not self.channel.wait_readable(timeout):
             return None
-        return _wire.recv(self.sock)
+        return self.channel.recv()
 
     def _sort(self, data: bytearray, fds: list[int]) -> None:
         """With ``read_cv`` held: an answer goes to its asker, the rest to the inbox."""

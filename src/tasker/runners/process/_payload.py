@@ -1,20 +1,21 @@
 """What travels between the parent and its workers: pickles plus shared memory.
 
 Buffers of 1 MiB and more (NumPy arrays, ``bytes``, ``bytearray``) travel out
-of band (pickle protocol 5) in anonymous memory files (``memfd``) whose
-descriptors ride along with the message: nothing is named, so nothing can leak —
-the memory is freed when the last mapping or descriptor of it closes, whatever
-happens to either process. Kept free of socket code so that the first
-``run_process`` call imports little (see ``_processes``).
+of band (pickle protocol 5) in the platform's private shared-memory segments
+(``Platform.payload_segment``: a ``memfd`` on Linux, an unlinked ``shm_open``
+segment on other POSIX systems) whose handles ride along with the message:
+nothing stays named, so nothing can leak — the memory is freed when the last
+mapping or handle of it closes, whatever happens to either process. Kept free of
+socket code so that the first ``run_process`` call imports little.
 """
 
 from __future__ import annotations
 
 import io
-import mmap
-import os
 import sys
 from typing import TYPE_CHECKING, Any
+
+from ... import _platform
 
 if TYPE_CHECKING:
     import pickle
@@ -28,7 +29,6 @@ BIG = 1 << 20  # payloads at least this large go through shared memory
 #: Attempts to unpickle a message whose classes live in a package another thread
 #: is importing at the same moment (see ``_unpickle_again``).
 UNPICKLE_ATTEMPTS = 3
-_SHM = hasattr(os, "memfd_create") and sys.platform.startswith("linux")
 
 
 def _bytes_from(buffer: Any) -> bytes:
@@ -96,7 +96,7 @@ def dumps(obj: Any, by_value: bool = False, in_band: bool = False) -> tuple[byte
     """
     global _cloud
     big: list[pickle.PickleBuffer] = []
-    shm = _SHM and not in_band
+    shm = not in_band and _platform.current().shares_payloads
 
     def keep_in_band(buffer: pickle.PickleBuffer) -> bool:
         if buffer.raw().nbytes < BIG or not shm:
@@ -114,7 +114,16 @@ def dumps(obj: Any, by_value: bool = False, in_band: bool = False) -> tuple[byte
         data = out.getvalue()
     else:
         data = pickle.dumps(obj, protocol=5, buffer_callback=keep_in_band)
-    fds = [_to_memfd(buffer) for buffer in big]
+    if not big:
+        return data, []
+    segment = _platform.current().payload_segment
+    fds: list[int] = []
+    try:
+        for buffer in big:
+            fds.append(segment(buffer.raw()))
+    except BaseException:
+        close_fds(fds)
+        raise
     return data, fds
 
 
@@ -141,9 +150,9 @@ def loads(data: bytes | bytearray | memoryview, fds: list[int]) -> Any:
     buffers: list[Any] = []
     if fds:
         try:
+            mapped = _platform.current().map_segment
             for fd in fds:
-                size = os.fstat(fd).st_size
-                buffers.append(mmap.mmap(fd, size, prot=mmap.PROT_READ | mmap.PROT_WRITE) if size else b"")
+                buffers.append(mapped(fd))
         finally:
             close_fds(fds)
     try:  # (no buffers: no keyword to parse, on every message)
@@ -205,37 +214,11 @@ class Call:
 
 
 def close_fds(fds: list[int]) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
-def _to_memfd(buffer: pickle.PickleBuffer) -> int:
-    raw = buffer.raw().cast("B")
-    fd = os.memfd_create("tasker-payload")
-    try:
-        done = 0  # write(): the kernel fills the pages directly, no faults in a mapping
-        while done < raw.nbytes:
-            done += os.write(fd, raw[done:])
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def anonymous_file(size: int) -> int:
-    """An fd of ``size`` zeroed bytes, shared by every process that maps it."""
-    if hasattr(os, "memfd_create"):
-        fd = os.memfd_create("tasker-flags")
-    else:  # pragma: no cover - non-Linux
-        import tempfile
-
-        with tempfile.TemporaryFile() as handle:
-            fd = os.dup(handle.fileno())
-    os.ftruncate(fd, size)
-    return fd
+    """Close payload handles (this process's copies)."""
+    if fds:
+        close = _platform.current().close_handle
+        for fd in fds:
+            close(fd)
 
 
 # -- errors about what travels -------------------------------------------------------

@@ -38,13 +38,13 @@ Lock order: the lifecycle's lock → ``_lock`` (here) → a worker's ``order`` /
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ... import _platform
 from ..._core._status import PAUSED
 from .._pending import PendingQueue
 from . import _frozen, _payload, _worker
@@ -122,7 +122,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         # Until the first task, new workers boot under SCHED_IDLE (prestart, where it can be undone).
         self._idle_boot = False
         self.closed = False
-        self.lifeline_r, self._lifeline_w = os.pipe()
+        self.lifeline = _platform.current().lifeline()  # every worker dies with this process
 
     # -- Runner interface ----------------------------------------------------------
     def prepare(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -254,11 +254,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
                 worker.proc.wait(JOIN_TIMEOUT_S)
         with self.lock:
             self.launch.cancel_locked()
-        for fd in (self._lifeline_w, self.lifeline_r):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self.lifeline.close()
 
     # -- pool size ---------------------------------------------------------------------
     def _grow_locked(self) -> list[Worker]:

@@ -85,7 +85,7 @@ class Reader:
 
     def _launch(self) -> None:
         worker, pool = self.worker, self.pool
-        worker.start_process(pool.lifeline_r)
+        worker.start_process(pool.lifeline)
         with pool.lock:
             closed = pool.closed
         if closed:  # shut down while this worker was starting: it must not live on
@@ -98,7 +98,6 @@ class Reader:
             "log_level": logging.getLogger().getEffectiveLevel(),
             "initializer": _payload.dumps_portable(initializer) if initializer is not None else None,
             "preload": sorted(pool.modules),
-            "flags_tag": worker.flags_tag,  # Windows: the worker opens its cancel flags by this tag
             "boot_idle": worker.booted_idle,  # the worker restores its normal priority before READY
         }
         data, fds = _payload.dumps(init)

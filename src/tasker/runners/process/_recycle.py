@@ -13,20 +13,17 @@
 
 A retired or killed worker is replaced at once, and the warm spare
 (``spare_processes``, default 1) takes the next task meanwhile: no task waits
-for a cold start. The RSS is read from ``/proc/<pid>/statm`` through a
-descriptor kept open (``os.pread``: one system call, no psutil), Linux only;
-elsewhere the memory options do nothing. Processes a task started are not
-counted: only the worker.
+for a cold start. The RSS is read by the platform (``WorkerProcess.rss``: on
+Linux ``/proc/<pid>/statm`` through a descriptor kept open, one ``pread``; on
+other systems psutil). Processes a task started are not counted: only the worker.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..._core._errors import WorkerMemoryError
 
@@ -38,26 +35,12 @@ logger = logging.getLogger("tasker")
 
 #: How often the memory cap looks at the running workers (s).
 POLL_S = 0.02
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def read_rss(worker: Worker) -> int | None:
-    """The worker's resident set size in bytes, or None (gone, or not Linux)."""
-    if sys.platform == "win32":  # the working set, through the worker's own process handle
-        proc: Any = worker.proc
-        return proc.rss() if proc is not None else None
-    fd = worker.statm_fd
-    if fd is None:
-        if worker.proc is None:
-            return None
-        try:
-            fd = worker.statm_fd = os.open(f"/proc/{worker.proc.pid}/statm", os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
-            return None
-    try:
-        return int(os.pread(fd, 128, 0).split()[1]) * _PAGE
-    except (OSError, ValueError, IndexError):
-        return None
+    """The worker's resident set size in bytes, or None (not started, gone, or unreadable)."""
+    proc = worker.proc
+    return None if proc is None else proc.rss()
 
 
 class Recycling:

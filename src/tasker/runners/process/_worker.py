@@ -3,10 +3,10 @@
 The pool's bookkeeping (which task runs where) is in ``_pool``; this
 module owns the process itself: a fresh interpreter running
 ``tasker.runners.process._child`` (in a frozen app, the app's executable booted through
-``multiprocessing.freeze_support()``: see ``_frozen``), its socket, its page of
-cancel flags, and how its death is described.
-
-Process trees: see ``_group`` (a worker leads a process group, killed with it).
+``multiprocessing.freeze_support()``: see ``_frozen``), its channel, its page of
+cancel flags, and how its death is described. Every OS call goes through the
+platform seam (``tasker._platform``: channel, shared memory, a process tree that
+is killed and paused together, the parent-death lifeline).
 """
 
 from __future__ import annotations
@@ -18,20 +18,16 @@ from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from ... import _platform
 from . import _frozen, _payload
 from ._messages import FromWorker, Tag
 
 if TYPE_CHECKING:
     import mmap
-    import socket
 
     from ..._core._ask import Question
     from ..._core._task import Task
-    from ._group import GroupLeader
-
-# Imported by the first worker's own thread, not by the first run_process() call:
-# the caller (a UI thread) must not wait for socket/subprocess imports.
-_wire: Any = None
+    from ..._platform._base import Channel, Lifeline, WorkerProcess
 
 _BOOT = "from tasker.runners.process._child import main; main()"
 
@@ -54,10 +50,9 @@ class Worker:
 
     def __init__(self, name: str, main: Callable[[Worker], object]) -> None:
         self.name = name
-        self.proc: GroupLeader | None = None
-        self.sock: socket.socket | None = None
+        self.proc: WorkerProcess | None = None
+        self.channel: Channel | None = None
         self.flags: mmap.mmap | None = None
-        self.flags_tag: str | None = None  # Windows: the tag the worker opens ``flags`` by (in its init message)
         self.task: Task[Any] | None = None  # running
         self.next: Task[Any] | None = None  # sent ahead, still pending (see ProcessRunner)
         self.task_slot = 0  # which cancel flag (byte of ``flags``) each of them reads
@@ -71,7 +66,6 @@ class Worker:
         self.stopped = False  # SIGSTOPped: its task is paused
         self.skipping: set[int] = set()  # ids of tasks taken back after they were sent ahead
         self.tasks_done = 0  # tasks it ran (max_tasks_per_worker)
-        self.statm_fd: int | None = None  # /proc/<pid>/statm, open while it lives (_recycle)
         self.memory_kill: tuple[int, int] | None = None  # (limit, RSS): killed past worker_memory_limit
         self.questions: dict[int, Question] = {}  # the running task's unanswered asks, by number
         self.command: list[str] | None = None  # its command line, once built (for WorkerStartError)
@@ -106,74 +100,31 @@ class Worker:
         self.state = WorkerState.GONE
         return True
 
-    def start_process(self, lifeline_fd: int) -> None:
+    def start_process(self, lifeline: Lifeline) -> None:
         """Spawn the interpreter (on this worker's own thread: it takes milliseconds)."""
-        global _wire
         import mmap
-        import socket
-        import subprocess
 
-        from . import _wire
-
-        if sys.platform == "win32":
-            self._start_windows()
-            return
-        from ._group import GroupLeader
-
-        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock = parent_sock  # (close() closes it and the flags, whatever fails below)
-        flags_fd: int | None = None
-        boot_fd: int | None = None
+        platform = _platform.current()
+        self.channel, channel_end = platform.channel_pair()  # (close() closes it and the flags, whatever fails)
+        handoffs = [channel_end]
         try:
-            flags_fd = _payload.anonymous_file(mmap.PAGESIZE)
-            self.flags = mmap.mmap(flags_fd, mmap.PAGESIZE)
-            fds = (child_sock.fileno(), flags_fd, lifeline_fd)
+            self.flags, control_end = platform.control_memory(mmap.PAGESIZE)
+            handoffs.append(control_end)
+            args = (platform.name, channel_end.arg, control_end.arg, lifeline.handoff.arg)
+            inherit = [*channel_end.inherit, *control_end.inherit, *lifeline.handoff.inherit]
             if _frozen.is_frozen():  # sys.executable is the app: boot through freeze_support()
-                argv, boot_fd = _frozen.command(fds)
+                argv, boot_end = _frozen.command(platform, args)
+                handoffs.append(boot_end)
+                inherit += boot_end.inherit
             else:
-                argv = [sys.executable, *_site_flags(), "-c", _BOOT, *map(str, fds)]
+                argv = [sys.executable, *_site_flags(), "-c", _BOOT, *args]
             self.command = argv
-            self.proc = GroupLeader(
-                argv,
-                pass_fds=fds if boot_fd is None else (*fds, boot_fd),
-                stdin=subprocess.DEVNULL,
-                env=_child_env(),
-                process_group=0,  # the leader of a group of its own: see the module docstring
-            )
+            self.proc = platform.spawn(argv, inherit, _child_env())
         finally:
-            child_sock.close()
-            if flags_fd is not None:
-                os.close(flags_fd)
-            if boot_fd is not None:
-                os.close(boot_fd)
+            for handoff in handoffs:
+                handoff.close()
         if self.boot_idle:  # before the init message: the worker cannot be READY (and restored) yet
-            self.booted_idle = _set_policy(self.proc.pid, idle=True)
-
-    def _start_windows(self) -> None:
-        """Windows: a named pipe, a tagged shared page, a Job Object (``_platform._windows``)."""
-        if sys.platform != "win32":
-            raise AssertionError("Windows only")
-        import mmap
-        import subprocess
-
-        from ..._platform import _windows
-
-        if _frozen.is_frozen():
-            raise NotImplementedError(
-                "process tasks of a frozen application do not start on Windows yet (docs/windows.md)"
-            )
-        sock, handle = _windows.open_channel()
-        self.sock = sock  # (a PipeChannel: ``_wire`` speaks to it on Windows)
-        try:
-            self.flags, self.flags_tag = _windows.control_memory(mmap.PAGESIZE)
-            exe, extra = _windows.interpreter()
-            argv = [exe, *_site_flags(), "-c", _BOOT, str(handle)]
-            self.command = argv
-            self.proc = _windows.JobProcess(
-                argv, handles=[handle], stdin=subprocess.DEVNULL, env={**_child_env(), **extra}
-            )
-        finally:
-            _windows.close_handle(handle)
+            self.booted_idle = platform.set_idle(self.proc.pid, idle=True)
 
     def promote(self) -> None:
         """A task is waiting: a worker booting under SCHED_IDLE gets its normal priority now.
@@ -184,14 +135,14 @@ class Worker:
         self.boot_idle = False
         proc = self.proc
         if self.booted_idle and proc is not None:
-            _set_policy(proc.pid, idle=False)
+            _platform.current().set_idle(proc.pid, idle=False)
 
     def send(
         self, data: bytes | bytearray | memoryview, fds: list[int] | tuple[int, ...] = (), prefix: bytes = b""
     ) -> None:
-        assert self.sock is not None
+        assert self.channel is not None
         with self.send_lock:
-            _wire.send(self.sock, data, fds, prefix)
+            self.channel.send(data, fds, prefix)
 
     def recv(self) -> FromWorker:
         """The worker's next message; ``(UNLOADABLE, error)`` if it cannot be unpickled here.
@@ -201,8 +152,8 @@ class Worker:
         unloadable, and ``loading`` is True meanwhile (``shutdown`` does not wait
         long for a reader stuck there).
         """
-        assert self.sock is not None
-        data, fds = _wire.recv(self.sock)
+        assert self.channel is not None
+        data, fds = self.channel.recv()
         self.loads += 1
         self.loading = True
         try:
@@ -214,30 +165,22 @@ class Worker:
         return message
 
     def kill(self) -> None:
-        """SIGKILL the worker and every process of its group (those its tasks started)."""
+        """Kill the worker and every process of its tree (those its tasks started)."""
         if self.proc is not None:
-            self.proc.kill_group()
+            self.proc.kill_tree()
 
     def suspend(self, stop: bool) -> None:
-        """SIGSTOP (``stop``) or SIGCONT the worker and its group: pausing its task."""
-        import signal
-
+        """Suspend (``stop``) or resume the worker and its tree: pausing its task."""
         self.stopped = stop
-        if sys.platform == "win32":
-            if self.proc is not None:
-                self.proc.pause_group(stop)
-        elif self.proc is not None:
-            self.proc.signal_group(signal.SIGSTOP if stop else signal.SIGCONT)
+        if self.proc is not None:
+            self.proc.suspend_tree(stop)
 
     def close(self) -> None:
-        for resource in (self.sock, self.flags):
+        for resource in (self.channel, self.flags):
             if resource is not None:
                 resource.close()
-        fd, self.statm_fd = self.statm_fd, None
-        if fd is not None:
-            os.close(fd)
         if self.proc is not None:
-            self.proc.release()  # its pidfd, once reaped
+            self.proc.release()  # its pidfd or handle, once reaped
 
     def reap(self) -> int | None:
         """The exit code once the connection closed (negative: a signal); its group is killed first.
@@ -251,8 +194,8 @@ class Worker:
             return None
         try:
             code = proc.wait(2.0)
-        except subprocess.TimeoutExpired:  # closed its socket but lives on: end it
-            proc.kill_group()
+        except subprocess.TimeoutExpired:  # closed its channel but lives on: end it
+            proc.kill_tree()
             code = proc.wait(2.0)
         return None if proc.reaped_elsewhere else code
 
@@ -288,36 +231,28 @@ _idle_boot: bool | None = None  # idle_boot_supported(), once per process
 
 
 def idle_boot_supported() -> bool:
-    """Can a thread of this process leave ``SCHED_IDLE`` again (so a worker booted idle can)?
+    """Can a thread of this process leave idle priority again (so a worker booted idle can)?
 
     Linux lets an unprivileged process lower its priority but not raise it back
     (``RLIMIT_NICE`` is 0 by default): a worker left at ``SCHED_IDLE`` would run
     every later task at idle priority. So workers boot idle only where a
     throw-away thread could go to ``SCHED_IDLE`` and back (``CAP_SYS_NICE``, or
-    ``RLIMIT_NICE`` of 20 and more); elsewhere they boot at normal priority.
+    ``RLIMIT_NICE`` of 20 and more); elsewhere (and where the platform has no
+    idle priority: ``Platform.set_idle``) they boot at normal priority.
     """
     global _idle_boot
     if _idle_boot is None:
         result = [False]
+        platform = _platform.current()
 
         def probe() -> None:
-            result[0] = _set_policy(0, idle=True) and _set_policy(0, idle=False)
+            result[0] = platform.set_idle(0, idle=True) and platform.set_idle(0, idle=False)
 
         thread = threading.Thread(target=probe, name="tasker-priority-probe", daemon=True)
         thread.start()
         thread.join(5.0)
         _idle_boot = result[0]
     return _idle_boot
-
-
-def _set_policy(tid: int, idle: bool) -> bool:
-    """``SCHED_IDLE`` or back to ``SCHED_OTHER`` for one thread (0: the calling one); False if refused."""
-    try:
-        policy = os.SCHED_IDLE if idle else os.SCHED_OTHER
-        os.sched_setscheduler(tid, policy, os.sched_param(0))
-    except (AttributeError, OSError):  # not Linux, not permitted, or the process is gone
-        return False
-    return True
 
 
 def _site_flags() -> list[str]:

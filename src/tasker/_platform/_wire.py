@@ -10,9 +10,7 @@ from __future__ import annotations
 import _socket as socket  # the C module: socket.py (enums, selectors) costs a worker's boot
 import array
 import os
-import select
 import struct
-import sys
 
 HEADER = struct.Struct("<QI")
 MAX_FDS = 64
@@ -78,25 +76,3 @@ def _fds_from(ancdata: list[tuple[int, int, bytes]]) -> list[int]:
             ints.frombytes(payload[: len(payload) - (len(payload) % ints.itemsize)])
             fds.extend(ints)
     return fds
-
-
-def readable(sock: socket.socket, timeout: float) -> bool:
-    """Is a message (or the end) there within ``timeout`` s?"""
-    return bool(select.select([sock], [], [], timeout)[0])
-
-
-if sys.platform == "win32":  # a duplex named pipe (``_platform._windows``): its own framing, no fds
-
-    def send(
-        sock: socket.socket,
-        body: bytes | bytearray | memoryview,
-        fds: list[int] | tuple[int, ...] = (),
-        prefix: bytes = b"",
-    ) -> None:
-        sock.send(body, fds, prefix)
-
-    def recv(sock: socket.socket) -> tuple[bytearray, list[int]]:
-        return sock.recv()
-
-    def readable(sock: socket.socket, timeout: float) -> bool:
-        return sock.poll(timeout)

@@ -1,4 +1,5 @@
-"""The processes a task starts die with the worker that ran it — and no other process is signalled.
+"""A worker that leads its own process group (Linux and POSIX): the processes a task starts
+die with the worker that ran it — and no other process is signalled.
 
 Each worker leads its own process group (``process_group=0``),
 which every process its tasks start joins unless it leaves on purpose
@@ -6,7 +7,7 @@ which every process its tasks start joins unless it leaves on purpose
 worker ends — killed (cancel after the grace period, timeout, shutdown),
 stopped while idle (``restart_worker_pool``, shutdown) or dead on its own — its
 whole group is SIGKILLed *before* the worker is reaped. When the application
-itself dies, the worker's lifeline does the same (``_child._arm_lifeline``). So
+itself dies, the worker's lifeline does the same (``watch_parent`` in ``_linux``, ``_posix``). So
 a process a task started lives at most as long as the worker that ran the task
 (not just the task: one left running when the task returns goes on until its
 worker ends).
@@ -28,7 +29,9 @@ every signal goes through it::
     reap ── waitid(P_PIDFD, WNOWAIT): exited? ── SIGKILL the group ── waitid(P_PIDFD): reaped
             ECHILD: reaped elsewhere: exit status unknown (``reaped_elsewhere``), nothing signalled
 
-Without pidfds (a kernel older than 5.3, or a system that forbids them),
+Without pidfds (a kernel older than 5.3, a system that forbids them, and
+every non-Linux POSIX system: ``PosixGroupLeader`` in ``_posix``, which reads the
+start time through psutil instead of ``/proc``),
 ``GroupLeader`` signals the group (``killpg``) and reaps (``waitpid(pid)``)
 only while ``waitid(P_PID, pid, WNOWAIT)`` says that pid is still our child,
 unreaped, and ``/proc/<pid>/stat`` gives the start time the worker had (the
@@ -73,6 +76,8 @@ class GroupLeader(subprocess.Popen[bytes]):
 
     #: Does this kernel know PIDFD_SIGNAL_PROCESS_GROUP? (Learned from the first EINVAL.)
     group_flag = True
+    #: Hold the worker by a pidfd where the system has them (False: the start-time path only).
+    use_pidfd = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._reap_lock = threading.Lock()  # a signal and the reaping never interleave
@@ -89,8 +94,8 @@ class GroupLeader(subprocess.Popen[bytes]):
 
     def _hold(self) -> None:
         """Open the pidfd now, and prove it is our child (not a process that took a freed pid)."""
-        self._started = _start_time(self.pid)
-        if not hasattr(os, "pidfd_open"):
+        self._started = self.start_time(self.pid)
+        if not (self.use_pidfd and hasattr(os, "pidfd_open")):
             return
         try:
             fd = os.pidfd_open(self.pid)
@@ -108,6 +113,21 @@ class GroupLeader(subprocess.Popen[bytes]):
             os.close(fd)
             return
         self._pidfd = fd
+
+    @staticmethod
+    def start_time(pid: int) -> str | None:
+        """When ``pid`` started, or None if unknown: what tells our worker from a later owner of its pid."""
+        return _start_time(pid)
+
+    # -- the platform seam's WorkerProcess ----------------------------------------------
+    def kill_tree(self) -> None:
+        self.signal_group(signal.SIGKILL)
+
+    def suspend_tree(self, stop: bool) -> None:
+        self.signal_group(signal.SIGSTOP if stop else signal.SIGCONT)
+
+    def rss(self) -> int | None:
+        return None  # (the implementations know how)
 
     # -- signals ---------------------------------------------------------------------------
     def kill_group(self) -> None:
@@ -171,7 +191,7 @@ class GroupLeader(subprocess.Popen[bytes]):
         except ChildProcessError:
             self._lost = True
             return False
-        if self._pidfd is None and _start_time(self.pid) != self._started:
+        if self._pidfd is None and self.start_time(self.pid) != self._started:
             self._lost = True
             return False
         return True

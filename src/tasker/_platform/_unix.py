@@ -1,0 +1,148 @@
+"""What the linux and posix implementations share: a Unix socket channel, a lifeline pipe, spawning.
+
+    channel     socketpair(AF_UNIX, SOCK_STREAM); payload descriptors ride along
+                each message (SCM_RIGHTS; framing in ``_wire``)
+    handoff     a descriptor's number on the worker's command line, passed with
+                ``pass_fds`` (no other descriptor is inherited)
+    lifeline    a pipe: the pool holds the write end, every worker the read end;
+                EOF means the application is gone (the kernel closes a dead
+                process's descriptors, however it died)
+    spawn       a new process group led by the worker (``_group.GroupLeader``)
+
+Socket and subprocess modules load on first use (the first ``run_process``
+call, in the caller's thread, only pickles: it imports none of them).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn
+
+from ._base import Handoff, Lifeline
+
+if TYPE_CHECKING:
+    import _socket
+
+    from ._group import GroupLeader
+
+
+def close_handle(handle: int) -> None:
+    try:
+        os.close(handle)
+    except OSError:
+        pass
+
+
+class SocketChannel:
+    """One end of a Unix stream socket pair (``_base.Channel``)."""
+
+    __slots__ = ("_recv", "_send", "sock")
+
+    def __init__(self, sock: _socket.socket) -> None:
+        from . import _wire
+
+        self.sock = sock
+        self._send = _wire.send
+        self._recv = _wire.recv
+
+    def send(
+        self, body: bytes | bytearray | memoryview, handles: list[int] | tuple[int, ...] = (), prefix: bytes = b""
+    ) -> None:
+        self._send(self.sock, body, handles, prefix)
+
+    def recv(self) -> tuple[bytearray, list[int]]:
+        return self._recv(self.sock)
+
+    def wait_readable(self, timeout: float | None) -> bool:
+        import select
+
+        return bool(select.select([self.sock], [], [], timeout)[0])
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+
+def channel_pair() -> tuple[SocketChannel, Handoff]:
+    import _socket
+
+    parent, child = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        handoff = Handoff(str(child.detach()), closer=close_handle)
+        handoff.inherit = (int(handoff.arg),)
+    except BaseException:
+        parent.close()
+        child.close()
+        raise
+    return SocketChannel(parent), handoff
+
+
+def worker_channel(arg: str) -> SocketChannel:
+    """The worker's socket: not inherited by what its tasks start (pass_fds made it inheritable)."""
+    import _socket
+
+    fd = int(arg)
+    os.set_inheritable(fd, False)
+    return SocketChannel(_socket.socket(fileno=fd))
+
+
+def lifeline() -> Lifeline:
+    read_end, write_end = os.pipe()
+
+    def close() -> None:
+        close_handle(write_end)
+        close_handle(read_end)
+
+    return Lifeline(Handoff(str(read_end), (read_end,)), close)
+
+
+def frozen_boot(data: bytes) -> tuple[list[str], Handoff]:
+    """A pipe holding ``data`` (a few hundred bytes: the pipe holds them, no blocking)."""
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, data)
+    except BaseException:
+        os.close(read_end)
+        raise
+    finally:
+        os.close(write_end)
+    return [f"pipe_handle={read_end}"], Handoff(str(read_end), (read_end,), close_handle)
+
+
+def control_memory(make: Callable[[int], int], size: int) -> tuple[mmap.mmap, Handoff]:
+    """``size`` zeroed shared bytes from ``make(size)`` (an fd): this side's map and the worker's handoff."""
+    fd = make(size)
+    try:
+        memory = mmap.mmap(fd, size)
+    except BaseException:
+        os.close(fd)
+        raise
+    return memory, Handoff(str(fd), (fd,), close_handle)
+
+
+def worker_control(arg: str, size: int) -> mmap.mmap:
+    fd = int(arg)
+    try:
+        return mmap.mmap(fd, size)
+    finally:
+        os.close(fd)
+
+
+def spawn(leader: type[GroupLeader], argv: list[str], inherit: Sequence[int], env: dict[str, str]) -> GroupLeader:
+    """The worker as the leader of a new process group; stdin is /dev/null; only ``inherit`` is passed."""
+    import subprocess
+
+    return leader(argv, pass_fds=tuple(inherit), stdin=subprocess.DEVNULL, env=env, process_group=0)
+
+
+def die_with_group(code: int) -> NoReturn:
+    """End this worker and its process group (the processes its tasks started) now."""
+    import signal
+
+    if os.getpgrp() == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os._exit(code)
