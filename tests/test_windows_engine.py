@@ -42,7 +42,6 @@ if sys.platform == "win32":
     from ctypes import wintypes
 
     from tasker._platform import _windows
-    from tasker._platform._windows_procs import cpu_time
 
     kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
     kernel32.OpenProcess.restype = wintypes.HANDLE
@@ -116,6 +115,19 @@ def start_child_then_report(ctx: Any, path: str) -> None:
     threading.Event().wait(600)
 
 
+def count_into(ctx: Any, tag: str, seconds: float) -> None:
+    """Counts into the shared memory ``tag`` names, never looking at the context."""
+    import mmap
+    import time
+
+    counter = mmap.mmap(-1, 8, tagname=tag)
+    deadline = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < deadline:
+        n += 1
+        counter[:8] = n.to_bytes(8, "little")
+
+
 def report_then_block(ctx: Any, seconds: float = 60.0) -> None:
     ctx.send_event("pid", os.getpid())
     threading.Event().wait(seconds)
@@ -169,30 +181,47 @@ def test_a_worker_killed_from_outside_fails_its_task_with_worker_died_error(make
 
 
 def test_a_paused_worker_uses_no_cpu_and_goes_on_after_resume(make_harness: Any) -> None:
-    h = make_harness(max_processes=1, cancel_grace_period=0.2, update_rate=0)
-    task = h.mgr.run_process(control_jobs.spin, 120.0, when_done=h.when_done)
-    assert h.pump_until(task.is_running, BOUND)
-    pid = task.handle.proc.pid
-    start = cpu_time(pid)
-    assert start is not None
-    assert wait_for(lambda: (cpu_time(pid) or 0) > start + 0.05, BOUND), "the task never ran"
-    assert h.mgr.pause_task(task.key)
-    assert task.handle.proc.suspended and task.is_paused() and task.get_status() == "running"
+    """A task that never checks counts in shared memory: paused, the count stands still.
 
-    def still() -> bool:  # NtSuspendProcess stops each thread at its next chance: settle first
-        before = cpu_time(pid)
-        threading.Event().wait(0.1)
-        return cpu_time(pid) == before
+    (The count is the proof: under Wine, ``GetProcessTimes`` of another process is
+    not updated while it runs, so CPU time cannot tell a busy worker from a stopped one.)
+    """
+    import mmap
+    import secrets
 
-    assert wait_for(still, BOUND), "the suspended worker kept using CPU"
-    before = cpu_time(pid)
-    threading.Event().wait(0.5)  # the measuring window (not a synchronisation)
-    after = cpu_time(pid)
-    assert after == before, f"a suspended worker used {after - before:.3f} s of CPU"  # type: ignore[operator]
-    assert h.mgr.resume_task(task.key)
-    assert wait_for(lambda: (cpu_time(pid) or 0) > (after or 0), BOUND), "the worker did not go on after resume"
-    task.cancel()  # spin never checks: killed after the grace period
-    assert h.finish(task, BOUND).get_status() == "canceled"
+    tag = f"Local\\tasker-test-{os.getpid()}-{secrets.token_hex(8)}"
+    counter = mmap.mmap(-1, 8, tagname=tag)
+    tick = threading.Event()  # never set: bounded pauses between looks
+
+    def count() -> int:
+        return int.from_bytes(counter[:8], "little")
+
+    def moves() -> bool:
+        start = count()
+        return wait_for(lambda: count() != start, BOUND)
+
+    def stands_still() -> bool:  # NtSuspendProcess stops each thread at its next chance: settle first
+        before = count()
+        tick.wait(0.1)
+        return count() == before
+
+    try:
+        h = make_harness(max_processes=1, cancel_grace_period=0.2, update_rate=0)
+        task = h.mgr.run_process(count_into, tag, 120.0, when_done=h.when_done)
+        assert h.pump_until(task.is_running, BOUND)
+        assert moves(), "the task never ran"
+        assert h.mgr.pause_task(task.key)
+        assert task.handle.proc.suspended and task.is_paused() and task.get_status() == "running"
+        assert wait_for(stands_still, BOUND), "the paused worker went on counting"
+        frozen = count()
+        tick.wait(0.5)  # the measuring window (not a synchronisation)
+        assert count() == frozen, f"a paused worker counted {count() - frozen} more"
+        assert h.mgr.resume_task(task.key)
+        assert moves(), "the worker did not go on after resume"
+        task.cancel()  # it never checks: killed after the grace period
+        assert h.finish(task, BOUND).get_status() == "canceled"
+    finally:
+        counter.close()
 
 
 def test_big_arguments_and_results_cross_the_pipe(harness: Harness) -> None:

@@ -35,6 +35,7 @@ assert sys.platform == "win32"  # (mypy checks this module with --platform win32
 
 import _winapi  # noqa: E402
 import ctypes  # noqa: E402
+import logging  # noqa: E402
 import mmap  # noqa: E402
 import os  # noqa: E402
 import secrets  # noqa: E402
@@ -71,6 +72,7 @@ _ntdll.NtResumeProcess.argtypes = (wintypes.HANDLE,)
 
 CREATE_SUSPENDED = 0x00000004
 PROCESS_SUSPEND_RESUME = 0x0800
+PROCESS_QUERY_INFORMATION = 0x0400  # (IsProcessInJob under Wine needs it; the limited right is not enough)
 PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
 JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000
 _EXTENDED_LIMIT_INFORMATION = 9
@@ -248,11 +250,19 @@ class JobProcess(subprocess.Popen[bytes]):
             if self._job is None or self.suspended == stop:
                 return
             self.suspended = stop
-            for handle in _job_processes(self._job):
+            handles = _job_processes(self._job)
+            for handle in handles:
                 try:
                     call(handle)
                 finally:
                     _kernel32.CloseHandle(handle)
+        if not handles and self.returncode is None:
+            logging.getLogger("tasker").warning(
+                "tasker: could not %s worker process %d: no process of its job could be opened and "
+                "proven in it (access rights?)",
+                "suspend" if stop else "resume",
+                self.pid,
+            )
 
     def poll(self) -> int | None:
         """The exit code once it has ended (what it started is killed first), else None."""
@@ -318,7 +328,9 @@ def _job_processes(job: int) -> list[int]:
     handles = []
     for index in range(pids.NumberOfProcessIdsInList):
         handle = _kernel32.OpenProcess(
-            PROCESS_SUSPEND_RESUME | PROCESS_QUERY_LIMITED_INFORMATION, False, int(pids.ProcessIdList[index])
+            PROCESS_SUSPEND_RESUME | PROCESS_QUERY_INFORMATION | PROCESS_QUERY_LIMITED_INFORMATION,
+            False,
+            int(pids.ProcessIdList[index]),
         )
         if not handle:
             continue  # ended meanwhile

@@ -2,7 +2,6 @@
 
     child_pids()    the live processes whose parent is this one (a Toolhelp snapshot)
     is_alive(pid)   has the process with this pid not ended yet?
-    cpu_time(pid)   user + kernel time it used (s); None once it is gone
 
 A pid is only a name until the process is opened; these are diagnostics (what a
 test checks), never used to signal anything (the engine works through handles:
@@ -26,12 +25,10 @@ _kernel32.OpenProcess.restype = wintypes.HANDLE
 _kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
 _kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
 _kernel32.WaitForSingleObject.argtypes = (wintypes.HANDLE, wintypes.DWORD)
-_kernel32.GetProcessTimes.argtypes = (wintypes.HANDLE, *(ctypes.POINTER(wintypes.FILETIME),) * 4)
 
 TH32CS_SNAPPROCESS = 0x00000002
 INVALID_HANDLE_VALUE = wintypes.HANDLE(-1).value
 SYNCHRONIZE = 0x00100000
-PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
 WAIT_TIMEOUT = 0x102
 
 
@@ -79,20 +76,5 @@ def is_alive(pid: int) -> bool:
         return False
     try:
         return bool(_kernel32.WaitForSingleObject(handle, 0) == WAIT_TIMEOUT)
-    finally:
-        _kernel32.CloseHandle(handle)
-
-
-def cpu_time(pid: int) -> float | None:
-    """User + kernel CPU time of the process (s), or None if it cannot be opened."""
-    handle = _kernel32.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
-    if not handle:
-        return None
-    try:
-        times = [wintypes.FILETIME() for _ in range(4)]
-        if not _kernel32.GetProcessTimes(handle, *(ctypes.byref(t) for t in times)):
-            return None
-        kernel, user = ((t.dwHighDateTime << 32) | t.dwLowDateTime for t in times[2:])
-        return (kernel + user) / 1e7  # 100 ns units
     finally:
         _kernel32.CloseHandle(handle)
