@@ -1,4 +1,5 @@
-"""Fail if any two modules of src/tasker import each other, directly or through others.
+"""Fail if any two modules of src/tasker import each other, directly or through others,
+or if a runner imports another runner's private module.
 
 Every import counts — at module level or inside a function — except those under
 ``if TYPE_CHECKING:`` (they never run). ``from . import x`` is an import of the
@@ -7,7 +8,13 @@ package's ``__init__``. The implicit import of a package's ``__init__`` when one
 of its modules is imported is not counted: it is how packages work, not a
 design choice.
 
-    python scripts/check_imports.py [SRC]      (exit 1 and the cycles, if any)
+A runner is a package under ``tasker/runners`` (``process``, ``cluster``, …; not
+``_remote``, whose name says it is shared); a
+private module is one whose name starts with ``_``. What two runners share lives
+in a package they may both import (``runners/_remote``: the worker kit), never in
+one of them: ``cluster`` importing ``process._payload`` is refused.
+
+    python scripts/check_imports.py [SRC]      (exit 1 and the cycles/crossings, if any)
 """
 
 from __future__ import annotations
@@ -112,14 +119,51 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+RUNNERS = "tasker.runners"
+
+
+def _runner_of(module: str, runners: set[str]) -> str | None:
+    """The runner package ``module`` belongs to (``tasker.runners.process``), or None."""
+    for runner in runners:
+        if module == runner or module.startswith(runner + "."):
+            return runner
+    return None
+
+
+def crossings(edges: dict[str, set[str]], src: Path) -> list[tuple[str, str]]:
+    """(importer, imported): a runner's module importing another runner's private module."""
+    base = src / RUNNERS.replace(".", "/")
+    runners = {  # (a package named "_…" is shared by runners, not one of them)
+        f"{RUNNERS}.{p.name}" for p in base.iterdir() if (p / "__init__.py").exists() and not p.name.startswith("_")
+    } if base.is_dir() else set()
+    found = []
+    for name, targets in sorted(edges.items()):
+        mine = _runner_of(name, runners)
+        if mine is None:
+            continue
+        for target in sorted(targets):
+            theirs = _runner_of(target, runners)
+            private = any(part.startswith("_") for part in target[len(theirs or "") :].split(".") if part)
+            if theirs is not None and theirs != mine and private:
+                found.append((name, target))
+    return found
+
+
 def main() -> int:
     src = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "src"
-    found = cycles(graph(src))
+    edges = graph(src)
+    found = cycles(edges)
     for component in found:
         print("import cycle: " + " ⇄ ".join(component))
-    if not found:
-        print(f"check_imports: no import cycle in {src / 'tasker'}")
-    return 1 if found else 0
+    crossed = crossings(edges, src)
+    for importer, imported in crossed:
+        print(
+            f"private import across runners: {importer} imports {imported}; "
+            "move what both need to a shared package (tasker.runners._remote)"
+        )
+    if not found and not crossed:
+        print(f"check_imports: no import cycle, no runner imports another's private module in {src / 'tasker'}")
+    return 1 if found or crossed else 0
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ def main() -> None:
     settle_threads(manager, blocked)
     result: dict[str, Any] = {"worker": worker_pid}
     with runner.lock:
-        (worker,) = runner._workers
+        (worker,) = runner.workers
         assert worker.proc.pid == worker_pid and worker.task is blocked
         pidfd = PIDFD_OPEN(worker_pid)
         signal.pidfd_send_signal(pidfd, signal.SIGKILL)

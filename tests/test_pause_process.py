@@ -72,7 +72,7 @@ def test_a_task_sent_ahead_to_a_paused_worker_runs_elsewhere(make_harness: Any, 
     paths = [tmp_path / "one", tmp_path / "two"]
     blockers = [_run(h, control_jobs.count_up, str(path)) for path in paths]
     assert h.pump_until(lambda: all(b.is_running() for b in blockers))
-    runner._typical = 0.0  # tasks look short: the next one is sent ahead to a busy worker
+    runner.dispatcher.typical = 0.0  # tasks look short: the next one is sent ahead to a busy worker
     queued = _run(h, control_jobs.stamp, "queued")
     worker = queued.handle
     assert worker is not None and worker.next is queued and queued.get_status() == "pending"

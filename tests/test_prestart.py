@@ -22,7 +22,7 @@ def _pool(h: Harness) -> Any:
 
 def _ready(pool: Any) -> list[Any]:
     with pool.lock:
-        return [w for w in pool._workers if w.state is _worker.WorkerState.READY]
+        return [w for w in pool.workers if w.state is _worker.WorkerState.READY]
 
 
 def _policies(pid: int) -> set[int]:

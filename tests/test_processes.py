@@ -63,7 +63,7 @@ def test_pool_is_warm_and_bounded(make_harness, tmp_path) -> None:
     assert [t.result() for t in tasks] == ["through"] * 6
     pids = {h.finish(h.start("process", "pid")).result() for _ in range(6)}
     assert len(pids) <= 2, "the same warm workers are reused"
-    assert len(h.mgr._lifecycle.runners["process"]._workers) <= 3
+    assert len(h.mgr._lifecycle.runners["process"].workers) <= 3
 
 
 def test_worker_initializer_runs_in_every_worker(make_harness) -> None:
@@ -93,8 +93,8 @@ def test_dead_worker_replaced_by_warm_spare(make_harness) -> None:
     h = make_harness(max_processes=1, spare_processes=1)
     h.finish(h.start("process", "ok"))
     runner = h.mgr._lifecycle.runners["process"]
-    assert h.pump_until(lambda: len(runner._idle) == 2), "one worker and one spare, warm"
-    spare_pids = {w.proc.pid for w in runner._idle}
+    assert h.pump_until(lambda: len(runner.idle) == 2), "one worker and one spare, warm"
+    spare_pids = {w.proc.pid for w in runner.idle}
     dead = h.finish(h.start("process", "die", 9))
     assert "code 9" in str(dead.exception())
     survivor = h.finish(h.start("process", "pid")).result()
@@ -131,7 +131,7 @@ def _wait_warm(h: Harness) -> None:
     from tasker.runners.process._worker import WorkerState
 
     runner = h.mgr._lifecycle.runners["process"]
-    assert h.pump_until(lambda: all(w.state is WorkerState.READY for w in runner._workers)), "never warm"
+    assert h.pump_until(lambda: all(w.state is WorkerState.READY for w in runner.workers)), "never warm"
 
 
 @pytest.mark.parametrize("job", ["big_array", "big_bytes"])
@@ -202,7 +202,7 @@ def test_queued_large_argument_is_released_when_cancelled(make_harness) -> None:
 @pytest.mark.parametrize("by_value", [False, True])
 def test_big_buffers_go_out_of_band(by_value: bool) -> None:
     np = pytest.importorskip("numpy")
-    from tasker.runners.process import _payload
+    from tasker.runners._remote import _payload
 
     big = b"y" * (1 << 20)
     for value in (big, bytearray(big), np.ones(1 << 18), {"blob": big}, ("R", 1, [big], 0.5, None)):
@@ -249,7 +249,7 @@ def test_cancel_flag_is_written_under_the_pool_lock(harness: Harness) -> None:
 def _force_prefetch(h: Harness) -> None:
     """Make the pool believe tasks are short, so it sends the next task ahead."""
     runner = h.mgr._lifecycle.runners["process"]
-    runner._typical = 0.0
+    runner.dispatcher.typical = 0.0
 
 
 def test_task_sent_ahead_then_cancelled_never_runs(make_harness, tmp_path) -> None:
@@ -271,7 +271,7 @@ def test_task_sent_ahead_then_cancelled_never_runs(make_harness, tmp_path) -> No
     after = h.finish(h.start("process", "ok", 4))
     assert after.result() == 8
     assert not trace.exists(), "a task cancelled while pending never runs"
-    assert not runner._pending and worker.next is None
+    assert not runner.pending and worker.next is None
 
 
 def test_task_sent_ahead_goes_elsewhere_when_its_worker_dies(make_harness) -> None:
@@ -313,7 +313,7 @@ def test_a_fresh_spare_is_the_last_choice(make_harness) -> None:
     h = make_harness(max_processes=1, spare_processes=1)
     first = h.finish(h.start("process", "pid"))
     runner = h.mgr._lifecycle.runners["process"]
-    assert h.pump_until(lambda: sum(w.state.name == "READY" for w in runner._workers) == 2), "the spare never came up"
+    assert h.pump_until(lambda: sum(w.state.name == "READY" for w in runner.workers) == 2), "the spare never came up"
     for _ in range(3):
         assert h.finish(h.start("process", "pid")).result() == first.result()
 
@@ -343,7 +343,7 @@ def test_shutdown_while_a_new_worker_is_not_started_yet(make_harness) -> None:
     runner = h.mgr._lifecycle.runners["process"]
     with runner.lock:  # what _grow_locked hands back, to be started once the lock is released
         new = Worker("tasker-worker-late", runner._serve)
-        runner._workers.add(new)
+        runner.workers.add(new)
         runner._alive.add(new)
     h.mgr.shutdown(timeout=1.0)
     runner.start_workers([new])  # the reader thread gets there late

@@ -46,7 +46,7 @@ def _warm(h: Harness) -> None:
 
     runner = h.mgr._lifecycle.runners["process"]
     assert h.pump_until(
-        lambda: runner._idle and all(w.state is WorkerState.READY for w in runner._workers)
+        lambda: runner.idle and all(w.state is WorkerState.READY for w in runner.workers)
     ), "the pool never got warm"
 
 

@@ -44,6 +44,9 @@ def main() -> None:
     assert got.wait(30) and returned.wait(30), "the trees were not started"
     pids = [pid for tree in trees for name, pid in tree.items() if name != "worker"]
     assert all(alive(pid) for pid in pids), "a process of the trees is already gone"
+    from tasker import _platform
+
+    print("PLATFORM " + _platform.current().name, flush=True)
     print("TREES " + json.dumps(trees), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 

@@ -75,7 +75,7 @@ class TaskerAdapter(Adapter):
         if pool is None:
             return False
         with pool.lock:
-            ready = sum(w.state.name == "READY" for w in pool._workers)
+            ready = sum(w.state.name == "READY" for w in pool.workers)
         return ready == self.cfg.processes + self.mgr.options.spare_processes
 
     def kill(self, handle: Any) -> None:

@@ -208,6 +208,23 @@ def test_unsigned_wrongly_signed_and_replayed_messages_are_dropped_unread(
     assert len([text for text in dropped if "for task 't' that is not signed" in text]) == 1, dropped
 
 
+def test_a_signed_message_of_a_shape_the_kit_does_not_know_is_dropped_naming_why(
+    setup: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    lifecycle, _runner, forwarder, task = setup
+    event(forwarder, "B", "t-1", "tcp://w:1", 7)
+    with caplog.at_level(logging.WARNING, logger="tasker"):
+        event(forwarder, "P", "t-1", 0.5)  # a field short: another tasker version's worker
+        event(forwarder, "Z", "t-1", 1)  # no such kind
+        event(forwarder, "P", "t-1", 0.7, "fine")
+        outcome(forwarder, task, "value", last=0)
+        assert lifecycle.ended.wait(10)
+    assert next(c for c in lifecycle.calls if c[0] == "report") == ("report", 0.7, "fine")
+    dropped = [r.getMessage() for r in caplog.records if "dropped unread" in r.getMessage()]
+    assert len(dropped) == 1, dropped  # once per task
+    assert "PROGRESS message has 1 field(s), not 2" in dropped[0]
+
+
 def test_a_late_begin_of_a_task_that_ended_is_verified_then_cancelled(setup: Any) -> None:
     _lifecycle, runner, forwarder, task = setup
     runner.ended["t-1"] = runner.tasks.pop("t-1").handle

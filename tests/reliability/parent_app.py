@@ -35,7 +35,7 @@ def main(mode: str) -> None:
         while not all(t.is_running() for t in busy) and time.monotonic() < deadline:
             time.sleep(0.01)
         runner = task_mgr._lifecycle.runners["process"]  # wait for the warm spare as well
-        while sum(w.state.name == "READY" for w in runner._workers) < 4 and time.monotonic() < deadline:
+        while sum(w.state.name == "READY" for w in runner.workers) < 4 and time.monotonic() < deadline:
             time.sleep(0.01)
     assert all(not t.is_final() for t in queued)
     print("READY", os.getpid(), flush=True)

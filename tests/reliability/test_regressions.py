@@ -61,7 +61,7 @@ def test_shutdown_while_a_worker_is_being_spawned(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(_worker, "_child_env", held_env)
     task = mgr.run_process(jobs.ok, 1)
     runner = mgr._lifecycle.runners["process"]
-    (worker,) = runner._workers
+    (worker,) = runner.workers
     real_join = worker.thread.join
     joins: list[bool] = []
 
@@ -153,7 +153,7 @@ def test_shutdown_waits_for_workers_that_left_the_pool() -> None:
     tasks = [mgr.run_process(jobs.ok, i) for i in range(4)]
     assert scheduler.pump_until(lambda: all(t.is_final() for t in tasks), 20)
     runner = mgr._lifecycle.runners["process"]
-    assert scheduler.pump_until(lambda: sum(w.state.name == "READY" for w in runner._workers) == 3, 20)
+    assert scheduler.pump_until(lambda: sum(w.state.name == "READY" for w in runner.workers) == 3, 20)
     mgr.restart_worker_pool()  # the three idle workers are told to stop
     mgr.shutdown(timeout=1.0)
     left = [t.name for t in tasker_threads() if t.name.endswith("-reader")]
@@ -169,7 +169,7 @@ def test_received_shared_memory_is_closed_when_the_peer_dies_mid_message() -> No
     import socket
 
     from tasker._platform import _wire
-    from tasker.runners.process import _payload
+    from tasker.runners._remote import _payload
 
     def memfds() -> int:  # payload segments: memfd (linux), /dev/shm (posix)
         return sum("tasker-payload" in os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")

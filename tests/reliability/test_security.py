@@ -87,7 +87,7 @@ def busy_pool(make_rh: Any) -> tuple[RHarness, set[int], set[int]]:
     tasks.append(h.start("process", "until_cancelled"))
     assert h.pump_until(lambda: all(t.is_running() for t in tasks))
     runner = h.mgr._lifecycle.runners["process"]
-    ready = lambda: sum(w.state.name == "READY" for w in runner._workers)  # noqa: E731
+    ready = lambda: sum(w.state.name == "READY" for w in runner.workers)  # noqa: E731
     assert h.pump_until(lambda: ready() == 3), "two busy workers and a warm spare"
     workers = children() - before_children
     assert len(workers) == 3
@@ -190,7 +190,7 @@ def test_shared_memory_is_anonymous_private_and_freed(make_rh: Any) -> None:
     assert maps and all(line.rstrip().endswith("(deleted)") for line in maps), "in no filesystem"
     assert dev_shm() == shm_before, "nothing in /dev/shm"
     assert not {n for n in set(os.listdir("/tmp")) - tmp_before if "tasker" in n}, "nothing in /tmp"
-    worker = next(iter(h.mgr._lifecycle.runners["process"]._workers)).proc.pid
+    worker = next(iter(h.mgr._lifecycle.runners["process"].workers)).proc.pid
     assert memfd_fds(worker) == 1 and memfd_maps(worker) == 0, "the worker keeps only its cancel-flag page"
     del value, task
     h.done.clear()

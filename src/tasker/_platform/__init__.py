@@ -6,8 +6,8 @@
     win32               windows      windows
 
 ``current()`` picks it once per process (imported on first use: a worker loads
-only its own); ``named(name)`` is how a worker loads the parent's choice, which
-travels on its command line. ``TASKER_PLATFORM`` is for tests: the posix lane
+only its own); a worker takes the parent's choice, which travels on its command
+line, with ``adopt(name)``. ``TASKER_PLATFORM`` is for tests: the posix lane
 (``scripts/test-posix``) runs the process suites on Linux with the implementation
 macOS and the BSDs use.
 """
@@ -24,7 +24,7 @@ from ._base import ENV_VAR
 if TYPE_CHECKING:
     from ._base import Platform
 
-__all__ = ["ENV_VAR", "NAMES", "current", "default_name", "named", "possible"]
+__all__ = ["ENV_VAR", "NAMES", "adopt", "chosen_name", "current", "default_name", "named", "possible"]
 
 #: Every implementation, by name.
 NAMES = ("linux", "posix", "windows")
@@ -80,6 +80,13 @@ def named(name: str) -> Platform:
     module = importlib.import_module(f"{__name__}._{choice}")
     platform: Platform = module.PLATFORM
     return platform
+
+
+def adopt(name: str) -> Platform:
+    """Make ``name`` this process's implementation (a worker: the one its parent uses)."""
+    global _current
+    _current = named(name)
+    return _current
 
 
 def current() -> Platform:

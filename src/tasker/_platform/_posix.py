@@ -17,7 +17,11 @@ process suites with this implementation, which uses no memfd, no pidfd, no
                    SIGKILLs the worker's group — native code holding the GIL
                    cannot delay it, and a paused (stopped) group dies too. The
                    watcher leaves the group and ends when its worker ends (a
-                   pipe only the worker holds reaches EOF)
+                   pipe only the worker holds reaches EOF; a worker that stops
+                   normally reaps it). An idle worker whose channel ends (the
+                   parent died) SIGKILLs its own group as it exits. It is the worker's child: a task that
+                   calls ``os.wait()`` with no child of its own waits for the
+                   worker's end instead of getting ``ChildProcessError``
     memory         psutil (``memory_info().rss``)
     proof          waitid(P_PID, WNOWAIT) says the pid is our unreaped child, and
                    its start time (psutil) is the worker's: else no signal by pid
@@ -29,7 +33,7 @@ import mmap
 import os
 import struct
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import _unix
 from ._base import Features, Handoff, Lifeline
@@ -196,7 +200,11 @@ class Posix:
 
     # -- worker side ------------------------------------------------------------------
     def worker_channel(self, arg: str) -> SocketChannel:
-        return _unix.worker_channel(arg)
+        import _socket
+
+        fd = int(arg)
+        os.set_inheritable(fd, False)
+        return _WorkerChannel(_socket.socket(fileno=fd))
 
     def worker_control(self, arg: str, size: int) -> mmap.mmap:
         return _unix.worker_control(arg, size)
@@ -225,34 +233,63 @@ class Posix:
 
 #: The worker's end of the pipe its watcher reads: open for the worker's whole life.
 _alive: list[int] = []
+#: The worker's channel reached its end (the parent closed it, or died): set by ``_WorkerChannel``.
+_channel_ended: list[bool] = []
+
+
+class _WorkerChannel(_unix.SocketChannel):
+    """The worker's end: notes when the parent's end is gone (the worker then takes its group along)."""
+
+    __slots__ = ()
+
+    def recv(self) -> tuple[bytearray, list[int]]:
+        try:
+            return super().recv()
+        except EOFError:
+            _channel_ended.append(True)
+            raise
 
 
 def _start_watcher(lifeline: int) -> None:
-    """Fork the watcher (twice: it is nobody's child here, so no ``wait()`` of a task ever sees it).
+    """Fork the watcher (at the worker's start, before it has any other thread: a fork is safe then).
 
-    Called at the worker's start, before it has any other thread (a fork then is safe).
+    At its exit (``atexit``) the worker ends its watcher: if its channel ended
+    (the parent is gone, or gave up on it) it first SIGKILLs its own group — the
+    processes its tasks started, and itself — as the parent would have; else it
+    closes its end of the pipe and reaps the watcher. A killed worker's watcher
+    sees the same EOF and ends by itself.
     """
+    import atexit
+
     alive_r, alive_w = os.pipe()  # not inheritable: only this process holds the write end
-    group = os.getpgrp()
+    group = os.getpgrp() if os.getpgrp() == os.getpid() else None
     pid = os.fork()
-    if pid == 0:  # the middle process: fork the watcher, and go
-        code = 0
-        try:
-            if os.fork() == 0:
-                _watch(lifeline, alive_r, group)
-        except BaseException:
-            code = 1
-        os._exit(code)
+    if pid == 0:
+        _watch(lifeline, alive_r, group)
     os.close(alive_r)
     _alive.append(alive_w)
-    os.waitpid(pid, 0)
+    atexit.register(_stop_watcher, alive_w, pid)
 
 
-def _watch(lifeline: int, alive: int, group: int) -> None:
-    """The watcher: SIGKILL the worker's group when the lifeline ends while the worker lives."""
+def _stop_watcher(alive_w: int, pid: int) -> None:
+    if _channel_ended and os.getpgrp() == os.getpid():
+        import signal
+
+        os.killpg(os.getpid(), signal.SIGKILL)  # (this process leads the group: it is ours)
+    os.close(alive_w)
+    try:
+        os.waitpid(pid, 0)  # it exits at the EOF (bounded: it does nothing else)
+    except ChildProcessError:  # reaped already (SIGCHLD ignored, or a task's wait())
+        pass
+
+
+def _watch(lifeline: int, alive: int, group: int | None) -> NoReturn:
+    """The watcher: SIGKILL the worker's group (``None``: the worker alone) when the lifeline
+    ends while the worker lives; exit when the worker ends."""
     import select
     import signal
 
+    worker = os.getppid()
     try:
         os.setpgid(0, 0)  # out of the worker's group: a pause (SIGSTOP) or tree kill leaves it be
         keep = {0, 1, 2, lifeline, alive}
@@ -272,9 +309,13 @@ def _watch(lifeline: int, alive: int, group: int) -> None:
             if alive in ready:
                 break  # the worker ended: nothing to do
             if lifeline in ready and os.read(lifeline, 1) == b"":
-                # The parent is gone. The worker lives (its pipe is open), so its group exists.
-                if not select.select([alive], [], [], 0)[0]:
-                    os.killpg(group, signal.SIGKILL)
+                # The parent is gone. The worker lives (its pipe is open, and this is still its
+                # child), so its pid and group cannot belong to another process yet.
+                if not select.select([alive], [], [], 0)[0] and os.getppid() == worker:
+                    if group is not None:
+                        os.killpg(group, signal.SIGKILL)
+                    else:
+                        os.kill(worker, signal.SIGKILL)
                 break
     finally:
         os._exit(0)

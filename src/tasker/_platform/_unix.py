@@ -68,9 +68,9 @@ class SocketChannel:
 
 
 def channel_pair() -> tuple[SocketChannel, Handoff]:
-    import _socket
+    import socket  # (the parent: socket.py is fine here; a worker's boot uses _socket alone)
 
-    parent, child = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         handoff = Handoff(str(child.detach()), closer=close_handle)
         handoff.inherit = (int(handoff.arg),)

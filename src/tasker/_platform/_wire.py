@@ -2,7 +2,7 @@
 
 Framing on a Unix stream socket: an 8+4 byte header (body length, number of
 file descriptors), the descriptors themselves (``SCM_RIGHTS``, attached to the
-header), then the body (see ``_payload`` for what bodies and descriptors hold).
+header), then the body (see ``runners._remote._payload`` for what bodies and descriptors hold).
 """
 
 from __future__ import annotations

@@ -6,18 +6,19 @@ queue that Dask's threads only append to (they never wait on tasker):
     topic event  not signed with the task's key, or a number seen before ─► dropped
                  unread (logged once per task, naming who it claims to be from)
                  signed by another run of the task ─► WorkerDiedError; that run cancelled
+                 not one of the kit's shapes (``_remote._messages.decode``) ─► dropped, logged
                  B ─► lifecycle.begin (False: cancel it on its worker)
-                 P ─► lifecycle.report
-                 E, Q ─► Inbox: in order ─► lifecycle.post_event / post_question
+                 P ─► Relay.progress ─► lifecycle.report
+                 E, Q ─► Inbox: in order ─► Relay.event / Relay.question
                          (these wait while the UI is behind: back-pressure),
                          then an ack every half window
-                 W ─► the question is withdrawn      L ─► the app's logging
+                 W ─► Relay.withdraw      L ─► Relay.log      N ─► Relay.warning
     a worker's topic  remove-worker ─► (the scheduler confirms it has no such worker)
                           its running tasks fail with WorkerDiedError
     future done  value ─► (once every event up to its last number arrived)
                           [begin, if it ended before its begin event] conclude(result | error)
                           (in Dask's callback thread when nothing of the task is on its way)
-                 "D" (a second run that stopped before the function) or another run's
+                 SECOND_RUN (a run that stopped before the function) or another run's
                  value, KilledWorker ─► never began: submitted again (once); began: WorkerDiedError
                  cancelled by Dask (scheduler lost) ─► TaskError naming the scheduler
 
@@ -33,15 +34,17 @@ import queue
 import secrets
 import threading
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..._core._ask import Question
 from ..._core._errors import TaskError, WorkerDiedError
-from ..process import _payload
-from ..process._reader import _log_record
+from .._remote import _payload
+from .._remote._messages import Kind, MessageError, decode
+from .._remote._relay import Relay
 from ._events import KEY_BYTES, Inbox, Seen, authentic, unpack
 
 if TYPE_CHECKING:
+    from ..._core._ask import Question
     from ..._core._task import Task
     from ._runner import ClusterRunner
 
@@ -84,6 +87,7 @@ class Forwarder:
     def __init__(self, runner: ClusterRunner) -> None:
         self.runner = runner
         self.lifecycle = runner.lifecycle
+        self.relay = Relay(runner.lifecycle)
         self.queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._loop, name="tasker-cluster-events", daemon=True)
         self.waiting: set[Task[Any]] = set()  # results waiting for events (a gap)
@@ -112,7 +116,7 @@ class Forwarder:
             value, error = None, raised
         slot: Slot = task.handle
         settled = (
-            error is None and future is slot.future and slot.outcome is None and value[0] != "D"
+            error is None and future is slot.future and slot.outcome is None and value[0] != Kind.SECOND_RUN
             and slot.posted >= value[LAST] and slot.run in (None, value[RUN])
         )
         if settled and (slot.began or value[LAST] == 0):  # nothing of it is on its way to the events thread
@@ -184,7 +188,12 @@ class Forwarder:
         except Exception as error:  # signed, yet not ours: a worker of another tasker version
             self._refuse(task, slot, msg, f"has a body that is not a list of plain values ({error})")
             return
-        if tag == "B":
+        try:
+            decode([tag, *fields])
+        except MessageError as error:  # signed, yet not ours: a worker of another tasker version
+            self._refuse(task, slot, msg, f"is not a message this app knows ({error})")
+            return
+        if tag == Kind.BEGIN:
             self._begin(task, slot, *fields)
         elif task is not None and slot.began:
             self._report(task, tag, fields)
@@ -209,7 +218,7 @@ class Forwarder:
     def _second_run(self, task: Task[Any] | None, slot: Slot, msg: dict[str, Any]) -> None:
         """A signed message from another run of the task: the first one's worker died."""
         address = msg.get("worker")
-        if msg["t"] == "B":
+        if msg["t"] == Kind.BEGIN:
             try:
                 address = unpack(msg["b"])[0]
             except Exception:
@@ -234,10 +243,9 @@ class Forwarder:
 
     def _report(self, task: Task[Any], tag: str, fields: list[Any]) -> None:
         slot: Slot = task.handle
-        if tag == "P":
-            if not task.is_final():
-                self.lifecycle.report(task, fields[0], fields[1])
-        elif tag in ("E", "Q"):
+        if tag == Kind.PROGRESS:
+            self.relay.progress(task, fields[0], fields[1])
+        elif tag == Kind.EVENT or tag == Kind.QUESTION:
             for item in slot.inbox.accept(fields[0], (tag, fields[1:])):
                 self._deliver(task, *item)
             due = slot.inbox.ack_due()
@@ -247,14 +255,12 @@ class Forwarder:
                 self.unacked.add(slot)
             if slot.outcome is not None and slot.posted >= slot.outcome[LAST]:
                 self._finish(task, slot.outcome)
-        elif tag == "W":
-            question = slot.questions.pop(fields[0], None)
-            if question is not None:
-                question.withdraw()
-        elif tag == "L":
-            _log_record(fields[0])
-        elif tag == "V":
-            self.lifecycle.post_warning(task, *fields)
+        elif tag == Kind.WITHDRAW:
+            self.relay.withdraw(slot.questions, fields[0])
+        elif tag == Kind.LOG:
+            self.relay.log(fields[0])
+        elif tag == Kind.WARNING:
+            self.relay.warning(task, *fields)
 
     def _deliver(self, task: Task[Any], tag: str, fields: list[Any]) -> None:
         payload = fields[-1]
@@ -265,13 +271,10 @@ class Forwarder:
             task.handle.posted += 1
             return
         slot: Slot = task.handle
-        if tag == "E":
-            self.lifecycle.post_event(task, name, data)
+        if tag == Kind.EVENT:
+            self.relay.event(task, name, data)
         else:
-            number = fields[0]
-            question = Question(name, data, lambda value, error: self.runner.answer(slot, number, value, error))
-            slot.questions[number] = question
-            self.lifecycle.post_question(task, question)
+            self.relay.question(task, slot.questions, fields[0], name, data, partial(self.runner.answer, slot))
         slot.posted += 1
 
     def _unloadable(self, task: Task[Any], error: Exception) -> None:
@@ -324,7 +327,7 @@ class Forwarder:
                 f"Dask cancelled it ({error or 'no reason given'}); the scheduler went away or closed the connection"
             )
         elif type(error).__name__ == "KilledWorker" or (
-            error is None and (value[0] == "D" or slot.run not in (None, value[RUN]))
+            error is None and (value[0] == Kind.SECOND_RUN or slot.run not in (None, value[RUN]))
         ):  # its worker died: Dask gave up, or ran it again (stopped at once, or let run on)
             if not slot.began and slot.attempt < RESUBMITS:  # its worker died before it started
                 self.runner.resubmit(task)
@@ -352,10 +355,7 @@ class Forwarder:
             self.lifecycle.begin(task)  # False: cancelled while the app saw it pending; it ends so
         if not task.is_final():
             self.lifecycle.report(task, progress, message)
-            if tag == "R":
-                self.lifecycle.conclude(task, body)
-            else:
-                self.lifecycle.conclude(task, error=_payload.rebuild_error(body))
+            self.relay.conclude(task, tag == Kind.FAILURE, body)
         self.runner.forget(task)
 
     def _expire(self) -> None:

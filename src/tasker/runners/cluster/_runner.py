@@ -40,7 +40,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..._core._errors import TaskError
-from ..process import _payload
+from .._remote import _payload
 from . import _worker
 from ._connect import Connection, subscribe, unsubscribe
 from ._events import WINDOW, Seen

@@ -2,12 +2,13 @@
 
 The app submits ``run(token, topic, call, settings)``: it runs the task's
 function with a real ``ExecutionContext`` whose cell is a ``Cell`` here, and
-returns ``(tag, value, progress, message, last_seq, address, pid, run)`` — ``"R"``
-and the function's value, ``"F"`` and a described error, or ``"D"``: this is a
+returns ``(kind, value, progress, message, last_seq, address, pid, run)`` — RESULT
+and the function's value, FAILURE and a described error, or SECOND_RUN: this is a
 second run of the task (Dask ran it again after the worker of the first died)
 and the function was not called. Everything else travels as Dask events
 (``Worker.log_event`` on the app's topic), each signed with the task's key
-(``_events.pack``: the fields below are its msgpack body):
+(``_events.pack``: the fields below are its msgpack body; the letters are the
+kit's ``_remote._messages.Kind``):
 
     B  worker address, pid               the function runs (pending → running); sent
                                          ``BEGIN_AFTER_S`` after it started, or before its
@@ -15,16 +16,16 @@ and the function was not called. Everything else travels as Dask events
                                          outcome says where it ran
     P  progress, message                 at most every ``interval`` s, when changed
     E  seq, pickled (name, data)         send_event (ordered: ``_events``)
-    Q  seq, number, pickled (…)          context.ask
+    Q  seq, number, pickled (name, data) context.ask
     W  number                            the ask timed out here
     L  log record fields                 a record logged in the task's thread
-    V  category module, qualname,        a warning raised in the task's thread (shown
+    N  category module, qualname,        a warning raised in the task's thread (shown
        text, filename, lineno            once per location, then re-issued in the app)
 
 A second run: where the scheduler may run a task again after its worker died
 (``allowed-failures`` above 0, which the app asks the scheduler once), ``run``
 first asks the scheduler whether a worker already died running this key
-(``TaskState.suspicious``): if so it returns ``"D"`` at once, before the function
+(``TaskState.suspicious``): if so it returns SECOND_RUN at once, before the function
 can do anything twice.
 
 The app reaches a running task through ``client.run`` on this worker, which
@@ -35,8 +36,8 @@ window), ``answer`` (to an ask); and ``kill_worker_process`` on the worker's
 nanny (the forced stop after the grace period).
 
 ``set_progress`` only writes the cell (``ExecutionContext``); one reporter
-thread per worker process sends what changed, coalesced: a ``log_event``
-costs tens of microseconds, too dear per call.
+thread per worker process (the kit's ``Reporter``) sends what changed,
+coalesced: a ``log_event`` costs tens of microseconds, too dear per call.
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ from typing import Any
 from ..._core._context import ExecutionContext
 from ..._core._errors import TaskTimeoutError
 from ..._core._status import CANCELLED, PAUSED
-from ..process import _payload
-from ..process._child import _describe_error, log_fields, warning_fields
+from .._remote import _payload
+from .._remote._cell import Reporter, WorkerCell
+from .._remote._codec import describe_error, log_fields, warning_fields
+from .._remote._messages import Kind
 from ._events import Outbox, pack
 
 #: A task that ends sooner sends no begin event (one message less through the scheduler).
@@ -65,8 +68,7 @@ BEGIN_AFTER_S = 0.01
 _running: dict[str, Cell] = {}
 _by_thread: dict[int, Cell] = {}
 _lock = threading.Lock()
-_wake = threading.Event()
-_started: set[str] = set()  # not empty once this process has set up its reporter and log handler
+_reporter: Reporter | None = None  # Invariant: set once, by the first task's ``_setup`` (under _lock)
 #: Loggers of the worker's own machinery: lowering the root level for tasks leaves them as they were.
 _KEEP_LEVEL = ("distributed", "dask", "tornado", "asyncio", "bokeh", "urllib3")
 
@@ -76,13 +78,15 @@ def to_bytes(obj: Any) -> bytes:
     return _payload.dumps_portable(obj, in_band=True)[0]
 
 
-class Cell:
-    """The worker-side progress cell of one task (see ``ExecutionContext``)."""
+class Cell(WorkerCell):
+    """The worker-side progress cell of one task (the kit's, sent as signed Dask events)."""
 
-    def __init__(self, worker: Any, topic: str, token: str, window: int, key: bytes, run: str) -> None:
-        self._progress = 0.0
-        self._message: str | None = None
-        self._dirty = False
+    runner = "cluster"
+
+    def __init__(
+        self, reporter: Reporter, worker: Any, topic: str, token: str, window: int, key: bytes, run: str
+    ) -> None:
+        super().__init__(reporter)
         self.flag = bytearray(1)  # non-zero once cancelled (``cancel`` below)
         self.worker = worker
         self.topic = topic
@@ -97,24 +101,24 @@ class Cell:
         self.withdrawn: set[int] = set()
         self.numbers = count(1)
         self.thread = threading.get_ident()
-        self.live = True
         self.started_at = time.monotonic()
-        self.reported_at = 0.0
         self.begun = False  # the begin event was sent
         self.begin_lock = threading.Lock()
 
-    def send(self, tag: str, *fields: Any) -> None:
+    def send(self, kind: Kind, *fields: Any) -> None:
         """One signed message to the app (``fields``: plain values and bytes)."""
         with self.wire_lock:
             self.sent += 1
-            self.worker.log_event(self.topic, pack(self.key, tag, self.token, self.run, self.sent, list(fields)))
+            self.worker.log_event(
+                self.topic, pack(self.key, kind.value, self.token, self.run, self.sent, list(fields))
+            )
 
     def ensure_begun(self) -> None:
         """The begin event goes first: before any report, event, question or record of the task."""
         if not self.begun:
             with self.begin_lock:
                 if not self.begun:
-                    self.send("B", self.worker.address, os.getpid())
+                    self.send(Kind.BEGIN, self.worker.address, os.getpid())
                     self.begun = True
 
     def report(self) -> None:
@@ -122,12 +126,20 @@ class Cell:
             self.ensure_begun()
             self._dirty = False
             self.reported_at = time.monotonic()
-            self.send("P", self._progress, self._message)
+            self.send(Kind.PROGRESS, self._progress, self._message)
+
+    def tick(self, now: float, interval: float) -> float | None:
+        """The begin event once ``BEGIN_AFTER_S`` is over, then the kit's throttled reports."""
+        if not self.begun:
+            at = self.started_at + BEGIN_AFTER_S
+            if now < at:
+                return at
+            self.ensure_begun()
+        return super().tick(now, interval)
 
     # -- ProgressCell -------------------------------------------------------------
     def _changed(self) -> None:
-        self._dirty = True
-        _wake.set()
+        super()._changed()
         if self.flag[0] == PAUSED:
             self._pause_point()
 
@@ -140,24 +152,18 @@ class Cell:
                     cond.wait(1.0)
         return flag[0] == CANCELLED
 
-    async def _checkpoint(self) -> None:
-        raise TypeError("context.checkpoint() is for coroutine tasks; a cluster task pauses in its context calls")
-
     def _send_event(self, name: str, data: Any) -> None:
         payload = to_bytes((name, data))
         self.ensure_begun()
         with self.send_lock:
-            self.send("E", self.outbox.reserve(), payload)
-
-    def _flush(self) -> None:
-        self.report()
+            self.send(Kind.EVENT, self.outbox.reserve(), payload)
 
     def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
         number = next(self.numbers)
         payload = to_bytes((name, data))
         self.ensure_begun()
         with self.send_lock:
-            self.send("Q", self.outbox.reserve(), number, payload)
+            self.send(Kind.QUESTION, self.outbox.reserve(), number, payload)
         deadline = None if timeout is None else time.monotonic() + timeout
         cond = self.outbox.cond
         with cond:
@@ -174,15 +180,12 @@ class Cell:
                 from ..._core._cancelled import CancelledError
 
                 raise CancelledError(f"the task was canceled while it waited in ask({name!r})")
-            self.send("W", number)
+            self.send(Kind.WITHDRAW, number)
             raise TaskTimeoutError(f"no answer to ask({name!r}) within {timeout} s")
         value, error = _payload.loads(answer, [])
         if error is not None:
             raise error
         return value
-
-    async def _ask_async(self, name: str, data: Any, timeout: float | None) -> Any:
-        raise TypeError("context.ask_async() is for coroutine tasks; a cluster task calls context.ask()")
 
 
 def run(token: str, topic: str, call: bytes, settings: dict[str, Any]) -> tuple[Any, ...]:
@@ -192,21 +195,21 @@ def run(token: str, topic: str, call: bytes, settings: dict[str, Any]) -> tuple[
     worker = get_worker()
     run_name = secrets.token_hex(8)
     if settings["claim"] and _ran_before(worker, settings["dask_key"]):
-        return ("D", None, 0.0, None, 0, worker.address, os.getpid(), run_name)
-    cell = Cell(worker, topic, token, settings["window"], settings["secret"], run_name)
-    _setup(settings)
+        return (Kind.SECOND_RUN.value, None, 0.0, None, 0, worker.address, os.getpid(), run_name)
+    reporter = _setup(settings)
+    cell = Cell(reporter, worker, topic, token, settings["window"], settings["secret"], run_name)
     with _lock:
         _running[token] = cell
         _by_thread[cell.thread] = cell
-    _wake.set()  # the reporter sends its begin event unless it ends first
+    reporter.wake.set()  # the reporter sends its begin event unless it ends first
     outcome: tuple[Any, ...]
     try:
         func, args, kwargs = _payload.loads(call, [])
         result = func(ExecutionContext(cell, cell.flag), *args, **kwargs)
     except BaseException as error:  # SystemExit, KeyboardInterrupt too: the worker thread goes on
-        outcome = ("F", _describe_error(error))
+        outcome = (Kind.FAILURE.value, describe_error(error))
     else:
-        outcome = ("R", result)
+        outcome = (Kind.RESULT.value, result)
     finally:
         with _lock:
             cell.live = False
@@ -254,13 +257,15 @@ ON_SCHEDULER: dict[str, Any] = {"__name__": "tasker_on_the_dask_scheduler"}
 exec(compile(_SCHEDULER_SOURCE, "<tasker on the Dask scheduler>", "exec"), ON_SCHEDULER)
 
 
-def _setup(settings: dict[str, Any]) -> None:
-    """Once per worker process: the reporter thread, the log handler."""
+def _setup(settings: dict[str, Any]) -> Reporter:
+    """Once per worker process: the reporter thread, the log handler; the reporter."""
+    global _reporter
     with _lock:
-        first = not _started
-        _started.add("setup")
+        reporter, first = _reporter, _reporter is None
+        if reporter is None:
+            reporter = _reporter = Reporter(settings["interval"], lambda: list(_running.values()))
     if first:
-        threading.Thread(target=_reporter, args=(settings["interval"],), name="tasker-reporter", daemon=True).start()
+        reporter.start()
         logging.getLogger().addHandler(_TaskLogHandler())
     if warnings.showwarning is not _show_warning:  # (again if Dask or a task replaced it)
         global _next_showwarning
@@ -273,31 +278,7 @@ def _setup(settings: dict[str, Any]) -> None:
             logger = logging.getLogger(name)
             logger.setLevel(logger.getEffectiveLevel())
         root.setLevel(settings["log_level"])
-
-
-def _reporter(interval: float) -> None:
-    """Begin events once due, then each task's changes at most once per ``interval``."""
-    while True:
-        _wake.clear()  # before looking: a change made while we look wakes the next wait
-        now = time.monotonic()
-        due: float | None = None
-        for cell in list(_running.values()):
-            try:
-                if not cell.begun:
-                    at = cell.started_at + BEGIN_AFTER_S
-                    if now < at:
-                        due = at if due is None else min(due, at)
-                        continue
-                    cell.ensure_begun()
-                if cell._dirty:
-                    at = cell.reported_at + interval
-                    if now < at:
-                        due = at if due is None else min(due, at)
-                        continue
-                    cell.report()
-            except Exception:  # the worker is closing
-                pass
-        _wake.wait(None if due is None else max(0.0, due - now))
+    return reporter
 
 
 _next_showwarning = warnings.showwarning
@@ -306,14 +287,14 @@ _next_showwarning = warnings.showwarning
 def _show_warning(
     message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
 ) -> None:
-    """``warnings.showwarning`` on the worker: a task's warning goes to the app (tag ``V``)."""
+    """``warnings.showwarning`` on the worker: a task's warning goes to the app (WARNING)."""
     cell = _by_thread.get(threading.get_ident())
     if cell is None or not cell.live:
         _next_showwarning(message, category, filename, lineno, file, line)
         return
     try:
         cell.ensure_begun()
-        cell.send("V", *warning_fields(message, category, filename, lineno))
+        cell.send(Kind.WARNING, *warning_fields(message, category, filename, lineno))
     except Exception:  # the worker is closing
         _next_showwarning(message, category, filename, lineno, file, line)
 
@@ -329,7 +310,7 @@ class _TaskLogHandler(logging.Handler):
             fields = log_fields(self, record)
             fields["processName"] = fields["dask_worker"] = str(cell.worker.address)
             cell.ensure_begun()
-            cell.send("L", fields)
+            cell.send(Kind.LOG, fields)
         except Exception:
             self.handleError(record)
 

@@ -23,20 +23,19 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import signal
 import sys
 import threading
-import traceback
 import warnings
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ... import _platform
 from ..._core._context import ExecutionContext
 from ..._core._errors import TaskError, error_text
-from . import _payload
+from .._remote import _payload
+from .._remote._codec import describe_error, log_fields, warning_fields
 from ._link import Cell, Link
-from ._messages import STOP, TASK_HEADER, Described, Tag, read_task_header
+from ._messages import FAILURE, INIT_FAILED, LOG, READY, RESULT, STOP, TASK_HEADER, WARNING, read_task_header
 
 if TYPE_CHECKING:
     from ..._platform._base import Platform
@@ -51,7 +50,7 @@ def main(args: tuple[str, ...] | list[str] | None = None) -> None:
     if args is None:
         args = sys.argv[1:5]
     name, channel_arg, control_arg, lifeline_arg = args
-    platform = _platform.named(name)
+    platform = _platform.adopt(name)  # (what _payload and the rest use in this process)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the application's business
     # First, before any thread: the watch may fork (posix). Each handle is made
     # non-inheritable: a process a task starts (os.system, Popen with close_fds=False)
@@ -65,13 +64,13 @@ def main(args: tuple[str, ...] | list[str] | None = None) -> None:
     init = _payload.loads(data, fds)
     link = Link(channel, init["interval"])
     _setup(init, link, platform)
-    threading.Thread(target=link.reporter, daemon=True).start()
+    link.reporter.start()
     if not _initialize(init, link):
         return
     _preload(init.get("preload", ()))
     if init.get("boot_idle"):
         _leave_idle_boot(platform)
-    link.send((Tag.READY, os.getpid()))
+    link.send((READY, 0, os.getpid()))
     _serve(link, flags)
 
 
@@ -125,7 +124,7 @@ def _initialize(init: dict[str, Any], link: Link) -> bool:
         func, args = _payload.loads(*initializer)
         func(*args)
     except BaseException as error:
-        link.send((Tag.INIT_FAILED, _describe_error(error), None))
+        link.send((INIT_FAILED, 0, describe_error(error), None))
         return False
     return True
 
@@ -143,7 +142,7 @@ def _serve(link: Link, flags: Any) -> None:
         flag = slots[slot]
         if flag[0]:  # sent ahead, then cancelled before it could start: skip it
             _payload.close_fds(fds)
-            link.send((Tag.RESULT, task_id, None, 0.0, None, 0))
+            link.send((RESULT, task_id, None, 0.0, None, 0))
             continue
         cell = Cell(link, task_id)
         link.cell = cell
@@ -151,9 +150,9 @@ def _serve(link: Link, flags: Any) -> None:
             func, args, kwargs = _payload.loads(memoryview(data)[TASK_HEADER.size :], fds)
             result = func(ExecutionContext(cell, flag), *args, **kwargs)
         except BaseException as error:
-            outcome: tuple[Any, ...] = (Tag.FAILURE, task_id, _describe_error(error))
+            outcome: tuple[Any, ...] = (FAILURE, task_id, describe_error(error))
         else:
-            outcome = (Tag.RESULT, task_id, result)
+            outcome = (RESULT, task_id, result)
         _finish(link, cell, outcome)
 
 
@@ -174,68 +173,9 @@ def _finish(link: Link, cell: Cell, outcome: tuple[Any, ...]) -> None:
             f"process ({error_text(error)}); return picklable data "
             "(plain values, NumPy arrays, bytes) or use run_thread()"
         )
-        link.send((Tag.FAILURE, outcome[1], _describe_error(problem), cell._progress, cell._message, rss))
+        link.send((FAILURE, outcome[1], describe_error(problem), cell._progress, cell._message, rss))
 
 
-def _describe_error(error: BaseException) -> Described:
-    """(pickled error or None, type name, message, formatted traceback).
-
-    Also for an exception that fights back: its ``__str__``, ``__repr__`` or
-    ``__reduce__`` may raise anything (a ``KeyboardInterrupt`` too). Then the
-    message says what could not be done, the error travels unpickled (the parent
-    makes it a ``RemoteTaskError``) and the worker goes on. The cluster runner's
-    workers describe their errors here too.
-    """
-    cls = type(error)
-    try:
-        kind = f"{cls.__module__}.{cls.__qualname__}"
-    except BaseException:
-        kind = object.__repr__(cls)
-    failed: list[str] = []
-    text = _text_of(error, failed)
-    try:
-        trace = "".join(traceback.format_exception(error))
-    except BaseException as problem:
-        failed.append(f"formatting its traceback raised {type(problem).__name__}")
-        trace = _bare_traceback(error, kind)
-    pickled: bytes | None = None
-    try:
-        data, fds = _payload.dumps_portable(error)
-        _payload.close_fds(fds)
-        if not fds:
-            pickle.loads(data)  # it must rebuild, too (custom __init__ often breaks)
-            pickled = data
-    except Exception:
-        pickled = None  # (the common case: the parent says it could not be rebuilt)
-    except BaseException as problem:  # raised by the exception's own pickling code
-        failed.append(f"pickling it raised {type(problem).__name__}")
-        pickled = None
-    if failed:
-        pickled = None  # it fought back once: the parent gets a plain RemoteTaskError
-        text = f"{text} ({'; '.join(failed)})" if text else f"({'; '.join(failed)})"
-    return (pickled, kind, text, trace)
-
-
-def _text_of(error: BaseException, failed: list[str]) -> str:
-    """``str(error)``, else its ``repr()``, else "" — noting in ``failed`` what raised."""
-    try:
-        return str(error)
-    except BaseException as problem:
-        failed.append(f"its __str__ raised {type(problem).__name__}")
-    try:
-        return repr(error)
-    except BaseException as problem:
-        failed.append(f"its __repr__ raised {type(problem).__name__}")
-    return ""
-
-
-def _bare_traceback(error: BaseException, kind: str) -> str:
-    """The traceback's frames without the exception's own text (``format_exception`` raised)."""
-    try:
-        frames = "".join(traceback.format_tb(error.__traceback__))
-    except BaseException:
-        frames = ""
-    return f"Traceback (most recent call last):\n{frames}{kind}\n"
 
 
 class _ForwardHandler(logging.Handler):
@@ -250,25 +190,10 @@ class _ForwardHandler(logging.Handler):
         try:
             fields = log_fields(self, record)
             fields["processName"] = self._name
-            self._link.send((Tag.LOG, fields))
+            cell = self._link.cell
+            self._link.send((LOG, cell._id if cell is not None else 0, fields))
         except Exception:
             self.handleError(record)
-
-
-def log_fields(handler: logging.Handler, record: logging.LogRecord) -> dict[str, Any]:
-    """A record as plain fields (its message formatted) that ``logging.makeLogRecord`` rebuilds."""
-    fields = dict(record.__dict__)
-    fields["msg"] = record.getMessage()
-    fields["args"] = None
-    if record.exc_info:
-        fields["exc_text"] = handler.format(record) if not record.exc_text else record.exc_text
-    fields["exc_info"] = None
-    return {k: v for k, v in fields.items() if isinstance(v, str | int | float | type(None))}
-
-
-def warning_fields(message: Warning | str, category: type[Warning], filename: str, lineno: int) -> tuple[Any, ...]:
-    """A warning as the plain fields the app re-issues it from: ``_core._warn.reissue``'s arguments."""
-    return (category.__module__, category.__qualname__, str(message), str(filename), int(lineno))
 
 
 class _WarningForwarder:
@@ -289,7 +214,7 @@ class _WarningForwarder:
         cell = self._link.cell
         try:
             self._link.send(
-                (Tag.WARNING, cell._id if cell is not None else 0, *warning_fields(message, category, filename, lineno))
+                (WARNING, cell._id if cell is not None else 0, *warning_fields(message, category, filename, lineno))
             )
         except OSError:
             pass  # the parent is gone

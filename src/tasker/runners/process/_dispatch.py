@@ -1,5 +1,14 @@
 """Dispatch: queued tasks to idle workers, or ahead to busy ones (see ``_pool``).
 
+``Dispatcher`` is one part of ``ProcessRunner`` (composed, not inherited): it
+owns the moving average of task durations that decides whether tasks are sent
+ahead, and picks, for the next queued task, a worker and a ticket.
+
+    pool.pending ──► _next_locked (pool.lock) ──► (worker, task, ticket, ahead?)
+                                                      │ outside the lock, in ticket order
+                                                      ▼ (worker.order)
+                     begin (not ahead) ──► worker.send(TASK header + call)
+
 Tasks reach one worker in the order they were assigned to it (its ``order``
 condition and tickets); the ticket's parity is the cancel-flag slot, so the
 running task and the one sent ahead never share a flag.
@@ -7,48 +16,50 @@ running task and the one sent ahead never share a flag.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from ..._core._status import PAUSED
-from . import _payload
+from .._remote import _payload
 from ._messages import task_header
 
 if TYPE_CHECKING:
-    from ..._core._runner import Lifecycle
     from ..._core._task import Task
-    from .._pending import PendingQueue
-    from ._recycle import Recycling
+    from ._pool import ProcessRunner
     from ._worker import Worker
 
 #: Send a busy worker its next task ahead while tasks take less than this (s) on average.
 PREFETCH_BELOW_S = 0.002
+#: Weight of the newest task's duration in that moving average (the rest: its past).
+DURATION_WEIGHT = 0.2
+#: A long task counts as this long in the average, so it recovers after a few short ones.
+DURATION_CAP_S = 1.0
 
 
-class PoolDispatch:
-    """Mixin of ``ProcessRunner``: ``dispatch`` and how it picks."""
+class Dispatcher:
+    """``ProcessRunner``'s dispatch: ``dispatch`` and how it picks (see the module doc)."""
 
-    lock: threading.Lock
-    lifecycle: Lifecycle
-    _pending: PendingQueue
-    _idle: list[Worker]
-    _workers: set[Worker]
-    _busy: int
-    _max: int
-    _typical: float
-    recycling: Recycling
+    def __init__(self, pool: ProcessRunner) -> None:
+        self.pool = pool
+        # Invariant (under pool.lock): the moving average of the durations of the tasks
+        # that ran (s), each counted at most DURATION_CAP_S; infinite until one ran.
+        self.typical = float("inf")
+
+    def took_locked(self, seconds: float) -> None:
+        """A task ran this long (with ``pool.lock`` held): the average moves."""
+        self.typical = min(self.typical, DURATION_CAP_S) * (1 - DURATION_WEIGHT) + seconds * DURATION_WEIGHT
 
     def dispatch(self) -> None:
         """Hand queued tasks to idle workers, or send them ahead to busy ones."""
+        pool = self.pool
         while True:
-            with self.lock:
+            with pool.lock:
                 picked = self._next_locked()
             if picked is None:
                 return
             worker, task, ticket, ahead = picked
-            if not ahead and self.recycling.limit is not None:
-                self.recycling.task_started(self.busy_workers_locked, self.lock)
+            if not ahead and pool.recycling.limit is not None:
+                pool.recycling.task_started(pool.busy_workers_locked, pool.lock)
             with worker.order:  # tasks reach a worker in the order they were assigned to it
                 while worker.turn != ticket:
                     worker.order.wait()
@@ -59,8 +70,8 @@ class PoolDispatch:
                     worker.order.notify_all()
 
     def _send_task(self, worker: Worker, task: Task[Any], slot: int, ahead: bool) -> None:
-        if not ahead and not self.lifecycle.begin(task):
-            self.finished(worker, task, ran=False)
+        if not ahead and not self.pool.lifecycle.begin(task):
+            self.pool.finished(worker, task, ran=False)
             return
         call: _payload.Call | None = task.payload
         if call is None:  # sent ahead and already ended (cancelled): the worker skips it
@@ -78,23 +89,26 @@ class PoolDispatch:
         The ticket orders the sends to one worker; its parity is the cancel-flag
         slot, so the running task and the one sent ahead never share a flag.
         """
-        pending = self._pending
+        pool = self.pool
+        pending = pool.pending
         while (task := pending.first()) is not None:
             if task.is_final():  # cancelled while queued
                 pending.pop()
-            elif not (task.cancel_flag[0] == PAUSED and self.park_locked(task)):  # (parked: paused while queued)
+            elif not (task.cancel_flag[0] == PAUSED and pool.pausing.park_locked(task)):  # (paused while queued)
                 break
         if task is None:
             return None
-        if self._idle and self._busy < self._max:
-            worker, ahead = self._idle.pop(), False
+        if pool.idle and pool.busy < pool.max:
+            worker, ahead = pool.idle.pop(), False
+            assert worker.task is None, "an idle worker has no task"
             worker.task = task
-            self._busy += 1
+            pool.busy += 1
         else:
             target = self._prefetch_target_locked()
             if target is None:
                 return None
             worker, ahead = target, True
+            assert worker.next is None, "one task at most is sent ahead"
             worker.next = task
         pending.pop()
         ticket = worker.sent
@@ -111,20 +125,15 @@ class PoolDispatch:
 
     def _prefetch_target_locked(self) -> Worker | None:
         """A busy worker that may receive its next task before it asks (see the module doc)."""
-        if self._typical >= PREFETCH_BELOW_S:
+        if self.typical >= PREFETCH_BELOW_S:
             return None
-        for worker in self._workers:
+        recycling = self.pool.recycling
+        for worker in self.pool.workers:
             if (
                 worker.task is not None
                 and worker.next is None
                 and not (worker.retiring or worker.stopped or worker.skipping)
-                and not (self.recycling.max_tasks is not None and self.recycling.last_task(worker))
+                and not (recycling.max_tasks is not None and recycling.last_task(worker))
             ):
                 return worker
         return None
-
-    if TYPE_CHECKING:  # the pool's (ProcessRunner, PoolPausing)
-
-        def finished(self, worker: Worker, task: Task[Any], ran: bool = True, rss: int = 0) -> Task[Any] | None: ...
-        def park_locked(self, task: Task[Any]) -> bool: ...
-        def busy_workers_locked(self) -> list[Worker]: ...

@@ -121,11 +121,11 @@ def _tell_parent(message: str) -> bool:
 
         channel = _platform.named(boot.args[0]).worker_channel(boot.args[1])
         from ..._core._errors import TaskError
-        from . import _payload
-        from ._child import _describe_error
-        from ._messages import Tag
+        from .._remote import _payload
+        from .._remote._codec import describe_error
+        from ._messages import INIT_FAILED
 
-        data, fds = _payload.dumps((Tag.INIT_FAILED, _describe_error(TaskError(message)), message))
+        data, fds = _payload.dumps((INIT_FAILED, 0, describe_error(TaskError(message)), message))
         channel.send(data, fds)
         return True
     except Exception:

@@ -20,45 +20,33 @@ from typing import TYPE_CHECKING, Any
 
 from ..._core._errors import TaskTimeoutError
 from ..._core._seconds import MAX_WAIT_S
-from . import _payload
-from ._messages import ANSWER, Tag
+from .._remote import _payload
+from .._remote._cell import Reporter, WorkerCell
+from ._messages import ANSWER, EVENT, PROGRESS, QUESTION, WITHDRAW
 
 if TYPE_CHECKING:
     from ..._platform._base import Channel
 
 
-class Cell:
-    """Worker-side stand-in for the parent's ``Task`` (see ExecutionContext)."""
+class Cell(WorkerCell):
+    """Worker-side stand-in for the parent's ``Task`` (see ExecutionContext): the kit's cell over the channel."""
+
+    runner = "process"
+    pauses = "pauses by itself"  # (its worker is stopped: SIGSTOP)
 
     def __init__(self, link: Link, task_id: int) -> None:
+        super().__init__(link.reporter)
         self._link = link
         self._id = task_id
-        self._progress = 0.0
-        self._message: str | None = None
-        self._dirty = False
-        self.live = True
-
-    def _changed(self) -> None:
-        self._dirty = True
-        self._link.wake.set()
-
-    def _pause_point(self) -> bool:
-        return True  # a worker's flag is only ever set to cancel (a paused worker is stopped)
-
-    async def _checkpoint(self) -> None:
-        raise TypeError("context.checkpoint() is for coroutine tasks; a process task pauses by itself")
 
     def _send_event(self, name: str, data: Any) -> None:
-        self._link.send((Tag.EVENT, self._id, name, data))
-
-    def _flush(self) -> None:
-        self._link.report(self)
+        self._link.send((EVENT, self._id, name, data))
 
     def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
         return self._link.ask(self._id, name, data, timeout)
 
-    async def _ask_async(self, name: str, data: Any, timeout: float | None) -> Any:
-        raise TypeError("context.ask_async() is for coroutine tasks; a process task calls context.ask()")
+    def report(self) -> None:
+        self._link.report(self)
 
 
 class Link:
@@ -68,11 +56,11 @@ class Link:
         self.channel = channel
         self.interval = interval
         self.lock = threading.Lock()  # one sender at a time
-        self.wake = threading.Event()
-        self.cell: Cell | None = None
+        self.cell: Cell | None = None  # the running task's
+        self.reporter = Reporter(interval, lambda: () if self.cell is None else (self.cell,))
         self.own_rss: Callable[[], int] | None = None  # when results carry the RSS (``_child``)
         # Reading (see the module doc). Invariant: at most one thread has
-        # `reading` set, and only it calls recv on the socket.
+        # `reading` set, and only it calls recv on the channel.
         self.read_cv = threading.Condition()
         self.reading = False
         self.closed = False  # the parent closed the connection
@@ -94,20 +82,8 @@ class Link:
             if not cell.live:
                 return
             cell._dirty = False
-            data, _ = _payload.dumps((Tag.PROGRESS, cell._id, cell._progress, cell._message))
+            data, _ = _payload.dumps((PROGRESS, cell._id, cell._progress, cell._message))
             self.channel.send(data)
-
-    def reporter(self) -> None:
-        while True:
-            self.wake.wait()
-            self.wake.clear()
-            cell = self.cell
-            if cell is not None and cell._dirty:
-                try:
-                    self.report(cell)
-                except OSError:
-                    return
-            time.sleep(self.interval)  # throttle: at most one report per interval
 
     # -- reading the parent's messages -------------------------------------------------
     def next_message(self) -> tuple[bytearray, list[int]]:
@@ -163,7 +139,7 @@ class Link:
     def ask(self, task_id: int, name: str, data: Any, timeout: float | None) -> Any:
         """``context.ask`` in a worker: the parent shows it to the main thread."""
         number = next(self.questions)
-        self.send((Tag.QUESTION, task_id, number, name, data))
+        self.send((QUESTION, task_id, number, name, data))
         if not self.wait_for(lambda: number in self.answers, timeout):
             with self.read_cv:
                 answered = number in self.answers
@@ -172,7 +148,7 @@ class Link:
             if not answered:
                 if self.closed:
                     raise EOFError("the parent closed the connection while the task waited in ask()")
-                self.send((Tag.WITHDRAW, task_id, number))
+                self.send((WITHDRAW, task_id, number))
                 raise TaskTimeoutError(f"no answer to ask({name!r}) within {timeout} s")
         with self.read_cv:
             value, error = self.answers.pop(number)

@@ -47,12 +47,13 @@ from typing import TYPE_CHECKING, Any
 from ... import _platform
 from ..._core._status import PAUSED
 from .._pending import PendingQueue
-from . import _frozen, _payload, _worker
-from ._dispatch import PoolDispatch
+from .._remote import _payload
+from . import _frozen, _worker
+from ._dispatch import Dispatcher
 from ._launch import LaunchGuard, cause_of, start_error
 from ._messages import STOP
 from ._recycle import Recycling
-from ._suspend import PoolPausing
+from ._suspend import Pausing
 from ._worker import Worker, WorkerState
 
 if TYPE_CHECKING:
@@ -62,10 +63,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("tasker")
 
-#: Weight of the newest task's duration in that moving average (the rest: its past).
-DURATION_WEIGHT = 0.2
-#: A long task counts as this long in the average, so it recovers after a few short ones.
-DURATION_CAP_S = 1.0
 #: Workers report progress at most this often (s), and at most ``update_rate`` per second.
 REPORT_INTERVAL_MAX_S = 0.05
 #: At most this many modules are preloaded by new workers (see ``modules``).
@@ -77,11 +74,14 @@ JOIN_TIMEOUT_S = 5.0
 LOADING_JOIN_S = 0.5
 
 
-class ProcessRunner(PoolDispatch, PoolPausing):
+class ProcessRunner:
     """Dispatches process tasks to idle workers; keeps the pool at its size.
 
-    Dispatch (and sending ahead): ``_dispatch``; pausing (SIGSTOP/SIGCONT of a
-    worker, parked queued tasks): ``_suspend``.
+    Composed of parts that own their state, each in its module, all under
+    ``lock``: ``dispatcher`` (dispatch and sending ahead: ``_dispatch``),
+    ``pausing`` (SIGSTOP/SIGCONT of a worker, parked queued tasks: ``_suspend``),
+    ``recycling`` (``_recycle``), ``launch`` (``_launch``). The pool itself owns
+    the workers' bookkeeping below.
     """
 
     kind = "process"
@@ -89,7 +89,6 @@ class ProcessRunner(PoolDispatch, PoolPausing):
     def __init__(self, lifecycle: Lifecycle, options: Options) -> None:
         _frozen.refuse_if_not_booted()  # a frozen app's worker that is running the app must not start more
         self.lifecycle = lifecycle
-        self._max = options.max_processes
         self._spare = options.spare_processes
         rate = float(options.update_rate)
         self._init = {
@@ -101,18 +100,19 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             else None,
         }
         self.lock = threading.Lock()
+        self.max = options.max_processes  # Invariant: busy <= max (the budget)
         self.recycling = Recycling(options)
         self.launch = LaunchGuard()  # failed launches: backoff, then WorkerStartError (``_launch``)
-        # Invariants (under lock): _workers ∪ _draining ⊆ _alive; a worker in _idle is
-        # in _workers with no task; _busy counts the workers of _workers with a task.
-        self._pending = PendingQueue()  # priority, then FIFO
-        self._parked: dict[int, Task[Any]] = {}  # paused while queued (``_suspend``)
-        self._idle: list[Worker] = []  # the next task takes the last one (the most recently busy)
-        self._workers: set[Worker] = set()  # the pool: idle, busy, retiring
+        # Invariants (under lock): workers ∪ _draining ⊆ _alive; a worker in idle is
+        # in workers with no task; busy counts the workers of workers with a task.
+        self.pending = PendingQueue()  # priority, then FIFO
+        self.idle: list[Worker] = []  # the next task takes the last one (the most recently busy)
+        self.workers: set[Worker] = set()  # the pool: idle, busy, retiring
         self._draining: set[Worker] = set()  # left the budget with a cancelled task still stopping
         self._alive: set[Worker] = set()  # all of them, until their reader ends
-        self._busy = 0
-        self._typical = float("inf")  # moving average of task durations (s): prefetch when short
+        self.busy = 0
+        self.dispatcher = Dispatcher(self)
+        self.pausing = Pausing(self)
         self._retiring = False  # some workers in the pool are retiring (restart)
         self._number = 0
         #: Modules of the functions run so far: a new worker imports them before it
@@ -145,7 +145,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
 
     def submit(self, task: Task[Any]) -> None:
         with self.lock:
-            self._pending.push(task)
+            self.pending.push(task)
             starting = self._grow_locked()
             booting = self._end_idle_boot_locked() if self._idle_boot else ()
         for worker in booting:  # a task waits now: booting workers get their normal priority back
@@ -162,14 +162,14 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         with self.lock:
             for name in preload[: max(0, PRELOAD_MAX - len(self.modules))]:
                 self.modules.add(name)
-            self._floor = self._max
-            self._idle_boot = idle and not self._busy and not self._pending
+            self._floor = self.max
+            self._idle_boot = idle and not self.busy and not self.pending
             starting = self._grow_locked()
         self._start(starting)
 
     def _end_idle_boot_locked(self) -> list[Worker]:
         self._idle_boot = False
-        return [w for w in self._workers if w.boot_idle and w.state is WorkerState.STARTING]
+        return [w for w in self.workers if w.boot_idle and w.state is WorkerState.STARTING]
 
     def interrupt(self, task: Task[Any]) -> None:
         worker = task.handle
@@ -191,12 +191,12 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         with self.lock:
             if worker.task is not task or worker.state is not WorkerState.READY or self.closed:
                 return
-            if len(self._draining) >= self._max:
+            if len(self._draining) >= self.max:
                 return  # bounded: this one keeps its slot
             worker.drain()
-            self._workers.discard(worker)
+            self.workers.discard(worker)
             self._draining.add(worker)
-            self._busy -= 1
+            self.busy -= 1
             self.requeue_next_locked(worker)
             self._update_retiring_locked()
             starting = self._grow_locked()
@@ -221,11 +221,11 @@ class ProcessRunner(PoolDispatch, PoolPausing):
     def restart(self) -> None:
         """Retire every worker (busy ones after their task) and start fresh ones."""
         with self.lock:
-            idle = list(self._idle)
-            self._idle.clear()
-            for worker in self._workers | self._draining:
+            idle = list(self.idle)
+            self.idle.clear()
+            for worker in self.workers | self._draining:
                 worker.retiring = True
-            self._retiring = bool(self._workers)
+            self._retiring = bool(self.workers)
             for worker in idle:
                 self.flag_as_gone_locked(worker)
             starting = self._grow_locked()
@@ -238,8 +238,8 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         with self.lock:
             self.closed = True
             workers = list(self._alive)  # retired or dying ones too: wait for them as well
-            self._workers.clear()
-            self._idle.clear()
+            self.workers.clear()
+            self.idle.clear()
         for worker in workers:
             if worker.task is None and worker.state is WorkerState.READY:
                 self.stop(worker)
@@ -256,6 +256,16 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             self.launch.cancel_locked()
         self.lifeline.close()
 
+    def pause(self, task: Task[Any]) -> None:
+        self.pausing.pause(task)
+
+    def resume(self, task: Task[Any]) -> None:
+        self.pausing.resume(task)
+
+    def dispatch(self) -> None:
+        """Hand queued tasks to idle workers, or send them ahead to busy ones (``_dispatch``)."""
+        self.dispatcher.dispatch()
+
     # -- pool size ---------------------------------------------------------------------
     def _grow_locked(self) -> list[Worker]:
         """New workers needed now: the busy and queued ones (capped) plus spares.
@@ -263,13 +273,13 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         Spares are only added once a worker is up: on a cold start the first
         worker should not share the CPUs with interpreters nobody waits for.
         """
-        if self.closed or (len(self._workers) >= self._max + self._spare and not self._retiring):
+        if self.closed or (len(self.workers) >= self.max + self._spare and not self._retiring):
             return []  # fully grown (the common case): nothing to count
         if self.launch.holding:
             return []  # launches are failing: backing off (``_launch``)
-        live = sum(1 for w in self._workers if not w.retiring)
-        wanted = max(self._floor, min(self._max, self._busy + len(self._pending)))
-        if any(w.state is WorkerState.READY for w in self._workers):
+        live = sum(1 for w in self.workers if not w.retiring)
+        wanted = max(self._floor, min(self.max, self.busy + len(self.pending)))
+        if any(w.state is WorkerState.READY for w in self.workers):
             # A draining worker comes back when its task stops: it is the spare meanwhile.
             wanted += max(0, self._spare - len(self._draining))
         new = []
@@ -278,7 +288,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             worker = Worker(f"tasker-worker-{self._number}", self._serve)
             worker.attempt = self.launch.attempt
             worker.boot_idle = self._idle_boot
-            self._workers.add(worker)
+            self.workers.add(worker)
             self._alive.add(worker)
             new.append(worker)
         return new
@@ -306,15 +316,15 @@ class ProcessRunner(PoolDispatch, PoolPausing):
         draining = worker.state is WorkerState.DRAINING
         if not worker.flag_as_gone():
             return
-        self._workers.discard(worker)
+        self.workers.discard(worker)
         self._draining.discard(worker)
         self._update_retiring_locked()
-        if worker in self._idle:
-            self._idle.remove(worker)
+        if worker in self.idle:
+            self.idle.remove(worker)
         if worker.task is not None:
             worker.task = None
             if not draining:
-                self._busy -= 1
+                self.busy -= 1
         self.requeue_next_locked(worker)
 
     def requeue_next_locked(self, worker: Worker) -> None:
@@ -323,11 +333,11 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             if worker.flags is not None:
                 worker.flags[worker.next_slot] = 1
             worker.next.handle = None
-            self._pending.push(worker.next)  # its id keeps its place
+            self.pending.push(worker.next)  # its id keeps its place
             worker.next = None
 
     def _update_retiring_locked(self) -> None:
-        if self._retiring and not any(w.retiring for w in self._workers):
+        if self._retiring and not any(w.retiring for w in self.workers):
             self._retiring = False
 
     def forget(self, worker: Worker) -> None:
@@ -345,7 +355,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             self.launch.ready_locked()
             # Last in line: an idle worker that has run tasks already has the app's
             # modules imported and its caches warm; a fresh one is the spare.
-            self._idle.insert(0, worker)
+            self.idle.insert(0, worker)
             starting = self._grow_locked()
         self.dispatch()
         self._start(starting)
@@ -364,13 +374,12 @@ class ProcessRunner(PoolDispatch, PoolPausing):
                 return None
             now = time.monotonic()
             if ran:
-                took = now - worker.started_at
-                self._typical = min(self._typical, DURATION_CAP_S) * (1 - DURATION_WEIGHT) + took * DURATION_WEIGHT
+                self.dispatcher.took_locked(now - worker.started_at)
             if worker.stopped:  # paused as it finished: nothing of it is left to pause
                 worker.suspend(False)
             retire = worker.retiring or self.closed or why is not None
             if worker.next is not None and worker.next.cancel_flag[0] == PAUSED:  # (is_paused(), no call)
-                self.take_back_locked(worker)  # the worker skips it; it is parked in the queue
+                self.pausing.take_back_locked(worker)  # the worker skips it; it is parked in the queue
             promoted = worker.next if not retire else None
             if promoted is not None:
                 worker.task, worker.next = promoted, None
@@ -379,17 +388,17 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             worker.task = None
             if worker.state is WorkerState.DRAINING:  # back from a cancelled task: rejoin if there is room
                 self._draining.discard(worker)
-                retire = retire or len(self._workers) >= self._max + self._spare
+                retire = retire or len(self.workers) >= self.max + self._spare
                 if not retire:
                     worker.rejoin()
-                    self._workers.add(worker)
+                    self.workers.add(worker)
             else:
-                self._busy -= 1
+                self.busy -= 1
             if retire:
                 self.flag_as_gone_locked(worker)  # a task sent ahead goes back to the queue
                 starting = self._grow_locked()  # its replacement starts now; the spare covers meanwhile
             else:
-                self._idle.append(worker)
+                self.idle.append(worker)
         if why is not None:
             logger.debug("tasker: replacing %s: %s", worker.name, why)
         if retire:
@@ -399,7 +408,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
 
     def busy_workers_locked(self) -> list[Worker]:
         """The workers running a task (the memory cap watches these)."""
-        return [w for w in self._workers | self._draining if w.task is not None]
+        return [w for w in self.workers | self._draining if w.task is not None]
 
     def exited(self, worker: Worker, code: int | None = None) -> tuple[Task[Any] | None, list[Worker]]:
         """The worker's connection closed: out of the pool; its task, and the workers to start.
@@ -425,10 +434,10 @@ class ProcessRunner(PoolDispatch, PoolPausing):
             error = None  # its socket broke as it ended: how it ended is the cause
         cause = cause_of(worker, error, code)
         with self.lock:
-            up = any(w.state is WorkerState.READY for w in self._workers)
+            up = any(w.state is WorkerState.READY for w in self.workers)
             give_up = not self.closed and self.launch.give_up_locked(up)
             failures, delay = self.launch.failures, self.launch.backoff()
-            tasks = self._pending.take_all() if give_up else []
+            tasks = self.pending.take_all() if give_up else []
             if not give_up and not self.closed:
                 self.launch.timer = self.lifecycle.clock.call_later(delay, self._relaunch)
         if give_up:
@@ -453,7 +462,7 @@ class ProcessRunner(PoolDispatch, PoolPausing):
     def fail_pending(self) -> list[Task[Any]]:
         """Every queued task, taken out of the queue (the workers cannot start)."""
         with self.lock:
-            failed = self._pending.take_all()
+            failed = self.pending.take_all()
         return failed
 
     def stop(self, worker: Worker) -> None:

@@ -8,7 +8,9 @@
     EOF ──► pool.exited, reap, WorkerDiedError for its task, refill the pool
     launch fails, or EOF before READY ──► pool.launch_failed: back off, or the queue fails (``_launch``)
 
-Nothing of a message outlives its handling here (a big result is not kept).
+Each message is checked (``_remote._messages.decode``) and handed to its handler by its
+letter; what every remote runner does alike goes through the kit's ``Relay``. Nothing
+of a message outlives its handling here (a big result is not kept).
 """
 
 from __future__ import annotations
@@ -16,12 +18,31 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..._core._ask import Question
 from ..._core._errors import TaskError, WorkerDiedError, error_text
-from . import _payload
-from ._messages import ANSWER, Described, FromWorker, Tag
+from .._remote import _payload
+from .._remote._codec import Described, rebuild_error
+from .._remote._messages import decode
+from .._remote._relay import Relay
+from ._messages import (
+    ANSWER,
+    EVENT,
+    FAILURE,
+    INIT_FAILED,
+    LOG,
+    PROGRESS,
+    QUESTION,
+    READY,
+    RESULT,
+    TASK_FIELDS,
+    UNLOADABLE,
+    WARNING,
+    WITHDRAW,
+    FromWorker,
+)
 from ._recycle import memory_error
 from ._worker import WorkerState
 
@@ -42,6 +63,13 @@ class Reader:
         self.worker = worker
         self.init = init
         self.launch_error: Exception | None = None  # why the launch failed, if it did
+        self.relay = Relay(self.lifecycle)
+        #: letter -> handler of the rest of the message (``_handle``)
+        self._table: dict[str, Callable[..., None]] = {
+            PROGRESS: self._progress, EVENT: self._event, QUESTION: self._question, WITHDRAW: self._withdraw,
+            RESULT: self._result, FAILURE: self._failure, LOG: self._log, WARNING: self._warning,
+            READY: self._ready, INIT_FAILED: self._init_failed, UNLOADABLE: self._unloadable,
+        }
 
     def run(self) -> None:
         # Give the GIL back first: the thread that started us (often the UI
@@ -77,8 +105,8 @@ class Reader:
                 "tasker: %s: handling its %r message failed (%s)", self.worker.name, message[0], error_text(fault),
                 exc_info=(type(fault), fault, fault.__traceback__),
             )
-            ending = message[0] in (Tag.RESULT, Tag.FAILURE) and task is not None and task.id == message[1]
-            if task is not None and (ending or message[0] == Tag.UNLOADABLE):
+            ending = message[0] in (RESULT, FAILURE) and task is not None and task.id == message[1]
+            if task is not None and (ending or message[0] == UNLOADABLE):
                 problem = TaskError(f"tasker failed to handle the outcome {self.worker.name} sent: {error_text(fault)}")
                 problem.__cause__ = fault
                 self.lifecycle.conclude(task, error=problem)
@@ -104,43 +132,56 @@ class Reader:
         worker.send(data, fds)
 
     def _handle(self, message: FromWorker) -> None:
-        task = self.worker.task
-        match message:
-            case (Tag.PROGRESS, task_id, progress, text):
-                if task is not None and task.id == task_id:
-                    self.lifecycle.report(task, progress, text)
-            case (Tag.EVENT, task_id, name, data):
-                if task is not None and task.id == task_id:
-                    self.lifecycle.post_event(task, name, data)
-            case (Tag.QUESTION, task_id, number, name, data):
-                self._question(task, task_id, number, name, data)
-            case (Tag.WITHDRAW, _, number):  # the task gave up waiting (its ask timed out)
-                question = self.worker.questions.pop(number, None)
-                if question is not None:
-                    question.withdraw()
-            case (Tag.RESULT, task_id, value, progress, text, rss):
-                if task is not None and task.id == task_id:
-                    self._finished(task, progress, text, value, None, rss)
-                elif self.worker.skipping:  # a task taken back (paused) that the worker skipped
-                    self.pool.skipped(self.worker, task_id)
-            case (Tag.FAILURE, task_id, described, progress, text, rss):
-                if task is not None and task.id == task_id:
-                    self._finished(task, progress, text, None, _payload.rebuild_error(described), rss)
-            case (Tag.LOG, fields):
-                _log_record(fields)
-            case (Tag.WARNING, task_id, module, qualname, text, filename, lineno):
-                mine = task if task is not None and task.id == task_id else None
-                self.lifecycle.post_warning(mine, module, qualname, text, filename, lineno)
-            case (Tag.READY, _):
-                self.pool.ready(self.worker)
-            case (Tag.INIT_FAILED, described, text):
-                self._init_failed(described, text)
-            case (Tag.UNLOADABLE, error):
-                self._unloadable(task, error)
+        decode(message, TASK_FIELDS)  # (MessageError: logged by _guarded)
+        self._table[message[0]](*message[1:])
 
-    def _finished(
-        self, task: Task[Any], progress: float, text: str | None, value: Any, error: BaseException | None, rss: int
-    ) -> None:
+    def _mine(self, task_id: int) -> Task[Any] | None:
+        """The running task, if the message is about it (else None: it ended, or another one)."""
+        task = self.worker.task
+        return task if task is not None and task.id == task_id else None
+
+    def _progress(self, task_id: int, progress: float, text: str | None) -> None:
+        task = self._mine(task_id)
+        if task is not None:
+            self.relay.progress(task, progress, text)
+
+    def _event(self, task_id: int, name: str, data: Any) -> None:
+        task = self._mine(task_id)
+        if task is not None:
+            self.relay.event(task, name, data)
+
+    def _question(self, task_id: int, number: int, name: str, data: Any) -> None:
+        """``context.ask`` in the worker: shown to the main thread, answered over the socket."""
+        worker = self.worker
+        self.relay.question(
+            self._mine(task_id), worker.questions, number, name, data, partial(_send_answer, worker)
+        )
+
+    def _withdraw(self, task_id: int, number: int) -> None:  # the task gave up waiting (its ask timed out)
+        self.relay.withdraw(self.worker.questions, number)
+
+    def _result(self, task_id: int, value: Any, progress: float, text: str | None, rss: int) -> None:
+        task = self._mine(task_id)
+        if task is not None:
+            self._finished(task, progress, text, False, value, rss)
+        elif self.worker.skipping:  # a task taken back (paused) that the worker skipped
+            self.pool.pausing.skipped(self.worker, task_id)
+
+    def _failure(self, task_id: int, described: Described, progress: float, text: str | None, rss: int) -> None:
+        task = self._mine(task_id)
+        if task is not None:
+            self._finished(task, progress, text, True, described, rss)
+
+    def _log(self, task_id: int, fields: dict[str, Any]) -> None:
+        self.relay.log(fields)
+
+    def _warning(self, task_id: int, module: str, qualname: str, text: str, filename: str, lineno: int) -> None:
+        self.relay.warning(self._mine(task_id), module, qualname, text, filename, lineno)
+
+    def _ready(self, task_id: int, pid: int) -> None:
+        self.pool.ready(self.worker)
+
+    def _finished(self, task: Task[Any], progress: float, text: str | None, failed: bool, body: Any, rss: int) -> None:
         task._progress, task._message = progress, text
         promoted = self.pool.finished(self.worker, task, rss=rss)
         if promoted is not None:  # the worker has already started it
@@ -149,32 +190,15 @@ class Reader:
             if call is not None:
                 call.close()
         self.pool.dispatch()  # first: the worker starts its next task while we conclude this one
-        self.lifecycle.conclude(task, value, error)
+        self.relay.conclude(task, failed, body)
 
-    def _question(self, task: Task[Any] | None, task_id: int, number: int, name: str, data: Any) -> None:
-        """``context.ask`` in the worker: shown to the main thread, answered over the socket."""
-        worker = self.worker
-
-        def deliver(value: Any, error: BaseException | None) -> None:
-            worker.questions.pop(number, None)
-            _send_answer(worker, number, value, error)
-
-        question = Question(name, data, deliver)
-        if task is None or task.id != task_id:  # not the running task (any more)
-            from ..._core._cancelled import CancelledError
-
-            question.answer(error=CancelledError("the task that asked is no longer running"))
-            return
-        worker.questions[number] = question
-        self.lifecycle.post_question(task, question)
-
-    def _unloadable(self, task: Task[Any] | None, error: BaseException) -> None:
+    def _unloadable(self, task_id: int, error: BaseException) -> None:
         """A result or event this process cannot unpickle: the task fails, saying why.
 
         The worker may still be running the task (it was an event) or be idle (it
         was the result): either way it is replaced, as when a worker dies.
         """
-        worker = self.worker
+        worker, task = self.worker, self.worker.task
         if task is not None:
             problem = TaskError(
                 f"a message from {worker.name} (the task's result or one of its events) could not "
@@ -187,10 +211,10 @@ class Reader:
             self.pool.flag_as_gone_locked(worker)  # no new task for it, even if its result comes in now
         worker.kill()  # its reader (this thread) then sees EOF: _exited replaces it
 
-    def _init_failed(self, described: Described, text: str | None) -> None:
+    def _init_failed(self, task_id: int, described: Described, text: str | None) -> None:
         self.worker.init_failed = True  # its queued tasks fail here: not a failed launch
         error = TaskError(text or f"worker_initializer failed in {self.worker.name}: {described[1]}: {described[2]}")
-        error.__cause__ = _payload.rebuild_error(described)
+        error.__cause__ = rebuild_error(described)
         logger.error("tasker: %s", error)
         for task in self.pool.fail_pending():
             self.lifecycle.conclude(task, error=error)
@@ -251,9 +275,3 @@ def _send_answer(worker: Worker, number: int, value: Any, error: BaseException |
     finally:
         _payload.close_fds(fds)
 
-
-def _log_record(fields: dict[str, Any]) -> None:
-    record = logging.makeLogRecord(fields)
-    target = logging.getLogger(record.name)
-    if target.isEnabledFor(record.levelno):
-        target.handle(record)

@@ -13,26 +13,30 @@ keeps the two cancel-flag slots apart). A task paused while queued is
 ``pause``/``resume`` only bring the pool in line with ``task.is_paused()``
 (under ``lock``), so a pause and a resume racing each other end in the
 state the lifecycle holds last.
+
+``Pausing`` is one part of ``ProcessRunner`` (composed, not inherited): it
+owns the parked tasks.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from ._worker import Worker
 
 if TYPE_CHECKING:
     from ..._core._task import Task
-    from .._pending import PendingQueue
+    from ._pool import ProcessRunner
 
 
-class PoolPausing:
-    """Mixin of ``ProcessRunner``: ``pause``, ``resume`` and the parked tasks."""
+class Pausing:
+    """``ProcessRunner``'s ``pause``, ``resume`` and the parked tasks."""
 
-    lock: threading.Lock
-    _pending: PendingQueue
-    _parked: dict[int, Task[Any]]
+    def __init__(self, pool: ProcessRunner) -> None:
+        self.pool = pool
+        # Invariant (under pool.lock): a parked task is paused while queued: it is in
+        # neither pool.pending nor on a worker, until its resume queues it again.
+        self.parked: dict[int, Task[Any]] = {}
 
     def pause(self, task: Task[Any]) -> None:
         self._sync_pause(task)
@@ -41,21 +45,21 @@ class PoolPausing:
         self._sync_pause(task)
 
     def _sync_pause(self, task: Task[Any]) -> None:
-        with self.lock:
+        with self.pool.lock:
             queued = self._sync_pause_locked(task)
         if queued:
-            self.dispatch()
+            self.pool.dispatch()
 
     def _sync_pause_locked(self, task: Task[Any]) -> bool:
         """True if a task went back to the queue (dispatch then)."""
         paused = task.is_paused() and not task.is_final()
-        parked = self._parked.pop(task.id, None)
+        parked = self.parked.pop(task.id, None)
         if parked is not None:
             if paused:
-                self._parked[task.id] = parked
+                self.parked[task.id] = parked
                 return False
             if not task.is_final():
-                self._pending.push(task)
+                self.pool.pending.push(task)
                 return True
             return False
         worker = task.handle
@@ -76,7 +80,8 @@ class PoolPausing:
         """In dispatch: a queued task that is paused waits here for its resume (True)."""
         if not task.is_paused():
             return False
-        self._parked[task.id] = self._pending.pop()
+        assert task.id not in self.parked, "a task is parked once"
+        self.parked[task.id] = self.pool.pending.pop()
         return True
 
     def take_back_locked(self, worker: Worker) -> bool:
@@ -85,19 +90,13 @@ class PoolPausing:
         if task is None:
             return False
         worker.skipping.add(task.id)
-        self.requeue_next_locked(worker)
+        self.pool.requeue_next_locked(worker)
         return True
 
     def skipped(self, worker: Worker, task_id: int) -> None:
         """The worker reported a task it skipped (taken back): it may be sent ahead again."""
-        with self.lock:
+        with self.pool.lock:
             worker.skipping.discard(task_id)
-            again = not worker.skipping and bool(self._pending)
+            again = not worker.skipping and bool(self.pool.pending)
         if again:
-            self.dispatch()
-
-    if TYPE_CHECKING:  # the pool's (ProcessRunner, PoolDispatch)
-
-        def requeue_next_locked(self, worker: Worker) -> None: ...
-        def dispatch(self) -> None: ...
-
+            self.pool.dispatch()

@@ -19,8 +19,9 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ... import _platform
-from . import _frozen, _payload
-from ._messages import FromWorker, Tag
+from .._remote import _payload
+from . import _frozen
+from ._messages import UNLOADABLE, FromWorker
 
 if TYPE_CHECKING:
     import mmap
@@ -159,7 +160,7 @@ class Worker:
         try:
             message: FromWorker = _payload.loads(data, fds)
         except BaseException as error:  # e.g. a class this process cannot import
-            return (Tag.UNLOADABLE, error)
+            return (UNLOADABLE, 0, error)
         finally:
             self.loading = False
         return message

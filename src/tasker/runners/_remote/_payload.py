@@ -25,6 +25,9 @@ else:
     except ImportError:  # pragma: no cover - not CPython
         import pickle
 
+#: ``pickle.loads`` itself: no waiting for imports (``loads`` waits, see ``_unpickle_again``).
+pickle_loads = pickle.loads
+
 BIG = 1 << 20  # payloads at least this large go through shared memory
 #: Attempts to unpickle a message whose classes live in a package another thread
 #: is importing at the same moment (see ``_unpickle_again``).
@@ -222,30 +225,9 @@ def close_fds(fds: list[int]) -> None:
 
 
 # -- errors about what travels -------------------------------------------------------
-def rebuild_error(described: tuple[Any, ...]) -> BaseException:
-    """The worker's exception with its type when possible, its traceback kept."""
-    from ..._core._errors import RemoteTaskError, RemoteTraceback
-
-    pickled, type_name, text, tb = described
-    error: BaseException | None = None
-    if pickled is not None:
-        try:
-            error = loads(pickled, [])
-        except BaseException:  # (its __setstate__ or __init__ is the application's: anything may come)
-            error = None
-    if isinstance(error, BaseException):
-        try:
-            error.__cause__ = RemoteTraceback(tb)
-            return error
-        except BaseException:  # (a __setattr__ of the application's)
-            pass
-    remote = RemoteTaskError(f"{type_name}: {text}")
-    remote.__cause__ = RemoteTraceback(tb)
-    return remote
-
-
 def prepare_call(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
     """The call pickled for a worker (``ProcessRunner.prepare``'s first half, without the pool)."""
+    _platform.current()  # (a wrong TASKER_PLATFORM raises here, as itself: not as an unpicklable call)
     try:
         return Call(*dumps_portable((func, args, kwargs)))
     except Exception as error:

@@ -1,0 +1,113 @@
+"""The worker's side of a task's context, for every remote runner: ``WorkerCell`` and ``Reporter``.
+
+    task's thread                          reporter thread (one per worker process)
+    ─────────────                          ────────────────────────────────────────
+    context.set_progress(p)
+      └─ cell._progress = p; _changed() ─► wake ─► for each live cell: tick(now)
+         (writes an attribute: no send)              dirty and interval over ─► report()
+                                                     ─► the transport's PROGRESS
+    context.send_event / ask ─► the transport (each cell class: its ``_send_event``/``_ask``)
+    the function returns ─► cell.live = False (no report after the outcome)
+
+``ExecutionContext`` calls a cell's ``_changed``, ``_pause_point``, ``_flush``,
+``_send_event``, ``_ask`` (the ``ProgressCell`` protocol). What every remote
+cell does alike is here: the progress and message it holds, the throttle, the
+reporter thread, the refusals of coroutine-only calls. A transport's cell class
+(``process._link.Cell``, ``cluster._worker.Cell``) adds how it sends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+
+class WorkerCell:
+    """One task's progress cell in a worker (see the module doc); a transport subclasses it."""
+
+    #: The runner's name in error messages ("a process task calls context.ask()").
+    runner: ClassVar[str] = "remote"
+    #: How a task of the runner pauses (the text of ``checkpoint``'s refusal).
+    pauses: ClassVar[str] = "it pauses in its context calls"
+
+    def __init__(self, reporter: Reporter) -> None:
+        self._reporter = reporter
+        self._progress = 0.0
+        self._message: str | None = None
+        self._dirty = False  # changed since the last report
+        self.live = True  # Invariant: False once the outcome is on its way (no report after it)
+        self.reported_at = 0.0  # when the last report went (monotonic s): the throttle
+
+    # -- ProgressCell ---------------------------------------------------------------------
+    def _changed(self) -> None:
+        self._dirty = True
+        self._reporter.wake.set()
+
+    def _pause_point(self) -> bool:
+        return True  # the flag is set: cancelled (a transport that pauses by the flag overrides)
+
+    async def _checkpoint(self) -> None:
+        raise TypeError(f"context.checkpoint() is for coroutine tasks; a {self.runner} task {self.pauses}")
+
+    async def _ask_async(self, name: str, data: Any, timeout: float | None) -> Any:
+        raise TypeError(f"context.ask_async() is for coroutine tasks; a {self.runner} task calls context.ask()")
+
+    def _flush(self) -> None:
+        self.report()
+
+    def _send_event(self, name: str, data: Any) -> None:
+        raise NotImplementedError
+
+    def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
+        raise NotImplementedError
+
+    # -- for the reporter -------------------------------------------------------------------
+    def report(self) -> None:
+        """Send the progress and message now (if live), and clear ``_dirty``."""
+        raise NotImplementedError
+
+    def tick(self, now: float, interval: float) -> float | None:
+        """The reporter's look at this cell: report if due; else when to look again (None: idle)."""
+        if self._dirty:
+            at = self.reported_at + interval
+            if now < at:
+                return at
+            self.reported_at = now
+            self.report()
+        return None
+
+
+class Reporter:
+    """The thread that sends the worker's changed cells, each at most once per ``interval`` s.
+
+    ``cells()`` gives the live cells (called on the reporter's thread). A cell's
+    transport failing (the app is gone) never ends the thread: the worker is
+    ended by its transport (the process runner's lifeline; Dask's nanny).
+    """
+
+    def __init__(
+        self, interval: float, cells: Callable[[], Iterable[WorkerCell]], name: str = "tasker-reporter"
+    ) -> None:
+        self.interval = interval
+        self.cells = cells
+        self.wake = threading.Event()  # a cell changed
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.clear()  # before looking: a change made while we look wakes the next wait
+            now = time.monotonic()
+            due: float | None = None
+            for cell in list(self.cells()):
+                try:
+                    at = cell.tick(now, self.interval)
+                except Exception:  # the transport is closing
+                    continue
+                if at is not None:
+                    due = at if due is None else min(due, at)
+            self.wake.wait(None if due is None else max(0.0, due - now))
