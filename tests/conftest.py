@@ -48,6 +48,12 @@ WINDOWS_SKIPPED: dict[str, str] = {
     "test_process_tree.py": POSIX_PROCESSES,
     "test_frozen.py": "PyInstaller is not in the Windows lane (and these tests build Linux bundles)",
     "test_bench_smoke.py": "the benchmarks measure the process engine and its Linux peers",
+    "test_processes.py::test_queued_large_argument_is_released_when_cancelled": (
+        "it counts /proc/self/fd for the payload's shared memory; on Windows payloads travel in band"
+    ),
+    "test_processes.py::test_worker_nice_lowers_worker_priority": (
+        "worker_nice has no effect on Windows (no os.nice; docs/windows.md)"
+    ),
     "reliability/test_regressions.py::test_received_shared_memory_is_closed_when_the_peer_dies_mid_message": (
         "payloads travel in band over the pipe on Windows: there is no shared-memory segment to close"
     ),

@@ -128,6 +128,17 @@ def count_into(ctx: Any, tag: str, seconds: float) -> None:
         counter[:8] = n.to_bytes(8, "little")
 
 
+class BootProbe:
+    """What a frozen worker's ``spawn_main`` unpickles from the boot pipe: writes ``path`` when started."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def _bootstrap(self, parent_sentinel: Any = None) -> int:
+        Path(self.path).write_text(f"booted {parent_sentinel!r}")
+        return 0
+
+
 def report_then_block(ctx: Any, seconds: float = 60.0) -> None:
     ctx.send_event("pid", os.getpid())
     threading.Event().wait(seconds)
@@ -283,6 +294,36 @@ def test_the_apps_death_kills_its_workers_and_what_they_started(tmp_path: Path, 
         if proc.poll() is None:
             proc.kill()
         proc.wait(BOUND)
+
+
+def test_a_frozen_workers_boot_pipe_reaches_spawn_main(tmp_path: Path) -> None:
+    """``frozen_boot``: what ``freeze_support()`` hands to ``spawn_main(pipe_handle=N)`` in a frozen app.
+
+    (The lane has no PyInstaller: here a plain Python runs ``spawn.freeze_support()``,
+    what CPython's ``freeze_support`` runs in a frozen app on Windows, with the
+    arguments ``_frozen.command`` gives, started by the platform's ``spawn``.)
+    """
+    import pickle
+
+    marker = tmp_path / "booted"
+    data = pickle.dumps({}) + pickle.dumps(BootProbe(str(marker)))
+    extra, pipe = _windows.PLATFORM.frozen_boot(data)
+    assert len(extra) == 1 and extra[0].startswith("pipe_handle=")
+    code = "from multiprocessing import spawn; spawn.freeze_support()"  # (what a frozen app's freeze_support runs)
+    tests = str(Path(__file__).parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")]))}
+    try:
+        argv = [sys.executable, "-c", code, "--multiprocessing-fork", *extra]  # (_frozen.command's arguments)
+        proc = _windows.PLATFORM.spawn(argv, pipe.inherit, env)
+    finally:
+        pipe.close()
+    try:
+        assert proc.wait(BOUND) == 0
+        assert marker.read_text() == "booted None"  # no parent_pid: the handle was the worker's own
+    finally:
+        proc.kill_tree()
+        proc.wait(BOUND)
+        proc.release()
 
 
 def test_the_channel_refuses_file_descriptors() -> None:
