@@ -38,16 +38,30 @@ POSIX_PROCESSES = (
     "it reads /proc, signals process groups or runs POSIX shells; tests/test_windows_engine.py "
     "checks the same on Windows (Job Objects, suspend, handles)"
 )
+POSIX_SIGNALS = (
+    "it kills workers with POSIX signals (SIGKILL, SIGSEGV) and matches their names; on Windows "
+    "test_windows_engine.py kills a worker from outside (TerminateProcess) and checks WorkerDiedError"
+)
 #: The kinds of task whose tests are skipped there: ``kind`` parameters.
 WINDOWS_SKIPPED_KINDS = {"cluster": "Dask is not installed in the Windows lane"}
-#: Tests that cannot run there: by folder, module or test (a node id without its
-#: parameters), under tests/.
+#: Tests that cannot run there: by folder, module or test (a node id, with or
+#: without its parameters), under tests/.
 WINDOWS_SKIPPED: dict[str, str] = {
     "cluster": "Dask is not installed in the Windows lane, and the embedded cluster's workers are processes",
     "test_pause_process.py": POSIX_PROCESSES,
     "test_process_tree.py": POSIX_PROCESSES,
     "test_frozen.py": "PyInstaller is not in the Windows lane (and these tests build Linux bundles)",
     "test_bench_smoke.py": "the benchmarks measure the process engine and its Linux peers",
+    "reliability/test_chaos.py": POSIX_SIGNALS,
+    "reliability/test_parent_death.py": (
+        "it reads /proc/<pid>/environ and SIGKILLs the app; on Windows test_windows_engine.py kills an app "
+        "(TerminateProcess) and checks that its worker and what the worker started die"
+    ),
+    "reliability/test_fault_matrix.py::test_fault[sigkill_self-process]": POSIX_SIGNALS,
+    "reliability/test_fault_matrix.py::test_fault[sigkill_from_outside-process]": POSIX_SIGNALS,
+    "reliability/test_fault_matrix.py::test_fault[sigsegv-process]": POSIX_SIGNALS,
+    "reliability/test_fault_matrix.py::test_fault_then_shutdown[sigkill_self-process]": POSIX_SIGNALS,
+    "reliability/test_fault_matrix.py::test_fault_then_shutdown[sigkill_from_outside-process]": POSIX_SIGNALS,
     "test_processes.py::test_queued_large_argument_is_released_when_cancelled": (
         "it counts /proc/self/fd for the payload's shared memory; on Windows payloads travel in band"
     ),
@@ -67,10 +81,11 @@ def windows_skip_reason(item: pytest.Item) -> str | None:
         reason = WINDOWS_SKIPPED_KINDS.get(str(callspec.params.get("kind")))
         if reason:
             return reason
-    node = item.nodeid.split("[")[0].removeprefix("tests/")
+    full = item.nodeid.removeprefix("tests/")
+    node = full.split("[")[0]
     path, _, _ = node.partition("::")
     parts = path.split("/")
-    for key in [node] + ["/".join(parts[:depth]) for depth in range(len(parts), 0, -1)]:
+    for key in [full, node] + ["/".join(parts[:depth]) for depth in range(len(parts), 0, -1)]:
         reason = WINDOWS_SKIPPED.get(key)
         if reason:
             return reason

@@ -196,7 +196,7 @@ def child_channel(handle: int) -> PipeChannel:
 
 # -- control memory --------------------------------------------------------------------------
 def control_memory(size: int) -> tuple[mmap.mmap, str]:
-    """A zeroed, unnamed-in-practice block shared with one worker: the map and its (random) tag."""
+    """``size`` zeroed bytes shared with one worker by a random 128-bit tag: the map and the tag."""
     tag = f"Local\\tasker-{os.getpid()}-{secrets.token_hex(16)}"
     return mmap.mmap(-1, size, tagname=tag), tag
 
