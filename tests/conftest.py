@@ -54,6 +54,18 @@ WINDOWS_SKIPPED: dict[str, str] = {
     "test_frozen.py": "PyInstaller is not in the Windows lane (and these tests build Linux bundles)",
     "test_bench_smoke.py": "the benchmarks measure the process engine and its Linux peers",
     "reliability/test_chaos.py": POSIX_SIGNALS,
+    "reliability/test_security.py": "it checks Unix sockets and descriptors through /proc/<pid>/fd",
+    "reliability/test_soak.py": "it counts /proc/self/fd (under Wine: the Wine process's own descriptors)",
+    "reliability/test_regressions.py::test_worker_death_is_seen_although_a_process_it_started_lives_on": (
+        POSIX_SIGNALS
+    ),
+    "reliability/test_regressions.py::test_shutdown_while_a_worker_is_being_spawned": (
+        "known failure on Windows, not investigated yet: shutdown waits out the starting worker's reader "
+        "(docs/windows.md)"
+    ),
+    "reliability/test_regressions.py::test_shutdown_waits_for_workers_that_left_the_pool": (
+        "known failure on Windows, not investigated yet: a reader thread outlives shutdown() (docs/windows.md)"
+    ),
     "test_worker_start.py": "it fakes launch failures with POSIX calls (signal.SIGKILL, AF_UNIX, RLIMIT_NOFILE)",
     "compat/test_rf_processes.py::test_send_event_and_wait_is_nacked_when_the_task_is_cancelled": (
         "known failure on Windows, not investigated yet: the nack did not arrive within 30 s (docs/windows.md)"
