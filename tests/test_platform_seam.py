@@ -156,12 +156,14 @@ def test_a_posix_segment_without_its_header_is_refused() -> None:
 
 
 # -- parent death, in a PID namespace -----------------------------------------------------
+@pytest.mark.parametrize("mode", ["trees", "paused"])
 @pytest.mark.parametrize("name", possible())
-def test_workers_and_their_trees_die_with_the_killed_app(tmp_path: Path, name: str) -> None:
-    """The app (tree_app.py) SIGKILLs itself while its tasks run process trees, one holding the GIL.
+def test_workers_and_their_trees_die_with_the_killed_app(tmp_path: Path, name: str, mode: str) -> None:
+    """The app (tree_app.py) SIGKILLs itself while its tasks run process trees, one holding the GIL
+    (``trees``), or while its one task's tree is paused: stopped by SIGSTOP (``paused``).
 
     With posix, only the lifeline pipe's EOF, seen by each worker's watcher
-    process, can end them: nothing Linux-only is armed.
+    process (outside the stopped group), can end them: nothing Linux-only is armed.
     """
     from test_frozen import _need, _pidns_problem
 
@@ -174,13 +176,43 @@ def test_workers_and_their_trees_die_with_the_killed_app(tmp_path: Path, name: s
         p for p in (str(Path(__import__("tasker").__file__).parent.parent), env.get("PYTHONPATH")) if p
     )
     argv = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", sys.executable, str(HERE / "pidns.py")]
-    argv += [str(report_path), "40", "60", "--", sys.executable, str(HERE / "tree_app.py")]
+    argv += [str(report_path), "40", "60", "--", sys.executable, str(HERE / "tree_app.py"), mode]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=90)
     report = json.loads(report_path.read_text())
     assert report["returncode"] == -signal.SIGKILL, done.stdout + done.stderr
     assert f"PLATFORM {name}" in done.stdout, done.stdout
     trees = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("TREES "))[6:])
-    assert len(trees) == 3
-    print(f"\n{name}: app killed: namespace empty after {report['empty_after_s']} s")
+    assert len(trees) == (1 if mode == "paused" else 3)
+    print(f"\n{name}, {mode}: app killed: namespace empty after {report['empty_after_s']} s")
     assert report["left_after_5s"] == {}, "processes outlived the killed app"
     assert report["empty_after_s"] is not None, "the namespace never emptied by itself"
+
+
+def test_without_shm_open_posix_uses_an_unlinked_temporary_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where ``shm_open`` is refused (no /dev/shm), a segment is an unlinked file: still nothing named."""
+    import _posixshmem
+
+    def refused(*args: Any, **kwargs: Any) -> int:
+        raise PermissionError("shm_open refused (a test)")
+
+    monkeypatch.setattr(_posixshmem, "shm_open", refused)
+    posix = named("posix")
+    data = b"tasker" * 300_000
+    segment = posix.payload_segment(memoryview(data))
+    try:
+        link = os.readlink(f"/proc/self/fd/{segment}")
+        assert "/dev/shm/" not in link and link.endswith("(deleted)"), link
+        assert bytes(posix.map_segment(segment)) == data
+    finally:
+        posix.close_handle(segment)
+
+
+def test_a_handoff_closes_its_handles_once() -> None:
+    from tasker._platform._base import Handoff
+
+    closed: list[int] = []
+    read_end, write_end = os.pipe()
+    handoff = Handoff(str(read_end), (read_end, write_end), lambda fd: (closed.append(fd), os.close(fd)))
+    handoff.close()
+    handoff.close()
+    assert closed == [read_end, write_end] and handoff.inherit == ()

@@ -59,11 +59,16 @@ def _raised(error: BaseException) -> BaseException:
 
 
 # -- errors ---------------------------------------------------------------------------------
-class Picky(Exception):
-    """Pickles, but its __init__ needs two arguments: it cannot be rebuilt."""
+# (Classes made by the tests that use them: a library that reduces every exception class
+# known when it is installed, as Dask's tblib support does, must not decide what they do.)
+def _picky() -> type[Exception]:
+    class Picky(Exception):
+        """Pickles, but its __init__ needs two arguments: it cannot be rebuilt."""
 
-    def __init__(self, a: int, b: int) -> None:
-        super().__init__(f"{a}/{b}")
+        def __init__(self, a: int, b: int) -> None:
+            super().__init__(f"{a}/{b}")
+
+    return Picky
 
 
 class LoudStr(Exception):
@@ -101,11 +106,12 @@ def test_an_error_keeps_its_type_text_and_traceback(carry: Callable[[list[Any]],
 def test_an_error_that_cannot_be_rebuilt_becomes_a_remote_task_error(
     carry: Callable[[list[Any]], list[Any]],
 ) -> None:
-    described = describe_error(_raised(Picky(1, 2)))
+    picky = _picky()
+    described = describe_error(_raised(picky(1, 2)))
     assert described[0] is None  # checked in the worker: it would not rebuild
     error = rebuild_error(tuple(carry(_fields(described))))
     assert type(error) is RemoteTaskError
-    assert str(error) == f"{__name__}.Picky: 1/2"
+    assert str(error) == f"{__name__}.{picky.__qualname__}: 1/2"
 
 
 @pytest.mark.parametrize(
@@ -368,11 +374,44 @@ def test_the_reporter_thread_sends_a_change() -> None:
     cell = CountingCell(reporter)
     cells.append(cell)
     reporter.start()
-    cell._message = "working"
-    cell._changed()
-    assert cell.reported.wait(30)
-    assert cell.reports[0] == (0.0, "working")
-    cells.clear()  # (a daemon thread, idle from here on)
+    try:
+        cell._message = "working"
+        cell._changed()
+        assert cell.reported.wait(30)
+        assert cell.reports[0] == (0.0, "working")
+    finally:
+        reporter.stop()
+    assert not reporter.thread.is_alive()
+
+
+class TickingCell(CountingCell):
+    def __init__(self, reporter: Reporter) -> None:
+        super().__init__(reporter)
+        self.ticks = 0
+
+    def tick(self, now: float, interval: float) -> float | None:
+        self.ticks += 1
+        return super().tick(now, interval)
+
+
+def test_a_throttled_reporter_sleeps_through_a_flood_of_changes() -> None:
+    # A task that sets its progress in a tight loop wakes the reporter on every call;
+    # while the next report is not due, the reporter must not look again each time.
+    cells: list[TickingCell] = []
+    reporter = Reporter(3600.0, lambda: cells, name="tasker-test-reporter")
+    cell = TickingCell(reporter)
+    cells.append(cell)
+    reporter.start()
+    try:
+        cell._changed()
+        assert cell.reported.wait(30)
+        for i in range(200_000):  # the GIL passes to the reporter many times meanwhile
+            cell._progress = i
+            cell._changed()
+    finally:
+        reporter.stop()
+    assert cell.reports == [(0.0, None)]  # the next report is an hour away
+    assert cell.ticks <= 3, f"the reporter looked {cell.ticks} times while throttled"
 
 
 def _cells() -> list[WorkerCell]:

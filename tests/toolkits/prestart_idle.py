@@ -37,7 +37,7 @@ def drive(mgr: TaskManager, after: Any, quit_loop: Any) -> None:
     def poll() -> None:
         polls[0] += 1
         pool = mgr._lifecycle.runners.get("process") if report["prestart_calls"] else None
-        ready = [w.proc.pid for w in getattr(pool, "_workers", ()) if w.state.name == "READY"]
+        ready = [w.proc.pid for w in getattr(pool, "workers", ()) if w.state.name == "READY"]
         if not ready and polls[0] < LIMIT_POLLS:
             after(POLL_MS, poll)
             return

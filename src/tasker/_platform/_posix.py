@@ -19,7 +19,9 @@ process suites with this implementation, which uses no memfd, no pidfd, no
                    watcher leaves the group and ends when its worker ends (a
                    pipe only the worker holds reaches EOF; a worker that stops
                    normally reaps it). An idle worker whose channel ends (the
-                   parent died) SIGKILLs its own group as it exits. It is the worker's child: a task that
+                   parent died) SIGKILLs its own group as it exits. (No kqueue:
+                   the pipe's EOF reaches a watcher on every POSIX system, however
+                   the parent died.) It is the worker's child: a task that
                    calls ``os.wait()`` with no child of its own waits for the
                    worker's end instead of getting ``ChildProcessError``
     memory         psutil (``memory_info().rss``)

@@ -92,22 +92,38 @@ class Reporter:
     ) -> None:
         self.interval = interval
         self.cells = cells
-        self.wake = threading.Event()  # a cell changed
+        self.wake = threading.Event()  # a cell changed (waited for only while nothing is due)
+        self.stopping = threading.Event()  # Invariant: once set, the thread ends at its next look
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self.thread.start()
 
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the thread (a worker process never needs to: it ends with the process)."""
+        self.stopping.set()
+        self.wake.set()
+        if self.thread.ident is not None and self.thread is not threading.current_thread():
+            self.thread.join(timeout)
+
+    def look(self, now: float) -> float | None:
+        """One pass over the cells: report what is due; when the next one is (None: nothing waits)."""
+        due: float | None = None
+        for cell in list(self.cells()):
+            try:
+                at = cell.tick(now, self.interval)
+            except Exception:  # the transport is closing
+                continue
+            if at is not None:
+                due = at if due is None else min(due, at)
+        return due
+
     def _run(self) -> None:
-        while True:
+        while not self.stopping.is_set():
             self.wake.clear()  # before looking: a change made while we look wakes the next wait
             now = time.monotonic()
-            due: float | None = None
-            for cell in list(self.cells()):
-                try:
-                    at = cell.tick(now, self.interval)
-                except Exception:  # the transport is closing
-                    continue
-                if at is not None:
-                    due = at if due is None else min(due, at)
-            self.wake.wait(None if due is None else max(0.0, due - now))
+            due = self.look(now)
+            if due is None:
+                self.wake.wait()  # idle until a cell changes
+            else:  # throttled: a task setting its progress in a loop must not wake us each time
+                self.stopping.wait(max(0.0, due - now))
