@@ -1,45 +1,27 @@
-"""Where the process engine does not run, ``run_process`` refuses at the call.
+"""The process engine runs on every platform tasker supports (Linux, other POSIX, Windows).
 
-On Windows (scripts/test-windows) the refusal is checked end to end; everywhere,
-the refusing factory itself is checked, so its message cannot rot unseen.
+On Windows (scripts/test-windows) a process task runs end to end next to a
+thread task; everywhere, the runner is the real pool.
 """
 
 from __future__ import annotations
 
-import sys
-
-import pytest
-
-from tasker import TaskError, TaskManager, UnsupportedPlatformError
+from tasker import TaskManager
 from tasker.runners import process
+from tasker.runners.process._pool import ProcessRunner
 from tasker.schedulers import ManualScheduler
 
 import jobs
 
 
-def test_the_refusing_factory_names_the_platform_and_the_way_out() -> None:
-    with pytest.raises(UnsupportedPlatformError) as caught:
-        process.refuse(None, None)
-    message = str(caught.value)
-    assert repr(sys.platform) in message
-    assert "run_thread" in message and "docs/windows.md" in message
-    assert isinstance(caught.value, TaskError) and isinstance(caught.value, NotImplementedError)
+def test_the_runner_is_the_real_pool() -> None:
+    assert process.ProcessRunner is ProcessRunner
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="the process engine does not run on Windows yet")
-def test_where_the_engine_runs_the_runner_is_the_real_one() -> None:
-    assert process.ProcessRunner is not process.refuse
-
-
-@pytest.mark.skipif(sys.platform != "win32", reason="the refusal end to end: on Windows")
-def test_on_windows_run_process_raises_at_the_call_and_threads_go_on() -> None:
+def test_a_process_task_and_a_thread_task_run_side_by_side() -> None:
     scheduler = ManualScheduler()
-    with TaskManager(main_thread_scheduler=scheduler) as mgr:
-        with pytest.raises(UnsupportedPlatformError, match="win32"):
-            mgr.run_process(jobs.SYNC["ok"], 5, key="p")
-        assert mgr.get_task("p") is None and not mgr.has_tasks()  # no task left pending
-        with pytest.raises(UnsupportedPlatformError):  # every call, not only the first
-            mgr.run_process(jobs.SYNC["ok"], 5)
-        task = mgr.run_thread(jobs.SYNC["ok"], 5)
-        assert scheduler.pump_until(task.is_final, 15.0)
-        assert task.result() == 10
+    with TaskManager(main_thread_scheduler=scheduler, max_processes=1) as mgr:
+        remote = mgr.run_process(jobs.SYNC["ok"], 5, key="p")
+        local = mgr.run_thread(jobs.SYNC["ok"], 6)
+        assert scheduler.pump_until(lambda: remote.is_final() and local.is_final(), 60.0)
+        assert (remote.result(), local.result()) == (10, 12)

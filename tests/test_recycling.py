@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections import Counter
 from pathlib import Path
@@ -32,6 +33,10 @@ def _state(pid: int) -> str:
 
 
 def _gone(pid: int) -> bool:
+    if sys.platform == "win32":  # no /proc
+        from tasker._platform._windows_procs import is_alive
+
+        return not is_alive(pid)
     return not os.path.exists(f"/proc/{pid}") or _state(pid) == "Z"
 
 

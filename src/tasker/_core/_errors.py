@@ -82,8 +82,8 @@ class RemoteTaskError(TaskError):
 class UnsupportedPlatformError(TaskError, NotImplementedError):
     """This kind of task does not run on this platform: raised by the call that starts one.
 
-    E.g. ``run_process`` on Windows, where the process engine does not run yet
-    (docs/windows.md): the call raises at once, so no task is left pending.
+    A runner that cannot run where it is loaded refuses in its factory
+    (docs/architecture.md): the call raises at once, so no task is left pending.
     """
 
 

@@ -10,15 +10,17 @@
 * mappings of tasker's shared-memory payloads (results and events of 1 MiB and
   more travel through them; each must be gone once its data is dropped).
 
-What the checks read is Linux's ``/proc``; elsewhere they see no process and no
-mapping. Things that are on their way out get a bounded grace (threads are
-joined, processes waited for, garbage collected) before they count.
+What the checks read is Linux's ``/proc`` (on Windows, processes from a Toolhelp
+snapshot); elsewhere they see no process and no mapping. Things that are on their
+way out get a bounded grace (threads are joined, processes waited for, garbage
+collected) before they count.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -42,6 +44,10 @@ LeftBehindError.__module__ = "tasker.testing"  # as tracebacks show it
 
 def child_pids() -> set[int]:
     """PIDs of this process's live (not zombie) children."""
+    if sys.platform == "win32":  # no /proc: a Toolhelp snapshot
+        from .._platform._windows_procs import child_pids as windows_child_pids
+
+        return windows_child_pids()
     me = os.getpid()
     found: set[int] = set()
     try:

@@ -16,22 +16,18 @@ What every remote runner shares (the worker cell and reporter, the app-side
 relay, errors, records, warnings, pickles + shared memory) is ``runners._remote``.
 
 ``ProcessRunner`` loads on first use: a worker process imports ``_child`` alone,
-not the pool. On a platform the engine does not run on (Windows, until the
-platform seam ``tasker._platform`` has its Windows implementation; docs/windows.md),
-``ProcessRunner`` is a factory that refuses and ``prepare_first`` (what a fresh
-manager's first ``run_process`` calls in the caller's thread) raises too: the
-first ``run_process`` raises ``UnsupportedPlatformError`` at the call, rather than
-leaving its task pending while workers fail to start. Elsewhere ``prepare_first``
-pickles the call there and then, unless pickle surely takes it and nothing can
-change it any more (``plain_call``): then the pool's ``prepare`` pickles it on the
-starter thread, and the caller imports neither pickle nor the payload code.
+not the pool. ``prepare_first`` (what a fresh manager's first ``run_process``
+calls in the caller's thread) pickles the call there and then, unless pickle
+surely takes it and nothing can change it any more (``plain_call``): then the
+pool's ``prepare`` pickles it on the starter thread, and the caller imports
+neither pickle nor the payload code.
 """
 
 from __future__ import annotations
 
 import sys
 from types import FunctionType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .._remote._payload import Call
@@ -39,26 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ProcessRunner", "prepare_first"]
 
-#: The engine runs here (a system with an implementation in ``tasker._platform``).
-SUPPORTED = sys.platform != "win32"
-
-
-def refuse(lifecycle: Any = None, options: Any = None) -> NoReturn:
-    """The runner factory where the engine does not run: raise, naming the platform."""
-    from ..._core._errors import UnsupportedPlatformError
-
-    raise UnsupportedPlatformError(
-        f"process tasks do not run on this platform ({sys.platform!r}) yet: tasker's process engine "
-        "runs on Linux, macOS and the BSDs (tasker._platform has no implementation for this system); "
-        "run_thread and add_coroutine work here (see docs/windows.md)"
-    )
-
 
 def prepare_first(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
     """A fresh manager's first process call, checked in the caller's thread: pickled now,
     or None when ``plain_call`` says the starter thread may pickle it as well (``_firststart``)."""
-    if not SUPPORTED:
-        refuse()
     if plain_call(func, args, kwargs):
         return None
     from .._remote._payload import prepare_call
@@ -105,8 +85,6 @@ def _plain(value: Any, depth: int = 2) -> bool:
 
 def __getattr__(name: str) -> Any:
     if name == "ProcessRunner":
-        if not SUPPORTED:
-            return refuse
         from ._pool import ProcessRunner
 
         return ProcessRunner

@@ -1,0 +1,462 @@
+"""The process engine on Windows: a named pipe, a tagged mmap, a Job Object per worker.
+
+    channel        a duplex named pipe made and connected inside the parent
+                   (``multiprocessing``'s ``Pipe``: first instance, remote clients
+                   refused); the worker's end is a handle inherited by that child
+                   alone (``STARTUPINFO``'s ``handle_list``). A message is one
+                   ``send_bytes``; payloads travel in band (no descriptors to pass)
+    shared memory  the cancel flags: an mmap with a random 128-bit tag
+                   (``Local\\tasker-…``, the creator's default DACL); the worker
+                   opens it by that tag (its command line)
+    tree kill      the worker is started suspended, put in a Job Object of its
+                   own with KILL_ON_JOB_CLOSE, then resumed: everything it starts
+                   is in the job too; ``TerminateJobObject`` kills the tree
+    pause          NtSuspendProcess / NtResumeProcess of each process in the job
+                   (each proven in it by ``IsProcessInJob`` through its handle)
+    parent death   the job's only handle is the parent's: when the application
+                   dies, however, Windows closes it and kills every job's processes
+    memory         the worker's working set (K32GetProcessMemoryInfo, its handle)
+    proof          the process handle Popen holds; a job's member opened by pid
+                   is used only once IsProcessInJob says it is in our job
+
+A venv's ``python.exe`` is a launcher that runs the base interpreter as its own
+child (its pid, handle and memory would be the launcher's): like
+``multiprocessing``, ``spawn`` starts the base interpreter and names the venv in
+``__PYVENV_LAUNCHER__``. Library note: ``psutil`` suspends and measures processes
+by pid, and knows no Job Objects; the calls here go through the handles of our
+own job and process (``ctypes``: kernel32 and ntdll).
+"""
+
+from __future__ import annotations
+
+import sys
+
+assert sys.platform == "win32"  # (mypy checks this module with --platform win32)
+
+import _winapi  # noqa: E402
+import ctypes  # noqa: E402
+import logging  # noqa: E402
+import mmap  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import subprocess  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from ctypes import wintypes  # noqa: E402
+from multiprocessing.connection import Pipe, PipeConnection  # noqa: E402
+from typing import Any  # noqa: E402
+
+from ._base import Features, Handoff, Lifeline, Platform  # noqa: E402
+
+_kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+_ntdll = ctypes.WinDLL("ntdll")
+_kernel32.CreateJobObjectW.restype = wintypes.HANDLE
+_kernel32.CreateJobObjectW.argtypes = (ctypes.c_void_p, wintypes.LPCWSTR)
+_kernel32.OpenProcess.restype = wintypes.HANDLE
+_kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+_kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
+_kernel32.AssignProcessToJobObject.argtypes = (wintypes.HANDLE, wintypes.HANDLE)
+_kernel32.TerminateJobObject.argtypes = (wintypes.HANDLE, wintypes.UINT)
+_kernel32.SetInformationJobObject.argtypes = (wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD)
+_kernel32.QueryInformationJobObject.argtypes = (
+    wintypes.HANDLE,
+    ctypes.c_int,
+    ctypes.c_void_p,
+    wintypes.DWORD,
+    ctypes.c_void_p,
+)
+_kernel32.IsProcessInJob.argtypes = (wintypes.HANDLE, wintypes.HANDLE, ctypes.POINTER(wintypes.BOOL))
+_kernel32.K32GetProcessMemoryInfo.argtypes = (wintypes.HANDLE, ctypes.c_void_p, wintypes.DWORD)
+_ntdll.NtSuspendProcess.argtypes = (wintypes.HANDLE,)
+_ntdll.NtResumeProcess.argtypes = (wintypes.HANDLE,)
+
+CREATE_SUSPENDED = 0x00000004
+PROCESS_SUSPEND_RESUME = 0x0800
+PROCESS_QUERY_INFORMATION = 0x0400  # (IsProcessInJob under Wine needs it; the limited right is not enough)
+PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000
+_EXTENDED_LIMIT_INFORMATION = 9
+_BASIC_PROCESS_ID_LIST = 3
+#: The exit code of the processes of a job it kills (TerminateJobObject).
+KILLED_EXIT_CODE = 0xC000013A  # STATUS_CONTROL_C_EXIT: what Windows itself uses for a forced end
+#: At most this many processes of one job are suspended or resumed (a worker and what its task started).
+MAX_JOB_PROCESSES = 1024
+
+
+class _BasicLimits(ctypes.Structure):
+    _fields_ = [
+        ("PerProcessUserTimeLimit", ctypes.c_int64),
+        ("PerJobUserTimeLimit", ctypes.c_int64),
+        ("LimitFlags", wintypes.DWORD),
+        ("MinimumWorkingSetSize", ctypes.c_size_t),
+        ("MaximumWorkingSetSize", ctypes.c_size_t),
+        ("ActiveProcessLimit", wintypes.DWORD),
+        ("Affinity", ctypes.c_size_t),
+        ("PriorityClass", wintypes.DWORD),
+        ("SchedulingClass", wintypes.DWORD),
+    ]
+
+
+class _ExtendedLimits(ctypes.Structure):
+    _fields_ = [
+        ("BasicLimitInformation", _BasicLimits),
+        ("IoInfo", ctypes.c_ulonglong * 6),
+        ("ProcessMemoryLimit", ctypes.c_size_t),
+        ("JobMemoryLimit", ctypes.c_size_t),
+        ("PeakProcessMemoryUsed", ctypes.c_size_t),
+        ("PeakJobMemoryUsed", ctypes.c_size_t),
+    ]
+
+
+class _PidList(ctypes.Structure):
+    _fields_ = [
+        ("NumberOfAssignedProcesses", wintypes.DWORD),
+        ("NumberOfProcessIdsInList", wintypes.DWORD),
+        ("ProcessIdList", ctypes.c_size_t * MAX_JOB_PROCESSES),
+    ]
+
+
+class _MemoryCounters(ctypes.Structure):
+    _fields_ = [
+        ("cb", wintypes.DWORD),
+        ("PageFaultCount", wintypes.DWORD),
+        ("PeakWorkingSetSize", ctypes.c_size_t),
+        ("WorkingSetSize", ctypes.c_size_t),
+        ("QuotaPeakPagedPoolUsage", ctypes.c_size_t),
+        ("QuotaPagedPoolUsage", ctypes.c_size_t),
+        ("QuotaPeakNonPagedPoolUsage", ctypes.c_size_t),
+        ("QuotaNonPagedPoolUsage", ctypes.c_size_t),
+        ("PagefileUsage", ctypes.c_size_t),
+        ("PeakPagefileUsage", ctypes.c_size_t),
+    ]
+
+
+def _failed(what: str) -> OSError:
+    code = ctypes.get_last_error()
+    return OSError(0, f"{what} failed: {ctypes.FormatError(code)}", None, code)
+
+
+# -- the channel -------------------------------------------------------------------------
+class PipeChannel:
+    """One end of a duplex named pipe; each message is one ``send_bytes`` (no fds on Windows)."""
+
+    def __init__(self, conn: PipeConnection) -> None:
+        self.conn = conn
+
+    def send(self, body: bytes | bytearray | memoryview, handles: Sequence[int] = (), prefix: bytes = b"") -> None:
+        if handles:
+            raise ValueError("file descriptors cannot travel over a Windows pipe (payloads go in band)")
+        try:
+            if prefix:
+                self.conn.send_bytes(prefix + bytes(body))
+            else:
+                self.conn.send_bytes(body)
+        except (EOFError, ValueError) as error:  # (closed: the same as a socket's OSError)
+            raise BrokenPipeError(str(error)) from error
+
+    def recv(self) -> tuple[bytearray, list[int]]:
+        """One message; ``EOFError`` when the peer is gone."""
+        try:
+            data = self.conn.recv_bytes()
+        except OSError as error:  # ERROR_BROKEN_PIPE and the like: the peer is gone
+            raise EOFError(f"peer closed the pipe ({error})") from error
+        return bytearray(data), []
+
+    def wait_readable(self, timeout: float | None) -> bool:
+        """Is a message (or the end) there within ``timeout`` s?"""
+        try:
+            return self.conn.poll(timeout)
+        except (OSError, EOFError):
+            return True  # the next recv raises EOFError
+
+    def close(self) -> None:
+        if not self.conn.closed:
+            self.conn.close()
+
+
+def open_channel() -> tuple[PipeChannel, int]:
+    """The parent's end, and the handle of the worker's end (inheritable: hand it to one child, then close)."""
+    parent, child = Pipe(duplex=True)
+    handle = child.fileno()
+    os.set_handle_inheritable(handle, True)
+    # The connection object must not close the handle when collected: the caller owns it now.
+    child._handle = None  # type: ignore[attr-defined]
+    return PipeChannel(parent), handle
+
+
+def close_handle(handle: int) -> None:
+    _winapi.CloseHandle(handle)
+
+
+def child_channel(handle: int) -> PipeChannel:
+    """The worker's end, from the handle it inherited; no process it starts inherits it again."""
+    os.set_handle_inheritable(handle, False)
+    return PipeChannel(PipeConnection(handle))
+
+
+# -- control memory --------------------------------------------------------------------------
+def control_memory(size: int) -> tuple[mmap.mmap, str]:
+    """``size`` zeroed bytes shared with one worker by a random 128-bit tag: the map and the tag."""
+    tag = f"Local\\tasker-{os.getpid()}-{secrets.token_hex(16)}"
+    return mmap.mmap(-1, size, tagname=tag), tag
+
+
+def open_control_memory(tag: str, size: int) -> mmap.mmap:
+    return mmap.mmap(-1, size, tagname=tag)
+
+
+# -- the worker's process and its job ---------------------------------------------------------
+class JobProcess(subprocess.Popen[bytes]):
+    """A worker started inside a Job Object of its own that dies with it and with the application.
+
+    Started suspended, put in the job, then resumed: nothing it starts can escape
+    the job. The job's handle is ours alone (not inheritable); when it closes —
+    ``release`` after the worker is reaped, or the application's death — Windows
+    kills every process left in the job (``KILL_ON_JOB_CLOSE``).
+    """
+
+    #: Never true on Windows: a process handle keeps the exit status for us.
+    reaped_elsewhere = False
+
+    def __init__(self, args: Sequence[str], *, handles: Sequence[int] = (), **kwargs: Any) -> None:
+        self._job_lock = threading.Lock()
+        # Invariant (under _job_lock): _job is our open job handle until release(); the
+        # worker process and everything it started are in it.
+        self._job: int | None = _new_job()
+        self.suspended = False
+        info = subprocess.STARTUPINFO(lpAttributeList={"handle_list": list(handles)}) if handles else None
+        try:
+            super().__init__(args, startupinfo=info, close_fds=True, creationflags=CREATE_SUSPENDED, **kwargs)
+            if not _kernel32.AssignProcessToJobObject(self._job, int(self._handle)):  # type: ignore[attr-defined]
+                raise _failed("AssignProcessToJobObject")
+        except BaseException:
+            self._close_job()  # (kills the suspended process, if it was made)
+            raise
+        status = _ntdll.NtResumeProcess(int(self._handle))  # type: ignore[attr-defined]
+        if status != 0:
+            self._close_job()
+            raise OSError(f"NtResumeProcess failed: NTSTATUS {status & 0xFFFFFFFF:#x}")
+
+    def kill_tree(self) -> None:
+        """Kill the worker and every process in its job (what its tasks started)."""
+        with self._job_lock:
+            if self._job is not None:
+                _kernel32.TerminateJobObject(self._job, KILLED_EXIT_CODE)
+
+    def suspend_tree(self, stop: bool) -> None:
+        """Suspend (``stop``) or resume every process in the job."""
+        call = _ntdll.NtSuspendProcess if stop else _ntdll.NtResumeProcess
+        with self._job_lock:
+            if self._job is None or self.suspended == stop:
+                return
+            self.suspended = stop
+            handles = _job_processes(self._job)
+            for handle in handles:
+                try:
+                    call(handle)
+                finally:
+                    _kernel32.CloseHandle(handle)
+        if not handles and self.returncode is None:
+            logging.getLogger("tasker").warning(
+                "tasker: could not %s worker process %d: no process of its job could be opened and "
+                "proven in it (access rights?)",
+                "suspend" if stop else "resume",
+                self.pid,
+            )
+
+    def poll(self) -> int | None:
+        """The exit code once it has ended (what it started is killed first), else None."""
+        code = super().poll()
+        if code is not None:
+            self.kill_tree()
+        return code
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = super().wait(timeout)
+        self.kill_tree()
+        return code
+
+    def rss(self) -> int | None:
+        """The worker's working set in bytes (None once it is gone)."""
+        if self.returncode is not None:
+            return None
+        counters = _MemoryCounters(cb=ctypes.sizeof(_MemoryCounters))
+        handle = int(self._handle)  # type: ignore[attr-defined]
+        if not _kernel32.K32GetProcessMemoryInfo(handle, ctypes.byref(counters), counters.cb):
+            return None
+        return int(counters.WorkingSetSize)
+
+    def release(self) -> None:
+        """Close the job once the worker is reaped: what is left in it is killed (idempotent)."""
+        if self.returncode is not None:
+            self._close_job()
+
+    def _close_job(self) -> None:
+        with self._job_lock:
+            job, self._job = self._job, None
+        if job is not None:
+            _kernel32.CloseHandle(job)
+
+    def __del__(self) -> None:
+        if getattr(self, "_job_lock", None) is not None:
+            self._close_job()
+        super().__del__()
+
+
+def _new_job() -> int:
+    job = _kernel32.CreateJobObjectW(None, None)
+    if not job:
+        raise _failed("CreateJobObjectW")
+    limits = _ExtendedLimits()
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+    if not _kernel32.SetInformationJobObject(
+        job, _EXTENDED_LIMIT_INFORMATION, ctypes.byref(limits), ctypes.sizeof(limits)
+    ):
+        error = _failed("SetInformationJobObject")
+        _kernel32.CloseHandle(job)
+        raise error
+    return int(job)
+
+
+def _job_processes(job: int) -> list[int]:
+    """Handles (suspend/resume, query) of the processes in ``job``, each proven to be in it."""
+    pids = _PidList()
+    if not _kernel32.QueryInformationJobObject(
+        job, _BASIC_PROCESS_ID_LIST, ctypes.byref(pids), ctypes.sizeof(pids), None
+    ):
+        return []
+    handles = []
+    for index in range(pids.NumberOfProcessIdsInList):
+        handle = _kernel32.OpenProcess(
+            PROCESS_SUSPEND_RESUME | PROCESS_QUERY_INFORMATION | PROCESS_QUERY_LIMITED_INFORMATION,
+            False,
+            int(pids.ProcessIdList[index]),
+        )
+        if not handle:
+            continue  # ended meanwhile
+        inside = wintypes.BOOL(False)
+        if _kernel32.IsProcessInJob(handle, job, ctypes.byref(inside)) and inside.value:
+            handles.append(int(handle))
+        else:  # the pid was freed and given to a process that is not ours
+            _kernel32.CloseHandle(handle)
+    return handles
+
+
+def job_pids(proc: JobProcess) -> set[int]:
+    """The pids of the processes in the worker's job now (for tests and diagnostics)."""
+    with proc._job_lock:
+        if proc._job is None:
+            return set()
+        pids = _PidList()
+        if not _kernel32.QueryInformationJobObject(
+            proc._job, _BASIC_PROCESS_ID_LIST, ctypes.byref(pids), ctypes.sizeof(pids), None
+        ):
+            raise _failed("QueryInformationJobObject")
+        return {int(pids.ProcessIdList[i]) for i in range(pids.NumberOfProcessIdsInList)}
+
+
+def interpreter() -> tuple[str, dict[str, str]]:
+    """The python.exe to start workers with, and what its environment needs.
+
+    A venv's ``python.exe`` is a launcher that runs the base interpreter as its own
+    child: the worker's pid, handle and memory would be the launcher's. Like
+    ``multiprocessing``, start the base interpreter and tell it the venv's.
+    """
+    base = getattr(sys, "_base_executable", sys.executable)
+    if sys.prefix != sys.base_prefix and base and os.path.normcase(base) != os.path.normcase(sys.executable):
+        return base, {"__PYVENV_LAUNCHER__": sys.executable}
+    return sys.executable, {}
+
+
+def _own_rss() -> int:
+    counters = _MemoryCounters(cb=ctypes.sizeof(_MemoryCounters))
+    if not _kernel32.K32GetProcessMemoryInfo(_winapi.GetCurrentProcess(), ctypes.byref(counters), counters.cb):
+        return 0
+    return int(counters.WorkingSetSize)
+
+
+class Windows:
+    """``_base.Platform`` on Windows (see the module docstring)."""
+
+    name = "windows"
+    shares_payloads = False  # in band over the pipe: no descriptors travel with a message
+    features = Features(
+        name="windows",
+        channel="duplex named pipe made inside the parent; the worker's end inherited by it alone",
+        shared_memory="cancel flags: mmap with a random tag; payloads in band over the pipe",
+        tree_kill="a Job Object per worker (KILL_ON_JOB_CLOSE): TerminateJobObject",
+        pause="NtSuspendProcess / NtResumeProcess of every process in the job",
+        parent_death="the job's only handle is the parent's: Windows kills the job when the app dies",
+        memory="K32GetProcessMemoryInfo (working set) through the worker's handle",
+        proof="process handles; a job member opened by pid only if IsProcessInJob",
+    )
+
+    # -- parent side ------------------------------------------------------------------
+    def lifeline(self) -> Lifeline:
+        return Lifeline(Handoff("-"))  # (the Job Object is the lifeline: nothing to hand over)
+
+    def channel_pair(self) -> tuple[PipeChannel, Handoff]:
+        channel, handle = open_channel()
+        return channel, Handoff(str(handle), (handle,), close_handle)
+
+    def control_memory(self, size: int) -> tuple[mmap.mmap, Handoff]:
+        memory, tag = control_memory(size)
+        return memory, Handoff(tag)
+
+    def spawn(self, argv: list[str], inherit: Sequence[int], env: dict[str, str]) -> JobProcess:
+        if argv and argv[0] == sys.executable:
+            exe, extra = interpreter()
+            argv, env = [exe, *argv[1:]], {**env, **extra}
+        return JobProcess(argv, handles=inherit, stdin=subprocess.DEVNULL, env=env)
+
+    def frozen_boot(self, data: bytes) -> tuple[list[str], Handoff]:
+        """A pipe whose read end the worker inherits: ``spawn_main(pipe_handle=N)`` duplicates it there.
+
+        (No ``parent_pid``: the handle is the worker's own, not one to take from the parent.)
+        """
+        read_end, write_end = _winapi.CreatePipe(None, 0)
+        try:
+            _winapi.WriteFile(write_end, data)  # a few hundred bytes: the pipe holds them, no blocking
+        except BaseException:
+            _winapi.CloseHandle(read_end)
+            raise
+        finally:
+            _winapi.CloseHandle(write_end)
+        os.set_handle_inheritable(read_end, True)
+        return [f"pipe_handle={read_end}"], Handoff(str(read_end), (read_end,), close_handle)
+
+    def set_idle(self, tid: int, idle: bool) -> bool:
+        return False  # (workers boot at normal priority here)
+
+    # -- large payloads: not shared here (``shares_payloads``) ---------------------------
+    def payload_segment(self, data: memoryview) -> int:
+        raise NotImplementedError("payloads travel in band on Windows (shares_payloads is False)")
+
+    def map_segment(self, handle: int) -> Any:
+        raise NotImplementedError("payloads travel in band on Windows (shares_payloads is False)")
+
+    def close_handle(self, handle: int) -> None:
+        try:
+            close_handle(handle)
+        except OSError:
+            pass
+
+    # -- worker side ------------------------------------------------------------------
+    def worker_channel(self, arg: str) -> PipeChannel:
+        return child_channel(int(arg))
+
+    def worker_control(self, arg: str, size: int) -> mmap.mmap:
+        return open_control_memory(arg, size)
+
+    def watch_parent(self, arg: str) -> None:
+        """Nothing to start: the worker is in a Job Object that dies with the parent's handle of it.
+
+        (``_base.EXIT_PARENT_GONE`` is never seen here: Windows ends the job's processes itself.)
+        """
+        del arg
+
+    def own_rss(self) -> Callable[[], int] | None:
+        return _own_rss
+
+
+PLATFORM: Platform = Windows()
