@@ -259,4 +259,4 @@ def test_the_gtk_demo_can_be_used_through_at_spi_alone(a11y_stack: None, tmp_pat
     assert r["status_bars"] == ["Overall progress"]
     assert r["rows"] == [{"name": "index photos", "bars": ["index photos"],
                           "buttons": ["Pause index photos", "Cancel index photos"]}]
-    assert r["cancelling"].startswith("Cancelling… (")  # the bar's description, after "Cancel index photos"
+    assert r["cancelling"].startswith("Cancelling… (Indexing")  # the bar's description, after "Cancel index photos"
