@@ -41,7 +41,7 @@ from tasker import TaskManager
 
 import jobs
 
-BOUND = 20.0  # seconds for any wait here
+BOUND = 60.0  # seconds for any wait here: a hang guard (a starved machine took over 20 s)
 PIDFD_OPEN = os.pidfd_open  # the app's own (PIDFD ``none``: tasker must do without)
 
 #: The unrelated process: it writes the name of every catchable signal it gets, and exits on SIGUSR2.

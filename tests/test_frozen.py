@@ -26,7 +26,7 @@ import pytest
 
 import tasker
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(1500)
 
 HERE = Path(__file__).parent
 APP_DIR = HERE / "frozen"
@@ -138,7 +138,7 @@ def bundles(tmp_path_factory: pytest.TempPathFactory, pidns: None) -> dict[str, 
                     cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 )  # fmt: skip
         for mode, proc in procs.items():
-            assert proc.wait(timeout=500) == 0, f"PyInstaller {mode} failed:\n{logs[mode].read_text()[-3000:]}"
+            assert proc.wait(timeout=1200) == 0, f"PyInstaller {mode} failed:\n{logs[mode].read_text()[-3000:]}"
     finally:
         for proc in procs.values():
             if proc.poll() is None:

@@ -212,3 +212,29 @@ def test_the_dashboard_listens_only_when_asked(start_app: Any) -> None:
             pass
     assert served == [state["scheduler"]]  # the scheduler's dashboard, as the app asked
     assert app.finish() == "canceled"
+
+
+def test_without_a_dashboard_port_8787_is_left_alone() -> None:
+    """Another program on Dask's dashboard port (8787): the embedded cluster neither tries it
+    nor warns "Port 8787 is already in use" (which failed the GTK cluster tests beside
+    another cluster on the same machine)."""
+    import socket
+    import warnings
+
+    need_dask()
+    from tasker.runners.cluster._connect import Connection
+
+    with socket.socket() as other:
+        try:
+            other.bind(("127.0.0.1", 8787))
+            other.listen()
+        except OSError:  # some other program has it already: the same situation
+            pass
+        connection = Connection("local", 1)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                connection.get()
+        finally:
+            connection.close()
+    assert not [str(w.message) for w in caught if "8787" in str(w.message)]
