@@ -128,6 +128,9 @@ class Connection:
         # Dask gives its scheduler and each worker an HTTP server whatever the options (the
         # scheduler's on 8787 or a free port): without a dashboard they serve nothing and the
         # ones running now stop listening (``stop_http``); a worker its nanny restarts serves nothing.
+        # Without a dashboard, the scheduler's server still binds: on a free loopback port, never
+        # Dask's default 8787 (another cluster on the machine may hold it: Dask then warns
+        # "Port 8787 is already in use" into the application's stderr).
         quiet = {} if dashboard is not False else NO_HTTP_ROUTES
         with dask.config.set(quiet):
             self.cluster = distributed.LocalCluster(
@@ -137,7 +140,8 @@ class Connection:
                 host="127.0.0.1",
                 protocol="tls://",
                 security=security,
-                dashboard_address="127.0.0.1:0" if dashboard is True else dashboard or None,
+                dashboard_address="127.0.0.1:0" if dashboard is True or dashboard is False else dashboard,
+                scheduler_kwargs={"dashboard": False} if dashboard is False else None,
                 worker_dashboard_address=None,
             )
         client = distributed.Client(self.cluster, security=security, set_as_default=False)
