@@ -26,6 +26,15 @@ from tasker.testing import payload_mappings as memfd_maps
 
 import jobs
 
+try:  # no wall-clock bound in any test: hypothesis's per-example deadline (200 ms) fails a
+    # correct example that a loaded machine merely descheduled
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("tasker", deadline=None)
+    _hypothesis_settings.load_profile("tasker")
+except ImportError:  # a lane without hypothesis runs no property test
+    pass
+
 __all__ = [
     "Harness", "children", "memfd_maps", "shut_down_and_check_leaks", "tasker_threads", "wait_for",
 ]

@@ -97,6 +97,13 @@ def test_progress_stays_in_unit_interval(chain: list[tuple[float, float]], value
     assert 0.0 <= cell._progress <= 1.0
 
 
+def test_property_tests_have_no_deadline() -> None:
+    """A deadline is a wall-clock bound: on a loaded machine a correct example can exceed it."""
+    from hypothesis import settings
+
+    assert settings().deadline is None
+
+
 def test_events_and_flush_go_to_the_cell() -> None:
     ctx, cell, _ = make()
     ctx.send_event("preview", {"row": 1})

@@ -182,7 +182,8 @@ def test_what_a_test_leaves_behind_fails_it(run: Callable[[str], pytest.RunResul
 
         def test_a_task_left_running(task_manager):
             task = task_manager.run_thread(app.until_cancelled, key="poller")
-            pump_until(task_manager, task.is_running)
+            # its message, not only its start: the thread may set it after running begins
+            pump_until(task_manager, lambda: task.get_message() == "waiting")
 
 
         @pytest.mark.tasker_allow_live_tasks
@@ -193,7 +194,7 @@ def test_what_a_test_leaves_behind_fails_it(run: Callable[[str], pytest.RunResul
 
         def test_a_thread_that_ignores_cancel(task_manager):
             task = task_manager.run_thread(app.ignores_cancel, 30, key="deaf")
-            pump_until(task_manager, task.is_running)
+            pump_until(task_manager, lambda: task.get_message() == "not listening")
             task.cancel()
 
 

@@ -215,6 +215,7 @@ class Events:
 
     def __init__(self) -> None:
         self.seen: list[dict[str, Any]] = []
+        self.sources: list[Any] = []  # the object of each event in ``seen``, same order
         self.listener = Atspi.EventListener.new(self._on_event)
         for kind in self.TYPES:
             self.listener.register(kind)
@@ -234,6 +235,12 @@ class Events:
         else:  # the new text comes with the event (the source's may have moved on since)
             entry["text"] = event.any_data if isinstance(event.any_data, str) else str(event.any_data)
         self.seen.append(entry)
+        self.sources.append(source)
+
+    def texts_from(self, *sources: Any) -> list[str]:
+        """The new descriptions (and announcements) that ``sources`` sent, oldest first."""
+        return [entry["text"] for entry, source in zip(self.seen, self.sources, strict=True)
+                if "text" in entry and any(source == wanted for wanted in sources)]
 
     def close(self) -> None:
         for kind in self.TYPES:
@@ -355,7 +362,8 @@ def scenario_demo(log: Path) -> dict[str, Any]:
 
     The client reads the window's buttons, presses "Index photos" through its AT-SPI
     action, reads the task's row, presses "Cancel index photos" (the row's bar is then
-    described "Cancelling… (…)"), and closes the window with the frame's "Close" button.
+    described "Cancelling… (…)": read from the description-change event, as the row
+    may be gone by then), and closes the window with the frame's "Close" button.
     """
     with log.open("w") as out_file:
         demo = subprocess.Popen(
@@ -387,9 +395,23 @@ def scenario_demo(log: Path) -> dict[str, Any]:
                 "buttons": [n.get_name() for n in find(item, "push button")],
             }
             bar = find(item, "progress bar")[0]
+            # The task's own first message: its worker has started it (a task still waiting
+            # for a worker is cancelled as plain "Cancelling…"; the demo's workers are niced
+            # and start late on a busy machine). The row then reads "Cancelling… (Indexing …)".
+            wait_for(lambda: (bar.get_description() or "").startswith("Indexing"), 120,
+                     "the task's own message on its bar (a worker has started it)")
+            described_by = related(bar, "described-by")
+            # The row says "Cancelling…" only until its task ends, which may come before
+            # this process reads anything (its worker stops at once): listen from before
+            # the press. The description-change event leaves the app while the cancel
+            # button's action runs, and the bus keeps it for this process, whenever it reads.
+            events = Events()
             one(item, "push button", "Cancel index photos").do_action(0)
-            cancelling = wait_for(lambda: (d := bar.get_description()).startswith("Cancelling") and d, 30,
-                                  "the row to say Cancelling…")
+            cancelling = wait_for(
+                lambda: [text for text in events.texts_from(bar, *described_by) if text.startswith("Cancelling")],
+                30, "the row's bar described Cancelling… (a description-change event)",
+            )[0]
+            events.close()
             one(app, "push button", "Close").do_action(0)
             deadline = time.monotonic() + 60
             while demo.poll() is None and time.monotonic() < deadline:

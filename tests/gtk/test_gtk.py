@@ -17,7 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import gtk_own
 import pytest
+from gtk_own import not_gtks_own
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -64,8 +66,9 @@ def run(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
 
 
 def check_clean(proc: subprocess.CompletedProcess[str]) -> None:
+    """Exit 0, and no warning in the log but those GTK logs by itself here (``gtk_own.py``)."""
     assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    bad = [line for line in proc.stderr.splitlines() if WARNING.search(line)]
+    bad = not_gtks_own(line for line in proc.stderr.splitlines() if WARNING.search(line))
     assert not bad, "warnings in the GTK process's log:\n" + "\n".join(bad)
 
 
@@ -87,6 +90,15 @@ pytestmark = pytest.mark.usefixtures("gtk_available")
 #: priority they get little CPU and the tour takes minutes (150 s was not enough beside
 #: two busy loops and a second suite).
 TOUR_LIMIT = 600
+
+
+@pytest.mark.timeout(180)
+def test_what_gtk_logs_by_itself_here_comes_from_gtk_alone() -> None:
+    """``gtk_alone.py`` shows a window and a popup with GTK only (tasker not imported); the
+    warnings it logs, the ones ``check_clean`` lets through, are GTK's (GDK, GTK, GSK) only."""
+    result, logged = gtk_own.gtk_alone()
+    assert result["popup_mapped"] is True and result["tasker_imported"] is False, result
+    assert {domain for domain, _level, _text in logged} <= {"Gdk", "Gtk", "Gsk"}, logged
 
 
 @pytest.mark.timeout(120)

@@ -67,13 +67,15 @@ def test_shutdown_while_a_worker_is_being_spawned(monkeypatch: pytest.MonkeyPatc
 
     def join(timeout: float | None = None) -> None:  # shutdown is past its kill(): spawn now
         go.set()
-        real_join(timeout)
-        joins.append(worker.thread.is_alive())  # True: the join ran out its timeout
+        # A hang guard, not shutdown's own timeout: the spawn and the kill take what a
+        # loaded machine gives them; a worker that was not killed keeps its reader alive.
+        real_join(30.0)
+        joins.append(worker.thread.is_alive())  # True: the reader outlived the guard
 
     worker.thread.join = join  # type: ignore[method-assign]
     mgr.shutdown(timeout=1.0)
     assert task.get_status() == "canceled"
-    assert joins == [False], "shutdown waited out the reader's join timeout (its worker was not killed)"
+    assert joins == [False], "the reader outlived its worker's kill (the worker was not killed)"
     assert children() <= before
 
 
