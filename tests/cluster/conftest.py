@@ -41,6 +41,20 @@ from tasker.schedulers import ManualScheduler  # noqa: E402
 START_TIMEOUT_S = 60.0  # a scheduler and its workers must be up within this
 
 
+#: The hang guard of each test here (pytest-timeout, s) unless it sets its own. A cluster test
+#: starts or reaches processes and makes several bounded waits of up to 60 s each (the
+#: harness's pump, an app's shutdown); the suite's default of 60 s for the whole test cut
+#: correct tests short on a loaded machine (test_another_local_user_cannot_reach_the_embedded_cluster:
+#: "Timeout (>60.0s)" in its app's shutdown at load 20). A hang is still stopped.
+CLUSTER_TEST_TIMEOUT_S = 300
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(HERE) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(CLUSTER_TEST_TIMEOUT_S))
+
+
 def need_dask() -> None:
     if importlib.util.find_spec("distributed") is None:
         if os.environ.get("CI"):

@@ -120,35 +120,70 @@ def scenario_callbacks() -> dict[str, Any]:
 
 
 # -- a 5 ms timeout while four worker processes flood progress ----------------------------
+def _schedstat() -> Any:
+    """Reads the calling thread's (CPU s, run-queue wait s) from Linux's schedstat; None elsewhere."""
+    try:
+        fd = os.open(f"/proc/self/task/{threading.get_native_id()}/schedstat", os.O_RDONLY | os.O_CLOEXEC)
+    except (OSError, AttributeError):
+        return None
+
+    def read() -> tuple[float, float]:
+        cpu, waited = os.pread(fd, 128, 0).split()[:2]
+        return int(cpu) / 1e9, int(waited) / 1e9
+
+    return read
+
+
 class Heartbeat:
-    """A 5 ms GLib timeout recording the gaps between its runs while ``on``."""
+    """A 5 ms GLib timeout recording the gaps between its runs while ``on``.
+
+    On Linux each gap is split by the main thread's schedstat: CPU time, time
+    *runnable* but waiting for a CPU (the machine's load), and the rest beyond
+    the 5 ms period, when the thread was *blocked*: waiting for the X server,
+    the GIL or a lock. ``blocked_ms`` sums that rest over the run.
+    """
 
     def __init__(self) -> None:
         self.gaps: list[float] = []
         self.on = False
         self.last = time.monotonic()
+        self.sched = _schedstat()
+        self.blocked = 0.0
+        self.waited = 0.0
+        self.prev = self.sched() if self.sched else (0.0, 0.0)
         self.source = GLib.timeout_add(5, self.beat)
 
     def beat(self) -> bool:
         now = time.monotonic()
+        stat = self.sched() if self.sched else (0.0, 0.0)
         if self.on:
-            self.gaps.append(now - self.last)
-        self.last = now
+            gap = now - self.last
+            self.gaps.append(gap)
+            cpu, waited = stat[0] - self.prev[0], stat[1] - self.prev[1]
+            self.waited += waited
+            self.blocked += max(0.0, gap - 0.005 - cpu - waited)
+        self.last, self.prev = now, stat
         return True
 
     def start(self) -> None:
         self.on, self.last = True, time.monotonic()
+        self.blocked = self.waited = 0.0
+        if self.sched:
+            self.prev = self.sched()
 
     def stop(self) -> dict[str, Any]:
         self.on = False
         GLib.source_remove(self.source)
         stalls = sorted(max(0.0, g - 0.005) * 1000 for g in self.gaps)
-        return {
+        result: dict[str, Any] = {
             "beats": len(stalls),
             "max_stall_ms": round(stalls[-1], 2),
             "median_stall_ms": round(statistics.median(stalls), 3),
             "p99_stall_ms": round(stalls[max(0, int(len(stalls) * 0.99) - 1)], 2),
         }
+        if self.sched:
+            result.update(blocked_ms=round(self.blocked * 1000, 1), cpu_wait_ms=round(self.waited * 1000, 1))
+        return result
 
 
 def scenario_stall(seconds: str = "3.0", nice: str = "0") -> dict[str, Any]:
@@ -206,6 +241,47 @@ def scenario_stall(seconds: str = "3.0", nice: str = "0") -> dict[str, Any]:
     return result
 
 
+def scenario_machinery(seconds: str = "3.0") -> dict[str, Any]:
+    """``stall`` without tasker's widgets: the same flood, readers, throttle and
+    ``tasks_updated`` (to a receiver that counts), in a window holding only a label.
+
+    What tasker's own machinery costs the UI thread, apart from drawing.
+    """
+    from tasker import TaskManager
+    from tasker.demo._jobs import flood
+
+    manager = TaskManager(max_processes=4)
+    window_with(Gtk.Label(label="machinery"))
+    spin(0.2)
+    warm = [manager.run_process(gtk_jobs.steady, 0.5, 5) for _ in range(4)]
+    run_until(lambda: all(t.is_final() for t in warm), 60, "warm-up")
+    updates = {"n": 0}
+
+    def on_update(sender: Any, **_: Any) -> None:
+        updates["n"] += 1
+
+    manager.tasks_updated.connect(on_update, weak=False)
+    heart = Heartbeat()
+    floods = [manager.run_process(flood, float(seconds), key=f"flood {i + 1}") for i in range(4)]
+    run_until(lambda: all(t.get_progress() > 0.02 for t in floods), 30, "floods running")
+    heart.start()
+    updates["n"] = 0
+    started, cpu = time.monotonic(), time.thread_time()
+    run_until(lambda: any(t.is_final() for t in floods), 30, "a flood to end")
+    result = heart.stop()
+    elapsed, cpu = time.monotonic() - started, time.thread_time() - cpu
+    run_until(lambda: all(t.is_final() for t in floods), 30, "floods ended")
+    manager.shutdown()
+    result.update(
+        seconds=round(elapsed, 2),
+        main_thread_busy=round(cpu / elapsed, 3),
+        tasks_updated_per_s=round(updates["n"] / elapsed, 1),
+        cpus=os.cpu_count(),
+        load=round(os.getloadavg()[0], 2),
+    )
+    return result
+
+
 def scenario_baseline(seconds: str = "3.0") -> dict[str, Any]:
     """The same heartbeat next to four plain busy processes (no tasker)."""
     import multiprocessing
@@ -222,6 +298,64 @@ def scenario_baseline(seconds: str = "3.0") -> dict[str, Any]:
         heart.start()
         started, cpu = time.monotonic(), time.thread_time()
         run_until(busy.ready, 60, "baseline burn")
+        result = heart.stop()
+        elapsed, cpu = time.monotonic() - started, time.thread_time() - cpu
+    finally:
+        pool.terminate()
+        pool.join()
+    result.update(
+        seconds=round(elapsed, 2),
+        main_thread_busy=round(cpu / elapsed, 3),
+        cpus=os.cpu_count(),
+        load=round(os.getloadavg()[0], 2),
+    )
+    return result
+
+
+def scenario_drawn(seconds: str = "3.0") -> dict[str, Any]:
+    """``baseline`` with a window redrawn as tasker's is, without tasker.
+
+    Four rows like ``TaskListView``'s (name, message, bar, percent) and a bar
+    below, set by a plain 50 ms GLib timer (tasker's default 20 updates a
+    second), beside four plain busy processes: what showing progress costs the
+    UI on this machine whoever feeds it. ``stall`` ÷ ``drawn`` is tasker's own share.
+    """
+    import multiprocessing
+
+    bars, percents, widgets = [], [], []
+    for i in range(4):
+        bar, percent = Gtk.ProgressBar(hexpand=True), Gtk.Label(label="", width_chars=5)
+        row = Gtk.Box(spacing=8)
+        row.append(bar)
+        row.append(percent)
+        widgets += [Gtk.Label(label=f"flood {i + 1}", xalign=0.0), Gtk.Label(label="Flooding progress updates…"), row]
+        bars.append(bar)
+        percents.append(percent)
+    overall = Gtk.ProgressBar(show_text=True)
+    window_with(*widgets, overall)
+    spin(0.2)
+    origin = time.monotonic()
+
+    def show() -> bool:
+        fraction = (time.monotonic() - origin) / max(float(seconds), 0.1) % 1.0
+        for bar, percent in zip(bars, percents, strict=True):
+            bar.set_fraction(fraction)
+            percent.set_text(f"{fraction:.0%}")
+        overall.set_fraction(fraction)
+        overall.set_text(f"4 tasks — {fraction:.0%}")
+        return True
+
+    GLib.timeout_add(50, show)
+    pool = multiprocessing.get_context("spawn").Pool(4)
+    try:
+        warm = pool.map_async(gtk_jobs.burn, [0.3] * 4)
+        run_until(warm.ready, 60, "drawn warm-up")
+        heart = Heartbeat()
+        busy = pool.map_async(gtk_jobs.burn, [float(seconds)] * 4)
+        spin(0.2)
+        heart.start()
+        started, cpu = time.monotonic(), time.thread_time()
+        run_until(busy.ready, 60, "drawn burn")
         result = heart.stop()
         elapsed, cpu = time.monotonic() - started, time.thread_time() - cpu
     finally:
@@ -474,6 +608,8 @@ SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
     "callbacks": scenario_callbacks,
     "stall": scenario_stall,
     "baseline": scenario_baseline,
+    "drawn": scenario_drawn,
+    "machinery": scenario_machinery,
     "asyncio": scenario_asyncio,
     "destroy": scenario_destroy,
     "cluster": scenario_cluster,

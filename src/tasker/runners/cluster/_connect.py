@@ -125,11 +125,12 @@ class Connection:
         # (handed to its workers and nannies, never written to disk).
         security = import_module("distributed.security").Security.temporary()
         dashboard = self.dashboard
-        # Dask gives its scheduler and each worker an HTTP server whatever the options:
-        # without a dashboard they serve nothing and the ones running now stop listening
-        # (``stop_http``); a worker its nanny restarts serves nothing. The scheduler's is on a
-        # free loopback port unless an address is asked for: by default Dask would try 8787
-        # first, warn when another program has it, and listen on every interface.
+        # Dask gives its scheduler and each worker an HTTP server whatever the options (the
+        # scheduler's on 8787 or a free port): without a dashboard they serve nothing and the
+        # ones running now stop listening (``stop_http``); a worker its nanny restarts serves nothing.
+        # Without a dashboard, the scheduler's server still binds: on a free loopback port, never
+        # Dask's default 8787 (another cluster on the machine may hold it: Dask then warns
+        # "Port 8787 is already in use" into the application's stderr).
         quiet = {} if dashboard is not False else NO_HTTP_ROUTES
         with dask.config.set(quiet):
             self.cluster = distributed.LocalCluster(
@@ -139,7 +140,8 @@ class Connection:
                 host="127.0.0.1",
                 protocol="tls://",
                 security=security,
-                dashboard_address=dashboard if isinstance(dashboard, str) else "127.0.0.1:0",
+                dashboard_address="127.0.0.1:0" if dashboard is True or dashboard is False else dashboard,
+                scheduler_kwargs={"dashboard": False} if dashboard is False else None,
                 worker_dashboard_address=None,
             )
         client = distributed.Client(self.cluster, security=security, set_as_default=False)
