@@ -246,7 +246,7 @@ def test_the_batch_is_awaitable_and_works_from_a_worker_thread(harness: Harness)
 
 
 def test_a_kind_that_cannot_run_here_is_refused_at_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As run_process on Windows: map(kind=...) and then(kind=...) raise at the call, leaving no task."""
+    """Where no process can start: map(kind=...) and then(kind=...) raise at the call, leaving no task."""
     from tasker import TaskManager, UnsupportedPlatformError
     from tasker._core._runner import RUNNERS
     from tasker.runners import process

@@ -16,7 +16,10 @@ What every remote runner shares (the worker cell and reporter, the app-side
 relay, errors, records, warnings, pickles + shared memory) is ``runners._remote``.
 
 ``ProcessRunner`` loads on first use: a worker process imports ``_child`` alone,
-not the pool. ``prepare_first`` (what a fresh manager's first ``run_process``
+not the pool. Where no process can be started at all (WebAssembly: Emscripten,
+WASI), ``ProcessRunner`` is a factory that refuses and the first ``run_process``
+raises ``UnsupportedPlatformError`` at the call, rather than leaving its task
+pending. Elsewhere ``prepare_first`` (what a fresh manager's first ``run_process``
 calls in the caller's thread) pickles the call there and then, unless pickle
 surely takes it and nothing can change it any more (``plain_call``): then the
 pool's ``prepare`` pickles it on the starter thread, and the caller imports
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import sys
 from types import FunctionType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from .._remote._payload import Call
@@ -35,10 +38,25 @@ if TYPE_CHECKING:
 
 __all__ = ["ProcessRunner", "prepare_first"]
 
+#: The engine runs here: every system that can start a process (``tasker._platform``).
+SUPPORTED = sys.platform not in ("emscripten", "wasi")
+
+
+def refuse(lifecycle: Any = None, options: Any = None) -> NoReturn:
+    """The runner factory where no process can be started: raise, naming the platform."""
+    from ..._core._errors import UnsupportedPlatformError
+
+    raise UnsupportedPlatformError(
+        f"process tasks do not run on this platform ({sys.platform!r}): it cannot start processes; "
+        "run_thread and add_coroutine work here"
+    )
+
 
 def prepare_first(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
     """A fresh manager's first process call, checked in the caller's thread: pickled now,
     or None when ``plain_call`` says the starter thread may pickle it as well (``_firststart``)."""
+    if not SUPPORTED:
+        refuse()
     if plain_call(func, args, kwargs):
         return None
     from .._remote._payload import prepare_call
@@ -85,6 +103,8 @@ def _plain(value: Any, depth: int = 2) -> bool:
 
 def __getattr__(name: str) -> Any:
     if name == "ProcessRunner":
+        if not SUPPORTED:
+            return refuse
         from ._pool import ProcessRunner
 
         return ProcessRunner
