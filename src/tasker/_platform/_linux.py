@@ -19,11 +19,11 @@ from __future__ import annotations
 import mmap
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import _unix
-from ._base import EXIT_PARENT_GONE, Features, Handoff, Lifeline
+from ._base import EXIT_PARENT_GONE, Features, Handoff
 
 if TYPE_CHECKING:
     from ._group import GroupLeader
@@ -87,7 +87,7 @@ def _leader_class() -> type[GroupLeader]:
     return _leader
 
 
-class Linux:
+class Linux(_unix.UnixPlatform):
     """``_base.Platform`` on Linux (see the module docstring)."""
 
     name = "linux"
@@ -104,20 +104,11 @@ class Linux:
     )
 
     # -- parent side ------------------------------------------------------------------
-    def lifeline(self) -> Lifeline:
-        return _unix.lifeline()
-
-    def channel_pair(self) -> tuple[SocketChannel, Handoff]:
-        return _unix.channel_pair()
-
     def control_memory(self, size: int) -> tuple[mmap.mmap, Handoff]:
         return _unix.control_memory(lambda n: _memfd("tasker-flags", n), size)
 
-    def spawn(self, argv: list[str], inherit: Sequence[int], env: dict[str, str]) -> GroupLeader:
-        return _unix.spawn(_leader_class(), argv, inherit, env)
-
-    def frozen_boot(self, data: bytes) -> tuple[list[str], Handoff]:
-        return _unix.frozen_boot(data)
+    def leader_class(self) -> type[GroupLeader]:
+        return _leader_class()
 
     def set_idle(self, tid: int, idle: bool) -> bool:
         try:
@@ -144,15 +135,9 @@ class Linux:
         size = os.fstat(handle).st_size
         return mmap.mmap(handle, size, prot=mmap.PROT_READ | mmap.PROT_WRITE) if size else b""
 
-    def close_handle(self, handle: int) -> None:
-        _unix.close_handle(handle)
-
     # -- worker side ------------------------------------------------------------------
     def worker_channel(self, arg: str) -> SocketChannel:
         return _unix.worker_channel(arg)
-
-    def worker_control(self, arg: str, size: int) -> mmap.mmap:
-        return _unix.worker_control(arg, size)
 
     def watch_parent(self, arg: str) -> None:
         fd = int(arg)

@@ -34,11 +34,11 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import _unix
-from ._base import Features, Handoff, Lifeline
+from ._base import Features, Handoff
 
 if TYPE_CHECKING:
     from ._group import GroupLeader
@@ -138,7 +138,7 @@ def _leader_class() -> type[GroupLeader]:
     return _leader
 
 
-class Posix:
+class Posix(_unix.UnixPlatform):
     """``_base.Platform`` on POSIX systems (see the module docstring)."""
 
     name = "posix"
@@ -155,20 +155,11 @@ class Posix:
     )
 
     # -- parent side ------------------------------------------------------------------
-    def lifeline(self) -> Lifeline:
-        return _unix.lifeline()
-
-    def channel_pair(self) -> tuple[SocketChannel, Handoff]:
-        return _unix.channel_pair()
-
     def control_memory(self, size: int) -> tuple[mmap.mmap, Handoff]:
         return _unix.control_memory(lambda n: shared_file("flags", n), size)
 
-    def spawn(self, argv: list[str], inherit: Sequence[int], env: dict[str, str]) -> GroupLeader:
-        return _unix.spawn(_leader_class(), argv, inherit, env)
-
-    def frozen_boot(self, data: bytes) -> tuple[list[str], Handoff]:
-        return _unix.frozen_boot(data)
+    def leader_class(self) -> type[GroupLeader]:
+        return _leader_class()
 
     def set_idle(self, tid: int, idle: bool) -> bool:
         return False  # no SCHED_IDLE: workers boot at their normal priority
@@ -197,9 +188,6 @@ class Posix:
             raise ValueError(f"tasker: a payload segment says {size} bytes but holds {total - HEADER}")
         return memoryview(memory)[HEADER : HEADER + size]
 
-    def close_handle(self, handle: int) -> None:
-        _unix.close_handle(handle)
-
     # -- worker side ------------------------------------------------------------------
     def worker_channel(self, arg: str) -> SocketChannel:
         import _socket
@@ -207,9 +195,6 @@ class Posix:
         fd = int(arg)
         os.set_inheritable(fd, False)
         return _WorkerChannel(_socket.socket(fileno=fd))
-
-    def worker_control(self, arg: str, size: int) -> mmap.mmap:
-        return _unix.worker_control(arg, size)
 
     def watch_parent(self, arg: str) -> None:
         fd = int(arg)

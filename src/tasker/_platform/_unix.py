@@ -146,3 +146,30 @@ def die_with_group(code: int) -> NoReturn:
     if os.getpgrp() == os.getpid():
         os.killpg(os.getpid(), signal.SIGKILL)
     os._exit(code)
+
+
+class UnixPlatform:
+    """What the linux and posix implementations share: the parts of ``_base.Platform``
+    that are the same calls on every Unix. A subclass names its group leader class
+    (``leader_class``) and adds the rest (memory, idle boot, parent death, payloads)."""
+
+    def leader_class(self) -> type[GroupLeader]:
+        raise NotImplementedError
+
+    def lifeline(self) -> Lifeline:
+        return lifeline()
+
+    def channel_pair(self) -> tuple[SocketChannel, Handoff]:
+        return channel_pair()
+
+    def spawn(self, argv: list[str], inherit: Sequence[int], env: dict[str, str]) -> GroupLeader:
+        return spawn(self.leader_class(), argv, inherit, env)
+
+    def frozen_boot(self, data: bytes) -> tuple[list[str], Handoff]:
+        return frozen_boot(data)
+
+    def close_handle(self, handle: int) -> None:
+        close_handle(handle)
+
+    def worker_control(self, arg: str, size: int) -> mmap.mmap:
+        return worker_control(arg, size)
