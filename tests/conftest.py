@@ -102,6 +102,9 @@ WINDOWS_SKIPPED: dict[str, str] = {
     "test_processes.py::test_worker_nice_lowers_worker_priority": (
         "worker_nice has no effect on Windows (no os.nice; docs/windows.md)"
     ),
+    "test_processes.py::test_worker_nice_applies_from_the_first_task_on_not_to_the_boot_and_imports": (
+        "worker_nice has no effect on Windows (no os.nice; docs/windows.md)"
+    ),
     "reliability/test_regressions.py::test_received_shared_memory_is_closed_when_the_peer_dies_mid_message": (
         "payloads travel in band over the pipe on Windows: there is no shared-memory segment to close"
     ),

@@ -307,6 +307,22 @@ def test_worker_nice_lowers_worker_priority(make_harness) -> None:
         make_harness(worker_nice=-1)
 
 
+def test_worker_nice_applies_from_the_first_task_on_not_to_the_boot_and_imports(make_harness) -> None:
+    """Fixed: workers booted at ``worker_nice``, so under load their boot and the first task's
+    imports crawled. The initializer and the imports run at the normal priority now; every task
+    runs lowered, once (``os.nice`` adds up: a second task must not be lowered again)."""
+    import os
+
+    import nice_probe
+
+    normal = os.nice(0)
+    lowered = min(19, normal + 7)
+    h = make_harness(worker_nice=7, max_processes=1, spare_processes=0, worker_initializer=nice_probe.note_boot)
+    first = h.finish(h.mgr.run_process(nice_probe.priorities, when_done=h.when_done)).result()
+    assert first == (normal, normal, lowered), "(initializer, import, task) niceness"
+    assert h.finish(h.mgr.run_process(nice_probe.priorities, when_done=h.when_done)).result() == first
+
+
 def test_a_fresh_spare_is_the_last_choice(make_harness) -> None:
     """Fixed: the warm spare, started after the first worker, took the next task and paid the
     app's module imports (~10 ms) although the worker that had run tasks was idle."""

@@ -24,7 +24,7 @@ import pytest
 
 import launch_driver
 from tasker import WorkerStartError
-from tasker.runners.process._launch import LAUNCH_ATTEMPTS
+from tasker.runners.process._launch import LAUNCH_ATTEMPTS, LAUNCH_BACKOFF_MAX_S, LAUNCH_BACKOFF_S
 from tasker.runners.process._worker import Worker
 from tasker.testing import FakeClock
 
@@ -128,7 +128,13 @@ def test_every_task_waiting_fails_and_a_late_one_starts_a_fresh_series(
 def test_a_launch_failure_beside_a_running_worker_never_fails_the_queue(
     make_harness, launches: launch_driver.Launches, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Some worker is up: it serves the queue while the pool keeps trying, backed off."""
+    """Some worker is up: it serves the queue while the pool keeps trying, backed off.
+
+    Each step moves the clock by the pending backoff exactly, not past it: the relaunched
+    worker fails on its reader thread, maybe while ``advance`` is still running timers, and
+    its own backoff timer must not be due within the same ``advance`` (it was, with a step
+    of 10 s: one extra launch when the failure beat the end of ``advance``, under load).
+    """
     clock = FakeClock()
     h: Harness = make_harness(clock=clock, max_processes=2, spare_processes=0)
     first = h.start("process", "stuck", 60)
@@ -136,8 +142,8 @@ def test_a_launch_failure_beside_a_running_worker_never_fails_the_queue(
     monkeypatch.setattr(sys, "executable", MISSING)
     queued = h.start("process", "ok", 21)  # a second worker is launched for it, and fails
     for attempt in range(1, LAUNCH_ATTEMPTS + 2):  # one more than would fail a queue alone
-        if attempt > 1:
-            clock.advance(10.0)  # (past the longest backoff)
+        if attempt > 1:  # the backoff after attempt - 1 failures: it relaunches at the end of the step
+            clock.advance(min(LAUNCH_BACKOFF_S * 2 ** (attempt - 2), LAUNCH_BACKOFF_MAX_S))
         launches.wait_ended(attempt)
         assert not queued.is_final()
     assert launches.made == 1 + LAUNCH_ATTEMPTS + 1

@@ -71,7 +71,7 @@ def main(args: tuple[str, ...] | list[str] | None = None) -> None:
     if init.get("boot_idle"):
         _leave_idle_boot(platform)
     link.send((READY, 0, os.getpid()))
-    _serve(link, flags)
+    _serve(link, flags, init["nice"])
 
 
 def _setup(init: dict[str, Any], link: Link, platform: Platform) -> None:
@@ -87,8 +87,6 @@ def _setup(init: dict[str, Any], link: Link, platform: Platform) -> None:
     warnings.showwarning = _WarningForwarder(link)
     if init.get("rss"):  # worker_max_memory: each result carries the worker's RSS (no parent read)
         link.own_rss = platform.own_rss()
-    if init["nice"] and hasattr(os, "nice"):
-        os.nice(init["nice"])  # below the UI thread: a desktop stays smooth while workers compute
 
 
 def _leave_idle_boot(platform: Platform) -> None:
@@ -129,7 +127,15 @@ def _initialize(init: dict[str, Any], link: Link) -> bool:
     return True
 
 
-def _serve(link: Link, flags: Any) -> None:
+def _serve(link: Link, flags: Any, nice: int = 0) -> None:
+    """Run the tasks the parent sends, one at a time, until STOP or EOF.
+
+    ``nice`` (``worker_nice``) is applied just before the first task's function
+    runs: the boot, the initializer and the imports unpickling the task needs run
+    at the normal priority (under load, at nice 10 they would crawl), the
+    application's work below the UI. On Linux it applies to this thread (and the
+    threads and processes the task starts), not to the reporter thread.
+    """
     slots = (memoryview(flags)[0:1], memoryview(flags)[1:2])  # one cancel flag per task in flight
     while True:
         try:
@@ -148,12 +154,21 @@ def _serve(link: Link, flags: Any) -> None:
         link.cell = cell
         try:
             func, args, kwargs = _payload.loads(memoryview(data)[TASK_HEADER.size :], fds)
+            if nice:
+                nice = _lower_priority(nice)
             result = cell.outcome(func(ExecutionContext(cell, flag), *args, **kwargs), flag)
         except BaseException as error:
             outcome: tuple[Any, ...] = (FAILURE, task_id, describe_error(error))
         else:
             outcome = (RESULT, task_id, result)
         _finish(link, cell, outcome)
+
+
+def _lower_priority(nice: int) -> int:
+    """Lower this thread's CPU priority by ``nice`` (once: it cannot be raised back); 0 from now on."""
+    if hasattr(os, "nice"):
+        os.nice(nice)  # below the UI thread: a desktop stays smooth while workers compute
+    return 0
 
 
 def _finish(link: Link, cell: Cell, outcome: tuple[Any, ...]) -> None:
