@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from ... import _platform
@@ -158,10 +159,21 @@ def loads(data: bytes | bytearray | memoryview, fds: list[int]) -> Any:
                 buffers.append(mapped(fd))
         finally:
             close_fds(fds)
-    try:  # (no buffers: no keyword to parse, on every message)
-        return pickle.loads(data, buffers=buffers) if buffers else pickle.loads(data)
-    except ImportError as error:
-        return _unpickle_again(data, buffers, error)
+    with _LOADING:
+        try:  # (no buffers: no keyword to parse, on every message)
+            return pickle.loads(data, buffers=buffers) if buffers else pickle.loads(data)
+        except ImportError as error:
+            return _unpickle_again(data, buffers, error)
+
+
+#: Held while the app unpickles a message. Unpickling may import the module a value's
+#: class lives in (NumPy for an array); two of tasker's threads (the process reader, the
+#: cluster forwarder) importing the same package at once can make the import system hand
+#: one of them the package half-initialised ("partially initialized module"), and the
+#: task would fail for it. Invariant: tasker's threads unpickle one at a time; a foreign
+#: thread's import is waited for by ``_unpickle_again``. (Re-entrant: rebuilding an error
+#: unpickles inside an unpickle.)
+_LOADING = threading.RLock()
 
 
 def _unpickle_again(data: bytes | bytearray | memoryview, buffers: Any, error: ImportError) -> Any:
