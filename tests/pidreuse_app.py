@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -78,10 +79,8 @@ def start_reaper() -> None:
 
 def settle_threads(manager: TaskManager, blocked: Any) -> None:
     """Let every thread the app will have exist now (a thread id is a pid: a late one could take P)."""
-    deadline = time.monotonic() + BOUND
-    while blocked.get_message() != "stuck":  # its worker runs it; the reader has passed on its message
-        assert time.monotonic() < deadline, "the blocked task did not start"
-        select.select([], [], [], 0.001)
+    # (its worker runs it; the reader has passed on its message)
+    _poll_until(lambda: blocked.get_message() == "stuck", "the blocked task did not start")
     ticked, ran = threading.Event(), threading.Event()
     manager._clock.call_later(0.0, ticked.set)  # tasker's clock thread
     manager.schedule_on_main_thread(ran.set)  # the headless scheduler's thread
@@ -92,9 +91,17 @@ def wait_freed(pid: int, pidfd: int) -> None:
     """Until ``pid`` has exited and the app reaped it (bounded)."""
     ready, _, _ = select.select([pidfd], [], [], BOUND)
     assert ready, f"the worker {pid} did not die"
+    # (a zombie still holds the pid: the app reaps it soon)
+    _poll_until(lambda: not os.path.exists(f"/proc/{pid}"), f"the app did not reap {pid}")
+
+
+def _poll_until(done: Callable[[], bool], what: str) -> None:
+    """Poll ``done`` (nothing here signals these states); a hang guard, not a timing check:
+    past ``BOUND`` it raises ``TimeoutError`` naming what never happened."""
     deadline = time.monotonic() + BOUND
-    while os.path.exists(f"/proc/{pid}"):  # a zombie still holds the pid: the app reaps it soon
-        assert time.monotonic() < deadline, f"the app did not reap {pid}"
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"hang guard ({BOUND:.0f} s): {what}")
         select.select([], [], [], 0.001)
 
 
