@@ -77,6 +77,8 @@ class Worker:
         self.loading = False  # its reader is unpickling a message (the app's code may run there)
         self.loads = 0  # messages it started to unpickle (tells one stuck load from many)
         # Prestart: boot under SCHED_IDLE (asked / done; the worker restores itself before READY).
+        # Invariant: once a task waits for it (``promote``: boot_idle False), the worker's main
+        # thread is not left at idle priority, whichever of promote and start_process runs first.
         self.boot_idle = False
         self.booted_idle = False
         self.thread = threading.Thread(target=main, args=(self,), name=f"{name}-reader", daemon=True)
@@ -126,14 +128,20 @@ class Worker:
                 handoff.close()
         if self.boot_idle:  # before the init message: the worker cannot be READY (and restored) yet
             self.booted_idle = platform.set_idle(self.proc.pid, idle=True)
+            if self.booted_idle and not self.boot_idle:
+                # ``promote`` ran in between (a task arrived) and saw ``booted_idle`` still
+                # False: it lifted nothing, so this thread does. (Each side writes its flag,
+                # then reads the other's: at least one of them lifts the worker.)
+                platform.set_idle(self.proc.pid, idle=False)
 
     def promote(self) -> None:
         """A task is waiting: a worker booting under SCHED_IDLE gets its normal priority now.
 
         Only its main thread (the one booting); the worker restores all of its
-        threads itself before it reports READY, whatever happens here.
+        threads itself before it reports READY, whatever happens here. Safe
+        against ``start_process`` putting it idle at the same time (see there).
         """
-        self.boot_idle = False
+        self.boot_idle = False  # first: start_process reads it after it wrote booted_idle
         proc = self.proc
         if self.booted_idle and proc is not None:
             _platform.current().set_idle(proc.pid, idle=False)
