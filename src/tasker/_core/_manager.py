@@ -32,10 +32,9 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._firststart import PREPARE_FIRST, FirstStart
     from ._lifecycle import TaskLifecycle
-    from ._reserved import take_reserved
     from ._signal import TasksSignal
     from ._task import Task, TaskKind
-    from ._validate import METHODS
+    from ._validate import METHODS, take_reserved
 else:  # bound by _load_core() when the first manager is built in full (see TaskManager._build)
     Task = METHODS = PREPARE_FIRST = take_reserved = None
 
@@ -248,7 +247,7 @@ class TaskManager(StartMethods, MainThreadCalls):
         from importlib import import_module
 
         from ._firststart import FirstStart, Soon
-        from ._reserved import give_back
+        from ._validate import give_back
 
         module, _, name = PREPARE_FIRST[kind].partition(":")
         prepare = getattr(import_module(module), name)
@@ -505,9 +504,8 @@ def _load_core() -> None:
     """Bind the names ``_submit`` uses per task (imported once, with the first full manager)."""
     global Task, METHODS, PREPARE_FIRST, take_reserved
     from ._firststart import PREPARE_FIRST
-    from ._reserved import take_reserved
     from ._task import Task
-    from ._validate import METHODS
+    from ._validate import METHODS, take_reserved
 
 
 def _import_cancelled() -> None:

@@ -1,4 +1,11 @@
-"""Checks made at the call, so mistakes fail fast with a message that helps."""
+"""Checks made at the call, so mistakes fail fast with a message that helps.
+
+Also the keyword arguments that configure a task instead of reaching its
+function (``take_reserved``: the one place they are popped from a call's kwargs
+and checked, for every way a task is started). They live here, not in a module
+of their own, because a fresh application's first ``run_process`` imports this
+module on the UI thread: one module fewer to find, read and run there.
+"""
 
 from __future__ import annotations
 
@@ -99,3 +106,81 @@ def check_func(
 
 def _name(func: Callable[..., Any] | Hashable) -> str:
     return str(getattr(func, "__qualname__", None) or repr(func))
+
+
+# -- the reserved keyword arguments (``_reserved`` re-exports them) --------------------------------
+#: The kinds that run generator functions as streams (``_stream``); the others refuse them at the call.
+STREAMING_KINDS = frozenset({"thread", "coroutine", "process", "cluster"})
+
+#: Keyword arguments that configure the task instead of reaching the function.
+RESERVED_KWARGS = ("key", "when_done", "when_event", "timeout", "visible", "priority", "when_yield")
+
+_INF = float("inf")
+
+
+class Reserved(tuple[Any, Any, Any, "float | None", bool, int, Any]):
+    """``(key, when_done, when_event, timeout, visible, priority, when_yield)``, by position or name.
+
+    (A plain tuple subclass, not a ``NamedTuple``: building a named tuple class
+    compiles its methods from source: two thirds of the instructions a fresh
+    application's first ``run_process`` spent on the UI thread, measured.)
+    """
+
+    __slots__ = ()
+
+    @property
+    def key(self) -> Any:
+        return self[0]
+
+    @property
+    def when_done(self) -> Any:
+        return self[1]
+
+    @property
+    def when_event(self) -> Any:
+        return self[2]
+
+    @property
+    def timeout(self) -> float | None:
+        return self[3]
+
+    @property
+    def visible(self) -> bool:
+        return self[4]
+
+    @property
+    def priority(self) -> int:
+        return self[5]
+
+    @property
+    def when_yield(self) -> Any:
+        return self[6]
+
+    def _asdict(self) -> dict[str, Any]:
+        return dict(zip(RESERVED_KWARGS, self, strict=True))
+
+
+def take_reserved(method: str, kind: str, func: Any, kwargs: dict[str, Any]) -> Reserved:
+    """Pop the reserved names from ``kwargs`` and check them with ``func`` (raises at the call)."""
+    pop = kwargs.pop
+    key = pop("key", None)
+    when_done = pop("when_done", None)
+    when_event = pop("when_event", None)
+    timeout = pop("timeout", None)
+    visible = pop("visible", True)
+    priority = pop("priority", 0)
+    when_yield = pop("when_yield", None)
+    check_func(method, kind == "coroutine", func, key, when_done, when_event, timeout, visible, priority, when_yield)
+    if kind not in STREAMING_KINDS and is_generator_callable(func):
+        raise TypeError(
+            f"{method}() cannot stream the generator function {getattr(func, '__qualname__', func)!r} yet: "
+            "generator tasks run with run_thread() or add_coroutine() (an async generator)"
+        )
+    if timeout is not None and timeout == _INF:
+        timeout = None  # float("inf"): no timeout
+    return Reserved((key, when_done, when_event, timeout, visible, priority, when_yield))
+
+
+def give_back(kwargs: dict[str, Any], reserved: Reserved) -> None:
+    """Put the reserved names back into ``kwargs`` (a call handed to another path)."""
+    kwargs.update(reserved._asdict())
