@@ -278,6 +278,7 @@ def test_where_the_engine_cannot_run_a_plain_first_call_still_raises_at_the_call
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(process, "SUPPORTED", False)
+    monkeypatch.setattr(_firststart, "PLAIN_FIRST", set())  # (as set where no process can start)
     mgr = TaskManager(main_thread_scheduler=ManualScheduler())
     with pytest.raises(UnsupportedPlatformError):
         mgr.run_process(jobs.ok, 1, key="p")

@@ -13,12 +13,12 @@ A fresh process pays for importing what runs tasks (the lifecycle, the pool:
 milliseconds) and ``TaskManager()`` defers it to first use; for a first
 ``run_process``, which would then block the UI thread for all of it, the caller
 only checks the call and gets its task back: the rest happens on the starter
-thread. The caller imports only ``_task``, ``_validate``, this module and the
-kind's ``PREPARE_FIRST`` function, which raises where the kind cannot run and
-pickles the call — or, for a call that pickle surely takes and that nothing can
-change any more (a module-level function, arguments of immutable built-in types),
-leaves the pickling to the starter thread (``payload`` None: the runner's
-``prepare``). Either way a bad argument fails at the call. The scheduler is
+thread. The caller imports only ``_task``, ``_validate`` and this module; for a call
+that pickle surely takes and that nothing can change any more (``plain_call``:
+a module-level function, arguments of immutable built-in types) it leaves the
+pickling to the starter thread (``payload`` None: the runner's ``prepare``);
+for any other call it imports the kind's ``PREPARE_FIRST`` function, which
+raises where the kind cannot run and pickles the call. Either way a bad argument fails at the call. The scheduler is
 chosen at the call unless it is a plain callable (wrapped the same way on any
 thread). The starter thread is started without waiting for it to run (``start_thread``).
 Until the hand-off ends, anything that needs the lifecycle (``task.cancel()``,
@@ -34,7 +34,9 @@ stays so (submits go the direct way).
 from __future__ import annotations
 
 import _thread
+import sys
 import threading
+from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -46,6 +48,65 @@ if TYPE_CHECKING:
 #: ``prepare`` to make on the starter thread (a call that cannot fail to pickle or change);
 #: that runner then gets ``adopt(task)`` for a payload made here. (``_runner`` re-exports it.)
 PREPARE_FIRST: dict[str, str] = {"process": "tasker.runners.process:prepare_first"}
+
+#: Can this system start processes? (Not WebAssembly: ``tasker.runners.process.SUPPORTED``.)
+PROCESSES = sys.platform not in ("emscripten", "wasi")
+#: Kinds whose first call needs no check at the call when ``plain_call`` takes it: the
+#: caller imports no runner module for it (each module imported costs the UI thread
+#: hundreds of thousands of instructions). The others go through ``PREPARE_FIRST``.
+PLAIN_FIRST: set[str] = {"process"} if PROCESSES else set()
+
+
+def prepare_first(kind: str, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The payload of a first call of ``kind`` (None: the runner's ``prepare`` makes it later).
+
+    A plain call (``plain_call``) of a kind in ``PLAIN_FIRST`` is left as it is;
+    anything else goes to the kind's ``PREPARE_FIRST`` function, which raises
+    where the kind cannot run and pickles the call.
+    """
+    if kind in PLAIN_FIRST and plain_call(func, args, kwargs):
+        return None
+    from importlib import import_module
+
+    module, _, name = PREPARE_FIRST[kind].partition(":")
+    return getattr(import_module(module), name)(func, args, kwargs)
+
+
+#: Values pickled by value whatever happens to them: immutable, and pickle takes every one.
+_PLAIN = frozenset({type(None), bool, int, float, complex, str, bytes})
+_PLAIN_ITEMS = 16  # longer tuples are pickled at the call (the check must stay cheap)
+
+
+def plain_call(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Would pickling the call later give the same bytes and surely not raise?
+
+    True for a module-level function (pickled by reference: a name, the same later)
+    of an imported module other than ``__main__`` (cloudpickle would copy its code
+    and globals), whose arguments are immutable built-in values (``_PLAIN``) or
+    short tuples of them. Anything else — a list, a dict, an array, an object —
+    could change after the call returns, or fail to pickle, and is pickled at the call.
+    """
+    if type(func) is not FunctionType:
+        return False
+    module_name = func.__module__
+    qualname = func.__qualname__
+    if not isinstance(module_name, str) or "__main__" in module_name or "<" in qualname:
+        return False
+    target: Any = sys.modules.get(module_name)
+    for part in qualname.split("."):  # pickle finds it again by this path, or it is not plain
+        target = getattr(target, part, None)
+    if target is not func:
+        return False
+    return all(_plain(value) for value in args) and all(_plain(value) for value in kwargs.values())
+
+
+def _plain(value: Any, depth: int = 2) -> bool:
+    kind = type(value)
+    if kind in _PLAIN:
+        return True
+    if kind is tuple and depth and len(value) <= _PLAIN_ITEMS:
+        return all(_plain(item, depth - 1) for item in value)
+    return False
 
 
 def _log() -> Any:

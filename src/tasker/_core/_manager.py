@@ -244,13 +244,9 @@ class TaskManager(StartMethods, MainThreadCalls):
         """Check and prepare the call here; the starter thread adds and submits it (None: built already)."""
         if self._ready_lifecycle is not None:
             return None
-        from importlib import import_module
-
-        from ._firststart import FirstStart, Soon
+        from ._firststart import FirstStart, Soon, prepare_first
         from ._validate import give_back
 
-        module, _, name = PREPARE_FIRST[kind].partition(":")
-        prepare = getattr(import_module(module), name)
         reserved = take_reserved(METHODS.get(kind, kind), kind, func, kwargs)
         key, when_done, when_event, timeout, visible, priority, when_yield = reserved
         spec = self._scheduler_spec
@@ -262,7 +258,7 @@ class TaskManager(StartMethods, MainThreadCalls):
         )
         if when_yield is not None:
             task._when_yield = when_yield
-        task.payload = prepare(func, args, kwargs)
+        task.payload = prepare_first(kind, func, args, kwargs)
         with self._lock:
             if self._ready_lifecycle is not None:  # published meanwhile: the direct way
                 give_back(kwargs, reserved)

@@ -19,27 +19,29 @@ relay, errors, records, warnings, pickles + shared memory) is ``runners._remote`
 not the pool. Where no process can be started at all (WebAssembly: Emscripten,
 WASI), ``ProcessRunner`` is a factory that refuses and the first ``run_process``
 raises ``UnsupportedPlatformError`` at the call, rather than leaving its task
-pending. Elsewhere ``prepare_first`` (what a fresh manager's first ``run_process``
-calls in the caller's thread) pickles the call there and then, unless pickle
-surely takes it and nothing can change it any more (``plain_call``): then the
-pool's ``prepare`` pickles it on the starter thread, and the caller imports
-neither pickle nor the payload code.
+pending. Elsewhere a fresh manager's first ``run_process`` checks its call in
+the caller's thread (``_core._firststart.prepare_first``): a call pickle surely
+takes and that nothing can change any more (``plain_call``) is left to the
+pool's ``prepare`` on the starter thread, and the caller imports neither this
+package nor pickle nor the payload code; any other call comes to
+``prepare_first`` here, which pickles it there and then.
 """
 
 from __future__ import annotations
 
 import sys
-from types import FunctionType
 from typing import TYPE_CHECKING, Any, NoReturn
+
+from ..._core._firststart import PROCESSES, plain_call
 
 if TYPE_CHECKING:
     from .._remote._payload import Call
     from ._pool import ProcessRunner
 
-__all__ = ["ProcessRunner", "prepare_first"]
+__all__ = ["ProcessRunner", "plain_call", "prepare_first"]
 
 #: The engine runs here: every system that can start a process (``tasker._platform``).
-SUPPORTED = sys.platform not in ("emscripten", "wasi")
+SUPPORTED = PROCESSES
 
 
 def refuse(lifecycle: Any = None, options: Any = None) -> NoReturn:
@@ -62,43 +64,6 @@ def prepare_first(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> C
     from .._remote._payload import prepare_call
 
     return prepare_call(func, args, kwargs)
-
-
-#: Values pickled by value whatever happens to them: immutable, and pickle takes every one.
-_PLAIN = frozenset({type(None), bool, int, float, complex, str, bytes})
-_PLAIN_ITEMS = 16  # longer tuples are pickled at the call (the check must stay cheap)
-
-
-def plain_call(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    """Would pickling the call later give the same bytes and surely not raise?
-
-    True for a module-level function (pickled by reference: a name, the same later)
-    of an imported module other than ``__main__`` (cloudpickle would copy its code
-    and globals), whose arguments are immutable built-in values (``_PLAIN``) or
-    short tuples of them. Anything else — a list, a dict, an array, an object —
-    could change after the call returns, or fail to pickle, and is pickled at the call.
-    """
-    if type(func) is not FunctionType:
-        return False
-    module_name = func.__module__
-    qualname = func.__qualname__
-    if not isinstance(module_name, str) or "__main__" in module_name or "<" in qualname:
-        return False
-    target: Any = sys.modules.get(module_name)
-    for part in qualname.split("."):  # pickle finds it again by this path, or it is not plain
-        target = getattr(target, part, None)
-    if target is not func:
-        return False
-    return all(_plain(value) for value in args) and all(_plain(value) for value in kwargs.values())
-
-
-def _plain(value: Any, depth: int = 2) -> bool:
-    kind = type(value)
-    if kind in _PLAIN:
-        return True
-    if kind is tuple and depth and len(value) <= _PLAIN_ITEMS:
-        return all(_plain(item, depth - 1) for item in value)
-    return False
 
 
 def __getattr__(name: str) -> Any:
