@@ -206,6 +206,18 @@ def test_prestart_preloads_the_modules_it_is_given(make_harness, normal_boot) ->
     assert h.finish(probe).result() is True, "the worker imported it before it reported ready"
 
 
+def test_prestarted_workers_import_what_a_call_sent_by_value_needs(make_harness, normal_boot) -> None:
+    """A lambda or a function of ``__main__`` is pickled by cloudpickle: the first such task imports nothing."""
+    import probe_jobs
+
+    h = make_harness(max_processes=1, spare_processes=0)
+    h.mgr.prestart()
+    pool = _pool(h)
+    assert wait_for(lambda: len(_ready(pool)) == 1)
+    probe = h.mgr.run_process(probe_jobs.loaded, "cloudpickle", when_done=h.when_done)  # (by reference)
+    assert h.finish(probe).result() is True, "the prestarted worker imported cloudpickle before it reported ready"
+
+
 @pytest.mark.parametrize("built", [False, True], ids=["fresh-manager", "built-manager"])
 def test_the_first_process_task_never_starts_a_process_on_the_callers_thread(
     make_harness, monkeypatch, built: bool

@@ -67,6 +67,10 @@ logger = logging.getLogger("tasker")
 REPORT_INTERVAL_MAX_S = 0.05
 #: At most this many modules are preloaded by new workers (see ``modules``).
 PRELOAD_MAX = 64
+#: What prestarted workers import before they report ready, besides ``preload``: a call
+#: pickled by value (a lambda, a function of ``__main__``) needs cloudpickle to be
+#: unpickled, tens of milliseconds of the first such task otherwise.
+PRESTART_IMPORTS = ("cloudpickle",)
 #: How long shutdown waits for one worker's reader thread and process (s).
 JOIN_TIMEOUT_S = 5.0
 #: A reader still unpickling one message after this long (s) is not waited for at
@@ -156,11 +160,12 @@ class ProcessRunner:
     def prestart(self, preload: list[str]) -> None:
         """Start every worker now (``TaskManager.prestart``); until the first task they boot idle.
 
-        ``preload``: modules they import before they report ready (as those of tasks run so far).
+        ``preload``: modules they import before they report ready (as those of tasks run so far),
+        after ``PRESTART_IMPORTS`` (what unpickling a call sent by value needs).
         """
         idle = _worker.idle_boot_supported()
         with self.lock:
-            for name in preload[: max(0, PRELOAD_MAX - len(self.modules))]:
+            for name in [*PRESTART_IMPORTS, *preload][: max(0, PRELOAD_MAX - len(self.modules))]:
                 self.modules.add(name)
             self._floor = self.max
             self._idle_boot = idle and not self.busy and not self.pending
