@@ -383,7 +383,8 @@ class TaskManager(StartMethods, MainThreadCalls):
 
         ``preload``: names of modules the workers import before they report
         ready (e.g. the module of the app's process jobs), so that the first
-        task imports nothing either.
+        task imports nothing either; they also import what unpickling a call
+        sent by value needs (cloudpickle: a lambda, a function of ``__main__``).
         """
         modules = [preload] if isinstance(preload, str) else list(preload)
         if not all(isinstance(name, str) and name for name in modules):
