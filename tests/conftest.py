@@ -90,7 +90,8 @@ WINDOWS_SKIPPED: dict[str, str] = {
     "test_errors.py::test_worker_death_fails_only_its_task[kill_self-args1-SIGKILL]": POSIX_SIGNALS,
     "test_errors.py::test_worker_death_fails_only_its_task[segfault-args2-SIGSEGV]": POSIX_SIGNALS,
     "test_prestart.py::test_a_prestarted_pool_serves_the_first_task_on_a_worker_that_was_ready": IDLE_BOOT,
-    "test_prestart.py::test_a_task_submitted_while_workers_boot_idle_lifts_them": IDLE_BOOT,
+    "test_prestart.py::test_a_task_queued_for_a_worker_booting_idle_lifts_it_at_once": IDLE_BOOT,
+    "test_prestart.py::test_a_task_arriving_while_the_worker_is_put_idle_still_lifts_it": IDLE_BOOT,
     "reliability/test_parent_death.py": (
         "it reads /proc/<pid>/environ and SIGKILLs the app; on Windows test_windows_engine.py kills an app "
         "(TerminateProcess) and checks that its worker and what the worker started die"
