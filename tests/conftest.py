@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +41,21 @@ __all__ = [
 ]
 
 KINDS = ("thread", "coroutine", "process")
+
+#: Free-threaded CPython (``--disable-gil``) counts references per owner thread (biased
+#: reference counting): an object made on one thread and dropped on another is freed
+#: only when its owner thread runs Python code again (or a collection merges it). A
+#: result or a task's call made on tasker's pool thread or a worker's reader thread,
+#: which then waits in C for the next message, stays until that thread runs again:
+#: measured on 3.13t, a result's shared segment was unmapped as soon as the reader
+#: handled the next task, and a task freed when its pool thread ran again.
+FREED_LATER_WITHOUT_GIL = pytest.mark.xfail(
+    bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    reason="free-threaded CPython frees an object dropped on another thread than its maker's "
+    "only when the maker runs again (biased reference counting); tasker's pool and reader "
+    "threads wait in C meanwhile",
+    strict=False,
+)
 
 #: Why a test cannot run on Windows (scripts/test-windows runs the suite on a real
 #: Windows CPython under Wine; docs/windows.md lists what it skips and why).

@@ -8,7 +8,7 @@ import pytest
 
 from tasker import CancelledError, InvalidStateError, TaskStatus, TaskTimeoutError
 
-from conftest import Harness
+from conftest import FREED_LATER_WITHOUT_GIL, Harness
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -172,6 +172,7 @@ def test_shutdown_ends_every_kind_and_leaves_nothing(make_harness) -> None:
     h.mgr.shutdown()  # idempotent
 
 
+@FREED_LATER_WITHOUT_GIL
 def test_a_finished_task_is_freed_by_reference_counting_alone(harness: Harness, kind: str) -> None:
     """No reference cycle through a task: with the garbage collector off, it goes once dropped.
 

@@ -13,7 +13,7 @@ import pytest
 
 import control_jobs
 import jobs
-from conftest import Harness, children, memfd_maps
+from conftest import FREED_LATER_WITHOUT_GIL, Harness, children, memfd_maps
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -134,6 +134,7 @@ def _wait_warm(h: Harness) -> None:
     assert h.pump_until(lambda: all(w.state is WorkerState.READY for w in runner.workers)), "never warm"
 
 
+@FREED_LATER_WITHOUT_GIL
 @pytest.mark.parametrize("job", ["big_array", "big_bytes"])
 def test_large_results_travel_through_shared_memory(harness: Harness, job: str) -> None:
     pytest.importorskip("numpy")

@@ -553,9 +553,10 @@ def scenario_cluster() -> dict[str, Any]:
     return out
 
 
-def scenario_inhibit(log: str) -> dict[str, Any]:
-    """inhibit_while_busy on a real Gtk.Application, against a stand-in session manager
-    (fake_session.py, on the private session bus this process runs under)."""
+def scenario_inhibit(log: str, serve: str) -> dict[str, Any]:
+    """inhibit_while_busy on a real Gtk.Application, against stand-ins for the GNOME session
+    manager and the desktop portal's Inhibit (fake_session.py, on the private session bus
+    this process runs under): GTK picks one of them by itself."""
     import subprocess
 
     from gi.repository import Gio
@@ -564,7 +565,7 @@ def scenario_inhibit(log: str) -> dict[str, Any]:
     from tasker.gtk import inhibit_while_busy
 
     fake = subprocess.Popen(
-        [sys.executable, os.path.join(os.path.dirname(__file__), "fake_session.py"), log],
+        [sys.executable, os.path.join(os.path.dirname(__file__), "fake_session.py"), log, serve],
         stdout=subprocess.PIPE, text=True,
     )
     try:
@@ -583,16 +584,27 @@ def scenario_inhibit(log: str) -> dict[str, Any]:
         spin(0.2)
         out["invisible_only"] = inhibitor.inhibited
         task = manager.run_thread(gtk_jobs.gated, 0.5, "exporting", key="export")
-        run_until(lambda: inhibitor.inhibited, 10, "inhibited")
+        out["gtk"] = [Gtk.get_major_version(), Gtk.get_minor_version(), Gtk.get_micro_version()]
+        run_until(lambda: inhibitor.inhibited or inhibitor.refused, 10, "inhibited or refused")
+        out["refused"] = inhibitor.refused
+        if inhibitor.refused:  # nothing took the hold: GTK asked no one, or was told no
+            gtk_jobs.GATE.set()
+            run_until(lambda: task.is_final() and hidden.is_final() and not inhibitor.refused, 10, "idle")
+            out["calls"] = [[c["service"], c["method"], *c["args"]] for c in calls()]
+            inhibitor.release()
+            manager.shutdown()
+            return out
         task.pause()
         run_until(lambda: not inhibitor.inhibited, 10, "released while paused")
         task.resume()
         run_until(lambda: inhibitor.inhibited, 10, "inhibited again")
         gtk_jobs.GATE.set()
         run_until(lambda: task.is_final() and hidden.is_final() and not inhibitor.inhibited, 10, "idle")
-        run_until(lambda: [c["method"] for c in calls()].count("Uninhibit") == 2, 10, "the session saw both")
-        out["calls"] = [[c["method"], *c["args"][2:]] if c["method"] == "Inhibit" else [c["method"], *c["args"]]
-                        for c in calls()]
+        def released() -> int:
+            return sum(c["method"] in ("Uninhibit", "Request.Close") for c in calls())
+
+        run_until(lambda: released() == 2, 10, "the session saw both releases")
+        out["calls"] = [[c["service"], c["method"], *c["args"]] for c in calls()]
         inhibitor.release()
         out["receivers_after_release"] = len(manager.tasks_updated.receivers)
         manager.shutdown()

@@ -231,7 +231,10 @@ def test_the_banners_text_is_readable_in_every_theme(theme: str, tmp_path: Path)
     done = subprocess.run([sys.executable, str(HERE / "a11y_shots.py"), str(shot)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=90)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "WARNING" not in done.stderr and "Theme parsing error" not in done.stderr, done.stderr
+    # No warning but those GTK logs by itself here (GTK 4.24 under Xvfb: one per popup's
+    # frame, with or without tasker: gtk_own.py), and no theme that failed to parse.
+    warnings = not_gtks_own(line for line in done.stderr.splitlines() if "WARNING" in line)
+    assert not warnings and "Theme parsing error" not in done.stderr, done.stderr
     info = json.loads([line for line in done.stdout.splitlines() if line.startswith("RESULT ")][-1][7:])
     width, height, rows = read_png(shot)
     assert [width, height] == info["size"]

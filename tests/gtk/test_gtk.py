@@ -113,16 +113,76 @@ def test_the_seeds_setup_ui_updates_a_real_window() -> None:
     assert r["asker"] == ["completed", "overwrite? yes"]
 
 
+# The private session bus of the inhibit test: the standard session configuration, plus a
+# service directory naming the desktop portal, so that the bus lists the portal as
+# activatable (GTK 4.18 and 4.24 ask ListActivatableNames before they use any portal
+# outside a sandbox).
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <include>/usr/share/dbus-1/session.conf</include>
+  <servicedir>{services}</servicedir>
+</busconfig>
+"""
+
+
+def inhibit_calls(calls: list[list[Any]], service: str) -> list[list[Any]]:
+    """One service's inhibit and release calls, in one form for both services:
+    ``["Inhibit", reason, flags]`` and ``["Release", cookie or request handle]``."""
+    out: list[list[Any]] = []
+    for svc, method, *args in calls:
+        if svc != service:
+            continue
+        if service == "session" and method == "Inhibit":  # (app_id, toplevel, reason, flags)
+            out.append(["Inhibit", args[2], args[3]])
+        elif service == "session" and method == "Uninhibit":
+            out.append(["Release", args[0]])
+        elif service == "portal" and method == "Inhibit":  # (window, flags, {"reason": ...})
+            out.append(["Inhibit", args[2].get("reason"), args[1]])
+        elif service == "portal" and method == "Request.Close":
+            out.append(["Release", args[0].rsplit("/", 1)[1]])
+    return out
+
+
+def expected_channel(bus: str, gtk: list[int]) -> set[str]:
+    """Where GTK sends an inhibit on each bus, as run: GTK 4.8 calls the session manager
+    even with a portal there; 4.18 prefers the portal when the bus can start one; 4.24
+    calls only the portal ("refused": cookie 0 without one). Versions not run (4.10-4.16,
+    4.20-4.22) may do either of their neighbours' things."""
+    minor = gtk[1]
+    if bus == "session-manager":
+        return {"session"} if minor <= 18 else {"refused"} if minor >= 24 else {"session", "refused"}
+    return {"session"} if minor <= 8 else {"portal"} if minor >= 18 else {"session", "portal"}
+
+
 @pytest.mark.timeout(120)
-def test_inhibit_while_busy_holds_the_session_while_visible_work_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bus", ["session-manager", "portal"])
+def test_inhibit_while_busy_holds_the_session_while_visible_work_runs(tmp_path: Path, bus: str) -> None:
+    """The hold really reaches the session, through whatever this GTK talks to.
+
+    ``session-manager``: only the stand-in GNOME session manager is on the private bus.
+    ``portal``: the stand-in desktop portal too, which the bus can start (listed as
+    activatable). The stand-in GTK calls must see each inhibit and its release, and the
+    other none; where GTK calls no one, the inhibitor must say it was refused."""
     if shutil.which("dbus-run-session") is None:
         pytest.skip("dbus-run-session is not installed (package dbus)")
     log = tmp_path / "session.log"
     log.touch()
+    config: list[str] = []
+    if bus == "portal":
+        services = tmp_path / "services"
+        services.mkdir()
+        (services / "org.freedesktop.portal.Desktop.service").write_text(
+            "[D-BUS Service]\nName=org.freedesktop.portal.Desktop\n"
+            f"Exec={sys.executable} {HERE / 'fake_session.py'} {log} portal\n"
+        )
+        (tmp_path / "bus.conf").write_text(BUS_CONFIG.format(services=services))
+        config = [f"--config-file={tmp_path / 'bus.conf'}"]
     env = gtk_env()
     env.pop("GTK_A11Y", None)  # a session bus is there now
+    serve = "session" if bus == "session-manager" else "both"
     proc = subprocess.run(
-        ["dbus-run-session", "--", sys.executable, str(SCENARIOS), "inhibit", str(log)],
+        ["dbus-run-session", *config, "--", sys.executable, str(SCENARIOS), "inhibit", str(log), serve],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -132,13 +192,21 @@ def test_inhibit_while_busy_holds_the_session_while_visible_work_runs(tmp_path: 
     check_clean(proc)
     r = json.loads([line for line in proc.stdout.splitlines() if line.startswith("RESULT ")][-1][7:])
     assert r["idle"] is False and r["invisible_only"] is False
+    by_service = {svc: inhibit_calls(r["calls"], svc) for svc in ("session", "portal")}
+    used = [svc for svc, calls in by_service.items() if calls]
+    channel = "refused" if r["refused"] else used[0] if len(used) == 1 else f"calls to {used}"
+    assert channel in expected_channel(bus, r["gtk"]), f"GTK {r['gtk']} on a {bus} bus: {r['calls']}"
+    if channel == "refused":
+        assert used == [], r["calls"]
+        return
     suspend_logout = 1 | 4  # Gtk.ApplicationInhibitFlags.LOGOUT | SUSPEND
-    assert r["calls"] == [
+    first, second = (41, 42) if channel == "session" else ("inhibit1", "inhibit2")
+    assert by_service[channel] == [
         ["Inhibit", "Exporting photos", suspend_logout],
-        ["Uninhibit", 41],  # paused: released
+        ["Release", first],  # paused: released
         ["Inhibit", "Exporting photos", suspend_logout],
-        ["Uninhibit", 42],  # idle: released
-    ]
+        ["Release", second],  # idle: released
+    ], r["calls"]
     assert r["receivers_after_release"] == 0
 
 

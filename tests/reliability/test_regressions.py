@@ -218,3 +218,47 @@ def test_the_first_coroutine_tasks_are_not_kept_alive_by_the_hub() -> None:
         assert ref() is None, "the first coroutine task outlived its use"
     finally:
         mgr.shutdown(timeout=1.0)
+
+
+@pytest.mark.parametrize("kind", ["thread", "coroutine", "process"])
+def test_never_settled_between_a_tasks_ending_and_its_when_done_being_queued(
+    make_rh: Any, kind: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread that ends a task makes it final and queues its ``when_done`` under the
+    lifecycle's lock; ``wait_until_settled`` read the live tasks and the delivery queue
+    without that lock, so between the two it could answer "settled" with the
+    ``when_done`` still to come (met on free-threaded CPython: the state machine saw a
+    failed task left in the last ``tasks_updated``). The ending thread is held right
+    there, and the question asked from another thread."""
+    h = make_rh()
+    gate = tmp_path / "gate"
+    if kind == "coroutine":
+        task = h.mgr.add_coroutine(rjobs.a_gated, str(gate), "fail", 7, when_done=h.when_done)
+    else:
+        start = h.mgr.run_thread if kind == "thread" else h.mgr.run_process
+        task = start(rjobs.gated, str(gate), "fail", 7, when_done=h.when_done)
+    delivery = h.mgr._lifecycle.delivery
+    # Running, its 0.5 shown, nothing queued: the ending ("fail": no change before it) is
+    # then the only thing between the manager and "settled".
+    assert h.pump_until(lambda: task.get_progress() == 0.5 and delivery.is_idle(), 60)
+    reached, proceed = threading.Event(), threading.Event()
+    ending = delivery.ending
+
+    def held_ending(fn: Any, *args: Any, show: bool = True) -> None:
+        reached.set()
+        proceed.wait(30)
+        ending(fn, *args, show=show)
+
+    monkeypatch.setattr(delivery, "ending", held_ending)
+    gate.touch()
+    assert reached.wait(60), "the task never ended"
+    assert task.is_final()  # what any thread sees from here on
+    answers: list[bool] = []
+    asker = threading.Thread(target=lambda: answers.append(h.mgr.wait_until_settled(0)))
+    asker.start()
+    asker.join(2.0)  # (a hang guard only: with the lock, the answer waits for the ending)
+    proceed.set()
+    asker.join(30)
+    assert answers == [False], "settled while the task's when_done was not queued yet"
+    h.finish(task)
+    assert h.done.count(task) == 1 and task.get_status() == "failed"

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from .support import RHarness, dev_shm, memfd_fds, memfd_maps
-from conftest import children
+from conftest import FREED_LATER_WITHOUT_GIL, children
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -172,6 +172,7 @@ def test_children_of_the_app_and_of_workers_inherit_nothing(busy_pool: Any) -> N
     assert sorted(int(fd) for fd in report["grandchild_fds"].strip("[]").replace("'", "").split(", ")) == [0, 1, 2, 3]
 
 
+@FREED_LATER_WITHOUT_GIL
 def test_shared_memory_is_anonymous_private_and_freed(make_rh: Any) -> None:
     pytest.importorskip("numpy")
     h: RHarness = make_rh(max_processes=1)

@@ -134,7 +134,10 @@ class TaskerMachine(RuleBasedStateMachine):
                     return False
                 if any(t.is_running() for t in live[cap:]):
                     raise AssertionError(f"more than {cap} {kind} tasks run at once")
-            return self.mgr._lifecycle.delivery.is_idle()
+            # Under the lifecycle's lock, as wait_until_settled: a task is made final and
+            # its when_done queued in one critical section, not to be seen in between.
+            with self.mgr._lifecycle.lock:
+                return self.mgr._lifecycle.delivery.is_idle()
 
         assert self.scheduler.pump_until(settled, WAIT), "the pools or the delivery never settled"
 

@@ -464,7 +464,10 @@ class TaskLifecycle(PauseTransitions):
         return True
 
     def _is_settled(self) -> bool:
-        return not self._active and self.delivery.is_idle()
+        # Under the lock: a task leaves _active and its when_done is queued in one
+        # critical section (conclude); read without it, the two could be seen between.
+        with self.lock:
+            return not self._active and self.delivery.is_idle()
 
     def notify_settle(self) -> None:
         if self._settle_waiters:  # most endings have nobody waiting: skip the lock

@@ -28,7 +28,9 @@ class BusyInhibitor:
             Gtk.ApplicationInhibitFlags.SUSPEND | Gtk.ApplicationInhibitFlags.LOGOUT
         )
         self._manager = resolve_manager(manager)
-        self._cookie: int | None = None  # None: not held; 0: asked, refused
+        # Invariant: None while not busy (nothing asked); 0 once asked and refused, until
+        # idle again; otherwise the cookie GTK gave, held until idle, release() or shutdown.
+        self._cookie: int | None = None
         self._following = True
         self._manager.tasks_updated.connect(self._on_tasks_updated)
         self._shutdown_id = app.connect("shutdown", lambda _app: self.release())
@@ -38,6 +40,13 @@ class BusyInhibitor:
     def inhibited(self) -> bool:
         """True while a hold was granted (a cookie is held)."""
         return bool(self._cookie)
+
+    @property
+    def refused(self) -> bool:
+        """True when work is running but the session refused the hold: GTK found nothing
+        to take it (neither a session manager it talks to nor the desktop portal's
+        Inhibit) and returned cookie 0. Asked again once the manager has been idle."""
+        return self._cookie == 0
 
     def refresh(self) -> None:
         """Bring the hold in line with the manager's tasks now."""
