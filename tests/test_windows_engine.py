@@ -162,23 +162,9 @@ def note_boot_class() -> None:
     BOOT_CLASS = own_class()
 
 
-def classes(ctx: Any, with_child: bool = False) -> tuple[int | None, int, int | None]:
-    """The worker's class at boot and now, and that of a process the task starts (inherited)."""
-    child = None
-    if with_child:
-        code = (
-            "import _winapi; from tasker._platform import _windows; "
-            "print(_windows.priority_class(_winapi.GetCurrentProcess()))"
-        )
-        out = subprocess.run(
-            [getattr(sys, "_base_executable", sys.executable), "-c", code],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=BOUND,
-            check=True,
-        )
-        child = int(out.stdout)
-    return BOOT_CLASS, own_class(), child
+def classes(ctx: Any) -> tuple[int | None, int]:
+    """The worker's priority class at boot (its initializer) and now (the task)."""
+    return BOOT_CLASS, own_class()
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -418,22 +404,21 @@ def test_worker_nice_sets_the_workers_priority_class_from_its_first_task_on(
 ) -> None:
     """Windows has no ``nice``: ``worker_nice`` is the worker's priority class, below the UI's NORMAL.
 
-    The initializer (the boot) runs at NORMAL; the task, a second task (lowered once) and
-    a process the task starts (it inherits the class) run lowered.
+    The initializer (the boot) runs at NORMAL; the task and a second task (lowered once)
+    run lowered. (Windows gives a process started by a BELOW_NORMAL or IDLE one the same
+    class; Wine 8 starts it at NORMAL, so the lane cannot show that.)
     """
     lowered = getattr(_windows, f"{expected}_PRIORITY_CLASS")
     h = make_harness(worker_nice=nice, max_processes=1, worker_initializer=note_boot_class)
-    first = h.finish(h.mgr.run_process(classes, nice == 7, when_done=h.when_done), BOUND).result()
-    assert first[:2] == (_windows.NORMAL_PRIORITY_CLASS, lowered), "(initializer, task) priority class"
-    if nice == 7:
-        assert first[2] == lowered, "a process the task started inherits the class"
+    first = h.finish(h.mgr.run_process(classes, when_done=h.when_done), BOUND).result()
+    assert first == (_windows.NORMAL_PRIORITY_CLASS, lowered), "(initializer, task) priority class"
     second = h.finish(h.mgr.run_process(classes, when_done=h.when_done), BOUND).result()
-    assert second[:2] == first[:2]
+    assert second == first
 
 
 def test_without_worker_nice_workers_run_at_normal_priority(harness: Harness) -> None:
     result = harness.finish(harness.mgr.run_process(classes, when_done=harness.when_done), BOUND).result()
-    assert result[1] == _windows.NORMAL_PRIORITY_CLASS
+    assert result == (None, _windows.NORMAL_PRIORITY_CLASS)
 
 
 def test_a_prestarted_worker_boots_idle_and_runs_tasks_at_normal_priority(make_harness: Any) -> None:
@@ -444,12 +429,14 @@ def test_a_prestarted_worker_boots_idle_and_runs_tasks_at_normal_priority(make_h
     assert _worker.idle_boot_supported(), "a thread can go idle and back on Windows"
     h = make_harness(max_processes=1, spare_processes=0, worker_initializer=note_boot_class)
     h.mgr.prestart()
-    runner = h.mgr._lifecycle.runners["process"]
-    assert wait_for(lambda: any(w.state.name == "READY" for w in runner.workers), BOUND)
-    (worker,) = [w for w in runner.workers if w.state.name == "READY"]
+    runners = h.mgr._lifecycle.runners  # (the process runner is built on the prestart thread)
+    assert wait_for(
+        lambda: "process" in runners and any(w.state.name == "READY" for w in runners["process"].workers), BOUND
+    )
+    (worker,) = [w for w in runners["process"].workers if w.state.name == "READY"]
     assert worker.booted_idle
     assert _windows.priority_class(int(worker.proc._handle)) == _windows.NORMAL_PRIORITY_CLASS
-    boot, now, _ = h.finish(h.mgr.run_process(classes, when_done=h.when_done), BOUND).result()
+    boot, now = h.finish(h.mgr.run_process(classes, when_done=h.when_done), BOUND).result()
     assert (boot, now) == (_windows.IDLE_PRIORITY_CLASS, _windows.NORMAL_PRIORITY_CLASS)
 
 
