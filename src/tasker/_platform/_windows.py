@@ -14,7 +14,9 @@
                    starts is in the job too; ``TerminateJobObject`` kills the tree.
                    Not started suspended: an application that died between the
                    start and the job would leave a suspended worker for ever; a
-                   running one reads the end of its pipe and exits
+                   running one reads the end of its pipe and exits. (Open: an
+                   application dying inside CreateProcess itself, which resumes
+                   the new thread before it returns: docs/windows.md)
     pause          NtSuspendProcess / NtResumeProcess of each process in the job
                    (each proven in it by ``IsProcessInJob`` through its handle)
     parent death   the job's only handle is the parent's: when the application
