@@ -67,7 +67,14 @@ POSIX_SIGNALS = (
     "it kills workers with POSIX signals (SIGKILL, SIGSEGV) and matches their names; on Windows "
     "test_windows_engine.py kills a worker from outside (TerminateProcess) and checks WorkerDiedError"
 )
-IDLE_BOOT = "it reads the worker threads' scheduling policies from /proc (booting under SCHED_IDLE is Linux's)"
+IDLE_BOOT = (
+    "it reads the worker threads' scheduling policies from /proc (SCHED_IDLE); on Windows a prestarted worker "
+    "boots in the IDLE priority class: test_windows_engine.py checks it"
+)
+NO_OS_NICE = (
+    "it reads os.nice, which Windows lacks; worker_nice sets the worker's priority class there: "
+    "test_windows_engine.py checks it"
+)
 #: The kinds of task whose tests are skipped there: ``kind`` parameters.
 WINDOWS_SKIPPED_KINDS = {"cluster": "Dask is not installed in the Windows lane"}
 #: Tests that cannot run there: by folder, module or test (a node id, with or
@@ -84,25 +91,7 @@ WINDOWS_SKIPPED: dict[str, str] = {
     "reliability/test_regressions.py::test_worker_death_is_seen_although_a_process_it_started_lives_on": (
         POSIX_SIGNALS
     ),
-    "reliability/test_regressions.py::test_shutdown_while_a_worker_is_being_spawned": (
-        "known failure on Windows, not investigated yet: shutdown waits out the starting worker's reader "
-        "(docs/windows.md)"
-    ),
-    "reliability/test_regressions.py::test_shutdown_waits_for_workers_that_left_the_pool": (
-        "known failure on Windows, not investigated yet: a reader thread outlives shutdown() (docs/windows.md)"
-    ),
-    "reliability/test_fault_matrix.py::test_fault_then_shutdown[timeout_after_cancel-process]": (
-        "known failure on Windows, not investigated yet: once in the lane a worker outlived shutdown() "
-        "(a worker left behind; docs/windows.md)"
-    ),
     "test_worker_start.py": "it fakes launch failures with POSIX calls (signal.SIGKILL, AF_UNIX, RLIMIT_NOFILE)",
-    "compat/test_rf_processes.py::test_send_event_and_wait_is_nacked_when_the_task_is_cancelled": (
-        "known failure on Windows, not investigated yet: the nack did not arrive within 30 s (docs/windows.md)"
-    ),
-    "test_pytest_plugin.py::test_what_a_test_leaves_behind_fails_it": (
-        "known failure on Windows, not investigated yet: the app's run counts 3 passed, 2 errors "
-        "where 5 and 4 are expected (docs/windows.md)"
-    ),
     "test_errors.py::test_worker_death_fails_only_its_task[kill_self-args1-SIGKILL]": POSIX_SIGNALS,
     "test_errors.py::test_worker_death_fails_only_its_task[segfault-args2-SIGSEGV]": POSIX_SIGNALS,
     "test_prestart.py::test_a_prestarted_pool_serves_the_first_task_on_a_worker_that_was_ready": IDLE_BOOT,
@@ -120,12 +109,8 @@ WINDOWS_SKIPPED: dict[str, str] = {
     "test_processes.py::test_queued_large_argument_is_released_when_cancelled": (
         "it counts /proc/self/fd for the payload's shared memory; on Windows payloads travel in band"
     ),
-    "test_processes.py::test_worker_nice_lowers_worker_priority": (
-        "worker_nice has no effect on Windows (no os.nice; docs/windows.md)"
-    ),
-    "test_processes.py::test_worker_nice_applies_from_the_first_task_on_not_to_the_boot_and_imports": (
-        "worker_nice has no effect on Windows (no os.nice; docs/windows.md)"
-    ),
+    "test_processes.py::test_worker_nice_lowers_worker_priority": NO_OS_NICE,
+    "test_processes.py::test_worker_nice_applies_from_the_first_task_on_not_to_the_boot_and_imports": NO_OS_NICE,
     "reliability/test_regressions.py::test_received_shared_memory_is_closed_when_the_peer_dies_mid_message": (
         "payloads travel in band over the pipe on Windows: there is no shared-memory segment to close"
     ),
@@ -157,6 +142,51 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason = windows_skip_reason(item)
         if reason:
             item.add_marker(pytest.mark.skip(reason=f"on Windows: {reason}"))
+
+
+#: How long a Python process a test started may take to end after the test (Wine ends a
+#: killed job's processes asynchronously; a loaded machine takes seconds).
+LEFT_BEHIND_GRACE = 30.0
+
+
+def _command_line(pid: int) -> str:
+    try:
+        import psutil
+
+        return " ".join(psutil.Process(pid).cmdline())
+    except Exception:  # psutil missing, the process gone, or a call Wine lacks
+        return "(command line unknown)"
+
+
+if sys.platform == "win32":
+
+    @pytest.fixture(autouse=True)
+    def _no_python_left_behind() -> Iterator[None]:
+        """On Windows, a test fails when a Python process it started outlives it.
+
+        (Linux tests run what can multiply processes in a PID namespace; on Windows a
+        worker that outlived its app or ``shutdown()`` would live on unseen: this
+        names the test that left it. Autouse, so torn down after the test's own fixtures.)
+        """
+        from tasker._platform import _windows_procs
+
+        def pythons() -> dict[int, tuple[int, str]]:
+            return {
+                pid: entry
+                for pid, entry in _windows_procs.processes().items()
+                if entry[1].lower() == "python.exe" and pid != os.getpid()
+            }
+
+        before = set(pythons())
+        yield
+        new = {pid: entry for pid, entry in pythons().items() if pid not in before}
+        left = {pid: entry for pid, entry in new.items() if not _windows_procs.wait_gone(pid, LEFT_BEHIND_GRACE)}
+        if left:
+            named = "; ".join(
+                f"pid {pid} (parent {parent}, this test's process {os.getpid()}): {_command_line(pid)}"
+                for pid, (parent, _) in sorted(left.items())
+            )
+            pytest.fail(f"a Python process this test started outlived it by {LEFT_BEHIND_GRACE:.0f} s: {named}")
 
 
 class Harness:

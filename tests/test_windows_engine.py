@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,6 +148,25 @@ def echo_size(ctx: Any, data: bytes, size: int) -> bytes:
     return b"\x05" * (2 * size)
 
 
+BOOT_CLASS: int | None = None  # the worker's priority class as its initializer ran (``note_boot_class``)
+
+
+def own_class() -> int:
+    import _winapi
+
+    return _windows.priority_class(_winapi.GetCurrentProcess())
+
+
+def note_boot_class() -> None:
+    global BOOT_CLASS
+    BOOT_CLASS = own_class()
+
+
+def classes(ctx: Any) -> tuple[int | None, int]:
+    """The worker's priority class at boot (its initializer) and now (the task)."""
+    return BOOT_CLASS, own_class()
+
+
 # -- helpers ----------------------------------------------------------------------------------
 def _events(h: Harness, func: Any, *args: Any, **kwargs: Any) -> tuple[Task[Any], list[Any]]:
     got: list[Any] = []
@@ -243,7 +261,8 @@ def test_big_arguments_and_results_cross_the_pipe(harness: Harness) -> None:
     assert len(value) == 2 * size and value[:1] == value[-1:] == b"\x05"
 
 
-def test_shutdown_leaves_no_process(make_harness: Any, held: Held) -> None:
+@pytest.mark.parametrize("round_", range(3))
+def test_shutdown_leaves_no_process(make_harness: Any, held: Held, round_: int) -> None:
     before = children()  # (what earlier tests of the session may have left is not this test's)
     h = make_harness(max_processes=2, spare_processes=1)
     busy, got = _events(h, start_child_then_block)
@@ -258,28 +277,54 @@ def test_shutdown_leaves_no_process(make_harness: Any, held: Held) -> None:
     assert busy.get_status() == "canceled"
 
 
-def test_the_apps_death_kills_its_workers_and_what_they_started(tmp_path: Path, held: Held) -> None:
-    """The app is TerminateProcess'ed: its job handles close, Windows kills every worker's job."""
+#: How an application ends (the app script below): it returns from its main module
+#: without ``shutdown()``, calls ``os._exit``, or is killed from outside (``TerminateProcess``).
+APP_ENDINGS = ("returns", "os_exit", "killed")
+#: Rounds of each: a race between a worker's start and its job would show in some.
+APP_ROUNDS = 3
+
+APP = """
+import os, sys, threading
+from pathlib import Path
+sys.path[:0] = [sys.argv[1]]
+from tasker import TaskManager
+import test_windows_engine as jobs
+
+report, ending, go = sys.argv[2], sys.argv[3], Path(sys.argv[4])
+mgr = TaskManager(max_processes=1, spare_processes=0)  # (no worker being started as the app ends)
+mgr.run_process(jobs.start_child_then_report, report)
+tick = threading.Event()  # never set: bounded waits between looks
+while not go.exists():  # the test has held the worker and its child: end now
+    tick.wait(0.01)
+if ending == "os_exit":
+    os._exit(3)
+if ending == "killed":
+    threading.Event().wait(600)  # TerminateProcess'ed by the test long before
+# "returns": the main module ends, no shutdown(): the interpreter exits with the task running
+"""
+
+
+@pytest.mark.parametrize("round_", range(APP_ROUNDS))
+@pytest.mark.parametrize("ending", APP_ENDINGS)
+def test_the_apps_end_kills_its_workers_and_what_they_started(
+    tmp_path: Path, held: Held, ending: str, round_: int
+) -> None:
+    """However the app ends, its job handles close: Windows kills every worker's job.
+
+    (Every child of the app is held by handle before it ends. No spare: a worker whose
+    start the app's death interrupts inside CreateProcess is left suspended by Windows,
+    outside any job — an open problem, docs/windows.md.)
+    """
     app = tmp_path / "app.py"
     report = tmp_path / "tree.json"
-    app.write_text(
-        textwrap.dedent(
-            """
-            import sys, threading
-            sys.path[:0] = [sys.argv[1]]
-            from tasker import TaskManager
-            import test_windows_engine as jobs
-
-            mgr = TaskManager(max_processes=1)
-            mgr.run_process(jobs.start_child_then_report, sys.argv[2])
-            threading.Event().wait(600)  # killed by the test long before
-            """
-        )
-    )
+    go = tmp_path / "go"
+    app.write_text(APP)
     tests = str(Path(__file__).parent)
     python, extra = _windows.interpreter()  # the real interpreter: its pid is the app's (not a launcher's)
     proc = subprocess.Popen(
-        [python, str(app), tests, str(report)], stdin=subprocess.DEVNULL, env={**os.environ, **extra}
+        [python, str(app), tests, str(report), ending, str(go)],
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **extra},
     )
     try:
         assert wait_for(lambda: report.exists() or proc.poll() is not None, BOUND * 2)
@@ -287,14 +332,31 @@ def test_the_apps_death_kills_its_workers_and_what_they_started(tmp_path: Path, 
         tree = json.loads(report.read_text())
         held.hold(tree["worker"])
         held.hold(tree["child"])
-        proc.kill()  # TerminateProcess: no code of the app runs any more
-        proc.wait(BOUND)
-        assert held.gone(tree["worker"]), "the worker outlived the app"
-        assert held.gone(tree["child"]), "the process its task started outlived the app"
+        workers = _children_of(proc.pid)
+        assert tree["worker"] in workers
+        for pid in workers:
+            if pid not in held.handles:
+                held.hold(pid)
+        if ending == "killed":
+            proc.kill()  # TerminateProcess: no code of the app runs any more
+        else:
+            go.write_text("go")
+        code = proc.wait(BOUND)
+        assert code == {"returns": 0, "os_exit": 3, "killed": 1}[ending]
+        for pid in held.handles:
+            assert held.gone(pid), (
+                f"process {pid} outlived the app ({ending}): worker {tree['worker']}, child {tree['child']}"
+            )
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait(BOUND)
+
+
+def _children_of(pid: int) -> set[int]:
+    from tasker._platform import _windows_procs
+
+    return {child for child, (parent, _) in _windows_procs.processes().items() if parent == pid}
 
 
 def test_a_frozen_workers_boot_pipe_reaches_spawn_main(tmp_path: Path) -> None:
@@ -335,3 +397,113 @@ def test_the_channel_refuses_file_descriptors() -> None:
     finally:
         parent.close()
         _windows.close_handle(handle)
+
+
+@pytest.mark.parametrize(("nice", "expected"), [(7, "BELOW_NORMAL"), (15, "IDLE"), (19, "IDLE")])
+def test_worker_nice_sets_the_workers_priority_class_from_its_first_task_on(
+    make_harness: Any, nice: int, expected: str
+) -> None:
+    """Windows has no ``nice``: ``worker_nice`` is the worker's priority class, below the UI's NORMAL.
+
+    The initializer (the boot) runs at NORMAL; the task and a second task (lowered once)
+    run lowered. (Windows gives a process started by a BELOW_NORMAL or IDLE one the same
+    class; Wine 8 starts it at NORMAL, so the lane cannot show that.)
+    """
+    lowered = getattr(_windows, f"{expected}_PRIORITY_CLASS")
+    h = make_harness(worker_nice=nice, max_processes=1, worker_initializer=note_boot_class)
+    first = h.finish(h.mgr.run_process(classes, when_done=h.when_done), BOUND).result()
+    assert first == (_windows.NORMAL_PRIORITY_CLASS, lowered), "(initializer, task) priority class"
+    second = h.finish(h.mgr.run_process(classes, when_done=h.when_done), BOUND).result()
+    assert second == first
+
+
+def test_without_worker_nice_workers_run_at_normal_priority(harness: Harness) -> None:
+    result = harness.finish(harness.mgr.run_process(classes, when_done=harness.when_done), BOUND).result()
+    assert result == (None, _windows.NORMAL_PRIORITY_CLASS)
+
+
+def test_a_prestarted_worker_boots_idle_and_runs_tasks_at_normal_priority(make_harness: Any) -> None:
+    """``prestart()``: the worker boots in the IDLE class (set through the parent's handle
+    before it gets its start-up data) and is NORMAL again before it reports ready."""
+    from tasker.runners.process import _worker
+
+    assert _worker.idle_boot_supported(), "a thread can go idle and back on Windows"
+    h = make_harness(max_processes=1, spare_processes=0, worker_initializer=note_boot_class)
+    h.mgr.prestart()
+    runners = h.mgr._lifecycle.runners  # (the process runner is built on the prestart thread)
+    assert wait_for(
+        lambda: "process" in runners and any(w.state.name == "READY" for w in runners["process"].workers), BOUND
+    )
+    (worker,) = [w for w in runners["process"].workers if w.state.name == "READY"]
+    assert worker.booted_idle
+    assert _windows.priority_class(int(worker.proc._handle)) == _windows.NORMAL_PRIORITY_CLASS
+    boot, now = h.finish(h.mgr.run_process(classes, when_done=h.when_done), BOUND).result()
+    assert (boot, now) == (_windows.IDLE_PRIORITY_CLASS, _windows.NORMAL_PRIORITY_CLASS)
+
+
+def test_set_idle_refuses_a_process_it_did_not_start() -> None:
+    """Only a worker this process started (held by handle) or this process itself is touched."""
+    python, extra = _windows.interpreter()
+    other = subprocess.Popen(
+        [python, "-c", "import time; time.sleep(60)"], stdin=subprocess.DEVNULL, env={**os.environ, **extra}
+    )
+    try:
+        assert _windows.PLATFORM.set_idle(other.pid, idle=True) is False
+        assert _windows.priority_class(int(other._handle)) == _windows.NORMAL_PRIORITY_CLASS  # type: ignore[attr-defined]
+    finally:
+        other.kill()
+        other.wait(BOUND)
+
+
+HELD_SPAWN_APP = """
+import sys, threading
+from pathlib import Path
+sys.path[:0] = [sys.argv[1]]
+import ctypes
+from tasker import TaskManager
+from tasker._platform import _windows
+
+marker = Path(sys.argv[2])
+get_pid = ctypes.WinDLL("kernel32").GetProcessId
+get_pid.argtypes = (ctypes.c_void_p,)
+
+
+def held(job, handle):  # the worker is started, not yet in its job: the app dies here
+    Path(str(marker) + ".part").write_text(str(get_pid(handle)))
+    Path(str(marker) + ".part").replace(marker)
+    threading.Event().wait(600)
+
+
+_windows._kernel32.AssignProcessToJobObject = held
+mgr = TaskManager(max_processes=1)
+mgr.run_process(print, "never runs")
+threading.Event().wait(600)  # TerminateProcess'ed by the test long before
+"""
+
+
+def test_a_worker_whose_app_died_before_it_was_in_its_job_ends_by_itself(tmp_path: Path, held: Held) -> None:
+    """Fixed: workers were started suspended, then put in their job and resumed; an app that
+    died in between (killed, or exiting while a reader spawned) left a suspended worker for
+    ever, which also held the handles it inherited (the lane's output pipe). A worker now runs
+    from its start and, its app gone, reads the end of its channel and exits."""
+    app = tmp_path / "app.py"
+    marker = tmp_path / "worker-pid"
+    app.write_text(HELD_SPAWN_APP)
+    python, extra = _windows.interpreter()
+    proc = subprocess.Popen(
+        [python, str(app), str(Path(__file__).parent), str(marker)],
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **extra},
+    )
+    try:
+        assert wait_for(lambda: marker.exists() or proc.poll() is not None, BOUND * 2)
+        assert marker.exists(), f"the app ended ({proc.returncode}) before it started its worker"
+        worker = int(marker.read_text())
+        held.hold(worker)
+        proc.kill()  # the app dies with its worker outside any job
+        proc.wait(BOUND)
+        assert held.gone(worker), "the worker outlived its app (it was never in a job)"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(BOUND)

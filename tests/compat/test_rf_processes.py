@@ -194,6 +194,10 @@ def test_send_event_and_wait_is_nacked_when_the_task_is_cancelled(make_rf: Any) 
     try:
         outcome = mp.Queue()
         h = make_rf(shared_state=mp.dict(), worker_initializer=rf_jobs.init_worker, worker_initargs=("nack",))
+        # The grace period is a hang guard here: after the nack the worker still reports
+        # through the multiprocessing manager, which a loaded machine (Wine: seconds) can
+        # make outlast the default 2 s, and a worker killed first never reports.
+        h.mgr._core.configure(cancel_grace_period=60)
         task = h.mgr.run_process(rf_jobs.adopt_into, outcome, when_done=h.when_done)
         assert outcome.get(timeout=30) == "asking"
         h.mgr.cancel_task_by_id(task.id)  # before the main thread dispatched the event

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tasker import TaskManager, TaskTimeoutError
-from tasker.runners.process import _worker
+from tasker.runners.process import _pool, _worker
 from tasker.schedulers import ManualScheduler
 
 import jobs
@@ -77,6 +77,57 @@ def test_shutdown_while_a_worker_is_being_spawned(monkeypatch: pytest.MonkeyPatc
     assert task.get_status() == "canceled"
     assert joins == [False], "the reader outlived its worker's kill (the worker was not killed)"
     assert children() <= before
+
+
+def test_shutdown_waits_for_a_worker_whose_spawn_outlasts_its_join(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fixed: ``shutdown()`` waited ``JOIN_TIMEOUT_S`` for the reader of a worker still
+    being spawned, then returned: on a loaded machine (Windows under Wine: seconds per
+    spawn) the worker was started after ``shutdown()`` had returned, and its reader ran on."""
+    before = children()
+    mgr = TaskManager(main_thread_scheduler=ManualScheduler(), max_processes=1)
+    gave_up = threading.Event()
+    real_env, real_join = _worker._child_env, _pool._join_reader
+
+    def held_env() -> dict[str, str]:  # the reader, just before it spawns the worker
+        assert gave_up.wait(30)
+        return real_env()
+
+    def join_reader(worker: Any) -> None:
+        real_join(worker)  # gives up (the spawn is held): then the spawn goes on
+        gave_up.set()
+
+    monkeypatch.setattr(_worker, "_child_env", held_env)
+    monkeypatch.setattr(_pool, "_join_reader", join_reader)
+    monkeypatch.setattr(_pool, "JOIN_TIMEOUT_S", 0.05)
+    task = mgr.run_process(jobs.ok, 1)
+    mgr.shutdown(timeout=1.0)
+    assert gave_up.is_set()
+    left = [t.name for t in tasker_threads() if t.name.endswith("-reader")]
+    assert left == [], f"a reader still spawning its worker outlived shutdown(): {left}"
+    assert children() <= before
+    assert task.get_status() == "canceled"
+
+
+def test_a_reader_is_started_under_the_pools_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fixed: a worker's reader was started just after the pool's lock was released: a
+    ``shutdown()`` in between saw a reader not started yet, did not join it, and the reader
+    then spawned its worker after ``shutdown()`` had returned. Under the lock, shutdown
+    sees every reader either started (and joins it) or never to be started."""
+    mgr = TaskManager(main_thread_scheduler=ManualScheduler(), max_processes=1, spare_processes=1)
+    held: list[bool] = []
+    real_start = threading.Thread.start
+
+    def start(thread: threading.Thread) -> None:
+        if thread.name.endswith("-reader"):  # its target: the pool's bound _serve
+            held.append(thread._target.__self__.lock.locked())  # type: ignore[attr-defined]
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    try:
+        mgr.run_process(jobs.ok, 1)  # the first worker's reader starts here
+    finally:
+        mgr.shutdown(timeout=1.0)
+    assert held and all(held), f"readers started outside the pool's lock: {held}"
 
 
 @pytest.mark.parametrize("job", ["one_way_result", "one_way_event"])

@@ -8,14 +8,25 @@
     shared memory  the cancel flags: an mmap with a random 128-bit tag
                    (``Local\\tasker-…``, the creator's default DACL); the worker
                    opens it by that tag (its command line)
-    tree kill      the worker is started suspended, put in a Job Object of its
-                   own with KILL_ON_JOB_CLOSE, then resumed: everything it starts
-                   is in the job too; ``TerminateJobObject`` kills the tree
+    tree kill      the worker is put in a Job Object of its own with
+                   KILL_ON_JOB_CLOSE as soon as it is started, before it is sent its
+                   start-up data (until then it only waits for them): everything it
+                   starts is in the job too; ``TerminateJobObject`` kills the tree.
+                   Not started suspended: an application that died between the
+                   start and the job would leave a suspended worker for ever; a
+                   running one reads the end of its pipe and exits. (Open: an
+                   application dying inside CreateProcess itself, which resumes
+                   the new thread before it returns: docs/windows.md)
     pause          NtSuspendProcess / NtResumeProcess of each process in the job
                    (each proven in it by ``IsProcessInJob`` through its handle)
     parent death   the job's only handle is the parent's: when the application
                    dies, however, Windows closes it and kills every job's processes
     memory         the worker's working set (K32GetProcessMemoryInfo, its handle)
+    priority       worker_nice: the worker lowers its own priority class before its
+                   first task (BELOW_NORMAL; IDLE from nice 15 on), which the
+                   processes its tasks start inherit; a prestarted worker boots in the
+                   IDLE class (SetPriorityClass through the parent's handle of it)
+                   and is back to NORMAL before it is ready or once a task waits
     proof          the process handle Popen holds; a job's member opened by pid
                    is used only once IsProcessInJob says it is in our job
 
@@ -41,6 +52,7 @@ import os  # noqa: E402
 import secrets  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
+import weakref  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from ctypes import wintypes  # noqa: E402
 from multiprocessing.connection import Pipe, PipeConnection  # noqa: E402
@@ -67,16 +79,28 @@ _kernel32.QueryInformationJobObject.argtypes = (
 )
 _kernel32.IsProcessInJob.argtypes = (wintypes.HANDLE, wintypes.HANDLE, ctypes.POINTER(wintypes.BOOL))
 _kernel32.K32GetProcessMemoryInfo.argtypes = (wintypes.HANDLE, ctypes.c_void_p, wintypes.DWORD)
+_kernel32.SetPriorityClass.argtypes = (wintypes.HANDLE, wintypes.DWORD)
+_kernel32.GetPriorityClass.argtypes = (wintypes.HANDLE,)
+_kernel32.GetCurrentThread.restype = wintypes.HANDLE
+_kernel32.SetThreadPriority.argtypes = (wintypes.HANDLE, ctypes.c_int)
 _ntdll.NtSuspendProcess.argtypes = (wintypes.HANDLE,)
 _ntdll.NtResumeProcess.argtypes = (wintypes.HANDLE,)
 
-CREATE_SUSPENDED = 0x00000004
 PROCESS_SUSPEND_RESUME = 0x0800
 PROCESS_QUERY_INFORMATION = 0x0400  # (IsProcessInJob under Wine needs it; the limited right is not enough)
 PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
 JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000
 _EXTENDED_LIMIT_INFORMATION = 9
 _BASIC_PROCESS_ID_LIST = 3
+NORMAL_PRIORITY_CLASS = 0x00000020
+BELOW_NORMAL_PRIORITY_CLASS = 0x00004000
+IDLE_PRIORITY_CLASS = 0x00000040
+THREAD_PRIORITY_NORMAL = 0
+THREAD_PRIORITY_IDLE = -15
+#: ``worker_nice`` from this value on puts a worker in the IDLE priority class (it runs
+#: only when nothing else wants the CPU); from 1 to 14 in BELOW_NORMAL (below the UI,
+#: which is NORMAL, but not starved by it).
+IDLE_NICE = 15
 #: The exit code of the processes of a job it kills (TerminateJobObject).
 KILLED_EXIT_CODE = 0xC000013A  # STATUS_CONTROL_C_EXIT: what Windows itself uses for a forced end
 #: At most this many processes of one job are suspended or resumed (a worker and what its task started).
@@ -209,14 +233,24 @@ def open_control_memory(tag: str, size: int) -> mmap.mmap:
 class JobProcess(subprocess.Popen[bytes]):
     """A worker started inside a Job Object of its own that dies with it and with the application.
 
-    Started suspended, put in the job, then resumed: nothing it starts can escape
-    the job. The job's handle is ours alone (not inheritable); when it closes —
+    Put in the job as soon as it is started: it starts nothing before the parent
+    sends it its start-up data (after this), so nothing it starts can escape the
+    job. The job's handle is ours alone (not inheritable); when it closes —
     ``release`` after the worker is reaped, or the application's death — Windows
     kills every process left in the job (``KILL_ON_JOB_CLOSE``).
+
+    Not started suspended (``CREATE_SUSPENDED``, then resumed): an application
+    that dies between the start and the job (killed, or exiting while a reader
+    thread spawns) would leave that suspended worker behind for ever, holding
+    the handles it inherited. A running worker whose application died before it
+    was in the job reads the end of its channel and exits (``_child.main``).
     """
 
     #: Never true on Windows: a process handle keeps the exit status for us.
     reaped_elsewhere = False
+    #: The workers this process started, by pid (``Windows.set_idle`` acts through their
+    #: handle; a pid cannot be reused while the handle Popen holds is open).
+    started: weakref.WeakValueDictionary[int, JobProcess] = weakref.WeakValueDictionary()
 
     def __init__(self, args: Sequence[str], *, handles: Sequence[int] = (), **kwargs: Any) -> None:
         self._job_lock = threading.Lock()
@@ -226,16 +260,27 @@ class JobProcess(subprocess.Popen[bytes]):
         self.suspended = False
         info = subprocess.STARTUPINFO(lpAttributeList={"handle_list": list(handles)}) if handles else None
         try:
-            super().__init__(args, startupinfo=info, close_fds=True, creationflags=CREATE_SUSPENDED, **kwargs)
-            if not _kernel32.AssignProcessToJobObject(self._job, int(self._handle)):  # type: ignore[attr-defined]
-                raise _failed("AssignProcessToJobObject")
+            super().__init__(args, startupinfo=info, close_fds=True, **kwargs)
         except BaseException:
-            self._close_job()  # (kills the suspended process, if it was made)
-            raise
-        status = _ntdll.NtResumeProcess(int(self._handle))  # type: ignore[attr-defined]
-        if status != 0:
             self._close_job()
-            raise OSError(f"NtResumeProcess failed: NTSTATUS {status & 0xFFFFFFFF:#x}")
+            raise
+        if not _kernel32.AssignProcessToJobObject(self._job, int(self._handle)):  # type: ignore[attr-defined]
+            error = _failed("AssignProcessToJobObject")
+            self._kill_outside_job()
+            raise error
+        JobProcess.started[self.pid] = self
+
+    def _kill_outside_job(self) -> None:
+        """The job could not take the worker: end it (it has started nothing yet) and close the job."""
+        _winapi.TerminateProcess(int(self._handle), KILLED_EXIT_CODE)  # type: ignore[attr-defined]
+        super().wait(30.0)  # (ends at once: a hang guard)
+        self._close_job()
+
+    def set_priority_class(self, priority: int) -> bool:
+        """Put the worker in a priority class (through our handle of it); False once it has ended."""
+        if self.returncode is not None:
+            return False
+        return bool(_kernel32.SetPriorityClass(int(self._handle), priority))  # type: ignore[attr-defined]
 
     def kill_tree(self) -> None:
         """Kill the worker and every process in its job (what its tasks started)."""
@@ -355,6 +400,18 @@ def job_pids(proc: JobProcess) -> set[int]:
         return {int(pids.ProcessIdList[i]) for i in range(pids.NumberOfProcessIdsInList)}
 
 
+def lower_priority(nice: int) -> None:
+    """``worker_nice`` in a worker: its priority class, which the processes it starts inherit."""
+    priority = IDLE_PRIORITY_CLASS if nice >= IDLE_NICE else BELOW_NORMAL_PRIORITY_CLASS
+    if not _kernel32.SetPriorityClass(_winapi.GetCurrentProcess(), priority):
+        raise _failed("SetPriorityClass")
+
+
+def priority_class(handle: int) -> int:
+    """A process's priority class (``GetPriorityClass``; 0 if it cannot be read): for tests."""
+    return int(_kernel32.GetPriorityClass(handle))
+
+
 def interpreter() -> tuple[str, dict[str, str]]:
     """The python.exe to start workers with, and what its environment needs.
 
@@ -426,7 +483,20 @@ class Windows:
         return [f"pipe_handle={read_end}"], Handoff(str(read_end), (read_end,), close_handle)
 
     def set_idle(self, tid: int, idle: bool) -> bool:
-        return False  # (workers boot at normal priority here)
+        """Idle priority or back: 0, the calling thread; a worker this process started (its
+        priority class, through its handle); a thread of this process (this whole process's
+        class: a booting worker restoring itself). False for any other id.
+        """
+        if tid == 0:
+            level = THREAD_PRIORITY_IDLE if idle else THREAD_PRIORITY_NORMAL
+            return bool(_kernel32.SetThreadPriority(_kernel32.GetCurrentThread(), level))
+        priority = IDLE_PRIORITY_CLASS if idle else NORMAL_PRIORITY_CLASS
+        worker = JobProcess.started.get(tid)
+        if worker is not None:
+            return worker.set_priority_class(priority)
+        if tid in {thread.native_id for thread in threading.enumerate()}:
+            return bool(_kernel32.SetPriorityClass(_winapi.GetCurrentProcess(), priority))
+        return False
 
     # -- large payloads: not shared here (``shares_payloads``) ---------------------------
     def payload_segment(self, data: memoryview) -> int:

@@ -1,7 +1,9 @@
 """Looking at processes on Windows, for ``tasker.testing`` and the tests (no ``/proc`` there).
 
     child_pids()    the live processes whose parent is this one (a Toolhelp snapshot)
+    processes()     every process of the system (or of the Wine prefix): pid -> (parent, exe)
     is_alive(pid)   has the process with this pid not ended yet?
+    wait_gone(pid)  wait (bounded) until it has ended: False if it still runs
 
 A pid is only a name until the process is opened; these are diagnostics (what a
 test checks), never used to signal anything (the engine works through handles:
@@ -51,22 +53,27 @@ _kernel32.Process32FirstW.argtypes = (wintypes.HANDLE, ctypes.POINTER(_ProcessEn
 _kernel32.Process32NextW.argtypes = (wintypes.HANDLE, ctypes.POINTER(_ProcessEntry))
 
 
-def child_pids() -> set[int]:
-    """The pids of this process's children that are still running."""
+def processes() -> dict[int, tuple[int, str]]:
+    """Every process a Toolhelp snapshot lists: its pid -> (its parent's pid, its exe's name)."""
     snapshot = _kernel32.CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0)
     if not snapshot or snapshot == INVALID_HANDLE_VALUE:
-        return set()
-    me = os.getpid()
-    found: set[int] = set()
+        return {}
+    found: dict[int, tuple[int, str]] = {}
     try:
         entry = _ProcessEntry(dwSize=ctypes.sizeof(_ProcessEntry))
         more = _kernel32.Process32FirstW(snapshot, ctypes.byref(entry))
         while more:
-            if entry.th32ParentProcessID == me and entry.th32ProcessID != me:
-                found.add(int(entry.th32ProcessID))
+            found[int(entry.th32ProcessID)] = (int(entry.th32ParentProcessID), str(entry.szExeFile))
             more = _kernel32.Process32NextW(snapshot, ctypes.byref(entry))
     finally:
         _kernel32.CloseHandle(snapshot)
+    return found
+
+
+def child_pids() -> set[int]:
+    """The pids of this process's children that are still running."""
+    me = os.getpid()
+    found = {pid for pid, (parent, _) in processes().items() if parent == me and pid != me}
     return {pid for pid in found if is_alive(pid)}
 
 
@@ -76,5 +83,16 @@ def is_alive(pid: int) -> bool:
         return False
     try:
         return bool(_kernel32.WaitForSingleObject(handle, 0) == WAIT_TIMEOUT)
+    finally:
+        _kernel32.CloseHandle(handle)
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Has the process ``pid`` ended within ``timeout`` s (True also when it cannot be opened)?"""
+    handle = _kernel32.OpenProcess(SYNCHRONIZE, False, pid)
+    if not handle:
+        return True
+    try:
+        return bool(_kernel32.WaitForSingleObject(handle, int(timeout * 1000)) != WAIT_TIMEOUT)
     finally:
         _kernel32.CloseHandle(handle)

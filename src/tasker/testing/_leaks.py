@@ -167,10 +167,18 @@ def shut_down_and_check(
 
 
 def _command(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            words = f.read().split(b"\0")
-    except OSError:
-        return "?"
-    text = " ".join(word.decode(errors="replace") for word in words if word)
+    if sys.platform == "win32":  # no /proc: psutil (tasker's dependency there) reads it
+        try:
+            import psutil
+
+            text = " ".join(psutil.Process(pid).cmdline())
+        except Exception:  # gone meanwhile, or not ours to read
+            return "?"
+    else:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                words = f.read().split(b"\0")
+        except OSError:
+            return "?"
+        text = " ".join(word.decode(errors="replace") for word in words if word)
     return text if len(text) <= 100 else text[:97] + "..."

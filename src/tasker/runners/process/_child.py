@@ -60,7 +60,10 @@ def main(args: tuple[str, ...] | list[str] | None = None) -> None:
 
     flags = platform.worker_control(control_arg, mmap.PAGESIZE)
     channel = platform.worker_channel(channel_arg)
-    data, fds = channel.recv()
+    try:
+        data, fds = channel.recv()
+    except EOFError:  # the application died before it sent the start-up data
+        return
     init = _payload.loads(data, fds)
     link = Link(channel, init["interval"])
     _setup(init, link, platform)
@@ -134,7 +137,8 @@ def _serve(link: Link, flags: Any, nice: int = 0) -> None:
     runs: the boot, the initializer and the imports unpickling the task needs run
     at the normal priority (under load, at nice 10 they would crawl), the
     application's work below the UI. On Linux it applies to this thread (and the
-    threads and processes the task starts), not to the reporter thread.
+    threads and processes the task starts), not to the reporter thread; on Windows
+    to the worker's priority class (the whole worker and the processes it starts).
     """
     slots = (memoryview(flags)[0:1], memoryview(flags)[1:2])  # one cancel flag per task in flight
     while True:
@@ -168,6 +172,10 @@ def _lower_priority(nice: int) -> int:
     """Lower this thread's CPU priority by ``nice`` (once: it cannot be raised back); 0 from now on."""
     if hasattr(os, "nice"):
         os.nice(nice)  # below the UI thread: a desktop stays smooth while workers compute
+    elif sys.platform == "win32":  # no nice: the worker's priority class (BELOW_NORMAL, IDLE)
+        from ..._platform._windows import lower_priority
+
+        lower_priority(nice)
     return 0
 
 

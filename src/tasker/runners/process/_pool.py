@@ -73,6 +73,9 @@ PRELOAD_MAX = 64
 PRESTART_IMPORTS = ("cloudpickle",)
 #: How long shutdown waits for one worker's reader thread and process (s).
 JOIN_TIMEOUT_S = 5.0
+#: shutdown() waits this long (a hang guard) for a reader still spawning its worker: the
+#: spawn ends by itself, then the reader kills the worker (Wine, loaded: seconds).
+SPAWN_JOIN_S = 60.0
 #: A reader still unpickling one message after this long (s) is not waited for at
 #: shutdown: the application's code (a ``__setstate__``) may never return.
 LOADING_JOIN_S = 0.5
@@ -254,6 +257,8 @@ class ProcessRunner:
             # (a reader thread not started yet never will be: _start sees closed)
             if worker.thread is not threading.current_thread() and worker.thread.ident is not None:
                 _join_reader(worker)
+                if worker.proc is None:  # still being spawned (slow on a loaded machine): the
+                    worker.thread.join(SPAWN_JOIN_S)  # reader kills it once it exists (it sees closed)
             if worker.proc is not None and worker.proc.poll() is None:
                 worker.kill()
                 worker.proc.wait(JOIN_TIMEOUT_S)
@@ -305,11 +310,11 @@ class ProcessRunner:
         (a reader thread may get here late: it reaps a dead worker first).
         """
         for worker in workers:
-            with self.lock:
+            with self.lock:  # (started under the lock: shutdown sees it started, and joins it)
                 if self.closed:
                     self._alive.discard(worker)
                     continue
-            worker.thread.start()
+                worker.thread.start()
 
     def _serve(self, worker: Worker) -> None:
         from ._reader import Reader  # (on the reader thread: not the caller's import)
