@@ -1,0 +1,154 @@
+"""A worker's outbox for a generator's values: one message per value while the app keeps up,
+several per message when it is behind.
+
+    generator's thread                                     "tasker-yields" thread (started on first need)
+    ──────────────────                                     ───────────────────────────────────────────
+    put(value) ── idle, channel writable ──► send_one(value)         (the common case: no hand-off)
+       │       ── idle, channel full (the app is behind) ─┐
+       │       ── busy ───────────────────────────────────┤
+       │                                                   ▼
+       │                            buffer.append(value) ──► wake ──► batch = whole buffer
+       │                            (waits while MAX_BATCH                send_many(batch)   (blocking write:
+       │                             values are buffered)                 the generator runs meanwhile)
+       │                                                              buffer empty: idle again
+    flush() ── waits until idle (before an event, a question, the task's outcome: order is kept)
+
+Back-pressure: at most ``MAX_BATCH`` values wait here; past that the
+generator waits, as it waited in a blocking write before. The app's side
+splits a batch so that ``max_pending_events`` still bounds the values
+waiting for its main thread (``_core._stream.post_yields``).
+
+A channel error while the sender thread writes (the app is gone) is raised
+to the generator's thread at its next ``put`` or ``flush``; so is a value
+that cannot be sent (a batch that cannot be pickled goes again value by
+value: the first value that fails is named, ``Unsendable``, and the values
+after it are dropped — the generator is closed for it).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+#: Values buffered at most (the generator waits past that).
+MAX_BATCH = 256
+
+
+class Unsendable(Exception):
+    """A buffered value could not be sent; ``value_type`` names its type, ``__cause__`` why."""
+
+    def __init__(self, value: Any, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.value_type = type(value).__name__
+        self.__cause__ = error
+
+
+class YieldOutbox:
+    """Sends one task's (or one worker's, task after task) yielded values, in order."""
+
+    def __init__(
+        self,
+        send_one: Callable[[Any], None],
+        send_many: Callable[[list[Any]], None],
+        writable: Callable[[], bool] | None,
+    ) -> None:
+        self._send_one = send_one
+        self._send_many = send_many
+        self._writable = writable  # None: the channel cannot tell, every value goes at once
+        self._cv = threading.Condition(threading.Lock())
+        # Invariants (under _cv): _busy is True from the moment a value is buffered until the
+        # sender thread has written every buffered value (only the sender thread sets it False);
+        # while _busy, every value goes through _buffer (never past it: order is kept).
+        self._buffer: list[Any] = []
+        self._busy = False
+        self._error: BaseException | None = None  # what the sender thread's write raised
+        self._thread: threading.Thread | None = None
+
+    def set_sender(self, send_one: Callable[[Any], None], send_many: Callable[[list[Any]], None]) -> None:
+        """The task whose values go next (call only while idle: after ``flush``)."""
+        self._send_one, self._send_many = send_one, send_many
+
+    def put(self, value: Any) -> None:
+        """Send ``value`` after every value put before (the generator's thread)."""
+        cv = self._cv
+        with cv:
+            if self._error is not None:
+                raise self._error
+            if not self._busy:
+                writable = self._writable
+                if writable is None or writable():
+                    direct = True
+                else:
+                    direct = False
+                    self._busy = True
+                    self._buffer.append(value)
+                    self._wake_locked()
+            else:
+                direct = False
+                while len(self._buffer) >= MAX_BATCH and self._busy and self._error is None:
+                    cv.wait()
+                if self._error is not None:
+                    raise self._error
+                # (the sender may have written everything meanwhile and gone idle: busy again)
+                self._busy = True
+                self._buffer.append(value)
+                if len(self._buffer) == 1:
+                    cv.notify_all()
+        if direct:
+            self._send_one(value)
+
+    def flush(self) -> None:
+        """Return once every value put was written (or raise what the write raised)."""
+        cv = self._cv
+        with cv:
+            while self._busy and self._error is None:
+                cv.wait()
+            if self._error is not None:
+                error, self._error = self._error, None
+                self._buffer.clear()
+                raise error
+
+    def _wake_locked(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="tasker-yields", daemon=True)
+            self._thread.start()
+        else:
+            self._cv.notify_all()
+
+    def _run(self) -> None:
+        cv = self._cv
+        while True:
+            with cv:
+                while not self._buffer:
+                    if self._busy:  # everything buffered was written: direct sends again
+                        self._busy = False
+                        cv.notify_all()
+                    cv.wait()
+                batch, self._buffer = self._buffer, []
+                cv.notify_all()  # room for a generator waiting at MAX_BATCH
+            try:
+                self._write(batch)
+            except BaseException as error:  # the channel is gone: the generator's thread raises it
+                with cv:
+                    self._error = error
+                    self._buffer.clear()
+                    self._busy = False
+                    cv.notify_all()
+
+    def _write(self, batch: list[Any]) -> None:
+        if len(batch) > 1:
+            try:
+                self._send_many(batch)
+                return
+            except OSError:
+                raise
+            except Exception:  # some value cannot be pickled: find which, sending the others in order
+                pass
+        for value in batch:
+            try:
+                self._send_one(value)
+            except OSError:
+                raise
+            except Exception as error:
+                raise Unsendable(value, error) from error

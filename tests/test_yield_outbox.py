@@ -1,0 +1,133 @@
+"""The worker's outbox of a generator's values (``runners._remote._yields``): order, batches,
+back-pressure and errors, with fake channels (no process; every wait bounded, none timed)."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import threading
+from typing import Any
+
+import pytest
+
+from tasker.runners._remote._yields import MAX_BATCH, Unsendable, YieldOutbox
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class Wire:
+    """What went out: single values and batches, in order; ``pickle``s like the transport."""
+
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+        self.batches: list[int] = []
+
+    def one(self, value: Any) -> None:
+        pickle.dumps(value)
+        self.sent.append(value)
+
+    def many(self, values: list[Any]) -> None:
+        pickle.dumps(values)
+        self.batches.append(len(values))
+        self.sent.extend(values)
+
+
+def test_values_keep_their_order_whatever_the_channel_says() -> None:
+    wire = Wire()
+    rng = random.Random(7)
+    outbox = YieldOutbox(wire.one, wire.many, lambda: rng.random() < 0.3)
+    for i in range(50_000):
+        outbox.put(i)
+    outbox.flush()
+    assert wire.sent == list(range(50_000))
+    assert wire.batches, "the channel was often full, yet no value went in a batch"
+
+
+def test_while_the_channel_keeps_up_each_value_goes_at_once_in_the_callers_thread() -> None:
+    wire = Wire()
+    outbox = YieldOutbox(wire.one, wire.many, lambda: True)
+    for i in range(100):
+        outbox.put(i)
+        assert wire.sent[-1] == i  # written before put returned
+    assert wire.batches == [] and outbox._thread is None
+
+
+def test_a_channel_that_cannot_tell_sends_each_value_at_once() -> None:
+    wire = Wire()
+    outbox = YieldOutbox(wire.one, wire.many, None)
+    outbox.put("a")
+    assert wire.sent == ["a"] and outbox._thread is None
+
+
+def test_the_generator_waits_once_max_batch_values_wait() -> None:
+    wire = Wire()
+    release = threading.Event()
+    started = threading.Event()
+
+    def blocked_many(values: list[Any]) -> None:
+        started.set()
+        assert release.wait(30)
+        wire.many(values)
+
+    def blocked_one(value: Any) -> None:
+        started.set()
+        assert release.wait(30)
+        wire.one(value)
+
+    outbox = YieldOutbox(blocked_one, blocked_many, lambda: False)
+    outbox.put(-1)  # the sender thread takes it and blocks in the write
+    assert started.wait(30)
+    producer = threading.Thread(target=lambda: [outbox.put(i) for i in range(MAX_BATCH + 1)], daemon=True)
+    producer.start()
+
+    def waiting() -> bool:
+        with outbox._cv:
+            return len(outbox._buffer) == MAX_BATCH
+
+    for _ in range(3000):  # (bounded poll for the state, not a timing assertion)
+        if waiting():
+            break
+        threading.Event().wait(0.01)
+    assert waiting(), "the buffer never filled"
+    producer.join(0.2)
+    assert producer.is_alive(), "the generator went on past MAX_BATCH buffered values"
+    release.set()
+    producer.join(30)
+    assert not producer.is_alive()
+    outbox.flush()
+    assert wire.sent == list(range(-1, MAX_BATCH + 1))
+
+
+def test_a_value_that_cannot_be_pickled_in_a_batch_is_named_and_the_ones_before_it_go() -> None:
+    wire = Wire()
+    release = threading.Event()
+
+    def one(value: Any) -> None:
+        assert release.wait(30)
+        wire.one(value)
+
+    outbox = YieldOutbox(one, wire.many, lambda: False)
+    outbox.put(0)
+    for value in (1, 2, threading.Lock(), 4):
+        outbox.put(value)
+    release.set()
+    with pytest.raises(Unsendable) as caught:
+        outbox.flush()
+    assert caught.value.value_type == "lock" and isinstance(caught.value.__cause__, TypeError)
+    assert wire.sent == [0, 1, 2]  # the lock's batch went again value by value up to it
+
+
+def test_a_channel_that_breaks_in_the_sender_thread_raises_in_the_generators_thread() -> None:
+    def broken(values: Any) -> None:
+        raise BrokenPipeError("the app is gone")
+
+    outbox = YieldOutbox(broken, broken, lambda: False)
+    outbox.put(1)
+    with pytest.raises(BrokenPipeError):
+        outbox.flush()
+    outbox._writable = lambda: False
+    outbox.put(2)
+    with pytest.raises(BrokenPipeError):
+        for _ in range(1000):  # the next put or flush raises it
+            outbox.put(3)
+        outbox.flush()
