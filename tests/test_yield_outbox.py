@@ -131,3 +131,70 @@ def test_a_channel_that_breaks_in_the_sender_thread_raises_in_the_generators_thr
         for _ in range(1000):  # the next put or flush raises it
             outbox.put(3)
         outbox.flush()
+
+
+class GatedWire(Wire):
+    """Each write waits for its own gate (write n opens with ``gates[n]``); ``started`` counts them."""
+
+    def __init__(self, gates: int) -> None:
+        super().__init__()
+        self.gates = [threading.Event() for _ in range(gates)]
+        self.started = 0
+
+    def _wait(self) -> None:
+        number = self.started
+        self.started += 1
+        if number < len(self.gates):
+            assert self.gates[number].wait(30), f"write {number} was never let through"
+
+    def one(self, value: Any) -> None:
+        self._wait()
+        super().one(value)
+
+    def many(self, values: list[Any]) -> None:
+        self._wait()
+        super().many(values)
+
+
+def _until(condition: Any) -> bool:
+    for _ in range(3000):  # (a bounded poll for a state, not a timing assertion)
+        if condition():
+            return True
+        threading.Event().wait(0.01)
+    return False
+
+
+def test_a_flush_waits_for_the_values_put_before_it_not_for_later_ones() -> None:
+    wire = GatedWire(3)
+    outbox = YieldOutbox(wire.one, wire.many, lambda: False)
+    outbox.put(0)  # write 0: [0], held
+    assert _until(lambda: wire.started == 1)
+    outbox.put(1)
+    outbox.put(2)
+    flushed = threading.Event()
+    flusher = threading.Thread(target=lambda: (outbox.flush(), flushed.set()), daemon=True)
+    flusher.start()  # (an event sent by another thread of the task: it waits for 0, 1, 2)
+    wire.gates[0].set()
+    assert _until(lambda: wire.started == 2)  # write 1: [1, 2], held
+    outbox.put(3)  # buffered behind it: write 2 will be held for good
+    assert not flushed.is_set()
+    wire.gates[1].set()
+    assert flushed.wait(30), "the flush waited for a value put after it"
+    assert wire.sent == [0, 1, 2]
+    wire.gates[2].set()
+    outbox.flush()
+    assert wire.sent == [0, 1, 2, 3]
+
+
+def test_an_error_is_raised_once_then_the_outbox_serves_the_next_task() -> None:
+    wire = Wire()
+    outbox = YieldOutbox(wire.one, wire.many, lambda: False)
+    outbox.put(threading.Lock())
+    with pytest.raises(Unsendable):  # at the flush (the generator's end) or at the next put
+        for value in range(10_000):
+            outbox.put(value)
+        outbox.flush()
+    outbox.flush()  # nothing pending, no error left
+    outbox.put("next task")
+    outbox.flush()
+    assert wire.sent[-1] == "next task"

@@ -62,6 +62,10 @@ class YieldOutbox:
         # while _busy, every value goes through _buffer (never past it: order is kept).
         self._buffer: list[Any] = []
         self._busy = False
+        # _buffered counts the values ever put in _buffer, _written those of them written (or
+        # dropped after an error): a flush waits for the values buffered before it, no more.
+        self._buffered = 0
+        self._written = 0
         self._error: BaseException | None = None  # what the sender thread's write raised
         self._thread: threading.Thread | None = None
 
@@ -74,7 +78,7 @@ class YieldOutbox:
         cv = self._cv
         with cv:
             if self._error is not None:
-                raise self._error
+                self._raise_locked()
             if not self._busy:
                 writable = self._writable
                 if writable is None or writable():
@@ -83,31 +87,45 @@ class YieldOutbox:
                     direct = False
                     self._busy = True
                     self._buffer.append(value)
+                    self._buffered += 1
                     self._wake_locked()
             else:
                 direct = False
                 while len(self._buffer) >= MAX_BATCH and self._busy and self._error is None:
                     cv.wait()
                 if self._error is not None:
-                    raise self._error
+                    self._raise_locked()
                 # (the sender may have written everything meanwhile and gone idle: busy again)
                 self._busy = True
                 self._buffer.append(value)
+                self._buffered += 1
                 if len(self._buffer) == 1:
                     cv.notify_all()
         if direct:
             self._send_one(value)
 
     def flush(self) -> None:
-        """Return once every value put was written (or raise what the write raised)."""
+        """Return once every value put before the call was written (or raise what the write raised).
+
+        (Any thread: an event sent by another thread of the task waits for the values buffered
+        so far, not for a generator that keeps the outbox busy.)
+        """
         cv = self._cv
         with cv:
-            while self._busy and self._error is None:
+            target = self._buffered
+            while self._written < target and self._error is None:
                 cv.wait()
             if self._error is not None:
-                error, self._error = self._error, None
-                self._buffer.clear()
-                raise error
+                self._raise_locked()
+
+    def _raise_locked(self) -> None:
+        """Raise the sender thread's error, once: the values after it are dropped, and the
+        outbox serves the next task as new."""
+        error, self._error = self._error, None
+        assert error is not None
+        self._written += len(self._buffer)
+        self._buffer.clear()
+        raise error
 
     def _wake_locked(self) -> None:
         if self._thread is None:
@@ -132,9 +150,14 @@ class YieldOutbox:
             except BaseException as error:  # the channel is gone: the generator's thread raises it
                 with cv:
                     self._error = error
+                    self._written += len(batch) + len(self._buffer)
                     self._buffer.clear()
                     self._busy = False
                     cv.notify_all()
+            else:
+                with cv:
+                    self._written += len(batch)
+                    cv.notify_all()  # a flush waiting for these
 
     def _write(self, batch: list[Any]) -> None:
         if len(batch) > 1:
