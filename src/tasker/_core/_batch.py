@@ -186,19 +186,22 @@ class BatchTask(Composite[list[R]], Generic[R]):
             with self._lock:
                 if self._stopping or self._cancel_requested or self._paused or self._in_flight >= self._slots:
                     return
-                chunk: list[tuple[int, Any]] | None = [self._retry.popleft()] if self._retry else None
-                if chunk is None and self._exhausted:
+                retry = self._retry.popleft() if self._retry else None
+                if retry is None and self._exhausted:
                     return
                 self._in_flight += 1
-            if chunk is None:
-                chunk = self._take_chunk()
-                if not chunk:
+            if retry is not None:
+                first, items = retry[0], [retry[1]]
+            else:
+                first, items = self._take_chunk()
+                if not items:
                     with self._lock:
                         self._in_flight -= 1
                     return
-            self._launch(chunk)
+            self._launch(first, items)
 
-    def _take_chunk(self) -> list[tuple[int, Any]]:
+    def _take_chunk(self) -> tuple[int, list[Any]]:
+        """(the first one's index, the next items): a part's items are consecutive."""
         size = self._chunk_size()
         try:
             values = list(islice(self._items, size))
@@ -206,13 +209,13 @@ class BatchTask(Composite[list[R]], Generic[R]):
             with self._lock:
                 self._stopping, self._exhausted = True, True
                 self._items_error = error
-            return []
+            return 0, []
         with self._lock:
             first = self._consumed
             self._consumed += len(values)
             if len(values) < size:
                 self._exhausted = True
-        return list(enumerate(values, first))
+        return first, values
 
     def _chunk_size(self) -> int:
         if self._fixed_chunk is not None:
@@ -223,12 +226,12 @@ class BatchTask(Composite[list[R]], Generic[R]):
         size, self._grow = self._grow, min(MAX_CHUNK, self._grow * 2)
         return size
 
-    def _launch(self, chunk: list[tuple[int, Any]]) -> None:
-        first, count = chunk[0][0], len(chunk)
-        assert chunk[-1][0] == first + count - 1, "a part's items are consecutive"
+    def _launch(self, first: int, items: list[Any]) -> None:
+        """Start a part for items ``first``, ``first + 1``, …"""
+        count = len(items)
         try:
             part = start_part(
-                self, self.item_kind, self._work, (self._fn, [item for _, item in chunk]), {},
+                self, self.item_kind, self._work, (self._fn, items), {},
                 timeout=self._item_timeout, priority=self.priority,
                 when_done=functools.partial(self._chunk_done, first, count),
             )
@@ -236,13 +239,13 @@ class BatchTask(Composite[list[R]], Generic[R]):
             with self._lock:
                 self._in_flight -= 1
                 if count > 1:  # each item again, alone: only the bad one fails
-                    self._retry.extendleft(reversed(chunk))
+                    self._retry.extendleft(reversed(list(enumerate(items, first))))
                     return
             self._record(first, [None], {0: refused})
             return
         with self._lock:
             if not part.is_final():
-                self._live[part.id] = (part, len(chunk))
+                self._live[part.id] = (part, count)
             stop, paused = self._stopping or self._cancel_requested, self._paused
         if stop:
             self._lifecycle.cancel(part)
