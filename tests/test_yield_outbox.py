@@ -14,6 +14,25 @@ from tasker.runners._remote._yields import MAX_BATCH, Unsendable, YieldOutbox
 
 pytestmark = pytest.mark.timeout(60)
 
+_made: list[YieldOutbox] = []
+
+
+class _Outbox(YieldOutbox):
+    """A YieldOutbox whose sender thread the test ends (``_close_all``)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        _made.append(self)
+
+
+@pytest.fixture(autouse=True)
+def _close_all() -> Any:
+    yield
+    while _made:
+        outbox = _made.pop()
+        outbox.close()
+        assert outbox._thread is None or not outbox._thread.is_alive(), "the sender thread did not end"
+
 
 class Wire:
     """What went out: single values and batches, in order; ``pickle``s like the transport."""
@@ -35,7 +54,7 @@ class Wire:
 def test_values_keep_their_order_whatever_the_channel_says() -> None:
     wire = Wire()
     rng = random.Random(7)
-    outbox = YieldOutbox(wire.one, wire.many, lambda: rng.random() < 0.3)
+    outbox = _Outbox(wire.one, wire.many, lambda: rng.random() < 0.3)
     for i in range(50_000):
         outbox.put(i)
     outbox.flush()
@@ -45,7 +64,7 @@ def test_values_keep_their_order_whatever_the_channel_says() -> None:
 
 def test_while_the_channel_keeps_up_each_value_goes_at_once_in_the_callers_thread() -> None:
     wire = Wire()
-    outbox = YieldOutbox(wire.one, wire.many, lambda: True)
+    outbox = _Outbox(wire.one, wire.many, lambda: True)
     for i in range(100):
         outbox.put(i)
         assert wire.sent[-1] == i  # written before put returned
@@ -54,7 +73,7 @@ def test_while_the_channel_keeps_up_each_value_goes_at_once_in_the_callers_threa
 
 def test_a_channel_that_cannot_tell_sends_each_value_at_once() -> None:
     wire = Wire()
-    outbox = YieldOutbox(wire.one, wire.many, None)
+    outbox = _Outbox(wire.one, wire.many, None)
     outbox.put("a")
     assert wire.sent == ["a"] and outbox._thread is None
 
@@ -74,7 +93,7 @@ def test_the_generator_waits_once_max_batch_values_wait() -> None:
         assert release.wait(30)
         wire.one(value)
 
-    outbox = YieldOutbox(blocked_one, blocked_many, lambda: False)
+    outbox = _Outbox(blocked_one, blocked_many, lambda: False)
     outbox.put(-1)  # the sender thread takes it and blocks in the write
     assert started.wait(30)
     producer = threading.Thread(target=lambda: [outbox.put(i) for i in range(MAX_BATCH + 1)], daemon=True)
@@ -106,7 +125,7 @@ def test_a_value_that_cannot_be_pickled_in_a_batch_is_named_and_the_ones_before_
         assert release.wait(30)
         wire.one(value)
 
-    outbox = YieldOutbox(one, wire.many, lambda: False)
+    outbox = _Outbox(one, wire.many, lambda: False)
     outbox.put(0)
     for value in (1, 2, threading.Lock(), 4):
         outbox.put(value)
@@ -121,7 +140,7 @@ def test_a_channel_that_breaks_in_the_sender_thread_raises_in_the_generators_thr
     def broken(values: Any) -> None:
         raise BrokenPipeError("the app is gone")
 
-    outbox = YieldOutbox(broken, broken, lambda: False)
+    outbox = _Outbox(broken, broken, lambda: False)
     outbox.put(1)
     with pytest.raises(BrokenPipeError):
         outbox.flush()
@@ -166,7 +185,7 @@ def _until(condition: Any) -> bool:
 
 def test_a_flush_waits_for_the_values_put_before_it_not_for_later_ones() -> None:
     wire = GatedWire(3)
-    outbox = YieldOutbox(wire.one, wire.many, lambda: False)
+    outbox = _Outbox(wire.one, wire.many, lambda: False)
     outbox.put(0)  # write 0: [0], held
     assert _until(lambda: wire.started == 1)
     outbox.put(1)
@@ -188,7 +207,7 @@ def test_a_flush_waits_for_the_values_put_before_it_not_for_later_ones() -> None
 
 def test_an_error_is_raised_once_then_the_outbox_serves_the_next_task() -> None:
     wire = Wire()
-    outbox = YieldOutbox(wire.one, wire.many, lambda: False)
+    outbox = _Outbox(wire.one, wire.many, lambda: False)
     outbox.put(threading.Lock())
     with pytest.raises(Unsendable):  # at the flush (the generator's end) or at the next put
         for value in range(10_000):
@@ -198,3 +217,15 @@ def test_an_error_is_raised_once_then_the_outbox_serves_the_next_task() -> None:
     outbox.put("next task")
     outbox.flush()
     assert wire.sent[-1] == "next task"
+
+
+def test_close_ends_the_sender_thread_after_what_was_buffered() -> None:
+    wire = Wire()
+    outbox = YieldOutbox(wire.one, wire.many, lambda: False)
+    for i in range(1000):
+        outbox.put(i)
+    thread = outbox._thread
+    assert thread is not None
+    outbox.close()
+    assert not thread.is_alive()
+    assert wire.sent == list(range(1000))

@@ -68,6 +68,7 @@ class YieldOutbox:
         self._written = 0
         self._error: BaseException | None = None  # what the sender thread's write raised
         self._thread: threading.Thread | None = None
+        self._closed = False  # Invariant: once True, the sender thread ends when nothing is buffered
 
     def set_sender(self, send_one: Callable[[Any], None], send_many: Callable[[list[Any]], None]) -> None:
         """The task whose values go next (call only while idle: after ``flush``)."""
@@ -127,6 +128,16 @@ class YieldOutbox:
         self._buffer.clear()
         raise error
 
+    def close(self, timeout: float = 5.0) -> None:
+        """End the sender thread once what is buffered is written (a worker process need not:
+        its thread ends with it)."""
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
     def _wake_locked(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="tasker-yields", daemon=True)
@@ -142,6 +153,8 @@ class YieldOutbox:
                     if self._busy:  # everything buffered was written: direct sends again
                         self._busy = False
                         cv.notify_all()
+                    if self._closed:
+                        return
                     cv.wait()
                 batch, self._buffer = self._buffer, []
                 cv.notify_all()  # room for a generator waiting at MAX_BATCH
