@@ -1,4 +1,4 @@
-"""The figures issues 3 and 10 ask tasker to reach, checked against one bench run."""
+"""The figures issues 3, 10, 20 and 22 ask tasker to reach, checked against one bench run."""
 
 from __future__ import annotations
 
@@ -88,6 +88,16 @@ TARGETS = [
     Target("set_progress() in a cluster task (ns)", "cluster", "set_progress_ns", 200),
     Target("cluster cancel → the task saw it (ms)", "cluster", "cancel_seen_ms", 50),
     Target("stuck cluster workers → next cluster task done (ms)", "cluster", "stuck_next_done_ms", 3000),
+    # Issue 20: map and stream.
+    Target("map of 10,000 no-op items: throughput", "map_noop", "items_per_s", 1.0, ">=", against=BEST),
+    Target("map of 10,000 no-op items: UI callables per item", "map_noop", "calls_per_item", 0.1),
+    Target("map of 200 × 20 ms CPU items: throughput", "map_cpu", "items_per_s", 1.0, ">=", against=BEST),
+    Target("stream of 100,000 values: values/s (vs a multiprocessing.Queue)", "stream", "values_per_s", 1.0,
+           ">=", against=PPE),
+    Target("cluster map of 2,000 no-op items: throughput", "cluster_map", "noop_items_per_s", 1.0, ">=",
+           against="dask"),
+    Target("cluster map of 100 × 20 ms CPU items: throughput", "cluster_map", "cpu_items_per_s", 1.0, ">=",
+           against="dask"),
 ]
 
 

@@ -69,6 +69,13 @@ def yields_a_lock(context: ExecutionContext) -> Generator[Any, None, None]:
     yield 3
 
 
+def many_then_a_lock(context: ExecutionContext, n: int) -> Generator[Any, None, None]:
+    """``n`` ints, then a value that cannot be pickled, then one more int."""
+    yield from range(n)
+    yield threading.Lock()
+    yield n
+
+
 SYNC: dict[str, Any] = {"count_up": count_up, "forever": forever, "breaks_after": breaks_after}
 ASYNC: dict[str, Any] = {"count_up": count_up_async, "forever": forever_async, "breaks_after": breaks_after_async}
 

@@ -260,3 +260,53 @@ def test_a_kind_that_cannot_run_here_is_refused_at_the_call(monkeypatch: pytest.
             up.then(stream_jobs.plus, kind="process")
         assert up.wait(30)
         assert list(mgr) == [] or all(t is up for t in mgr)
+
+
+class _Flag:
+    """A context stand-in for ``run_chunk``: a cancel flag and sub-contexts (no task)."""
+
+    def __init__(self) -> None:
+        self._flag = bytearray(1)
+        self._base, self._span, self._total = 0.0, 1.0, 1.0
+
+    def sub_context(self, base: float, span: float) -> _Flag:
+        sub = _Flag()
+        sub._base, sub._span = base, span
+        return sub
+
+    def is_cancelled(self) -> bool:
+        return True
+
+
+def test_a_chunk_travels_as_one_list_of_values_and_the_failures_by_offset() -> None:
+    from tasker._core._batchwork import run_chunk
+
+    def item(context: Any, value: int) -> int:
+        if value % 3 == 0:
+            raise ValueError(value)
+        return value * 10
+
+    values, failures = run_chunk(_Flag(), item, [1, 2, 3, 4, 6])
+    assert values == [10, 20, None, 40, None]
+    assert failures is not None and sorted(failures) == [2, 4]
+    assert [str(failures[2]), str(failures[4])] == ["3", "6"]
+    assert run_chunk(_Flag(), item, [1, 2]) == ([10, 20], None)  # none failed: no dict at all
+    assert run_chunk(_Flag(), item, [4]) == ([40], None)
+    alone = run_chunk(_Flag(), item, [3])
+    assert alone[0] == [None] and isinstance(alone[1] and alone[1][0], ValueError)
+
+
+def test_a_cancelled_chunk_gives_the_values_of_the_items_that_ran() -> None:
+    from tasker._core._batchwork import run_chunk
+
+    context = _Flag()
+    seen: list[int] = []
+
+    def item(sub: Any, value: int) -> int:
+        seen.append(value)
+        if value == 2:
+            context._flag[0] = 1  # cancelled while this item runs: the chunk stops after it
+        return value
+
+    assert run_chunk(context, item, [1, 2, 3, 4]) == ([1, 2], None)
+    assert seen == [1, 2]

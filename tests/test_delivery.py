@@ -318,3 +318,49 @@ def test_wait_until_settled_waits_for_a_callback_that_is_still_running() -> None
     finally:
         release.set()
         mgr.shutdown()
+
+
+def test_an_event_of_several_values_waits_until_they_all_fit() -> None:
+    delivery, scheduler, _clock, _emits = _delivery()  # max_pending_events=10
+    got: list[Any] = []
+    for i in range(4):
+        delivery.event(got.append, i)
+    done = threading.Event()
+
+    def send_six() -> None:  # 4 + 6 = 10: fits
+        delivery.event(got.extend, [4, 5, 6, 7, 8, 9], weight=6)
+        delivery.event(got.extend, [10, 11], weight=2)  # 12 > 10: waits for a flush
+        done.set()
+
+    sender = threading.Thread(target=send_six, daemon=True)
+    sender.start()
+    assert wait_for(lambda: delivery._events_queued == 10), "the six values did not fit with the four"
+    assert wait_for(lambda: _waits_for_room(sender)), "the two values did not wait for room"
+    assert not done.is_set() and got == []
+    scheduler.pump()  # the main thread takes what was queued: room again
+    assert done.wait(30)
+    sender.join(30)
+    scheduler.pump()
+    assert got == list(range(12))
+
+
+def test_an_event_heavier_than_the_bound_goes_alone_when_nothing_waits() -> None:
+    delivery, scheduler, _clock, _emits = _delivery()  # max_pending_events=10
+    got: list[Any] = []
+    sender = threading.Thread(target=lambda: delivery.event(got.extend, list(range(15)), weight=15), daemon=True)
+    sender.start()
+    sender.join(30)
+    assert not sender.is_alive() and delivery._events_queued == 15
+    scheduler.pump()
+    assert got == list(range(15))
+
+
+def _waits_for_room(thread: threading.Thread) -> bool:
+    import sys
+
+    frame = sys._current_frames().get(thread.ident or -1)
+    names = []
+    while frame is not None:
+        names.append(frame.f_code.co_name)
+        frame = frame.f_back
+    return "_enqueue" in names and "wait" in names

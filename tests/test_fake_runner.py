@@ -250,13 +250,13 @@ def test_a_batch_on_the_fake_runner_is_one_task_of_many_parts(world: World) -> N
     lifecycle.begin(first)
     lifecycle.report(first, 0.5, None)
     assert batch.get_progress() == pytest.approx(0.5 / 3)
-    lifecycle.conclude(first, [(True, "A")])
+    lifecycle.conclude(first, (["A"], None))  # a chunk: its values, its failures by offset
     third = world.runner.submitted[-1]  # its slot went to the next item
     assert third.call[1][1] == ["c"]
     lifecycle.begin(second)
-    lifecycle.conclude(second, [(False, KeyError("b"))])
+    lifecycle.conclude(second, ([None], {0: KeyError("b")}))
     lifecycle.begin(third)
-    lifecycle.conclude(third, [(True, "C")])
+    lifecycle.conclude(third, (["C"], None))
     world.scheduler.pump()
     error = batch.exception()
     assert world.done == [batch] and batch.get_message() == "3 of 3 · 1 failed"

@@ -260,3 +260,55 @@ def test_a_value_that_cannot_be_sent_fails_the_process_task_after_the_others(har
     assert harness.pump_until(lambda: seen.done_at is not None)
     assert seen.values == [1] and task.get_status() == "failed"
     assert "lock" in str(task.exception()) and "cannot be sent" in str(task.exception())
+
+
+#: More small values than a worker's socket holds unread: its sends would block.
+MANY = 20_000
+
+
+def _spy_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the YIELDS messages the parent receives (several values in one)."""
+    from tasker.runners._remote._relay import Relay
+
+    sizes: list[int] = []
+    original = Relay.yielded_many
+
+    def spy(self: Relay, task: Task[Any], values: list[Any]) -> None:
+        sizes.append(len(values))
+        original(self, task, values)
+
+    monkeypatch.setattr(Relay, "yielded_many", spy)
+    return sizes
+
+
+def test_a_process_generator_batches_its_values_while_the_ui_is_behind(
+    make_harness: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches = _spy_batches(monkeypatch)
+    h = make_harness(max_pending_events=5)
+    seen = Seen()
+    task = h.mgr.run_process(stream_jobs.count_up, MANY, when_yield=seen.when_yield, when_done=seen.when_done)
+    assert wait_for(lambda: _a_thread_waits_in("_enqueue")), "the reader never waited for room"
+    # the bound holds with batches too: at most max_pending_events values wait for the main thread
+    assert h.mgr._lifecycle.delivery._events_queued <= 5
+    assert h.pump_until(lambda: seen.done_at is not None)
+    assert seen.values == list(range(MANY)) and seen.done_at == MANY
+    assert task.result() == f"counted {MANY}"
+    assert batches and max(batches) > 1, "every value came alone although the UI was behind"
+
+
+def test_a_value_that_cannot_be_sent_in_a_batch_fails_the_task_after_the_values_before_it(
+    make_harness: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches = _spy_batches(monkeypatch)
+    h = make_harness(max_pending_events=5)
+    seen = Seen()
+    task = h.mgr.run_process(
+        stream_jobs.many_then_a_lock, MANY, when_yield=seen.when_yield, when_done=seen.when_done
+    )
+    assert wait_for(lambda: _a_thread_waits_in("_enqueue")), "the reader never waited for room"
+    assert h.pump_until(lambda: seen.done_at is not None)
+    assert batches, "the values never went in batches: the lock was not in one"
+    assert seen.values == list(range(MANY)) and task.get_status() == "failed"
+    message = str(task.exception())
+    assert "of type lock" in message and "cannot be sent" in message

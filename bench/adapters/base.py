@@ -75,8 +75,9 @@ class Adapter:
         """Stop a task that never checks for cancellation."""
         raise NotSupported(self.can_kill or "cannot stop a running task")
 
-    def map(self, fn: Callable[..., Any], items: list[Any], *, on_done: OnDone) -> Any:
-        """Run ``fn(ctx, item)`` for each item in processes; ``on_done`` gets the results' list."""
+    def map(self, fn: Callable[..., Any], items: list[Any], *, on_done: OnDone, kind: str = PROCESS) -> Any:
+        """Run ``fn(ctx, item)`` for each item in ``kind`` (processes, or the cluster's workers);
+        ``on_done`` gets the results' list."""
         raise NotSupported("no map")
 
     def stream(self, n: int, on_value: Callable[[Any], None], on_done: OnDone) -> Any:

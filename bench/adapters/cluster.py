@@ -10,7 +10,9 @@ task's worker (``client.restart_workers``), the only way a raw user has.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from bench.adapters.base import CLUSTER, Adapter, Config, OnDone
@@ -31,7 +33,7 @@ class DaskAdapter(Adapter):
     kinds = frozenset({CLUSTER})
     can_kill = None
     requires = ("distributed",)
-    scenarios = frozenset({"cluster"})
+    scenarios = frozenset({"cluster", "cluster_map"})
     about = "distributed.Client.submit on LocalCluster(processes=True, threads_per_worker=1, host=127.0.0.1)"
 
     def __init__(self, loop: MainLoop, cfg: Config) -> None:
@@ -61,6 +63,23 @@ class DaskAdapter(Adapter):
 
         future.add_done_callback(done)
         return future
+
+    def map(self, fn: Callable[..., Any], items: list[Any], *, on_done: OnDone, kind: str = CLUSTER) -> Any:
+        """``client.map`` (one Dask task per item: Dask has no chunksize), gathered on a helper
+        thread and posted to the main loop once (as an app would)."""
+        futures = self.client.map(partial(fn, NULL_CTX), items, pure=False)
+
+        def collect() -> None:
+            try:
+                values = self.client.gather(futures)
+            except BaseException as error:  # (reported through the getter)
+                failure = error
+                self.loop.post(on_done, lambda: _raise(failure))
+            else:
+                self.loop.post(on_done, lambda: values)
+
+        threading.Thread(target=collect, daemon=True).start()
+        return futures
 
     def kill(self, handle: Any) -> None:
         """Cancel the future and restart the worker it runs on (its value is dropped)."""

@@ -65,9 +65,10 @@ class TaskerAdapter(Adapter):
     def cancel(self, handle: Any) -> None:
         self.mgr.cancel_task(handle.key)
 
-    def map(self, fn: Callable[..., Any], items: list[Any], *, on_done: OnDone) -> Any:
-        """``task_mgr.map`` in processes (chunks automatic)."""
-        return self.mgr.map(fn, items, kind="process", when_done=partial(_deliver, on_done))
+    def map(self, fn: Callable[..., Any], items: list[Any], *, on_done: OnDone, kind: str = PROCESS) -> Any:
+        """``task_mgr.map`` in processes or on the embedded cluster (chunks automatic)."""
+        tasker_kind = "cluster" if kind == CLUSTER else "process"
+        return self.mgr.map(fn, items, kind=tasker_kind, when_done=partial(_deliver, on_done))
 
     def stream(self, n: int, on_value: Callable[[Any], None], on_done: OnDone) -> Any:
         """A generator task: each value to ``when_yield`` on the main loop (returns a starter)."""

@@ -77,7 +77,7 @@ class FuturesAdapter(Adapter):
     def _discard_pool(self) -> None:
         self.pool.shutdown(wait=False)
 
-    def map(self, fn: Callable[..., Any], items: list[Any], *, on_done: OnDone) -> Any:
+    def map(self, fn: Callable[..., Any], items: list[Any], *, on_done: OnDone, kind: str = PROCESS) -> Any:
         """The pool's own ``map`` with a good chunksize (about four chunks per worker), collected
         on a helper thread, the list posted to the main loop once (as an app would)."""
         if PROCESS not in self.kinds:

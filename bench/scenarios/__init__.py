@@ -13,7 +13,8 @@ _ORDERED = [
     *control.SCENARIOS[3:],  # 8 flood, 9 death
     *startup.SCENARIOS,  # 10 import, floor
     *pausing.SCENARIOS,  # 11-13 (issue 12): pause, memory cap, recycling checks
-    *cluster.SCENARIOS,  # 14 (issue 10): Dask
+    cluster.SCENARIOS[0],  # 14 (issue 10): Dask
     *streams.SCENARIOS,  # 15-17 (issue 20): map, stream
+    cluster.SCENARIOS[1],  # 18 (issue 20): map on a cluster
 ]
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in _ORDERED}

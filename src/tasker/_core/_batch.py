@@ -4,7 +4,8 @@
                          │                          └─► start_part(item kind, run_chunk, (fn, chunk))  ≤ max in flight
                          │                                 refused at the call (e.g. cannot be pickled):
                          │                                 its items go again alone; alone, that item fails
-                         ◄── _chunk_done (the thread that ended the part): record each item's outcome,
+                         ◄── _chunk_done (the thread that ended the part): record its items' outcomes
+                         │     (one list of values per part, ``_batchwork``; failures by index),
                          │     when_item for them (one main-thread call per chunk; ordered: in input order),
                          │     fail_fast: cancel the rest; then _feed again
                          └─► last part ended, nothing left: conclude(results) | conclude(BatchError) | canceled
@@ -96,7 +97,7 @@ class BatchTask(Composite[list[R]], Generic[R]):
         self._grow = 1  # (lazy items without a chunksize) the next chunk's size, doubling
         self._lock = threading.Lock()
         # Invariants (under _lock): _consumed items were taken from _items, indices 0.._consumed-1;
-        # each is in exactly one of: _retry, a part in flight, _results/_failures (ended), or not run
+        # each is in exactly one of: _retry, a part in flight, _runs (ended), or not run
         # (only once _stopping or cancelled). _in_flight counts parts started and not ended;
         # _live ⊆ those, by id, with their size. Only the one feeder (_feeding) touches _items.
         self._consumed = 0
@@ -104,7 +105,10 @@ class BatchTask(Composite[list[R]], Generic[R]):
         self._retry: deque[tuple[int, Any]] = deque()
         self._in_flight = 0
         self._live: dict[int, tuple[Task[Any], int]] = {}
-        self._results: dict[int, Any] = {}
+        # Results by runs: a part's items are consecutive (first index -> their values, None where
+        # one failed); _ended_count counts the items in _runs (failed ones too), _failures the failed.
+        self._runs: dict[int, list[Any]] = {}
+        self._ended_count = 0
         self._failures: dict[int, Exception] = {}
         self._stopping = False  # fail_fast hit, or the items' iterator raised: start nothing more
         self._items_error: BaseException | None = None
@@ -126,7 +130,7 @@ class BatchTask(Composite[list[R]], Generic[R]):
     @property
     def done_count(self) -> int:
         """Items ended (completed or failed)."""
-        return len(self._results) + len(self._failures)
+        return self._ended_count
 
     @property
     def failed_count(self) -> int:
@@ -182,19 +186,22 @@ class BatchTask(Composite[list[R]], Generic[R]):
             with self._lock:
                 if self._stopping or self._cancel_requested or self._paused or self._in_flight >= self._slots:
                     return
-                chunk: list[tuple[int, Any]] | None = [self._retry.popleft()] if self._retry else None
-                if chunk is None and self._exhausted:
+                retry = self._retry.popleft() if self._retry else None
+                if retry is None and self._exhausted:
                     return
                 self._in_flight += 1
-            if chunk is None:
-                chunk = self._take_chunk()
-                if not chunk:
+            if retry is not None:
+                first, items = retry[0], [retry[1]]
+            else:
+                first, items = self._take_chunk()
+                if not items:
                     with self._lock:
                         self._in_flight -= 1
                     return
-            self._launch(chunk)
+            self._launch(first, items)
 
-    def _take_chunk(self) -> list[tuple[int, Any]]:
+    def _take_chunk(self) -> tuple[int, list[Any]]:
+        """(the first one's index, the next items): a part's items are consecutive."""
         size = self._chunk_size()
         try:
             values = list(islice(self._items, size))
@@ -202,13 +209,13 @@ class BatchTask(Composite[list[R]], Generic[R]):
             with self._lock:
                 self._stopping, self._exhausted = True, True
                 self._items_error = error
-            return []
+            return 0, []
         with self._lock:
             first = self._consumed
             self._consumed += len(values)
             if len(values) < size:
                 self._exhausted = True
-        return list(enumerate(values, first))
+        return first, values
 
     def _chunk_size(self) -> int:
         if self._fixed_chunk is not None:
@@ -219,25 +226,26 @@ class BatchTask(Composite[list[R]], Generic[R]):
         size, self._grow = self._grow, min(MAX_CHUNK, self._grow * 2)
         return size
 
-    def _launch(self, chunk: list[tuple[int, Any]]) -> None:
-        indices = [index for index, _ in chunk]
+    def _launch(self, first: int, items: list[Any]) -> None:
+        """Start a part for items ``first``, ``first + 1``, …"""
+        count = len(items)
         try:
             part = start_part(
-                self, self.item_kind, self._work, (self._fn, [item for _, item in chunk]), {},
+                self, self.item_kind, self._work, (self._fn, items), {},
                 timeout=self._item_timeout, priority=self.priority,
-                when_done=functools.partial(self._chunk_done, indices),
+                when_done=functools.partial(self._chunk_done, first, count),
             )
         except Exception as refused:  # refused at the call (e.g. an item that cannot be pickled)
             with self._lock:
                 self._in_flight -= 1
-                if len(chunk) > 1:  # each item again, alone: only the bad one fails
-                    self._retry.extendleft(reversed(chunk))
+                if count > 1:  # each item again, alone: only the bad one fails
+                    self._retry.extendleft(reversed(list(enumerate(items, first))))
                     return
-            self._record([(indices[0], None, refused)])
+            self._record(first, [None], {0: refused})
             return
         with self._lock:
             if not part.is_final():
-                self._live[part.id] = (part, len(chunk))
+                self._live[part.id] = (part, count)
             stop, paused = self._stopping or self._cancel_requested, self._paused
         if stop:
             self._lifecycle.cancel(part)
@@ -245,23 +253,28 @@ class BatchTask(Composite[list[R]], Generic[R]):
             self._lifecycle.pause(part)
 
     # -- endings ------------------------------------------------------------------------------
-    def _chunk_done(self, indices: list[int], part: Task[Any]) -> None:
+    def _chunk_done(self, first: int, count: int, part: Task[Any]) -> None:
         """A part ended (in the thread that ended it): its items' outcomes, then feed on."""
         status = part.get_status()
-        done: list[Done] = []
+        values: list[Any] = []
+        failures: dict[int, BaseException | None] | None = None
         if status == "completed":
-            for index, (ok, value) in zip(indices, part._result or (), strict=False):
-                done.append((index, value, None) if ok else (index, None, value))
+            values, failures = part._result or ([], None)
         elif status == "failed":
             error = part._error
-            done = [(index, None, error) for index in indices]
+            values, failures = [None] * count, dict.fromkeys(range(count), error)
         elif not (self._cancel_requested or self._stopping):  # cancelled by someone else (shutdown)
-            done = [(index, None, TaskError(f"item {index} was canceled before it ended")) for index in indices]
-        self._record(done, part)
+            values = [None] * count
+            failures = {i: TaskError(f"item {first + i} was canceled before it ended") for i in range(count)}
+        self._record(first, values, failures, part)
         self._feed()
 
-    def _record(self, done: list[Done], part: Task[Any] | None = None) -> None:
-        """Note the items' outcomes (of ``part``, now over); queue their ``when_item``.
+    def _record(
+        self, first: int, values: list[Any], failures: dict[int, BaseException | None] | None,
+        part: Task[Any] | None = None,
+    ) -> None:
+        """Note the outcomes of items ``first``, ``first + 1``, … (of ``part``, now over): ``values``
+        (None where one failed), ``failures`` (offset -> error, or None); queue their ``when_item``.
 
         Lock order: lifecycle → this → delivery. The part leaves the count in
         flight together with its outcomes: a finisher never sees one without the other.
@@ -272,14 +285,17 @@ class BatchTask(Composite[list[R]], Generic[R]):
                 self._in_flight -= 1
                 self._live.pop(part.id, None)
             first_failure = False
-            for index, value, error in done:
-                if error is None:
-                    self._results[index] = value
-                else:
-                    self._failures[index] = _as_exception(error)
-                    if self._fail_fast and not self._stopping:
-                        self._stopping = first_failure = True
-            if self._when_item is not None:
+            if values:
+                self._runs[first] = values
+                self._ended_count += len(values)
+            if failures:
+                for offset, error in failures.items():
+                    self._failures[first + offset] = _as_exception(error)
+                if self._fail_fast and not self._stopping:
+                    self._stopping = first_failure = True
+            if self._when_item is not None and values:
+                failed = failures or {}
+                done = [(first + i, value, failed.get(i)) for i, value in enumerate(values)]
                 if self._ordered:
                     for outcome in done:
                         self._ready[outcome[0]] = outcome
@@ -306,7 +322,9 @@ class BatchTask(Composite[list[R]], Generic[R]):
             known = self._known_total
             # (stopped early: the known length, items never taken read None)
             total = self._consumed if self._exhausted or known is None else max(known, self._consumed)
-            results = [self._results.get(index) for index in range(total)]
+            results: list[Any] = [None] * total
+            for start, values in self._runs.items():
+                results[start:start + len(values)] = values
             failures = dict(sorted(self._failures.items()))
             # ordered: items that ended after one that never will (stopped early) still get when_item
             late, self._ready = [self._ready[index] for index in sorted(self._ready)], {}
@@ -339,7 +357,7 @@ class BatchTask(Composite[list[R]], Generic[R]):
     # -- what the UI shows ----------------------------------------------------------------------
     def _update(self, part: Task[Any] | None = None) -> None:
         with self._lock:
-            ended = len(self._results) + len(self._failures)
+            ended = self._ended_count
             failed = len(self._failures)
             running = sum(p._progress * size for p, size in self._live.values())
             known = self._known_total

@@ -92,17 +92,23 @@ class Delivery:
         """``call`` for a task's ending, which is also a change to show (if ``show``)."""
         self._enqueue((fn, args, None), changed=show)
 
-    def event(self, fn: Callable[..., object], *args: Any) -> None:
-        """Like ``call`` for a task event, waiting while too many are queued."""
-        self._enqueue((fn, args, None), event=True)
+    def event(self, fn: Callable[..., object], *args: Any, weight: int = 1) -> None:
+        """Like ``call`` for a task event, waiting while too many are queued.
 
-    def _enqueue(self, call: Call, changed: bool = False, event: bool = False) -> None:
+        ``weight``: how many events the call carries (several values of a
+        stream): it waits until they all fit, or nothing else is queued.
+        """
+        self._enqueue((fn, args, None), event=weight)
+
+    def _enqueue(self, call: Call, changed: bool = False, event: int = 0) -> None:
         with self._lock:
             if event:
                 if self._may_block():
-                    while self._events_queued >= self._max_events and self._blocking:
+                    while (
+                        self._events_queued and self._events_queued + event > self._max_events and self._blocking
+                    ):
                         self._room.wait(1.0)
-                self._events_queued += 1
+                self._events_queued += event
             self._calls.append(call)
             if changed:  # the flush posted for the call shows it (or arms the timer)
                 self._changed = True

@@ -37,7 +37,7 @@ from ._pausing import PauseTransitions, resume_runner, wake
 from ._runner import Runner, make_runner
 from ._signal import TasksSignal
 from ._status import CANCELLED, TaskStatus, final_status
-from ._stream import post_yield
+from ._stream import post_yield, post_yields
 from ._task import func_name
 
 if TYPE_CHECKING:
@@ -302,6 +302,10 @@ class TaskLifecycle(PauseTransitions):
     def post_yield(self, task: Task[Any], value: Any) -> None:
         """A generator task's value: ``when_yield`` on the main thread, in order (``_stream``)."""
         post_yield(self, task, value)
+
+    def post_yields(self, task: Task[Any], values: list[Any]) -> None:
+        """Several values of a generator task, in order (``_stream``)."""
+        post_yields(self, task, values)
 
     def _deliver_event(self, task: Task[Any], name: str, data: Any) -> None:
         if task._when_event is not None and not task._done_delivered:

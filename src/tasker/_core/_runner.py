@@ -77,6 +77,10 @@ class Lifecycle(Protocol):
         """A generator task's ``yield`` from elsewhere: ``when_yield`` on the main thread, in order."""
         ...
 
+    def post_yields(self, task: Task[Any], values: list[Any]) -> None:
+        """Several of a generator task's values at once (``post_yield`` for each, in order)."""
+        ...
+
     def post_question(self, task: Task[Any], question: Question) -> None:
         """``context.ask`` from elsewhere: the handler's answer goes back via the question."""
         ...

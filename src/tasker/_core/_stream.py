@@ -1,7 +1,9 @@
 """Generator tasks: each ``yield`` reaches ``when_yield(task, value)`` on the main thread.
 
     process, cluster: the worker drains the generator (``drain``): each value a YIELD message,
-    which the runner's reader passes to ``lifecycle.post_yield`` (``_remote._relay``).
+    which the runner's reader passes to ``lifecycle.post_yield`` (``_remote._relay``); a process
+    worker whose app is behind sends several in one YIELDS message (``_remote._yields``) ─►
+    ``post_yields``: one main-thread call per batch, ``when_yield`` for each value in it.
 
     thread     value = next(gen)                      ─┐
     coroutine  value = await agen.__anext__()          ├─ flag byte set?  paused: hold here (pause point)
@@ -23,6 +25,7 @@ before it were delivered first (the ending is queued after them).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import TYPE_CHECKING, Any
@@ -34,6 +37,8 @@ if TYPE_CHECKING:  # (asyncio is imported where a coroutine runs: a thread-only 
 
     from ._task import Task
 
+logger = logging.getLogger("tasker")
+
 #: What a stream ended with: (result, error), as a task function's call gives.
 Outcome = tuple[Any, BaseException | None]
 
@@ -42,6 +47,31 @@ def post_yield(lifecycle: Any, task: Task[Any], value: Any, window: Window | Non
     """Queue ``when_yield(task, value)`` for the main thread (any thread; waits for room but on the hub)."""
     if not task._status.is_final:
         lifecycle.delivery.event(_deliver, task, value, window)
+
+
+def post_yields(lifecycle: Any, task: Task[Any], values: list[Any]) -> None:
+    """``post_yield`` for each of ``values``, in order, as few main-thread calls: each call carries
+    at most ``max_pending_events`` values and counts as that many events (the bound on values
+    waiting for the main thread holds)."""
+    if task._status.is_final:
+        return
+    step = max(1, lifecycle.options.max_pending_events)
+    event = lifecycle.delivery.event
+    for start in range(0, len(values), step):
+        part = values[start:start + step] if len(values) > step else values
+        event(_deliver_many, task, part, weight=len(part))
+
+
+def _deliver_many(task: Task[Any], values: list[Any]) -> None:
+    """On the main thread: ``when_yield`` for each value (each guarded: one that raises is logged)."""
+    for value in values:
+        handler = task._when_yield
+        if handler is None or task._done_delivered:
+            return
+        try:
+            handler(task, value)
+        except Exception:
+            logger.exception("tasker: when_yield of %r raised (ignored)", task.name)
 
 
 def _deliver(task: Task[Any], value: Any, window: Window | None) -> None:
@@ -54,33 +84,71 @@ def _deliver(task: Task[Any], value: Any, window: Window | None) -> None:
 
 
 def drain(
-    gen: Generator[Any, Any, Any], flag: Any, pause_point: Callable[[], bool], send: Callable[[Any], object]
+    gen: Generator[Any, Any, Any],
+    flag: Any,
+    pause_point: Callable[[], bool],
+    send: Callable[[Any], object],
+    flush: Callable[[], object] | None = None,
 ) -> Any:
     """A worker's side (process, cluster): ``send`` each value, in order; return the generator's value.
 
     Raises what the generator raised. A value ``send`` cannot send (it cannot
     be pickled) closes the generator and fails the task naming the value's type.
+    ``flush`` (a transport that sends values later, in batches) returns once
+    every value sent is written: it runs before the generator's return value or
+    failure goes on its way, so that comes after the values.
     """
-    from ._errors import TaskError, error_text
-
     while True:
         try:
             value = next(gen)
         except StopIteration as stop:
+            _flush(flush, gen)
             return stop.value
+        except BaseException:
+            _flush(flush, gen)  # (the values yielded before the failure reach the app first)
+            raise
         if flag[0] and pause_point():  # cancelled (paused: held there where the transport pauses so)
             gen.close()  # its finally runs here
+            _flush(flush, gen)
             return None
         try:
             send(value)
         except OSError:  # the channel to the app is gone: the worker ends
             raise
         except Exception as error:
-            gen.close()
-            raise TaskError(
-                f"a value of type {type(value).__name__} that the generator yielded cannot be sent from "
-                f"the worker ({error_text(error)}); yield picklable data (plain values, NumPy arrays, bytes)"
-            ) from error
+            failure = _cannot_send(gen, type(value).__name__, error)
+            raise failure from failure.__cause__
+
+
+def _flush(flush: Callable[[], object] | None, gen: Generator[Any, Any, Any]) -> None:
+    if flush is None:
+        return
+    try:
+        flush()
+    except OSError:
+        raise
+    except Exception as error:
+        failure = _cannot_send(gen, "?", error)
+        raise failure from failure.__cause__
+
+
+def _cannot_send(gen: Generator[Any, Any, Any], type_name: str, error: Exception) -> Exception:
+    """Close the generator (its ``finally`` runs); the task's failure naming the value's type.
+
+    An error with a ``value_type`` (a value buffered earlier, sent in a batch: ``_remote._yields``)
+    names that value, and its ``__cause__`` says why.
+    """
+    from ._errors import TaskError, error_text
+
+    gen.close()
+    named = getattr(error, "value_type", None)
+    cause: BaseException = error.__cause__ if named is not None and error.__cause__ is not None else error
+    failure = TaskError(
+        f"a value of type {named or type_name} that the generator yielded cannot be sent from "
+        f"the worker ({error_text(cause)}); yield picklable data (plain values, NumPy arrays, bytes)"
+    )
+    failure.__cause__ = cause
+    return failure
 
 
 def drive(lifecycle: Any, task: Task[Any], gen: Generator[Any, Any, Any]) -> Outcome:

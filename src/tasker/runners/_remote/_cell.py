@@ -70,12 +70,15 @@ class WorkerCell:
         """Send one value a generator task yielded (the transport's YIELD)."""
         raise NotImplementedError
 
+    def _flush_yields(self) -> None:
+        """Return once every value ``_send_yield`` took is written (a transport that batches them)."""
+
     def outcome(self, result: Any, flag: Any) -> Any:
         """The task function's result; a generator's is its return value, once each ``yield``
-        went to the app as a YIELD message (``_core._stream.drain``)."""
+        went to the app in a YIELD (or YIELDS) message (``_core._stream.drain``)."""
         if result.__class__ is not GeneratorType:
             return result
-        return drain(result, flag, self._pause_point, self._send_yield)
+        return drain(result, flag, self._pause_point, self._send_yield, self._flush_yields)
 
     # -- for the reporter -------------------------------------------------------------------
     def report(self) -> None:

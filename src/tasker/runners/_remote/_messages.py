@@ -14,6 +14,8 @@
       QUESTION     question number, name, data     context.ask
       WITHDRAW     question number                 the ask timed out in the worker
       YIELD        value (cluster: seq, pickled)   a generator task's ``yield``, in order with its events
+      YIELDS       list of values                  several yields at once, in order (process: sent
+                                                   while the app is behind, ``_yields``)
       RESULT       value, progress, message, …     the function returned
       FAILURE      described error (``_codec``), progress, message, …   it raised
       LOG          a log record's fields (``_codec.log_fields``)
@@ -66,6 +68,7 @@ class Kind(enum.StrEnum):
     QUESTION = "Q"
     WITHDRAW = "W"
     YIELD = "G"
+    YIELDS = "H"
     RESULT = "R"
     FAILURE = "F"
     LOG = "L"
@@ -91,6 +94,7 @@ ARITY: Final[dict[Kind, int | None]] = {
     Kind.QUESTION: 3,
     Kind.WITHDRAW: 1,
     Kind.YIELD: None,  # process: the value; cluster: its sequence number and the pickled value
+    Kind.YIELDS: 1,
     Kind.RESULT: None,
     Kind.FAILURE: None,
     Kind.LOG: 1,

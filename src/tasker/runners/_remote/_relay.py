@@ -6,6 +6,7 @@
     Relay.progress   PROGRESS ──► lifecycle.report
     Relay.event      EVENT    ──► lifecycle.post_event            (waits while the UI is behind)
     Relay.yielded    YIELD    ──► lifecycle.post_yield            (the same, for a generator's values)
+    Relay.yielded_many  YIELDS ──► lifecycle.post_yields          (several values at once, in order)
     Relay.question   QUESTION ──► lifecycle.post_question ─ answer ─► transport's ``answer``
     Relay.withdraw   WITHDRAW ──► the question is withdrawn
     Relay.log        LOG      ──► the app's logger of the record's name
@@ -52,6 +53,9 @@ class Relay:
 
     def yielded(self, task: Task[Any], value: Any) -> None:
         self.lifecycle.post_yield(task, value)
+
+    def yielded_many(self, task: Task[Any], values: list[Any]) -> None:
+        self.lifecycle.post_yields(task, values)
 
     def question(
         self,

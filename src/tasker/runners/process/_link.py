@@ -22,7 +22,8 @@ from ..._core._errors import TaskTimeoutError
 from ..._core._seconds import MAX_WAIT_S
 from .._remote import _payload
 from .._remote._cell import Reporter, WorkerCell
-from ._messages import ANSWER, EVENT, PROGRESS, QUESTION, WITHDRAW, YIELD
+from .._remote._yields import YieldOutbox
+from ._messages import ANSWER, EVENT, PROGRESS, QUESTION, WITHDRAW, YIELD, YIELDS
 
 if TYPE_CHECKING:
     from ..._platform._base import Channel
@@ -40,12 +41,24 @@ class Cell(WorkerCell):
         self._id = task_id
 
     def _send_event(self, name: str, data: Any) -> None:
-        self._link.send((EVENT, self._id, name, data))
+        link = self._link
+        if link.outbox is not None:
+            link.outbox.flush()  # after the values yielded before it
+        link.send((EVENT, self._id, name, data))
 
     def _send_yield(self, value: Any) -> None:
-        self._link.send((YIELD, self._id, value))
+        link = self._link
+        outbox = link.outbox or link.open_outbox()
+        link.yield_id = self._id
+        outbox.put(value)
+
+    def _flush_yields(self) -> None:
+        if self._link.outbox is not None:
+            self._link.outbox.flush()
 
     def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
+        if self._link.outbox is not None:
+            self._link.outbox.flush()
         return self._link.ask(self._id, name, data, timeout)
 
     def report(self) -> None:
@@ -71,6 +84,33 @@ class Link:
         self.answers: dict[int, tuple[Any, BaseException | None]] = {}
         self.withdrawn: set[int] = set()  # asks that gave up: their late answers are dropped
         self.questions = count(1)
+        # A generator task's values (``open_outbox``, at the first one); yield_id: that task's id.
+        self.outbox: YieldOutbox | None = None
+        self.yield_id = 0
+
+    def open_outbox(self) -> YieldOutbox:
+        """The outbox of generator values (made once): batches while the parent is behind."""
+        writable: Callable[[], bool] | None = None
+        fileno = getattr(self.channel, "fileno", None)
+        if fileno is not None:
+            import select
+
+            if hasattr(select, "poll"):
+                poller = select.poll()
+                poller.register(fileno(), select.POLLOUT)
+                poll = poller.poll
+
+                def writable() -> bool:
+                    return bool(poll(0))
+
+        self.outbox = YieldOutbox(self._send_value, self._send_values, writable)
+        return self.outbox
+
+    def _send_value(self, value: Any) -> None:
+        self.send((YIELD, self.yield_id, value))
+
+    def _send_values(self, values: list[Any]) -> None:
+        self.send((YIELDS, self.yield_id, values))
 
     def send(self, message: Any) -> None:
         data, fds = _payload.dumps_portable(message)

@@ -7,7 +7,7 @@
 
     worker ──► parent: pickled tuples ``(letter, task id, *fields)`` — the task id
     0 where no task is concerned (READY, INIT_FAILED, a record logged between tasks):
-      PROGRESS, EVENT, YIELD, QUESTION, WITHDRAW, LOG, WARNING   the kit's fields
+      PROGRESS, EVENT, YIELD, YIELDS, QUESTION, WITHDRAW, LOG, WARNING   the kit's fields
       RESULT    value, progress, message, RSS        (RSS in bytes, 0 unless
       FAILURE   described error, progress, message, RSS       worker_max_memory)
       READY     pid                                  (initialized, waiting)
@@ -34,6 +34,7 @@ ANSWER: Final = Kind.ANSWER.value.encode()
 PROGRESS: Final = Kind.PROGRESS.value
 EVENT: Final = Kind.EVENT.value
 YIELD: Final = Kind.YIELD.value
+YIELDS: Final = Kind.YIELDS.value
 QUESTION: Final = Kind.QUESTION.value
 WITHDRAW: Final = Kind.WITHDRAW.value
 RESULT: Final = Kind.RESULT.value

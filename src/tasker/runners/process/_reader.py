@@ -3,7 +3,7 @@
     launch ──► READY ──► pool.ready            PROGRESS ──► lifecycle.report
                          INIT_FAILED ──► every queued task fails (the initializer)
     EVENT ──► lifecycle.post_event            QUESTION ──► lifecycle.post_question
-    YIELD ──► lifecycle.post_yield
+    YIELD ──► lifecycle.post_yield            YIELDS ──► lifecycle.post_yields (several values)
     LOG ──► this process's loggers            WARNING ──► lifecycle.post_warning
     RESULT / FAILURE ──► pool.finished, dispatch, lifecycle.conclude
     EOF ──► pool.exited, reap, WorkerDiedError for its task, refill the pool
@@ -43,6 +43,7 @@ from ._messages import (
     WARNING,
     WITHDRAW,
     YIELD,
+    YIELDS,
     FromWorker,
 )
 from ._recycle import memory_error
@@ -68,8 +69,8 @@ class Reader:
         self.relay = Relay(self.lifecycle)
         #: letter -> handler of the rest of the message (``_handle``)
         self._table: dict[str, Callable[..., None]] = {
-            PROGRESS: self._progress, EVENT: self._event, YIELD: self._yield, QUESTION: self._question,
-            WITHDRAW: self._withdraw,
+            PROGRESS: self._progress, EVENT: self._event, YIELD: self._yield, YIELDS: self._yields,
+            QUESTION: self._question, WITHDRAW: self._withdraw,
             RESULT: self._result, FAILURE: self._failure, LOG: self._log, WARNING: self._warning,
             READY: self._ready, INIT_FAILED: self._init_failed, UNLOADABLE: self._unloadable,
         }
@@ -157,6 +158,11 @@ class Reader:
         task = self._mine(task_id)
         if task is not None:
             self.relay.yielded(task, value)
+
+    def _yields(self, task_id: int, values: list[Any]) -> None:
+        task = self._mine(task_id)
+        if task is not None:
+            self.relay.yielded_many(task, values)
 
     def _question(self, task_id: int, number: int, name: str, data: Any) -> None:
         """``context.ask`` in the worker: shown to the main thread, answered over the socket."""
