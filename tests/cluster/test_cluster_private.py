@@ -238,3 +238,50 @@ def test_without_a_dashboard_port_8787_is_left_alone() -> None:
         finally:
             connection.close()
     assert not [str(w.message) for w in caught if "8787" in str(w.message)]
+
+
+
+def test_a_worker_slow_to_exit_at_close_leaves_no_warning_in_the_apps_log() -> None:
+    """A worker of the embedded cluster that outlives the nanny's grace period when tasker
+    closes the cluster (an idle worker on a loaded machine: the GTK demo's stderr got
+    "Worker process still alive after 4.0 seconds, killing" at quit) is killed by its nanny
+    as before, and the app's log gets tasker's debug record instead of Dask's warning.
+    A worker plugin whose teardown never returns keeps the worker from exiting by itself."""
+    import logging
+    import threading
+
+    need_dask()
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    from tasker.runners.cluster._connect import SLOW_EXIT, Connection
+
+    class NeverExits(WorkerPlugin):  # shipped by value (defined here)
+        def teardown(self, worker: object) -> None:
+            threading.Event().wait()  # the nanny's kill ends it
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep(logging.DEBUG)
+    watched = [logging.getLogger("distributed.nanny"), logging.getLogger("tasker")]
+    levels = [log.level for log in watched]
+    for log in watched:
+        log.addHandler(keep)
+        log.setLevel(logging.DEBUG)
+    connection = Connection("local", 1)
+    try:
+        connection.get().register_plugin(NeverExits(), name="never-exits")
+        connection.close()
+    finally:
+        connection.close()
+        for log, level in zip(watched, levels, strict=True):
+            log.removeHandler(keep)
+            log.setLevel(level)
+    warned = [r.getMessage() for r in records if r.levelno >= logging.WARNING and SLOW_EXIT in r.getMessage()]
+    assert not warned, warned
+    debug = [r.getMessage() for r in records if r.name == "tasker" and SLOW_EXIT in r.getMessage()]
+    assert debug, "the nanny never gave up on the worker: the case was not reached"
+    assert debug[0].startswith("tasker: closing the embedded cluster: Dask's nanny: ")

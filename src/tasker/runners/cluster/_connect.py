@@ -162,13 +162,45 @@ class Connection:
             return
         if cluster is not None and client is not None:
             quiet_workers(client)
-        for thing in (client, cluster):
-            if thing is None:
-                continue
-            try:
-                thing.close(timeout=CLOSE_TIMEOUT_S)
-            except Exception as error:  # a lost scheduler: nothing more to close
-                logger.debug("tasker: closing %r: %s", thing, error)
+        nanny_log = logging.getLogger("distributed.nanny")
+        slow_exits = SlowExitToDebug()
+        if cluster is not None:
+            nanny_log.addFilter(slow_exits)
+        try:
+            for thing in (client, cluster):
+                if thing is None:
+                    continue
+                try:
+                    thing.close(timeout=CLOSE_TIMEOUT_S)
+                except Exception as error:  # a lost scheduler: nothing more to close
+                    logger.debug("tasker: closing %r: %s", thing, error)
+        finally:
+            nanny_log.removeFilter(slow_exits)
+
+
+#: How Dask's nanny starts the warning it logs when a worker it closes is still alive after its
+#: grace period (``timeout * 0.8``: 4 s for a cluster's close), before it kills that worker.
+SLOW_EXIT = "Worker process still alive after"
+
+
+class SlowExitToDebug(logging.Filter):
+    """While tasker closes its embedded cluster: the nanny's warning that a worker outlived
+    its grace period becomes a debug record of tasker's, every other record passes.
+
+    Closing is what ends those workers: a kill after the grace period ends them too, and
+    loses nothing tasker still waits for (its tasks ended or were cancelled first). Only
+    the time decides whether the warning appears: on a loaded machine, where a worker gets
+    a small share of a CPU, an idle worker's exit outlasts the 4 s, and the warning landed
+    in the app's stderr at each quit. The filter sits on the ``distributed.nanny`` logger
+    for the length of tasker's close of its own cluster only (a nanny of another cluster
+    of the app that gives up on a worker at that very moment is logged as debug too).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and str(record.msg).startswith(SLOW_EXIT):
+            logger.debug("tasker: closing the embedded cluster: Dask's nanny: %s", record.getMessage())
+            return False
+        return True
 
 
 def quiet_workers(client: Any) -> None:
