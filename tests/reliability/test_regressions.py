@@ -316,3 +316,43 @@ def test_never_settled_between_a_tasks_ending_and_its_when_done_being_queued(
     assert answers == [False], "settled while the task's when_done was not queued yet"
     h.finish(task)
     assert h.done.count(task) == 1 and task.get_status() == "failed"
+
+
+def test_shutdown_goes_on_when_a_killed_worker_is_slow_to_exit(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fixed: on a saturated machine a killed worker (one booting under ``SCHED_IDLE``
+    above all) may not have exited by the end of shutdown's bounded wait, and
+    ``shutdown()`` raised ``subprocess.TimeoutExpired`` into the app's quit."""
+    import subprocess
+
+    scheduler = ManualScheduler()
+    mgr = TaskManager(main_thread_scheduler=scheduler, max_processes=1)
+    task = mgr.run_process(jobs.stuck, 30.0)
+    assert scheduler.pump_until(task.is_running, 20)
+    runner = mgr._lifecycle.runners["process"]
+    (worker,) = [w for w in runner.workers if w.task is task]  # not the spare
+    proc = worker.proc
+    real_wait, real_poll = proc.wait, proc.poll
+    here = threading.current_thread()  # shutdown's thread; the reader keeps the real calls
+
+    def slow_wait(timeout: float | None = None) -> int:
+        if threading.current_thread() is not here:
+            return real_wait(timeout)
+        raise subprocess.TimeoutExpired(worker.command, timeout or 0.0)
+
+    def poll() -> int | None:  # as if the kill had not landed yet
+        return None if threading.current_thread() is here else real_poll()
+
+    monkeypatch.setattr(proc, "poll", poll)
+    monkeypatch.setattr(proc, "wait", slow_wait)
+    try:
+        with caplog.at_level("WARNING", logger="tasker"):
+            mgr.shutdown(timeout=1.0)  # raised TimeoutExpired before
+        assert task.get_status() == "canceled"
+        assert any("had not exited" in r.getMessage() for r in caplog.records), caplog.text
+    finally:
+        jobs.RELEASE.set()
+        monkeypatch.undo()
+        if real_poll() is None:  # killed: reaped by its reader, or here (a hang guard)
+            real_wait(30.0)
