@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +99,43 @@ def test_names_that_cannot_be_imported_fail_as_pickle_always_did() -> None:
     data = b"cno_such.pkg\nGone\n."  # protocol 0: GLOBAL no_such.pkg Gone; STOP
     with pytest.raises(ModuleNotFoundError, match="no_such"):
         _payload.loads(data, [])
+
+
+def _names_a_global(data: bytes) -> bool:
+    import pickletools
+
+    imports = {"GLOBAL", "STACK_GLOBAL", "INST", "EXT1", "EXT2", "EXT4"}
+    return any(op.name in imports for op, _arg, _pos in pickletools.genops(data))
+
+
+def test_the_fast_path_is_taken_only_for_pickles_that_name_no_global(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain values skip the loader (``pickle.loads``); anything that names a class or
+    function goes through it, whatever bytes the values hold (cloudpickle too)."""
+    import collections
+    import copyreg
+    import fractions
+
+    copyreg.add_extension("fractions", "Fraction", 0x7A3F1)  # EXT4: a registered global
+    try:
+        values: list[object] = [
+            None, 1, -(2**70), 1.5, "text \x93\x82", b"\x93\x82\x83\x84", bytearray(b"\x84"), ("R", 12, None),
+            [1, {"a": (2, 3)}], {1, 2}, frozenset({3}), collections.OrderedDict(a=1), fractions.Fraction(1, 3),
+            os.path.join, ValueError("x"), range(3), complex(1, 2), lambda: 1,
+        ]
+        for value in values:
+            data = _payload.dumps_portable(value, in_band=True)[0]
+            assert data[:2] == b"\x80\x05"
+            if _names_a_global(data):
+                assert _payload._may_import(data), f"{value!r}: a global, and the fast path would be taken"
+            loaded: list[str] = []
+
+            class Recording(_payload._Loader):
+                def find_class(self, module: str, name: str, seen: list[str] = loaded) -> Any:
+                    seen.append(module)
+                    return super().find_class(module, name)
+
+            monkeypatch.setattr(_payload, "_Loader", Recording)
+            _payload.loads(data, [])
+            assert bool(loaded) == _names_a_global(data), f"{value!r}: {loaded}"
+    finally:
+        copyreg.remove_extension("fractions", "Fraction", 0x7A3F1)

@@ -156,7 +156,21 @@ def loads(data: bytes | bytearray | memoryview, fds: list[int]) -> Any:
                 buffers.append(mapped(fd))
         finally:
             close_fds(fds)
+    if type(data) is not memoryview and data[:2] == b"\x80\x05" and not _may_import(data):
+        return pickle.loads(data, buffers=buffers) if buffers else pickle.loads(data)
     return _Loader(io.BytesIO(data), buffers=buffers).load()
+
+
+def _may_import(data: bytes | bytearray) -> bool:
+    """Whether a protocol-5 pickle may name a global (false positives are harmless: the slow path).
+
+    At protocol 4 and above, pickle (and cloudpickle, its subclass) refers to every
+    class and function with STACK_GLOBAL, or EXT1/2/4 for one registered with
+    ``copyreg.add_extension``; never with GLOBAL or INST. Without any of those
+    bytes, unpickling resolves no global and imports nothing: the plain
+    ``pickle.loads`` is safe (a message of plain values: most of tasker's messages).
+    """
+    return 0x93 in data or 0x82 in data or 0x83 in data or 0x84 in data  # (ints: no bytes-needle fallback)
 
 
 class _Loader(pickle.Unpickler):
