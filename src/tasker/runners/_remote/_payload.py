@@ -146,7 +146,9 @@ def loads(data: bytes | bytearray | memoryview, fds: list[int]) -> Any:
     """Unpickle a message, mapping its out-of-band buffers (and closing the fds).
 
     Globals are resolved by ``_Loader.find_class``: a value's module is imported
-    package by package, never beside another thread's import of its package.
+    package by package, never beside another thread's import of its package. A
+    pickle that names no global (``_may_import``) cannot import anything and goes
+    straight to ``pickle.loads``.
     """
     buffers: list[Any] = []
     if fds:
