@@ -100,9 +100,11 @@ def event(forwarder: Forwarder, tag: str, token: str, *fields: Any, run: str = R
     forwarder.on_event((0.0, pack(task.handle.secret, tag, token, run, next(numbers), list(fields))))
 
 
-def outcome(forwarder: Forwarder, task: Task, value: Any, last: int, run: str = RUN) -> None:
+def outcome(forwarder: Forwarder, task: Task, value: Any, last: int, run: str = RUN, pickled: bytes = b"") -> None:
+    """The worker's outcome: the value pickled by tasker, as ``_worker.run`` returns it."""
     task.handle.future = future = object()
-    forwarder.queue.put(("done", task, future, ("R", value, 1.0, "done", last, "tcp://w:1", 7, run), None, False))
+    body = pickled or to_bytes(value)
+    forwarder.queue.put(("done", task, future, ("R", body, 1.0, "done", last, "tcp://w:1", 7, run), None, False))
 
 
 def test_events_are_delivered_in_order_early_ones_held(setup: Any) -> None:
@@ -138,6 +140,17 @@ def test_a_gap_fails_the_task_naming_the_missing_events(setup: Any, monkeypatch:
     assert isinstance(error, TaskError)
     assert "1 event(s) of the task never arrived from the Dask worker tcp://w:1 (numbers [2])" in str(error)
     assert [c[1] for c in lifecycle.calls if c[0] == "event"] == [1]  # nothing out of order
+
+
+def test_a_result_is_unpickled_by_taskers_loader_and_a_bad_one_fails_the_task(setup: Any) -> None:
+    """The result arrives as tasker's pickle (bytes through Dask): loaded here, top-down
+    (``_payload.loads``); one this process cannot load fails the task, naming why."""
+    lifecycle, _runner, forwarder, task = setup
+    outcome(forwarder, task, None, last=0, pickled=b"cno_such.pkg\nGone\n.")  # GLOBAL no_such.pkg Gone
+    assert lifecycle.ended.wait(10)
+    error = lifecycle.calls[-1][2]
+    assert isinstance(error, TaskError) and "result could not be unpickled" in str(error)
+    assert isinstance(error.__cause__, ModuleNotFoundError) and "no_such" in str(error.__cause__)
 
 
 def test_a_short_task_begins_from_its_outcome(setup: Any) -> None:

@@ -67,14 +67,6 @@ def display_available() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # The demo's images are NumPy arrays, and the app imports NumPy before its tasks start,
-    # as an image app does: two threads importing NumPy for the first time at once (a result
-    # being unpickled, a Dask thread) can see it half-initialised, and a task fails for it.
-    # That race is open in tasker (docs/reliability.md, "Known open races").
-    try:
-        import numpy  # noqa: F401
-    except ImportError:  # (the image jobs say so when they run)
-        pass
     if args.speed is None:
         args.speed = 0.4 if args.test_mode else 1.0
     if args.qt:

@@ -185,7 +185,9 @@ class _WorkerInit:
             authkey = self._authkey
             assert authkey is not None
             multiprocessing.current_process().authkey = authkey
-            self.shared_state = pickle.loads(proxy)
+            from ...runners._remote import _payload  # (globals imported top-down: see _payload._Loader)
+
+            self.shared_state = _payload.loads(proxy, [])
             self._proxy = None
         _install_gettext_fallback()
         self.initializer(self.shared_state, *self.initargs)

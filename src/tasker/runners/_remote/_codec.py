@@ -50,7 +50,7 @@ def describe_error(error: BaseException) -> Described:
         data, fds = _payload.dumps_portable(error)
         _payload.close_fds(fds)
         if not fds:
-            _payload.pickle_loads(data)  # it must rebuild, too (custom __init__ often breaks)
+            _payload.loads(data, [])  # it must rebuild, too (custom __init__ often breaks)
             pickled = data
     except Exception:
         pickled = None  # (the common case: the app says it could not be rebuilt)

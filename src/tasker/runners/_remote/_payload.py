@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import sys
-import threading
 from typing import TYPE_CHECKING, Any
 
 from ... import _platform
@@ -26,13 +25,7 @@ else:
     except ImportError:  # pragma: no cover - not CPython
         import pickle
 
-#: ``pickle.loads`` itself: no waiting for imports (``loads`` waits, see ``_unpickle_again``).
-pickle_loads = pickle.loads
-
 BIG = 1 << 20  # payloads at least this large go through shared memory
-#: Attempts to unpickle a message whose classes live in a package another thread
-#: is importing at the same moment (see ``_unpickle_again``).
-UNPICKLE_ATTEMPTS = 3
 
 
 def _bytes_from(buffer: Any) -> bytes:
@@ -150,7 +143,13 @@ def dumps_portable(obj: Any, in_band: bool = False) -> tuple[bytes, list[int]]:
 
 
 def loads(data: bytes | bytearray | memoryview, fds: list[int]) -> Any:
-    """Unpickle a message, mapping its out-of-band buffers (and closing the fds)."""
+    """Unpickle a message, mapping its out-of-band buffers (and closing the fds).
+
+    Globals are resolved by ``_Loader.find_class``: a value's module is imported
+    package by package, never beside another thread's import of its package. A
+    pickle that names no global (``_may_import``) cannot import anything and goes
+    straight to ``pickle.loads``.
+    """
     buffers: list[Any] = []
     if fds:
         try:
@@ -159,56 +158,69 @@ def loads(data: bytes | bytearray | memoryview, fds: list[int]) -> Any:
                 buffers.append(mapped(fd))
         finally:
             close_fds(fds)
-    with _LOADING:
-        try:  # (no buffers: no keyword to parse, on every message)
-            return pickle.loads(data, buffers=buffers) if buffers else pickle.loads(data)
-        except ImportError as error:
-            return _unpickle_again(data, buffers, error)
+    if type(data) is not memoryview and data[:2] == b"\x80\x05" and not _may_import(data):
+        return pickle.loads(data, buffers=buffers) if buffers else pickle.loads(data)
+    return _Loader(io.BytesIO(data), buffers=buffers).load()
 
 
-#: Held while the app unpickles a message. Unpickling may import the module a value's
-#: class lives in (NumPy for an array); two of tasker's threads (the process reader, the
-#: cluster forwarder) importing the same package at once can make the import system hand
-#: one of them the package half-initialised ("partially initialized module"), and the
-#: task would fail for it. Invariant: tasker's threads unpickle one at a time; a foreign
-#: thread's import is waited for by ``_unpickle_again``. (Re-entrant: rebuilding an error
-#: unpickles inside an unpickle.)
-_LOADING = threading.RLock()
+def _may_import(data: bytes | bytearray) -> bool:
+    """Whether a protocol-5 pickle may name a global (false positives are harmless: the slow path).
 
-
-def _unpickle_again(data: bytes | bytearray | memoryview, buffers: Any, error: ImportError) -> Any:
-    """``pickle.loads`` again after waiting when another thread was importing a package it needs.
-
-    A result's class may live in a package (NumPy) that another thread of the
-    application imports at the same moment. The import system then lets this
-    thread see the package half-initialised ("cannot import name ... from
-    partially initialized module"). Importing the top-level package first
-    waits for the other thread's import to finish; then the pickle loads.
-    ``UNPICKLE_ATTEMPTS`` in all, the first one included; then the last error is raised.
+    At protocol 4 and above, pickle (and cloudpickle, its subclass) refers to every
+    class and function with STACK_GLOBAL, or EXT1/2/4 for one registered with
+    ``copyreg.add_extension``; never with GLOBAL or INST. Without any of those
+    bytes, unpickling resolves no global and imports nothing: the plain
+    ``pickle.loads`` is safe (a message of plain values: most of tasker's messages).
     """
-    for _ in range(UNPICKLE_ATTEMPTS - 1):
-        if not _await_import(error):
-            raise error
-        try:
-            return pickle.loads(data, buffers=buffers)
-        except ImportError as again:
-            error = again
-    raise error
+    return 0x93 in data or 0x82 in data or 0x83 in data or 0x84 in data  # (ints: no bytes-needle fallback)
 
 
-def _await_import(error: ImportError) -> bool:
-    """Wait until the package ``error`` names is imported; False if there is none to wait for."""
-    top = (error.name or "").partition(".")[0]
-    if isinstance(error, ModuleNotFoundError) or top not in sys.modules:
-        return False
-    import logging
+class _Loader(pickle.Unpickler):
+    """``pickle.Unpickler`` whose globals' modules are imported top-down, waiting for other threads.
 
-    logging.getLogger("tasker").debug(
-        "tasker: unpickling a message raised %s: %s; waiting for package %r to be imported, then trying again",
-        type(error).__name__, error, top,
-    )
-    __import__(top)  # blocks on the package's import lock while another thread imports it
-    return True
+    CPython up to 3.13 imports ``a.b`` without waiting for ``a`` when ``a`` is
+    already in ``sys.modules``, even while another thread is still running
+    ``a/__init__.py`` (``importlib._bootstrap._find_and_load_unlocked`` imports the
+    parent only when it is missing). Unpickling a NumPy array while the app's
+    thread runs ``import numpy`` then executes ``numpy._core.multiarray`` here,
+    holding that module's lock, while the other thread holds ``numpy``'s; each
+    soon needs the other's, the import system breaks the deadlock by handing one
+    of them a half-initialised module, and that side fails ("cannot import name
+    'asanyarray' from partially initialized module 'numpy._core.numeric'"): this
+    task, or the app's own import::
+
+        app thread:     import numpy ─ holds "numpy" ─┬─ from ._core import numeric ─▶ waits "…multiarray"
+        reader, before: find_class("numpy._core.multiarray") ─ holds "…multiarray" ─▶ waits "numpy"  ✗ cycle
+        reader, now:    __import__("numpy") waits, holding no lock ─▶ "numpy._core" ─▶ "…multiarray"
+
+    Importing each dotted prefix in order (``a``, ``a.b``, ``a.b.c``) makes this
+    thread wait on the lock of a prefix another thread is initialising while it
+    holds no module lock itself, so no cycle can form through it; everything below
+    is then imported as a plain top-down import would. A module that is in
+    ``sys.modules`` and initialised costs one dictionary look-up (the common case:
+    every message after the first of its kind).
+    """
+
+    def find_class(self, module: str, name: str) -> Any:
+        if "." in module:  # (a top-level module needs nothing: its own import waits for another thread's)
+            found = sys.modules.get(module)
+            if found is None or getattr(getattr(found, "__spec__", None), "_initializing", False):
+                _import_top_down(module)
+        return super().find_class(module, name)
+
+
+def _import_top_down(module: str) -> None:
+    """Import ``a``, then ``a.b``, then ``a.b.c``: each waits for a thread initialising it.
+
+    Any failure is left to ``find_class``'s own import, which raises what it
+    always did (a module only in ``sys.modules``, a name pickle maps).
+    """
+    parts = module.split(".")
+    try:
+        for end in range(1, len(parts) + 1):
+            __import__(".".join(parts[:end]))
+    except Exception:
+        return
 
 
 class Call:

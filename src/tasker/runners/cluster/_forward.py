@@ -17,6 +17,8 @@ queue that Dask's threads only append to (they never wait on tasker):
                           its running tasks fail with WorkerDiedError
     future done  value ─► (once every event up to its last number arrived)
                           [begin, if it ended before its begin event] conclude(result | error)
+                          (the result travels as tasker's pickle: ``_payload.loads`` here,
+                          never Dask's unpickling in its own thread)
                           (in Dask's callback thread when nothing of the task is on its way)
                  SECOND_RUN (a run that stopped before the function) or another run's
                  value, KilledWorker ─► never began: submitted again (once); began: WorkerDiedError
@@ -359,8 +361,25 @@ class Forwarder:
             self.lifecycle.begin(task)  # False: cancelled while the app saw it pending; it ends so
         if not task.is_final():
             self.lifecycle.report(task, progress, message)
-            self.relay.conclude(task, tag == Kind.FAILURE, body)
+            if tag == Kind.FAILURE:
+                self.relay.conclude(task, True, body)
+            else:
+                self._conclude_result(task, body)
         self.runner.forget(task)
+
+    def _conclude_result(self, task: Task[Any], pickled: bytes) -> None:
+        """The task's returned value, unpickled by tasker's loader (Dask carried it as bytes)."""
+        try:
+            value = _payload.loads(pickled, [])
+        except Exception as error:
+            problem = TaskError(
+                f"the task's result could not be unpickled in this process: {type(error).__name__}: "
+                f"{error}. Return types that this process can import and rebuild (plain values, NumPy arrays)."
+            )
+            problem.__cause__ = error
+            self.lifecycle.conclude(task, error=problem)
+            return
+        self.relay.conclude(task, False, value)
 
     def _expire(self) -> None:
         now = time.monotonic()

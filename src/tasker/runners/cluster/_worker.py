@@ -212,10 +212,12 @@ def run(token: str, topic: str, call: bytes, settings: dict[str, Any]) -> tuple[
     try:
         func, args, kwargs = _payload.loads(call, [])
         result = cell.outcome(func(ExecutionContext(cell, cell.flag), *args, **kwargs), cell.flag)
+        # Pickled here, unpickled by tasker's loader in the app (``_payload.loads``): never by
+        # Dask's client thread, whose plain unpickling could import the value's package beside
+        # another thread of the app importing it (see ``_payload._Loader``).
+        outcome = (Kind.RESULT.value, to_bytes(result))
     except BaseException as error:  # SystemExit, KeyboardInterrupt too: the worker thread goes on
         outcome = (Kind.FAILURE.value, describe_error(error))
-    else:
-        outcome = (Kind.RESULT.value, result)
     finally:
         with _lock:
             cell.live = False
