@@ -132,7 +132,7 @@ def test_cancelled_while_running_stops_or_is_abandoned(world: World) -> None:
     for task in (quick, stuck):
         world.runner.lifecycle.begin(task)
         task.cancel()
-        assert task.cancel_flag[0] == 1
+        assert task.control[0] == 1
     assert world.runner.calls == [("interrupt", quick.id), ("release", quick.id),
                                   ("interrupt", stuck.id), ("release", stuck.id)]  # fmt: skip
     world.runner.lifecycle.conclude(quick, "late result")  # the function saw the flag and returned
@@ -151,7 +151,7 @@ def test_timed_out(world: World) -> None:
     task = world.start(timeout=5.0)
     world.runner.lifecycle.begin(task)
     world.clock.advance(5.0)
-    assert task.cancel_flag[0] == 1 and not task.is_final()  # asked to stop, grace running
+    assert task.control[0] == 1 and not task.is_final()  # asked to stop, grace running
     world.runner.lifecycle.conclude(task, error=RuntimeError("stopped"))
     world.scheduler.pump()
     assert isinstance(task.exception(), TaskTimeoutError)

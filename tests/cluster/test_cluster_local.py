@@ -163,7 +163,7 @@ def test_pause_stops_it_at_its_next_context_call_and_resume_lets_it_go_on(
         return int(counter.read_text()) if counter.exists() else 0  # (replaced whole: never empty)
 
     assert h.mgr.pause_task(task.key) and task.is_paused()
-    assert wait_for(lambda: flag() == 2)  # PAUSED on its worker
+    assert wait_for(lambda: flag() == 2)  # PAUSE on its worker
     paused_at = loops()
     assert not wait_for(lambda: loops() > paused_at + 1, timeout=1.0)  # it waits (one loop may finish)
     assert task.get_status() == "running"

@@ -7,7 +7,7 @@ byte of memory shared with the parent for processes), so ``is_cancelled()``
 and ``set_progress()`` cost a few attribute operations in every kind.
 
 Pausing costs the fast path nothing: a paused task's flag byte is non-zero
-(``PAUSED``) and its ``_dirty`` false, so ``is_cancelled()`` and the progress
+(``PAUSE``) and its ``_dirty`` false, so ``is_cancelled()`` and the progress
 calls reach the cell's slow path, where a paused thread task waits
 (``_pause_point``); coroutines wait in ``await context.checkpoint()``.
 """

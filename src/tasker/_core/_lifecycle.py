@@ -36,7 +36,7 @@ from ._errors import TaskError, error_text
 from ._pausing import PauseTransitions, resume_runner, wake
 from ._runner import Runner, make_runner
 from ._signal import TasksSignal
-from ._status import CANCELLED, TaskStatus, final_status
+from ._status import CANCEL, TaskStatus, final_status
 from ._stream import post_yield
 from ._task import func_name
 
@@ -374,7 +374,7 @@ class TaskLifecycle(PauseTransitions):
             if task._cancel_requested:
                 return True
             task._cancel_requested = True
-            task.cancel_flag[0] = CANCELLED
+            task.control[0] = CANCEL
             unpaused = self.unpause_locked(task)
             runner = self.runners[task.kind]
             # Pending too: a process task may already wait in a worker, which must skip it.

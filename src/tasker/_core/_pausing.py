@@ -4,7 +4,7 @@
 to keep each module short.
 
 Pause is not a status: a paused task stays ``pending`` or ``running``. Under
-the lifecycle's lock, ``pause`` sets ``task._paused`` and writes ``PAUSED`` into
+the lifecycle's lock, ``pause`` sets ``task._paused`` and writes ``PAUSE`` into
 the task's flag byte (cancel wins: a cancelled task is never paused), stops the
 task's timeout timer (paused time does not count towards ``timeout=``) and
 clears ``_dirty``, so that the next ``set_progress``/``set_message`` reaches the
@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._status import PAUSED
+from ._status import PAUSE
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -53,7 +53,7 @@ class PauseTransitions:
             if task._paused:
                 return True
             task._paused = True
-            task.cancel_flag[0] = PAUSED
+            task.control[0] = PAUSE
             task._dirty = False  # the next progress call goes through _changed: the pause point
             timer, task._timer = task._timer, None
             if timer is not None and task._deadline is not None:
@@ -71,8 +71,8 @@ class PauseTransitions:
             if not task._paused or task._status.is_final:
                 return False
             task._paused = False
-            if task.cancel_flag[0] == PAUSED:
-                task.cancel_flag[0] = 0
+            if task.control[0] == PAUSE:
+                task.control[0] = 0
             left, task._time_left = task._time_left, None
             if left is not None:
                 self.arm_timeout(task, left)
@@ -99,7 +99,7 @@ class PauseTransitions:
     def add_waker(self, task: Task[Any], fn: Callable[[], object]) -> bool:
         """Run ``fn()`` once the task is no longer paused; False (not kept) if it is not paused now."""
         with self.lock:
-            if task.cancel_flag[0] != PAUSED:
+            if task.control[0] != PAUSE:
                 return False
             if task._wakers is None:
                 task._wakers = []

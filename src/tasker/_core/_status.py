@@ -30,11 +30,11 @@ class TaskStatus(StrEnum):
     def __init__(self, value: str) -> None:
         self.is_final = value in ("completed", "failed", "canceled")
 
-#: Values of a task's one-byte flag (``task.cancel_flag[0]``; ``ExecutionContext``
-#: reads it): 0 while it may run, ``CANCELLED`` once cancellation was asked,
-#: ``PAUSED`` while it is paused (cancel wins: a paused task that is cancelled reads 1).
-CANCELLED = 1
-PAUSED = 2
+#: Values of a task's one-byte flag (``task.control[0]``; ``ExecutionContext``
+#: reads it): 0 while it may run, ``CANCEL`` once cancellation was asked,
+#: ``PAUSE`` while it is paused (cancel wins: a paused task that is cancelled reads 1).
+CANCEL = 1
+PAUSE = 2
 
 
 def final_status(task: Task[Any], error: BaseException | None) -> tuple[TaskStatus, BaseException | None]:

@@ -27,7 +27,7 @@ import threading
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from ._status import CANCELLED
+from ._status import CANCEL
 
 if TYPE_CHECKING:  # (asyncio is imported where a coroutine runs: a thread-only app never pays for it)
     import asyncio
@@ -85,7 +85,7 @@ def drain(
 
 def drive(lifecycle: Any, task: Task[Any], gen: Generator[Any, Any, Any]) -> Outcome:
     """Run a generator task's generator to its end, in the calling thread."""
-    flag = task.cancel_flag
+    flag = task.control
     try:
         while True:
             value = next(gen)
@@ -101,7 +101,7 @@ def drive(lifecycle: Any, task: Task[Any], gen: Generator[Any, Any, Any]) -> Out
 
 async def drive_async(lifecycle: Any, task: Task[Any], agen: AsyncGenerator[Any, Any]) -> Outcome:
     """Run an async generator task's generator to its end, on tasker's loop."""
-    flag = task.cancel_flag
+    flag = task.control
     window = Window(lifecycle.options.max_pending_events)
     try:
         while True:
@@ -111,7 +111,7 @@ async def drive_async(lifecycle: Any, task: Task[Any], agen: AsyncGenerator[Any,
                 return None, None
             if flag[0]:
                 await task._checkpoint()  # held while paused (the loop goes on)
-                if flag[0] == CANCELLED:
+                if flag[0] == CANCEL:
                     await agen.aclose()
                     return None, None
             await window.room()

@@ -8,8 +8,8 @@ runner reports the worker's values through ``Lifecycle.report``. The lifecycle
 What runners may use (the rest is private): ``id``, ``kind``, ``name``, ``priority``,
 ``call`` (the function and its arguments), ``payload`` (what the runner's
 ``prepare`` returned), ``handle`` (the runner's own note: a thread, a worker, an
-asyncio task), ``cancel_flag`` (one byte: ``CANCELLED`` once cancelled,
-``PAUSED`` while paused, else 0), ``is_final()`` and ``is_paused()``.
+asyncio task), ``control`` (one byte: ``CANCEL`` once cancelled,
+``PAUSE`` while paused, else 0), ``is_final()`` and ``is_paused()``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable, Generator, Hashable
 from itertools import count
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, TypeVarTuple, cast, overload
 
-from ._status import CANCELLED, PAUSED, TaskStatus
+from ._status import CANCEL, PAUSE, TaskStatus
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -107,7 +107,7 @@ class Task(Generic[R]):
         # Invisible: never "changed", so progress calls cost nothing and show nothing.
         self._dirty = not visible
         #: One byte, non-zero once cancellation was asked (``ExecutionContext.is_cancelled``).
-        self.cancel_flag = bytearray(1)
+        self.control = bytearray(1)
         self._cancel_requested = False
         self._timed_out = False
         self._done_delivered = False  # when_done has run: later events are dropped
@@ -295,7 +295,7 @@ class Task(Generic[R]):
 
     # -- progress cell (written by ExecutionContext) ------------------------
     def _changed(self) -> None:
-        if self.cancel_flag[0] == PAUSED:
+        if self.control[0] == PAUSE:
             self._pause_point()
         self._dirty = True
         if self.visible:
@@ -309,30 +309,30 @@ class Task(Generic[R]):
         Never waits on a thread that must not block (tasker's asyncio loop:
         coroutines wait in ``checkpoint``).
         """
-        flag = self.cancel_flag
-        if flag[0] == PAUSED and self._lifecycle.may_wait():
-            while flag[0] == PAUSED:
+        flag = self.control
+        if flag[0] == PAUSE and self._lifecycle.may_wait():
+            while flag[0] == PAUSE:
                 woken = threading.Event()
                 if self._lifecycle.add_waker(self, woken.set):
                     woken.wait()
-        return flag[0] == CANCELLED
+        return flag[0] == CANCEL
 
     async def _checkpoint(self) -> None:
         """``await context.checkpoint()``: wait while paused without blocking the loop."""
         import asyncio
 
-        flag = self.cancel_flag
-        if flag[0] == PAUSED:
+        flag = self.control
+        if flag[0] == PAUSE:
             loop = asyncio.get_running_loop()
-            while flag[0] == PAUSED:
+            while flag[0] == PAUSE:
                 woken: asyncio.Future[None] = loop.create_future()
                 if self._lifecycle.add_waker(self, functools.partial(loop.call_soon_threadsafe, _resolve, woken)):
                     await woken
-        if flag[0] == CANCELLED:
+        if flag[0] == CANCEL:
             await asyncio.sleep(0)  # the asyncio cancellation on its way arrives here
 
     def _send_event(self, name: str, data: Any) -> None:
-        if self.cancel_flag[0] == PAUSED:
+        if self.control[0] == PAUSE:
             self._pause_point()
         self._lifecycle.post_event(self, name, data)
 
@@ -342,7 +342,7 @@ class Task(Generic[R]):
     def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
         from ._ask import ask_blocking
 
-        if self.cancel_flag[0] == PAUSED:
+        if self.control[0] == PAUSE:
             self._pause_point()
         return ask_blocking(self._lifecycle, self, name, data, timeout)
 

@@ -53,7 +53,7 @@ def _call(lifecycle: Lifecycle, task: Task[Any]) -> Called | None:
         _warn.install_hook()
     naming = _warn.current.set(task)
     try:
-        return func(ExecutionContext(task, task.cancel_flag), *args, **kwargs), None, naming
+        return func(ExecutionContext(task, task.control), *args, **kwargs), None, naming
     except BaseException as error:  # the task's failure, whatever it is (CancelledError: the lifecycle decides)
         return None, error, naming
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._core._runner import CooperativePause
-from .._core._status import PAUSED
+from .._core._status import PAUSE
 from ._inprocess import end_after_fault, run_sync
 from ._pending import PendingQueue
 
@@ -184,13 +184,13 @@ class ThreadRunner(CooperativePause):
                     self._pending.push(item)  # a task queued before the pool became ordered
                 return self._park_locked(self._pending.pop())
         assert not isinstance(item, bool)
-        if item.cancel_flag[0] == PAUSED:  # (is_paused(), without a call per task)
+        if item.control[0] == PAUSE:  # (is_paused(), without a call per task)
             with self._lock:
                 return self._park_locked(item)
         return item
 
     def _park_locked(self, task: Task[Any]) -> Task[Any] | None:
-        if task.cancel_flag[0] == PAUSED:  # held until resumed (then queued again, in its place)
+        if task.control[0] == PAUSE:  # held until resumed (then queued again, in its place)
             self._parked[task.id] = task
             return None
         return task

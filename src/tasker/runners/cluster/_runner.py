@@ -22,7 +22,7 @@ only queue work for the control thread, which makes every blocking Dask call.
 
 ``release`` does nothing: Dask gives a worker's thread to the next task only
 when the function stopped — or when its process was killed after the grace period.
-``pause``/``resume`` set the task's flag byte on its worker (``PAUSED``): the
+``pause``/``resume`` set the task's flag byte on its worker (``PAUSE``): the
 function waits at its next context call, still holding that worker's thread.
 """
 

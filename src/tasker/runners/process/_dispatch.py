@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..._core._status import PAUSED
+from ..._core._status import PAUSE
 from .._remote import _payload
 from ._messages import task_header
 
@@ -94,7 +94,7 @@ class Dispatcher:
         while (task := pending.first()) is not None:
             if task.is_final():  # cancelled while queued
                 pending.pop()
-            elif not (task.cancel_flag[0] == PAUSED and pool.pausing.park_locked(task)):  # (paused while queued)
+            elif not (task.control[0] == PAUSE and pool.pausing.park_locked(task)):  # (paused while queued)
                 break
         if task is None:
             return None

@@ -45,7 +45,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ... import _platform
-from ..._core._status import PAUSED
+from ..._core._status import PAUSE
 from .._pending import PendingQueue
 from .._remote import _payload
 from . import _frozen, _worker
@@ -378,7 +378,7 @@ class ProcessRunner:
             if worker.stopped:  # paused as it finished: nothing of it is left to pause
                 worker.suspend(False)
             retire = worker.retiring or self.closed or why is not None
-            if worker.next is not None and worker.next.cancel_flag[0] == PAUSED:  # (is_paused(), no call)
+            if worker.next is not None and worker.next.control[0] == PAUSE:  # (is_paused(), no call)
                 self.pausing.take_back_locked(worker)  # the worker skips it; it is parked in the queue
             promoted = worker.next if not retire else None
             if promoted is not None:
