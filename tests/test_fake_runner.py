@@ -19,6 +19,7 @@ import tasker._core._cancelled
 from tasker import CancelledError, Task, TaskManager, TaskTimeoutError
 from tasker._core._ask import Question
 from tasker._core._runner import RUNNERS, Lifecycle, register_runner
+from tasker._core._status import CANCEL
 from tasker.schedulers import ManualScheduler
 from tasker.testing import FakeClock
 
@@ -132,7 +133,7 @@ def test_cancelled_while_running_stops_or_is_abandoned(world: World) -> None:
     for task in (quick, stuck):
         world.runner.lifecycle.begin(task)
         task.cancel()
-        assert task.control[0] == 1
+        assert task.control[0] == CANCEL
     assert world.runner.calls == [("interrupt", quick.id), ("release", quick.id),
                                   ("interrupt", stuck.id), ("release", stuck.id)]  # fmt: skip
     world.runner.lifecycle.conclude(quick, "late result")  # the function saw the flag and returned
@@ -151,7 +152,7 @@ def test_timed_out(world: World) -> None:
     task = world.start(timeout=5.0)
     world.runner.lifecycle.begin(task)
     world.clock.advance(5.0)
-    assert task.control[0] == 1 and not task.is_final()  # asked to stop, grace running
+    assert task.control[0] == CANCEL and not task.is_final()  # asked to stop, grace running
     world.runner.lifecycle.conclude(task, error=RuntimeError("stopped"))
     world.scheduler.pump()
     assert isinstance(task.exception(), TaskTimeoutError)

@@ -13,7 +13,7 @@ import pytest
 import tasker._core._cancelled  # noqa: F401  (imported: the manager starts no warm-up thread)
 from tasker import ExecutionContext, Task, TaskTimeoutError
 from tasker._core._runner import RUNNERS, register_runner
-from tasker._core._status import PAUSE
+from tasker._core._status import CANCEL, PAUSE, RUN
 
 from conftest import Harness, wait_for
 from test_fake_runner import FakeRunner, World
@@ -62,7 +62,7 @@ def test_pause_and_resume_keep_the_status_and_show_the_change(world: World) -> N
     world.scheduler.pump()
     assert seen == [1] and world.mgr.get_overall_progress() == progress == 0.4
     assert world.mgr.resume_task("export") is True
-    assert not task.is_paused() and task.control[0] == 0 and task.resume() is False
+    assert not task.is_paused() and task.control[0] == RUN and task.resume() is False
     world.clock.advance(1.0)
     world.scheduler.pump()
     assert seen == [1, 1] and world.mgr.get_overall_progress() == 0.4
@@ -84,7 +84,7 @@ def test_paused_time_does_not_count_towards_the_timeout(world: World) -> None:
     world.clock.advance(1.999)
     assert not task.is_cancelled()
     world.clock.advance(0.001)  # 5 s of running time in all
-    assert task.is_cancelled() and task.control[0] == 1
+    assert task.is_cancelled() and task.control[0] == CANCEL
     world.runner.lifecycle.conclude(task)
     world.scheduler.pump()
     assert isinstance(task.exception(), TaskTimeoutError)
@@ -110,7 +110,7 @@ def test_cancel_wins_over_pause(world: World) -> None:
     pending.pause()
     assert pending.get_status() == "pending" and pending.is_paused()
     assert running.cancel() and pending.cancel()
-    assert running.control[0] == 1 and not running.is_paused()
+    assert running.control[0] == CANCEL and not running.is_paused()
     assert pending.get_status() == "canceled" and not pending.is_paused()
     assert running.pause() is False and running.resume() is False  # cancelling: neither
     if isinstance(world.runner, PausingFakeRunner):  # told to let both go (to stop, or never start)

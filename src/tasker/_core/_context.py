@@ -2,11 +2,11 @@
 
 One class serves every kind of task. It writes into a *cell* (the ``Task``
 itself for threads and coroutines, a worker-side stand-in for processes) and
-reads cancellation from a one-byte *flag* (a ``bytearray`` of the task, or a
+reads cancellation and pause from a one-byte *control* byte (a ``bytearray`` of the task, or a
 byte of memory shared with the parent for processes), so ``is_cancelled()``
 and ``set_progress()`` cost a few attribute operations in every kind.
 
-Pausing costs the fast path nothing: a paused task's flag byte is non-zero
+Pausing costs the fast path nothing: a paused task's control byte is non-zero
 (``PAUSE``) and its ``_dirty`` false, so ``is_cancelled()`` and the progress
 calls reach the cell's slow path, where a paused thread task waits
 (``_pause_point``); coroutines wait in ``await context.checkpoint()``.

@@ -9,7 +9,7 @@
     cancel(task) ─► flag + runner.interrupt ─► pending: conclude now
                                             └► running: runner.release, grace timer
                                                  └─► grace over: runner.abandon, conclude
-    pause(task) / resume(task) ─► flag byte, timeout timer, runner.pause / .resume
+    pause(task) / resume(task) ─► control byte, timeout timer, runner.pause / .resume
                                   (not a status: ``_pausing``)
 
 ``conclude`` is the one way a task ends; ``_status.final_status`` is a pure decision
@@ -36,7 +36,7 @@ from ._errors import TaskError, error_text
 from ._pausing import PauseTransitions, resume_runner, wake
 from ._runner import Runner, make_runner
 from ._signal import TasksSignal
-from ._status import CANCEL, TaskStatus, final_status
+from ._status import CANCEL, TaskStatus, control_for, final_status
 from ._stream import post_yield
 from ._task import func_name
 
@@ -154,6 +154,7 @@ class TaskLifecycle(PauseTransitions):
                     status, error = final_status(task, error)
                 except Exception as fault:  # (a pure decision of tasker's own: only a bug gets here)
                     status, error, internal = TaskStatus.FAILED, _internal_error(task, fault, error), fault
+                assert status.is_final, status  # (may_move: a live task's one final move)
                 task._status = status
                 task._result = result if status is TaskStatus.COMPLETED else None
                 task._error = error
@@ -374,8 +375,9 @@ class TaskLifecycle(PauseTransitions):
             if task._cancel_requested:
                 return True
             task._cancel_requested = True
-            task.control[0] = CANCEL
+            task.control[0] = CANCEL  # cancel wins over pause; never taken back
             unpaused = self.unpause_locked(task)
+            assert task.control[0] == control_for(True, task._paused), task.control[0]
             runner = self.runners[task.kind]
             # Pending too: a process task may already wait in a worker, which must skip it.
             runner.interrupt(task)
@@ -385,7 +387,7 @@ class TaskLifecycle(PauseTransitions):
                 self.conclude(task)  # never runs; under the lock so it cannot begin
             questions, task._questions = task._questions, None
             closing = self.closed
-        if unpaused is not None:  # a paused task: woken, its worker continued, to see the flag
+        if unpaused is not None:  # a paused task: woken, its worker continued, to see CANCEL
             wake(unpaused)
             resume_runner(runner, task)
         if pending:

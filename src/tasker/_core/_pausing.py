@@ -5,10 +5,10 @@ to keep each module short.
 
 Pause is not a status: a paused task stays ``pending`` or ``running``. Under
 the lifecycle's lock, ``pause`` sets ``task._paused`` and writes ``PAUSE`` into
-the task's flag byte (cancel wins: a cancelled task is never paused), stops the
+the task's control byte (cancel wins: a cancelled task is never paused), stops the
 task's timeout timer (paused time does not count towards ``timeout=``) and
 clears ``_dirty``, so that the next ``set_progress``/``set_message`` reaches the
-task's pause point; ``resume`` undoes it and re-arms the timer with the time
+task's pause point; ``resume`` undoes it (the byte reads ``RUN`` again) and re-arms the timer with the time
 that was left. Then, without the lock, the runner is told
 (``runner.pause``/``runner.resume``, see ``_runner``) and ``tasks_updated`` is
 marked dirty.
@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._status import PAUSE
+from ._status import PAUSE, RUN, control_for
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -53,7 +53,7 @@ class PauseTransitions:
             if task._paused:
                 return True
             task._paused = True
-            task.control[0] = PAUSE
+            task.control[0] = PAUSE  # (control_for(False, True))
             task._dirty = False  # the next progress call goes through _changed: the pause point
             timer, task._timer = task._timer, None
             if timer is not None and task._deadline is not None:
@@ -70,9 +70,9 @@ class PauseTransitions:
         with self.lock:
             if not task._paused or task._status.is_final:
                 return False
+            assert not task._cancel_requested and task.control[0] == PAUSE, task.control[0]
             task._paused = False
-            if task.control[0] == PAUSE:
-                task.control[0] = 0
+            task.control[0] = RUN  # (control_for(False, False))
             left, task._time_left = task._time_left, None
             if left is not None:
                 self.arm_timeout(task, left)
@@ -93,6 +93,9 @@ class PauseTransitions:
         if not task._paused:
             return None
         task._paused = False
+        # A task that ended while paused must not hold a pause point that is entered
+        # later (an abandoned function that goes on): it reads RUN, or CANCEL.
+        task.control[0] = control_for(task._cancel_requested, False)
         task._time_left = None
         return self._take_wakers_locked(task)
 

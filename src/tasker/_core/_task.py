@@ -8,8 +8,21 @@ runner reports the worker's values through ``Lifecycle.report``. The lifecycle
 What runners may use (the rest is private): ``id``, ``kind``, ``name``, ``priority``,
 ``call`` (the function and its arguments), ``payload`` (what the runner's
 ``prepare`` returned), ``handle`` (the runner's own note: a thread, a worker, an
-asyncio task), ``control`` (one byte: ``CANCEL`` once cancelled,
-``PAUSE`` while paused, else 0), ``is_final()`` and ``is_paused()``.
+asyncio task), ``control`` (the control byte: ``RUN``, ``CANCEL`` or ``PAUSE``,
+see ``_status``), ``is_final()`` and ``is_paused()``.
+
+A task's state is a few fields, each changed only by the lifecycle under its
+lock (``_lifecycle``, ``_pausing``); their rules are code in ``_status``
+(``may_move``, ``control_for``, ``state_faults``)::
+
+    _status          pending ──begin──► running ──conclude──► completed | failed | canceled
+                        └─────────────conclude────────────────┘   (final_status decides which)
+    _cancel_requested  False ──cancel──► True                 (while not final; once)
+    _timed_out         False ──timer───► True                 (while not final, nobody asked to stop)
+    _paused            False ──pause──► True ──resume, cancel, ending──► False   (while live, not cancelled)
+    control[0]         control_for(_cancel_requested, _paused): RUN | CANCEL | PAUSE
+    _ending_queued     False ──conclude──► True               (with the final status)
+    _done_delivered    False ──main thread──► True            (after _ending_queued)
 """
 
 from __future__ import annotations
@@ -65,13 +78,16 @@ class Task(Generic[R]):
     # listener pays nothing for them (an instance attribute appears when one is set).
     _deadline: float | None = None  # when the timeout passes (the manager's clock)
     _time_left: float | None = None  # of the timeout, while paused
+    # Invariant: only while live and no cancel was asked (``pause`` sets it; ``resume``,
+    # ``cancel`` and the ending clear it, each writing ``control`` with it).
     _paused: bool = False
     _wakers: list[Callable[[], object]] | None = None  # run once it is no longer paused
     _listeners: list[Callable[[Task[R]], object]] | None = None  # add_done_callback
     _when_yield: Callable[[Task[R], Any], object] | None = None  # a generator task's values (``_stream``)
     _parent: Any = None  # the composite task this one works for, hidden (``_composite``)
     _dependents: set[Any] | None = None  # composite tasks waiting on this one (under the lifecycle's lock)
-    _ending_queued: bool = False  # its when_done is queued (set once, with its final status)
+    # Invariant: set once, under the lock, together with the final status.
+    _ending_queued: bool = False  # its when_done is queued
 
     def __init__(
         self,
@@ -99,6 +115,8 @@ class Task(Generic[R]):
         self._call: Call | None = call  # None once the task ended (the function is let go)
         self._when_done = when_done
         self._when_event = when_event
+        # Invariant: moves only forward (``may_move``), by ``TaskLifecycle.begin`` and
+        # ``conclude``, under the lifecycle's lock; never changes once final.
         self._status = TaskStatus.PENDING
         self._result: Any = None
         self._error: BaseException | None = None
@@ -106,10 +124,19 @@ class Task(Generic[R]):
         self._message = None
         # Invisible: never "changed", so progress calls cost nothing and show nothing.
         self._dirty = not visible
-        #: One byte, non-zero once cancellation was asked (``ExecutionContext.is_cancelled``).
+        #: The control byte the task's code reads (``ExecutionContext``): ``RUN``,
+        #: ``CANCEL`` or ``PAUSE`` (``_status``).
+        # Invariant: control[0] == control_for(_cancel_requested, _paused), written only by
+        # the lifecycle under its lock: ``cancel`` writes CANCEL, ``pause`` PAUSE and
+        # ``resume``/the ending RUN; cancel wins over pause (a cancelled task is never
+        # paused), and CANCEL is never taken back. Runners and contexts only read it.
         self.control = bytearray(1)
+        # Invariant: False -> True once (``cancel``), only while the status is not final.
         self._cancel_requested = False
+        # Invariant: False -> True once (the timeout timer), only while live and not
+        # cancelled; ``cancel`` follows at once and ``final_status`` reads it.
         self._timed_out = False
+        # Invariant: set once, on the main thread, after ``_ending_queued``.
         self._done_delivered = False  # when_done has run: later events are dropped
         self._callbacks: list[Callable[[], object]] = []
         self._questions: set[Question] | None = None  # asks waiting for the main thread
@@ -304,7 +331,7 @@ class Task(Generic[R]):
             self._parent._part_changed(self)
 
     def _pause_point(self) -> bool:
-        """The context found the flag byte non-zero: wait while paused; True if cancelled.
+        """The context found the control byte non-zero: wait while paused; True if cancelled.
 
         Never waits on a thread that must not block (tasker's asyncio loop:
         coroutines wait in ``checkpoint``).

@@ -8,7 +8,7 @@
                               LocalCluster starts here, not in the UI)
       (connected: in the     client.submit(_worker.run, …) ────────────► run(func, ctx)
        caller's thread)
-    cancel: interrupt ─────► client.run(cancel, workers=[its worker]) ─► the flag byte
+    cancel: interrupt ─────► client.run(cancel, workers=[its worker]) ─► the control byte
     grace over: abandon ───► client.run(kill_worker_process, nanny=True) SIGKILL; the
                                                                           nanny restarts it
                            events thread (_forward) ◄── topic events, future done
@@ -22,7 +22,7 @@ only queue work for the control thread, which makes every blocking Dask call.
 
 ``release`` does nothing: Dask gives a worker's thread to the next task only
 when the function stopped — or when its process was killed after the grace period.
-``pause``/``resume`` set the task's flag byte on its worker (``PAUSE``): the
+``pause``/``resume`` set the task's control byte on its worker (``PAUSE``): the
 function waits at its next context call, still holding that worker's thread.
 """
 
@@ -159,7 +159,7 @@ class ClusterRunner:
             self.control.put(self._kill, task)
 
     def pause(self, task: Task[Any]) -> None:
-        """Bring the worker's flag byte in line with ``task.is_paused()`` (a pending task: at its begin)."""
+        """Bring the worker's control byte in line with ``task.is_paused()`` (a pending task: at its begin)."""
         if isinstance(task.handle, Slot):
             self.control.put(self._sync_pause, task)
 

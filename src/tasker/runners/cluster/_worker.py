@@ -54,7 +54,7 @@ from typing import Any
 
 from ..._core._context import ExecutionContext
 from ..._core._errors import TaskTimeoutError
-from ..._core._status import CANCEL, PAUSE
+from ..._core._status import CANCEL, PAUSE, RUN
 from .._remote import _payload
 from .._remote._cell import Reporter, WorkerCell
 from .._remote._codec import describe_error, log_fields, warning_fields
@@ -144,7 +144,7 @@ class Cell(WorkerCell):
             self._pause_point()
 
     def _pause_point(self) -> bool:
-        """The flag byte is set: wait while paused (``set_paused``); True if cancelled."""
+        """The control byte is set: wait while paused (``set_paused``); True if cancelled."""
         flag, cond = self.flag, self.outbox.cond
         if flag[0] == PAUSE:
             with cond:
@@ -340,7 +340,7 @@ def set_paused(token: str, paused: bool) -> None:
     with cell.outbox.cond:
         if cell.flag[0] == CANCEL:
             return
-        cell.flag[0] = PAUSE if paused else 0
+        cell.flag[0] = PAUSE if paused else RUN
         if paused:
             cell._dirty = False  # the next set_progress/set_message reaches the pause point
         cell.outbox.cond.notify_all()
