@@ -119,7 +119,7 @@ def test_failed(world: World) -> None:
     assert world.done == [task] and isinstance(task.exception(), KeyError)
 
 
-def test_cancelled_while_pending_never_begins(world: World) -> None:
+def test_canceled_while_pending_never_begins(world: World) -> None:
     task = world.start()
     assert task.cancel() is True
     assert world.runner.calls == [("interrupt", task.id)]  # no release: it held no slot
@@ -128,7 +128,7 @@ def test_cancelled_while_pending_never_begins(world: World) -> None:
     assert world.done == [task] and task.get_status() == "canceled"
 
 
-def test_cancelled_while_running_stops_or_is_abandoned(world: World) -> None:
+def test_canceled_while_running_stops_or_is_abandoned(world: World) -> None:
     quick, stuck = world.start(), world.start()
     for task in (quick, stuck):
         world.runner.lifecycle.begin(task)
@@ -225,7 +225,7 @@ def test_a_chain_step_runs_in_the_runners_kind_and_shows_its_progress(world: Wor
     assert chain.result() == "out" and world.done[-1] is chain
 
 
-def test_cancelling_a_gather_cancels_its_tasks_and_nothing_runs_twice(world: World) -> None:
+def test_canceling_a_gather_cancels_its_tasks_and_nothing_runs_twice(world: World) -> None:
     import tasker
 
     a, b = world.start(), world.start()

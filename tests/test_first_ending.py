@@ -29,7 +29,7 @@ JOBS = textwrap.dedent(
     def ok(ctx, x):
         return 2 * x
 
-    def until_cancelled(ctx):
+    def until_canceled(ctx):
         ctx.set_message("looping")
         while not ctx.is_cancelled():
             time.sleep(0.001)
@@ -82,9 +82,9 @@ SCRIPT = textwrap.dedent(
     before = set(sys.modules)
 
     for kind in ("thread", "process"):
-        cancelled = run(kind, "until_cancelled", key="cancel " + kind)
-        scheduler.pump_until(lambda: cancelled.get_message() == "looping", 60)
-        cancelled.cancel()
+        canceled = run(kind, "until_canceled", key="cancel " + kind)
+        scheduler.pump_until(lambda: canceled.get_message() == "looping", 60)
+        canceled.cancel()
         run(kind, "fail", key="fail " + kind)
         run(kind, "stuck", 60, key="timeout " + kind, timeout=0.05)
         scheduler.pump_until(lambda: len(outcomes) == 2 + (3 if kind == "thread" else 6), 60)

@@ -112,7 +112,7 @@ def test_cancel_wins_over_pause(world: World) -> None:
     assert running.cancel() and pending.cancel()
     assert running.control[0] == CANCEL and not running.is_paused()
     assert pending.get_status() == "canceled" and not pending.is_paused()
-    assert running.pause() is False and running.resume() is False  # cancelling: neither
+    assert running.pause() is False and running.resume() is False  # canceling: neither
     if isinstance(world.runner, PausingFakeRunner):  # told to let both go (to stop, or never start)
         assert ("resume", running.id) in world.runner.calls and ("resume", pending.id) in world.runner.calls
     world.clock.advance(2.0)  # grace over: abandoned
@@ -150,7 +150,7 @@ def test_a_paused_task_that_ends_is_not_paused(world: World) -> None:
 
 # -- threads: they wait at their next context call -------------------------------------------
 def counter(ctx: ExecutionContext, calls: str, gate: threading.Event | None = None) -> int:
-    """Counts, making one kind of context call per step, until cancelled or ``gate`` is set."""
+    """Counts, making one kind of context call per step, until canceled or ``gate`` is set."""
     n = 0
     while not (gate is not None and gate.is_set()):
         n += 1

@@ -111,7 +111,7 @@ def test_timeout_kills_the_tasks_processes(make_harness, watch: Watch) -> None:
     clock = FakeClock()  # the timeout passes once the tree runs, however slow the machine
     h = make_harness(max_processes=1, cancel_grace_period=0.1, clock=clock)
     task, pids = start_tree(h, watch, timeout=0.5)
-    clock.advance(0.5)  # timed out: cancelled, its grace period starts
+    clock.advance(0.5)  # timed out: canceled, its grace period starts
     clock.advance(0.1)  # grace over: the worker (and its group) is killed
     h.finish(task)
     assert isinstance(task.exception(), TaskTimeoutError)

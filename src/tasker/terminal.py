@@ -77,7 +77,7 @@ class TerminalView:
                 row = self._row(task)
                 row.progress = task.get_progress()
                 row.message = task.get_message() or ""
-                row.status = "cancelling" if task.is_cancelled() else str(task.get_status())
+                row.status = "canceling" if task.is_cancelled() else str(task.get_status())
 
     def _on_ended(self, sender: Any, *, task: Task[Any], **_: Any) -> None:
         if not task.visible:
@@ -143,7 +143,7 @@ def show_progress(
 ) -> Iterator[TerminalView]:
     """Show live progress bars while the block runs (and, with ``wait``, until settled).
 
-    On Ctrl-C inside the block every task is cancelled before the exception
+    On Ctrl-C inside the block every task is canceled before the exception
     goes on.
     """
     from rich.live import Live

@@ -405,7 +405,7 @@ def scenario_asyncio() -> dict[str, Any]:
         try:
             await gated
         except CancelledError:
-            out["cancelled"] = str(gated.get_status())
+            out["canceled"] = str(gated.get_status())
         results = await asyncio.gather(*(task_mgr.run_thread(gtk_jobs.square, i) for i in range(5)))
         out["gather"] = results
         out["still_main_thread"] = threading.current_thread() is MAIN
@@ -547,7 +547,7 @@ def scenario_cluster() -> dict[str, Any]:
         "visible": row.kind_label.get_visible(),
     }
     row.cancel_button.emit("clicked")
-    run_until(lambda: task.is_final() and view.get_row(task) is None, 30, "cancelled and gone")
+    run_until(lambda: task.is_final() and view.get_row(task) is None, 30, "canceled and gone")
     out["status"] = str(task.get_status())
     manager.shutdown()
     return out

@@ -211,7 +211,7 @@ def test_asyncio_on_the_gtk_loop() -> None:
     assert r["thread"] == 49 and r["process"] == 81
     assert r["run_on_main_thread"]["answer"] == {"main": True, "value": 42}
     assert r["failed"] == "RuntimeError: failed before any update"
-    assert r["cancelled"] == "canceled"
+    assert r["canceled"] == "canceled"
     assert r["gather"] == [0, 1, 4, 9, 16]
     assert r["gtk_ticks_meanwhile"] > 0  # GTK timeouts ran while main() awaited
     assert r["same_loop_again"]  # idempotent

@@ -106,7 +106,7 @@ def test_message_the_parent_cannot_unpickle(job: str) -> None:
 
 @pytest.mark.parametrize("kind", ["thread", "process"])
 def test_cancel_then_timeout_ends_canceled(kind: str) -> None:
-    """Fixed: a task cancelled by the user whose timeout passed while it was still
+    """Fixed: a task canceled by the user whose timeout passed while it was still
     stopping ended ``failed`` with ``TaskTimeoutError`` instead of ``canceled``."""
     scheduler = ManualScheduler()
     mgr = TaskManager(main_thread_scheduler=scheduler, cancel_grace_period=0.6)

@@ -97,7 +97,7 @@ class BatchTask(Composite[list[R]], Generic[R]):
         self._lock = threading.Lock()
         # Invariants (under _lock): _consumed items were taken from _items, indices 0.._consumed-1;
         # each is in exactly one of: _retry, a part in flight, _results/_failures (ended), or not run
-        # (only once _stopping or cancelled). _in_flight counts parts started and not ended;
+        # (only once _stopping or canceled). _in_flight counts parts started and not ended;
         # _live ⊆ those, by id, with their size. Only the one feeder (_feeding) touches _items.
         self._consumed = 0
         self._exhausted = False
@@ -255,7 +255,7 @@ class BatchTask(Composite[list[R]], Generic[R]):
         elif status == "failed":
             error = part._error
             done = [(index, None, error) for index in indices]
-        elif not (self._cancel_requested or self._stopping):  # cancelled by someone else (shutdown)
+        elif not (self._cancel_requested or self._stopping):  # canceled by someone else (shutdown)
             done = [(index, None, TaskError(f"item {index} was canceled before it ended")) for index in indices]
         self._record(done, part)
         self._feed()

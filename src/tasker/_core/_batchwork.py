@@ -1,7 +1,7 @@
 """What a batch's part runs: one chunk of items, in any kind (imported by workers: it imports nothing).
 
 Each item's outcome is ``(True, result)`` or ``(False, exception)``: an item
-that raises fails alone; the chunk goes on with the next one. A cancelled
+that raises fails alone; the chunk goes on with the next one. A canceled
 chunk stops between items (what ran is returned).
 """
 

@@ -20,7 +20,7 @@ from . import _ask
 
 
 class CancelFlag(Protocol):
-    """One byte, non-zero once cancelled: a ``bytearray`` or shared ``mmap``."""
+    """One byte, non-zero once canceled: a ``bytearray`` or shared ``mmap``."""
 
     def __getitem__(self, index: int, /) -> int: ...
 
@@ -56,7 +56,7 @@ class ExecutionContext:
         total: float = 1.0,
     ) -> None:
         self._cell = cell
-        self._flag = flag  # anything indexable whose [0] is non-zero once cancelled
+        self._flag = flag  # anything indexable whose [0] is non-zero once canceled
         self._base = base
         self._span = span
         # (a positive float, the default included, needs no call: every task makes one context)
@@ -89,7 +89,7 @@ class ExecutionContext:
     def is_cancelled(self) -> bool:
         """True once the task was asked to stop; cheap enough for inner loops.
 
-        In a paused thread task it waits until the task is resumed or cancelled.
+        In a paused thread task it waits until the task is resumed or canceled.
         """
         if self._flag[0]:  # one read and a jump: as cheap as the plain `!= 0` it replaced (measured)
             return self._cell._pause_point()
@@ -131,7 +131,7 @@ class ExecutionContext:
         ``when_event(task, name, data)`` handler runs on the main thread and what
         it returns is the answer (``None`` if the task has no handler). Raises
         what the handler raised, ``tasker.CancelledError`` if the task is
-        cancelled meanwhile, ``tasker.TaskTimeoutError`` past ``timeout``
+        canceled meanwhile, ``tasker.TaskTimeoutError`` past ``timeout``
         seconds. A coroutine task uses ``await context.ask_async(...)``.
         """
         return self._cell._ask(str(name), data, _ask.check_timeout(timeout))

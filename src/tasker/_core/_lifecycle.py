@@ -329,7 +329,7 @@ class TaskLifecycle(PauseTransitions):
         """
         with self.lock:
             stopping = task._status.is_final or task._cancel_requested
-        if question.answered:  # the asker gave up (timeout) or was cancelled
+        if question.answered:  # the asker gave up (timeout) or was canceled
             return
         if stopping:
             cancel_questions(task, [question])
@@ -383,7 +383,7 @@ class TaskLifecycle(PauseTransitions):
             runner.interrupt(task)
             pending = task._status is TaskStatus.PENDING
             if pending:
-                logger.debug("tasker: task %r (#%d) cancelled before it started", task.name, task.id)
+                logger.debug("tasker: task %r (#%d) canceled before it started", task.name, task.id)
                 self.conclude(task)  # never runs; under the lock so it cannot begin
             questions, task._questions = task._questions, None
             closing = self.closed

@@ -5,7 +5,7 @@ to keep each module short.
 
 Pause is not a status: a paused task stays ``pending`` or ``running``. Under
 the lifecycle's lock, ``pause`` sets ``task._paused`` and writes ``PAUSE`` into
-the task's control byte (cancel wins: a cancelled task is never paused), stops the
+the task's control byte (cancel wins: a canceled task is never paused), stops the
 task's timeout timer (paused time does not count towards ``timeout=``) and
 clears ``_dirty``, so that the next ``set_progress``/``set_message`` reaches the
 task's pause point; ``resume`` undoes it (the byte reads ``RUN`` again) and re-arms the timer with the time
@@ -14,7 +14,7 @@ that was left. Then, without the lock, the runner is told
 marked dirty.
 
 Where a function waits (``Task._pause_point`` / ``Task._checkpoint``): a thread
-blocks until it is resumed or cancelled; a coroutine awaits that without
+blocks until it is resumed or canceled; a coroutine awaits that without
 blocking tasker's loop (it never blocks in a context call). Waiters register a
 *waker* here; ``resume``, ``cancel`` and the task's ending run them.
 """

@@ -113,7 +113,7 @@ class Runner(Protocol):
         ...
 
     def release(self, task: Task[Any]) -> None:
-        """A running task was cancelled: free its slot for queued work now (no lock held)."""
+        """A running task was canceled: free its slot for queued work now (no lock held)."""
         ...
 
     def abandon(self, task: Task[Any]) -> None:
@@ -125,7 +125,7 @@ class Runner(Protocol):
         ...
 
     def resume(self, task: Task[Any]) -> None:
-        """The task was resumed, or cancelled while paused: let it go on (see the module doc)."""
+        """The task was resumed, or canceled while paused: let it go on (see the module doc)."""
         ...
 
     def restart(self) -> None:

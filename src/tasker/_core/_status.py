@@ -38,7 +38,7 @@ class TaskStatus(StrEnum):
 #: lock, as ``control_for(task._cancel_requested, task._paused)``.
 RUN = 0  # go on
 CANCEL = 1  # stop: cancellation was asked (once set, it stays)
-PAUSE = 2  # wait at the next pause point until resumed or cancelled
+PAUSE = 2  # wait at the next pause point until resumed or canceled
 
 
 def control_for(cancel_requested: bool, paused: bool) -> int:

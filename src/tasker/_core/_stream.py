@@ -5,7 +5,7 @@
 
     thread     value = next(gen)                      ─┐
     coroutine  value = await agen.__anext__()          ├─ flag byte set?  paused: hold here (pause point)
-                                                       │                  cancelled: close the generator
+                                                       │                  canceled: close the generator
                                                        │                  (its ``finally`` runs), stop
                                                        └─► post_yield ──► delivery.event ──► when_yield
                                                                           (main thread, in order)
@@ -68,7 +68,7 @@ def drain(
             value = next(gen)
         except StopIteration as stop:
             return stop.value
-        if flag[0] and pause_point():  # cancelled (paused: held there where the transport pauses so)
+        if flag[0] and pause_point():  # canceled (paused: held there where the transport pauses so)
             gen.close()  # its finally runs here
             return None
         try:
@@ -89,7 +89,7 @@ def drive(lifecycle: Any, task: Task[Any], gen: Generator[Any, Any, Any]) -> Out
     try:
         while True:
             value = next(gen)
-            if flag[0] and task._pause_point():  # held while paused; True: cancelled
+            if flag[0] and task._pause_point():  # held while paused; True: canceled
                 gen.close()  # its finally runs here
                 return None, None
             lifecycle.post_yield(task, value)

@@ -19,7 +19,7 @@ lock (``_lifecycle``, ``_pausing``); their rules are code in ``_status``
                         └─────────────conclude────────────────┘   (final_status decides which)
     _cancel_requested  False ──cancel──► True                 (while not final; once)
     _timed_out         False ──timer───► True                 (while not final, nobody asked to stop)
-    _paused            False ──pause──► True ──resume, cancel, ending──► False   (while live, not cancelled)
+    _paused            False ──pause──► True ──resume, cancel, ending──► False   (while live, not canceled)
     control[0]         control_for(_cancel_requested, _paused): RUN | CANCEL | PAUSE
     _ending_queued     False ──conclude──► True               (with the final status)
     _done_delivered    False ──main thread──► True            (after _ending_queued)
@@ -128,13 +128,13 @@ class Task(Generic[R]):
         #: ``CANCEL`` or ``PAUSE`` (``_status``).
         # Invariant: control[0] == control_for(_cancel_requested, _paused), written only by
         # the lifecycle under its lock: ``cancel`` writes CANCEL, ``pause`` PAUSE and
-        # ``resume``/the ending RUN; cancel wins over pause (a cancelled task is never
+        # ``resume``/the ending RUN; cancel wins over pause (a canceled task is never
         # paused), and CANCEL is never taken back. Runners and contexts only read it.
         self.control = bytearray(1)
         # Invariant: False -> True once (``cancel``), only while the status is not final.
         self._cancel_requested = False
         # Invariant: False -> True once (the timeout timer), only while live and not
-        # cancelled; ``cancel`` follows at once and ``final_status`` reads it.
+        # canceled; ``cancel`` follows at once and ``final_status`` reads it.
         self._timed_out = False
         # Invariant: set once, on the main thread, after ``_ending_queued``.
         self._done_delivered = False  # when_done has run: later events are dropped
@@ -144,7 +144,7 @@ class Task(Generic[R]):
         self.payload: Any = None
         #: The runner's own note on where the task runs (a thread, a worker, an asyncio task).
         self.handle: Any = None
-        self._timer: Timer | None = None  # the timeout timer, cancelled when the task ends
+        self._timer: Timer | None = None  # the timeout timer, canceled when the task ends
 
     @property
     def name(self) -> str:
@@ -222,12 +222,12 @@ class Task(Generic[R]):
         return self._lifecycle.cancel(self)
 
     def pause(self) -> bool:
-        """Pause the task; True if it is paused now (False: it ended or is being cancelled).
+        """Pause the task; True if it is paused now (False: it ended or is being canceled).
 
         A process task stops at once (its worker is suspended); a thread task at
         its next context call (``is_cancelled``, ``set_progress``,
         ``set_message``, ``send_event``), which waits until it is resumed or
-        cancelled; a coroutine at its next ``await context.checkpoint()``. A
+        canceled; a coroutine at its next ``await context.checkpoint()``. A
         pending task does not start until it is resumed. Paused time does not
         count towards ``timeout=``.
         """
@@ -287,7 +287,7 @@ class Task(Generic[R]):
         its ``__cause__``); if this task is canceled, it ends ``canceled``.
         Reserved keyword arguments (``key``, ``when_done``, ``when_event``,
         ``when_yield``, ``timeout`` — of its step —, ``visible``, ``priority``)
-        configure it. Cancelling it cancels this task too, unless another task
+        configure it. Canceling it cancels this task too, unless another task
         waits on it. From any thread; on a task that already ended it starts at once.
         """
         return self._lifecycle.then(self, fn, args, kind, kwargs)
@@ -331,7 +331,7 @@ class Task(Generic[R]):
             self._parent._part_changed(self)
 
     def _pause_point(self) -> bool:
-        """The context found the control byte non-zero: wait while paused; True if cancelled.
+        """The context found the control byte non-zero: wait while paused; True if canceled.
 
         Never waits on a thread that must not block (tasker's asyncio loop:
         coroutines wait in ``checkpoint``).

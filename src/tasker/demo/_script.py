@@ -205,7 +205,7 @@ class DemoScript:
         self.indexer: Task[Any] | None = None
         self.image: Task[Any] | None = None
         self.download: Task[Any] | None = None
-        self.cancelled = False
+        self.canceled = False
         self.flood_started = False
         self.finished = False
         self.outcomes: list[Outcome] = []
@@ -257,12 +257,12 @@ class DemoScript:
                 self._note(f"{indexer.name} paused at {indexer.get_progress():.0%} (its worker is stopped)")
                 self.tasks.manager.schedule_delayed_on_main_thread(self.pause_for, self._resume_indexer)
         if (
-            not self.cancelled
+            not self.canceled
             and indexer is not None
             and not indexer.is_paused()
             and (indexer.get_progress() >= self.cancel_at or indexer.is_final())
         ):
-            self.cancelled = True
+            self.canceled = True
             indexer.cancel()
         image = self.image
         if self.with_flood and not self.flood_started and image is not None and image.is_final():

@@ -1,6 +1,6 @@
 """The one run template for tasks that run in this process (threads, coroutines).
 
-    begin(task) ─ False: it ended meanwhile (cancelled while queued): nothing runs
+    begin(task) ─ False: it ended meanwhile (canceled while queued): nothing runs
         └─► result = func(context, *args, **kwargs)     (``_call``, for both)
               └─► (coroutines: await result)
               └─► (a generator, sync or async: ``_stream`` drives it, its return value is the result)

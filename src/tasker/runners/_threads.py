@@ -25,12 +25,12 @@ logger = logging.getLogger("tasker")
 class ThreadRunner(CooperativePause):
     """Up to ``max_threads`` daemon threads, started as work needs them.
 
-    A thread whose task was cancelled is *released* at once: it no longer
+    A thread whose task was canceled is *released* at once: it no longer
     counts against ``max_threads``, so queued work starts on a new thread
-    while the cancelled function is still stopping. When that function
+    while the canceled function is still stopping. When that function
     returns, the thread rejoins the pool if there is room and ends otherwise.
     At most ``max_threads`` released threads exist at a time; past that, a
-    cancelled task keeps its slot until it stops or its grace period ends
+    canceled task keeps its slot until it stops or its grace period ends
     (then it is released anyway: an abandoned thread must not hold a slot).
 
     ``_queue`` (a ``SimpleQueue``: idle threads block in C) holds one item per
@@ -93,7 +93,7 @@ class ThreadRunner(CooperativePause):
         pass  # threads stop cooperatively: the context's flag is already set
 
     def release(self, task: Task[Any]) -> None:
-        """The task was cancelled: its thread's slot goes to queued work now."""
+        """The task was canceled: its thread's slot goes to queued work now."""
         self._release(task, bounded=True)
 
     def abandon(self, task: Task[Any]) -> None:

@@ -60,7 +60,7 @@ CONTROL_TIMEOUT_S = 10.0
 CLOSING_TIMEOUT_S = 2.0
 #: Seconds shutdown waits for the control thread (its queued cancels and kills first).
 SHUTDOWN_JOIN_S = 20.0
-#: Tasks that ended whose keys are kept: a late begin event of one is still verified (then cancelled).
+#: Tasks that ended whose keys are kept: a late begin event of one is still verified (then canceled).
 ENDED_KEPT = 256
 
 
@@ -288,7 +288,7 @@ class ClusterRunner:
             try:
                 slot.future.cancel()
             except Exception as error:
-                logger.debug("tasker: cancelling the Dask future of %r: %s", task.name, error)
+                logger.debug("tasker: canceling the Dask future of %r: %s", task.name, error)
 
     def _sync_pause(self, task: Task[Any]) -> None:
         slot: Slot = task.handle
@@ -339,7 +339,7 @@ class ClusterRunner:
                 try:
                     client.cancel(futures)
                 except Exception as error:
-                    logger.debug("tasker: cancelling the last Dask futures: %s", error)
+                    logger.debug("tasker: canceling the last Dask futures: %s", error)
         self.tasks.clear()
         self.connection.close()
 

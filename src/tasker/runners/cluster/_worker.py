@@ -87,7 +87,7 @@ class Cell(WorkerCell):
         self, reporter: Reporter, worker: Any, topic: str, token: str, window: int, key: bytes, run: str
     ) -> None:
         super().__init__(reporter)
-        self.flag = bytearray(1)  # non-zero once cancelled (``cancel`` below)
+        self.flag = bytearray(1)  # non-zero once canceled (``cancel`` below)
         self.worker = worker
         self.topic = topic
         self.token = token
@@ -144,7 +144,7 @@ class Cell(WorkerCell):
             self._pause_point()
 
     def _pause_point(self) -> bool:
-        """The control byte is set: wait while paused (``set_paused``); True if cancelled."""
+        """The control byte is set: wait while paused (``set_paused``); True if canceled."""
         flag, cond = self.flag, self.outbox.cond
         if flag[0] == PAUSE:
             with cond:

@@ -18,17 +18,17 @@ lazily, each by its own reader thread so the caller never waits for a process to
 start. ``spare_processes`` idle workers are kept warm beyond ``max_processes``,
 so a dead, killed or draining worker is replaced without a cold start.
 
-A worker whose task was cancelled but is still stopping is *draining*: it
+A worker whose task was canceled but is still stopping is *draining*: it
 leaves the budget at once (the warm spare takes the next queued task), keeps
 reporting for its task, and when that task is over it rejoins the pool if there
 is room, or stops. At most ``max_processes`` workers drain at a time; past that
-a cancelled task keeps its slot until it stops or its grace period ends.
+a canceled task keeps its slot until it stops or its grace period ends.
 
 While tasks are short (a moving average under ``PREFETCH_BELOW_S``) a busy
 worker may be sent its next task ahead of time: it goes straight on instead of
 waiting a round trip. Such a task stays ``pending`` until the worker reports the
 previous one done; it has its own cancel flag, which the worker checks before
-starting it (cancelled: skipped), and it goes back to the queue if its worker
+starting it (canceled: skipped), and it goes back to the queue if its worker
 dies, drains or retires first.
 
 Lock order: the lifecycle's lock → ``_lock`` (here) → a worker's ``order`` /
@@ -108,7 +108,7 @@ class ProcessRunner:
         self.pending = PendingQueue()  # priority, then FIFO
         self.idle: list[Worker] = []  # the next task takes the last one (the most recently busy)
         self.workers: set[Worker] = set()  # the pool: idle, busy, retiring
-        self._draining: set[Worker] = set()  # left the budget with a cancelled task still stopping
+        self._draining: set[Worker] = set()  # left the budget with a canceled task still stopping
         self._alive: set[Worker] = set()  # all of them, until their reader ends
         self.busy = 0
         self.dispatcher = Dispatcher(self)
@@ -180,11 +180,11 @@ class ProcessRunner:
                 return
             if worker.task is task:
                 worker.flags[worker.task_slot] = 1
-            elif worker.next is task:  # cancelled while sent ahead: the worker skips it
+            elif worker.next is task:  # canceled while sent ahead: the worker skips it
                 worker.flags[worker.next_slot] = 1
 
     def release(self, task: Task[Any]) -> None:
-        """The running task was cancelled: its worker drains, the spare takes over."""
+        """The running task was canceled: its worker drains, the spare takes over."""
         worker = task.handle
         if not isinstance(worker, Worker):
             return
@@ -204,7 +204,7 @@ class ProcessRunner:
         self.dispatch()
 
     def abandon(self, task: Task[Any]) -> None:
-        """Kill the worker still running a cancelled task; a spare takes its slot."""
+        """Kill the worker still running a canceled task; a spare takes its slot."""
         worker = task.handle
         if not isinstance(worker, Worker):
             return
@@ -386,7 +386,7 @@ class ProcessRunner:
                 worker.task_slot, worker.started_at = worker.next_slot, now
                 return promoted
             worker.task = None
-            if worker.state is WorkerState.DRAINING:  # back from a cancelled task: rejoin if there is room
+            if worker.state is WorkerState.DRAINING:  # back from a canceled task: rejoin if there is room
                 self._draining.discard(worker)
                 retire = retire or len(self.workers) >= self.max + self._spare
                 if not retire:
