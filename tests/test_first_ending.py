@@ -1,10 +1,10 @@
 """The first ending of each kind imports nothing (so it is as fast as later ones).
 
-In a fresh interpreter the first cancel used to import asyncio on the main
-thread (tasker.CancelledError is an asyncio exception) and the first worker
-failure imported it too (through tasker's error module): 20-40 ms late. Now
+In a fresh interpreter, importing asyncio on the main thread at the first
+cancel (tasker.CancelledError is an asyncio exception) or at the first worker
+failure (through tasker's error module) makes that ending 20-40 ms late. So
 the error module imports nothing and CancelledError is imported off the main
-thread once the first task started.
+thread once the first task started; these tests check both.
 """
 
 from __future__ import annotations

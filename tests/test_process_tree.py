@@ -1,4 +1,4 @@
-"""SPEC §5 (issue 8, item 6): a killed worker takes the processes its task started with it.
+"""SPEC §5: a killed worker takes the processes its task started with it.
 
 Tasks start a child (``sleep``) and a shell that started a grandchild
 (``sleep``), and report their pids. Each test holds a pidfd on every one of them

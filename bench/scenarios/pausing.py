@@ -1,4 +1,4 @@
-"""Scenarios 11-13 (issue 12): pausing, the memory cap, the cost of recycling checks.
+"""Scenarios 11-13: pausing, the memory cap, the cost of recycling checks.
 
 No peer pauses a process task, caps a worker's memory while a task runs or
 recycles workers behind the same API, so the first two are tasker's own

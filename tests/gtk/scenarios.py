@@ -471,8 +471,8 @@ def scenario_destroy() -> dict[str, Any]:
     return out
 
 
-# -- the seed's "Atualizando a UI" example, as written, in a real window -----------------
-def scenario_seed_ui() -> dict[str, Any]:
+# -- the README's setup_ui example, as written, in a real window -----------------
+def scenario_readme_ui() -> dict[str, Any]:
     from tasker import task_mgr
 
     def setup_ui(barra_progresso, rotulo_status):  # type: ignore[no-untyped-def]
@@ -509,7 +509,7 @@ def scenario_seed_ui() -> dict[str, Any]:
     task = task_mgr.run_thread(
         gtk_jobs.steady, 0.4, 8, when_event=lambda t, name, data: answers.append(data) or "yes"
     )
-    run_until(lambda: task.is_final() and not task_mgr.has_tasks(), 20, "seed tasks")
+    run_until(lambda: task.is_final() and not task_mgr.has_tasks(), 20, "the example's tasks")
     spin(0.2)
     GLib.source_remove(watcher)
     watch()
@@ -604,7 +604,7 @@ def scenario_inhibit(log: str) -> dict[str, Any]:
 
 SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
     "inhibit": scenario_inhibit,
-    "seed_ui": scenario_seed_ui,
+    "readme_ui": scenario_readme_ui,
     "callbacks": scenario_callbacks,
     "stall": scenario_stall,
     "baseline": scenario_baseline,

@@ -102,9 +102,9 @@ def test_what_gtk_logs_by_itself_here_comes_from_gtk_alone() -> None:
 
 
 @pytest.mark.timeout(120)
-def test_the_seeds_setup_ui_updates_a_real_window() -> None:
+def test_the_readmes_setup_ui_updates_a_real_window() -> None:
     """Its handler is a nested function (and a lambda is connected too): both keep working."""
-    r = scenario("seed_ui")
+    r = scenario("readme_ui")
     assert r["max_fraction"] == 1.0
     assert r["mid_fractions"], "the bar never showed progress between 0 and 1"
     assert "Ocioso" in r["texts"] and r["last_text"] == "Ocioso"

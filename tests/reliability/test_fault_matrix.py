@@ -1,6 +1,6 @@
-"""Issue 5, item 1: the fault matrix.
+"""The fault matrix.
 
-Every fault of the issue, for every kind of task where it applies, twice: once
+Every fault in ``CASES``, for every kind of task where it applies, twice: once
 left to end on its own, once with ``shutdown()`` called while it is in flight.
 Each case checks the same contract (SPEC §4-§6): the task ends exactly once with
 the right status and a clear error, ``when_done`` runs once on the main thread,

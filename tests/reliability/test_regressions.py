@@ -1,8 +1,8 @@
 """Defects the reliability suite found, each pinned by a deterministic test.
 
 The fault matrix finds them by timing (e.g. ``shutdown()`` taking 5 s); these
-tests hold the racing thread at the exact point instead, so they fail every time
-on the code before the fix.
+tests hold the racing thread at the exact point instead, so each fails every time
+the defect it pins is there.
 """
 
 from __future__ import annotations

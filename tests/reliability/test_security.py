@@ -1,4 +1,4 @@
-"""Issue 5, item 6: security basics.
+"""Security basics.
 
 Design (what these tests check):
 

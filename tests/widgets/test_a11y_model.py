@@ -142,8 +142,8 @@ class Strip(StatusBarLogic):
 def test_the_status_strip_pulses_after_pulse_after_on_the_managers_clock(
     clock: FakeClock, manager: TaskManager
 ) -> None:
-    """Widget time used to be time.monotonic (and 0.0 meant "not busy"): a FakeClock
-    starting at 0 never made the strip pulse."""
+    """Widget time is the manager's clock, and 0.0 is a time like any other: a
+    FakeClock starting at 0 makes the strip pulse (0.0 must not read "not busy")."""
     strip = Strip(manager)
     task = FakeTask(1, clock)
     strip._update([task], 0.0)  # type: ignore[list-item]

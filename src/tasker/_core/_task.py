@@ -213,7 +213,7 @@ class Task(Generic[R]):
 
     @property
     def _task_exception(self) -> BaseException | None:
-        """Alias kept for code written against the seed document."""
+        """Alias of ``exception()``: the README's first examples read ``task._task_exception``."""
         return self.exception()
 
     # -- acting on it -----------------------------------------------------
