@@ -1,7 +1,9 @@
 """Pausing: the lifecycle's pause and resume transitions, and the timeout timer.
 
-``TaskLifecycle`` (``_lifecycle``) inherits this class; it is kept apart only
-to keep each module short.
+``Pausing`` is a part of ``TaskLifecycle`` (``_lifecycle``: ``lifecycle.pausing``),
+which hands its ``pause``/``resume`` calls here; it reads the lifecycle's lock,
+clock, delivery and runners from the lifecycle itself (``configure`` may replace
+the clock), so nothing is declared twice.
 
 Pause is not a status: a paused task stays ``pending`` or ``running``. Under
 the lifecycle's lock, ``pause`` sets ``task._paused`` and writes ``PAUSE`` into
@@ -29,24 +31,23 @@ from typing import TYPE_CHECKING, Any
 from ._status import PAUSE, RUN, control_for
 
 if TYPE_CHECKING:
-    from ._clock import Clock
-    from ._delivery import Delivery
+    from ._lifecycle import TaskLifecycle
     from ._runner import Runner
     from ._task import Task
 
 logger = logging.getLogger("tasker")
 
 
-class PauseTransitions:
-    """Mixin of ``TaskLifecycle``: pause, resume, the wakers, the timeout timer."""
+class Pausing:
+    """A lifecycle's pause and resume transitions, the wakers and the timeout timer."""
 
-    lock: threading.RLock
-    clock: Clock
-    delivery: Delivery
-    runners: dict[str, Runner]
+    def __init__(self, lifecycle: TaskLifecycle) -> None:
+        self.lifecycle = lifecycle
+        self.lock: threading.RLock = lifecycle.lock  # (the lifecycle's: one lock for every transition)
 
     def pause(self, task: Task[Any]) -> bool:
         """Pause a live task (pending or running); True if it is paused now."""
+        lifecycle = self.lifecycle
         with self.lock:
             if task._status.is_final or task._cancel_requested:
                 return False
@@ -58,15 +59,16 @@ class PauseTransitions:
             timer, task._timer = task._timer, None
             if timer is not None and task._deadline is not None:
                 timer.cancel()
-                task._time_left = max(0.0, task._deadline - self.clock.now())
+                task._time_left = max(0.0, task._deadline - lifecycle.clock.now())
         logger.debug("tasker: task %r (#%d) paused", task.name, task.id)
-        pause_runner(self.runners[task.kind], task)
+        pause_runner(lifecycle.runners[task.kind], task)
         if task.visible:
-            self.delivery.mark_dirty()
+            lifecycle.delivery.mark_dirty()
         return True
 
     def resume(self, task: Task[Any]) -> bool:
         """Resume a paused live task; True if it was paused."""
+        lifecycle = self.lifecycle
         with self.lock:
             if not task._paused or task._status.is_final:
                 return False
@@ -79,9 +81,9 @@ class PauseTransitions:
             wakers = self._take_wakers_locked(task)
         logger.debug("tasker: task %r (#%d) resumed", task.name, task.id)
         _wake(wakers)
-        resume_runner(self.runners[task.kind], task)
+        resume_runner(lifecycle.runners[task.kind], task)
         if task.visible:
-            self.delivery.mark_dirty()
+            lifecycle.delivery.mark_dirty()
         return True
 
     def unpause_locked(self, task: Task[Any]) -> list[Callable[[], object]] | None:
@@ -111,7 +113,7 @@ class PauseTransitions:
 
     def may_wait(self) -> bool:
         """May the calling thread block at a pause point? Not tasker's own loop."""
-        return not self.delivery.must_not_block()
+        return not self.lifecycle.delivery.must_not_block()
 
     def _take_wakers_locked(self, task: Task[Any]) -> list[Callable[[], object]]:
         wakers, task._wakers = task._wakers, None
@@ -119,8 +121,9 @@ class PauseTransitions:
 
     # -- the timeout timer ----------------------------------------------------------
     def arm_timeout(self, task: Task[Any], delay: float) -> None:
-        task._deadline = self.clock.now() + delay
-        task._timer = self.clock.call_later(delay, lambda: self._time_out(task))
+        clock = self.lifecycle.clock
+        task._deadline = clock.now() + delay
+        task._timer = clock.call_later(delay, lambda: self._time_out(task))
 
     def _time_out(self, task: Task[Any]) -> None:
         with self.lock:
@@ -128,11 +131,7 @@ class PauseTransitions:
                 return  # already stopping (cancel, replace, shutdown): it ends canceled
             task._timed_out = True
         logger.debug("tasker: task %r (#%d) timed out", task.name, task.id)
-        self.cancel(task)
-
-    if TYPE_CHECKING:  # TaskLifecycle's
-
-        def cancel(self, task: Task[Any]) -> bool: ...
+        self.lifecycle.cancel(task)
 
 
 def wake(wakers: list[Callable[[], object]] | None) -> None:
