@@ -284,20 +284,25 @@ def scenario_machinery(seconds: str = "3.0") -> dict[str, Any]:
 
 def scenario_baseline(seconds: str = "3.0") -> dict[str, Any]:
     """The same heartbeat next to four plain busy processes (no tasker)."""
-    import multiprocessing
-
     window_with(Gtk.Label(label="baseline"))
     spin(0.2)
+    return _heartbeat_beside_busy_processes("baseline", seconds)
+
+
+def _heartbeat_beside_busy_processes(name: str, seconds: str) -> dict[str, Any]:
+    """The heartbeat while four plain processes (no tasker) burn ``seconds`` of CPU each."""
+    import multiprocessing
+
     pool = multiprocessing.get_context("spawn").Pool(4)
     try:
         warm = pool.map_async(gtk_jobs.burn, [0.3] * 4)
-        run_until(warm.ready, 60, "baseline warm-up")
+        run_until(warm.ready, 60, f"{name} warm-up")
         heart = Heartbeat()
         busy = pool.map_async(gtk_jobs.burn, [float(seconds)] * 4)
         spin(0.2)
         heart.start()
         started, cpu = time.monotonic(), time.thread_time()
-        run_until(busy.ready, 60, "baseline burn")
+        run_until(busy.ready, 60, f"{name} burn")
         result = heart.stop()
         elapsed, cpu = time.monotonic() - started, time.thread_time() - cpu
     finally:
@@ -320,8 +325,6 @@ def scenario_drawn(seconds: str = "3.0") -> dict[str, Any]:
     second), beside four plain busy processes: what showing progress costs the
     UI on this machine whoever feeds it. ``stall`` ÷ ``drawn`` is tasker's own share.
     """
-    import multiprocessing
-
     bars, percents, widgets = [], [], []
     for i in range(4):
         bar, percent = Gtk.ProgressBar(hexpand=True), Gtk.Label(label="", width_chars=5)
@@ -346,28 +349,7 @@ def scenario_drawn(seconds: str = "3.0") -> dict[str, Any]:
         return True
 
     GLib.timeout_add(50, show)
-    pool = multiprocessing.get_context("spawn").Pool(4)
-    try:
-        warm = pool.map_async(gtk_jobs.burn, [0.3] * 4)
-        run_until(warm.ready, 60, "drawn warm-up")
-        heart = Heartbeat()
-        busy = pool.map_async(gtk_jobs.burn, [float(seconds)] * 4)
-        spin(0.2)
-        heart.start()
-        started, cpu = time.monotonic(), time.thread_time()
-        run_until(busy.ready, 60, "drawn burn")
-        result = heart.stop()
-        elapsed, cpu = time.monotonic() - started, time.thread_time() - cpu
-    finally:
-        pool.terminate()
-        pool.join()
-    result.update(
-        seconds=round(elapsed, 2),
-        main_thread_busy=round(cpu / elapsed, 3),
-        cpus=os.cpu_count(),
-        load=round(os.getloadavg()[0], 2),
-    )
-    return result
+    return _heartbeat_beside_busy_processes("drawn", seconds)
 
 
 # -- asyncio on the GTK loop -----------------------------------------------------------------

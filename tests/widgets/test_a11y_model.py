@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fake_task import FakeTask
 
 from tasker import TaskManager
 from tasker._widgets import (
@@ -26,35 +27,6 @@ from tasker._widgets import (
 )
 from tasker.schedulers import ManualScheduler
 from tasker.testing import FakeClock
-
-
-class FakeTask:
-    def __init__(self, task_id: int, clock: FakeClock, progress: float = 0.0, name: str = "") -> None:
-        self.id, self.name, self.visible = task_id, name or f"task {task_id}", True
-        self.progress, self.status = progress, "running"
-        self.error: BaseException | None = None
-        self._lifecycle = SimpleNamespace(clock=clock)  # what clock_now reads on a Task
-
-    def get_progress(self) -> float:
-        return self.progress
-
-    def get_message(self) -> str | None:
-        return None
-
-    def is_paused(self) -> bool:
-        return False
-
-    def is_cancelled(self) -> bool:
-        return False
-
-    def is_running(self) -> bool:
-        return self.status == "running"
-
-    def get_status(self) -> str:
-        return self.status
-
-    def exception(self) -> BaseException | None:
-        return self.error
 
 
 @pytest.fixture
