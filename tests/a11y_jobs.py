@@ -13,7 +13,7 @@ from typing import Any
 def obey(context: Any, orders: queue.Queue[tuple[Any, ...]]) -> str:
     """Wait for orders: ``("progress", fraction, message)``, ``("finish", "ok" | "fail")``.
 
-    Returns ``"done"`` (``finish ok``) or ``"stopped"`` once cancelled; ``finish
+    Returns ``"done"`` (``finish ok``) or ``"stopped"`` once canceled; ``finish
     fail`` raises ``ValueError("disk full")``.
     """
     while True:
