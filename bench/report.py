@@ -104,14 +104,14 @@ def scenario_section(number: int, name: str, scenario: dict[str, Any]) -> list[s
 
 
 def targets_section(doc: dict[str, Any]) -> list[str]:
-    rows = [["figure", "target", "tasker", "compared with", "measured", "status"]]
+    rows = [["figure (issues 3, 10, 22)", "target", "tasker", "compared with", "measured", "status"]]
     for row in evaluate_all(doc):
         other = (f"{row['compared_with']} = {fmt(row['other'])}"
                  if "compared_with" in row else "")
         measured = fmt(row.get("measured")) if "measured" in row else "–"
         rows.append([row["figure"], row["target"], fmt(row.get("tasker")), other, measured,
                      row["status"]])
-    return (["## Targets", "",
+    return (["## Targets (issues 3, 10, 22)", "",
              "`tasker` is its median; `compared with` names the peer with the best median (or "
              "the one the target names) and its median; `measured` is the paired ratio "
              "(median over repetitions of tasker ÷ that peer — for \"best peer\", the best peer "

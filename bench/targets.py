@@ -1,4 +1,4 @@
-"""The figures tasker must reach (SPEC section 7 and later goals), checked against one bench run."""
+"""The figures issues 3 and 10 ask tasker to reach, checked against one bench run."""
 
 from __future__ import annotations
 
@@ -31,15 +31,15 @@ TARGETS = [
     Target("5,000 thread tasks: throughput", "thread_noop", "burst_tasks_per_s", 0.5, ">=",
            against="ThreadPoolExecutor"),
     Target("5,000 thread tasks: UI callbacks per task", "thread_noop", "callbacks_per_task", 1.1),
-    Target("coroutine no-op latency", "coro_noop", "latency_us", 1.2,
+    Target("coroutine no-op latency (issue 22: 1.2×)", "coro_noop", "latency_us", 1.2,
            against="asyncio-threadsafe"),
     Target("5,000 coroutines: throughput", "coro_noop", "burst_tasks_per_s", 0.5, ">=",
            against="asyncio-threadsafe"),
     Target("first process task (cold)", "process_cold", "first_task_ms", 1.0, against=BEST),
     Target("first process task: caller blocked (ms)", "process_cold", "submit_block_ms", 2.0),
-    Target("first process task after prestart() ÷ warm latency", "process_prestart",
+    Target("first process task after prestart() ÷ warm latency (issue 22)", "process_prestart",
            "first_vs_warm", 1.5),
-    Target("construction: import + TaskManager() (ms)", "process_cold", "construct_ms", 2.0),
+    Target("construction: import + TaskManager() (ms; issue 22)", "process_cold", "construct_ms", 2.0),
     Target("warm process no-op latency", "process_warm", "latency_us", 1.0, against=BEST),
     Target("2,000 process tasks: throughput", "process_warm", "burst_tasks_per_s", 1.0, ">=",
            against=BEST),
@@ -81,7 +81,7 @@ TARGETS = [
     Target("from tasker import task_mgr, TaskManager (ms)", "import", "api_import_ms", 15),
     Target("import tasker: threads started", "import", "threads_started", 0),
     Target("import tasker: processes started", "import", "children_started", 0),
-    # run_on_cluster against raw client.submit on the same LocalCluster.
+    # Issue 10: run_on_cluster against raw client.submit on the same LocalCluster.
     Target("cluster no-op latency", "cluster", "latency_ms", 1.2, against="dask"),
     Target("2,000 cluster tasks: throughput", "cluster", "burst_tasks_per_s", 1 / 1.2, ">=", against="dask"),
     Target("is_cancelled() in a cluster task (ns)", "cluster", "is_cancelled_ns", 100),

@@ -64,7 +64,7 @@ def test_quick_run_writes_expected_json(tmp_path: Path) -> None:
     assert imports["ThreadPoolExecutor"]["summary"]["threads_started"]["median"] == 0
 
     assert "## 1. Thread no-op tasks (`thread_noop`)" in md
-    assert "| ThreadPoolExecutor |" in md and "## Targets" in md
+    assert "| ThreadPoolExecutor |" in md and "## Targets (issues 3, 10, 22)" in md
 
 
 @pytest.mark.timeout(120)

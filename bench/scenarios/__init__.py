@@ -1,4 +1,4 @@
-"""All scenarios, in report order (numbered as in docs/benchmarks.md, the floor last)."""
+"""All scenarios, in report order (the issue's list, the floor last)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ _ORDERED = [
     *payload.SCENARIOS,  # 7
     *control.SCENARIOS[3:],  # 8 flood, 9 death
     *startup.SCENARIOS,  # 10 import, floor
-    *pausing.SCENARIOS,  # 11-13: pause, memory cap, recycling checks
-    *cluster.SCENARIOS,  # 14: Dask
-    *streams.SCENARIOS,  # 15-17: map, stream
+    *pausing.SCENARIOS,  # 11-13 (issue 12): pause, memory cap, recycling checks
+    *cluster.SCENARIOS,  # 14 (issue 10): Dask
+    *streams.SCENARIOS,  # 15-17 (issue 20): map, stream
 ]
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in _ORDERED}
