@@ -82,7 +82,7 @@ class Tracker:
             value = get()
             if self.keep:
                 self.values.append(value)
-        except BaseException as exc:  # cancelled/dead tasks raise on purpose
+        except BaseException as exc:  # canceled/dead tasks raise on purpose
             self.failures.append(exc)
         self.last = perf_counter()
         self.done += 1

@@ -34,7 +34,7 @@ __all__ = [
     "noop",
     "note_cancel",
     "preload_numpy",
-    "spin_until_cancelled",
+    "spin_until_canceled",
     "stuck",
 ]
 
@@ -199,14 +199,14 @@ def die(ctx: Any) -> None:
     os._exit(1)
 
 
-def spin_until_cancelled(ctx: Any, beacon: Beacon, limit_s: float) -> str:
+def spin_until_canceled(ctx: Any, beacon: Beacon, limit_s: float) -> str:
     """A cooperative task: checks its cancel flag in a tight loop."""
     beacon.signal()
     deadline = time.perf_counter() + limit_s
     while not ctx.is_cancelled():
         if time.perf_counter() > deadline:
-            return "not cancelled"
-    return "cancelled"
+            return "not canceled"
+    return "canceled"
 
 
 def note_cancel(ctx: Any, beacon: Beacon, path: str, limit_s: float) -> str:
@@ -215,11 +215,11 @@ def note_cancel(ctx: Any, beacon: Beacon, path: str, limit_s: float) -> str:
     deadline = time.monotonic() + limit_s
     while not ctx.is_cancelled():
         if time.monotonic() > deadline:
-            return "not cancelled"
+            return "not canceled"
     seen = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process of this machine
     with open(path, "w") as out:
         out.write(repr(seen))
-    return "cancelled"
+    return "canceled"
 
 
 def stuck(ctx: Any, beacon: Beacon, seconds: float) -> None:
@@ -312,7 +312,7 @@ def spin_unchecked(ctx: Any, beacon: Beacon, limit_s: float) -> str:
     return "limit"
 
 
-def progress_until_cancelled(ctx: Any, beacon: Beacon, limit_s: float) -> str:
+def progress_until_canceled(ctx: Any, beacon: Beacon, limit_s: float) -> str:
     """Says it runs, then calls set_progress() in a loop (a thread task pauses in it)."""
     beacon.signal()
     deadline = time.monotonic() + limit_s

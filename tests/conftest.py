@@ -106,7 +106,7 @@ WINDOWS_SKIPPED: dict[str, str] = {
     "reliability/test_fault_matrix.py::test_fault[sigsegv-process]": POSIX_SIGNALS,
     "reliability/test_fault_matrix.py::test_fault_then_shutdown[sigkill_self-process]": POSIX_SIGNALS,
     "reliability/test_fault_matrix.py::test_fault_then_shutdown[sigkill_from_outside-process]": POSIX_SIGNALS,
-    "test_processes.py::test_queued_large_argument_is_released_when_cancelled": (
+    "test_processes.py::test_queued_large_argument_is_released_when_canceled": (
         "it counts /proc/self/fd for the payload's shared memory; on Windows payloads travel in band"
     ),
     "test_processes.py::test_worker_nice_lowers_worker_priority": NO_OS_NICE,

@@ -53,7 +53,7 @@ def spin(ctx: ExecutionContext, limit: float = 30.0) -> str:
 
 
 def count_up(ctx: ExecutionContext, path: str | None = None, limit: float = 30.0) -> int:
-    """Counts with a context call per step until cancelled or ``path`` exists."""
+    """Counts with a context call per step until canceled or ``path`` exists."""
     deadline = time.monotonic() + limit
     n = 0
     while time.monotonic() < deadline:

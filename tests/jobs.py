@@ -36,7 +36,7 @@ async def a_fail(ctx: ExecutionContext, exc: BaseException | None = None) -> Non
     raise exc if exc is not None else ValueError("boom")
 
 
-def until_cancelled(ctx: ExecutionContext, limit: float = 30.0) -> str:
+def until_canceled(ctx: ExecutionContext, limit: float = 30.0) -> str:
     """Cooperative: polls is_cancelled(); returns 'stopped' when asked."""
     ctx.set_message("looping")
     deadline = time.monotonic() + limit
@@ -47,7 +47,7 @@ def until_cancelled(ctx: ExecutionContext, limit: float = 30.0) -> str:
     return "limit"
 
 
-async def a_until_cancelled(ctx: ExecutionContext, limit: float = 30.0) -> str:
+async def a_until_canceled(ctx: ExecutionContext, limit: float = 30.0) -> str:
     ctx.set_message("looping")
     await asyncio.sleep(limit)
     return "limit"

@@ -1,4 +1,4 @@
-"""The seed document's examples, as written (only the import line differs).
+"""The README's examples, as written (only the import line differs).
 
 Run as a plain script with no main guard: ``python seed_app.py default`` uses
 the default manager (headless), ``python seed_app.py manual`` the manual
@@ -17,7 +17,7 @@ if MODE == "manual":
     SCHEDULER = ManualScheduler()
     task_mgr.initialize(main_thread_scheduler=SCHEDULER)
 
-# --- seed: "Executando uma Tarefa Limitada por I/O" ---------------------------
+# --- example: "Executando uma Tarefa Limitada por I/O" ---------------------------
 import asyncio
 
 from tasker import task_mgr
@@ -35,7 +35,7 @@ async def minha_tarefa_io(context, url):
 # Inicie a tarefa a partir do seu código UI (ex.: clique de botão)
 task_mgr.add_coroutine(minha_tarefa_io, "http://example.com", key="downloader")
 
-# --- seed: "Executando uma Tarefa Limitada por CPU" ----------------------------
+# --- example: "Executando uma Tarefa Limitada por CPU" ----------------------------
 import time
 
 
@@ -54,7 +54,7 @@ def minha_tarefa_cpu(context, iteracoes):
 task_mgr.run_process(minha_tarefa_cpu, 50, key="calculator")
 
 
-# --- seed: "Executando uma Tarefa em Thread" -----------------------------------
+# --- example: "Executando uma Tarefa em Thread" -----------------------------------
 # Uma função regular que vai rodar em uma thread
 def minha_tarefa_thread(context, duracao):
     context.set_message("Trabalhando na thread...")
@@ -67,7 +67,7 @@ def minha_tarefa_thread(context, duracao):
 task_mgr.run_thread(minha_tarefa_thread, 2, key="thread_worker")
 
 
-# --- seed: "Atualizando a UI" (with stand-ins for the GTK widgets) ---------------
+# --- example: "Atualizando a UI" (with stand-ins for the GTK widgets) ---------------
 class Barra:
     def __init__(self):
         self.fractions = []
@@ -104,7 +104,7 @@ minha_barra_progresso, meu_rotulo = Barra(), Rotulo()
 setup_ui(minha_barra_progresso, meu_rotulo)
 
 
-# --- seed: "Cancelamento" --------------------------------------------------------
+# --- example: "Cancelamento" --------------------------------------------------------
 def tarefa_cancelavel(context):
     while True:
         # Na sua função em segundo plano:
@@ -119,7 +119,7 @@ task_mgr.run_thread(tarefa_cancelavel, key="cancelavel")
 task_mgr.cancel_task("calculator")
 task_mgr.cancel_task("cancelavel")
 
-# --- seed: "Tratando Conclusão" ------------------------------------------------------
+# --- example: "Tratando Conclusão" ------------------------------------------------------
 FINISHED = []
 
 

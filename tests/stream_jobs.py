@@ -141,8 +141,8 @@ async def odd_fails_async(context: ExecutionContext, item: int) -> int:
     return item
 
 
-def until_cancelled_item(context: ExecutionContext, item: Any) -> str:
-    """Waits (bounded) until its batch is cancelled or paused-then-cancelled."""
+def until_canceled_item(context: ExecutionContext, item: Any) -> str:
+    """Waits (bounded) until its batch is canceled or paused-then-canceled."""
     import time
 
     deadline = time.monotonic() + 30
@@ -153,7 +153,7 @@ def until_cancelled_item(context: ExecutionContext, item: Any) -> str:
     return "limit"
 
 
-async def until_cancelled_item_async(context: ExecutionContext, item: Any) -> str:
+async def until_canceled_item_async(context: ExecutionContext, item: Any) -> str:
     import asyncio
 
     await asyncio.sleep(30)
@@ -161,22 +161,22 @@ async def until_cancelled_item_async(context: ExecutionContext, item: Any) -> st
 
 
 def slow_if_negative(context: ExecutionContext, item: int) -> int:
-    """A negative item waits (bounded) to be cancelled: with a timeout it times out."""
+    """A negative item waits (bounded) to be canceled: with a timeout it times out."""
     if item < 0:
-        return until_cancelled_item(context, item)  # type: ignore[return-value]
+        return until_canceled_item(context, item)  # type: ignore[return-value]
     return item
 
 
 async def slow_if_negative_async(context: ExecutionContext, item: int) -> int:
     if item < 0:
-        return await until_cancelled_item_async(context, item)  # type: ignore[return-value]
+        return await until_canceled_item_async(context, item)  # type: ignore[return-value]
     return item
 
 
 ITEMS = {
     "square": (square, square_async),
     "odd_fails": (odd_fails, odd_fails_async),
-    "until_cancelled": (until_cancelled_item, until_cancelled_item_async),
+    "until_canceled": (until_canceled_item, until_canceled_item_async),
     "slow_if_negative": (slow_if_negative, slow_if_negative_async),
 }
 
@@ -190,7 +190,7 @@ def fails_on_one(context: ExecutionContext, item: int) -> Any:
     if item == 1:
         raise ValueError("item 1 fails")
     if item < 0:
-        return until_cancelled_item(context, item)
+        return until_canceled_item(context, item)
     return item
 
 
@@ -198,7 +198,7 @@ async def fails_on_one_async(context: ExecutionContext, item: int) -> Any:
     if item == 1:
         raise ValueError("item 1 fails")
     if item < 0:
-        return await until_cancelled_item_async(context, item)
+        return await until_canceled_item_async(context, item)
     return item
 
 

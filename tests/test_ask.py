@@ -1,7 +1,7 @@
 """``context.ask``: a task asks, the main thread answers (every kind).
 
 The answer is what the task's ``when_event`` handler returns; a handler that
-raises raises at the ask; cancelling the task wakes it with CancelledError; past
+raises raises at the ask; canceling the task wakes it with CancelledError; past
 its timeout the ask raises TaskTimeoutError and the handler is never shown it.
 """
 
@@ -68,7 +68,7 @@ def test_cancel_wakes_a_waiting_ask(harness: Harness, kind: str) -> None:
     assert task.wait(20), "the ask was not woken by cancel"
     assert task.get_status() == "canceled"
     harness.settle()
-    assert calls == [], "a question of a cancelled task reached the handler"
+    assert calls == [], "a question of a canceled task reached the handler"
     caught = harness.start(kind, "ask_and_catch", when_event=lambda t, n, d: None)
     assert _wait_for_question(harness, caught)
     caught.cancel()
@@ -76,7 +76,7 @@ def test_cancel_wakes_a_waiting_ask(harness: Harness, kind: str) -> None:
     assert caught.get_status() == "canceled"  # the function's late return is discarded
 
 
-def test_a_handler_that_cancels_the_task_wakes_it_cancelled(harness: Harness, kind: str) -> None:
+def test_a_handler_that_cancels_the_task_wakes_it_canceled(harness: Harness, kind: str) -> None:
     caught: list[Any] = []
 
     def handler(task: Task[Any], name: str, data: Any) -> Any:
@@ -88,7 +88,7 @@ def test_a_handler_that_cancels_the_task_wakes_it_cancelled(harness: Harness, ki
 
     task = harness.finish(harness.start(kind, "ask_and_catch", when_event=handler))
     assert task.get_status() == "canceled"
-    # A coroutine is also cancelled by asyncio at its await: either way it is a CancelledError.
+    # A coroutine is also canceled by asyncio at its await: either way it is a CancelledError.
     assert caught == ["CancelledError"]
 
 

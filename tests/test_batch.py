@@ -70,7 +70,7 @@ def test_items_are_consumed_lazily(harness: Harness, kind: str) -> None:
             taken.append(next(pulled))
             yield -1
 
-    batch = _map(harness, kind, "until_cancelled", endless(), max_concurrency=2)
+    batch = _map(harness, kind, "until_canceled", endless(), max_concurrency=2)
     assert harness.pump_until(lambda: _running_parts(batch, 2))
     # Two parts: chunks of 1 then 2 items (a lazy iterable's chunks grow from one).
     assert len(taken) == 3 and batch.total is None and batch.get_message() == "0 of 3+"
@@ -96,7 +96,7 @@ def test_failed_items_make_a_batch_error_and_the_rest_go_on(harness: Harness, ki
 
 
 def test_fail_fast_cancels_the_rest_at_the_first_failure(harness: Harness, kind: str) -> None:
-    # (two slots: the harness has two worker processes, and -1 holds one until cancelled)
+    # (two slots: the harness has two worker processes, and -1 holds one until canceled)
     batch = _map(harness, kind, "fails_on_one", [-1, 1, -2, -3], fail_fast=True, chunksize=1, max_concurrency=2)
     harness.finish(batch)
     error = batch.exception()
@@ -106,7 +106,7 @@ def test_fail_fast_cancels_the_rest_at_the_first_failure(harness: Harness, kind:
 
 def test_ordered_when_item_reaches_every_ended_item_when_fail_fast_stops_early(harness: Harness, kind: str) -> None:
     items = Items()
-    # item 0 waits until cancelled (never ends with a value), item 1 fails, item 2 ends: 1 and 2 still arrive
+    # item 0 waits until canceled (never ends with a value), item 1 fails, item 2 ends: 1 and 2 still arrive
     batch = _map(harness, kind, "fails_on_one", [-1, 1, 2], fail_fast=True, ordered=True, chunksize=1,
                  max_concurrency=2, when_item=items)
     harness.finish(batch)
@@ -128,7 +128,7 @@ def test_a_timed_out_item_fails_alone(make_harness: Any, kind: str) -> None:
 
 
 def test_cancel_pause_and_resume_act_on_every_item(harness: Harness, kind: str) -> None:
-    batch = _map(harness, kind, "until_cancelled", [-1] * 6, max_concurrency=2, chunksize=1)
+    batch = _map(harness, kind, "until_canceled", [-1] * 6, max_concurrency=2, chunksize=1)
     assert harness.pump_until(lambda: _running_parts(batch, 2))
     parts = batch._parts()
     assert batch.pause() and harness.pump_until(lambda: all(p.is_paused() for p in parts))
@@ -140,10 +140,10 @@ def test_cancel_pause_and_resume_act_on_every_item(harness: Harness, kind: str) 
 
 
 def test_replace_by_key_and_shutdown_stop_every_item(harness: Harness, kind: str) -> None:
-    old = _map(harness, kind, "until_cancelled", [-1] * 3, key="thumbs", chunksize=1)
+    old = _map(harness, kind, "until_canceled", [-1] * 3, key="thumbs", chunksize=1)
     assert harness.pump_until(lambda: _running_parts(old, 1))
     old_parts = old._parts()
-    new = _map(harness, kind, "until_cancelled", [-1] * 3, key="thumbs", chunksize=1)
+    new = _map(harness, kind, "until_canceled", [-1] * 3, key="thumbs", chunksize=1)
     harness.finish(old)
     assert old.get_status() == "canceled" and harness.pump_until(lambda: all(p.is_final() for p in old_parts))
     assert harness.pump_until(lambda: _running_parts(new, 1))

@@ -57,7 +57,7 @@ def test_a_failed_upstream_fails_the_follow_up_without_running_it(harness: Harne
 
 
 def test_a_canceled_upstream_cancels_the_follow_up(harness: Harness, kind: str) -> None:
-    up = harness.start(kind, "until_cancelled")
+    up = harness.start(kind, "until_canceled")
     chain = up.then(stream_jobs.plus, kind="thread", when_done=harness.when_done)
     assert chain.get_status() == "pending"
     up.cancel()
@@ -86,9 +86,9 @@ def test_then_on_a_task_that_already_ended(harness: Harness, kind: str) -> None:
     assert isinstance(after_failed.exception(), UpstreamError)
 
 
-def test_cancelling_a_waiting_chain_cancels_what_only_it_waits_on(harness: Harness, kind: str) -> None:
-    lonely = harness.start(kind, "until_cancelled")
-    shared = harness.start(kind, "until_cancelled")
+def test_canceling_a_waiting_chain_cancels_what_only_it_waits_on(harness: Harness, kind: str) -> None:
+    lonely = harness.start(kind, "until_canceled")
+    shared = harness.start(kind, "until_canceled")
     chain = lonely.then(stream_jobs.plus, kind="thread")
     first = shared.then(stream_jobs.plus, kind="thread")
     second = shared.then(stream_jobs.plus, kind="thread")
@@ -97,17 +97,17 @@ def test_cancelling_a_waiting_chain_cancels_what_only_it_waits_on(harness: Harne
     harness.finish(lonely)
     assert chain.get_status() == "canceled" and lonely.get_status() == "canceled"
     assert first.get_status() == "canceled"
-    assert not shared.is_final(), "a task another chain waits on was cancelled"
+    assert not shared.is_final(), "a task another chain waits on was canceled"
     second.cancel()  # the last one waiting on it: now it goes too
     harness.finish(shared)
     assert shared.get_status() == "canceled" and second.get_status() == "canceled"
 
 
-def test_cancelling_a_running_chain_cancels_its_step(harness: Harness, kind: str) -> None:
+def test_canceling_a_running_chain_cancels_its_step(harness: Harness, kind: str) -> None:
     import jobs
 
     up = harness.start(kind, "ok", 1)
-    step = jobs.ASYNC["until_cancelled"] if kind == "coroutine" else jobs.until_cancelled
+    step = jobs.ASYNC["until_canceled"] if kind == "coroutine" else jobs.until_canceled
     started = threading.Event()
     chain = up.then(step, when_done=harness.when_done)
     chain_step: list[Task[Any]] = []
@@ -135,7 +135,7 @@ def test_when_all_gives_the_results_in_order(harness: Harness, kind: str) -> Non
 
 
 def test_when_all_fails_at_the_first_failure(harness: Harness, kind: str) -> None:
-    slow = harness.start(kind, "until_cancelled")
+    slow = harness.start(kind, "until_canceled")
     bad = harness.start(kind, "fail")
     both = tasker.when_all(slow, bad, when_done=harness.when_done)
     harness.finish(both)
@@ -146,7 +146,7 @@ def test_when_all_fails_at_the_first_failure(harness: Harness, kind: str) -> Non
 
 
 def test_when_any_gives_the_first_task_that_completed(harness: Harness, kind: str) -> None:
-    slow = harness.start(kind, "until_cancelled")
+    slow = harness.start(kind, "until_canceled")
     bad = harness.start(kind, "fail")
     quick = harness.start(kind, "ok", 5)
     first = tasker.when_any(slow, bad, quick, when_done=harness.when_done)
@@ -163,8 +163,8 @@ def test_when_any_fails_when_none_completed(harness: Harness, kind: str) -> None
     assert isinstance(first.exception(), UpstreamError)
 
 
-def test_cancelling_when_all_cancels_its_tasks(harness: Harness, kind: str) -> None:
-    tasks = [harness.start(kind, "until_cancelled") for _ in range(2)]
+def test_canceling_when_all_cancels_its_tasks(harness: Harness, kind: str) -> None:
+    tasks = [harness.start(kind, "until_canceled") for _ in range(2)]
     both = tasker.when_all(*tasks)
     both.cancel()
     _finish_all(harness, both, *tasks)
@@ -187,7 +187,7 @@ def test_await_a_chain_from_asyncio_and_start_one_from_a_worker_thread(harness: 
 
 
 def test_replace_by_key_cancels_the_older_chain(harness: Harness) -> None:
-    up = harness.start("thread", "until_cancelled")
+    up = harness.start("thread", "until_canceled")
     old = up.then(stream_jobs.plus, key="next")
     new = up.then(stream_jobs.plus, key="next")
     assert harness.pump_until(old.is_final) and old.get_status() == "canceled"
@@ -217,7 +217,7 @@ def test_pausing_a_chain_pauses_its_step(harness: Harness, kind: str) -> None:
     import jobs
 
     up = harness.start(kind, "ok", 1)
-    step = jobs.ASYNC["until_cancelled"] if kind == "coroutine" else jobs.until_cancelled
+    step = jobs.ASYNC["until_canceled"] if kind == "coroutine" else jobs.until_canceled
     chain = up.then(step, when_done=harness.when_done)
     assert harness.pump_until(lambda: getattr(chain, "_step", None) is not None)
     part = chain._step  # type: ignore[attr-defined]

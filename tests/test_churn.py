@@ -19,7 +19,7 @@ def test_when_done_exactly_once_under_churn(make_harness) -> None:
     started = []
     for i in range(300):
         kind = rng.choice(("thread", "coroutine", "process"))
-        job, args = rng.choice((("ok", (i,)), ("sleep_then", (0.01, i)), ("until_cancelled", ()), ("fail", ())))
+        job, args = rng.choice((("ok", (i,)), ("sleep_then", (0.01, i)), ("until_canceled", ()), ("fail", ())))
         key = rng.choice((None, None, f"k{rng.randrange(10)}"))
         started.append(h.start(kind, job, *args, key=key))
         if rng.random() < 0.3:
@@ -29,7 +29,7 @@ def test_when_done_exactly_once_under_churn(make_harness) -> None:
         if i % 25 == 0:
             h.scheduler.pump()
     for task in started:
-        if task.get_status() in ("pending", "running") and "until_cancelled" in task.name:
+        if task.get_status() in ("pending", "running") and "until_canceled" in task.name:
             task.cancel()
     assert h.pump_until(lambda: len(h.done) >= len(started), 60), Counter(str(t.get_status()) for t in started)
     h.settle()

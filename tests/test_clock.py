@@ -23,7 +23,7 @@ class _FrozenTime:
         return self.frozen if self.frozen is not None else time.monotonic()
 
 
-def test_timers_fire_in_order_and_cancelled_ones_never(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_timers_fire_in_order_and_canceled_ones_never(monkeypatch: pytest.MonkeyPatch) -> None:
     # The four timers are set at one instant (time stands still meanwhile): their order
     # is their delays', however long setting them takes on a loaded machine.
     fake = _FrozenTime()

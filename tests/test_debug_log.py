@@ -41,7 +41,7 @@ def test_a_cancel_is_logged_with_why_the_task_ended(
     harness: Harness, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.DEBUG, logger="tasker"):
-        task = harness.start(kind, "until_cancelled")
+        task = harness.start(kind, "until_canceled")
         assert harness.pump_until(task.is_running)
         task.cancel()
         harness.finish(task)

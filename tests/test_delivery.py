@@ -211,7 +211,7 @@ def test_task_ended_signal_precedes_when_done_for_every_ending(harness: Harness)
     harness.mgr.task_ended.connect(ended)
     done = lambda t: order.append(f"done {t.name}")  # noqa: E731
     quick = harness.mgr.run_thread(jobs.fail, key="quick", when_done=done)
-    slow = harness.mgr.run_thread(jobs.until_cancelled, key="slow", when_done=done)
+    slow = harness.mgr.run_thread(jobs.until_canceled, key="slow", when_done=done)
     assert harness.pump_until(slow.is_running)
     slow.cancel()
     assert harness.pump_until(lambda: quick.is_final() and slow.is_final() and len(order) == 4)
@@ -285,7 +285,7 @@ def test_shutdown_after_the_asyncio_loop_closed_warns_once(caplog: pytest.LogCap
 
     async def main() -> None:
         mgr = holder["mgr"] = TaskManager(main_thread_scheduler="asyncio")
-        holder["task"] = mgr.run_thread(jobs.until_cancelled)
+        holder["task"] = mgr.run_thread(jobs.until_canceled)
         await asyncio.sleep(0)
 
     asyncio.run(main())

@@ -131,7 +131,7 @@ class BreakableKey:
 
 def test_a_key_whose_hash_breaks_does_not_stop_the_ending(harness: Harness, kind: str, deaths: list[str]) -> None:
     key = BreakableKey()
-    task = harness.start(kind, "until_cancelled", key=key)
+    task = harness.start(kind, "until_canceled", key=key)
     assert harness.pump_until(lambda: task.get_message() == "looping")
     key.broken = True
     task.cancel()

@@ -69,7 +69,7 @@ def test_grace_period_ends_a_stuck_thread_exactly(fake: tuple[Harness, FakeClock
 
 def test_timeout_fails_the_task_at_its_time(fake: tuple[Harness, FakeClock]) -> None:
     h, clock = fake
-    task = h.start("thread", "until_cancelled", timeout=5.0)
+    task = h.start("thread", "until_canceled", timeout=5.0)
     assert h.pump_until(lambda: task.get_message() == "looping")
     clock.advance(4.9)
     assert not task._cancel_requested
@@ -82,9 +82,9 @@ def test_delayed_calls_run_when_their_time_comes(fake: tuple[Harness, FakeClock]
     h, clock = fake
     ran: list[str] = []
     h.mgr.schedule_delayed_on_main_thread(10.0, ran.append, "ten")
-    cancelled = h.mgr.schedule_delayed_on_main_thread(5.0, ran.append, "five")
+    canceled = h.mgr.schedule_delayed_on_main_thread(5.0, ran.append, "five")
     h.mgr.schedule_delayed_on_main_thread(1.0, ran.append, "one")
-    cancelled.cancel()
+    canceled.cancel()
     clock.advance(9.0)
     h.scheduler.pump()
     assert ran == ["one"]

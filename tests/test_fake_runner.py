@@ -19,6 +19,7 @@ import tasker._core._cancelled
 from tasker import CancelledError, Task, TaskManager, TaskTimeoutError
 from tasker._core._ask import Question
 from tasker._core._runner import RUNNERS, Lifecycle, register_runner
+from tasker._core._status import CANCEL
 from tasker.schedulers import ManualScheduler
 from tasker.testing import FakeClock
 
@@ -118,7 +119,7 @@ def test_failed(world: World) -> None:
     assert world.done == [task] and isinstance(task.exception(), KeyError)
 
 
-def test_cancelled_while_pending_never_begins(world: World) -> None:
+def test_canceled_while_pending_never_begins(world: World) -> None:
     task = world.start()
     assert task.cancel() is True
     assert world.runner.calls == [("interrupt", task.id)]  # no release: it held no slot
@@ -127,12 +128,12 @@ def test_cancelled_while_pending_never_begins(world: World) -> None:
     assert world.done == [task] and task.get_status() == "canceled"
 
 
-def test_cancelled_while_running_stops_or_is_abandoned(world: World) -> None:
+def test_canceled_while_running_stops_or_is_abandoned(world: World) -> None:
     quick, stuck = world.start(), world.start()
     for task in (quick, stuck):
         world.runner.lifecycle.begin(task)
         task.cancel()
-        assert task.cancel_flag[0] == 1
+        assert task.control[0] == CANCEL
     assert world.runner.calls == [("interrupt", quick.id), ("release", quick.id),
                                   ("interrupt", stuck.id), ("release", stuck.id)]  # fmt: skip
     world.runner.lifecycle.conclude(quick, "late result")  # the function saw the flag and returned
@@ -151,7 +152,7 @@ def test_timed_out(world: World) -> None:
     task = world.start(timeout=5.0)
     world.runner.lifecycle.begin(task)
     world.clock.advance(5.0)
-    assert task.cancel_flag[0] == 1 and not task.is_final()  # asked to stop, grace running
+    assert task.control[0] == CANCEL and not task.is_final()  # asked to stop, grace running
     world.runner.lifecycle.conclude(task, error=RuntimeError("stopped"))
     world.scheduler.pump()
     assert isinstance(task.exception(), TaskTimeoutError)
@@ -224,7 +225,7 @@ def test_a_chain_step_runs_in_the_runners_kind_and_shows_its_progress(world: Wor
     assert chain.result() == "out" and world.done[-1] is chain
 
 
-def test_cancelling_a_gather_cancels_its_tasks_and_nothing_runs_twice(world: World) -> None:
+def test_canceling_a_gather_cancels_its_tasks_and_nothing_runs_twice(world: World) -> None:
     import tasker
 
     a, b = world.start(), world.start()

@@ -1,10 +1,10 @@
 """The first ending of each kind imports nothing (so it is as fast as later ones).
 
-In a fresh interpreter the first cancel used to import asyncio on the main
-thread (tasker.CancelledError is an asyncio exception) and the first worker
-failure imported it too (through tasker's error module): 20-40 ms late. Now
+In a fresh interpreter, importing asyncio on the main thread at the first
+cancel (tasker.CancelledError is an asyncio exception) or at the first worker
+failure (through tasker's error module) makes that ending 20-40 ms late. So
 the error module imports nothing and CancelledError is imported off the main
-thread once the first task started.
+thread once the first task started; these tests check both.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ JOBS = textwrap.dedent(
     def ok(ctx, x):
         return 2 * x
 
-    def until_cancelled(ctx):
+    def until_canceled(ctx):
         ctx.set_message("looping")
         while not ctx.is_cancelled():
             time.sleep(0.001)
@@ -82,9 +82,9 @@ SCRIPT = textwrap.dedent(
     before = set(sys.modules)
 
     for kind in ("thread", "process"):
-        cancelled = run(kind, "until_cancelled", key="cancel " + kind)
-        scheduler.pump_until(lambda: cancelled.get_message() == "looping", 60)
-        cancelled.cancel()
+        canceled = run(kind, "until_canceled", key="cancel " + kind)
+        scheduler.pump_until(lambda: canceled.get_message() == "looping", 60)
+        canceled.cancel()
         run(kind, "fail", key="fail " + kind)
         run(kind, "stuck", 60, key="timeout " + kind, timeout=0.05)
         scheduler.pump_until(lambda: len(outcomes) == 2 + (3 if kind == "thread" else 6), 60)

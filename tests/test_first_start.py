@@ -95,7 +95,7 @@ def test_anything_needing_the_lifecycle_waits_for_the_hand_off(held: Held) -> No
     assert seen["thread"].result() == jobs.ok(None, 5) and task.result() == jobs.ok(None, 1)
 
 
-def test_a_queued_task_cancelled_before_the_hand_off_ends_once(held: Held) -> None:
+def test_a_queued_task_canceled_before_the_hand_off_ends_once(held: Held) -> None:
     task = held.mgr.run_process(jobs.ok, 1, when_done=held.when_done)
     assert held.building.wait(10)
     canceller = threading.Thread(target=task.cancel)

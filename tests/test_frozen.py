@@ -1,4 +1,4 @@
-"""SPEC §5 (issue 8, item 5): process tasks in frozen applications.
+"""SPEC §5: process tasks in frozen applications.
 
 ``tests/frozen/app.py`` is frozen with PyInstaller, onedir and onefile (built once
 per test session, into a temporary directory), and run inside a fresh PID

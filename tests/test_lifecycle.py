@@ -53,7 +53,7 @@ def test_base_exceptions_fail_the_task(harness: Harness, kind: str, exc: BaseExc
 
 
 def test_cancel_running_cooperative(harness: Harness, kind: str) -> None:
-    task = harness.start(kind, "until_cancelled", key="job")
+    task = harness.start(kind, "until_canceled", key="job")
     assert harness.pump_until(task.is_running)
     assert harness.mgr.cancel_task("job") is True
     assert task.is_cancelled()
@@ -69,7 +69,7 @@ def test_cancel_running_cooperative(harness: Harness, kind: str) -> None:
 
 def test_cancel_pending_never_runs(make_harness, kind: str) -> None:
     h = make_harness(max_processes=1, max_threads=1, spare_processes=0)
-    blocker = h.start(kind, "until_cancelled")
+    blocker = h.start(kind, "until_canceled")
     queued = h.start(kind, "ok", 5)
     if kind != "coroutine":  # coroutines do not queue
         assert queued.get_status() == "pending"
@@ -84,7 +84,7 @@ def test_cancel_pending_never_runs(make_harness, kind: str) -> None:
 
 
 def test_replace_on_same_key(harness: Harness, kind: str) -> None:
-    old = harness.start(kind, "until_cancelled", key="preview")
+    old = harness.start(kind, "until_canceled", key="preview")
     assert harness.pump_until(old.is_running)
     new = harness.start(kind, "sleep_then", 0.3, 8, key="preview")
     assert harness.mgr.get_task("preview") is new
@@ -97,7 +97,7 @@ def test_replace_on_same_key(harness: Harness, kind: str) -> None:
 
 
 def test_timeout_fails_with_task_timeout_error(harness: Harness, kind: str) -> None:
-    task = harness.start(kind, "until_cancelled", timeout=0.2)
+    task = harness.start(kind, "until_canceled", timeout=0.2)
     harness.finish(task)
     assert task.get_status() == "failed"
     assert isinstance(task.exception(), TaskTimeoutError)
@@ -121,7 +121,7 @@ def test_uncooperative_task_ends_after_grace(make_harness, kind: str) -> None:
 
 
 def test_result_before_final_raises(harness: Harness, kind: str) -> None:
-    task = harness.start(kind, "until_cancelled")
+    task = harness.start(kind, "until_canceled")
     with pytest.raises(InvalidStateError, match="final"):
         task.result()
     task.cancel()
@@ -157,7 +157,7 @@ def test_shutdown_ends_every_kind_and_leaves_nothing(make_harness) -> None:
 
     before_children = children()
     h = make_harness(cancel_grace_period=0.5)
-    tasks = [h.start(k, job) for k in ("thread", "coroutine", "process") for job in ("until_cancelled", "stuck")]
+    tasks = [h.start(k, job) for k in ("thread", "coroutine", "process") for job in ("until_canceled", "stuck")]
     tasks += [h.start("process", "ok", i) for i in range(6)]  # some stay pending
     assert h.pump_until(lambda: all(t.is_running() for t in tasks[:6]), 20)
     h.mgr.shutdown(timeout=0.5)

@@ -76,9 +76,9 @@ def test_delayed_call_runs_on_the_main_thread_after_its_delay(harness: Harness) 
     assert handle.cancel() is False  # too late: it ran
 
 
-def test_cancelled_delayed_call_never_runs(harness: Harness) -> None:
+def test_canceled_delayed_call_never_runs(harness: Harness) -> None:
     ran: list[str] = []
-    early = harness.mgr.schedule_delayed_on_main_thread(0.01, ran.append, "cancelled one")
+    early = harness.mgr.schedule_delayed_on_main_thread(0.01, ran.append, "canceled one")
     assert early.cancel() is True and early.cancelled()
     assert early.cancel() is True  # idempotent
     harness.mgr.schedule_delayed_on_main_thread(0.05, ran.append, "marker")
@@ -86,7 +86,7 @@ def test_cancelled_delayed_call_never_runs(harness: Harness) -> None:
     assert ran == ["marker"]  # the earlier timer was due first and did not run
 
 
-def test_delayed_call_cancelled_after_its_timer_fired_does_not_run(harness: Harness) -> None:
+def test_delayed_call_canceled_after_its_timer_fired_does_not_run(harness: Harness) -> None:
     ran: list[str] = []
     handle = harness.mgr.schedule_delayed_on_main_thread(0.0, ran.append, "late")
     assert wait_for(lambda: harness.scheduler.pending() > 0), "the timer never fired"
@@ -134,7 +134,7 @@ def test_loop_after_shutdown_raises() -> None:
 
 # -- cancel_task_by_id -------------------------------------------------------------------------
 def test_cancel_task_by_id(harness: Harness, kind: str) -> None:
-    first = harness.start(kind, "until_cancelled", key="same")
+    first = harness.start(kind, "until_canceled", key="same")
     assert harness.pump_until(first.is_running)
     assert harness.mgr.cancel_task_by_id(first.id) is True
     harness.finish(first)

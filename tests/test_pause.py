@@ -13,7 +13,7 @@ import pytest
 import tasker._core._cancelled  # noqa: F401  (imported: the manager starts no warm-up thread)
 from tasker import ExecutionContext, Task, TaskTimeoutError
 from tasker._core._runner import RUNNERS, register_runner
-from tasker._core._status import PAUSED
+from tasker._core._status import CANCEL, PAUSE, RUN
 
 from conftest import Harness, wait_for
 from test_fake_runner import FakeRunner, World
@@ -56,13 +56,13 @@ def test_pause_and_resume_keep_the_status_and_show_the_change(world: World) -> N
     seen = _updates(world)
     progress = world.mgr.get_overall_progress()
     assert world.mgr.pause_task("export") is True
-    assert task.is_paused() and task.get_status() == "running" and task.cancel_flag[0] == PAUSED
+    assert task.is_paused() and task.get_status() == "running" and task.control[0] == PAUSE
     assert task.pause() is True  # already paused: still True, no second change
     world.clock.advance(1.0)
     world.scheduler.pump()
     assert seen == [1] and world.mgr.get_overall_progress() == progress == 0.4
     assert world.mgr.resume_task("export") is True
-    assert not task.is_paused() and task.cancel_flag[0] == 0 and task.resume() is False
+    assert not task.is_paused() and task.control[0] == RUN and task.resume() is False
     world.clock.advance(1.0)
     world.scheduler.pump()
     assert seen == [1, 1] and world.mgr.get_overall_progress() == 0.4
@@ -79,12 +79,12 @@ def test_paused_time_does_not_count_towards_the_timeout(world: World) -> None:
     world.clock.advance(3.0)
     task.pause()
     world.clock.advance(100.0)
-    assert not task.is_cancelled() and task.cancel_flag[0] == PAUSED
+    assert not task.is_cancelled() and task.control[0] == PAUSE
     task.resume()
     world.clock.advance(1.999)
     assert not task.is_cancelled()
     world.clock.advance(0.001)  # 5 s of running time in all
-    assert task.is_cancelled() and task.cancel_flag[0] == 1
+    assert task.is_cancelled() and task.control[0] == CANCEL
     world.runner.lifecycle.conclude(task)
     world.scheduler.pump()
     assert isinstance(task.exception(), TaskTimeoutError)
@@ -110,9 +110,9 @@ def test_cancel_wins_over_pause(world: World) -> None:
     pending.pause()
     assert pending.get_status() == "pending" and pending.is_paused()
     assert running.cancel() and pending.cancel()
-    assert running.cancel_flag[0] == 1 and not running.is_paused()
+    assert running.control[0] == CANCEL and not running.is_paused()
     assert pending.get_status() == "canceled" and not pending.is_paused()
-    assert running.pause() is False and running.resume() is False  # cancelling: neither
+    assert running.pause() is False and running.resume() is False  # canceling: neither
     if isinstance(world.runner, PausingFakeRunner):  # told to let both go (to stop, or never start)
         assert ("resume", running.id) in world.runner.calls and ("resume", pending.id) in world.runner.calls
     world.clock.advance(2.0)  # grace over: abandoned
@@ -150,7 +150,7 @@ def test_a_paused_task_that_ends_is_not_paused(world: World) -> None:
 
 # -- threads: they wait at their next context call -------------------------------------------
 def counter(ctx: ExecutionContext, calls: str, gate: threading.Event | None = None) -> int:
-    """Counts, making one kind of context call per step, until cancelled or ``gate`` is set."""
+    """Counts, making one kind of context call per step, until canceled or ``gate`` is set."""
     n = 0
     while not (gate is not None and gate.is_set()):
         n += 1

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 if sys.platform == "win32":  # the module below is POSIX's (waitid, pidfds, process groups)
-    pytest.skip("the process engine does not run on Windows yet (issue: platform seam)", allow_module_level=True)
+    pytest.skip("the process engine does not run on Windows yet (it needs the platform seam)", allow_module_level=True)
 
 from tasker._platform._group import GroupLeader
 

@@ -1,4 +1,4 @@
-"""SPEC §5 (issue 8, item 6): a killed worker takes the processes its task started with it.
+"""SPEC §5: a killed worker takes the processes its task started with it.
 
 Tasks start a child (``sleep``) and a shell that started a grandchild
 (``sleep``), and report their pids. Each test holds a pidfd on every one of them
@@ -111,7 +111,7 @@ def test_timeout_kills_the_tasks_processes(make_harness, watch: Watch) -> None:
     clock = FakeClock()  # the timeout passes once the tree runs, however slow the machine
     h = make_harness(max_processes=1, cancel_grace_period=0.1, clock=clock)
     task, pids = start_tree(h, watch, timeout=0.5)
-    clock.advance(0.5)  # timed out: cancelled, its grace period starts
+    clock.advance(0.5)  # timed out: canceled, its grace period starts
     clock.advance(0.1)  # grace over: the worker (and its group) is killed
     h.finish(task)
     assert isinstance(task.exception(), TaskTimeoutError)

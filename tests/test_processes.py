@@ -104,7 +104,7 @@ def test_dead_worker_replaced_by_warm_spare(make_harness) -> None:
 def test_non_cooperative_process_is_killed_after_grace(make_harness) -> None:
     h = make_harness(max_processes=1, cancel_grace_period=0.0)
     stuck = h.start("process", "stuck", 60)
-    # Started in the worker, not only dispatched (a task cancelled before it starts is skipped there).
+    # Started in the worker, not only dispatched (a task canceled before it starts is skipped there).
     assert h.pump_until(lambda: stuck.get_message() == "stuck")
     stuck_pid = stuck.handle.proc.pid
     stuck.cancel()
@@ -171,7 +171,7 @@ def test_large_event_payload(harness: Harness) -> None:
 
 
 def test_cancel_flag_reaches_worker_without_round_trip(harness: Harness) -> None:
-    task = harness.start("process", "until_cancelled")
+    task = harness.start("process", "until_canceled")
     assert harness.pump_until(task.is_running)
     worker = task.handle
     task.cancel()
@@ -180,9 +180,9 @@ def test_cancel_flag_reaches_worker_without_round_trip(harness: Harness) -> None
     assert task.get_status() == "canceled"
 
 
-def test_queued_large_argument_is_released_when_cancelled(make_harness) -> None:
+def test_queued_large_argument_is_released_when_canceled(make_harness) -> None:
     h = make_harness(max_processes=1, spare_processes=0)
-    blocker = h.start("process", "until_cancelled")
+    blocker = h.start("process", "until_canceled")
     assert h.pump_until(blocker.is_running)
     fds = _fd_count()
     queued = h.start("process", "ok", b"x" * (2 << 20))  # a big argument: shared memory, an fd
@@ -223,7 +223,7 @@ def test_cancel_flag_is_written_under_the_pool_lock(harness: Harness) -> None:
 
     Otherwise a cancel racing with the task's end could flag the worker's next task.
     """
-    task = harness.start("process", "until_cancelled")
+    task = harness.start("process", "until_canceled")
     assert harness.pump_until(task.is_running)
     runner = harness.mgr._lifecycle.runners["process"]
     worker = task.handle
@@ -253,12 +253,12 @@ def _force_prefetch(h: Harness) -> None:
     runner.dispatcher.typical = 0.0
 
 
-def test_task_sent_ahead_then_cancelled_never_runs(make_harness, tmp_path) -> None:
+def test_task_sent_ahead_then_canceled_never_runs(make_harness, tmp_path) -> None:
     h = make_harness(max_processes=1, spare_processes=0)
     h.finish(h.start("process", "ok"))
     _force_prefetch(h)
     runner = h.mgr._lifecycle.runners["process"]
-    blocker = h.start("process", "until_cancelled")
+    blocker = h.start("process", "until_canceled")
     assert h.pump_until(blocker.is_running)
     _force_prefetch(h)
     trace = tmp_path / "ran"
@@ -271,7 +271,7 @@ def test_task_sent_ahead_then_cancelled_never_runs(make_harness, tmp_path) -> No
     h.finish(blocker)
     after = h.finish(h.start("process", "ok", 4))
     assert after.result() == 8
-    assert not trace.exists(), "a task cancelled while pending never runs"
+    assert not trace.exists(), "a task canceled while pending never runs"
     assert not runner.pending and worker.next is None
 
 
@@ -291,7 +291,7 @@ def test_task_sent_ahead_goes_elsewhere_when_its_worker_dies(make_harness) -> No
 def test_long_tasks_are_not_sent_ahead(make_harness) -> None:
     h = make_harness(max_processes=1, spare_processes=0)
     h.finish(h.start("process", "sleep_then", 0.05))  # a "long" task: 50 ms
-    blocker = h.start("process", "until_cancelled")
+    blocker = h.start("process", "until_canceled")
     assert h.pump_until(blocker.is_running)
     queued = h.start("process", "ok", 1)
     assert blocker.handle.next is None and queued.handle is None, "it waits in the pool's queue"

@@ -39,7 +39,7 @@ APP = '''
         return x * x
 
 
-    def until_cancelled(context):
+    def until_canceled(context):
         context.set_message("waiting")
         while not context.is_cancelled():
             time.sleep(0.005)
@@ -115,7 +115,7 @@ def test_fixtures_run_every_kind_of_task_and_drive_fake_time(run: Callable[[str]
             assert task_manager.options.clock is fake_clock
             calls = []
             task_manager.schedule_delayed_on_main_thread(30.0, calls.append, "late")
-            task = task_manager.run_thread(app.until_cancelled, timeout=5.0)
+            task = task_manager.run_thread(app.until_canceled, timeout=5.0)
             pump_until(task_manager, lambda: task.get_message() == "waiting")
             fake_clock.advance(4.9)
             pump(task_manager)
@@ -189,14 +189,14 @@ def test_what_a_test_leaves_behind_fails_it(run: Callable[[str], pytest.RunResul
 
 
         def test_a_task_left_running(task_manager):
-            task = task_manager.run_thread(app.until_cancelled, key="poller")
+            task = task_manager.run_thread(app.until_canceled, key="poller")
             # its message, not only its start: the thread may set it after running begins
             pump_until(task_manager, lambda: task.get_message() == "waiting")
 
 
         @pytest.mark.tasker_allow_live_tasks
         def test_allowed(task_manager):
-            task = task_manager.run_thread(app.until_cancelled, key="poller")
+            task = task_manager.run_thread(app.until_canceled, key="poller")
             pump_until(task_manager, task.is_running)
 
 
@@ -248,7 +248,7 @@ def test_waits_fail_with_the_live_tasks_instead_of_hanging(run: Callable[[str], 
 
 
         def test_pump_until(task_manager):
-            task = task_manager.run_thread(app.until_cancelled, key="poller")
+            task = task_manager.run_thread(app.until_canceled, key="poller")
             try:
                 pump_until(task_manager, task.is_final, timeout=0.3)
             finally:
@@ -257,7 +257,7 @@ def test_waits_fail_with_the_live_tasks_instead_of_hanging(run: Callable[[str], 
 
 
         def test_wait_settled_with_fake_time(task_manager, fake_clock):
-            task = task_manager.run_thread(app.until_cancelled, key="timed", timeout=5)
+            task = task_manager.run_thread(app.until_canceled, key="timed", timeout=5)
             try:
                 wait_settled(task_manager, timeout=0.3)   # its timeout is on fake time
             finally:

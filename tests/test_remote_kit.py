@@ -318,7 +318,7 @@ def test_relay_question_answer_goes_back_by_number_once(relay: tuple[Relay, Life
     assert sent == [(3, "Ada", None)] and questions == {}
 
 
-def test_relay_answers_a_question_of_a_task_that_is_gone_with_cancelled(relay: tuple[Relay, Lifecycle]) -> None:
+def test_relay_answers_a_question_of_a_task_that_is_gone_with_canceled(relay: tuple[Relay, Lifecycle]) -> None:
     r, lifecycle = relay
     questions: dict[int, Any] = {}
     sent: list[tuple[Any, ...]] = []

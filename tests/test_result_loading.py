@@ -63,7 +63,7 @@ def test_a_task_whose_result_hangs_loading_fails_at_its_timeout(make_harness: ob
     h: Harness = make_harness(cancel_grace_period=0.2, clock=clock)  # type: ignore[operator]
     task = h.start("process", job, "v", timeout=0.5, when_event=lambda *args: None)
     assert jobs.LOADING.wait(30), "the load never started"
-    clock.advance(0.5)  # timed out: cancelled, its grace period starts
+    clock.advance(0.5)  # timed out: canceled, its grace period starts
     clock.advance(0.2)  # grace over: its worker is killed, the task ends
     assert h.pump_until(lambda: task in h.done, 60)
     assert not jobs.LOAD_GATE.is_set()  # it ended while its load still hangs

@@ -1,4 +1,4 @@
-"""The seed document's examples run as written, in a plain script (no main guard)."""
+"""The README's examples run as written, in a plain script (no main guard)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def _connect_nested(signal: Any, seen: list[Any]) -> None:
-    """The seed's setup_ui shape: the handler is local and nothing else keeps it."""
+    """The README's setup_ui shape: the handler is local and nothing else keeps it."""
 
     def on_tasks_updated(sender: Any, tasks: Any, progress: float) -> None:
         seen.append(progress)
@@ -108,7 +108,7 @@ def test_a_raising_receiver_names_its_signal(harness: Harness, caplog: pytest.Lo
 
 
 def test_seed_setup_ui_in_a_plain_script() -> None:
-    """The seed's UI example, as written, in a script on the default task_mgr."""
+    """The README's UI example, as written, in a script on the default task_mgr."""
     code = textwrap.dedent(
         """
         import time

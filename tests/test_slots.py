@@ -1,4 +1,4 @@
-"""A cancelled task that ignores is_cancelled() no longer holds back queued work.
+"""A canceled task that ignores is_cancelled() no longer holds back queued work.
 
 Its thread (or worker process) leaves the pool's budget at once: the next
 task starts on another thread (or the warm spare worker) while the old one
@@ -24,14 +24,14 @@ def _started(h: Harness, task: Any) -> None:
 
 
 @pytest.mark.parametrize("kind", ["thread", "process"])
-def test_next_task_runs_while_the_cancelled_one_is_still_stopping(make_harness, kind: str) -> None:
+def test_next_task_runs_while_the_canceled_one_is_still_stopping(make_harness, kind: str) -> None:
     h = make_harness(max_threads=1, max_processes=1, cancel_grace_period=LONG_GRACE)
     stuck = h.start(kind, "stuck", LONG_GRACE)
     _started(h, stuck)
     stuck.cancel()
     after = h.finish(h.start(kind, "ok", 21))
     assert after.result() == 42
-    assert not stuck.is_final(), "the cancelled task should still be stopping"
+    assert not stuck.is_final(), "the canceled task should still be stopping"
     jobs.RELEASE.set()  # a thread stops now; a process is killed at shutdown
 
 
@@ -79,10 +79,10 @@ def test_draining_workers_are_bounded_by_the_pool_size(make_harness) -> None:
 
 
 def test_a_cooperative_cancel_brings_its_worker_back(make_harness) -> None:
-    """No process churn: a worker whose cancelled task stops rejoins the pool."""
+    """No process churn: a worker whose canceled task stops rejoins the pool."""
     h = make_harness(max_processes=1, spare_processes=1, cancel_grace_period=LONG_GRACE)
     for i in range(5):
-        task = h.start("process", "until_cancelled", key="preview")
+        task = h.start("process", "until_canceled", key="preview")
         assert h.pump_until(lambda t=task: t.get_message() == "looping", 20)
         task.cancel()
         h.finish(task)
@@ -95,7 +95,7 @@ def test_a_cooperative_cancel_brings_its_worker_back(make_harness) -> None:
 def test_a_cooperative_thread_cancel_does_not_leave_extra_threads(make_harness) -> None:
     h = make_harness(max_threads=2, cancel_grace_period=LONG_GRACE)
     for _ in range(10):
-        task = h.start("thread", "until_cancelled")
+        task = h.start("thread", "until_canceled")
         assert h.pump_until(lambda t=task: t.get_message() == "looping", 20)
         task.cancel()
         h.finish(task)

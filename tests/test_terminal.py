@@ -55,3 +55,32 @@ def test_a_batch_and_a_chain_are_one_row_each() -> None:
     assert "batch" in rows["thumbnails"] and "BatchError: 3 of 6 items failed" in rows["thumbnails"]
     assert "chain" in rows["load"] and "adding 1" in rows["load"]  # the chain's row shows its step
     assert "plus" not in text.replace("load → analyse", ""), "a chain's hidden step has no row of its own"
+
+
+def test_the_time_a_task_took_is_read_from_the_managers_clock() -> None:
+    """A manager's ``clock=`` times the view too: a FakeClock moved 7.5 s shows 7.5 s."""
+    rich = pytest.importorskip("rich.console")
+    from tasker._core._runner import RUNNERS, register_runner
+    from tasker.terminal import TerminalView
+
+    from test_fake_runner import FakeRunner, World
+
+    register_runner("fake", FakeRunner, method="run_fake")
+    world = World()
+    view = TerminalView(world.mgr)
+    try:
+        task = world.start(key="exporting")
+        world.scheduler.pump()  # the view sees it live: its start time
+        world.runner.lifecycle.begin(task)
+        world.clock.advance(7.5)
+        world.runner.lifecycle.conclude(task, "done")
+        world.scheduler.pump()
+        console = rich.Console(file=io.StringIO(), width=140, force_terminal=False, color_system=None)
+        console.print(view)
+        row = next(line for line in console.file.getvalue().splitlines() if "exporting" in line)
+        assert "(7.5 s)" in row, row
+    finally:
+        view.close()
+        world.mgr.shutdown(timeout=0)
+        world.scheduler.pump()
+        RUNNERS.pop("fake", None)

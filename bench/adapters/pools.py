@@ -212,7 +212,7 @@ class PebbleProcessAdapter(FuturesAdapter):
         return self.pool.map(fn, items, chunksize=chunksize).result()  # (pebble: a future of an iterator)
 
     def kill(self, handle: PeerHandle) -> None:
-        """pebble terminates the worker running a cancelled future."""
+        """pebble terminates the worker running a canceled future."""
         handle.future.cancel()
 
     def shutdown(self) -> None:

@@ -19,10 +19,10 @@ from bench.scenarios.base import (
     needs_kinds,
     warm_processes,
 )
-from bench.workloads import Beacon, FloorCtx, die, flood, measure_calls, noop, spin_until_cancelled, stuck
+from bench.workloads import Beacon, FloorCtx, die, flood, measure_calls, noop, spin_until_canceled, stuck
 
 START_TIMEOUT = 60.0  # a task must start within this (cold pools included)
-SPIN_LIMIT_S = 30.0  # a cooperative task that is never cancelled gives up
+SPIN_LIMIT_S = 30.0  # a cooperative task that is never canceled gives up
 STUCK_SLEEP_S = 60.0
 
 
@@ -62,7 +62,7 @@ def _cancel_once(ad: Adapter, ctx: RunCtx, kind: str) -> tuple[float, str]:
     beacon = Beacon.create()
     try:
         tracker = Tracker(keep=True)
-        handle = ad.submit(kind, spin_until_cancelled, beacon, SPIN_LIMIT_S,
+        handle = ad.submit(kind, spin_until_canceled, beacon, SPIN_LIMIT_S,
                            on_done=tracker, cancellable=True)
         if beacon.wait(1, START_TIMEOUT) < 1:
             raise TimeoutError("cooperative task did not start")
@@ -210,7 +210,7 @@ SCENARIOS = [
     ),
     Scenario(
         "cancel", "Cooperative cancel",
-        "A task spinning on is_cancelled() (peers: a memory-mapped flag byte) is cancelled; "
+        "A task spinning on is_cancelled() (peers: a memory-mapped flag byte) is canceled; "
         "time from the cancel call to its done callback on main (median of 10; quick: 3).",
         "ProcessPoolExecutor-forkserver",
         (Metric("coop_process_ms", "process", "ms"),
@@ -222,7 +222,7 @@ SCENARIOS = [
     ),
     Scenario(
         "stuck_cancel", "Cancel of a task stuck in time.sleep(60)",
-        "One such task per worker, all cancelled with grace period 0 (pebble: future.cancel(), "
+        "One such task per worker, all canceled with grace period 0 (pebble: future.cancel(), "
         "which kills the worker), then one no-op submitted: time until it is done.",
         "pebble-ProcessPool",
         (Metric("next_done_ms", "next task done", "ms"),

@@ -1,4 +1,4 @@
-"""Scenarios 11-13 (issue 12): pausing, the memory cap, the cost of recycling checks.
+"""Scenarios 11-13: pausing, the memory cap, the cost of recycling checks.
 
 No peer pauses a process task, caps a worker's memory while a task runs or
 recycles workers behind the same API, so the first two are tasker's own
@@ -25,7 +25,7 @@ from bench.mainloop import Tracker
 from bench.registry import BASELINE
 from bench.scenarios.base import TASK_TIMEOUT, Measured, Metric, RunCtx, Scenario, needs_kinds
 from bench.scenarios.dispatch import CALLBACKS, LATENCY, THROUGHPUT, noop_figures
-from bench.workloads import Beacon, allocate_past, noop, progress_until_cancelled, spin_unchecked
+from bench.workloads import Beacon, allocate_past, noop, progress_until_canceled, spin_unchecked
 
 START_TIMEOUT = 60.0
 LIMIT_S = 60.0
@@ -84,7 +84,7 @@ def run_pause(ctx: RunCtx) -> Measured:
             cont.append(perf_counter() - start)
             floor.append(_stop_floor(child))  # interleaved: the same moments of a noisy machine
         task.cancel()
-        spinner = mgr.run_thread(progress_until_cancelled, beacon, LIMIT_S)
+        spinner = mgr.run_thread(progress_until_canceled, beacon, LIMIT_S)
         if beacon.wait(1, START_TIMEOUT) < 1:
             raise TimeoutError("the thread task did not start")
         for _ in range(n):

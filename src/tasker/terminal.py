@@ -16,13 +16,13 @@ For example:
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from ._core._task import Task
+from ._widgets._binding import clock_now
 
 __all__ = ["TerminalView", "show_progress"]
 
@@ -51,6 +51,7 @@ class TerminalView:
 
             manager = task_mgr
         self.manager = manager
+        self._now = clock_now(manager)  # the manager's clock (``clock=``: a FakeClock in tests)
         self._keep_ended = keep_ended
         self._lock = threading.Lock()
         self._rows: dict[int, _Row] = {}
@@ -66,7 +67,7 @@ class TerminalView:
     def _row(self, task: Task[Any]) -> _Row:
         row = self._rows.get(task.id)
         if row is None:
-            row = self._rows[task.id] = _Row(task.name, task.kind, time.monotonic())
+            row = self._rows[task.id] = _Row(task.name, task.kind, self._now())
         return row
 
     def _on_update(self, sender: Any, *, tasks: list[Task[Any]], progress: float, **_: Any) -> None:
@@ -77,7 +78,7 @@ class TerminalView:
                 row = self._row(task)
                 row.progress = task.get_progress()
                 row.message = task.get_message() or ""
-                row.status = "cancelling" if task.is_cancelled() else str(task.get_status())
+                row.status = "canceling" if task.is_cancelled() else str(task.get_status())
 
     def _on_ended(self, sender: Any, *, task: Task[Any], **_: Any) -> None:
         if not task.visible:
@@ -93,7 +94,7 @@ class TerminalView:
         with self._lock:
             row = self._row(task)
             row.status = status
-            row.message = f"{text}  ({time.monotonic() - row.started:.1f} s)"
+            row.message = f"{text}  ({self._now() - row.started:.1f} s)"
             if status == "completed":
                 row.progress = 1.0
             ended = [key for key, r in self._rows.items() if r.status in _GLYPHS]
@@ -143,7 +144,7 @@ def show_progress(
 ) -> Iterator[TerminalView]:
     """Show live progress bars while the block runs (and, with ``wait``, until settled).
 
-    On Ctrl-C inside the block every task is cancelled before the exception
+    On Ctrl-C inside the block every task is canceled before the exception
     goes on.
     """
     from rich.live import Live

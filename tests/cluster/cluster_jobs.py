@@ -53,12 +53,12 @@ def events(ctx: ExecutionContext, n: int, log_to: str | None = None) -> int:
     return n
 
 
-def until_cancelled(ctx: ExecutionContext, limit: float = 60.0) -> str:
+def until_canceled(ctx: ExecutionContext, limit: float = 60.0) -> str:
     """tests/jobs.py's cooperative loop, after an event saying where it runs."""
     import jobs
 
     ctx.send_event("started", os.getpid())
-    return jobs.until_cancelled(ctx, limit)
+    return jobs.until_canceled(ctx, limit)
 
 
 def stuck(ctx: ExecutionContext, limit: float = 120.0) -> str:
@@ -144,8 +144,8 @@ def flush_then_event(ctx: ExecutionContext) -> str:
     return "ok"
 
 
-def count_until_cancelled(ctx: ExecutionContext, path: str) -> str:
-    """Counts its loops into ``path`` (reporting progress each time) until cancelled."""
+def count_until_canceled(ctx: ExecutionContext, path: str) -> str:
+    """Counts its loops into ``path`` (reporting progress each time) until canceled."""
     ctx.send_event("started", os.getpid())
     loops = 0
     while not ctx.is_cancelled():
@@ -178,7 +178,7 @@ def closing_noise_filters() -> tuple[int, bool, bool]:
     return len(noise), kept("Failed to communicate with scheduler during heartbeat."), kept("Heartbeat failed")
 
 
-def once_then_until_cancelled(ctx: ExecutionContext, path: str, limit: float = 60.0) -> str:
+def once_then_until_canceled(ctx: ExecutionContext, path: str, limit: float = 60.0) -> str:
     """Its side effect first (a line in ``path``), then where it runs, then the cooperative loop."""
     with open(path, "a") as runs:
         runs.write(f"{os.getpid()}\n")

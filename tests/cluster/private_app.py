@@ -3,7 +3,7 @@
     python private_app.py STATE DASHBOARD
 
 Starts ``TaskManager(cluster="local", max_processes=2, cluster_dashboard=…)`` and one
-cluster task that runs until cancelled, then prints one JSON line: its pid, the
+cluster task that runs until canceled, then prints one JSON line: its pid, the
 scheduler's, nannies' and workers' addresses, the task's topic and the task's worker
 pid. It waits for a line on stdin, cancels the task, shuts down and prints how the
 task ended. ``DASHBOARD``: ``no`` or ``yes``.
@@ -19,7 +19,7 @@ import time
 from tasker import ExecutionContext, TaskManager
 
 
-def until_cancelled(ctx: ExecutionContext) -> str:
+def until_canceled(ctx: ExecutionContext) -> str:
     ctx.send_event("pid", os.getpid())
     deadline = time.monotonic() + 120
     while not ctx.is_cancelled() and time.monotonic() < deadline:
@@ -31,7 +31,7 @@ def main() -> None:
     options = {"cluster_dashboard": True} if sys.argv[1] == "yes" else {}  # (else the default)
     pids: list[int] = []
     with TaskManager(cluster="local", max_processes=2, **options) as mgr:
-        task = mgr.run_on_cluster(until_cancelled, when_event=lambda task, name, pid: pids.append(pid))
+        task = mgr.run_on_cluster(until_canceled, when_event=lambda task, name, pid: pids.append(pid))
         deadline = time.monotonic() + 120
         while not pids and time.monotonic() < deadline:
             time.sleep(0.01)  # (the headless scheduler delivers the event in its own thread)

@@ -184,7 +184,7 @@ def test_the_outbox_waits_for_room_and_an_ack_or_a_cancel_frees_it() -> None:
     assert got == [3]
     closing = threading.Thread(target=lambda: got.append(outbox.reserve()))
     closing.start()
-    outbox.close()  # cancelled: senders stop waiting
+    outbox.close()  # canceled: senders stop waiting
     closing.join(10)
     assert got == [3, 4]
 

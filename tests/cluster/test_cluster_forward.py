@@ -63,7 +63,7 @@ class Runner:
         self.tasks: dict[str, Any] = {}
         self.ended: dict[str, Slot] = {}
         self.acks: list[int] = []
-        self.cancelled: list[tuple[str, str]] = []
+        self.canceled: list[tuple[str, str]] = []
 
     def ack(self, slot: Slot, seq: int) -> None:
         self.acks.append(seq)
@@ -72,7 +72,7 @@ class Runner:
         pass
 
     def cancel_on(self, address: str, token: str) -> None:
-        self.cancelled.append((address, token))
+        self.canceled.append((address, token))
 
     def forget(self, task: Any) -> None:
         self.tasks.pop(task.handle.token, None)
@@ -171,7 +171,7 @@ def test_a_message_of_another_run_fails_the_task_and_cancels_that_run(setup: Any
     error = lifecycle.calls[-1][2]
     assert isinstance(error, WorkerDiedError)
     assert "tcp://w:1 (pid 7)" in str(error) and "started the task again elsewhere" in str(error)
-    assert ("tcp://w:2", "t-1") in runner.cancelled
+    assert ("tcp://w:2", "t-1") in runner.canceled
     assert [c for c in lifecycle.calls if c[0] == "event"] == []
 
 
@@ -238,10 +238,10 @@ def test_a_signed_message_of_a_shape_the_kit_does_not_know_is_dropped_naming_why
     assert "PROGRESS message has 1 field(s), not 2" in dropped[0]
 
 
-def test_a_late_begin_of_a_task_that_ended_is_verified_then_cancelled(setup: Any) -> None:
+def test_a_late_begin_of_a_task_that_ended_is_verified_then_canceled(setup: Any) -> None:
     _lifecycle, runner, forwarder, task = setup
     runner.ended["t-1"] = runner.tasks.pop("t-1").handle
     forwarder.on_event((0.0, pack(task.handle.secret, "B", "t-1", RUN, 1, ["tcp://w:3", 9])))
     forwarder.on_event((0.0, pack(b"\0" * 32, "B", "t-1", RUN, 2, ["tcp://w:4", 9])))  # not its key
     forwarder.stop(10)
-    assert runner.cancelled == [("tcp://w:3", "t-1")]
+    assert runner.canceled == [("tcp://w:3", "t-1")]

@@ -47,7 +47,7 @@ def test_tasks_updated_lists_a_running_cluster_task(h: ClusterHarness) -> None:
     h.mgr.tasks_updated.connect(
         lambda sender, tasks, progress: seen.extend((t.kind, t.get_status(), t.get_message()) for t in tasks)
     )
-    task = h.run(jobs.until_cancelled)
+    task = h.run(jobs.until_canceled)
     assert h.pump_until(lambda: ("cluster", "running", "looping") in seen)
     task.cancel()
     h.finish(task)
@@ -121,7 +121,7 @@ def test_an_argument_that_cannot_travel_fails_at_the_call(h: ClusterHarness) -> 
 
 
 def test_cooperative_cancel_ends_it_canceled(h: ClusterHarness) -> None:
-    task = h.run(jobs.until_cancelled)
+    task = h.run(jobs.until_canceled)
     h.event(task, "started")
     assert task.get_status() == "running"
     assert h.mgr.cancel_task(task.key)
@@ -132,11 +132,11 @@ def test_cooperative_cancel_ends_it_canceled(h: ClusterHarness) -> None:
     assert h.finish(h.run(jobs.ok, 5)).result() == 10
 
 
-def test_a_task_cancelled_while_queued_on_the_cluster_never_runs(h: ClusterHarness) -> None:
-    busy = [h.run(jobs.until_cancelled) for _ in range(2)]  # both workers
+def test_a_task_canceled_while_queued_on_the_cluster_never_runs(h: ClusterHarness) -> None:
+    busy = [h.run(jobs.until_canceled) for _ in range(2)]  # both workers
     for task in busy:
         h.event(task, "started")
-    queued = h.run(jobs.until_cancelled)
+    queued = h.run(jobs.until_canceled)
     assert queued.get_status() == "pending"
     queued.cancel()
     h.finish(queued)
@@ -152,7 +152,7 @@ def test_pause_stops_it_at_its_next_context_call_and_resume_lets_it_go_on(
     h: ClusterHarness, local_client: Any, tmp_path: Path
 ) -> None:
     counter = tmp_path / "loops"
-    task = h.run(jobs.count_until_cancelled, str(counter))
+    task = h.run(jobs.count_until_canceled, str(counter))
     h.event(task, "started")
     slot = task.handle
 
@@ -163,7 +163,7 @@ def test_pause_stops_it_at_its_next_context_call_and_resume_lets_it_go_on(
         return int(counter.read_text()) if counter.exists() else 0  # (replaced whole: never empty)
 
     assert h.mgr.pause_task(task.key) and task.is_paused()
-    assert wait_for(lambda: flag() == 2)  # PAUSED on its worker
+    assert wait_for(lambda: flag() == 2)  # PAUSE on its worker
     paused_at = loops()
     assert not wait_for(lambda: loops() > paused_at + 1, timeout=1.0)  # it waits (one loop may finish)
     assert task.get_status() == "running"
@@ -171,14 +171,14 @@ def test_pause_stops_it_at_its_next_context_call_and_resume_lets_it_go_on(
     assert wait_for(lambda: loops() > paused_at + 5)
     task.pause()
     assert wait_for(lambda: flag() == 2)
-    task.cancel()  # a paused task is cancelled: it wakes and stops
+    task.cancel()  # a paused task is canceled: it wakes and stops
     h.finish(task)
     assert task.get_status() == "canceled"
     assert flag() is None  # it stopped by itself (no forced stop)
 
 
 def test_a_timeout_fails_it_with_TaskTimeoutError(h: ClusterHarness) -> None:
-    task = h.finish(h.run(jobs.until_cancelled, timeout=0.5))
+    task = h.finish(h.run(jobs.until_canceled, timeout=0.5))
     assert task.get_status() == "failed"
     assert isinstance(task.exception(), TaskTimeoutError)
 
@@ -219,8 +219,8 @@ def test_ask_times_out_on_the_worker(h: ClusterHarness) -> None:
 def test_replace_on_the_same_key_across_local_and_cluster_tasks(h: ClusterHarness) -> None:
     import jobs as local_jobs
 
-    local = h.mgr.run_thread(local_jobs.until_cancelled, key="preview", when_done=h.when_done)
-    remote = h.run(jobs.until_cancelled, key="preview")
+    local = h.mgr.run_thread(local_jobs.until_canceled, key="preview", when_done=h.when_done)
+    remote = h.run(jobs.until_canceled, key="preview")
     h.finish(local)
     assert local.get_status() == "canceled"
     assert h.mgr.get_task("preview") is remote

@@ -62,7 +62,7 @@ def test_a_stuck_task_is_killed_through_its_nanny_and_the_cluster_recovers(
 
 
 def test_a_worker_killed_mid_task_fails_it_with_WorkerDiedError(h: ClusterHarness, real_cluster: RealCluster) -> None:
-    task = h.run(jobs.until_cancelled)
+    task = h.run(jobs.until_canceled)
     pid = h.event(task, "started")
     address = task.handle.worker
     os.kill(pid, signal.SIGKILL)
@@ -81,7 +81,7 @@ def test_a_worker_killed_mid_run_on_a_scheduler_that_reruns_fails_it_and_the_sec
     """Dask's default allowed-failures: the scheduler sends the task to the other worker."""
     h = make_harness(cluster=rerun_cluster.address, cancel_grace_period=0.5)
     runs = tmp_path / "runs"
-    task = h.run(jobs.once_then_until_cancelled, str(runs))
+    task = h.run(jobs.once_then_until_canceled, str(runs))
     pid = h.event(task, "started")
     address, key = task.handle.worker, task.handle.key
     assert h.mgr._lifecycle.runners["cluster"].reruns is True  # each run asks the scheduler first
@@ -119,7 +119,7 @@ def test_the_scheduler_going_away_fails_the_tasks_and_shutdown_returns(
 ) -> None:
     address, procs = start_scheduler()
     h = make_harness(cluster=address)
-    running = h.run(jobs.until_cancelled)
+    running = h.run(jobs.until_canceled)
     h.event(running, "started")
     queued = h.run(jobs.ok)  # one worker thread: it waits on the cluster
     procs.kill(procs.procs[0])  # SIGKILL the scheduler

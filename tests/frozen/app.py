@@ -50,7 +50,7 @@ def main() -> int:
 
     rep = task_mgr.run_process(app_tasks.report, 5, key="report", when_event=on_event)
     info = [task_mgr.run_process(app_tasks.describe) for _ in range(3)]
-    coop = task_mgr.run_process(app_tasks.until_cancelled, key="coop", when_event=on_event)
+    coop = task_mgr.run_process(app_tasks.until_canceled, key="coop", when_event=on_event)
     assert started.wait(30), "the cancellable task never started"
     task_mgr.cancel_task("coop")
     started.clear()

@@ -22,7 +22,7 @@ def report(ctx: Any, steps: int) -> int:
     return steps
 
 
-def until_cancelled(ctx: Any) -> str:
+def until_canceled(ctx: Any) -> str:
     ctx.send_event("started", os.getpid())
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -32,6 +32,9 @@ import gi
 gi.require_version("Gtk", "4.0")
 from gi.repository import GLib, Gtk  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+
+from a11y_jobs import obey  # noqa: E402
 from tasker import TaskManager  # noqa: E402
 from tasker.gtk import TaskErrorBanner, TaskListView, TaskProgressBar  # noqa: E402
 from tasker.gtk._a11y import HAS_ANNOUNCE, gtk_version  # noqa: E402
@@ -39,23 +42,6 @@ from tasker.gtk._a11y import HAS_ANNOUNCE, gtk_version  # noqa: E402
 APP_NAME = "tasker-a11y-test"
 LOOP = GLib.MainLoop()
 TITLE = "tasker accessibility test"
-
-
-def job(context: Any, orders: queue.Queue[tuple[Any, ...]]) -> str:
-    while True:
-        if context.is_cancelled():
-            return "stopped"
-        try:
-            order = orders.get(timeout=0.02)
-        except queue.Empty:
-            continue
-        if order[0] == "progress":
-            context.set_message(order[2])
-            context.set_progress(order[1])
-        elif order[0] == "finish":
-            if order[1] == "fail":
-                raise ValueError("disk full")
-            return "done"
 
 
 class App:
@@ -84,7 +70,7 @@ class App:
             name = args[0]
             orders: queue.Queue[tuple[Any, ...]] = queue.Queue()
             self.orders[name] = orders
-            self.running[name] = self.manager.run_thread(job, orders, key=name)
+            self.running[name] = self.manager.run_thread(obey, orders, key=name)
             self.when(lambda: self.tasks.get_row(self.running[name]) is not None, self.state)
         elif verb == "progress":
             name, fraction, message = args[0], float(args[1]), args[2] if len(args) > 2 else ""

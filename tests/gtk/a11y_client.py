@@ -362,7 +362,7 @@ def scenario_demo(log: Path) -> dict[str, Any]:
 
     The client reads the window's buttons, presses "Index photos" through its AT-SPI
     action, reads the task's row, presses "Cancel index photos" (the row's bar is then
-    described "Cancelling… (…)": read from the description-change event, as the row
+    described "Canceling… (…)": read from the description-change event, as the row
     may be gone by then), and closes the window with the frame's "Close" button.
     """
     with log.open("w") as out_file:
@@ -396,27 +396,27 @@ def scenario_demo(log: Path) -> dict[str, Any]:
             }
             bar = find(item, "progress bar")[0]
             # The task's own first message: its worker has started it (a task still waiting
-            # for a worker is cancelled as plain "Cancelling…"; the demo's workers are niced
-            # and start late on a busy machine). The row then reads "Cancelling… (Indexing …)".
+            # for a worker is canceled as plain "Canceling…"; the demo's workers are niced
+            # and start late on a busy machine). The row then reads "Canceling… (Indexing …)".
             wait_for(lambda: (bar.get_description() or "").startswith("Indexing"), 120,
                      "the task's own message on its bar (a worker has started it)")
             described_by = related(bar, "described-by")
-            # The row says "Cancelling…" only until its task ends, which may come before
+            # The row says "Canceling…" only until its task ends, which may come before
             # this process reads anything (its worker stops at once): listen from before
             # the press. The description-change event leaves the app while the cancel
             # button's action runs, and the bus keeps it for this process, whenever it reads.
             events = Events()
             one(item, "push button", "Cancel index photos").do_action(0)
-            cancelling = wait_for(
-                lambda: [text for text in events.texts_from(bar, *described_by) if text.startswith("Cancelling")],
-                30, "the row's bar described Cancelling… (a description-change event)",
+            canceling = wait_for(
+                lambda: [text for text in events.texts_from(bar, *described_by) if text.startswith("Canceling")],
+                30, "the row's bar described Canceling… (a description-change event)",
             )[0]
             events.close()
             one(app, "push button", "Close").do_action(0)
             deadline = time.monotonic() + 60
             while demo.poll() is None and time.monotonic() < deadline:
                 pump(0.1)
-            result = {"rows": [row], "buttons": buttons, "status_bars": status_bars, "cancelling": cancelling,
+            result = {"rows": [row], "buttons": buttons, "status_bars": status_bars, "canceling": canceling,
                       "demo_exit": demo.poll()}
         finally:
             if demo.poll() is None:

@@ -35,7 +35,7 @@ def gated(ctx: Any, progress: float | None, message: str | None, fail: bool = Fa
     ctx.flush()
     while not GATE.wait(0.01):
         if ctx.is_cancelled():
-            return "cancelled"
+            return "canceled"
     if fail:
         raise ValueError("boom: the gate opened onto a wall")
     return "released"
@@ -54,7 +54,7 @@ def steady(ctx: Any, seconds: float, steps: int = 60) -> str:
     ctx.set_total(steps)
     for i in range(steps):
         if ctx.is_cancelled():
-            return "cancelled"
+            return "canceled"
         time.sleep(seconds / steps)
         ctx.set_progress(i + 1)
         ctx.set_message(f"step {i + 1} of {steps}")

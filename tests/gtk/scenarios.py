@@ -284,20 +284,25 @@ def scenario_machinery(seconds: str = "3.0") -> dict[str, Any]:
 
 def scenario_baseline(seconds: str = "3.0") -> dict[str, Any]:
     """The same heartbeat next to four plain busy processes (no tasker)."""
-    import multiprocessing
-
     window_with(Gtk.Label(label="baseline"))
     spin(0.2)
+    return _heartbeat_beside_busy_processes("baseline", seconds)
+
+
+def _heartbeat_beside_busy_processes(name: str, seconds: str) -> dict[str, Any]:
+    """The heartbeat while four plain processes (no tasker) burn ``seconds`` of CPU each."""
+    import multiprocessing
+
     pool = multiprocessing.get_context("spawn").Pool(4)
     try:
         warm = pool.map_async(gtk_jobs.burn, [0.3] * 4)
-        run_until(warm.ready, 60, "baseline warm-up")
+        run_until(warm.ready, 60, f"{name} warm-up")
         heart = Heartbeat()
         busy = pool.map_async(gtk_jobs.burn, [float(seconds)] * 4)
         spin(0.2)
         heart.start()
         started, cpu = time.monotonic(), time.thread_time()
-        run_until(busy.ready, 60, "baseline burn")
+        run_until(busy.ready, 60, f"{name} burn")
         result = heart.stop()
         elapsed, cpu = time.monotonic() - started, time.thread_time() - cpu
     finally:
@@ -320,8 +325,6 @@ def scenario_drawn(seconds: str = "3.0") -> dict[str, Any]:
     second), beside four plain busy processes: what showing progress costs the
     UI on this machine whoever feeds it. ``stall`` ÷ ``drawn`` is tasker's own share.
     """
-    import multiprocessing
-
     bars, percents, widgets = [], [], []
     for i in range(4):
         bar, percent = Gtk.ProgressBar(hexpand=True), Gtk.Label(label="", width_chars=5)
@@ -346,28 +349,7 @@ def scenario_drawn(seconds: str = "3.0") -> dict[str, Any]:
         return True
 
     GLib.timeout_add(50, show)
-    pool = multiprocessing.get_context("spawn").Pool(4)
-    try:
-        warm = pool.map_async(gtk_jobs.burn, [0.3] * 4)
-        run_until(warm.ready, 60, "drawn warm-up")
-        heart = Heartbeat()
-        busy = pool.map_async(gtk_jobs.burn, [float(seconds)] * 4)
-        spin(0.2)
-        heart.start()
-        started, cpu = time.monotonic(), time.thread_time()
-        run_until(busy.ready, 60, "drawn burn")
-        result = heart.stop()
-        elapsed, cpu = time.monotonic() - started, time.thread_time() - cpu
-    finally:
-        pool.terminate()
-        pool.join()
-    result.update(
-        seconds=round(elapsed, 2),
-        main_thread_busy=round(cpu / elapsed, 3),
-        cpus=os.cpu_count(),
-        load=round(os.getloadavg()[0], 2),
-    )
-    return result
+    return _heartbeat_beside_busy_processes("drawn", seconds)
 
 
 # -- asyncio on the GTK loop -----------------------------------------------------------------
@@ -405,7 +387,7 @@ def scenario_asyncio() -> dict[str, Any]:
         try:
             await gated
         except CancelledError:
-            out["cancelled"] = str(gated.get_status())
+            out["canceled"] = str(gated.get_status())
         results = await asyncio.gather(*(task_mgr.run_thread(gtk_jobs.square, i) for i in range(5)))
         out["gather"] = results
         out["still_main_thread"] = threading.current_thread() is MAIN
@@ -471,8 +453,8 @@ def scenario_destroy() -> dict[str, Any]:
     return out
 
 
-# -- the seed's "Atualizando a UI" example, as written, in a real window -----------------
-def scenario_seed_ui() -> dict[str, Any]:
+# -- the README's setup_ui example, as written, in a real window -----------------
+def scenario_readme_ui() -> dict[str, Any]:
     from tasker import task_mgr
 
     def setup_ui(barra_progresso, rotulo_status):  # type: ignore[no-untyped-def]
@@ -509,7 +491,7 @@ def scenario_seed_ui() -> dict[str, Any]:
     task = task_mgr.run_thread(
         gtk_jobs.steady, 0.4, 8, when_event=lambda t, name, data: answers.append(data) or "yes"
     )
-    run_until(lambda: task.is_final() and not task_mgr.has_tasks(), 20, "seed tasks")
+    run_until(lambda: task.is_final() and not task_mgr.has_tasks(), 20, "the example's tasks")
     spin(0.2)
     GLib.source_remove(watcher)
     watch()
@@ -547,7 +529,7 @@ def scenario_cluster() -> dict[str, Any]:
         "visible": row.kind_label.get_visible(),
     }
     row.cancel_button.emit("clicked")
-    run_until(lambda: task.is_final() and view.get_row(task) is None, 30, "cancelled and gone")
+    run_until(lambda: task.is_final() and view.get_row(task) is None, 30, "canceled and gone")
     out["status"] = str(task.get_status())
     manager.shutdown()
     return out
@@ -616,7 +598,7 @@ def scenario_inhibit(log: str, serve: str) -> dict[str, Any]:
 
 SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
     "inhibit": scenario_inhibit,
-    "seed_ui": scenario_seed_ui,
+    "readme_ui": scenario_readme_ui,
     "callbacks": scenario_callbacks,
     "stall": scenario_stall,
     "baseline": scenario_baseline,

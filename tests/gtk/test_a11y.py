@@ -252,7 +252,7 @@ def test_the_banners_text_is_readable_in_every_theme(theme: str, tmp_path: Path)
 
 @pytest.mark.timeout(300)
 def test_the_gtk_demo_can_be_used_through_at_spi_alone(a11y_stack: None, tmp_path: Path) -> None:
-    """``python -m tasker.demo --gtk``: every button named; a task started, read, cancelled and
+    """``python -m tasker.demo --gtk``: every button named; a task started, read, canceled and
     the window closed through AT-SPI actions, as a screen reader's user would do it."""
     r = run_client("demo", tmp_path, seconds=240)
     assert r["demo_exit"] == 0, r["demo_log"][-2000:]
@@ -264,4 +264,4 @@ def test_the_gtk_demo_can_be_used_through_at_spi_alone(a11y_stack: None, tmp_pat
     assert r["status_bars"] == ["Overall progress"]
     assert r["rows"] == [{"name": "index photos", "bars": ["index photos"],
                           "buttons": ["Pause index photos", "Cancel index photos"]}]
-    assert r["cancelling"].startswith("Cancelling… (Indexing")  # the bar's description, after "Cancel index photos"
+    assert r["canceling"].startswith("Canceling… (Indexing")  # the bar's description, after "Cancel index photos"

@@ -102,9 +102,9 @@ def test_what_gtk_logs_by_itself_here_comes_from_gtk_alone() -> None:
 
 
 @pytest.mark.timeout(120)
-def test_the_seeds_setup_ui_updates_a_real_window() -> None:
+def test_the_readmes_setup_ui_updates_a_real_window() -> None:
     """Its handler is a nested function (and a lambda is connected too): both keep working."""
-    r = scenario("seed_ui")
+    r = scenario("readme_ui")
     assert r["max_fraction"] == 1.0
     assert r["mid_fractions"], "the bar never showed progress between 0 and 1"
     assert "Ocioso" in r["texts"] and r["last_text"] == "Ocioso"
@@ -279,7 +279,7 @@ def test_asyncio_on_the_gtk_loop() -> None:
     assert r["thread"] == 49 and r["process"] == 81
     assert r["run_on_main_thread"]["answer"] == {"main": True, "value": 42}
     assert r["failed"] == "RuntimeError: failed before any update"
-    assert r["cancelled"] == "canceled"
+    assert r["canceled"] == "canceled"
     assert r["gather"] == [0, 1, 4, 9, 16]
     assert r["gtk_ticks_meanwhile"] > 0  # GTK timeouts ran while main() awaited
     assert r["same_loop_again"]  # idempotent

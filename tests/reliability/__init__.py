@@ -1,4 +1,4 @@
-"""tasker's reliability suite (issue 5): faults, chaos, soak, parent death, model, security.
+"""tasker's reliability suite: faults, chaos, soak, parent death, model, security.
 
 The short version runs with the normal suite. The full version:
 

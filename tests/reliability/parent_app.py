@@ -25,11 +25,11 @@ def main(mode: str) -> None:
     busy = [
         task_mgr.run_process(rjobs.busy, 120.0),  # pure Python, never checks cancellation
         task_mgr.run_process(rjobs.gil_hog, 10**10),  # native code holding the GIL
-        task_mgr.run_process(jobs.until_cancelled, 120.0),
+        task_mgr.run_process(jobs.until_canceled, 120.0),
     ]
     queued = [task_mgr.run_process(jobs.ok, i) for i in range(3)]  # wait for a worker
     task_mgr.run_thread(jobs.stuck, 120.0)
-    task_mgr.add_coroutine(jobs.a_until_cancelled, 120.0)
+    task_mgr.add_coroutine(jobs.a_until_canceled, 120.0)
     if mode == "steady":
         deadline = time.monotonic() + 60
         while not all(t.is_running() for t in busy) and time.monotonic() < deadline:

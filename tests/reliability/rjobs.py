@@ -67,7 +67,7 @@ async def a_event_after_cancel(ctx: ExecutionContext, limit: float = 30.0) -> st
 
 
 def returns_now(ctx: ExecutionContext, value: int) -> int:
-    """Returns at once: cancelling it races with its ending."""
+    """Returns at once: canceling it races with its ending."""
     return value
 
 
@@ -189,7 +189,7 @@ def _link(path: str) -> str:
 
 
 def pid_then_wait(ctx: ExecutionContext, limit: float = 30.0) -> str:
-    """Tells its pid (an event), then waits to be cancelled."""
+    """Tells its pid (an event), then waits to be canceled."""
     ctx.send_event("pid", os.getpid())
     deadline = time.monotonic() + limit
     while not ctx.is_cancelled() and time.monotonic() < deadline:

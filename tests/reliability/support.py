@@ -19,7 +19,7 @@ FULL = os.environ.get("TASKER_FULL", "") not in ("", "0")
 
 
 def scale(ci: int, full: int) -> int:
-    """A count: small in CI, the issue's figure in full mode (env overrides win)."""
+    """A count: small in CI, the full figure in full mode (env overrides win)."""
     return full if FULL else ci
 
 

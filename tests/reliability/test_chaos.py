@@ -1,4 +1,4 @@
-"""Issue 5, item 2: chaos — mixed tasks while a chaos thread SIGKILLs random workers.
+"""Chaos: mixed tasks while a chaos thread SIGKILLs random workers.
 
 Every task must end exactly once (``when_done`` once, on the main thread), none
 may hang, and every task that no kill hit must end as its function says: the

@@ -1,6 +1,6 @@
-"""Issue 5, item 1: the fault matrix.
+"""The fault matrix.
 
-Every fault of the issue, for every kind of task where it applies, twice: once
+Every fault in ``CASES``, for every kind of task where it applies, twice: once
 left to end on its own, once with ``shutdown()`` called while it is in flight.
 Each case checks the same contract (SPEC §4-§6): the task ends exactly once with
 the right status and a clear error, ``when_done`` runs once on the main thread,
@@ -178,7 +178,7 @@ def event_fails_to_load_in_parent(h: RHarness, kind: str) -> list[Expect]:
 # -- cancellation, at every stage --------------------------------------------------------------
 @case("thread", "process", max_threads=1, max_processes=1, spare_processes=0)
 def cancel_pending(h: RHarness, kind: str) -> list[Expect]:
-    blocker = h.start(kind, "until_cancelled")
+    blocker = h.start(kind, "until_canceled")
     queued = h.start(kind, "ok", 5)
     running(h, blocker)
     assert queued.get_status() == "pending"
@@ -190,8 +190,8 @@ def cancel_pending(h: RHarness, kind: str) -> list[Expect]:
 
 @case()
 def cancel_starting(h: RHarness, kind: str) -> list[Expect]:
-    # Nothing pumped, pool cold (processes): the task is cancelled while starting.
-    task = h.start(kind, "until_cancelled", key="starting")
+    # Nothing pumped, pool cold (processes): the task is canceled while starting.
+    task = h.start(kind, "until_canceled", key="starting")
     assert h.mgr.cancel_task("starting") is True
     return [expect(task, "canceled")]
 
@@ -249,7 +249,7 @@ def event_after_cancel(h: RHarness, kind: str) -> list[Expect]:
 # -- replacement storms on one key ----------------------------------------------------------------
 @case()
 def replace_storm(h: RHarness, kind: str) -> list[Expect]:
-    tasks = [h.start(kind, "until_cancelled", key="storm") for _ in range(40)]
+    tasks = [h.start(kind, "until_canceled", key="storm") for _ in range(40)]
     last = h.start(kind, "sleep_then", 0.05, "last", key="storm")
     assert h.mgr.get_task("storm") is last
     assert all(t.is_cancelled() for t in tasks)
@@ -290,7 +290,7 @@ def timeout_uncooperative(h: RHarness, kind: str) -> list[Expect]:
 
 @case("thread", "process", max_threads=1, max_processes=1, spare_processes=0)
 def timeout_while_pending(h: RHarness, kind: str) -> list[Expect]:
-    blocker = h.start(kind, "until_cancelled")
+    blocker = h.start(kind, "until_canceled")
     queued = h.start(kind, "ok", 1, timeout=0.2)
     assert h.pump_until(queued.is_final, 10)
     assert queued.get_status() == "failed"
@@ -300,7 +300,7 @@ def timeout_while_pending(h: RHarness, kind: str) -> list[Expect]:
 
 @case(cancel_grace_period=1.0, fake_clock=True, update_rate=0)  # no throttle timer on fake time
 def timeout_after_cancel(h: RHarness, kind: str) -> list[Expect]:
-    # Cancelled by the user first; its timeout passes while it is still stopping.
+    # Canceled by the user first; its timeout passes while it is still stopping.
     # (Fake time: on a loaded machine a real 0.3 s could pass before the cancel.)
     clock = h.mgr.options.clock
     assert isinstance(clock, FakeClock)

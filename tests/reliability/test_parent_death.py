@@ -1,4 +1,4 @@
-"""Issue 5, item 4: when the application is SIGKILLed, its workers exit within 2 s.
+"""When the application is SIGKILLed, its workers exit within 2 s.
 
 The application (``parent_app.py``, a subprocess) runs tasks of every kind: busy
 workers in pure Python and in native code that holds the GIL, a worker polling

@@ -1,8 +1,8 @@
 """Defects the reliability suite found, each pinned by a deterministic test.
 
 The fault matrix finds them by timing (e.g. ``shutdown()`` taking 5 s); these
-tests hold the racing thread at the exact point instead, so they fail every time
-on the code before the fix.
+tests hold the racing thread at the exact point instead, so each fails every time
+the defect it pins is there.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def test_message_the_parent_cannot_unpickle(job: str) -> None:
 
 @pytest.mark.parametrize("kind", ["thread", "process"])
 def test_cancel_then_timeout_ends_canceled(kind: str) -> None:
-    """Fixed: a task cancelled by the user whose timeout passed while it was still
+    """Fixed: a task canceled by the user whose timeout passed while it was still
     stopping ended ``failed`` with ``TaskTimeoutError`` instead of ``canceled``."""
     scheduler = ManualScheduler()
     mgr = TaskManager(main_thread_scheduler=scheduler, cancel_grace_period=0.6)

@@ -1,4 +1,4 @@
-"""Issue 5, item 6: security basics.
+"""Security basics.
 
 Design (what these tests check):
 
@@ -83,8 +83,8 @@ def busy_pool(make_rh: Any) -> tuple[RHarness, set[int], set[int]]:
     before_children = children()
     before_sockets = set(socket_inodes("self"))
     h: RHarness = make_rh(max_processes=3, spare_processes=1)
-    tasks = [h.start(kind, "until_cancelled") for kind in ("thread", "coroutine", "process")]
-    tasks.append(h.start("process", "until_cancelled"))
+    tasks = [h.start(kind, "until_canceled") for kind in ("thread", "coroutine", "process")]
+    tasks.append(h.start("process", "until_canceled"))
     assert h.pump_until(lambda: all(t.is_running() for t in tasks))
     runner = h.mgr._lifecycle.runners["process"]
     ready = lambda: sum(w.state.name == "READY" for w in runner.workers)  # noqa: E731

@@ -1,4 +1,4 @@
-"""Issue 5, item 3: soak — many mixed tasks, and nothing grows.
+"""Soak: many mixed tasks, and nothing grows.
 
 Threads, open file descriptors, child processes and shared-memory segments
 (memfd mappings and descriptors, /dev/shm entries) must not grow; RSS may grow

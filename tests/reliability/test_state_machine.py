@@ -1,4 +1,4 @@
-"""Issue 5, item 5: a hypothesis state machine over the public API.
+"""A hypothesis state machine over the public API.
 
 Rules: start a task of each kind (optionally on a shared key, so starting
 replaces), let it complete or fail, cancel it (by task or key, at any stage),

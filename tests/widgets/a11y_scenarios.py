@@ -27,26 +27,11 @@ import sys
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path[:0] = [HERE, os.path.dirname(HERE)]  # tests/widgets, tests/
 
 from drivers import DRIVERS, Driver  # noqa: E402
 
-
-def job(context: Any, orders: queue.Queue[tuple[Any, ...]]) -> str:
-    while True:
-        if context.is_cancelled():
-            return "stopped"
-        try:
-            order = orders.get(timeout=0.02)
-        except queue.Empty:
-            continue
-        if order[0] == "progress":
-            context.set_message(order[2])
-            context.set_progress(order[1])
-        elif order[0] == "finish":
-            if order[1] == "fail":
-                raise ValueError("disk full")
-            return "done"
+from a11y_jobs import obey  # noqa: E402
 
 
 class Stage:
@@ -69,7 +54,7 @@ class Stage:
     def start(self, name: str) -> Any:
         orders: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.orders[name] = orders
-        task = self.tasks[name] = self.manager.run_thread(job, orders, key=name)
+        task = self.tasks[name] = self.manager.run_thread(obey, orders, key=name)
         self.drv.run_until(lambda: self.view.get_row(task) is not None, 15, f"{name}'s row")
         return self.view.get_row(task)
 

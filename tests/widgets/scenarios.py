@@ -82,8 +82,8 @@ def scenario_follow(drv: Driver, which: str = "custom") -> dict[str, Any]:
     out["gamma"] = {"eta": row(gamma).eta, "message": row(gamma).message, "fraction": row(gamma).fraction}
 
     drv.click(row(alpha).cancel_button)
-    out["alpha_cancelling"] = {"message": row(alpha).message, "enabled": drv.cancel_enabled(row(alpha))}
-    drv.run_until(lambda: alpha.is_final() and row(alpha) is None, 10, "alpha cancelled and gone")
+    out["alpha_canceling"] = {"message": row(alpha).message, "enabled": drv.cancel_enabled(row(alpha))}
+    drv.run_until(lambda: alpha.is_final() and row(alpha) is None, 10, "alpha canceled and gone")
     out["alpha_status"] = str(alpha.get_status())
     out["rows_after_cancel"] = [r.task.name for r in view.rows]
 
@@ -267,8 +267,8 @@ def scenario_pause(drv: Driver) -> dict[str, Any]:
     drv.click(row.pause_button)
     drv.run_until(lambda: row.paused, 10, "paused again")
     drv.click(row.cancel_button)  # cancel a paused task
-    drv.run_until(task.is_final, 15, "cancelled")
-    out["cancelled"] = str(task.get_status())
+    drv.run_until(task.is_final, 15, "canceled")
+    out["canceled"] = str(task.get_status())
     manager.shutdown()
     return out
 

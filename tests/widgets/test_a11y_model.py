@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fake_task import FakeTask
 
 from tasker import TaskManager
 from tasker._widgets import (
@@ -26,35 +27,6 @@ from tasker._widgets import (
 )
 from tasker.schedulers import ManualScheduler
 from tasker.testing import FakeClock
-
-
-class FakeTask:
-    def __init__(self, task_id: int, clock: FakeClock, progress: float = 0.0, name: str = "") -> None:
-        self.id, self.name, self.visible = task_id, name or f"task {task_id}", True
-        self.progress, self.status = progress, "running"
-        self.error: BaseException | None = None
-        self._lifecycle = SimpleNamespace(clock=clock)  # what clock_now reads on a Task
-
-    def get_progress(self) -> float:
-        return self.progress
-
-    def get_message(self) -> str | None:
-        return None
-
-    def is_paused(self) -> bool:
-        return False
-
-    def is_cancelled(self) -> bool:
-        return False
-
-    def is_running(self) -> bool:
-        return self.status == "running"
-
-    def get_status(self) -> str:
-        return self.status
-
-    def exception(self) -> BaseException | None:
-        return self.error
 
 
 @pytest.fixture
@@ -142,8 +114,8 @@ class Strip(StatusBarLogic):
 def test_the_status_strip_pulses_after_pulse_after_on_the_managers_clock(
     clock: FakeClock, manager: TaskManager
 ) -> None:
-    """Widget time used to be time.monotonic (and 0.0 meant "not busy"): a FakeClock
-    starting at 0 never made the strip pulse."""
+    """Widget time is the manager's clock, and 0.0 is a time like any other: a
+    FakeClock starting at 0 makes the strip pulse (0.0 must not read "not busy")."""
     strip = Strip(manager)
     task = FakeTask(1, clock)
     strip._update([task], 0.0)  # type: ignore[list-item]

@@ -7,32 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fake_task import FakeTask
 
 from tasker._widgets import RowLogic, RowState, ShowAfter, StatusBarLogic, TaskListLogic, count_text, paused_text
-
-
-class FakeTask:
-    def __init__(self, task_id: int, progress: float = 0.0, message: str | None = None) -> None:
-        self.id, self.name, self.visible = task_id, f"task {task_id}", True
-        self.progress, self.message, self.paused, self.status = progress, message, False, "running"
-
-    def get_progress(self) -> float:
-        return self.progress
-
-    def get_message(self) -> str | None:
-        return self.message
-
-    def is_paused(self) -> bool:
-        return self.paused
-
-    def is_cancelled(self) -> bool:
-        return False
-
-    def is_running(self) -> bool:
-        return self.status == "running"
-
-    def get_status(self) -> str:
-        return self.status
 
 
 class FakeManager:

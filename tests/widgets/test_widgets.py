@@ -95,7 +95,7 @@ def test_widgets_follow_the_tasks(toolkit: str, which: str) -> None:
     assert 0.0 < bar["fraction"] < 1.0
     assert r["gamma"]["eta"].endswith(" left") and r["gamma"]["message"].startswith("step ")
     # Clicking the cancel button cancels.
-    assert r["alpha_cancelling"] == {"message": "Cancelling… (quarter way)", "enabled": False}
+    assert r["alpha_canceling"] == {"message": "Canceling… (quarter way)", "enabled": False}
     assert r["alpha_status"] == "canceled"
     assert r["rows_after_cancel"] == ["beta", "gamma", "delta"]
     after = r["after"]
@@ -170,7 +170,7 @@ def test_a_row_pauses_and_resumes_its_task(toolkit: str) -> None:
         "plain": "Paused",  # every list shows the paused row
     }
     assert r["resumed"] == {"button": "pause", "count": "1 task", "paused": False}
-    assert r["cancelled"] == "canceled"
+    assert r["canceled"] == "canceled"
 
 
 @pytest.mark.timeout(120)

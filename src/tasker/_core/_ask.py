@@ -141,13 +141,13 @@ async def ask_async(lifecycle: Lifecycle, task: Task[Any], name: str, data: Any,
     except TimeoutError:
         question.answer()  # the handler is not asked any more
         raise ask_timeout_error(name, timeout) from None
-    except BaseException:  # cancelled: the question is withdrawn too
+    except BaseException:  # canceled: the question is withdrawn too
         question.answer()
         raise
 
 
 def settle_future(future: Any, value: Any, error: BaseException | None) -> None:
-    """Resolve an asyncio future from its loop, unless it is done (cancelled) already."""
+    """Resolve an asyncio future from its loop, unless it is done (canceled) already."""
     if future.done():
         return
     if error is None:

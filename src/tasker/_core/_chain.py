@@ -13,7 +13,7 @@ A chain is pending while it waits and running while its step runs; it shows
 its step's progress and message (and, while it waits, a hidden upstream's: a
 row for ``a.then(b).then(c)`` with ``a`` and ``b`` started ``visible=False``
 shows whichever step runs), and its step's events and values reach the
-chain's ``when_event``/``when_yield`` as the chain's own. Cancelling a chain
+chain's ``when_event``/``when_yield`` as the chain's own. Canceling a chain
 cancels its step, and the tasks it waits on that nothing else waits on
 (``_composite``).
 """
@@ -74,7 +74,7 @@ class Chain(Composite[Any]):
         elif status == "failed":
             lifecycle.conclude(self, error=upstream_error(self, upstream))
         else:
-            lifecycle.conclude(self, error=_cancelled(f"{upstream.name!r}, which it follows, was canceled"))
+            lifecycle.conclude(self, error=_canceled(f"{upstream.name!r}, which it follows, was canceled"))
 
     def _run_step(self, value: Any) -> None:
         lifecycle = self._lifecycle
@@ -96,7 +96,7 @@ class Chain(Composite[Any]):
         if step._dirty is False and not step._message:  # (nothing reported yet) the row names its step now
             self._progress, self._message = 0.0, f"{step.name}…"
             self._show()
-        if stopping:  # cancelled while the step was being started
+        if stopping:  # canceled while the step was being started
             lifecycle.cancel(step)
         elif paused:
             lifecycle.pause(step)
@@ -109,7 +109,7 @@ class Chain(Composite[Any]):
         elif status == "failed":
             self._lifecycle.conclude(self, error=step._error)
         else:
-            self._lifecycle.conclude(self, error=_cancelled(f"its step {step.name!r} was canceled"))
+            self._lifecycle.conclude(self, error=_canceled(f"its step {step.name!r} was canceled"))
 
     def _forward_event(self, step: Task[Any], name: str, data: Any) -> None:
         if self._when_event is not None:
@@ -165,7 +165,7 @@ class Gather(Composite[Any]):
         elif status == "failed":
             lifecycle.conclude(self, error=upstream_error(self, task))
         elif status == "canceled":
-            lifecycle.conclude(self, error=_cancelled(f"{task.name!r}, which it waits on, was canceled"))
+            lifecycle.conclude(self, error=_canceled(f"{task.name!r}, which it waits on, was canceled"))
         elif last:
             lifecycle.conclude(self, [t._result for t in self.tasks])
 
@@ -174,7 +174,7 @@ class Gather(Composite[Any]):
         if failed is not None:
             self._lifecycle.conclude(self, error=upstream_error(self, failed))
         else:
-            self._lifecycle.conclude(self, error=_cancelled("every task it waits on was canceled"))
+            self._lifecycle.conclude(self, error=_canceled("every task it waits on was canceled"))
 
 
 def then(
@@ -254,7 +254,7 @@ def upstream_error(task: Task[Any], upstream: Task[Any]) -> UpstreamError:
     return error
 
 
-def _cancelled(why: str) -> BaseException:
+def _canceled(why: str) -> BaseException:
     from ._cancelled import CancelledError
 
     return CancelledError(why)

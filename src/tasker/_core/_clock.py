@@ -36,13 +36,13 @@ _Entry = tuple[float, int, "Timer", Callable[[], object]]
 class Timer:
     """A pending ``call_later``; ``cancel()`` from any thread."""
 
-    __slots__ = ("cancelled",)
+    __slots__ = ("canceled",)
 
     def __init__(self) -> None:
-        self.cancelled = False
+        self.canceled = False
 
     def cancel(self) -> None:
-        self.cancelled = True
+        self.canceled = True
 
 
 @runtime_checkable
@@ -73,16 +73,16 @@ class _Heap:
         """Add a timer; also True if it is now the first one due."""
         timer = Timer()
         entry = (when, next(self._seq), timer, fn)
-        if len(self.entries) > 64 and self.entries[0][2].cancelled:
+        if len(self.entries) > 64 and self.entries[0][2].canceled:
             self._compact()
         heapq.heappush(self.entries, entry)
         return timer, self.entries[0] is entry
 
     def pop_due(self, now: float) -> Callable[[], object] | None:
-        """The next live timer's callback if it is due, else None (cancelled ones dropped)."""
+        """The next live timer's callback if it is due, else None (canceled ones dropped)."""
         while self.entries:
             when, _, timer, fn = self.entries[0]
-            if timer.cancelled:
+            if timer.canceled:
                 heapq.heappop(self.entries)
                 continue
             if when > now:
@@ -95,8 +95,8 @@ class _Heap:
         return self.entries[0][0] if self.entries else None
 
     def _compact(self) -> None:
-        """Drop cancelled timers (a long timeout that was cancelled early)."""
-        self.entries = [entry for entry in self.entries if not entry[2].cancelled]
+        """Drop canceled timers (a long timeout that was canceled early)."""
+        self.entries = [entry for entry in self.entries if not entry[2].canceled]
         heapq.heapify(self.entries)
 
 
@@ -204,14 +204,14 @@ class FakeClock:
                 ran += 1
 
     def pending(self) -> int:
-        """Timers set and neither run nor cancelled."""
+        """Timers set and neither run nor canceled."""
         with self._lock:
-            return sum(1 for entry in self._heap.entries if not entry[2].cancelled)
+            return sum(1 for entry in self._heap.entries if not entry[2].canceled)
 
     def next_due_in(self) -> float | None:
         """Seconds until the next live timer is due (None: no timer)."""
         with self._lock:
-            self._heap.pop_due(float("-inf"))  # drop cancelled ones at the front
+            self._heap.pop_due(float("-inf"))  # drop canceled ones at the front
             due = self._heap.next_due()
             return None if due is None else due - self._now
 

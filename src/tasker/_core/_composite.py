@@ -11,8 +11,8 @@
         pause / resume ─► each live part     abandon ─► nothing (its parts have their own grace)
 
 A composite ends through ``TaskLifecycle.conclude`` like any task, once; its
-parts end through it too. Cancelling a composite cancels its live parts
-(``release``; at shutdown every task is cancelled anyway) and, once it ended
+parts end through it too. Canceling a composite cancels its live parts
+(``release``; at shutdown every task is canceled anyway) and, once it ended
 canceled, the tasks it waits on that no other task waits on (``_dependents``).
 """
 
@@ -53,7 +53,7 @@ class Composite(Task[R]):
         """It was resumed (after its parts): go on with what a pause held back."""
 
     def _released(self) -> None:
-        """It was cancelled and its parts were asked to stop: end now if nothing is left running."""
+        """It was canceled and its parts were asked to stop: end now if nothing is left running."""
 
     def _part_changed(self, part: Task[Any]) -> None:
         """A part's progress or message changed (any thread): show it as this task's."""
@@ -181,7 +181,7 @@ class CompositeRunner:
         task._start()
 
     def interrupt(self, task: Task[Any]) -> None:
-        pass  # (the lock is held) its parts are cancelled in release, or by shutdown
+        pass  # (the lock is held) its parts are canceled in release, or by shutdown
 
     def release(self, task: Task[Any]) -> None:
         assert isinstance(task, Composite)

@@ -2,12 +2,12 @@
 
 One class serves every kind of task. It writes into a *cell* (the ``Task``
 itself for threads and coroutines, a worker-side stand-in for processes) and
-reads cancellation from a one-byte *flag* (a ``bytearray`` of the task, or a
+reads cancellation and pause from a one-byte *control* byte (a ``bytearray`` of the task, or a
 byte of memory shared with the parent for processes), so ``is_cancelled()``
 and ``set_progress()`` cost a few attribute operations in every kind.
 
-Pausing costs the fast path nothing: a paused task's flag byte is non-zero
-(``PAUSED``) and its ``_dirty`` false, so ``is_cancelled()`` and the progress
+Pausing costs the fast path nothing: a paused task's control byte is non-zero
+(``PAUSE``) and its ``_dirty`` false, so ``is_cancelled()`` and the progress
 calls reach the cell's slow path, where a paused thread task waits
 (``_pause_point``); coroutines wait in ``await context.checkpoint()``.
 """
@@ -20,7 +20,7 @@ from . import _ask
 
 
 class CancelFlag(Protocol):
-    """One byte, non-zero once cancelled: a ``bytearray`` or shared ``mmap``."""
+    """One byte, non-zero once canceled: a ``bytearray`` or shared ``mmap``."""
 
     def __getitem__(self, index: int, /) -> int: ...
 
@@ -56,7 +56,7 @@ class ExecutionContext:
         total: float = 1.0,
     ) -> None:
         self._cell = cell
-        self._flag = flag  # anything indexable whose [0] is non-zero once cancelled
+        self._flag = flag  # anything indexable whose [0] is non-zero once canceled
         self._base = base
         self._span = span
         # (a positive float, the default included, needs no call: every task makes one context)
@@ -89,7 +89,7 @@ class ExecutionContext:
     def is_cancelled(self) -> bool:
         """True once the task was asked to stop; cheap enough for inner loops.
 
-        In a paused thread task it waits until the task is resumed or cancelled.
+        In a paused thread task it waits until the task is resumed or canceled.
         """
         if self._flag[0]:  # one read and a jump: as cheap as the plain `!= 0` it replaced (measured)
             return self._cell._pause_point()
@@ -131,7 +131,7 @@ class ExecutionContext:
         ``when_event(task, name, data)`` handler runs on the main thread and what
         it returns is the answer (``None`` if the task has no handler). Raises
         what the handler raised, ``tasker.CancelledError`` if the task is
-        cancelled meanwhile, ``tasker.TaskTimeoutError`` past ``timeout``
+        canceled meanwhile, ``tasker.TaskTimeoutError`` past ``timeout``
         seconds. A coroutine task uses ``await context.ask_async(...)``.
         """
         return self._cell._ask(str(name), data, _ask.check_timeout(timeout))

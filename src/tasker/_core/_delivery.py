@@ -301,22 +301,22 @@ class DelayedCall:
         self._fn: Callable[..., object] | None = fn
         self._args = args
         self._kwargs = kwargs
-        self._state = "waiting"  # -> "ran" | "cancelled", once
+        self._state = "waiting"  # -> "ran" | "canceled", once
         self._timer: Timer | None = None
 
     def cancel(self) -> bool:
         """Stop the call if it has not run yet; True if it is now stopped for good."""
         with self._lock:
             if self._state != "waiting":
-                return self._state == "cancelled"
-            self._state = "cancelled"
+                return self._state == "canceled"
+            self._state = "canceled"
             self._fn, self._args, self._kwargs = None, (), {}
         if self._timer is not None:
             self._timer.cancel()
         return True
 
     def cancelled(self) -> bool:
-        return self._state == "cancelled"
+        return self._state == "canceled"
 
     def _run(self) -> None:
         with self._lock:

@@ -24,7 +24,7 @@
 This module imports nothing, so that every ending (a failure rebuilt from a
 worker, a worker's death, a timeout) can use it without paying for an import.
 ``CancelledError`` subclasses ``asyncio.CancelledError`` (``await task``
-in asyncio code behaves like awaiting any cancelled future), so it lives in
+in asyncio code behaves like awaiting any canceled future), so it lives in
 ``_cancelled``, which imports asyncio; it is reachable from here by name.
 """
 

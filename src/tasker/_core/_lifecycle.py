@@ -9,7 +9,7 @@
     cancel(task) ─► flag + runner.interrupt ─► pending: conclude now
                                             └► running: runner.release, grace timer
                                                  └─► grace over: runner.abandon, conclude
-    pause(task) / resume(task) ─► flag byte, timeout timer, runner.pause / .resume
+    pause(task) / resume(task) ─► control byte, timeout timer, runner.pause / .resume
                                   (not a status: ``_pausing``)
 
 ``conclude`` is the one way a task ends; ``_status.final_status`` is a pure decision
@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 from ._ask import Question, cancel_questions
 from ._delivery import Delivery
 from ._errors import TaskError, error_text
-from ._pausing import PauseTransitions, resume_runner, wake
+from ._pausing import Pausing, resume_runner, wake
 from ._runner import Runner, make_runner
 from ._signal import TasksSignal
-from ._status import CANCELLED, TaskStatus, final_status
+from ._status import CANCEL, TaskStatus, control_for, final_status
 from ._stream import post_yield, post_yields
 from ._task import func_name
 
@@ -57,7 +57,7 @@ _cached = getattr(logger, "_cache", None)
 _enabled: dict[int, bool] = _cached if isinstance(_cached, dict) else {}
 
 
-class TaskLifecycle(PauseTransitions):
+class TaskLifecycle:
     """Live tasks, their status changes, endings and what the UI is shown."""
 
     def __init__(self, owner: object, options: Options, clock: Clock, get_scheduler: Any) -> None:
@@ -89,6 +89,7 @@ class TaskLifecycle(PauseTransitions):
             max_pending_events=options.max_pending_events,
             on_idle=self.notify_settle,
         )
+        self.pausing = Pausing(self)  # pause, resume, wakers, the timeout timer
 
     def configure(self, options: Options, clock: Clock) -> None:
         self.options, self.clock = options, clock
@@ -121,7 +122,7 @@ class TaskLifecycle(PauseTransitions):
         if task.visible:
             self.delivery.mark_dirty()
         if task.timeout is not None:
-            self.arm_timeout(task, task.timeout)
+            self.pausing.arm_timeout(task, task.timeout)
         return old
 
     def begin(self, task: Task[Any]) -> bool:
@@ -154,6 +155,7 @@ class TaskLifecycle(PauseTransitions):
                     status, error = final_status(task, error)
                 except Exception as fault:  # (a pure decision of tasker's own: only a bug gets here)
                     status, error, internal = TaskStatus.FAILED, _internal_error(task, fault, error), fault
+                assert status.is_final, status  # (may_move: a live task's one final move)
                 task._status = status
                 task._result = result if status is TaskStatus.COMPLETED else None
                 task._error = error
@@ -166,7 +168,7 @@ class TaskLifecycle(PauseTransitions):
                 self._forget_key_locked(task)
                 callbacks, task._callbacks = task._callbacks, []
                 questions, task._questions = task._questions, None
-                unpaused = self.unpause_locked(task) if task._paused else None
+                unpaused = self.pausing.unpause_locked(task) if task._paused else None
                 # Queued before the lock is released: "settled" never sees a task
                 # that is gone from _active but whose when_done is not queued yet.
                 self.delivery.ending(self._run_when_done, task, show=task.visible)
@@ -243,7 +245,7 @@ class TaskLifecycle(PauseTransitions):
                 self._batch_done = self._batch_done + 1 if self._visible_live else 0
             callbacks, task._callbacks = task._callbacks, []
             questions, task._questions = task._questions, None
-            unpaused = self.unpause_locked(task) if task._paused else None
+            unpaused = self.pausing.unpause_locked(task) if task._paused else None
             queue = not task._ending_queued
             task._ending_queued = True
         if queue:
@@ -332,7 +334,7 @@ class TaskLifecycle(PauseTransitions):
         """
         with self.lock:
             stopping = task._status.is_final or task._cancel_requested
-        if question.answered:  # the asker gave up (timeout) or was cancelled
+        if question.answered:  # the asker gave up (timeout) or was canceled
             return
         if stopping:
             cancel_questions(task, [question])
@@ -369,6 +371,23 @@ class TaskLifecycle(PauseTransitions):
 
         return then(task, fn, args, kind, kwargs)
 
+    # -- pausing (``_pausing``) ----------------------------------------------------------
+    def pause(self, task: Task[Any]) -> bool:
+        """Pause a live task (pending or running); True if it is paused now."""
+        return self.pausing.pause(task)
+
+    def resume(self, task: Task[Any]) -> bool:
+        """Resume a paused live task; True if it was paused."""
+        return self.pausing.resume(task)
+
+    def add_waker(self, task: Task[Any], fn: Callable[[], object]) -> bool:
+        """Run ``fn()`` once the task is no longer paused; False (not kept) if it is not paused now."""
+        return self.pausing.add_waker(task, fn)
+
+    def may_wait(self) -> bool:
+        """May the calling thread block at a pause point? Not tasker's own loop."""
+        return self.pausing.may_wait()
+
     # -- cancellation ---------------------------------------------------------------
     def cancel(self, task: Task[Any]) -> bool:
         """Ask the task to stop; True if it was live."""
@@ -378,18 +397,19 @@ class TaskLifecycle(PauseTransitions):
             if task._cancel_requested:
                 return True
             task._cancel_requested = True
-            task.cancel_flag[0] = CANCELLED
-            unpaused = self.unpause_locked(task)
+            task.control[0] = CANCEL  # cancel wins over pause; never taken back
+            unpaused = self.pausing.unpause_locked(task)
+            assert task.control[0] == control_for(True, task._paused), task.control[0]
             runner = self.runners[task.kind]
             # Pending too: a process task may already wait in a worker, which must skip it.
             runner.interrupt(task)
             pending = task._status is TaskStatus.PENDING
             if pending:
-                logger.debug("tasker: task %r (#%d) cancelled before it started", task.name, task.id)
+                logger.debug("tasker: task %r (#%d) canceled before it started", task.name, task.id)
                 self.conclude(task)  # never runs; under the lock so it cannot begin
             questions, task._questions = task._questions, None
             closing = self.closed
-        if unpaused is not None:  # a paused task: woken, its worker continued, to see the flag
+        if unpaused is not None:  # a paused task: woken, its worker continued, to see CANCEL
             wake(unpaused)
             resume_runner(runner, task)
         if pending:

@@ -55,7 +55,7 @@ class Options:
     max_threads: int
     #: worker processes running process tasks at once.
     max_processes: int
-    #: idle workers kept warm beyond ``max_processes`` (a dead or cancelled one is replaced at once).
+    #: idle workers kept warm beyond ``max_processes`` (a dead or canceled one is replaced at once).
     spare_processes: int
     #: how workers start: ``"spawn"``, a fresh interpreter that never imports ``__main__``.
     start_method: str
@@ -73,7 +73,7 @@ class Options:
     worker_memory_limit: int | None
     #: ``tasks_updated`` emissions per second at most (0: no throttle).
     update_rate: float
-    #: seconds a cancelled task may take to stop before it is ended anyway.
+    #: seconds a canceled task may take to stop before it is ended anyway.
     cancel_grace_period: float
     #: events queued for the main thread before their senders wait (back-pressure).
     max_pending_events: int

@@ -17,7 +17,7 @@ no runner: ``RUNNERS`` names each runner's factory by ``"module:attribute"``,
 imported the first time a task of that kind starts.
 
 Pausing: the lifecycle keeps the paused state on the task (``task.is_paused()``)
-and writes ``PAUSED`` into its cancel flag byte, so a context *in this process*
+and writes ``PAUSE`` into its control byte, so a context *in this process*
 waits at its next call (threads) or ``await context.checkpoint()`` (coroutines).
 It then calls ``runner.pause(task)`` / ``runner.resume(task)``, without its lock
 held; both are idempotent "bring the work in line with ``task.is_paused()``"
@@ -113,11 +113,11 @@ class Runner(Protocol):
         ...
 
     def interrupt(self, task: Task[Any]) -> None:
-        """Cancellation was asked (``task.cancel_flag`` is set); the lifecycle's lock is held."""
+        """Cancellation was asked (``task.control`` reads ``CANCEL``); the lifecycle's lock is held."""
         ...
 
     def release(self, task: Task[Any]) -> None:
-        """A running task was cancelled: free its slot for queued work now (no lock held)."""
+        """A running task was canceled: free its slot for queued work now (no lock held)."""
         ...
 
     def abandon(self, task: Task[Any]) -> None:
@@ -129,7 +129,7 @@ class Runner(Protocol):
         ...
 
     def resume(self, task: Task[Any]) -> None:
-        """The task was resumed, or cancelled while paused: let it go on (see the module doc)."""
+        """The task was resumed, or canceled while paused: let it go on (see the module doc)."""
         ...
 
     def restart(self) -> None:
@@ -144,7 +144,7 @@ class Runner(Protocol):
 class CooperativePause:
     """The default ``pause``/``resume`` of a runner: nothing to do.
 
-    The lifecycle has already set the task's flag byte to ``PAUSED`` (or back);
+    The lifecycle has already set the task's control byte to ``PAUSE`` (or back);
     a function running in this process with the task's own flag waits at its
     next context call, and a pending task begins paused and waits there too.
     """

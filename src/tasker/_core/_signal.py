@@ -3,7 +3,7 @@
 Two things differ from a plain ``blinker.Signal``:
 
 * receivers are held **strongly** by default, as GObject's ``connect`` holds
-  its handlers: a handler defined inside a function (the seed's ``setup_ui``)
+  its handlers: a handler defined inside a function (the README's ``setup_ui``)
   or a lambda keeps working until it is disconnected. ``connect(fn, weak=True)``
   asks for blinker's weak reference instead;
 * a receiver that raises is logged (logger ``tasker``) and the others still

@@ -8,8 +8,21 @@ runner reports the worker's values through ``Lifecycle.report``. The lifecycle
 What runners may use (the rest is private): ``id``, ``kind``, ``name``, ``priority``,
 ``call`` (the function and its arguments), ``payload`` (what the runner's
 ``prepare`` returned), ``handle`` (the runner's own note: a thread, a worker, an
-asyncio task), ``cancel_flag`` (one byte: ``CANCELLED`` once cancelled,
-``PAUSED`` while paused, else 0), ``is_final()`` and ``is_paused()``.
+asyncio task), ``control`` (the control byte: ``RUN``, ``CANCEL`` or ``PAUSE``,
+see ``_status``), ``is_final()`` and ``is_paused()``.
+
+A task's state is a few fields, each changed only by the lifecycle under its
+lock (``_lifecycle``, ``_pausing``); their rules are code in ``_status``
+(``may_move``, ``control_for``, ``state_faults``)::
+
+    _status          pending ──begin──► running ──conclude──► completed | failed | canceled
+                        └─────────────conclude────────────────┘   (final_status decides which)
+    _cancel_requested  False ──cancel──► True                 (while not final; once)
+    _timed_out         False ──timer───► True                 (while not final, nobody asked to stop)
+    _paused            False ──pause──► True ──resume, cancel, ending──► False   (while live, not canceled)
+    control[0]         control_for(_cancel_requested, _paused): RUN | CANCEL | PAUSE
+    _ending_queued     False ──conclude──► True               (with the final status)
+    _done_delivered    False ──main thread──► True            (after _ending_queued)
 """
 
 from __future__ import annotations
@@ -20,7 +33,7 @@ from collections.abc import Callable, Generator, Hashable
 from itertools import count
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, TypeVarTuple, cast, overload
 
-from ._status import CANCELLED, PAUSED, TaskStatus
+from ._status import CANCEL, PAUSE, TaskStatus
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -65,13 +78,16 @@ class Task(Generic[R]):
     # listener pays nothing for them (an instance attribute appears when one is set).
     _deadline: float | None = None  # when the timeout passes (the manager's clock)
     _time_left: float | None = None  # of the timeout, while paused
+    # Invariant: only while live and no cancel was asked (``pause`` sets it; ``resume``,
+    # ``cancel`` and the ending clear it, each writing ``control`` with it).
     _paused: bool = False
     _wakers: list[Callable[[], object]] | None = None  # run once it is no longer paused
     _listeners: list[Callable[[Task[R]], object]] | None = None  # add_done_callback
     _when_yield: Callable[[Task[R], Any], object] | None = None  # a generator task's values (``_stream``)
     _parent: Any = None  # the composite task this one works for, hidden (``_composite``)
     _dependents: set[Any] | None = None  # composite tasks waiting on this one (under the lifecycle's lock)
-    _ending_queued: bool = False  # its when_done is queued (set once, with its final status)
+    # Invariant: set once, under the lock, together with the final status.
+    _ending_queued: bool = False  # its when_done is queued
 
     def __init__(
         self,
@@ -99,6 +115,8 @@ class Task(Generic[R]):
         self._call: Call | None = call  # None once the task ended (the function is let go)
         self._when_done = when_done
         self._when_event = when_event
+        # Invariant: moves only forward (``may_move``), by ``TaskLifecycle.begin`` and
+        # ``conclude``, under the lifecycle's lock; never changes once final.
         self._status = TaskStatus.PENDING
         self._result: Any = None
         self._error: BaseException | None = None
@@ -106,10 +124,19 @@ class Task(Generic[R]):
         self._message = None
         # Invisible: never "changed", so progress calls cost nothing and show nothing.
         self._dirty = not visible
-        #: One byte, non-zero once cancellation was asked (``ExecutionContext.is_cancelled``).
-        self.cancel_flag = bytearray(1)
+        #: The control byte the task's code reads (``ExecutionContext``): ``RUN``,
+        #: ``CANCEL`` or ``PAUSE`` (``_status``).
+        # Invariant: control[0] == control_for(_cancel_requested, _paused), written only by
+        # the lifecycle under its lock: ``cancel`` writes CANCEL, ``pause`` PAUSE and
+        # ``resume``/the ending RUN; cancel wins over pause (a canceled task is never
+        # paused), and CANCEL is never taken back. Runners and contexts only read it.
+        self.control = bytearray(1)
+        # Invariant: False -> True once (``cancel``), only while the status is not final.
         self._cancel_requested = False
+        # Invariant: False -> True once (the timeout timer), only while live and not
+        # canceled; ``cancel`` follows at once and ``final_status`` reads it.
         self._timed_out = False
+        # Invariant: set once, on the main thread, after ``_ending_queued``.
         self._done_delivered = False  # when_done has run: later events are dropped
         self._callbacks: list[Callable[[], object]] = []
         self._questions: set[Question] | None = None  # asks waiting for the main thread
@@ -117,7 +144,7 @@ class Task(Generic[R]):
         self.payload: Any = None
         #: The runner's own note on where the task runs (a thread, a worker, an asyncio task).
         self.handle: Any = None
-        self._timer: Timer | None = None  # the timeout timer, cancelled when the task ends
+        self._timer: Timer | None = None  # the timeout timer, canceled when the task ends
 
     @property
     def name(self) -> str:
@@ -186,7 +213,7 @@ class Task(Generic[R]):
 
     @property
     def _task_exception(self) -> BaseException | None:
-        """Alias kept for code written against the seed document."""
+        """Alias of ``exception()``: the README's first examples read ``task._task_exception``."""
         return self.exception()
 
     # -- acting on it -----------------------------------------------------
@@ -195,12 +222,12 @@ class Task(Generic[R]):
         return self._lifecycle.cancel(self)
 
     def pause(self) -> bool:
-        """Pause the task; True if it is paused now (False: it ended or is being cancelled).
+        """Pause the task; True if it is paused now (False: it ended or is being canceled).
 
         A process task stops at once (its worker is suspended); a thread task at
         its next context call (``is_cancelled``, ``set_progress``,
         ``set_message``, ``send_event``), which waits until it is resumed or
-        cancelled; a coroutine at its next ``await context.checkpoint()``. A
+        canceled; a coroutine at its next ``await context.checkpoint()``. A
         pending task does not start until it is resumed. Paused time does not
         count towards ``timeout=``.
         """
@@ -260,7 +287,7 @@ class Task(Generic[R]):
         its ``__cause__``); if this task is canceled, it ends ``canceled``.
         Reserved keyword arguments (``key``, ``when_done``, ``when_event``,
         ``when_yield``, ``timeout`` — of its step —, ``visible``, ``priority``)
-        configure it. Cancelling it cancels this task too, unless another task
+        configure it. Canceling it cancels this task too, unless another task
         waits on it. From any thread; on a task that already ended it starts at once.
         """
         return self._lifecycle.then(self, fn, args, kind, kwargs)
@@ -295,7 +322,7 @@ class Task(Generic[R]):
 
     # -- progress cell (written by ExecutionContext) ------------------------
     def _changed(self) -> None:
-        if self.cancel_flag[0] == PAUSED:
+        if self.control[0] == PAUSE:
             self._pause_point()
         self._dirty = True
         if self.visible:
@@ -304,35 +331,35 @@ class Task(Generic[R]):
             self._parent._part_changed(self)
 
     def _pause_point(self) -> bool:
-        """The context found the flag byte non-zero: wait while paused; True if cancelled.
+        """The context found the control byte non-zero: wait while paused; True if canceled.
 
         Never waits on a thread that must not block (tasker's asyncio loop:
         coroutines wait in ``checkpoint``).
         """
-        flag = self.cancel_flag
-        if flag[0] == PAUSED and self._lifecycle.may_wait():
-            while flag[0] == PAUSED:
+        flag = self.control
+        if flag[0] == PAUSE and self._lifecycle.may_wait():
+            while flag[0] == PAUSE:
                 woken = threading.Event()
                 if self._lifecycle.add_waker(self, woken.set):
                     woken.wait()
-        return flag[0] == CANCELLED
+        return flag[0] == CANCEL
 
     async def _checkpoint(self) -> None:
         """``await context.checkpoint()``: wait while paused without blocking the loop."""
         import asyncio
 
-        flag = self.cancel_flag
-        if flag[0] == PAUSED:
+        flag = self.control
+        if flag[0] == PAUSE:
             loop = asyncio.get_running_loop()
-            while flag[0] == PAUSED:
+            while flag[0] == PAUSE:
                 woken: asyncio.Future[None] = loop.create_future()
                 if self._lifecycle.add_waker(self, functools.partial(loop.call_soon_threadsafe, _resolve, woken)):
                     await woken
-        if flag[0] == CANCELLED:
+        if flag[0] == CANCEL:
             await asyncio.sleep(0)  # the asyncio cancellation on its way arrives here
 
     def _send_event(self, name: str, data: Any) -> None:
-        if self.cancel_flag[0] == PAUSED:
+        if self.control[0] == PAUSE:
             self._pause_point()
         self._lifecycle.post_event(self, name, data)
 
@@ -342,7 +369,7 @@ class Task(Generic[R]):
     def _ask(self, name: str, data: Any, timeout: float | None) -> Any:
         from ._ask import ask_blocking
 
-        if self.cancel_flag[0] == PAUSED:
+        if self.control[0] == PAUSE:
             self._pause_point()
         return ask_blocking(self._lifecycle, self, name, data, timeout)
 

@@ -31,7 +31,7 @@ class RowState:
         self.message = ""
         self.eta = ""
         self.pulsing = False
-        self.cancelling = False
+        self.canceling = False
         self.paused = False
 
     def compute(self, now: float | None = None) -> None:
@@ -41,8 +41,8 @@ class RowState:
         message = task.get_message()
         self.paused = False
         if task.is_cancelled():
-            message = f"Cancelling… ({message})" if message else "Cancelling…"
-            self.cancelling = True
+            message = f"Canceling… ({message})" if message else "Canceling…"
+            self.canceling = True
         elif task.is_paused():
             message = paused_text(message)
             self.paused = True
@@ -152,7 +152,7 @@ class RowLogic:
             self._show_pulse()
 
     def cancel(self) -> None:
-        """What the cancel button does: ask the task to stop, show "Cancelling…"."""
+        """What the cancel button does: ask the task to stop, show "Canceling…"."""
         self.task.cancel()
         self.sync()
 

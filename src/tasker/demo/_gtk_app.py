@@ -283,7 +283,7 @@ class DemoApp(DemoController):
         """asyncio on the GTK loop: wait for a task with ``await``, then report."""
         try:
             result = await task
-        except Exception as exc:  # failed or cancelled: the demo only reports it
+        except Exception as exc:  # failed or canceled: the demo only reports it
             result = f"{type(exc).__name__}: {exc}"
         if self.test_mode:
             print(f"awaited on the GTK loop: {result}", flush=True)

@@ -42,7 +42,7 @@ def checksum(ctx: ExecutionContext, megabytes: int = 160, speed: float = 1.0) ->
     ctx.set_total(megabytes)
     for i in range(megabytes):
         if ctx.is_cancelled():
-            return "cancelled"
+            return "canceled"
         digest.update(block)
         if speed:
             time.sleep(0.012 * speed)
@@ -74,7 +74,7 @@ def render_image(ctx: ExecutionContext, speed: float = 1.0) -> dict[str, Any]:
     band = 24
     for top in range(0, h, band):
         if ctx.is_cancelled():
-            return {"cancelled": True}
+            return {"canceled": True}
         z = xs[None, :] + 1j * ys[top : top + band, None]
         escape = np.zeros(z.shape, dtype=np.float32)
         alive = np.ones(z.shape, dtype=bool)
@@ -99,7 +99,7 @@ def render_image(ctx: ExecutionContext, speed: float = 1.0) -> dict[str, Any]:
     blur.set_message("Smoothing…")
     for i in range(6):
         if ctx.is_cancelled():
-            return {"cancelled": True}
+            return {"canceled": True}
         field = (
             field + np.roll(field, 1, 0) + np.roll(field, -1, 0) + np.roll(field, 1, 1) + np.roll(field, -1, 1)
         ) / 5.0

@@ -12,7 +12,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m tasker.demo",
         description=(
             "tasker demo: a download (coroutine), an image job (process) with live "
-            "previews, a checksum (thread), a task that fails, one that is cancelled, "
+            "previews, a checksum (thread), a task that fails, one that is canceled, "
             "and a flood of progress from four worker processes."
         ),
     )

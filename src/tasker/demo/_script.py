@@ -19,12 +19,12 @@ and ``when_done`` callbacks only.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._core._task import Task
+from .._widgets._binding import clock_now
 from . import _jobs
 
 FLOOD_WORKERS = 4
@@ -145,7 +145,7 @@ class DemoTasks:
         )
 
     def _track(self, task: Task[Any]) -> Task[Any]:
-        self.started[task.id] = time.monotonic()
+        self.started[task.id] = clock_now(self.manager)()
         return task
 
     def _event(self, task: Task[Any], name: str, data: Any) -> None:
@@ -153,7 +153,8 @@ class DemoTasks:
             self.on_preview(task, data)
 
     def _done(self, task: Task[Any]) -> None:
-        seconds = time.monotonic() - self.started.pop(task.id, time.monotonic())
+        now = clock_now(self.manager)()  # the manager's clock, as its timeouts
+        seconds = now - self.started.pop(task.id, now)
         status = str(task.get_status())
         if status == "completed":
             text = _summary(task.result())
@@ -205,7 +206,7 @@ class DemoScript:
         self.indexer: Task[Any] | None = None
         self.image: Task[Any] | None = None
         self.download: Task[Any] | None = None
-        self.cancelled = False
+        self.canceled = False
         self.flood_started = False
         self.finished = False
         self.outcomes: list[Outcome] = []
@@ -257,12 +258,12 @@ class DemoScript:
                 self._note(f"{indexer.name} paused at {indexer.get_progress():.0%} (its worker is stopped)")
                 self.tasks.manager.schedule_delayed_on_main_thread(self.pause_for, self._resume_indexer)
         if (
-            not self.cancelled
+            not self.canceled
             and indexer is not None
             and not indexer.is_paused()
             and (indexer.get_progress() >= self.cancel_at or indexer.is_final())
         ):
-            self.cancelled = True
+            self.canceled = True
             indexer.cancel()
         image = self.image
         if self.with_flood and not self.flood_started and image is not None and image.is_final():

@@ -31,7 +31,7 @@ def run_terminal(args: argparse.Namespace) -> int:
     script = DemoScript(tasks, on_finished=finished.set, on_note=lambda text: console.print(f"[dim]{text}[/]"))
     console.print(
         "[bold]tasker demo[/] — a coroutine, threads and processes side by side; "
-        "'index photos' is paused, resumed and cancelled, 'load settings' fails on purpose, then four "
+        "'index photos' is paused, resumed and canceled, 'load settings' fails on purpose, then four "
         "processes flood progress."
     )
     ok = False
@@ -43,7 +43,7 @@ def run_terminal(args: argparse.Namespace) -> int:
             live.refresh()
         console.print()
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]: cancelling every task")
+        console.print("[yellow]interrupted[/]: canceling every task")
     finally:
         task_mgr.shutdown(timeout=2.0)
         view.close()

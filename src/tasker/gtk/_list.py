@@ -37,7 +37,7 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
         super().__init__(activatable=False, selectable=False)
         self._init_row(task)
         self.add_css_class("tasker-task-row")
-        #: The button that had the focus when the task was cancelled (its row took the
+        #: The button that had the focus when the task was canceled (its row took the
         #: focus meanwhile); the next row's same button gets it when this row goes.
         self.refocus: str | None = None
 
@@ -95,7 +95,7 @@ class TaskRow(Gtk.ListBoxRow, RowLogic):  # type: ignore[misc]
         self.sync()
 
     def _show(self, state: RowState) -> None:
-        if state.cancelling and self.cancel_button.get_sensitive():
+        if state.canceling and self.cancel_button.get_sensitive():
             if self.focus_within():  # a button losing its sensitivity would drop the focus
                 self.refocus = self.focused_button()
                 self.grab_focus()

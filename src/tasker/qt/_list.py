@@ -74,7 +74,7 @@ class TaskRow(QtWidgets.QFrame, RowLogic):
         self.pause_button.setFixedWidth(max(metrics.horizontalAdvance(_PAUSE), metrics.horizontalAdvance(_RESUME)) + 14)
         self.pause_button.clicked.connect(self.toggle_pause)
         self._shown_paused: bool | None = None
-        #: The button that had the focus when the task was cancelled (the row took it
+        #: The button that had the focus when the task was canceled (the row took it
         #: meanwhile); the next row's same button gets it when this row goes.
         self.refocus: str | None = None
 
@@ -123,7 +123,7 @@ class TaskRow(QtWidgets.QFrame, RowLogic):
             self.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
 
     def _show(self, state: RowState) -> None:
-        if state.cancelling and self.cancel_button.isEnabled():
+        if state.canceling and self.cancel_button.isEnabled():
             if self.focus_within():  # a disabled button would pass the focus on to the next one
                 self.refocus = self.focused_button()
                 self.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)

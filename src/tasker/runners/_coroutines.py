@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._core._runner import CooperativePause
-from .._core._status import PAUSED
+from .._core._status import PAUSE
 from ._hub import Hub
 from ._inprocess import end_after_fault, run_async
 
@@ -78,7 +78,7 @@ class CoroutineRunner(CooperativePause):
         loop = self._hub.loop
         if task.is_final() or loop is None:
             return
-        if task.cancel_flag[0] == PAUSED:  # (is_paused(), without a call per task)
+        if task.control[0] == PAUSE:  # (is_paused(), without a call per task)
             self._parked[task.id] = task
             return
         try:

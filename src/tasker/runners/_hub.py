@@ -95,7 +95,7 @@ class Hub:
             loop.close()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the loop (pending coroutines are cancelled) and join the thread."""
+        """Stop the loop (pending coroutines are canceled) and join the thread."""
         with self._lock:
             self._stopped = True
             loop, thread = self._loop, self._thread

@@ -1,6 +1,6 @@
 """The one run template for tasks that run in this process (threads, coroutines).
 
-    begin(task) ─ False: it ended meanwhile (cancelled while queued): nothing runs
+    begin(task) ─ False: it ended meanwhile (canceled while queued): nothing runs
         └─► result = func(context, *args, **kwargs)     (``_call``, for both)
               └─► (coroutines: await result)
               └─► (a generator, sync or async: ``_stream`` drives it, its return value is the result)
@@ -53,7 +53,7 @@ def _call(lifecycle: Lifecycle, task: Task[Any]) -> Called | None:
         _warn.install_hook()
     naming = _warn.current.set(task)
     try:
-        return func(ExecutionContext(task, task.cancel_flag), *args, **kwargs), None, naming
+        return func(ExecutionContext(task, task.control), *args, **kwargs), None, naming
     except BaseException as error:  # the task's failure, whatever it is (CancelledError: the lifecycle decides)
         return None, error, naming
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._core._runner import CooperativePause
-from .._core._status import PAUSED
+from .._core._status import PAUSE
 from ._inprocess import end_after_fault, run_sync
 from ._pending import PendingQueue
 
@@ -25,12 +25,12 @@ logger = logging.getLogger("tasker")
 class ThreadRunner(CooperativePause):
     """Up to ``max_threads`` daemon threads, started as work needs them.
 
-    A thread whose task was cancelled is *released* at once: it no longer
+    A thread whose task was canceled is *released* at once: it no longer
     counts against ``max_threads``, so queued work starts on a new thread
-    while the cancelled function is still stopping. When that function
+    while the canceled function is still stopping. When that function
     returns, the thread rejoins the pool if there is room and ends otherwise.
     At most ``max_threads`` released threads exist at a time; past that, a
-    cancelled task keeps its slot until it stops or its grace period ends
+    canceled task keeps its slot until it stops or its grace period ends
     (then it is released anyway: an abandoned thread must not hold a slot).
 
     ``_queue`` (a ``SimpleQueue``: idle threads block in C) holds one item per
@@ -93,7 +93,7 @@ class ThreadRunner(CooperativePause):
         pass  # threads stop cooperatively: the context's flag is already set
 
     def release(self, task: Task[Any]) -> None:
-        """The task was cancelled: its thread's slot goes to queued work now."""
+        """The task was canceled: its thread's slot goes to queued work now."""
         self._release(task, bounded=True)
 
     def abandon(self, task: Task[Any]) -> None:
@@ -184,13 +184,13 @@ class ThreadRunner(CooperativePause):
                     self._pending.push(item)  # a task queued before the pool became ordered
                 return self._park_locked(self._pending.pop())
         assert not isinstance(item, bool)
-        if item.cancel_flag[0] == PAUSED:  # (is_paused(), without a call per task)
+        if item.control[0] == PAUSE:  # (is_paused(), without a call per task)
             with self._lock:
                 return self._park_locked(item)
         return item
 
     def _park_locked(self, task: Task[Any]) -> Task[Any] | None:
-        if task.cancel_flag[0] == PAUSED:  # held until resumed (then queued again, in its place)
+        if task.control[0] == PAUSE:  # held until resumed (then queued again, in its place)
             self._parked[task.id] = task
             return None
         return task

@@ -4,7 +4,7 @@ A widget follows its manager from the moment it is built until it is
 destroyed: by ``destroy()`` (its own, its parent's, the root's) or by Tk
 itself (a ``<Destroy>`` event, e.g. a ``Toplevel`` closed by the window
 manager). Receivers are bound methods held weakly by the manager's signals;
-timers are ``after`` calls, cancelled on destroy.
+timers are ``after`` calls, canceled on destroy.
 """
 
 from __future__ import annotations

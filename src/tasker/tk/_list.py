@@ -98,7 +98,7 @@ class TaskRow(ttk.Frame, RowLogic):
                 return
 
     def _show(self, state: RowState) -> None:
-        if state.cancelling:
+        if state.canceling:
             self.cancel_button.state(["disabled"])
             self.pause_button.state(["disabled"])
         if state.paused != self._shown_paused:

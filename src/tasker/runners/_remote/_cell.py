@@ -49,7 +49,7 @@ class WorkerCell:
         self._reporter.wake.set()
 
     def _pause_point(self) -> bool:
-        return True  # the flag is set: cancelled (a transport that pauses by the flag overrides)
+        return True  # the flag is set: canceled (a transport that pauses by the flag overrides)
 
     async def _checkpoint(self) -> None:
         raise TypeError(f"context.checkpoint() is for coroutine tasks; a {self.runner} task {self.pauses}")

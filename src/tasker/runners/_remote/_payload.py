@@ -236,7 +236,7 @@ class Call:
         fds, self.fds = self.fds, []
         close_fds(fds)
 
-    def __del__(self) -> None:  # a task cancelled while queued never dispatches
+    def __del__(self) -> None:  # a task canceled while queued never dispatches
         self.close()
 
 

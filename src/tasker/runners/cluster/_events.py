@@ -114,7 +114,7 @@ class Outbox:
         self.window = window
         self.seq = 0  # the last number handed out
         self.acked = 0  # the last number the app acknowledged
-        self.closed = False  # cancelled: senders no longer wait for room
+        self.closed = False  # canceled: senders no longer wait for room
 
     def reserve(self) -> int:
         """The next sequence number, once the window has room (the caller sends it)."""

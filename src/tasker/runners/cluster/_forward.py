@@ -5,7 +5,7 @@ queue that Dask's threads only append to (they never wait on tasker):
 
     topic event  not signed with the task's key, or a number seen before ─► dropped
                  unread (logged once per task, naming who it claims to be from)
-                 signed by another run of the task ─► WorkerDiedError; that run cancelled
+                 signed by another run of the task ─► WorkerDiedError; that run canceled
                  not one of the kit's shapes (``_remote._messages.decode``) ─► dropped, logged
                  B ─► lifecycle.begin (False: cancel it on its worker)
                  P ─► Relay.progress ─► lifecycle.report
@@ -22,7 +22,7 @@ queue that Dask's threads only append to (they never wait on tasker):
                           (in Dask's callback thread when nothing of the task is on its way)
                  SECOND_RUN (a run that stopped before the function) or another run's
                  value, KilledWorker ─► never began: submitted again (once); began: WorkerDiedError
-                 cancelled by Dask (scheduler lost) ─► TaskError naming the scheduler
+                 canceled by Dask (scheduler lost) ─► TaskError naming the scheduler
 
 A result whose events have not all arrived waits up to ``GAP_WAIT_S``; then
 the task fails with a ``TaskError`` naming the missing event numbers (events
@@ -164,8 +164,8 @@ class Forwarder:
                 self.runner.confirm_gone(address, expected)
             case ("gone-confirmed", address, expected):
                 self._worker_gone(address, expected)
-            case ("done", task, future, value, error, cancelled):
-                self._done(task, future, value, error, cancelled)
+            case ("done", task, future, value, error, canceled):
+                self._done(task, future, value, error, canceled)
 
     # -- what a task reports ----------------------------------------------------------------------
     def _message(self, msg: Any) -> None:
@@ -238,7 +238,7 @@ class Forwarder:
             return  # its outcome came first and said where it ran
         slot.began, slot.worker, slot.pid = True, address, pid
         self.runner.watch(address)
-        if not self.lifecycle.begin(task):  # cancelled while it was queued on the cluster
+        if not self.lifecycle.begin(task):  # canceled while it was queued on the cluster
             self.runner.cancel_on(address, slot.token)
         elif task.is_paused():  # paused while it was queued: it waits at its first context call
             self.runner.pause(task)
@@ -320,17 +320,17 @@ class Forwarder:
             "it was killed (out of memory, a signal), its nanny restarted it, or it was retired"
         )
 
-    def _done(self, task: Task[Any], future: Any, value: Any, error: BaseException | None, cancelled: bool) -> None:
+    def _done(self, task: Task[Any], future: Any, value: Any, error: BaseException | None, canceled: bool) -> None:
         slot: Slot = task.handle
         if future is not slot.future:
             return  # an earlier attempt's
         if task.is_final():
             self.runner.forget(task)
             return
-        if cancelled:
+        if canceled:
             error = TaskError(
                 f"the task was lost with the connection to {self.runner.connection.describe()}: "
-                f"Dask cancelled it ({error or 'no reason given'}); the scheduler went away or closed the connection"
+                f"Dask canceled it ({error or 'no reason given'}); the scheduler went away or closed the connection"
             )
         elif type(error).__name__ == "KilledWorker" or (
             error is None and (value[0] == Kind.SECOND_RUN or slot.run not in (None, value[RUN]))
@@ -358,7 +358,7 @@ class Forwarder:
         slot: Slot = task.handle
         if not slot.began:  # it ended before it sent a begin event: it ran, there
             slot.began, slot.worker, slot.pid, slot.run = True, address, pid, run
-            self.lifecycle.begin(task)  # False: cancelled while the app saw it pending; it ends so
+            self.lifecycle.begin(task)  # False: canceled while the app saw it pending; it ends so
         if not task.is_final():
             self.lifecycle.report(task, progress, message)
             if tag == Kind.FAILURE:

@@ -8,7 +8,7 @@
                               LocalCluster starts here, not in the UI)
       (connected: in the     client.submit(_worker.run, …) ────────────► run(func, ctx)
        caller's thread)
-    cancel: interrupt ─────► client.run(cancel, workers=[its worker]) ─► the flag byte
+    cancel: interrupt ─────► client.run(cancel, workers=[its worker]) ─► the control byte
     grace over: abandon ───► client.run(kill_worker_process, nanny=True) SIGKILL; the
                                                                           nanny restarts it
                            events thread (_forward) ◄── topic events, future done
@@ -22,7 +22,7 @@ only queue work for the control thread, which makes every blocking Dask call.
 
 ``release`` does nothing: Dask gives a worker's thread to the next task only
 when the function stopped — or when its process was killed after the grace period.
-``pause``/``resume`` set the task's flag byte on its worker (``PAUSED``): the
+``pause``/``resume`` set the task's control byte on its worker (``PAUSE``): the
 function waits at its next context call, still holding that worker's thread.
 """
 
@@ -60,7 +60,7 @@ CONTROL_TIMEOUT_S = 10.0
 CLOSING_TIMEOUT_S = 2.0
 #: Seconds shutdown waits for the control thread (its queued cancels and kills first).
 SHUTDOWN_JOIN_S = 20.0
-#: Tasks that ended whose keys are kept: a late begin event of one is still verified (then cancelled).
+#: Tasks that ended whose keys are kept: a late begin event of one is still verified (then canceled).
 ENDED_KEPT = 256
 
 
@@ -159,7 +159,7 @@ class ClusterRunner:
             self.control.put(self._kill, task)
 
     def pause(self, task: Task[Any]) -> None:
-        """Bring the worker's flag byte in line with ``task.is_paused()`` (a pending task: at its begin)."""
+        """Bring the worker's control byte in line with ``task.is_paused()`` (a pending task: at its begin)."""
         if isinstance(task.handle, Slot):
             self.control.put(self._sync_pause, task)
 
@@ -288,7 +288,7 @@ class ClusterRunner:
             try:
                 slot.future.cancel()
             except Exception as error:
-                logger.debug("tasker: cancelling the Dask future of %r: %s", task.name, error)
+                logger.debug("tasker: canceling the Dask future of %r: %s", task.name, error)
 
     def _sync_pause(self, task: Task[Any]) -> None:
         slot: Slot = task.handle
@@ -339,7 +339,7 @@ class ClusterRunner:
                 try:
                     client.cancel(futures)
                 except Exception as error:
-                    logger.debug("tasker: cancelling the last Dask futures: %s", error)
+                    logger.debug("tasker: canceling the last Dask futures: %s", error)
         self.tasks.clear()
         self.connection.close()
 

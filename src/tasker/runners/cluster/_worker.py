@@ -54,7 +54,7 @@ from typing import Any
 
 from ..._core._context import ExecutionContext
 from ..._core._errors import TaskTimeoutError
-from ..._core._status import CANCELLED, PAUSED
+from ..._core._status import CANCEL, PAUSE, RUN
 from .._remote import _payload
 from .._remote._cell import Reporter, WorkerCell
 from .._remote._codec import describe_error, log_fields, warning_fields
@@ -87,7 +87,7 @@ class Cell(WorkerCell):
         self, reporter: Reporter, worker: Any, topic: str, token: str, window: int, key: bytes, run: str
     ) -> None:
         super().__init__(reporter)
-        self.flag = bytearray(1)  # non-zero once cancelled (``cancel`` below)
+        self.flag = bytearray(1)  # non-zero once canceled (``cancel`` below)
         self.worker = worker
         self.topic = topic
         self.token = token
@@ -140,17 +140,17 @@ class Cell(WorkerCell):
     # -- ProgressCell -------------------------------------------------------------
     def _changed(self) -> None:
         super()._changed()
-        if self.flag[0] == PAUSED:
+        if self.flag[0] == PAUSE:
             self._pause_point()
 
     def _pause_point(self) -> bool:
-        """The flag byte is set: wait while paused (``set_paused``); True if cancelled."""
+        """The control byte is set: wait while paused (``set_paused``); True if canceled."""
         flag, cond = self.flag, self.outbox.cond
-        if flag[0] == PAUSED:
+        if flag[0] == PAUSE:
             with cond:
-                while flag[0] == PAUSED:
+                while flag[0] == PAUSE:
                     cond.wait(1.0)
-        return flag[0] == CANCELLED
+        return flag[0] == CANCEL
 
     def _send_event(self, name: str, data: Any) -> None:
         payload = to_bytes((name, data))
@@ -329,7 +329,7 @@ def cancel(token: str) -> bool:
     cell = _running.get(token)
     if cell is None:
         return False
-    cell.flag[0] = CANCELLED
+    cell.flag[0] = CANCEL
     cell.outbox.close()
     return True
 
@@ -340,9 +340,9 @@ def set_paused(token: str, paused: bool) -> None:
     if cell is None:
         return
     with cell.outbox.cond:
-        if cell.flag[0] == CANCELLED:
+        if cell.flag[0] == CANCEL:
             return
-        cell.flag[0] = PAUSED if paused else 0
+        cell.flag[0] = PAUSE if paused else RUN
         if paused:
             cell._dirty = False  # the next set_progress/set_message reaches the pause point
         cell.outbox.cond.notify_all()

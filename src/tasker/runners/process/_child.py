@@ -150,7 +150,7 @@ def _serve(link: Link, flags: Any, nice: int = 0) -> None:
             return
         slot, task_id = read_task_header(data)
         flag = slots[slot]
-        if flag[0]:  # sent ahead, then cancelled before it could start: skip it
+        if flag[0]:  # sent ahead, then canceled before it could start: skip it
             _payload.close_fds(fds)
             link.send((RESULT, task_id, None, 0.0, None, 0))
             continue

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..._core._status import PAUSED
+from ..._core._status import PAUSE
 from .._remote import _payload
 from ._messages import task_header
 
@@ -74,7 +74,7 @@ class Dispatcher:
             self.pool.finished(worker, task, ran=False)
             return
         call: _payload.Call | None = task.payload
-        if call is None:  # sent ahead and already ended (cancelled): the worker skips it
+        if call is None:  # sent ahead and already ended (canceled): the worker skips it
             return
         try:
             worker.send(call.data, call.fds, prefix=task_header(slot, task.id))
@@ -92,9 +92,9 @@ class Dispatcher:
         pool = self.pool
         pending = pool.pending
         while (task := pending.first()) is not None:
-            if task.is_final():  # cancelled while queued
+            if task.is_final():  # canceled while queued
                 pending.pop()
-            elif not (task.cancel_flag[0] == PAUSED and pool.pausing.park_locked(task)):  # (paused while queued)
+            elif not (task.control[0] == PAUSE and pool.pausing.park_locked(task)):  # (paused while queued)
                 break
         if task is None:
             return None

@@ -18,17 +18,17 @@ lazily, each by its own reader thread so the caller never waits for a process to
 start. ``spare_processes`` idle workers are kept warm beyond ``max_processes``,
 so a dead, killed or draining worker is replaced without a cold start.
 
-A worker whose task was cancelled but is still stopping is *draining*: it
+A worker whose task was canceled but is still stopping is *draining*: it
 leaves the budget at once (the warm spare takes the next queued task), keeps
 reporting for its task, and when that task is over it rejoins the pool if there
 is room, or stops. At most ``max_processes`` workers drain at a time; past that
-a cancelled task keeps its slot until it stops or its grace period ends.
+a canceled task keeps its slot until it stops or its grace period ends.
 
 While tasks are short (a moving average under ``PREFETCH_BELOW_S``) a busy
 worker may be sent its next task ahead of time: it goes straight on instead of
 waiting a round trip. Such a task stays ``pending`` until the worker reports the
 previous one done; it has its own cancel flag, which the worker checks before
-starting it (cancelled: skipped), and it goes back to the queue if its worker
+starting it (canceled: skipped), and it goes back to the queue if its worker
 dies, drains or retires first.
 
 Lock order: the lifecycle's lock → ``_lock`` (here) → a worker's ``order`` /
@@ -45,7 +45,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ... import _platform
-from ..._core._status import PAUSED
+from ..._core._status import PAUSE
 from .._pending import PendingQueue
 from .._remote import _payload
 from . import _frozen, _worker
@@ -115,7 +115,7 @@ class ProcessRunner:
         self.pending = PendingQueue()  # priority, then FIFO
         self.idle: list[Worker] = []  # the next task takes the last one (the most recently busy)
         self.workers: set[Worker] = set()  # the pool: idle, busy, retiring
-        self._draining: set[Worker] = set()  # left the budget with a cancelled task still stopping
+        self._draining: set[Worker] = set()  # left the budget with a canceled task still stopping
         self._alive: set[Worker] = set()  # all of them, until their reader ends
         self.busy = 0
         self.dispatcher = Dispatcher(self)
@@ -188,11 +188,11 @@ class ProcessRunner:
                 return
             if worker.task is task:
                 worker.flags[worker.task_slot] = 1
-            elif worker.next is task:  # cancelled while sent ahead: the worker skips it
+            elif worker.next is task:  # canceled while sent ahead: the worker skips it
                 worker.flags[worker.next_slot] = 1
 
     def release(self, task: Task[Any]) -> None:
-        """The running task was cancelled: its worker drains, the spare takes over."""
+        """The running task was canceled: its worker drains, the spare takes over."""
         worker = task.handle
         if not isinstance(worker, Worker):
             return
@@ -212,7 +212,7 @@ class ProcessRunner:
         self.dispatch()
 
     def abandon(self, task: Task[Any]) -> None:
-        """Kill the worker still running a cancelled task; a spare takes its slot."""
+        """Kill the worker still running a canceled task; a spare takes its slot."""
         worker = task.handle
         if not isinstance(worker, Worker):
             return
@@ -389,7 +389,7 @@ class ProcessRunner:
             if worker.stopped:  # paused as it finished: nothing of it is left to pause
                 worker.suspend(False)
             retire = worker.retiring or self.closed or why is not None
-            if worker.next is not None and worker.next.cancel_flag[0] == PAUSED:  # (is_paused(), no call)
+            if worker.next is not None and worker.next.control[0] == PAUSE:  # (is_paused(), no call)
                 self.pausing.take_back_locked(worker)  # the worker skips it; it is parked in the queue
             promoted = worker.next if not retire else None
             if promoted is not None:
@@ -397,7 +397,7 @@ class ProcessRunner:
                 worker.task_slot, worker.started_at = worker.next_slot, now
                 return promoted
             worker.task = None
-            if worker.state is WorkerState.DRAINING:  # back from a cancelled task: rejoin if there is room
+            if worker.state is WorkerState.DRAINING:  # back from a canceled task: rejoin if there is room
                 self._draining.discard(worker)
                 retire = retire or len(self.workers) >= self.max + self._spare
                 if not retire:

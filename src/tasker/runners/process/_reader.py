@@ -199,7 +199,7 @@ class Reader:
         task._progress, task._message = progress, text
         promoted = self.pool.finished(self.worker, task, rss=rss)
         if promoted is not None:  # the worker has already started it
-            self.lifecycle.begin(promoted)  # False if cancelled meanwhile: the worker skips it
+            self.lifecycle.begin(promoted)  # False if canceled meanwhile: the worker skips it
             call = promoted.payload
             if call is not None:
                 call.close()

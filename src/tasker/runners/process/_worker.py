@@ -42,7 +42,7 @@ class WorkerState(Enum):
 
     STARTING = "starting"  # launched; not initialized yet
     READY = "ready"  # in the pool: idle, or running a task
-    DRAINING = "draining"  # out of the budget: its cancelled task is still stopping
+    DRAINING = "draining"  # out of the budget: its canceled task is still stopping
     GONE = "gone"
 
 
