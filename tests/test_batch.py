@@ -296,7 +296,7 @@ def test_a_chunk_travels_as_one_list_of_values_and_the_failures_by_offset() -> N
     assert alone[0] == [None] and isinstance(alone[1] and alone[1][0], ValueError)
 
 
-def test_a_cancelled_chunk_gives_the_values_of_the_items_that_ran() -> None:
+def test_a_canceled_chunk_gives_the_values_of_the_items_that_ran() -> None:
     from tasker._core._batchwork import run_chunk
 
     context = _Flag()
@@ -305,7 +305,7 @@ def test_a_cancelled_chunk_gives_the_values_of_the_items_that_ran() -> None:
     def item(sub: Any, value: int) -> int:
         seen.append(value)
         if value == 2:
-            context._flag[0] = 1  # cancelled while this item runs: the chunk stops after it
+            context._flag[0] = 1  # canceled while this item runs: the chunk stops after it
         return value
 
     assert run_chunk(context, item, [1, 2, 3, 4]) == ([1, 2], None)

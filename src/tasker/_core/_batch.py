@@ -98,7 +98,7 @@ class BatchTask(Composite[list[R]], Generic[R]):
         self._lock = threading.Lock()
         # Invariants (under _lock): _consumed items were taken from _items, indices 0.._consumed-1;
         # each is in exactly one of: _retry, a part in flight, _runs (ended), or not run
-        # (only once _stopping or cancelled). _in_flight counts parts started and not ended;
+        # (only once _stopping or canceled). _in_flight counts parts started and not ended;
         # _live ⊆ those, by id, with their size. Only the one feeder (_feeding) touches _items.
         self._consumed = 0
         self._exhausted = False
@@ -263,7 +263,7 @@ class BatchTask(Composite[list[R]], Generic[R]):
         elif status == "failed":
             error = part._error
             values, failures = [None] * count, dict.fromkeys(range(count), error)
-        elif not (self._cancel_requested or self._stopping):  # cancelled by someone else (shutdown)
+        elif not (self._cancel_requested or self._stopping):  # canceled by someone else (shutdown)
             values = [None] * count
             failures = {i: TaskError(f"item {first + i} was canceled before it ended") for i in range(count)}
         self._record(first, values, failures, part)

@@ -5,7 +5,7 @@ result in order (None for an item that failed), ``failures`` maps the offset
 of each failed item in the chunk to its exception, and is None when none
 failed — a plain list of results pickles and travels at a fraction of the
 cost of one ``(ok, value)`` pair per item. An item that raises fails alone;
-the chunk goes on with the next one. A cancelled chunk stops between items:
+the chunk goes on with the next one. A canceled chunk stops between items:
 ``values`` is then shorter than the chunk (what ran).
 """
 

@@ -7,7 +7,7 @@
 
     thread     value = next(gen)                      ─┐
     coroutine  value = await agen.__anext__()          ├─ flag byte set?  paused: hold here (pause point)
-                                                       │                  cancelled: close the generator
+                                                       │                  canceled: close the generator
                                                        │                  (its ``finally`` runs), stop
                                                        └─► post_yield ──► delivery.event ──► when_yield
                                                                           (main thread, in order)
@@ -30,7 +30,7 @@ import threading
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from ._status import CANCELLED
+from ._status import CANCEL
 
 if TYPE_CHECKING:  # (asyncio is imported where a coroutine runs: a thread-only app never pays for it)
     import asyncio
@@ -107,7 +107,7 @@ def drain(
         except BaseException:
             _flush(flush, gen)  # (the values yielded before the failure reach the app first)
             raise
-        if flag[0] and pause_point():  # cancelled (paused: held there where the transport pauses so)
+        if flag[0] and pause_point():  # canceled (paused: held there where the transport pauses so)
             gen.close()  # its finally runs here
             _flush(flush, gen)
             return None
@@ -153,11 +153,11 @@ def _cannot_send(gen: Generator[Any, Any, Any], type_name: str, error: Exception
 
 def drive(lifecycle: Any, task: Task[Any], gen: Generator[Any, Any, Any]) -> Outcome:
     """Run a generator task's generator to its end, in the calling thread."""
-    flag = task.cancel_flag
+    flag = task.control
     try:
         while True:
             value = next(gen)
-            if flag[0] and task._pause_point():  # held while paused; True: cancelled
+            if flag[0] and task._pause_point():  # held while paused; True: canceled
                 gen.close()  # its finally runs here
                 return None, None
             lifecycle.post_yield(task, value)
@@ -169,7 +169,7 @@ def drive(lifecycle: Any, task: Task[Any], gen: Generator[Any, Any, Any]) -> Out
 
 async def drive_async(lifecycle: Any, task: Task[Any], agen: AsyncGenerator[Any, Any]) -> Outcome:
     """Run an async generator task's generator to its end, on tasker's loop."""
-    flag = task.cancel_flag
+    flag = task.control
     window = Window(lifecycle.options.max_pending_events)
     try:
         while True:
@@ -179,7 +179,7 @@ async def drive_async(lifecycle: Any, task: Task[Any], agen: AsyncGenerator[Any,
                 return None, None
             if flag[0]:
                 await task._checkpoint()  # held while paused (the loop goes on)
-                if flag[0] == CANCELLED:
+                if flag[0] == CANCEL:
                     await agen.aclose()
                     return None, None
             await window.room()

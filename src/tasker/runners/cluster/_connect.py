@@ -188,7 +188,7 @@ class SlowExitToDebug(logging.Filter):
     its grace period becomes a debug record of tasker's, every other record passes.
 
     Closing is what ends those workers: a kill after the grace period ends them too, and
-    loses nothing tasker still waits for (its tasks ended or were cancelled first). Only
+    loses nothing tasker still waits for (its tasks ended or were canceled first). Only
     the time decides whether the warning appears: on a loaded machine, where a worker gets
     a small share of a CPU, an idle worker's exit outlasts the 4 s, and the warning landed
     in the app's stderr at each quit. The filter sits on the ``distributed.nanny`` logger
