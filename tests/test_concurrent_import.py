@@ -73,8 +73,11 @@ def _someone_waits_for(module: str, besides: threading.Thread) -> bool:
     """
     from importlib import _bootstrap
 
-    blocking: dict[int, Any] = _bootstrap._blocking_on  # type: ignore[attr-defined]
-    for ident, held in list(blocking.items()):
+    blocking: Any = _bootstrap._blocking_on  # type: ignore[attr-defined]
+    # A dict up to 3.12; from 3.13 a weak-value dict with ``get`` and its ``data``.
+    idents = list(blocking) if isinstance(blocking, dict) else list(blocking.data)
+    for ident in idents:
+        held = blocking.get(ident)
         locks = list(held) if isinstance(held, list) else [held]
         if ident != besides.ident and any(getattr(lock, "name", None) == module for lock in locks):
             return True
