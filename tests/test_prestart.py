@@ -93,6 +93,49 @@ def test_a_prestarted_pool_serves_the_first_task_on_a_worker_that_was_ready(make
         assert _policies(pid) == {0}, "every thread of a worker runs at normal priority once it is READY"
 
 
+def test_prestart_starts_the_timer_thread_so_no_task_makes_the_callers_thread_wait_for_it(
+    make_harness, normal_boot, monkeypatch
+) -> None:
+    """The manager's timer thread (the ``tasks_updated`` throttle's) starts on the prestart's thread.
+
+    ``Thread.start`` waits until the new thread runs: started by the second change
+    of the tasks within an interval, it would stall the main loop (or the reader
+    delivering the first result) while a loaded machine schedules it.
+    """
+    starts: list[tuple[str, str]] = []
+    start = threading.Thread.start
+
+    def recording_start(thread: threading.Thread) -> None:
+        starts.append((thread.name, threading.current_thread().name))
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", recording_start)
+    h = make_harness(max_processes=1, spare_processes=0, update_rate=1.0)  # every later change is throttled
+    h.mgr.prestart()
+    pool = _pool(h)
+    assert wait_for(lambda: len(_ready(pool)) == 1)
+    clocks = [by for name, by in starts if name == "tasker-clock"]
+    assert clocks == ["tasker-prestart"], f"the timer thread was started by {clocks} (expected: the prestart's thread)"
+    for _ in range(3):
+        assert h.finish(h.start("process", "ok", 1)).result() == 2
+    assert [by for name, by in starts if name == "tasker-clock"] == ["tasker-prestart"], "no task started it again"
+
+
+def test_prestart_with_a_fake_clock_sets_it_no_timer() -> None:
+    from tasker.testing import FakeClock
+
+    clock = FakeClock()
+    mgr = TaskManager(main_thread_scheduler=ManualScheduler(), max_processes=1, clock=clock)
+    try:
+        mgr.prestart()
+        assert wait_for(lambda: "process" in mgr._lifecycle.runners)
+        for over in list(mgr._prestarts):
+            assert over.wait(10), "the prestart's thread ended"
+        assert clock.advance(0.0) == 0, "a test's clock runs only the timers the test expects"
+    finally:
+        mgr.shutdown(timeout=2.0)
+
+
 def test_prestart_twice_and_from_another_thread_is_harmless(make_harness, normal_boot) -> None:
     h = make_harness(max_processes=1, spare_processes=1)
     threads = [threading.Thread(target=h.mgr.prestart) for _ in range(3)]

@@ -45,6 +45,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ... import _platform
+from ..._core._clock import TimerThread
 from ..._core._status import PAUSE
 from .._pending import PendingQueue
 from .._remote import _payload
@@ -165,7 +166,15 @@ class ProcessRunner:
 
         ``preload``: modules they import before they report ready (as those of tasks run so far),
         after ``PRESTART_IMPORTS`` (what unpickling a call sent by value needs).
+
+        Also starts the manager's timer thread here (the prestart's thread), which the
+        second change of the tasks within ``update_rate``'s interval would otherwise start
+        on the caller's thread: ``Thread.start`` waits until the new thread runs, up to
+        milliseconds on a loaded machine, in the app's main loop.
         """
+        clock = self.lifecycle.clock
+        if isinstance(clock, TimerThread):  # (a FakeClock has no thread: its timers stay the test's)
+            clock.call_later(0.0, _nothing)
         idle = _worker.idle_boot_supported()
         with self.lock:
             for name in [*PRESTART_IMPORTS, *preload][: max(0, PRELOAD_MAX - len(self.modules))]:
@@ -481,6 +490,10 @@ class ProcessRunner:
             worker.send(STOP)
         except OSError:
             worker.kill()
+
+
+def _nothing() -> None:
+    """The timer ``prestart`` sets to start the clock's thread."""
 
 
 def _join_reader(worker: Worker) -> None:
