@@ -79,6 +79,10 @@ NO_OS_NICE = (
 WINDOWS_SKIPPED_KINDS = {"cluster": "Dask is not installed in the Windows lane"}
 #: Tests that cannot run there: by folder, module or test (a node id, with or
 #: without its parameters), under tests/.
+YIELD_BATCHES = (
+    "a worker cannot ask its named pipe whether a write would block, so a generator's values "
+    "go one per message on Windows and never in batches"
+)
 WINDOWS_SKIPPED: dict[str, str] = {
     "cluster": "Dask is not installed in the Windows lane, and the embedded cluster's workers are processes",
     "test_pause_process.py": POSIX_PROCESSES,
@@ -94,6 +98,10 @@ WINDOWS_SKIPPED: dict[str, str] = {
     "test_worker_start.py": "it fakes launch failures with POSIX calls (signal.SIGKILL, AF_UNIX, RLIMIT_NOFILE)",
     "test_errors.py::test_worker_death_fails_only_its_task[kill_self-args1-SIGKILL]": POSIX_SIGNALS,
     "test_errors.py::test_worker_death_fails_only_its_task[segfault-args2-SIGSEGV]": POSIX_SIGNALS,
+    "test_stream.py::test_a_process_generator_batches_its_values_while_the_ui_is_behind": YIELD_BATCHES,
+    "test_stream.py::test_a_value_that_cannot_be_sent_in_a_batch_fails_the_task_after_the_values_before_it": (
+        YIELD_BATCHES
+    ),
     "test_prestart.py::test_a_prestarted_pool_serves_the_first_task_on_a_worker_that_was_ready": IDLE_BOOT,
     "test_prestart.py::test_a_task_queued_for_a_worker_booting_idle_lifts_it_at_once": IDLE_BOOT,
     "test_prestart.py::test_a_task_arriving_while_the_worker_is_put_idle_still_lifts_it": IDLE_BOOT,
