@@ -342,6 +342,7 @@ def test_guided_chunks_shrink_toward_the_end_and_short_items_go_in_large_ones() 
     assert guided_chunk(10_000, 3000, 4, 2, 0.0) == 1500  # (too short to time: a worker's share)
     assert guided_chunk(10**6, 10**5, 4, 2, 0.0) == MAX_CHUNK
     assert guided_chunk(10, 1, 4, 2, 0.0) == 1
+    assert guided_chunk(800, -5, 4, 2, 0.02) == 100  # (more items than len() said: first-wave chunks)
 
 
 class _TickingClock(FakeClock):

@@ -404,7 +404,7 @@ class BatchTask(Composite[list[R]], Generic[R]):
 def guided_chunk(total: int, remaining: int, slots: int, workers: int, per_item: float | None) -> int:
     """The next automatic chunk's size (see the module doc): ``remaining`` of ``total`` items not
     taken yet, ``per_item`` the least seconds per item seen (None: nothing timed yet)."""
-    if per_item is None:  # the first wave
+    if per_item is None or remaining < 1:  # the first wave (or a ``len()`` that told too few)
         size = math.ceil(total / (slots * CHUNKS_PER_SLOT))
     else:
         share = math.ceil(remaining / workers)
