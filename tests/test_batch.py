@@ -332,16 +332,16 @@ def test_guided_chunks_shrink_toward_the_end_and_short_items_go_in_large_ones() 
     remaining, sizes = 100, []
     while remaining:
         size = guided_chunk(200, remaining, 4, 2, 0.02)
-        assert 1 <= size <= -(-remaining // 2), "never more than one worker's share of what remains"
+        assert 1 <= size <= max(1, -(-remaining // 4)), "at most a quarter of a worker's share of what remains"
         sizes.append(size)
         remaining -= size
     assert sizes[0] == 25 and sizes == sorted(sizes, reverse=True) and sizes[-3:] == [1, 1, 1]
-    # Short items: a chunk holds at least MIN_CHUNK_S of work, within a worker's share and MAX_CHUNK.
-    assert guided_chunk(10_000, 5000, 4, 2, MIN_CHUNK_S / 1000) == 1250
+    # Short items: at least MIN_CHUNK_S of work, never more than the first wave's size.
     assert guided_chunk(10_000, 3000, 4, 2, MIN_CHUNK_S / 1000) == 1000
-    assert guided_chunk(10_000, 3000, 4, 2, 0.0) == 1500  # (too short to time: a worker's share)
-    assert guided_chunk(10**6, 10**5, 4, 2, 0.0) == MAX_CHUNK
-    assert guided_chunk(10, 1, 4, 2, 0.0) == 1
+    assert guided_chunk(10_000, 1000, 4, 2, MIN_CHUNK_S / 1000) == 1000
+    assert guided_chunk(10_000, 5000, 4, 2, MIN_CHUNK_S / 10_000) == 1250
+    assert guided_chunk(10_000, 100, 4, 2, 0.0) == 1250  # (too short to time: the first wave's)
+    assert guided_chunk(10**7, 10**5, 4, 2, 0.0) == MAX_CHUNK
     assert guided_chunk(800, -5, 4, 2, 0.02) == 100  # (more items than len() said: first-wave chunks)
 
 

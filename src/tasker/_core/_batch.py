@@ -21,10 +21,11 @@ Automatic chunks (no ``chunksize``) of a known number of items: guided and adapt
                    time spent queued behind another part only adds to it)
     next chunk   = max(remaining / (workers × GUIDED_SPLIT),   guided: shrinks toward the end
                        MIN_CHUNK_S / seconds per item)         long enough to hide a round trip
-                   at most remaining / workers and MAX_CHUNK, at least 1
+                   at most the first wave's size (and MAX_CHUNK), at least 1
 
 Long items end in chunks of one or two, so no worker idles while another
-still has a long queue; short ones go in a few large chunks. Coroutine
+still has a long queue; short ones keep the first wave's size (larger or
+fewer chunks at the end only left one worker alone with the last one). Coroutine
 items keep the first wave's size (their parts share one event loop). A lazy
 iterable's chunks grow from one, doubling.
 
@@ -404,13 +405,11 @@ class BatchTask(Composite[list[R]], Generic[R]):
 def guided_chunk(total: int, remaining: int, slots: int, workers: int, per_item: float | None) -> int:
     """The next automatic chunk's size (see the module doc): ``remaining`` of ``total`` items not
     taken yet, ``per_item`` the least seconds per item seen (None: nothing timed yet)."""
-    if per_item is None or remaining < 1:  # the first wave (or a ``len()`` that told too few)
-        size = math.ceil(total / (slots * CHUNKS_PER_SLOT))
-    else:
-        share = math.ceil(remaining / workers)
+    size = math.ceil(total / (slots * CHUNKS_PER_SLOT))  # the first wave's
+    if per_item is not None and remaining >= 1:  # (a ``len()`` that told too few: first-wave chunks)
         guided = math.ceil(remaining / (workers * GUIDED_SPLIT))
-        enough = share if per_item <= 0 else math.ceil(MIN_CHUNK_S / per_item)
-        size = min(share, max(guided, enough))
+        enough = size if per_item <= 0 else math.ceil(MIN_CHUNK_S / per_item)
+        size = min(size, max(guided, enough))  # (never larger than the first wave's)
     return max(1, min(MAX_CHUNK, size))
 
 
