@@ -42,8 +42,18 @@ def _running_parts(batch: BatchTask[Any], n: int) -> bool:
 
 def test_map_gives_the_results_in_input_order_as_one_row(harness: Harness, kind: str) -> None:
     items = Items()
-    batch = _map(harness, kind, "square", range(120), when_item=items)
+    gate = threading.Event()
+
+    def gated() -> Iterator[int]:  # (the batch stays live until its row was shown, however fast)
+        for n in range(120):
+            if n == 60:
+                gate.wait(15)  # (in a feeder thread: the call takes 1 + 2 items with 2 slots)
+            yield n
+
+    batch = _map(harness, kind, "square", gated(), when_item=items, max_concurrency=2)
     assert [task for task in harness.mgr if task.visible] == [batch], "a batch is one row"
+    assert harness.pump_until(lambda: any(tasks for tasks, _ in harness.updates))
+    gate.set()
     harness.finish(batch)
     assert batch.result() == [n * n for n in range(120)]
     assert (batch.total, batch.done_count, batch.failed_count) == (120, 120, 0)
@@ -51,10 +61,8 @@ def test_map_gives_the_results_in_input_order_as_one_row(harness: Harness, kind:
     assert batch.get_progress() == 1.0
     assert sorted(items.seen) == [(n, n * n, None) for n in range(120)]
     assert items.threads == {threading.main_thread()}
-    # The updates that came while it was live (a loaded machine may finish it before
-    # the first one) list the batch alone, never its parts.
     rows = [tasks for tasks, _ in harness.updates if tasks]
-    assert all(tasks == [batch] for tasks in rows), "a batch is one row; its parts are not listed"
+    assert rows and all(tasks == [batch] for tasks in rows), "a batch is one row; its parts are not listed"
 
 
 def test_ordered_when_item_comes_in_input_order(harness: Harness, kind: str) -> None:
@@ -313,3 +321,59 @@ def test_a_canceled_chunk_gives_the_values_of_the_items_that_ran() -> None:
 
     assert run_chunk(context, item, [1, 2, 3, 4]) == ([1, 2], None)
     assert seen == [1, 2]
+
+
+def test_guided_chunks_shrink_toward_the_end_and_short_items_go_in_large_ones() -> None:
+    from tasker._core._batch import MAX_CHUNK, MIN_CHUNK_S, guided_chunk
+
+    # Nothing timed yet: the first wave, two chunks per slot.
+    assert guided_chunk(200, 200, 4, 2, None) == 25
+    assert guided_chunk(10**6, 10**6, 4, 2, None) == MAX_CHUNK
+    # Long items (20 ms each): each chunk a quarter of what remains, down to one item.
+    remaining, sizes = 100, []
+    while remaining:
+        size = guided_chunk(200, remaining, 4, 2, 0.02)
+        assert 1 <= size <= max(1, -(-remaining // 4)), "at most a quarter of a worker's share of what remains"
+        sizes.append(size)
+        remaining -= size
+    assert sizes[0] == 25 and sizes == sorted(sizes, reverse=True) and sizes[-3:] == [1, 1, 1]
+    # Short items: at least MIN_CHUNK_S of work, never more than the first wave's size.
+    assert guided_chunk(10_000, 3000, 4, 2, MIN_CHUNK_S / 1000) == 1000
+    assert guided_chunk(10_000, 1000, 4, 2, MIN_CHUNK_S / 1000) == 1000
+    assert guided_chunk(10_000, 5000, 4, 2, MIN_CHUNK_S / 10_000) == 1250
+    assert guided_chunk(10_000, 100, 4, 2, 0.0) == 1250  # (too short to time: the first wave's)
+    assert guided_chunk(10**7, 10**5, 4, 2, 0.0) == MAX_CHUNK
+    assert guided_chunk(800, -5, 4, 2, 0.02) == 100  # (more items than len() said: first-wave chunks)
+
+
+class _TickingClock(FakeClock):
+    """A fake clock that moves 1 s each time it is read: every part looks long."""
+
+    def now(self) -> float:
+        with self._lock:
+            self._now += 1.0
+            return self._now
+
+
+def test_a_map_of_long_items_ends_in_small_chunks(make_harness: Any, kind: str, monkeypatch: Any) -> None:
+    import tasker._core._batch as batch_module
+
+    started: list[int] = []
+    real = batch_module.start_part
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        started.append(len(args[3][1]))  # (parent, kind, work, (fn, items), kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "start_part", counting)
+    h = make_harness(clock=_TickingClock())
+    items = Items()
+    batch = _map(h, kind, "square", range(400), max_concurrency=2, when_item=items, ordered=True)
+    h.finish(batch)
+    assert batch.result() == [n * n for n in range(400)]
+    assert [index for index, _, _ in items.seen] == list(range(400))
+    assert sum(started) == 400 and started[0] == 100  # (the first wave: 400 / (2 slots × 2))
+    if kind == "coroutine":  # (one event loop: chunks keep the first wave's size)
+        assert started == [100] * 4
+    else:  # guided: each later chunk at most a quarter of what remained, the last ones of one item
+        assert started == sorted(started, reverse=True) and started[-3:] == [1, 1, 1]

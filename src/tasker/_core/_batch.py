@@ -11,10 +11,24 @@
                          └─► last part ended, nothing left: conclude(results) | conclude(BatchError) | canceled
 
 Items are consumed lazily (a generator of a million items never sits in
-memory); small items travel in chunks (``chunksize``, automatic: about two
-chunks per slot — four per worker with the default slots —, at most
-``MAX_CHUNK`` items), so per-task overhead is paid once per chunk. With
-``timeout=`` each item runs alone, with that timeout.
+memory); small items travel in chunks, so per-task overhead is paid once per
+chunk. With ``timeout=`` each item runs alone, with that timeout.
+
+Automatic chunks (no ``chunksize``) of a known number of items: guided and adaptive.
+
+    first wave (nothing measured yet): total / (slots × CHUNKS_PER_SLOT) each
+    a part ends ─► seconds per item = its time from launch to end / its size (the least seen:
+                   time spent queued behind another part only adds to it)
+    next chunk   = max(remaining / (workers × GUIDED_SPLIT),   guided: shrinks toward the end
+                       MIN_CHUNK_S / seconds per item)         long enough to hide a round trip
+                   at most the first wave's size (and MAX_CHUNK), at least 1
+
+Long items end in chunks of one or two, so no worker idles while another
+still has a long queue; short ones keep the first wave's size (larger or
+fewer chunks at the end only left one worker alone with the last one). Coroutine
+items keep the first wave's size (their parts share one event loop). A lazy
+iterable's chunks grow from one, doubling.
+
 Progress = (items ended + the running parts' own progress × their size) / total;
 message "37 of 120 · 2 failed" (the total reads "N+" while a lazy iterable
 has more).
@@ -44,9 +58,14 @@ R = TypeVar("R")
 
 #: The largest automatic chunk (items per part).
 MAX_CHUNK = 2048
-#: Automatic chunks per slot (with the default slots, AHEAD per worker: four chunks per worker,
-#: as a good ``chunksize`` for ``ProcessPoolExecutor.map``).
+#: Automatic chunks per slot in the first wave (with the default slots, AHEAD per worker: four
+#: chunks per worker, as a good ``chunksize`` for ``ProcessPoolExecutor.map``).
 CHUNKS_PER_SLOT = 2
+#: Guided chunks: each later chunk takes at most remaining / (workers × GUIDED_SPLIT) items,
+#: unless its items are too short for that (MIN_CHUNK_S).
+GUIDED_SPLIT = 2
+#: An automatic chunk's least expected work (s), once items were timed: its round trip stays small.
+MIN_CHUNK_S = 0.005
 #: Parts in flight per slot when ``max_concurrency`` is not given: a worker finds its next chunk queued.
 AHEAD = 2
 #: Slots of the kinds without a pool size of their own.
@@ -72,6 +91,7 @@ class BatchTask(Composite[list[R]], Generic[R]):
         reserved: Any,
         *,
         slots: int,
+        workers: int,
         chunksize: int | None,
         ordered: bool,
         fail_fast: bool,
@@ -86,6 +106,7 @@ class BatchTask(Composite[list[R]], Generic[R]):
         self._items = items
         self._known_total = known_total
         self._slots = slots
+        self._workers = max(1, min(slots, workers))  # (what runs at once: the guided split)
         self._item_timeout = reserved.timeout
         self._ordered = ordered
         self._fail_fast = fail_fast
@@ -95,6 +116,12 @@ class BatchTask(Composite[list[R]], Generic[R]):
             chunksize = 1  # the timeout is each item's
         self._fixed_chunk = chunksize
         self._grow = 1  # (lazy items without a chunksize) the next chunk's size, doubling
+        # Invariant (under _lock): None until a completed part was timed; then the least
+        # seconds per item of a completed part (launch to end over its size, ≥ 0).
+        self._item_seconds: float | None = None
+        # Coroutine parts share one event loop: a part's time is mostly the others' turns, and
+        # its "workers" are slots, not CPUs: their chunks stay the first wave's size.
+        self._timed = item_kind != "coroutine"
         self._lock = threading.Lock()
         # Invariants (under _lock): _consumed items were taken from _items, indices 0.._consumed-1;
         # each is in exactly one of: _retry, a part in flight, _runs (ended), or not run
@@ -222,7 +249,9 @@ class BatchTask(Composite[list[R]], Generic[R]):
             return self._fixed_chunk
         total = self._known_total
         if total is not None:
-            return max(1, min(MAX_CHUNK, math.ceil(total / (self._slots * CHUNKS_PER_SLOT))))
+            with self._lock:
+                remaining, per_item = total - self._consumed, self._item_seconds
+            return guided_chunk(total, remaining, self._slots, self._workers, per_item)
         size, self._grow = self._grow, min(MAX_CHUNK, self._grow * 2)
         return size
 
@@ -233,7 +262,7 @@ class BatchTask(Composite[list[R]], Generic[R]):
             part = start_part(
                 self, self.item_kind, self._work, (self._fn, items), {},
                 timeout=self._item_timeout, priority=self.priority,
-                when_done=functools.partial(self._chunk_done, first, count),
+                when_done=functools.partial(self._chunk_done, first, count, self._lifecycle.clock.now()),
             )
         except Exception as refused:  # refused at the call (e.g. an item that cannot be pickled)
             with self._lock:
@@ -253,9 +282,14 @@ class BatchTask(Composite[list[R]], Generic[R]):
             self._lifecycle.pause(part)
 
     # -- endings ------------------------------------------------------------------------------
-    def _chunk_done(self, first: int, count: int, part: Task[Any]) -> None:
+    def _chunk_done(self, first: int, count: int, launched: float, part: Task[Any]) -> None:
         """A part ended (in the thread that ended it): its items' outcomes, then feed on."""
         status = part.get_status()
+        if status == "completed" and count and self._timed:
+            per_item = max(0.0, self._lifecycle.clock.now() - launched) / count
+            with self._lock:
+                if self._item_seconds is None or per_item < self._item_seconds:
+                    self._item_seconds = per_item
         values: list[Any] = []
         failures: dict[int, BaseException | None] | None = None
         if status == "completed":
@@ -368,6 +402,17 @@ class BatchTask(Composite[list[R]], Generic[R]):
         self._show(part)
 
 
+def guided_chunk(total: int, remaining: int, slots: int, workers: int, per_item: float | None) -> int:
+    """The next automatic chunk's size (see the module doc): ``remaining`` of ``total`` items not
+    taken yet, ``per_item`` the least seconds per item seen (None: nothing timed yet)."""
+    size = math.ceil(total / (slots * CHUNKS_PER_SLOT))  # the first wave's
+    if per_item is not None and remaining >= 1:  # (a ``len()`` that told too few: first-wave chunks)
+        guided = math.ceil(remaining / (workers * GUIDED_SPLIT))
+        enough = size if per_item <= 0 else math.ceil(MIN_CHUNK_S / per_item)
+        size = min(size, max(guided, enough))  # (never larger than the first wave's)
+    return max(1, min(MAX_CHUNK, size))
+
+
 def start_map(
     manager: Any,
     lifecycle: TaskLifecycle,
@@ -404,14 +449,15 @@ def start_map(
         known_total = None
     lifecycle.runner(kind)  # at the call: a kind that cannot run here (UnsupportedPlatformError) says so now
     iterator = iter(items)
+    pool = {"thread": lifecycle.options.max_threads, "process": lifecycle.options.max_processes}
     if max_concurrency is not None:
         slots = max_concurrency
     else:
-        pool = {"thread": lifecycle.options.max_threads, "process": lifecycle.options.max_processes}
         slots = pool[kind] * AHEAD if kind in pool else DEFAULT_SLOTS.get(kind, 8)
+    workers = min(slots, pool[kind]) if kind in pool else slots
     batch: BatchTask[Any] = BatchTask(
-        lifecycle, fn, iterator, known_total, kind, reserved, slots=slots, chunksize=chunksize,
-        ordered=bool(ordered), fail_fast=bool(fail_fast), when_item=when_item,
+        lifecycle, fn, iterator, known_total, kind, reserved, slots=slots, workers=workers,
+        chunksize=chunksize, ordered=bool(ordered), fail_fast=bool(fail_fast), when_item=when_item,
     )
     return submit_composite(lifecycle, batch)  # type: ignore[return-value]
 
