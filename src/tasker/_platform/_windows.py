@@ -8,15 +8,16 @@
     shared memory  the cancel flags: an mmap with a random 128-bit tag
                    (``Local\\tasker-…``, the creator's default DACL); the worker
                    opens it by that tag (its command line)
-    tree kill      the worker is put in a Job Object of its own with
-                   KILL_ON_JOB_CLOSE as soon as it is started, before it is sent its
-                   start-up data (until then it only waits for them): everything it
-                   starts is in the job too; ``TerminateJobObject`` kills the tree.
-                   Not started suspended: an application that died between the
-                   start and the job would leave a suspended worker for ever; a
-                   running one reads the end of its pipe and exits. (Open: an
-                   application dying inside CreateProcess itself, which resumes
-                   the new thread before it returns: docs/windows.md)
+    tree kill      the worker is created inside a Job Object of its own with
+                   KILL_ON_JOB_CLOSE in one step (``CreateProcessW``'s attribute
+                   list: PROC_THREAD_ATTRIBUTE_JOB_LIST, Windows 10+ and Wine 8):
+                   everything it starts is in the job too; ``TerminateJobObject``
+                   kills the tree. Where Windows refuses the attribute, it is put in
+                   the job just after CreateProcess returns, before it is sent its
+                   start-up data; not started suspended there (a running worker
+                   whose app died before the job reads the end of its pipe and
+                   exits), and an app dying inside CreateProcess itself can still
+                   leave it behind on that path (docs/windows.md)
     pause          NtSuspendProcess / NtResumeProcess of each process in the job
                    (each proven in it by ``IsProcessInJob`` through its handle)
     parent death   the job's only handle is the parent's: when the application
