@@ -8,15 +8,16 @@
     shared memory  the cancel flags: an mmap with a random 128-bit tag
                    (``Local\\tasker-…``, the creator's default DACL); the worker
                    opens it by that tag (its command line)
-    tree kill      the worker is put in a Job Object of its own with
-                   KILL_ON_JOB_CLOSE as soon as it is started, before it is sent its
-                   start-up data (until then it only waits for them): everything it
-                   starts is in the job too; ``TerminateJobObject`` kills the tree.
-                   Not started suspended: an application that died between the
-                   start and the job would leave a suspended worker for ever; a
-                   running one reads the end of its pipe and exits. (Open: an
-                   application dying inside CreateProcess itself, which resumes
-                   the new thread before it returns: docs/windows.md)
+    tree kill      the worker is created inside a Job Object of its own with
+                   KILL_ON_JOB_CLOSE in one step (``CreateProcessW``'s attribute
+                   list: PROC_THREAD_ATTRIBUTE_JOB_LIST, Windows 10+ and Wine 8):
+                   everything it starts is in the job too; ``TerminateJobObject``
+                   kills the tree. Where Windows refuses the attribute, it is put in
+                   the job just after CreateProcess returns, before it is sent its
+                   start-up data; not started suspended there (a running worker
+                   whose app died before the job reads the end of its pipe and
+                   exits), and an app dying inside CreateProcess itself can still
+                   leave it behind on that path (docs/windows.md)
     pause          NtSuspendProcess / NtResumeProcess of each process in the job
                    (each proven in it by ``IsProcessInJob`` through its handle)
     parent death   the job's only handle is the parent's: when the application
@@ -83,6 +84,22 @@ _kernel32.SetPriorityClass.argtypes = (wintypes.HANDLE, wintypes.DWORD)
 _kernel32.GetPriorityClass.argtypes = (wintypes.HANDLE,)
 _kernel32.GetCurrentThread.restype = wintypes.HANDLE
 _kernel32.SetThreadPriority.argtypes = (wintypes.HANDLE, ctypes.c_int)
+_kernel32.InitializeProcThreadAttributeList.argtypes = (
+    ctypes.c_void_p,
+    wintypes.DWORD,
+    wintypes.DWORD,
+    ctypes.POINTER(ctypes.c_size_t),
+)
+_kernel32.UpdateProcThreadAttribute.argtypes = (
+    ctypes.c_void_p,
+    wintypes.DWORD,
+    ctypes.c_size_t,
+    ctypes.c_void_p,
+    ctypes.c_size_t,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+)
+_kernel32.DeleteProcThreadAttributeList.argtypes = (ctypes.c_void_p,)
 _ntdll.NtSuspendProcess.argtypes = (wintypes.HANDLE,)
 _ntdll.NtResumeProcess.argtypes = (wintypes.HANDLE,)
 
@@ -103,6 +120,11 @@ THREAD_PRIORITY_IDLE = -15
 IDLE_NICE = 15
 #: The exit code of the processes of a job it kills (TerminateJobObject).
 KILLED_EXIT_CODE = 0xC000013A  # STATUS_CONTROL_C_EXIT: what Windows itself uses for a forced end
+PROC_THREAD_ATTRIBUTE_HANDLE_LIST = 0x00020002
+PROC_THREAD_ATTRIBUTE_JOB_LIST = 0x0002000D  # (Windows 10 and later; Wine 8 too)
+EXTENDED_STARTUPINFO_PRESENT = 0x00080000
+CREATE_UNICODE_ENVIRONMENT = 0x00000400
+STARTF_USESTDHANDLES = 0x00000100
 #: At most this many processes of one job are suspended or resumed (a worker and what its task started).
 MAX_JOB_PROCESSES = 1024
 
@@ -153,6 +175,56 @@ class _MemoryCounters(ctypes.Structure):
         ("PagefileUsage", ctypes.c_size_t),
         ("PeakPagefileUsage", ctypes.c_size_t),
     ]
+
+
+class _StartupInfo(ctypes.Structure):
+    _fields_ = [
+        ("cb", wintypes.DWORD),
+        ("lpReserved", wintypes.LPWSTR),
+        ("lpDesktop", wintypes.LPWSTR),
+        ("lpTitle", wintypes.LPWSTR),
+        ("dwX", wintypes.DWORD),
+        ("dwY", wintypes.DWORD),
+        ("dwXSize", wintypes.DWORD),
+        ("dwYSize", wintypes.DWORD),
+        ("dwXCountChars", wintypes.DWORD),
+        ("dwYCountChars", wintypes.DWORD),
+        ("dwFillAttribute", wintypes.DWORD),
+        ("dwFlags", wintypes.DWORD),
+        ("wShowWindow", wintypes.WORD),
+        ("cbReserved2", wintypes.WORD),
+        ("lpReserved2", ctypes.c_void_p),
+        ("hStdInput", wintypes.HANDLE),
+        ("hStdOutput", wintypes.HANDLE),
+        ("hStdError", wintypes.HANDLE),
+    ]
+
+
+class _StartupInfoEx(ctypes.Structure):
+    _fields_ = [("StartupInfo", _StartupInfo), ("lpAttributeList", ctypes.c_void_p)]
+
+
+class _ProcessInformation(ctypes.Structure):
+    _fields_ = [
+        ("hProcess", wintypes.HANDLE),
+        ("hThread", wintypes.HANDLE),
+        ("dwProcessId", wintypes.DWORD),
+        ("dwThreadId", wintypes.DWORD),
+    ]
+
+
+_kernel32.CreateProcessW.argtypes = (
+    wintypes.LPCWSTR,
+    wintypes.LPWSTR,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    wintypes.BOOL,
+    wintypes.DWORD,
+    ctypes.c_void_p,
+    wintypes.LPCWSTR,
+    ctypes.c_void_p,
+    ctypes.POINTER(_ProcessInformation),
+)
 
 
 def _failed(what: str) -> OSError:
@@ -230,20 +302,40 @@ def open_control_memory(tag: str, size: int) -> mmap.mmap:
 
 
 # -- the worker's process and its job ---------------------------------------------------------
+#: Does this Windows create a process inside a job in one step (``CreateProcessW`` with
+#: ``PROC_THREAD_ATTRIBUTE_JOB_LIST``)? None until the first worker's start tries; False
+#: once Windows refused the attribute (before Windows 10): workers then go into their job
+#: just after ``CreateProcess`` returns (``JobProcess``'s older path).
+# Invariant: goes from None to True or False only, and never back (threads that race on the
+# first start find the same answer).
+one_step_jobs: bool | None = None
+
+
+class _JobListRefused(Exception):
+    """``UpdateProcThreadAttribute`` refused ``PROC_THREAD_ATTRIBUTE_JOB_LIST``: this Windows has none."""
+
+
 class JobProcess(subprocess.Popen[bytes]):
     """A worker started inside a Job Object of its own that dies with it and with the application.
 
-    Put in the job as soon as it is started: it starts nothing before the parent
-    sends it its start-up data (after this), so nothing it starts can escape the
-    job. The job's handle is ours alone (not inheritable); when it closes —
-    ``release`` after the worker is reaped, or the application's death — Windows
-    kills every process left in the job (``KILL_ON_JOB_CLOSE``).
+    Created inside its job in one step: ``CreateProcessW`` with the job in its
+    attribute list (``PROC_THREAD_ATTRIBUTE_JOB_LIST``, with the handles it inherits
+    in ``PROC_THREAD_ATTRIBUTE_HANDLE_LIST``), so the process is in the job before
+    its first thread exists; an application dying at any point of the start,
+    inside ``CreateProcess`` too, leaves nothing behind. The job's handle is ours
+    alone (not inheritable); when it closes — ``release`` after the worker is
+    reaped, or the application's death — Windows kills every process left in the
+    job (``KILL_ON_JOB_CLOSE``).
 
-    Not started suspended (``CREATE_SUSPENDED``, then resumed): an application
-    that dies between the start and the job (killed, or exiting while a reader
-    thread spawns) would leave that suspended worker behind for ever, holding
-    the handles it inherited. A running worker whose application died before it
-    was in the job reads the end of its channel and exits (``_child.main``).
+    Where Windows refuses the attribute (before Windows 10: ``one_step_jobs``),
+    the worker is put in the job as soon as ``CreateProcess`` returns; it starts
+    nothing before the parent sends it its start-up data (after this), so nothing
+    it starts can escape the job. Not started suspended there (``CREATE_SUSPENDED``,
+    then resumed): an application that dies between the start and the job would
+    leave that suspended worker behind for ever; a running worker whose
+    application died before it was in the job reads the end of its channel and
+    exits (``_child.main``). What that path cannot close: an application dying
+    inside ``CreateProcess``, which resumes the new thread before it returns.
     """
 
     #: Never true on Windows: a process handle keeps the exit status for us.
@@ -258,21 +350,152 @@ class JobProcess(subprocess.Popen[bytes]):
         # worker process and everything it started are in it.
         self._job: int | None = _new_job()
         self.suspended = False
+        #: Was the worker created inside its job (one step), rather than put in it after?
+        self.created_in_job = False
         info = subprocess.STARTUPINFO(lpAttributeList={"handle_list": list(handles)}) if handles else None
         try:
             super().__init__(args, startupinfo=info, close_fds=True, **kwargs)
         except BaseException:
             self._close_job()
             raise
-        if not _kernel32.AssignProcessToJobObject(self._job, int(self._handle)):  # type: ignore[attr-defined]
+        if self.created_in_job and not _in_job(int(self._handle), self._job):
+            self.created_in_job = False  # (a Windows that took the attribute but ignored it)
+        if not self.created_in_job and not _kernel32.AssignProcessToJobObject(
+            self._job,
+            int(self._handle),
+        ):
             error = _failed("AssignProcessToJobObject")
             self._kill_outside_job()
             raise error
         JobProcess.started[self.pid] = self
 
+    def _execute_child(  # (Popen's private start, Windows version)
+        self,
+        args: Any,
+        executable: Any,
+        preexec_fn: Any,
+        close_fds: bool,
+        pass_fds: Any,
+        cwd: Any,
+        env: Any,
+        startupinfo: Any,
+        creationflags: int,
+        shell: bool,
+        p2cread: Any,
+        p2cwrite: Any,
+        c2pread: Any,
+        c2pwrite: Any,
+        errread: Any,
+        errwrite: Any,
+        *unused: Any,
+    ) -> None:
+        """Create the worker inside its job in one step where Windows can; else ``Popen``'s own start."""
+        global one_step_jobs
+        if one_step_jobs is not False and not shell and not pass_fds and self._job is not None:
+            refused = False
+            try:
+                self._create_in_job(
+                    args, executable, cwd, env, startupinfo, creationflags, close_fds, (p2cread, c2pwrite, errwrite)
+                )
+            except _JobListRefused:
+                refused = True  # (nothing created: Popen's own start below uses the pipes)
+            finally:
+                if not refused:  # the child has them now, or the start failed
+                    self._close_pipe_fds(p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite)  # type: ignore[attr-defined]
+            one_step_jobs = not refused
+            if not refused:
+                self.created_in_job = True
+                return
+        super()._execute_child(  # type: ignore[misc]
+            args,
+            executable,
+            preexec_fn,
+            close_fds,
+            pass_fds,
+            cwd,
+            env,
+            startupinfo,
+            creationflags,
+            shell,
+            p2cread,
+            p2cwrite,
+            c2pread,
+            c2pwrite,
+            errread,
+            errwrite,
+            *unused,
+        )
+
+    def _create_in_job(
+        self,
+        args: Any,
+        executable: Any,
+        cwd: Any,
+        env: dict[str, str] | None,
+        startupinfo: subprocess.STARTUPINFO | None,
+        creationflags: int,
+        close_fds: bool,
+        std: tuple[Any, Any, Any],
+    ) -> None:
+        """``CreateProcessW`` with our job (and the handles to inherit) in its attribute list.
+
+        ``_JobListRefused`` before anything is created when Windows has no job list.
+        The standard handles and the handle list are chosen as ``Popen`` chooses them.
+        """
+        assert self._job is not None
+        command = args if isinstance(args, str) else subprocess.list2cmdline(args)
+        info = _StartupInfoEx()
+        info.StartupInfo.cb = ctypes.sizeof(_StartupInfoEx)
+        inherit: list[int] = []
+        if startupinfo is not None:
+            inherit = [int(h) for h in (startupinfo.lpAttributeList or {}).get("handle_list", ())]
+        if -1 not in std:
+            info.StartupInfo.dwFlags |= STARTF_USESTDHANDLES
+            info.StartupInfo.hStdInput, info.StartupInfo.hStdOutput, info.StartupInfo.hStdError = map(int, std)
+            if close_fds or inherit:
+                inherit += [int(h) for h in std]
+        # (as Popen: no console pseudo-handles, no duplicates)
+        inherit = sorted({h for h in inherit if h & 0x3 != 0x3 or _winapi.GetFileType(h) != _winapi.FILE_TYPE_CHAR})
+        inherits = bool(inherit) or not close_fds
+        count = 2 if inherit else 1
+        size = ctypes.c_size_t(0)
+        _kernel32.InitializeProcThreadAttributeList(None, count, 0, ctypes.byref(size))  # (asks the size)
+        attributes = (ctypes.c_byte * size.value)()
+        if not _kernel32.InitializeProcThreadAttributeList(attributes, count, 0, ctypes.byref(size)):
+            raise _JobListRefused(ctypes.FormatError(ctypes.get_last_error()))
+        try:
+            jobs = (wintypes.HANDLE * 1)(self._job)
+            if not _kernel32.UpdateProcThreadAttribute(
+                attributes, 0, PROC_THREAD_ATTRIBUTE_JOB_LIST, jobs, ctypes.sizeof(jobs), None, None
+            ):
+                raise _JobListRefused(ctypes.FormatError(ctypes.get_last_error()))
+            handle_list = (wintypes.HANDLE * max(1, len(inherit)))(*inherit)
+            if inherit and not _kernel32.UpdateProcThreadAttribute(
+                attributes, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, handle_list, ctypes.sizeof(handle_list), None, None
+            ):
+                raise _failed("UpdateProcThreadAttribute(PROC_THREAD_ATTRIBUTE_HANDLE_LIST)")
+            info.lpAttributeList = ctypes.addressof(attributes)
+            line = ctypes.create_unicode_buffer(command)  # (CreateProcessW may write into it)
+            block = _environment_block(env)
+            exe = None if executable is None else os.fsdecode(executable)
+            directory = None if cwd is None else os.fsdecode(cwd)
+            sys.audit("subprocess.Popen", exe, command, directory, env)
+            created = _ProcessInformation()
+            flags = creationflags | EXTENDED_STARTUPINFO_PRESENT | CREATE_UNICODE_ENVIRONMENT
+            if not _kernel32.CreateProcessW(
+                exe, line, None, None, inherits, flags, block, directory, ctypes.byref(info), ctypes.byref(created)
+            ):
+                raise _failed("CreateProcessW")
+        finally:
+            _kernel32.DeleteProcThreadAttributeList(attributes)
+        _kernel32.CloseHandle(created.hThread)
+        self._child_created = True
+        self._handle = subprocess.Handle(created.hProcess)  # type: ignore[attr-defined]
+        self.pid = int(created.dwProcessId)
+
     def _kill_outside_job(self) -> None:
         """The job could not take the worker: end it (it has started nothing yet) and close the job."""
-        _winapi.TerminateProcess(int(self._handle), KILLED_EXIT_CODE)  # type: ignore[attr-defined]
+        _winapi.TerminateProcess(int(self._handle), KILLED_EXIT_CODE)
         super().wait(30.0)  # (ends at once: a hang guard)
         self._close_job()
 
@@ -280,7 +503,7 @@ class JobProcess(subprocess.Popen[bytes]):
         """Put the worker in a priority class (through our handle of it); False once it has ended."""
         if self.returncode is not None:
             return False
-        return bool(_kernel32.SetPriorityClass(int(self._handle), priority))  # type: ignore[attr-defined]
+        return bool(_kernel32.SetPriorityClass(int(self._handle), priority))
 
     def kill_tree(self) -> None:
         """Kill the worker and every process in its job (what its tasks started)."""
@@ -326,7 +549,7 @@ class JobProcess(subprocess.Popen[bytes]):
         if self.returncode is not None:
             return None
         counters = _MemoryCounters(cb=ctypes.sizeof(_MemoryCounters))
-        handle = int(self._handle)  # type: ignore[attr-defined]
+        handle = int(self._handle)
         if not _kernel32.K32GetProcessMemoryInfo(handle, ctypes.byref(counters), counters.cb):
             return None
         return int(counters.WorkingSetSize)
@@ -348,6 +571,20 @@ class JobProcess(subprocess.Popen[bytes]):
         super().__del__()
 
 
+def _environment_block(env: dict[str, str] | None) -> ctypes.Array[ctypes.c_wchar] | None:
+    """``CreateProcessW``'s Unicode environment block: ``name=value\\0`` sorted by name, then ``\\0``."""
+    if env is None:
+        return None
+    entries = []
+    for name, value in env.items():
+        name, value = os.fsdecode(name), os.fsdecode(value)
+        if not name or "=" in name[1:] or "\0" in name or "\0" in value:
+            raise ValueError(f"illegal environment variable name or value: {name!r}")
+        entries.append((name.upper(), f"{name}={value}\0"))
+    block = "".join(entry for _, entry in sorted(entries)) + "\0"
+    return ctypes.create_unicode_buffer(block, len(block) + 1)
+
+
 def _new_job() -> int:
     job = _kernel32.CreateJobObjectW(None, None)
     if not job:
@@ -361,6 +598,11 @@ def _new_job() -> int:
         _kernel32.CloseHandle(job)
         raise error
     return int(job)
+
+
+def _in_job(handle: int, job: int) -> bool:
+    inside = wintypes.BOOL(False)
+    return bool(_kernel32.IsProcessInJob(handle, job, ctypes.byref(inside)) and inside.value)
 
 
 def _job_processes(job: int) -> list[int]:
@@ -379,8 +621,7 @@ def _job_processes(job: int) -> list[int]:
         )
         if not handle:
             continue  # ended meanwhile
-        inside = wintypes.BOOL(False)
-        if _kernel32.IsProcessInJob(handle, job, ctypes.byref(inside)) and inside.value:
+        if _in_job(handle, job):
             handles.append(int(handle))
         else:  # the pid was freed and given to a process that is not ours
             _kernel32.CloseHandle(handle)
