@@ -45,7 +45,7 @@ release.set()
 """
 INIT = """
 from . import base
-import racepkg_gate as _gate
+import {name}_gate as _gate
 _gate.entered.set()
 if not _gate.release.wait(20):
     raise RuntimeError("the gate was never opened")
@@ -64,19 +64,24 @@ class Thing:
 """
 
 
+def write_package(folder: Path, name: str = "racepkg") -> None:
+    """Write the package ``name`` (built as above) and its gate module ``{name}_gate`` into ``folder``."""
+    (folder / name).mkdir()
+    (folder / f"{name}_gate.py").write_text(GATE)
+    (folder / name / "__init__.py").write_text(INIT.format(name=name))
+    (folder / name / "base.py").write_text(BASE)
+    (folder / name / "things.py").write_text(THINGS)
+
+
 def make(folder: Path) -> bytes:
-    (folder / "racepkg").mkdir()
-    (folder / "racepkg_gate.py").write_text(GATE)
-    (folder / "racepkg" / "__init__.py").write_text(INIT)
-    (folder / "racepkg" / "base.py").write_text(BASE)
-    (folder / "racepkg" / "things.py").write_text(THINGS)
+    write_package(folder)
     sys.path.insert(0, str(folder))
     from racepkg.things import Thing  # type: ignore[import-not-found]
 
     return pickle.dumps(Thing(42), protocol=5)
 
 
-def _waits_for(thread: threading.Thread, module: str) -> bool:
+def waits_for(thread: threading.Thread, module: str) -> bool:
     """Whether ``thread`` waits for the import lock of ``module`` (3.11: one lock; 3.12+: a list)."""
     from importlib import _bootstrap
 
@@ -124,7 +129,7 @@ def race(folder: Path, loader: str, data: bytes) -> dict[str, str]:
     unpickler.start()
     tick = threading.Event()  # never set: each look at the lock table is one bounded wait apart
     for _ in range(int(BOUND_S / 0.001)):
-        if _waits_for(unpickler, "racepkg") or not unpickler.is_alive():
+        if waits_for(unpickler, "racepkg") or not unpickler.is_alive():
             break
         tick.wait(0.001)
     else:

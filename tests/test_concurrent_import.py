@@ -20,39 +20,15 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+import first_import_app
 
 from conftest import Harness
 
 pytestmark = pytest.mark.timeout(60)
 
-GATE = """
-import threading
-init_entered = threading.Event()   # the package's __init__ has reached the gate
-init_release = threading.Event()   # it may go on (set: a worker's import goes through)
-init_release.set()
-"""
-PACKAGE_INIT = """
-from . import base
-import gatedpkg_gate as _gate
-_gate.init_entered.set()
-if not _gate.init_release.wait(30):
-    raise RuntimeError("the test never released the package's import")
-from .things import Thing
-"""
-BASE = """
-SCALE = 1
-"""
-THINGS = """
-from . import base  # waits for the package's lock while another thread runs its __init__
-
-
-class Thing:
-    def __init__(self, value):
-        self.value = value * base.SCALE
-"""
 JOB = """
 def warm(context):
     import gatedpkg.things  # in the worker only: its result is a plain string
@@ -66,22 +42,10 @@ def make_thing(context, value):
 
 
 def _someone_waits_for(module: str, besides: threading.Thread) -> bool:
-    """A thread other than ``besides`` waits for the import lock of ``module``.
-
-    ``importlib._bootstrap._blocking_on`` maps a thread's id to the module lock it
-    waits for (Python 3.11), or to a list of them (3.12+).
-    """
-    from importlib import _bootstrap
-
-    blocking: Any = _bootstrap._blocking_on  # type: ignore[attr-defined]
-    # A dict up to 3.12; from 3.13 a weak-value dict with ``get`` and its ``data``.
-    idents = list(blocking) if isinstance(blocking, dict) else list(blocking.data)
-    for ident in idents:
-        held = blocking.get(ident)
-        locks = list(held) if isinstance(held, list) else [held]
-        if ident != besides.ident and any(getattr(lock, "name", None) == module for lock in locks):
-            return True
-    return False
+    """A thread other than ``besides`` waits for the import lock of ``module``."""
+    return any(
+        first_import_app.waits_for(thread, module) for thread in threading.enumerate() if thread is not besides
+    )
 
 
 def _wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
@@ -95,11 +59,7 @@ def _wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
 
 @pytest.fixture
 def gated_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    (tmp_path / "gatedpkg").mkdir()
-    (tmp_path / "gatedpkg_gate.py").write_text(textwrap.dedent(GATE))
-    (tmp_path / "gatedpkg" / "__init__.py").write_text(textwrap.dedent(PACKAGE_INIT))
-    (tmp_path / "gatedpkg" / "base.py").write_text(textwrap.dedent(BASE))
-    (tmp_path / "gatedpkg" / "things.py").write_text(textwrap.dedent(THINGS))
+    first_import_app.write_package(tmp_path, "gatedpkg")
     (tmp_path / "gatedpkg_job.py").write_text(textwrap.dedent(JOB))
     monkeypatch.syspath_prepend(str(tmp_path))  # before the pool starts: workers get this sys.path
     yield tmp_path
@@ -128,17 +88,17 @@ def test_a_result_unpickled_while_another_thread_imports_its_package(
         except BaseException as error:
             imported.append(f"{type(error).__name__}: {error}")
 
-    gatedpkg_gate.init_release.clear()
+    gatedpkg_gate.release.clear()
     importer = threading.Thread(target=app_import, name="app-importer", daemon=True)
     try:
         importer.start()
-        assert gatedpkg_gate.init_entered.wait(10), "the application's import did not start"
+        assert gatedpkg_gate.entered.wait(10), "the application's import did not start"
         task = h.mgr.run_process(gatedpkg_job.make_thing, 42, key="thing", when_done=h.when_done)
         assert _wait_until(lambda: _someone_waits_for("gatedpkg", importer)), "the result was not unpickled"
-        gatedpkg_gate.init_release.set()  # only now: the reader waits for the package
+        gatedpkg_gate.release.set()  # only now: the reader waits for the package
         h.finish(task)
     finally:
-        gatedpkg_gate.init_release.set()
+        gatedpkg_gate.release.set()
         importer.join(10)
     assert not importer.is_alive()
     assert imported == ["gatedpkg.things"], f"the application's own import failed: {imported}"
