@@ -482,14 +482,11 @@ threading.Event().wait(600)  # TerminateProcess'ed by the test long before
 """
 
 
-def test_a_worker_whose_app_died_before_it_was_in_its_job_ends_by_itself(tmp_path: Path, held: Held) -> None:
-    """Fixed: workers were started suspended, then put in their job and resumed; an app that
-    died in between (killed, or exiting while a reader spawned) left a suspended worker for
-    ever, which also held the handles it inherited (the lane's output pipe). A worker now runs
-    from its start and, its app gone, reads the end of its channel and exits."""
+def _the_app_dies_holding_its_worker(tmp_path: Path, held: Held, source: str) -> bool:
+    """Run the app ``source`` until it reports its worker's pid, kill it there: is the worker gone?"""
     app = tmp_path / "app.py"
     marker = tmp_path / "worker-pid"
-    app.write_text(HELD_SPAWN_APP)
+    app.write_text(source)
     python, extra = _windows.interpreter()
     proc = subprocess.Popen(
         [python, str(app), str(Path(__file__).parent), str(marker)],
@@ -501,13 +498,23 @@ def test_a_worker_whose_app_died_before_it_was_in_its_job_ends_by_itself(tmp_pat
         assert marker.exists(), f"the app ended ({proc.returncode}) before it started its worker"
         worker = int(marker.read_text())
         held.hold(worker)
-        proc.kill()  # the app dies with its worker outside any job
+        proc.kill()  # the app dies at the point its source holds it
         proc.wait(BOUND)
-        assert held.gone(worker), "the worker outlived its app (it was never in a job)"
+        return held.gone(worker)
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait(BOUND)
+
+
+def test_a_worker_whose_app_died_before_it_was_in_its_job_ends_by_itself(tmp_path: Path, held: Held) -> None:
+    """Fixed: workers were started suspended, then put in their job and resumed; an app that
+    died in between (killed, or exiting while a reader spawned) left a suspended worker for
+    ever, which also held the handles it inherited (the lane's output pipe). A worker now runs
+    from its start and, its app gone, reads the end of its channel and exits."""
+    assert _the_app_dies_holding_its_worker(tmp_path, held, HELD_SPAWN_APP), (
+        "the worker outlived its app (it was never in a job)"
+    )
 
 
 INSIDE_CREATE_PROCESS_APP = """
@@ -555,27 +562,9 @@ def test_a_worker_whose_app_died_inside_create_process_dies_with_it(tmp_path: Pa
     worker went into its job only after: an app that died inside CreateProcess (a spare being
     started as it ended) left the worker suspended for ever, outside any job. Workers are now
     created inside their job (PROC_THREAD_ATTRIBUTE_JOB_LIST): the app's death kills them."""
-    app = tmp_path / "app.py"
-    marker = tmp_path / "worker-pid"
-    app.write_text(INSIDE_CREATE_PROCESS_APP)
-    python, extra = _windows.interpreter()
-    proc = subprocess.Popen(
-        [python, str(app), str(Path(__file__).parent), str(marker)],
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, **extra},
+    assert _the_app_dies_holding_its_worker(tmp_path, held, INSIDE_CREATE_PROCESS_APP), (
+        "the worker outlived its app (suspended, outside any job)"
     )
-    try:
-        assert wait_for(lambda: marker.exists() or proc.poll() is not None, BOUND * 2)
-        assert marker.exists(), f"the app ended ({proc.returncode}) before it started its worker"
-        worker = int(marker.read_text())
-        held.hold(worker)
-        proc.kill()  # the app dies inside CreateProcess of its worker
-        proc.wait(BOUND)
-        assert held.gone(worker), "the worker outlived its app (suspended, outside any job)"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(BOUND)
 
 
 def test_workers_are_created_inside_their_job(tmp_path: Path) -> None:
