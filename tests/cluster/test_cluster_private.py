@@ -44,9 +44,13 @@ class OtherUser:
     python: list[str]  # how this user runs a Python with distributed
     env: dict[str, str]
 
+    home: Path
+
     def run(self, script: Path, *args: str) -> dict[str, str]:
+        own = self.home / script.name  # the checkout may sit where this user cannot read (root's home)
+        shutil.copyfile(script, own)
         done = subprocess.run(
-            [RUNUSER, "-u", self.name, "--", *self.python, str(script), *args],
+            [RUNUSER, "-u", self.name, "--", *self.python, str(own), *args],
             env=self.env, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S,
         )
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -69,20 +73,27 @@ def other_user() -> Iterator[OtherUser]:
     try:
         shutil.chown(home, user=name)
         env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8"}
-        yield OtherUser(name, _python_for(name, env), env)
+        yield OtherUser(name, _python_for(name, env, Path(home)), env, Path(home))
     finally:
         shutil.rmtree(home, ignore_errors=True)
         subprocess.run(["userdel", name], capture_output=True, timeout=60)
 
 
-def _python_for(name: str, env: dict[str, str]) -> list[str]:
+def _python_for(name: str, env: dict[str, str], home: Path) -> list[str]:
     """The venv's python if that user may run it; else the system's python of the same version
-    with the venv's packages on its path (the venv's base interpreter may sit in root's home)."""
+    with the venv's packages on its path; else that python with its own copy of the client
+    packages in its home (the venv may sit in root's home, which no other user reads: a fresh
+    checkout in a pristine Debian 12). An attacker brings a client of their own just the same."""
     check = ["-c", "import distributed, cryptography"]
     version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     candidates = [sys.executable, f"/usr/bin/{version}", f"/usr/local/bin/{version}"]
-    for python in [c for c in candidates if os.access(c, os.X_OK)]:
-        extra = "" if python == sys.executable else os.pathsep.join(site.getsitepackages())
+    pythons = [c for c in candidates if os.access(c, os.X_OK)]
+    paths = ["", os.pathsep.join(site.getsitepackages())]
+    tries = [(p, extra) for p in pythons for extra in paths if not (p == sys.executable and extra)]
+    tries += [(p, "copy") for p in pythons if p != sys.executable]
+    for python, extra in tries:
+        if extra == "copy":
+            extra = str(_copy_client_packages(home / "site"))
         if extra:
             env["PYTHONPATH"] = extra
         probe = subprocess.run([RUNUSER, "-u", name, "--", python, *check], env=env, capture_output=True, timeout=60)
@@ -90,6 +101,35 @@ def _python_for(name: str, env: dict[str, str]) -> list[str]:
             return [python]
         env.pop("PYTHONPATH", None)
     pytest.skip(f"no Python with distributed that the user {name} may run")
+
+
+def _copy_client_packages(dest: Path) -> Path:
+    """``distributed`` and ``cryptography`` with everything they require, copied into ``dest``."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    if dest.exists():
+        return dest
+    todo, seen = ["distributed", "cryptography"], set()
+    while todo:
+        dist = metadata.distribution(todo.pop())
+        key = dist.metadata["Name"].lower().replace("_", "-")
+        if key in seen:
+            continue
+        seen.add(key)
+        for line in dist.requires or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+        base = Path(str(dist.locate_file(""))).resolve()
+        for file in dist.files or []:
+            source = Path(str(dist.locate_file(file))).resolve()
+            if source.is_file() and source.is_relative_to(base):
+                target = dest / source.relative_to(base)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
+    return dest
 
 
 class App:
