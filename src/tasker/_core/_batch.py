@@ -256,13 +256,25 @@ class BatchTask(Composite[list[R]], Generic[R]):
         return size
 
     def _launch(self, first: int, items: list[Any]) -> None:
-        """Start a part for items ``first``, ``first + 1``, …"""
+        """Start a part for items ``first``, ``first + 1``, …
+
+        It may go ahead to a worker busy with this batch (``ProcessRunner``) while
+        the other workers have at least as many items left to take meanwhile: a
+        chunk waiting behind a longer one than expected then costs no worker its
+        work; the last chunks wait for the first worker that is free.
+        """
         count = len(items)
+        with self._lock:
+            if self._known_total is not None:
+                ahead = self._known_total - self._consumed >= self._workers * count
+            else:
+                ahead = not self._exhausted
         try:
             part = start_part(
                 self, self.item_kind, self._work, (self._fn, items), {},
                 timeout=self._item_timeout, priority=self.priority,
                 when_done=functools.partial(self._chunk_done, first, count, self._lifecycle.clock.now()),
+                ahead=ahead,
             )
         except Exception as refused:  # refused at the call (e.g. an item that cannot be pickled)
             with self._lock:
