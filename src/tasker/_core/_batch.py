@@ -23,7 +23,9 @@ Automatic chunks (no ``chunksize``) of a known number of items: guided and adapt
                        MIN_CHUNK_S / seconds per item)         long enough to hide a round trip
                    at most the first wave's size (and MAX_CHUNK), at least 1
 
-Long items end in chunks of one or two, so no worker idles while another
+In processes a chunk may be sent ahead to a worker busy with this batch while
+the other workers still have at least as many items to take (``_launch``): no
+round trip per chunk. Long items end in chunks of one or two, so no worker idles while another
 still has a long queue; short ones keep the first wave's size (larger or
 fewer chunks at the end only left one worker alone with the last one). Coroutine
 items keep the first wave's size (their parts share one event loop). A lazy
