@@ -28,6 +28,12 @@ starter thread's work out. Median of ``--reps`` pairs (the garbage collector
 runs in whichever thread crosses its threshold: a few hundred thousand either way).
 
     python -m bench.instructions --first --baseline /tmp/old/src
+
+``--map noop|cpu`` counts the parent's instructions for one ``map`` of the
+``map_noop`` / ``map_cpu`` scenarios' shape, for tasker, each ``--baseline``
+and the peers (``--impl``), first map and later ones (``bench.instructions_map``).
+
+    python -m bench.instructions --map cpu --baseline /tmp/old/src --reps 1
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from bench.instructions_map import PEERS, main_map
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("thread", "coroutine", "process")
@@ -173,7 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="valgrind runs at once")
     parser.add_argument("--first", action="store_true",
                         help="count the calling thread's instructions in a fresh manager's first run_process")
-    parser.add_argument("--reps", type=int, default=3, help="--first: runs per tree (median)")
+    parser.add_argument("--reps", type=int, default=3, help="--first, --map: runs per count (median)")
+    parser.add_argument("--map", choices=("noop", "cpu"),
+                        help="count one map of the map_noop / map_cpu shape (tasker, baselines, peers)")
+    parser.add_argument("--impl", default=",".join(PEERS),
+                        help="--map: the peers to count too, comma-separated (empty: none)")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         raise SystemExit("bench.instructions needs valgrind: apt install valgrind")
@@ -185,6 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     for tree in trees:
         if not (tree / "tasker" / "__init__.py").exists():
             raise SystemExit(f"{tree}: no tasker package in that folder (give a src/)")
+    if args.map:
+        peers = [name.strip() for name in args.impl.split(",") if name.strip()]
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = Path(tmp)
+            if args.keep is not None:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                workdir = args.keep
+            return main_map(args.map, trees, peers, max(1, args.reps), args.jobs, workdir)
     if args.first:
         return main_first(trees, max(1, args.reps), args.jobs, args.keep)
     runs = [(number, tree, kind, n) for number, tree in enumerate(trees) for kind in kinds for n in (0, TASKS[kind])]

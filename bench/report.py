@@ -114,9 +114,10 @@ def targets_section(doc: dict[str, Any]) -> list[str]:
     return (["## Targets (issues 3, 10, 20, 22)", "",
              "`tasker` is its median; `compared with` names the peer with the best median (or "
              "the one the target names) and its median; `measured` is the paired ratio "
-             "(median over repetitions of tasker ÷ that peer — for \"best peer\", the best peer "
-             "of each repetition; for \"× faster\", peer ÷ tasker), or tasker's median when the "
-             "target is absolute.", ""] + _table(rows) + [""] + [f"- {text}" for text in exclusions()] + [""])
+             "(median over repetitions of tasker ÷ that peer, paired repetition by repetition — for "
+             "\"best peer\", the peer with the best median; for \"× faster\", peer ÷ tasker), or "
+             "tasker's median when the target is absolute.", ""]
+            + _table(rows) + [""] + [f"- {text}" for text in exclusions()] + [""])
 
 
 def impls_section(impls: list[str]) -> list[str]:

@@ -6,8 +6,14 @@ interleaved), then the median of those. A shared machine drifts between
 slow and fast phases; a ratio of two medians taken over different phases
 would mix that drift into the comparison, a paired ratio mostly cancels it.
 So for times below 1 is better, for throughputs above 1 is better. The
-same is computed against the best peer of each repetition (tasker and the
-floor are not peers).
+same is computed against the best peer: the peer with the best median (tasker,
+its baseline and the floor are not peers), paired repetition by repetition.
+
+Not "the best of the peers in each repetition": with several noisy peers, the
+best of them in one repetition is the one that happened to be lucky in it, so
+that maximum is biased in the peers' favour (four peers whose medians are equal
+give a "best peer" above every one of their medians); one named peer, the best
+one overall, is compared with like noise on both sides.
 """
 
 from __future__ import annotations
@@ -74,23 +80,28 @@ def paired_ratio(num: dict[int, float], den: dict[int, float]) -> float | None:
     return statistics.median(ratios) if ratios else None
 
 
-def best_per_rep(results: dict[str, dict[str, Any]], key: str, better: str,
-                 exclude: tuple[str, ...] = ()) -> dict[int, float]:
-    """The best peer's value in each repetition."""
-    best: dict[int, float] = {}
+def median_of(entry: dict[str, Any], key: str) -> float | None:
+    cell = entry.get("summary", {}).get(key)
+    return None if cell is None else float(cell["median"])
+
+
+def best_peer(results: dict[str, dict[str, Any]], key: str, better: str,
+              exclude: tuple[str, ...] = ()) -> tuple[str, float] | None:
+    """The peer with the best median for ``key``, and that median (None: no peer has one)."""
+    found = [(impl, value) for impl, entry in results.items()
+             if impl not in NOT_PEERS and impl not in exclude
+             and (value := median_of(entry, key)) is not None]
+    if not found:
+        return None
     pick = max if better == "higher" else min
-    for impl, entry in results.items():
-        if impl in NOT_PEERS or impl in exclude:
-            continue
-        for rep, value in per_rep(entry, key).items():
-            best[rep] = pick(best.get(rep, value), value)
-    return best
+    return pick(found, key=lambda pair: pair[1])
 
 
 def _add_ratios(scenario: Scenario, results: dict[str, dict[str, Any]]) -> None:
     for metric in scenario.metrics:
         ref = per_rep(results.get(metric.reference or scenario.reference, {}), metric.key)
-        best = best_per_rep(results, metric.key, metric.better) if metric.better else {}
+        peer = best_peer(results, metric.key, metric.better) if metric.better else None
+        best = per_rep(results[peer[0]], metric.key) if peer is not None else {}
         base = per_rep(results.get(BASELINE, {}), metric.key)
         for impl, entry in results.items():
             cell = entry.get("summary", {}).get(metric.key)

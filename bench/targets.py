@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bench.registry import NOT_PEERS
-from bench.stats import best_per_rep, paired_ratio, per_rep
+from bench.stats import best_peer, median_of, paired_ratio, per_rep
 
 BEST = "best peer"
 PPE = "ProcessPoolExecutor-forkserver"
@@ -102,28 +101,15 @@ TARGETS = [
 
 
 def _median(results: dict[str, Any], impl: str, metric: str) -> float | None:
-    entry = results.get(impl, {})
-    cell = entry.get("summary", {}).get(metric)
-    return None if cell is None else float(cell["median"])
-
-
-def _best_by_median(target: Target, results: dict[str, Any], better: str) -> tuple[str, float] | None:
-    """For display: the peer with the best median."""
-    found = [(impl, value) for impl in results
-             if impl not in NOT_PEERS and impl not in target.exclude
-             and (value := _median(results, impl, target.metric)) is not None]
-    if not found:
-        return None
-    pick = max if better == "higher" else min
-    return pick(found, key=lambda pair: pair[1])
+    return median_of(results.get(impl, {}), metric)
 
 
 def _compare(target: Target, results: dict[str, Any], better: str) -> dict[str, Any] | None:
-    """Paired ratio of tasker against the named peer or each repetition's best."""
+    """Paired ratio of tasker against the named peer or the peer with the best median."""
     mine = per_rep(results.get("tasker", {}), target.metric)
     if target.against == BEST:
-        shown = _best_by_median(target, results, better)
-        other = best_per_rep(results, target.metric, better, target.exclude)
+        shown = best_peer(results, target.metric, better, target.exclude)
+        other = per_rep(results.get(shown[0], {}), target.metric) if shown is not None else {}
     else:
         value = _median(results, str(target.against), target.metric)
         shown = None if value is None else (str(target.against), value)

@@ -160,6 +160,14 @@ async def until_canceled_item_async(context: ExecutionContext, item: Any) -> str
     return "limit"
 
 
+def nap_item(context: ExecutionContext, seconds: float) -> float:
+    """An item that takes ``seconds`` (asleep: a "long" item to the process pool's average)."""
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
 def slow_if_negative(context: ExecutionContext, item: int) -> int:
     """A negative item waits (bounded) to be canceled: with a timeout it times out."""
     if item < 0:

@@ -377,3 +377,56 @@ def test_a_map_of_long_items_ends_in_small_chunks(make_harness: Any, kind: str, 
         assert started == [100] * 4
     else:  # guided: each later chunk at most a quarter of what remained, the last ones of one item
         assert started == sorted(started, reverse=True) and started[-3:] == [1, 1, 1]
+
+
+def _sends(monkeypatch: Any) -> list[tuple[Any, bool]]:
+    """(task, sent ahead?) for every task the process pool sends to a worker, in order."""
+    from tasker.runners.process._dispatch import Dispatcher
+
+    sent: list[tuple[Any, bool]] = []
+    real = Dispatcher._send_task
+
+    def spy(self: Any, worker: Any, task: Any, slot: int, ahead: bool) -> None:
+        sent.append((task, ahead))
+        real(self, worker, task, slot, ahead)
+
+    monkeypatch.setattr(Dispatcher, "_send_task", spy)
+    return sent
+
+
+def test_a_process_batch_sends_its_next_chunk_ahead_to_its_busy_worker(make_harness: Any, monkeypatch: Any) -> None:
+    """Fixed: chunks of long items waited in the pool's queue until their worker had sent the
+    previous chunk's results and the parent had answered (the pool sends ahead only tasks that
+    are short on average): each chunk cost the worker a round trip, idle. A batch's next chunk now
+    goes ahead to a worker running a chunk of the same batch, whatever the items' length."""
+    sent = _sends(monkeypatch)
+    h = make_harness(max_processes=1, spare_processes=0)
+    items = Items()
+    batch = h.mgr.map(stream_jobs.nap_item, [0.03] * 6, kind="process", chunksize=1, when_item=items,
+                      ordered=True, when_done=h.when_done)
+    h.finish(batch)
+    assert batch.result() == [0.03] * 6
+    assert [index for index, _, _ in items.seen] == list(range(6)), "when_item once per item, in order"
+    ahead = [was_ahead for task, was_ahead in sent if task._parent is batch]
+    # (2 slots on 1 worker: the first chunk goes to the idle worker; each later one is launched by
+    # the reader thread as the one before it ends, while the promoted one runs: sent ahead — but the
+    # last, with no item left for another worker meanwhile: it waits for the first free worker)
+    assert ahead == [False, True, True, True, True, False]
+
+
+def test_a_batch_chunk_is_not_sent_ahead_behind_another_task(make_harness: Any, monkeypatch: Any) -> None:
+    """Behind a long task of the app's a chunk would wait out that task: it stays in the pool's queue."""
+    sent = _sends(monkeypatch)
+    h = make_harness(max_processes=1, spare_processes=0)
+    blocker = h.start("process", "until_canceled")
+    assert h.pump_until(blocker.is_running)
+    batch = _map(h, "process", "square", [1, 2, 3, 4], chunksize=1)
+    worker = blocker.handle
+    parts = batch._parts()
+    assert len(parts) == 2 and all(p.get_status() == "pending" and p.handle is None for p in parts)
+    assert worker.next is None and not [task for task, _ in sent if task._parent is batch]
+    blocker.cancel()
+    h.finish(batch)
+    assert batch.result() == [1, 4, 9, 16]
+    # (then behind its own chunks, but for the last: nothing left for another worker meanwhile)
+    assert [ahead for task, ahead in sent if task._parent is batch] == [False, True, True, False]

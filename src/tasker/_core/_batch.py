@@ -23,7 +23,9 @@ Automatic chunks (no ``chunksize``) of a known number of items: guided and adapt
                        MIN_CHUNK_S / seconds per item)         long enough to hide a round trip
                    at most the first wave's size (and MAX_CHUNK), at least 1
 
-Long items end in chunks of one or two, so no worker idles while another
+In processes a chunk may be sent ahead to a worker busy with this batch while
+the other workers still have at least as many items to take (``_launch``): no
+round trip per chunk. Long items end in chunks of one or two, so no worker idles while another
 still has a long queue; short ones keep the first wave's size (larger or
 fewer chunks at the end only left one worker alone with the last one). Coroutine
 items keep the first wave's size (their parts share one event loop). A lazy
@@ -256,13 +258,25 @@ class BatchTask(Composite[list[R]], Generic[R]):
         return size
 
     def _launch(self, first: int, items: list[Any]) -> None:
-        """Start a part for items ``first``, ``first + 1``, …"""
+        """Start a part for items ``first``, ``first + 1``, …
+
+        It may go ahead to a worker busy with this batch (``ProcessRunner``) while
+        the other workers have at least as many items left to take meanwhile: a
+        chunk waiting behind a longer one than expected then costs no worker its
+        work; the last chunks wait for the first worker that is free.
+        """
         count = len(items)
+        with self._lock:
+            if self._known_total is not None:
+                ahead = self._known_total - self._consumed >= self._workers * count
+            else:
+                ahead = not self._exhausted
         try:
             part = start_part(
                 self, self.item_kind, self._work, (self._fn, items), {},
                 timeout=self._item_timeout, priority=self.priority,
                 when_done=functools.partial(self._chunk_done, first, count, self._lifecycle.clock.now()),
+                ahead=ahead,
             )
         except Exception as refused:  # refused at the call (e.g. an item that cannot be pickled)
             with self._lock:

@@ -142,8 +142,12 @@ def start_part(
     when_event: Callable[..., object] | None = None,
     when_yield: Callable[..., object] | None = None,
     when_done: Callable[[Task[Any]], object] | None = None,
+    ahead: bool = False,
 ) -> Task[Any]:
     """Start a hidden task of ``kind`` working for ``parent`` (its arguments were checked by the caller).
+
+    ``ahead``: a process pool may send it to a worker running another part of
+    ``parent`` before that worker asks (a batch's chunk: ``_batch``).
 
     Raises what the runner's ``prepare`` raised (e.g. an argument that cannot be
     pickled); nothing was started then. ``when_done`` runs in the thread that
@@ -154,6 +158,7 @@ def start_part(
     part: Task[Any] = Task(lifecycle, kind, (func, args, kwargs), None, None, when_event, timeout, False, priority)
     part._parent = parent
     part._dirty = False  # its changes reach part_changed (see Task._changed)
+    part._ahead = ahead
     if when_yield is not None:
         part._when_yield = when_yield
     part.payload = runner.prepare(func, args, kwargs)

@@ -85,6 +85,7 @@ class Task(Generic[R]):
     _listeners: list[Callable[[Task[R]], object]] | None = None  # add_done_callback
     _when_yield: Callable[[Task[R], Any], object] | None = None  # a generator task's values (``_stream``)
     _parent: Any = None  # the composite task this one works for, hidden (``_composite``)
+    _ahead: bool = False  # a batch's chunk that may be sent ahead to a worker busy with the same batch
     _dependents: set[Any] | None = None  # composite tasks waiting on this one (under the lifecycle's lock)
     # Invariant: set once, under the lock, together with the final status.
     _ending_queued: bool = False  # its when_done is queued

@@ -12,6 +12,13 @@ ahead, and picks, for the next queued task, a worker and a ticket.
 Tasks reach one worker in the order they were assigned to it (its ``order``
 condition and tickets); the ticket's parity is the cancel-flag slot, so the
 running task and the one sent ahead never share a flag.
+
+Sent ahead: any queued task while tasks are short (the moving average); and,
+whatever their length, a batch's chunk that its batch marked ``_ahead`` (others
+have enough of its items left to take meanwhile, ``_batch``), once every
+worker of the budget is busy, to a worker running a chunk of the same batch: it
+goes straight on instead of idling a round trip per chunk. Never behind another
+task's work (a long task of the app's), nor while a worker is idle or starting.
 """
 
 from __future__ import annotations
@@ -104,7 +111,7 @@ class Dispatcher:
             worker.task = task
             pool.busy += 1
         else:
-            target = self._prefetch_target_locked()
+            target = self._prefetch_target_locked(task)
             if target is None:
                 return None
             worker, ahead = target, True
@@ -123,14 +130,18 @@ class Dispatcher:
         worker.flags[slot] = 0
         return worker, task, ticket, ahead
 
-    def _prefetch_target_locked(self) -> Worker | None:
-        """A busy worker that may receive its next task before it asks (see the module doc)."""
-        if self.typical >= PREFETCH_BELOW_S:
+    def _prefetch_target_locked(self, task: Task[Any]) -> Worker | None:
+        """A busy worker that may receive ``task`` before it asks (see the module doc)."""
+        pool = self.pool
+        short = self.typical < PREFETCH_BELOW_S
+        if not short and not (task._ahead and pool.busy >= pool.max):
             return None
-        recycling = self.pool.recycling
-        for worker in self.pool.workers:
+        batch = None if short else task._parent  # (a chunk goes ahead only behind its own batch's)
+        recycling = pool.recycling
+        for worker in pool.workers:
             if (
                 worker.task is not None
+                and (batch is None or worker.task._parent is batch)
                 and worker.next is None
                 and not (worker.retiring or worker.stopped or worker.skipping)
                 and not (recycling.max_tasks is not None and recycling.last_task(worker))
