@@ -7,17 +7,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._seconds import check_delay
 
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+
 if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
     from ..schedulers import Scheduler
     from ._clock import Clock
     from ._delivery import DelayedCall
     from ._lifecycle import TaskLifecycle
 
-R = TypeVar("R")
+    R = TypeVar("R")
 
 
 class MainThreadCalls:

@@ -20,12 +20,15 @@ import mmap
 import os
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from . import _unix
 from ._base import EXIT_PARENT_GONE, Features, Handoff
 
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._group import GroupLeader
     from ._unix import SocketChannel
 
