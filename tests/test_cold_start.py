@@ -26,7 +26,7 @@ from tasker.runners.process._child import AfterImport
 import bare_jobs
 from conftest import Harness
 
-HEAVY = ("typing", "logging", "re", "contextlib", "traceback")
+HEAVY = ("typing", "logging", "re", "contextlib", "traceback", "signal")
 
 PROBE = """
 import sys

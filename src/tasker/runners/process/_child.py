@@ -21,8 +21,8 @@ platform's channel (``tasker._platform``); every message is listed in ``_message
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # (signal.py builds its enums: slower boot)
 import os
-import signal
 import sys
 import threading
 import warnings
@@ -54,7 +54,7 @@ def main(args: tuple[str, ...] | list[str] | None = None) -> None:
         args = sys.argv[1:5]
     name, channel_arg, control_arg, lifeline_arg = args
     platform = _platform.adopt(name)  # (what _payload and the rest use in this process)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the application's business
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)  # Ctrl-C is the application's business
     # First, before any thread: the watch may fork (posix). Each handle is made
     # non-inheritable: a process a task starts (os.system, Popen with close_fds=False)
     # must not keep the parent's channel open.
