@@ -225,31 +225,36 @@ class AfterImport:
     """A meta path finder: ``then(module)`` runs right after module ``name`` first executes (once).
 
     It finds the module through the finders after it and wraps only that spec's
-    loader; it leaves ``sys.meta_path`` at its first call for ``name`` (the import
-    system holds that module's lock then: one thread at a time).
+    loader. It stays in ``sys.meta_path``, spent: removing it there while another
+    thread's import walks the list could make that import skip a finder. Its calls
+    for ``name`` come one thread at a time (the import system holds that module's
+    lock), and once spent it answers every name with None at once.
     """
 
     def __init__(self, name: str, then: Callable[[object], None]) -> None:
         self._name = name
-        self._then = then
+        # Invariant: None once spent (a spec for ``name`` was wrapped): it never fires again.
+        self._then: Callable[[object], None] | None = then
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname != self._name:
+        then = self._then
+        if then is None or fullname != self._name:
             return None
-        try:
-            sys.meta_path.remove(self)
-        except ValueError:  # (removed already)
-            pass
         for finder in sys.meta_path:
-            find = getattr(finder, "find_spec", None)
+            find = getattr(finder, "find_spec", None) if finder is not self else None
             spec = find(fullname, path, target) if find is not None else None
             if spec is not None:
                 break
         else:
-            return None  # not found: the import fails as it would have
+            return None  # not found: the import fails as it would have (and the hook stays armed)
         if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _ThenLoader(spec.loader, self._then)
+            self._then = None
+            spec.loader = _ThenLoader(spec.loader, then)
         return spec
+
+    @property
+    def spent(self) -> bool:
+        return self._then is None
 
 
 class _ThenLoader:
