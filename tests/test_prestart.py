@@ -285,24 +285,3 @@ def test_the_first_process_task_never_starts_a_process_on_the_callers_thread(
     assert me not in spawned_on, "nothing was spawned inside run_process"
     assert h.finish(task).result() == 4
     assert spawned_on and me not in spawned_on, f"the worker was spawned on {spawned_on}, not the caller's thread"
-
-
-def test_a_cold_first_task_boots_its_worker_alone_and_the_spare_follows_its_end(make_harness, tmp_path) -> None:
-    """Without prestart, the first task's worker does not share the CPUs with a booting spare.
-
-    The spare is held back while the first task runs (it is nobody's worker yet);
-    it starts once that task has ended.
-    """
-    import control_jobs
-
-    h = make_harness(max_processes=2, spare_processes=1)
-    gate = tmp_path / "gate"
-    task = h.mgr.run_process(control_jobs.wait_gate, str(gate), when_done=h.when_done)
-    assert h.pump_until(lambda: task.get_message() == "at the gate"), "the first task never started"
-    pool = _pool(h)
-    with pool.lock:
-        names = sorted(w.name for w in pool.workers)
-    assert names == ["tasker-worker-1"], f"only the first task's worker boots while it runs, not {names}"
-    gate.touch()
-    assert h.finish(task).result() == "through"
-    assert wait_for(lambda: len(_ready(pool)) == 2), "the spare starts once the first task has ended"

@@ -127,9 +127,6 @@ class ProcessRunner:
         #: reports ready, so a spare's first task pays no import (``_child._preload``).
         self.modules: set[str] = set()
         self._floor = 0  # workers kept at least (prestart: every one)
-        # Invariant: False until the first task ended; meanwhile no spare starts while a task
-        # runs or waits (a cold first task's worker gets the CPUs to itself: ``_grow_locked``).
-        self._served = False
         # Until the first task, new workers boot under SCHED_IDLE (prestart, where it can be undone).
         self._idle_boot = False
         self.closed = False
@@ -290,24 +287,19 @@ class ProcessRunner:
         self.dispatcher.dispatch()
 
     # -- pool size ---------------------------------------------------------------------
-    def _grow_locked(self, ended: int = 0) -> list[Worker]:
+    def _grow_locked(self) -> list[Worker]:
         """New workers needed now: the busy and queued ones (capped) plus spares.
 
-        Spares are only added once a worker is up, and, until the first task has
-        ended, only while no task runs or waits: on a cold start the first task's
-        worker should not share the CPUs with interpreters nobody waits for (the
-        spare starts once that task is done; a prestart, with no task yet, starts
-        it at once). ``ended``: tasks that just ended, counted as still busy (``served``).
+        Spares are only added once a worker is up: on a cold start the first
+        worker should not share the CPUs with interpreters nobody waits for.
         """
         if self.closed or (len(self.workers) >= self.max + self._spare and not self._retiring):
             return []  # fully grown (the common case): nothing to count
         if self.launch.holding:
             return []  # launches are failing: backing off (``_launch``)
         live = sum(1 for w in self.workers if not w.retiring)
-        wanted = max(self._floor, min(self.max, self.busy + ended + len(self.pending)))
-        if (self._served or not (self.busy or self.pending)) and any(
-            w.state is WorkerState.READY for w in self.workers
-        ):
+        wanted = max(self._floor, min(self.max, self.busy + len(self.pending)))
+        if any(w.state is WorkerState.READY for w in self.workers):
             # A draining worker comes back when its task stops: it is the spare meanwhile.
             wanted += max(0, self._spare - len(self._draining))
         new = []
@@ -384,9 +376,8 @@ class ProcessRunner:
             # Last in line: an idle worker that has run tasks already has the app's
             # modules imported and its caches warm; a fresh one is the spare.
             self.idle.insert(0, worker)
-        self.dispatch()  # first: a waiting task takes it before any spare is counted
-        with self.lock:
             starting = self._grow_locked()
+        self.dispatch()
         self._start(starting)
 
     def finished(self, worker: Worker, task: Task[Any], ran: bool = True, rss: int = 0) -> Task[Any] | None:
@@ -434,16 +425,6 @@ class ProcessRunner:
             self.stop(worker)
             self._start(starting)
         return None
-
-    def served(self) -> None:
-        """A task's ending was handed on (the reader, after ``finished``): after the first one,
-        the spares held back while it ran start, as many as it would have had (``_grow_locked``)."""
-        if self._served:
-            return
-        with self.lock:
-            self._served = True
-            starting = self._grow_locked(ended=1)
-        self._start(starting)
 
     def busy_workers_locked(self) -> list[Worker]:
         """The workers running a task (the memory cap watches these)."""

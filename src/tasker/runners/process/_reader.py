@@ -205,7 +205,6 @@ class Reader:
                 call.close()
         self.pool.dispatch()  # first: the worker starts its next task while we conclude this one
         self.relay.conclude(task, failed, body)
-        self.pool.served()  # (after the first ending: the spares held back start now)
 
     def _unloadable(self, task_id: int, error: BaseException) -> None:
         """A result or event this process cannot unpickle: the task fails, saying why.
