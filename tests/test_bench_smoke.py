@@ -68,6 +68,18 @@ def test_quick_run_writes_expected_json(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(120)
+def test_prestart_scenario_reports_the_machines_own_wake_up_cost(tmp_path: Path) -> None:
+    """Beside tasker's first task after prestart, the floor child's round trip after the same idle."""
+    doc, md = run_bench(tmp_path, "process_prestart", "tasker")
+    entry = doc["scenarios"]["process_prestart"]["results"]["tasker"]
+    assert entry["status"] == "ok", entry.get("errors")
+    summary = entry["summary"]
+    for key in ("first_vs_warm", "floor_warm_us", "floor_idle_us", "floor_idle_vs_warm"):
+        assert summary[key]["median"] > 0, key
+    assert "floor: after idle ÷ back to back" in md
+
+
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize(("impl", "module"), [
     ("pebble-ThreadPool", "pebble"),
     ("loky", "loky"),

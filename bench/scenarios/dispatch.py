@@ -112,6 +112,7 @@ def run_process_prestart(ctx: RunCtx) -> Measured:
     tracker.wait(ctx.loop, 1, COLD_TIMEOUT)
     tracker.check()
     idle_us = (tracker.last - again) * 1e6
+    floor_warm, floor_idle = _floor_wake_up(ctx, min(ready - start, 1.0))
     return Measured(metrics={
         "first_task_us": first_us,
         "warm_latency_us": warm,
@@ -121,7 +122,36 @@ def run_process_prestart(ctx: RunCtx) -> Measured:
         "prestart_call_us": (returned - start) * 1e6,
         "first_submit_us": (submitted - first) * 1e6,
         "ready_ms": (ready - start) * 1e3,
+        "floor_warm_us": floor_warm,
+        "floor_idle_us": floor_idle,
+        "floor_idle_vs_warm": floor_idle / floor_warm,
     })
+
+
+def _floor_wake_up(ctx: RunCtx, idle_s: float) -> tuple[float, float]:
+    """The machine's own cost of a pause: the floor child's round trip back to back, and after
+    the main loop idled ``idle_s`` (the same pause tasker's first task follows), in µs.
+
+    Measured after tasker's figures, in the same interpreter and the same way (a warm
+    child, one pipe, one reader thread: no library at all), so "first ÷ warm" can be read
+    against what a bare round trip loses to a pause on this machine.
+    """
+    from bench.adapters.base import Config
+    from bench.adapters.floor import FloorAdapter
+
+    floor = FloorAdapter(ctx.loop, Config())
+    ctx.adapters.append(floor)  # (shut down by bench._one with the rest)
+    latencies(floor, ctx.loop, PROCESS, noop, 10)  # starts the child; discarded
+    warm = median_us(latencies(floor, ctx.loop, PROCESS, noop, ctx.size(100, 10)))
+    idle_until = perf_counter() + idle_s
+    while perf_counter() < idle_until:
+        ctx.loop.run_for(0.002)
+    tracker = Tracker()
+    again = perf_counter()
+    floor.submit(PROCESS, noop, on_done=tracker)
+    tracker.wait(ctx.loop, 1, COLD_TIMEOUT)
+    tracker.check()
+    return warm, (tracker.last - again) * 1e6
 
 
 SCENARIOS = [
@@ -167,7 +197,9 @@ SCENARIOS = [
         "the median of 100 (quick: 10) warm no-ops after it, in the same interpreter; then, after the "
         "main loop idled as long as it waited for the pool (at most 1 s), one more no-op on the same warm "
         "pool (what any task pays after a pause); how long `prestart()` and the first submit blocked; "
-        "when the pool was ready.",
+        "when the pool was ready. Floor: the floor child's pipe round trip back to back, and after "
+        "the same idle (the machine's own wake-up cost: read \"first ÷ warm\" against "
+        "\"floor: after idle ÷ back to back\").",
         "tasker",
         (Metric("first_task_us", "first task", "µs", ratio=False),
          Metric("warm_latency_us", "warm latency", "µs", ratio=False),
@@ -176,7 +208,10 @@ SCENARIOS = [
          Metric("first_vs_idle", "first ÷ warm after idle", "", ratio=False),
          Metric("prestart_call_us", "prestart() blocked", "µs", ratio=False),
          Metric("first_submit_us", "first submit blocked", "µs", ratio=False),
-         Metric("ready_ms", "pool ready after", "ms", ratio=False)),
+         Metric("ready_ms", "pool ready after", "ms", ratio=False),
+         Metric("floor_warm_us", "floor round trip", "µs", ratio=False),
+         Metric("floor_idle_us", "floor after as long idle", "µs", ratio=False),
+         Metric("floor_idle_vs_warm", "floor: after idle ÷ back to back", "", ratio=False)),
         run_process_prestart, needs_kinds(PROCESS), only=frozenset({"tasker"}), baseline=False,
     ),
 ]

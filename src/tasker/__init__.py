@@ -7,11 +7,13 @@ and imports no GUI toolkit; the names below are loaded on first access.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ._core._proxy import TaskManagerProxy, task_mgr
 
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._core._batch import BatchTask
     from ._core._cancelled import CancelledError
     from ._core._chain import when_all, when_any
@@ -95,9 +97,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'tasker' has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(module, __name__), name)
+    # (what ``from ._core._x import name`` runs; importlib.import_module would import importlib)
+    value = getattr(__import__(module[1:], globals(), None, [name], 1), name)
     globals()[name] = value
     return value
 

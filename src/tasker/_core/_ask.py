@@ -20,16 +20,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
 
 from ._errors import TaskTimeoutError
 from ._seconds import timeout_seconds
 
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._runner import Lifecycle
     from ._task import Task
 
-Deliver = Callable[[Any, BaseException | None], object]
+Deliver = Callable[["Any", BaseException | None], object]
 
 _lock = threading.Lock()  # answers are rare and tiny: one lock for all questions
 

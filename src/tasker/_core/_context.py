@@ -14,9 +14,13 @@ calls reach the cell's slow path, where a paused thread task waits
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 from . import _ask
+
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+else:
+    Protocol = object  # (only a base for the type checker: no run-time checks use it)
 
 
 class CancelFlag(Protocol):

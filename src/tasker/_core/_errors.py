@@ -30,7 +30,9 @@ in asyncio code behaves like awaiting any canceled future), so it lives in
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class TaskError(Exception):

@@ -37,9 +37,12 @@ import _thread
 import sys
 import threading
 from types import FunctionType
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._lifecycle import TaskLifecycle
     from ._task import Task
 

@@ -7,17 +7,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._seconds import check_delay
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
 
 if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
     from ..schedulers import Scheduler
     from ._clock import Clock
     from ._delivery import DelayedCall
     from ._lifecycle import TaskLifecycle
 
-R = TypeVar("R")
+    R = TypeVar("R")
 
 
 class MainThreadCalls:
@@ -49,6 +50,8 @@ class MainThreadCalls:
             raise TypeError(f"schedule_delayed_on_main_thread needs a callable, got {fn!r}")
         if not isinstance(delay, int | float) or not delay >= 0:
             raise ValueError(f"delay must be a number of seconds >= 0, got {delay!r}")
+        from ._seconds import check_delay  # (here: building a manager imports neither module)
+
         check_delay(float(delay), "schedule_delayed_on_main_thread")
         self._check_open()
         self._get_scheduler()

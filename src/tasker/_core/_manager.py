@@ -19,14 +19,16 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, cast
 
 from ._mainthread import MainThreadCalls
 from ._options import Options
 from ._start import StartMethods
 
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+
 if TYPE_CHECKING:
     import asyncio
+    from typing import Any
 
     from ..schedulers import Scheduler
     from ._clock import Clock
@@ -77,15 +79,15 @@ class TaskManager(StartMethods, MainThreadCalls):
         # Invariant: _ready_lifecycle is None until the lifecycle is published; then it is
         # _lifecycle, and _clock, tasks_updated and task_ended are the real ones.
         self._ready_lifecycle: TaskLifecycle | None = None
-        self._lifecycle: TaskLifecycle = cast("TaskLifecycle", _Unbuilt(self, ""))
-        self._clock: Clock = cast("Clock", _Unbuilt(self, "clock"))
+        self._lifecycle: TaskLifecycle = _Unbuilt(self, "")  # type: ignore[assignment]
+        self._clock: Clock = _Unbuilt(self, "clock")
         self._own_clock = False
         #: ``handler(sender, tasks=[live visible tasks], progress=float)`` on the
         #: main thread, at most ``update_rate`` times a second (strong receivers).
-        self.tasks_updated: TasksSignal = cast("TasksSignal", _Unbuilt(self, "tasks_updated"))
+        self.tasks_updated: TasksSignal = _Unbuilt(self, "tasks_updated")  # type: ignore[assignment]
         #: ``handler(sender, task=task)`` on the main thread as each task ends,
         #: right before its ``when_done``.
-        self.task_ended: TasksSignal = cast("TasksSignal", _Unbuilt(self, "task_ended"))
+        self.task_ended: TasksSignal = _Unbuilt(self, "task_ended")  # type: ignore[assignment]
 
     def _built(self) -> TaskLifecycle:
         """The lifecycle, built (or handed over) first if need be."""

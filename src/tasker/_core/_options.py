@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._clock import Clock
 
 _CPUS = os.cpu_count() or 1

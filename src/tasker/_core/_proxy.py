@@ -12,13 +12,15 @@ manager can be built like the application's own.
 
 from __future__ import annotations
 
+import _thread  # (threading's lock, without threading's imports: ``import tasker`` stays light)
 import atexit
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, cast
+
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
     from ._manager import TaskManager
     from ._task import Task
 
@@ -31,7 +33,7 @@ class TaskManagerProxy(_Base):
     """Forwards everything to one lazily created, shared ``TaskManager``."""
 
     def __init__(self) -> None:
-        self.__dict__["_lock"] = threading.Lock()
+        self.__dict__["_lock"] = _thread.allocate_lock()
         self.__dict__["_manager"] = None
         self.__dict__["_pending_options"] = {}
 
@@ -58,8 +60,7 @@ class TaskManagerProxy(_Base):
         with self._lock:
             return dict(self.__dict__["_pending_options"])
 
-    @contextmanager
-    def swapped(self, manager: TaskManager) -> Iterator[TaskManager]:
+    def swapped(self, manager: TaskManager) -> _Swapped:
         """For tests: ``manager`` serves every use of this proxy inside the block.
 
         Afterwards the proxy is as it was — the manager it had (or none yet, so
@@ -68,18 +69,10 @@ class TaskManagerProxy(_Base):
         Nothing is shut down: ``manager`` is the caller's, and the one set aside
         is untouched. Blocks nest.
         """
-        with self._lock:
-            saved = self.__dict__["_manager"], self.__dict__["_pending_options"]
-            self.__dict__["_manager"] = manager
-            self.__dict__["_pending_options"] = dict(saved[1])
-        try:
-            yield manager
-        finally:
-            with self._lock:
-                self.__dict__["_manager"], self.__dict__["_pending_options"] = saved
+        return _Swapped(self, manager)
 
     def _get(self) -> TaskManager:
-        manager = self.__dict__["_manager"]
+        manager: TaskManager | None = self.__dict__["_manager"]
         if manager is None:
             with self._lock:
                 manager = self.__dict__["_manager"]
@@ -89,7 +82,7 @@ class TaskManagerProxy(_Base):
                     manager = TaskManager(**self.__dict__["_pending_options"])
                     self.__dict__["_manager"] = manager
                     atexit.register(manager.shutdown, 1.0)
-        return cast("TaskManager", manager)
+        return manager
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -115,6 +108,30 @@ class TaskManagerProxy(_Base):
     def __repr__(self) -> str:
         manager = self.__dict__["_manager"]
         return f"<TaskManagerProxy for {manager!r}>" if manager else "<TaskManagerProxy (not started)>"
+
+
+class _Swapped:
+    """``TaskManagerProxy.swapped``'s block (a class: ``contextlib`` costs ``import tasker`` its import)."""
+
+    def __init__(self, proxy: TaskManagerProxy, manager: TaskManager) -> None:
+        self._proxy = proxy
+        self._manager = manager
+        self._saved: tuple[Any, dict[str, Any]] | None = None
+
+    def __enter__(self) -> TaskManager:
+        state = self._proxy.__dict__
+        with state["_lock"]:
+            assert self._saved is None, "a swapped() block is entered once"
+            self._saved = state["_manager"], state["_pending_options"]
+            state["_manager"] = self._manager
+            state["_pending_options"] = dict(self._saved[1])
+        return self._manager
+
+    def __exit__(self, *exc: object) -> None:
+        state = self._proxy.__dict__
+        assert self._saved is not None
+        with state["_lock"]:
+            state["_manager"], state["_pending_options"] = self._saved
 
 
 task_mgr = TaskManagerProxy()

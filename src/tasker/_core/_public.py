@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def public(*objects: Any) -> None:

@@ -12,7 +12,10 @@ later in a pool or clock thread.
 from __future__ import annotations
 
 import threading
-from typing import Any
+
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The longest wait tasker's threads and clocks can do: ``threading.TIMEOUT_MAX``
 #: (about 292 years on Linux).

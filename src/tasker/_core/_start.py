@@ -12,21 +12,27 @@ result (``_stream``).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Hashable, Iterable
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, overload
+
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
 
 if TYPE_CHECKING:
-    from typing import Unpack
+    from typing import Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, Unpack, overload
 
     from ._batch import BatchTask
     from ._context import ExecutionContext
     from ._lifecycle import TaskLifecycle
     from ._task import Task, TaskKind
 
-P = ParamSpec("P")
-R = TypeVar("R")
-T = TypeVar("T")
-Y = TypeVar("Y")
-Ts = TypeVarTuple("Ts")
+    P = ParamSpec("P")
+    R = TypeVar("R")
+    T = TypeVar("T")
+    Y = TypeVar("Y")
+    Ts = TypeVarTuple("Ts")
+else:
+
+    def overload(func: object) -> object:
+        """At run time each ``@overload`` stub is simply replaced by the implementation below it."""
+        return func
 
 if TYPE_CHECKING:
     WhenDone = Callable[[Task[R]], object]

@@ -25,22 +25,22 @@ before it were delivered first (the ending is queued after them).
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import TYPE_CHECKING, Any
 
 from ._status import CANCEL
 
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+
 if TYPE_CHECKING:  # (asyncio is imported where a coroutine runs: a thread-only app never pays for it)
     import asyncio
+    from typing import Any
 
     from ._task import Task
 
-logger = logging.getLogger("tasker")
 
 #: What a stream ended with: (result, error), as a task function's call gives.
-Outcome = tuple[Any, BaseException | None]
+Outcome = tuple["Any", BaseException | None]
 
 
 def post_yield(lifecycle: Any, task: Task[Any], value: Any, window: Window | None = None) -> None:
@@ -71,7 +71,9 @@ def _deliver_many(task: Task[Any], values: list[Any]) -> None:
         try:
             handler(task, value)
         except Exception:
-            logger.exception("tasker: when_yield of %r raised (ignored)", task.name)
+            import logging  # (here: a worker imports this module, and its boot does not need logging)
+
+            logging.getLogger("tasker").exception("tasker: when_yield of %r raised (ignored)", task.name)
 
 
 def _deliver(task: Task[Any], value: Any, window: Window | None) -> None:

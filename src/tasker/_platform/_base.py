@@ -54,7 +54,12 @@ from __future__ import annotations
 
 import mmap
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+else:
+    Protocol = object  # (only a base for the type checker: no run-time checks use it)
 
 #: An OS handle: a file descriptor (POSIX) or a ``HANDLE`` value (Windows).
 Handle = int

@@ -20,12 +20,15 @@ import mmap
 import os
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from . import _unix
 from ._base import EXIT_PARENT_GONE, Features, Handoff
 
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._group import GroupLeader
     from ._unix import SocketChannel
 
@@ -172,13 +175,13 @@ def _arm_lifeline(fd: int) -> None:
     it. If the parent died before this, the thread sees EOF at once.
     """
     try:
+        import _signal  # type: ignore[import-not-found]  # (signal.py builds its enums: slower boot)
         import fcntl
-        import signal
 
         own = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         leader = os.getpgrp() == os.getpid()  # started with process_group=0
         fcntl.fcntl(own, fcntl.F_SETOWN, -os.getpid() if leader else os.getpid())
-        fcntl.fcntl(own, fcntl.F_SETSIG, signal.SIGKILL)
+        fcntl.fcntl(own, fcntl.F_SETSIG, _signal.SIGKILL)
         fcntl.fcntl(own, fcntl.F_SETFL, fcntl.fcntl(own, fcntl.F_GETFL) | os.O_ASYNC)
     except (ImportError, AttributeError, OSError):  # (a kernel or sandbox without it: the thread alone)
         pass

@@ -18,12 +18,14 @@ from __future__ import annotations
 import mmap
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn
 
 from ._base import Handoff, Lifeline
 
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+
 if TYPE_CHECKING:
     import _socket
+    from typing import NoReturn
 
     from ._group import GroupLeader
 

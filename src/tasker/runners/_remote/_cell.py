@@ -22,9 +22,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from types import GeneratorType
-from typing import Any, ClassVar
 
 from ..._core._stream import drain
+
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 
 class WorkerCell:

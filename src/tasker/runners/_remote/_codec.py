@@ -21,11 +21,12 @@ own worker made (the transport authenticates them first).
 
 from __future__ import annotations
 
-import logging
-import traceback
-from typing import Any
-
 from . import _payload
+
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+if TYPE_CHECKING:
+    import logging
+    from typing import Any
 
 #: A described error: (pickled exception or None, "module.Type", its text, its formatted traceback).
 Described = tuple[bytes | None, str, str, str]
@@ -41,6 +42,8 @@ def describe_error(error: BaseException) -> Described:
     failed: list[str] = []
     text = _text_of(error, failed)
     try:
+        import traceback  # (here: a worker's boot imports neither traceback nor logging)
+
         trace = "".join(traceback.format_exception(error))
     except BaseException as problem:
         failed.append(f"formatting its traceback raised {type(problem).__name__}")
@@ -79,6 +82,8 @@ def _text_of(error: BaseException, failed: list[str]) -> str:
 def _bare_traceback(error: BaseException, kind: str) -> str:
     """The traceback's frames without the exception's own text (``format_exception`` raised)."""
     try:
+        import traceback
+
         frames = "".join(traceback.format_tb(error.__traceback__))
     except BaseException:
         frames = ""
@@ -121,6 +126,8 @@ def log_fields(handler: logging.Handler, record: logging.LogRecord) -> dict[str,
 
 def log_record(fields: dict[str, Any]) -> None:
     """In the app: a worker's record, handed to the app's logger of the same name."""
+    import logging
+
     record = logging.makeLogRecord(fields)
     target = logging.getLogger(record.name)
     if target.isEnabledFor(record.levelno):

@@ -51,7 +51,10 @@ How to add a message:
 from __future__ import annotations
 
 import enum
-from typing import Any, Final
+
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 
 class Kind(enum.StrEnum):

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import TYPE_CHECKING, Any
 
 from ... import _platform
 
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+
 if TYPE_CHECKING:
     import pickle
+    from typing import Any
 else:
     try:  # the C accelerator alone: importing pickle.py costs the first call ~1 ms
         import _pickle as pickle

@@ -29,7 +29,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Values buffered at most (the generator waits past that).
 MAX_BATCH = 256

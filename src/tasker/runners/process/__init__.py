@@ -30,11 +30,14 @@ package nor pickle nor the payload code; any other call comes to
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..._core._firststart import PROCESSES, plain_call
 
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+
 if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
     from .._remote._payload import Call
     from ._pool import ProcessRunner
 

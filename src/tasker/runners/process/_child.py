@@ -21,23 +21,26 @@ platform's channel (``tasker._platform``); every message is listed in ``_message
 
 from __future__ import annotations
 
-import logging
+import _signal  # type: ignore[import-not-found]  # (signal.py builds its enums: slower boot)
 import os
-import signal
 import sys
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any, TextIO
 
 from ... import _platform
 from ..._core._context import ExecutionContext
 from ..._core._errors import TaskError, error_text
 from .._remote import _payload
-from .._remote._codec import describe_error, log_fields, warning_fields
+from .._remote._codec import describe_error, warning_fields
 from ._link import Cell, Link
-from ._messages import FAILURE, INIT_FAILED, LOG, READY, RESULT, STOP, TASK_HEADER, WARNING, read_task_header
+from ._messages import FAILURE, INIT_FAILED, READY, RESULT, STOP, TASK_HEADER, WARNING, read_task_header
+
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TextIO
+
     from ..._platform._base import Platform
 
 
@@ -51,7 +54,7 @@ def main(args: tuple[str, ...] | list[str] | None = None) -> None:
         args = sys.argv[1:5]
     name, channel_arg, control_arg, lifeline_arg = args
     platform = _platform.adopt(name)  # (what _payload and the rest use in this process)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the application's business
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)  # Ctrl-C is the application's business
     # First, before any thread: the watch may fork (posix). Each handle is made
     # non-inheritable: a process a task starts (os.system, Popen with close_fds=False)
     # must not keep the parent's channel open.
@@ -80,11 +83,9 @@ def main(args: tuple[str, ...] | list[str] | None = None) -> None:
 def _setup(init: dict[str, Any], link: Link, platform: Platform) -> None:
     sys.path[:] = init["sys_path"]
     threading.current_thread().name = init["name"]
-    root = logging.getLogger()
-    root.setLevel(init["log_level"])
     # The records' processName is set as they are forwarded: importing multiprocessing
     # here only to name the process would cost every worker's boot a few milliseconds.
-    root.addHandler(_ForwardHandler(link, init["name"]))
+    forward_logging(link, init["name"], init["log_level"])
     # Every warning once per location; the application's filters decide (``_core._warn``).
     warnings.simplefilter("default")
     warnings.showwarning = _WarningForwarder(link)
@@ -201,22 +202,77 @@ def _finish(link: Link, cell: Cell, outcome: tuple[Any, ...]) -> None:
 
 
 
-class _ForwardHandler(logging.Handler):
-    """Sends every record to the parent, which hands it to its own loggers."""
+def forward_logging(link: Link, name: str, level: int) -> None:
+    """The worker's log records go to the parent (``_forward``), from the first import of ``logging``.
 
-    def __init__(self, link: Link, name: str) -> None:
-        super().__init__()
-        self._link = link
-        self._name = name  # the worker's: logging's processName in the parent
+    The boot does not import ``logging`` itself: if nothing has yet, a one-shot import
+    hook installs the handler as soon as something does, right after ``logging`` has run
+    and before the importing code goes on (so no record is lost).
+    """
 
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            fields = log_fields(self, record)
-            fields["processName"] = self._name
-            cell = self._link.cell
-            self._link.send((LOG, cell._id if cell is not None else 0, fields))
-        except Exception:
-            self.handleError(record)
+    def install(_module: object) -> None:
+        from ._forward import install
+
+        install(link, name, level)
+
+    if "logging" in sys.modules:
+        install(sys.modules["logging"])
+    else:
+        sys.meta_path.insert(0, AfterImport("logging", install))
+
+
+class AfterImport:
+    """A meta path finder: ``then(module)`` runs right after module ``name`` first executes (once).
+
+    It finds the module through the finders after it and wraps only that spec's
+    loader. It stays in ``sys.meta_path``, spent: removing it there while another
+    thread's import walks the list could make that import skip a finder. Its calls
+    for ``name`` come one thread at a time (the import system holds that module's
+    lock), and once spent it answers every name with None at once.
+    """
+
+    def __init__(self, name: str, then: Callable[[object], None]) -> None:
+        self._name = name
+        # Invariant: None once spent (a spec for ``name`` was wrapped): it never fires again.
+        self._then: Callable[[object], None] | None = then
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        then = self._then
+        if then is None or fullname != self._name:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None) if finder is not self else None
+            spec = find(fullname, path, target) if find is not None else None
+            if spec is not None:
+                break
+        else:
+            return None  # not found: the import fails as it would have (and the hook stays armed)
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            self._then = None
+            spec.loader = _ThenLoader(spec.loader, then)
+        return spec
+
+    @property
+    def spent(self) -> bool:
+        return self._then is None
+
+
+class _ThenLoader:
+    """A module's own loader, then ``then(module)`` (``AfterImport``)."""
+
+    def __init__(self, loader: Any, then: Callable[[object], None]) -> None:
+        self._loader = loader
+        self._then = then
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self._loader.exec_module(module)
+        self._then(module)
+
+    def __getattr__(self, name: str) -> Any:  # (get_source, is_package, ...: the loader's own)
+        return getattr(self._loader, name)
 
 
 class _WarningForwarder:

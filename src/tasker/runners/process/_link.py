@@ -16,7 +16,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from itertools import count
-from typing import TYPE_CHECKING, Any
 
 from ..._core._errors import TaskTimeoutError
 from ..._core._seconds import MAX_WAIT_S
@@ -25,7 +24,11 @@ from .._remote._cell import Reporter, WorkerCell
 from .._remote._yields import YieldOutbox
 from ._messages import ANSWER, EVENT, PROGRESS, QUESTION, WITHDRAW, YIELD, YIELDS
 
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..._platform._base import Channel
 
 

@@ -23,9 +23,12 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Final
 
 from .._remote._messages import Kind
+
+TYPE_CHECKING = False  # (typing is not imported at run time: see docs/bench-method.md, cold start)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 #: The letters, as plain ``str`` (what travels; an enum member would pickle as a class reference).
 TASK: Final = Kind.TASK.value
@@ -51,7 +54,7 @@ TASK_FIELDS: Final = 1
 #: "T", the cancel-flag slot the task reads (0/1), the task id.
 TASK_HEADER: Final = struct.Struct("<cBQ")
 
-FromWorker = tuple[Any, ...]
+FromWorker = tuple["Any", ...]
 
 #: ``task_header(slot, task_id)``: the bytes of a TASK message's header (a C
 #: partial, not a Python function: it is called for every task).
