@@ -10,6 +10,10 @@ from tasker import ExecutionContext
 
 #: Set by the generators' ``finally`` (in-process kinds): the generator was closed.
 CLOSED = threading.Event()
+#: How many values ``forever``/``forever_async`` have yielded (in-process kinds; the test resets it).
+#: A list item: on free-threaded CPython its store takes the list's lock, so it is seen by a
+#: thread that reads it after a later write of the producer's (the task's control byte).
+YIELDED = [0]
 
 
 def count_up(context: ExecutionContext, n: int) -> Generator[int, None, str]:
@@ -27,6 +31,7 @@ def forever(context: ExecutionContext, marker: str | None = None) -> Generator[i
     i = 0
     try:
         while True:
+            YIELDED[0] = i + 1
             yield i
             i += 1
     finally:
@@ -40,6 +45,7 @@ async def forever_async(context: ExecutionContext, marker: str | None = None) ->
     i = 0
     try:
         while True:
+            YIELDED[0] = i + 1
             yield i
             i += 1
     finally:

@@ -124,6 +124,27 @@ def test_loop_runs_coroutines_threadsafe(harness: Harness) -> None:
     assert task.result() is loop  # the same loop coroutine tasks run on
 
 
+def test_the_loop_is_handed_out_only_once_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The hub thread used to mark its loop ready just before run_forever(): a thread that
+    # asked for mgr.loop could get it while it did not run yet (free-threaded CPython,
+    # where the asking thread runs at once). Here: was the loop already handed out, the
+    # moment run_forever() begins?
+    seen: list[bool] = []
+    real = asyncio.SelectorEventLoop.run_forever
+
+    def run_forever(loop: Any) -> None:
+        seen.append(mgr._lifecycle.runner("coroutine")._hub._ready.is_set())
+        real(loop)
+
+    monkeypatch.setattr(asyncio.SelectorEventLoop, "run_forever", run_forever)
+    mgr = TaskManager(main_thread_scheduler=ManualScheduler())
+    try:
+        assert mgr.loop.is_running()
+        assert seen == [False], "the loop was handed out before it ran"
+    finally:
+        mgr.shutdown()
+
+
 def test_loop_after_shutdown_raises() -> None:
     mgr = TaskManager(main_thread_scheduler=ManualScheduler())
     assert mgr.loop.is_running()

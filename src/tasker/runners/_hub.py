@@ -24,7 +24,9 @@ class Hub:
         self._backlog: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
         self._thread: threading.Thread | None = None
         self._stopped = False
-        self._ready = threading.Event()  # set once the loop exists (or never will)
+        # Invariant: set once the loop runs (from a callback on it), or once it never will;
+        # get_loop hands the loop out only then.
+        self._ready = threading.Event()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -32,16 +34,15 @@ class Hub:
 
     def get_loop(self, timeout: float = 30.0) -> asyncio.AbstractEventLoop:
         """The loop, starting the hub thread if needed; raises once stopped."""
-        loop = self._loop
         if self._stopped:
             raise RuntimeError("this TaskManager was shut down: its asyncio loop is closed")
-        if loop is None:
+        if not self._ready.is_set():  # (the loop may exist already, not run yet)
             with self._lock:
                 self._start_locked()
             self._ready.wait(timeout)
-            loop = self._loop
-            if loop is None:
-                raise RuntimeError("tasker's asyncio loop is not running (the manager is shutting down?)")
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("tasker's asyncio loop is not running (the manager is shutting down?)")
         return loop
 
     def in_hub(self) -> bool:
@@ -87,10 +88,11 @@ class Hub:
         # for as long as the loop runs.
         _schedule_all(loop, backlog)
         del backlog
-        self._ready.set()
+        loop.call_soon(self._ready.set)  # the loop is handed out once it runs
         try:
             loop.run_forever()
         finally:
+            self._ready.set()  # (never ran: get_loop does not wait on)
             _cancel_all(loop)
             loop.close()
 
