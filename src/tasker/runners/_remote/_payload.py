@@ -48,6 +48,8 @@ class _BigBytes:
 
 
 _SCAN_ITEMS = 16  # containers longer than this are not searched for big bytes
+#: The types ``_mark_big_bytes`` may change or look into: an item of any other type is skipped without a call.
+_MAY_HOLD = frozenset((bytes, bytearray, tuple, list, dict))
 
 
 def _mark_big_bytes(obj: Any, depth: int = 3) -> Any:
@@ -64,11 +66,15 @@ def _mark_big_bytes(obj: Any, depth: int = 3) -> Any:
         return obj
     if kind is dict:
         for key, value in obj.items():
+            if type(value) not in _MAY_HOLD:  # (most values: plain ones, no call)
+                continue
             new = _mark_big_bytes(value, depth - 1)
             if new is not value:
                 return {k: (new if k == key else _mark_big_bytes(v, depth - 1)) for k, v in obj.items()}
         return obj
     for index, item in enumerate(obj):
+        if type(item) not in _MAY_HOLD:  # (most items: a message's letter, ids, None)
+            continue
         new = _mark_big_bytes(item, depth - 1)
         if new is not item:
             rest = [_mark_big_bytes(other, depth - 1) for other in obj[index + 1 :]]
@@ -162,7 +168,8 @@ def loads(data: bytes | bytearray | memoryview, fds: list[int]) -> Any:
             close_fds(fds)
     if type(data) is not memoryview and data[:2] == b"\x80\x05" and not _may_import(data):
         return pickle.loads(data, buffers=buffers) if buffers else pickle.loads(data)
-    return _Loader(io.BytesIO(data), buffers=buffers).load()
+    # (no keyword when there is no buffer: the constructor parses none, on every task)
+    return (_Loader(io.BytesIO(data), buffers=buffers) if buffers else _Loader(io.BytesIO(data))).load()
 
 
 def _may_import(data: bytes | bytearray) -> bool:
@@ -208,7 +215,10 @@ class _Loader(pickle.Unpickler):
             found = sys.modules.get(module)
             if found is None or getattr(getattr(found, "__spec__", None), "_initializing", False):
                 _import_top_down(module)
-        return super().find_class(module, name)
+        return _find_class(self, module, name)  # (the C method itself: no super object per global)
+
+
+_find_class = pickle.Unpickler.find_class
 
 
 def _import_top_down(module: str) -> None:
