@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
 import subprocess
 import sys
 import types
@@ -27,6 +28,14 @@ import bare_jobs
 from conftest import Harness
 
 HEAVY = ("typing", "logging", "re", "contextlib", "traceback", "signal")
+
+#: The lean worker boot is the Linux engine's. The posix engine's worker loads psutil (which
+#: imports typing, re and contextlib), and the Windows engine's worker its platform module,
+#: which imports logging: their boots are not lean, and their records are forwarded from boot.
+lean_boot_only = pytest.mark.skipif(
+    sys.platform != "linux" or os.environ.get("TASKER_PLATFORM", "linux") != "linux",
+    reason="the lean worker boot is the Linux engine's (the posix engine loads psutil, the Windows one logging)",
+)
 
 PROBE = """
 import sys
@@ -49,6 +58,7 @@ def test_import_tasker_and_its_manager_import_neither_typing_nor_logging() -> No
     }
 
 
+@lean_boot_only
 def test_a_worker_boots_without_typing_or_logging(harness: Harness) -> None:
     task = harness.mgr.run_process(bare_jobs.loaded_modules, when_done=harness.when_done)
     loaded = harness.finish(task).result()
@@ -56,6 +66,7 @@ def test_a_worker_boots_without_typing_or_logging(harness: Harness) -> None:
     assert [m for m in HEAVY if m in loaded] == []
 
 
+@lean_boot_only
 def test_a_worker_forwards_the_records_of_its_first_logging_import(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
