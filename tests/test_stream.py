@@ -135,13 +135,17 @@ def test_cancel_closes_the_generator_at_its_next_yield(harness: Harness, skind: 
     assert seen.values[:4] == [0, 1, 2, 3]
 
 
-def test_pause_holds_the_generator_at_its_next_yield(make_harness: Any, skind: str) -> None:
+def _pausable_stream(make_harness: Any, skind: str) -> tuple[Any, Seen]:
+    """A harness with room for 5 values in flight, the stream jobs' markers reset, and a ``Seen``."""
     if skind == "process":
         pytest.skip("a paused process task's worker is stopped (SIGSTOP): tests/test_pause_process.py")
-    h = make_harness(max_pending_events=5)
     stream_jobs.CLOSED.clear()
     stream_jobs.YIELDED[0] = 0
-    seen = Seen()
+    return make_harness(max_pending_events=5), Seen()
+
+
+def test_pause_holds_the_generator_at_its_next_yield(make_harness: Any, skind: str) -> None:
+    h, seen = _pausable_stream(make_harness, skind)
     yielded_at_pause: list[int] = []
 
     def when_yield(task: Task[Any], value: Any) -> None:
@@ -197,12 +201,7 @@ def test_a_value_yielded_before_pause_is_delivered_then_the_generator_is_held(
     # The interleaving a GIL makes rare: the generator yields a value, which goes past the
     # pause check and waits for room; then the app pauses. That value was yielded before the
     # pause: it is delivered, and the generator is held at its next yield.
-    if skind == "process":
-        pytest.skip("a paused process task's worker is stopped (SIGSTOP): tests/test_pause_process.py")
-    h = make_harness(max_pending_events=5)
-    stream_jobs.CLOSED.clear()
-    stream_jobs.YIELDED[0] = 0
-    seen = Seen()
+    h, seen = _pausable_stream(make_harness, skind)
     waiting: list[int] = []
 
     def when_yield(task: Task[Any], value: Any) -> None:
