@@ -430,3 +430,40 @@ def test_a_batch_chunk_is_not_sent_ahead_behind_another_task(make_harness: Any, 
     assert batch.result() == [1, 4, 9, 16]
     # (then behind its own chunks, but for the last: nothing left for another worker meanwhile)
     assert [ahead for task, ahead in sent if task._parent is batch] == [False, True, True, False]
+
+
+class _HeldAfterRelease:
+    """The batch's lock, but the given thread, once it has released it, waits for ``go``."""
+
+    def __init__(self, lock: Any, held: threading.Thread, released: threading.Event, go: threading.Event) -> None:
+        self._lock, self._held, self._released, self._go = lock, held, released, go
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self._lock.release()
+        if threading.current_thread() is self._held and not self._released.is_set():
+            self._released.set()
+            assert self._go.wait(15), "the test never let the held thread go on"
+
+
+def test_a_late_update_never_shows_an_older_count_than_the_last_one(harness: Harness) -> None:
+    # Two threads update a batch's row at once (the app's thread feeding it, the pool's
+    # ending a part): the one that read the counts first must not write its (older) message
+    # over the newer one. Here the first reader is held right after it read them.
+    batch = _map(harness, "thread", "square", [1, 2, 3])
+    harness.finish(batch)
+    assert batch.get_message() == "3 of 3"
+    released, go = threading.Event(), threading.Event()
+    batch._ended_count = 1  # (an older state: what the first reader sees)
+    reader = threading.Thread(target=batch._update, name="first-reader")
+    batch._lock = _HeldAfterRelease(batch._lock, reader, released, go)  # type: ignore[assignment]
+    reader.start()
+    assert released.wait(15), "the first reader never read the counts"
+    batch._ended_count = 3  # (the newer state, shown by a second update)
+    batch._update()
+    go.set()
+    reader.join(15)
+    assert not reader.is_alive()
+    assert batch.get_message() == "3 of 3" and batch.get_progress() == 1.0

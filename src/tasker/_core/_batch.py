@@ -411,8 +411,11 @@ class BatchTask(Composite[list[R]], Generic[R]):
             known = self._known_total
             total = known if known is not None else self._consumed
             more = known is None and not self._exhausted
-        self._progress = min(1.0, (ended + running) / total) if total else (1.0 if not more and ended else 0.0)
-        self._message = f"{ended} of {total}{'+' if more else ''}" + (f" · {failed} failed" if failed else "")
+            # Written under the lock that the counts were read under: a thread that read older
+            # counts cannot write its message over a newer one (two threads update at once:
+            # the one feeding the batch, the one ending a part).
+            self._progress = min(1.0, (ended + running) / total) if total else (1.0 if not more and ended else 0.0)
+            self._message = f"{ended} of {total}{'+' if more else ''}" + (f" · {failed} failed" if failed else "")
         self._show(part)
 
 
