@@ -47,13 +47,26 @@ def test_map_gives_the_results_in_input_order_as_one_row(harness: Harness, kind:
     def gated() -> Iterator[int]:  # (the batch stays live until its row was shown, however fast)
         for n in range(120):
             if n == 60:
-                gate.wait(15)  # (in a feeder thread: the call takes 1 + 2 items with 2 slots)
+                gate.wait(15)
             yield n
 
-    batch = _map(harness, kind, "square", gated(), when_item=items, max_concurrency=2)
-    assert [task for task in harness.mgr if task.visible] == [batch], "a batch is one row"
+    # Whichever thread takes item 60 waits for the gate, and that may be the thread that calls
+    # map(): it takes the first chunks, and goes on taking while parts end meanwhile (with the GIL
+    # off, the loop ends a part of one item while the call starts the next). So map() is called
+    # from a thread of the test's, and the row is checked while that call may still wait.
+    made: list[BatchTask[Any]] = []
+    caller = threading.Thread(
+        target=lambda: made.append(_map(harness, kind, "square", gated(), when_item=items, max_concurrency=2)),
+        name="map-caller", daemon=True,
+    )
+    caller.start()
     assert harness.pump_until(lambda: any(tasks for tasks, _ in harness.updates))
+    shown = [task for task in harness.mgr if task.visible]
     gate.set()
+    caller.join(15)
+    assert not caller.is_alive() and len(made) == 1
+    batch = made[0]
+    assert shown == [batch], "a batch is one row"
     harness.finish(batch)
     assert batch.result() == [n * n for n in range(120)]
     assert (batch.total, batch.done_count, batch.failed_count) == (120, 120, 0)
