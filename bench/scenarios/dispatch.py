@@ -6,7 +6,7 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
-from bench.adapters.base import CORO, PROCESS, THREAD, NotSupported
+from bench.adapters.base import CORO, PROCESS, THREAD, Adapter, NotSupported
 from bench.mainloop import Tracker
 from bench.scenarios.base import (
     Measured,
@@ -103,15 +103,7 @@ def run_process_prestart(ctx: RunCtx) -> Measured:
     warm = median_us(latencies(ad, ctx.loop, PROCESS, noop, ctx.size(100, 10)))
     # The same warm pool after the main loop idled as long as before the first task (at
     # most 1 s): what any task pays after a pause (caches lost to the machine's other work).
-    idle_until = perf_counter() + min(ready - start, 1.0)
-    while perf_counter() < idle_until:
-        ctx.loop.run_for(0.002)
-    tracker = Tracker()
-    again = perf_counter()
-    ad.submit(PROCESS, noop, on_done=tracker)
-    tracker.wait(ctx.loop, 1, COLD_TIMEOUT)
-    tracker.check()
-    idle_us = (tracker.last - again) * 1e6
+    idle_us = _no_op_after_idle_us(ad, ctx, min(ready - start, 1.0))
     floor_warm, floor_idle = _floor_wake_up(ctx, min(ready - start, 1.0))
     return Measured(metrics={
         "first_task_us": first_us,
@@ -143,15 +135,20 @@ def _floor_wake_up(ctx: RunCtx, idle_s: float) -> tuple[float, float]:
     ctx.adapters.append(floor)  # (shut down by bench._one with the rest)
     latencies(floor, ctx.loop, PROCESS, noop, 10)  # starts the child; discarded
     warm = median_us(latencies(floor, ctx.loop, PROCESS, noop, ctx.size(100, 10)))
+    return warm, _no_op_after_idle_us(floor, ctx, idle_s)
+
+
+def _no_op_after_idle_us(ad: Adapter, ctx: RunCtx, idle_s: float) -> float:
+    """One no-op process task on ``ad`` after the main loop idled ``idle_s``: its latency in µs."""
     idle_until = perf_counter() + idle_s
     while perf_counter() < idle_until:
         ctx.loop.run_for(0.002)
     tracker = Tracker()
     again = perf_counter()
-    floor.submit(PROCESS, noop, on_done=tracker)
+    ad.submit(PROCESS, noop, on_done=tracker)
     tracker.wait(ctx.loop, 1, COLD_TIMEOUT)
     tracker.check()
-    return warm, (tracker.last - again) * 1e6
+    return (tracker.last - again) * 1e6
 
 
 SCENARIOS = [
