@@ -47,6 +47,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench._callgrind import callgrind_count
 from bench.instructions_map import PEERS, main_map
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,18 +112,8 @@ def count_first(number: int, src: Path, mode: str, rep: int, workdir: Path) -> i
     """Instructions of the calling thread (callgrind's thread 1) in one fresh run of ``_FIRST``."""
     out = workdir / f"callgrind.first.{number}.{mode}.{rep}"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(ROOT)]), "PYTHONHASHSEED": "0"}
-    done = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={out}", sys.executable,
-         "-c", _FIRST, mode],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=600,
-    )
-    if done.returncode != 0:
-        tail = "\n".join([line for line in done.stderr.splitlines() if not line.startswith("==")][-8:])
-        raise SystemExit(f"{src}: the first-call run failed under callgrind (exit {done.returncode}):\n{tail}")
-    for line in Path(f"{out}-01").read_text(errors="replace").splitlines():
-        if line.startswith("summary:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no summary line in {out}-01")
+    return callgrind_count(["--separate-threads=yes"], out, ["-c", _FIRST, mode], env,
+                           f"{src}: the first-call run", timeout=600, thread=1)
 
 
 def main_first(trees: list[Path], reps: int, jobs: int, keep: Path | None) -> int:
@@ -152,18 +143,7 @@ def count(tree: int, src: Path, kind: str, tasks: int, mode: str, workdir: Path)
     """Instructions callgrind counted in the parent for one run (``tree``: its number in the table)."""
     out = workdir / f"callgrind.{tree}.{kind}.{mode}.{tasks}"
     env = {**os.environ, "PYTHONPATH": str(src)}
-    done = subprocess.run(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c", _BURST, kind,
-         str(tasks), mode],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=3600,
-    )
-    if done.returncode != 0:  # the workload failed (an old tree without an option it uses, a hang...)
-        tail = "\n".join([line for line in done.stderr.splitlines() if not line.startswith("==")][-8:])
-        raise SystemExit(f"{src}: {kind} × {tasks} failed under callgrind (exit {done.returncode}):\n{tail}")
-    for line in out.read_text(errors="replace").splitlines():
-        if line.startswith("summary:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no summary line in {out}")
+    return callgrind_count([], out, ["-c", _BURST, kind, str(tasks), mode], env, f"{src}: {kind} × {tasks}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from bench._callgrind import callgrind_count
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The scenarios' shapes: items per map.
@@ -66,18 +66,8 @@ def _count(run: Run, shape: str, workdir: Path) -> int:
     label = f"{impl}-{abs(hash(str(src))) % 10_000}"
     out = workdir / f"callgrind.map.{shape}.{label}.{maps}.{rep}"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(ROOT)])}
-    done = subprocess.run(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c", _MAP,
-         "tasker" if impl.startswith("tasker") else impl, shape, str(maps), str(ITEMS[shape])],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=3600,
-    )
-    if done.returncode != 0:
-        tail = "\n".join([line for line in done.stderr.splitlines() if not line.startswith("==")][-8:])
-        raise SystemExit(f"{impl} ({src}): {maps} map(s) failed under callgrind (exit {done.returncode}):\n{tail}")
-    for line in out.read_text(errors="replace").splitlines():
-        if line.startswith("summary:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no summary line in {out}")
+    argv = ["-c", _MAP, "tasker" if impl.startswith("tasker") else impl, shape, str(maps), str(ITEMS[shape])]
+    return callgrind_count([], out, argv, env, f"{impl} ({src}): {maps} map(s)", cwd=ROOT)
 
 
 def main_map(shape: str, trees: list[Path], peers: list[str], reps: int, jobs: int, workdir: Path) -> int:
