@@ -12,11 +12,13 @@ alive, then dies by SIGKILL: nothing it started may outlive it.
 
 ``held``: a child of the app keeps the write end of the workers' lifeline open
 after the app's death, until the idle worker (the returned task's) has exited:
-the workers see their channels end before their lifeline does. The dying
-kernel closes the app's descriptors one by one (a higher number first, with
-points where it may yield the CPU between them), so a loaded machine can give
-that order for a moment, and a child the app forked without exec (an
-``os.fork``, multiprocessing's "fork") gives it for as long as it lives.
+the workers see their channels end before their lifeline does. A dying app
+gives that order itself for a moment: the kernel releases its sockets before
+its pipe (measured on Linux 6.18: 200 of 200 deaths), one file at a time, with
+points between where another process may get the CPU; on a loaded machine the
+idle worker read its channel's end and exited first. A child the app forked
+without exec (``os.fork``, multiprocessing's "fork") gives the order for as
+long as it lives.
 
 ``stopped``: the idle worker is sent STOP and exits while its reader cannot reap
 it (the app holds the pool's lock, which the reader takes before it reaps), and
