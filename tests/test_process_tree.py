@@ -173,7 +173,17 @@ def test_the_kill_never_reaches_the_applications_own_group(make_harness, watch: 
 HERE = Path(__file__).parent
 
 
-def test_processes_of_every_worker_die_when_the_app_is_killed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["trees", "held", "stopped"])
+def test_processes_of_every_worker_die_when_the_app_is_killed(tmp_path: Path, mode: str) -> None:
+    """The app SIGKILLs itself (``tree_app.py``); nothing it started may outlive it.
+
+    ``held``: the workers' channels end before their lifeline does (a child of
+    the app holds it until the idle worker has exited: the order a dying app's
+    kernel gives for a moment). ``stopped``: the app dies between an idle
+    worker's exit (sent STOP) and its reaping. Either way the idle worker's
+    exit must take its group: the lifeline's signal is armed on the worker's own
+    file, which closes with it, and a dead app reaps nothing.
+    """
     from test_frozen import _need, _pidns_problem
 
     problem = _pidns_problem()
@@ -183,7 +193,7 @@ def test_processes_of_every_worker_die_when_the_app_is_killed(tmp_path: Path) ->
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__import__("tasker").__file__).parent.parent),
                                                     env.get("PYTHONPATH")) if p)  # fmt: skip
     argv = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", sys.executable, str(HERE / "pidns.py")]
-    argv += [str(report_path), "30", "40", "--", sys.executable, str(HERE / "tree_app.py")]
+    argv += [str(report_path), "30", "40", "--", sys.executable, str(HERE / "tree_app.py"), mode]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=70)
     report = json.loads(report_path.read_text())
     assert report["returncode"] == -signal.SIGKILL, done.stdout + done.stderr

@@ -2,18 +2,36 @@
 
     python tree_app.py          # three trees: a blocked task, a GIL hog, a returned task
     python tree_app.py paused   # one blocked task's tree, paused (stopped) first
+    python tree_app.py held     # three trees; a child of the app holds the lifeline past its death
+    python tree_app.py stopped  # three trees; the idle worker is stopped (STOP), not reaped, then the kill
 
 One task blocks (its worker is busy), one holds the GIL in native code (only
 the kernel's lifeline signal can end that worker), one returns and leaves its
 processes running (its worker is idle). The app prints TREES with their pids, checked
 alive, then dies by SIGKILL: nothing it started may outlive it.
+
+``held``: a child of the app keeps the write end of the workers' lifeline open
+after the app's death, until the idle worker (the returned task's) has exited:
+the workers see their channels end before their lifeline does. A dying app
+gives that order itself for a moment: the kernel releases its sockets before
+its pipe (measured on Linux 6.18: 200 of 200 deaths), one file at a time, with
+points between where another process may get the CPU; on a loaded machine the
+idle worker read its channel's end and exited first. A child the app forked
+without exec (``os.fork``, multiprocessing's "fork") gives the order for as
+long as it lives.
+
+``stopped``: the idle worker is sent STOP and exits while its reader cannot reap
+it (the app holds the pool's lock, which the reader takes before it reaps), and
+the app dies in that window: nothing the pool does at the reaping can run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import signal
+import subprocess
 import sys
 import threading
 
@@ -73,7 +91,55 @@ def main(mode: str) -> None:
 
     print("PLATFORM " + _platform.current().name, flush=True)
     print("TREES " + json.dumps(trees), flush=True)
+    if mode == "held":
+        hold_lifeline(returned.result()["worker"])
+    elif mode == "stopped":
+        stop_unreaped(returned.result()["worker"])
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def stop_unreaped(pid: int) -> None:
+    """Send STOP to the idle worker ``pid``; return once it has exited, its reader blocked before reaping it."""
+    pool = task_mgr._lifecycle.runners["process"]
+    worker = next(w for w in pool.workers if w.proc is not None and w.proc.pid == pid)
+    fd = os.pidfd_open(pid)
+    pool.lock.acquire()  # never released: the app dies holding it
+    pool.stop(worker)
+    exited, _, _ = select.select([fd], [], [], 20)
+    assert exited, "the worker did not exit after STOP"
+
+
+HOLD = """
+import os, select, sys
+try:
+    fd = os.pidfd_open(int(sys.argv[1]))
+except ProcessLookupError:
+    raise SystemExit(0)
+select.select([fd], [], [], 20)  # bounded: the worker exits at its channel's end (the app's death)
+"""
+
+
+def hold_lifeline(worker: int) -> None:
+    """Start a process holding the lifeline's write end until ``worker`` has exited.
+
+    The lifeline's read end is the last argument of every worker's command line
+    (the same descriptor number here); its write end is this process's other
+    descriptor on the same pipe.
+    """
+    with open(f"/proc/{worker}/cmdline", "rb") as f:
+        read_end = int(f.read().rstrip(b"\0").split(b"\0")[-1])
+    pipe = os.readlink(f"/proc/self/fd/{read_end}")
+    write_end = next(
+        int(fd) for fd in os.listdir("/proc/self/fd") if int(fd) != read_end and _link(int(fd)) == pipe
+    )
+    subprocess.Popen([sys.executable, "-c", HOLD, str(worker)], pass_fds=(write_end,))
+
+
+def _link(fd: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
 
 
 if __name__ == "__main__":

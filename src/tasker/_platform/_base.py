@@ -315,6 +315,14 @@ class Platform(Protocol):
         """
         ...
 
+    def serving(self) -> None:
+        """The worker is about to report READY: from now on, however it ends, its tree ends with it.
+
+        Called once, after its start-up (before it, a worker that fails exits with
+        its own status: the pool counts failed launches by it).
+        """
+        ...
+
     def own_rss(self) -> Callable[[], int] | None:
         """A reader of this process's resident memory in bytes (0 when unreadable), or None."""
         ...

@@ -6,8 +6,11 @@ which every process its tasks start joins unless it leaves on purpose
 (``start_new_session=True``, ``setsid``, ``setpgid``). One rule: whenever a
 worker ends — killed (cancel after the grace period, timeout, shutdown),
 stopped while idle (``restart_worker_pool``, shutdown) or dead on its own — its
-whole group is SIGKILLed *before* the worker is reaped. When the application
-itself dies, the worker's lifeline does the same (``watch_parent`` in ``_linux``, ``_posix``). So
+whole group is SIGKILLed *before* the worker is reaped. A worker that stops or
+finds its channel ended SIGKILLs its group itself as its last act
+(``_unix.take_group_at_exit``): nothing is left if the application dies before it
+reaps. When the application itself dies, the worker's lifeline does the same
+(``watch_parent`` in ``_linux``, ``_posix``). So
 a process a task started lives at most as long as the worker that ran the task
 (not just the task: one left running when the task returns goes on until its
 worker ends).

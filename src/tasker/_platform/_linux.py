@@ -8,7 +8,11 @@
                    group) + F_SETSIG(SIGKILL) + O_ASYNC on the read end, so the
                    kernel SIGKILLs the group when the pool's write end closes —
                    even while a task holds the GIL in native code; a thread
-                   blocked on the pipe is the second way out
+                   blocked on the pipe is the second way out. The signal is
+                   armed on the worker's own file of the pipe, which closes with
+                   the worker: a worker that exits first (an idle one reads its
+                   channel's end before the lifeline closes) SIGKILLs its group
+                   itself as its last act (``_unix.take_group_at_exit``)
     memory         /proc/<pid>/statm through a descriptor kept open (one pread)
     proof          the pidfd (start time from /proc/<pid>/stat where pidfds are missing)
     idle boot      SCHED_IDLE while a prestarted worker boots, where it can be undone
@@ -145,6 +149,7 @@ class Linux(_unix.UnixPlatform):
     def watch_parent(self, arg: str) -> None:
         fd = int(arg)
         os.set_inheritable(fd, False)
+        _unix.take_group_at_exit()  # the lifeline below lives only as long as the worker
         _arm_lifeline(fd)
         threading.Thread(target=_lifeline, args=(fd,), name="tasker-lifeline", daemon=True).start()
 

@@ -18,8 +18,9 @@ process suites with this implementation, which uses no memfd, no pidfd, no
                    cannot delay it, and a paused (stopped) group dies too. The
                    watcher leaves the group and ends when its worker ends (a
                    pipe only the worker holds reaches EOF; a worker that stops
-                   normally reaps it). An idle worker whose channel ends (the
-                   parent died) SIGKILLs its own group as it exits. (No kqueue:
+                   normally reaps it). A worker SIGKILLs its own group as its
+                   last act, however it ends (STOP, or its channel's end:
+                   ``_unix.take_group_at_exit``). (No kqueue:
                    the pipe's EOF reaches a watcher on every POSIX system, however
                    the parent died.) It is the worker's child: a task that
                    calls ``os.wait()`` with no child of its own waits for the
@@ -190,11 +191,7 @@ class Posix(_unix.UnixPlatform):
 
     # -- worker side ------------------------------------------------------------------
     def worker_channel(self, arg: str) -> SocketChannel:
-        import _socket
-
-        fd = int(arg)
-        os.set_inheritable(fd, False)
-        return _WorkerChannel(_socket.socket(fileno=fd))
+        return _unix.worker_channel(arg)
 
     def watch_parent(self, arg: str) -> None:
         fd = int(arg)
@@ -220,34 +217,20 @@ class Posix(_unix.UnixPlatform):
 
 #: The worker's end of the pipe its watcher reads: open for the worker's whole life.
 _alive: list[int] = []
-#: The worker's channel reached its end (the parent closed it, or died): set by ``_WorkerChannel``.
-_channel_ended: list[bool] = []
-
-
-class _WorkerChannel(_unix.SocketChannel):
-    """The worker's end: notes when the parent's end is gone (the worker then takes its group along)."""
-
-    __slots__ = ()
-
-    def recv(self) -> tuple[bytearray, list[int]]:
-        try:
-            return super().recv()
-        except EOFError:
-            _channel_ended.append(True)
-            raise
 
 
 def _start_watcher(lifeline: int) -> None:
     """Fork the watcher (at the worker's start, before it has any other thread: a fork is safe then).
 
-    At its exit (``atexit``) the worker ends its watcher: if its channel ended
-    (the parent is gone, or gave up on it) it first SIGKILLs its own group — the
-    processes its tasks started, and itself — as the parent would have; else it
-    closes its end of the pipe and reaps the watcher. A killed worker's watcher
-    sees the same EOF and ends by itself.
+    At its exit (``atexit``) the worker closes its end of the pipe and reaps the
+    watcher; then, as its last act, it SIGKILLs its own group — the processes
+    its tasks started, and itself — whatever ended it (``_unix.take_group_at_exit``,
+    registered first so that it runs after this). A killed worker's watcher sees
+    the same EOF and ends by itself.
     """
     import atexit
 
+    _unix.take_group_at_exit()
     alive_r, alive_w = os.pipe()  # not inheritable: only this process holds the write end
     group = os.getpgrp() if os.getpgrp() == os.getpid() else None
     pid = os.fork()
@@ -259,10 +242,6 @@ def _start_watcher(lifeline: int) -> None:
 
 
 def _stop_watcher(alive_w: int, pid: int) -> None:
-    if _channel_ended and os.getpgrp() == os.getpid():
-        import signal
-
-        os.killpg(os.getpid(), signal.SIGKILL)  # (this process leads the group: it is ours)
     os.close(alive_w)
     try:
         os.waitpid(pid, 0)  # it exits at the EOF (bounded: it does nothing else)

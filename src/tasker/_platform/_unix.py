@@ -8,6 +8,8 @@
                 EOF means the application is gone (the kernel closes a dead
                 process's descriptors, however it died)
     spawn       a new process group led by the worker (``_group.GroupLeader``)
+    exit        once serving, the worker SIGKILLs its own group as its last act
+                (``take_group_at_exit``), however it ends
 
 Socket and subprocess modules load on first use (the first ``run_process``
 call, in the caller's thread, only pickles: it imports none of them).
@@ -149,6 +151,57 @@ def die_with_group(code: int) -> NoReturn:
     os._exit(code)
 
 
+#: The worker reported READY (``UnixPlatform.serving``): from then on its exit takes its group.
+_serving = False
+
+
+def take_group_at_exit() -> None:
+    """Make the worker's exit, once it serves tasks, take its process group along.
+
+    Registered at the worker's start, before anything else registers, so it
+    runs last of the ``atexit`` handlers (after those of the application's
+    modules and ``worker_initializer``, and logging's). A serving worker's loop
+    ends when the parent sent STOP or when its channel ended (the application
+    died, or gave up on it); either way the processes its tasks started must not
+    outlive it. The parent kills the group when it reaps a worker, but a dead
+    application reaps nothing, and the lifeline cannot be relied on once the
+    worker is gone: the kernel's signal (``_linux``) is armed on the worker's
+    own open file of the pipe, which closes with the worker, and a dying
+    application closes its channels before its lifeline (its sockets are
+    released first), so an idle worker can read the end of its channel and exit
+    before the lifeline closes. So the worker ends its group itself, as its
+    last act: a task's processes live exactly as long as its worker.
+
+    Not before READY: no task has run, and a worker that fails while it boots
+    must exit with its own status (the pool counts failed launches by it).
+    """
+    import atexit
+
+    atexit.register(_end_group)
+
+
+def serving() -> None:
+    """The worker is about to report READY (see ``take_group_at_exit``)."""
+    global _serving
+    _serving = True
+
+
+def _end_group() -> None:
+    """SIGKILL this worker's group, itself included (it leads it), once its output is flushed."""
+    if not _serving or os.getpgrp() != os.getpid():
+        return  # (a process a task forked runs the worker's atexit handlers too: never its group)
+    import signal
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:  # (a closed or broken stream: the group goes all the same)
+            pass
+    os.killpg(os.getpid(), signal.SIGKILL)
+
+
 class UnixPlatform:
     """What the linux and posix implementations share: the parts of ``_base.Platform``
     that are the same calls on every Unix. A subclass names its group leader class
@@ -170,6 +223,9 @@ class UnixPlatform:
 
     def frozen_boot(self, data: bytes) -> tuple[list[str], Handoff]:
         return frozen_boot(data)
+
+    def serving(self) -> None:
+        serving()
 
     def close_handle(self, handle: int) -> None:
         close_handle(handle)

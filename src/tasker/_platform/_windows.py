@@ -767,6 +767,9 @@ class Windows:
         """
         del arg
 
+    def serving(self) -> None:
+        """Nothing to do: the job ends the worker's tree when its handle closes (reaped, or the app's death)."""
+
     def own_rss(self) -> Callable[[], int] | None:
         return _own_rss
 

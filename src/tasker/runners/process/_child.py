@@ -76,6 +76,7 @@ def main(args: tuple[str, ...] | list[str] | None = None) -> None:
     _preload(init.get("preload", ()))
     if init.get("boot_idle"):
         _leave_idle_boot(platform)
+    platform.serving()  # from now on this worker's exit takes the processes its tasks start
     link.send((READY, 0, os.getpid()))
     _serve(link, flags, init["nice"])
 
