@@ -294,7 +294,11 @@ class Delivery:
             self._last_emit = now
             cells, self._dirty_cells = self._dirty_cells, []
         for cell in cells:
-            cell._dirty = False
+            cell._dirty = False  # its next report is forwarded again (and marks it)
+        for cell in cells:  # a hidden part's reports since its first: its row takes them now
+            parent = cell._parent
+            if parent is not None:
+                parent._part_shown(cell)
         _run_guarded(self._emit, (), None)
 
 
