@@ -75,6 +75,7 @@ NO_OS_NICE = (
     "it reads os.nice, which Windows lacks; worker_nice sets the worker's priority class there: "
     "test_windows_engine.py checks it"
 )
+POSIX_LAUNCH_FAULTS = "it fakes launch failures with POSIX calls (/bin/false, AF_UNIX, RLIMIT_NOFILE)"
 #: The kinds of task whose tests are skipped there: ``kind`` parameters.
 WINDOWS_SKIPPED_KINDS = {"cluster": "Dask is not installed in the Windows lane"}
 #: Tests that cannot run there: by folder, module or test (a node id, with or
@@ -95,7 +96,16 @@ WINDOWS_SKIPPED: dict[str, str] = {
     "reliability/test_regressions.py::test_worker_death_is_seen_although_a_process_it_started_lives_on": (
         POSIX_SIGNALS
     ),
-    "test_worker_start.py": "it fakes launch failures with POSIX calls (signal.SIGKILL, AF_UNIX, RLIMIT_NOFILE)",
+    # (its tests that kill a worker with ``Worker.kill`` run there: TerminateJobObject)
+    **{
+        f"test_worker_start.py::{name}": POSIX_LAUNCH_FAULTS
+        for name in (
+            "test_launches_back_off_then_the_waiting_task_fails_with_the_cause_and_the_command",
+            "test_every_task_waiting_fails_and_a_late_one_starts_a_fresh_series",
+            "test_a_launch_failure_beside_a_running_worker_never_fails_the_queue",
+            "test_an_app_out_of_file_descriptors_gets_a_clear_error_then_works_again",
+        )
+    },
     "test_errors.py::test_worker_death_fails_only_its_task[kill_self-args1-SIGKILL]": POSIX_SIGNALS,
     "test_errors.py::test_worker_death_fails_only_its_task[segfault-args2-SIGSEGV]": POSIX_SIGNALS,
     "test_stream.py::test_a_process_generator_batches_its_values_while_the_ui_is_behind": YIELD_BATCHES,

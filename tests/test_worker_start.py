@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 import launch_driver
-from tasker import WorkerStartError
-from tasker.runners.process._launch import LAUNCH_ATTEMPTS, LAUNCH_BACKOFF_MAX_S, LAUNCH_BACKOFF_S
+from tasker import WorkerStartError, _platform
+from tasker.runners.process._launch import LAUNCH_ATTEMPTS, LAUNCH_BACKOFF_MAX_S, LAUNCH_BACKOFF_S, LaunchGuard
 from tasker.runners.process._worker import Worker
 from tasker.testing import FakeClock
 
@@ -190,3 +190,30 @@ def test_a_worker_killed_before_its_handshake_is_replaced_at_once(
     task = h.start("process", "ok", 21)
     assert h.finish(task).result() == 42
     assert launches.made == doomed + 1
+
+
+def test_a_fault_while_counting_a_failed_launch_still_refills_the_pool(
+    make_harness, launches: launch_driver.Launches, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The pool's bookkeeping of a worker that ended before its handshake raises: the worker
+    still leaves the pool and a new one serves the waiting task (nothing stays ``pending``)."""
+    clock = FakeClock()  # never advanced: only an uncounted launch is retried at once
+    h: Harness = make_harness(clock=clock, max_processes=1, spare_processes=0)
+    platform = _platform.current()
+    monkeypatch.setattr(type(platform), "killed_code", 12345)  # a kill now counts as a failed launch...
+    real_start = Worker.start_process
+
+    def killed_first(worker: Worker, lifeline_fd: int) -> None:
+        real_start(worker, lifeline_fd)
+        if worker.name.endswith("-1"):
+            worker.kill()
+
+    def broken(guard: LaunchGuard, worker: Worker) -> bool:
+        raise RuntimeError("bookkeeping fault")  # ...and counting it fails
+
+    monkeypatch.setattr(Worker, "start_process", killed_first)
+    monkeypatch.setattr(LaunchGuard, "failed_locked", broken)
+    task = h.start("process", "ok", 21)
+    assert h.finish(task).result() == 42
+    assert launches.made == 2
+    assert any("counting the failed launch" in r.getMessage() for r in caplog.records), caplog.text

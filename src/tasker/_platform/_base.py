@@ -242,6 +242,9 @@ class Platform(Protocol):
     features: Features
     #: Large payloads travel in shared memory (``payload_segment``); else inside the message.
     shares_payloads: bool
+    #: The exit status of a worker killed by force (``kill_tree``, or from outside the same
+    #: way): ``-SIGKILL`` on Unix, the job's kill code on Windows (which has no SIGKILL).
+    killed_code: int
 
     # -- parent side ------------------------------------------------------------------
     def lifeline(self) -> Lifeline:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import signal
 from collections.abc import Callable, Sequence
 
 from ._base import Handoff, Lifeline
@@ -143,8 +144,6 @@ def spawn(leader: type[GroupLeader], argv: list[str], inherit: Sequence[int], en
 
 def die_with_group(code: int) -> NoReturn:
     """End this worker and its process group (the processes its tasks started) now."""
-    import signal
-
     if os.getpgrp() == os.getpid():
         os.killpg(os.getpid(), signal.SIGKILL)
     os._exit(code)
@@ -154,6 +153,8 @@ class UnixPlatform:
     """What the linux and posix implementations share: the parts of ``_base.Platform``
     that are the same calls on every Unix. A subclass names its group leader class
     (``leader_class``) and adds the rest (memory, idle boot, parent death, payloads)."""
+
+    killed_code = -signal.SIGKILL  # what ``returncode`` says of a worker SIGKILLed (by us or anyone)
 
     def leader_class(self) -> type[GroupLeader]:
         raise NotImplementedError

@@ -678,6 +678,7 @@ class Windows:
 
     name = "windows"
     shares_payloads = False  # in band over the pipe: no descriptors travel with a message
+    killed_code = KILLED_EXIT_CODE  # what ``returncode`` says of a worker whose job was terminated
     features = Features(
         name="windows",
         channel="duplex named pipe made inside the parent; the worker's end inherited by it alone",

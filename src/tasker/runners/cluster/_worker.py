@@ -373,7 +373,7 @@ def kill_worker_process(dask_worker: Any) -> int:
     pid = getattr(process, "pid", None)
     if pid is None:
         raise RuntimeError(f"the nanny {dask_worker.address} has no worker process to kill")
-    os.kill(pid, signal.SIGKILL)
+    os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # (Windows has no SIGKILL: SIGTERM terminates)
     return int(pid)
 
 

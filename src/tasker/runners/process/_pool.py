@@ -38,7 +38,6 @@ Lock order: the lifecycle's lock → ``_lock`` (here) → a worker's ``order`` /
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -130,7 +129,8 @@ class ProcessRunner:
         # Until the first task, new workers boot under SCHED_IDLE (prestart, where it can be undone).
         self._idle_boot = False
         self.closed = False
-        self.lifeline = _platform.current().lifeline()  # every worker dies with this process
+        self.platform = _platform.current()
+        self.lifeline = self.platform.lifeline()  # every worker dies with this process
 
     # -- Runner interface ----------------------------------------------------------
     def prepare(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -440,10 +440,13 @@ class ProcessRunner:
         """
         with self.lock:
             task = worker.task
-            if worker.state is WorkerState.STARTING and not (
-                self.closed or worker.init_failed or code == -signal.SIGKILL
-            ):
-                worker.launch_counted = self.launch.failed_locked(worker)  # held: no new worker yet
+            try:
+                if worker.state is WorkerState.STARTING and not (
+                    self.closed or worker.init_failed or code == self.platform.killed_code
+                ):
+                    worker.launch_counted = self.launch.failed_locked(worker)  # held: no new worker yet
+            except Exception:  # (a fault here must not keep a dead worker in the pool: its place is refilled)
+                logger.exception("tasker: counting the failed launch of %s failed", worker.name)
             self.flag_as_gone_locked(worker)
             starting = self._grow_locked() if not self.closed else []
         return task, starting
