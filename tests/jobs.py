@@ -350,6 +350,42 @@ async def a_ask_wrong_way(ctx: ExecutionContext) -> str:
     return "no error"
 
 
+def _gate(folder: str, name: str) -> bool:
+    return os.path.exists(os.path.join(folder, name))
+
+
+def paced_stop(ctx: ExecutionContext, folder: str) -> str:
+    """Stepped by files in ``folder``: says "waiting" once ``go`` exists, then polls
+    for cancellation; once asked, writes ``stopping`` and ends when ``end`` exists."""
+    while not _gate(folder, "go"):
+        time.sleep(0.001)
+    ctx.set_message("waiting")
+    while not ctx.is_cancelled():
+        time.sleep(0.001)
+    open(os.path.join(folder, "stopping"), "w").close()
+    while not _gate(folder, "end"):
+        time.sleep(0.001)
+    return "stopped"
+
+
+async def a_paced_stop(ctx: ExecutionContext, folder: str) -> str:
+    while not _gate(folder, "go"):
+        await asyncio.sleep(0.001)
+    ctx.set_message("waiting")
+    while not ctx.is_cancelled():
+        try:
+            await asyncio.sleep(0.001)
+        except asyncio.CancelledError:  # the cancel's asyncio side: it stops as the others do
+            break
+    open(os.path.join(folder, "stopping"), "w").close()
+    while not _gate(folder, "end"):
+        try:
+            await asyncio.sleep(0.001)
+        except asyncio.CancelledError:  # asked already: it ends when told
+            continue
+    return "stopped"
+
+
 SYNC = {
     name: obj
     for name, obj in list(globals().items())

@@ -461,6 +461,31 @@ class _HeldAfterRelease:
             assert self._go.wait(15), "the test never let the held thread go on"
 
 
+def test_a_batchs_row_shows_its_parts_last_report_not_only_its_first(harness: Harness) -> None:
+    # A part forwards its first report after an emission; the row must still show the
+    # part's later reports made before the next emission (0.25, then 0.5, then a wait).
+    go, reported, gate = threading.Event(), threading.Event(), threading.Event()
+
+    def item(context: Any, value: int) -> int:
+        assert go.wait(30)
+        context.set_progress(0.25)
+        context.set_progress(0.5)  # right after: no emission between the two
+        reported.set()
+        assert gate.wait(30)
+        return value
+
+    batch = harness.mgr.map(item, [7], kind="thread", when_done=harness.when_done)
+    assert harness.pump_until(lambda: bool(harness.updates) and _running_parts(batch, 1))
+    harness.scheduler.pump()
+    go.set()
+    assert reported.wait(30)  # both reports made, the main thread idle meanwhile
+    assert harness.pump_until(lambda: batch.get_progress() == 0.5, 10), batch.get_progress()
+    assert harness.updates[-1] == ([batch], 0.5)
+    gate.set()
+    harness.finish(batch)
+    assert batch.result() == [7]
+
+
 def test_a_late_update_never_shows_an_older_count_than_the_last_one(harness: Harness) -> None:
     # Two threads update a batch's row at once (the app's thread feeding it, the pool's
     # ending a part): the one that read the counts first must not write its (older) message

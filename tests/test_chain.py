@@ -228,6 +228,62 @@ def test_pausing_a_chain_pauses_its_step(harness: Harness, kind: str) -> None:
     assert chain.get_status() == "canceled"
 
 
+def _two_reports(ctx: Any, *args: Any) -> int:
+    go, reported, gate = args[-3:]
+    assert go.wait(30)
+    ctx.set_message("reading")
+    ctx.set_progress(0.5)  # right after: no emission between the two
+    reported.set()
+    assert gate.wait(30)
+    return 1
+
+
+async def _a_two_reports(ctx: Any, *args: Any) -> int:
+    go, reported, gate = args[-3:]
+    while not go.is_set():
+        await asyncio.sleep(0.001)
+    ctx.set_message("reading")
+    ctx.set_progress(0.5)
+    reported.set()
+    while not gate.is_set():
+        await asyncio.sleep(0.001)
+    return 1
+
+
+@pytest.mark.parametrize("part", ["hidden upstream", "step"])
+@pytest.mark.parametrize("step_kind", ["thread", "coroutine"])
+def test_a_chains_row_shows_its_parts_last_report_not_only_its_first(
+    harness: Harness, step_kind: str, part: str
+) -> None:
+    """A part forwards its first report after an emission to its chain's row; the
+    chain used to copy that one only, so a step that set its message, then its
+    progress, then waited, showed 0 % until it reported again (met on free-threaded
+    CPython, where the main thread's flush can come between a part's start and its
+    first report). The emission now takes the part's latest report. Thread and
+    coroutine steps: their reports reach the manager one call at a time, so the order
+    is forced here (a process step's reports arrive as its worker's messages, which
+    may carry both at once; they take the same path)."""
+    go, reported, gate = threading.Event(), threading.Event(), threading.Event()
+    fn = _two_reports if step_kind == "thread" else _a_two_reports
+    if part == "step":
+        up = harness.start(step_kind, "ok", 1, visible=False)
+        last = up.then(fn, go, reported, gate, kind=step_kind, when_done=harness.when_done)
+        assert harness.pump_until(lambda: last.get_status() == "running")
+    else:
+        start = harness.mgr.run_thread if step_kind == "thread" else harness.mgr.add_coroutine
+        first = start(fn, go, reported, gate, visible=False)
+        last = first.then(stream_jobs.plus, kind="thread", when_done=harness.when_done)
+    assert harness.pump_until(lambda: bool(harness.updates) and harness.updates[-1][0] == [last])
+    harness.scheduler.pump()
+    go.set()
+    assert reported.wait(30)  # both reports made, the main thread idle meanwhile
+    assert harness.pump_until(lambda: last.get_progress() == 0.5, 10), (last.get_message(), last.get_progress())
+    assert last.get_message() == "reading"
+    assert harness.updates[-1] == ([last], 0.5)  # the row as the UI gets it (the batch: this task)
+    gate.set()
+    harness.finish(last)
+
+
 def test_a_chain_of_hidden_steps_shows_the_current_step_in_its_row(harness: Harness) -> None:
     import jobs
 

@@ -12,7 +12,7 @@ from tasker.schedulers import ManualScheduler
 from tasker.testing import FakeClock
 
 import jobs
-from conftest import Harness
+from conftest import Harness, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -123,6 +123,39 @@ def test_throttle_coalesces_to_the_rate(make_harness) -> None:
     assert h.updates[-1][1] == 1.0  # the last value is shown when the interval ends
     gate.set()
     assert h.pump_until(task.is_final)
+
+
+def test_settling_shows_the_last_ending_without_waiting_for_the_throttle(
+    make_harness: Any, kind: str, tmp_path: Any
+) -> None:
+    """On a fake clock a change the throttle holds back waits for an ``advance()``.
+    When a task's ending came within 1/update_rate of the last emission, that
+    emission's throttle held the ending back, and ``wait_until_settled`` waited for
+    a fake time that never came (met on free-threaded CPython, in the pytest plugin's
+    own test: ``advance(5)`` past a task's timeout, then ``wait_settled`` hung).
+    The order that leads there, forced step by step: a change at 0 s after the
+    emission at 0 s (the throttle arms a timer for 0.05 s); ``advance(5)`` runs that
+    timer (a flush posted) and the timeout (the task asked to stop); the flush runs,
+    an emission at 5 s; only then the ending, at 5 s too."""
+    clock = FakeClock()
+    h = make_harness(clock=clock)
+    task = h.start(kind, "paced_stop", str(tmp_path), timeout=5.0)
+    assert h.pump_until(lambda: bool(h.updates) and task.is_running(), 60)  # shown at 0 s
+    h.scheduler.pump()
+    (tmp_path / "go").touch()
+    # The "waiting" change within the interval: a throttle timer beside the timeout's.
+    assert wait_for(lambda: task.get_message() == "waiting" and clock.pending() == 2), repr(clock)
+    assert clock.next_due_in() == pytest.approx(0.05)
+    clock.advance(5.0)  # the throttle's flush posted, then the timeout: cancel asked
+    assert wait_for((tmp_path / "stopping").exists)
+    h.scheduler.pump()  # that flush: an emission at 5 s, the task still live
+    assert h.updates[-1][0] == [task] and task.get_message() == "waiting"
+    (tmp_path / "end").touch()
+    assert task.wait(30)  # final: its ending is queued (the same critical section)
+    assert h.mgr.wait_until_settled(10), f"not settled: {clock!r}, {list(h.mgr)!r}"
+    assert h.updates[-1] == ([], 1.0)  # the last emission shows that nothing is live
+    assert isinstance(task.exception(), TaskTimeoutError)
+    assert h.done == [task]
 
 
 def test_a_manager_takes_any_clock_only_before_it_starts() -> None:

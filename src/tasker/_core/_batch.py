@@ -403,7 +403,15 @@ class BatchTask(Composite[list[R]], Generic[R]):
                 logger.exception("tasker: when_item of %r raised for item %d (ignored)", self.name, index)
 
     # -- what the UI shows ----------------------------------------------------------------------
+    def _take(self, part: Task[Any]) -> None:
+        self._recount()
+
     def _update(self, part: Task[Any] | None = None) -> None:
+        self._recount()
+        self._show(part)
+
+    def _recount(self) -> None:
+        """The row's progress and message from the counts and the live parts' progress."""
         with self._lock:
             ended = self._ended_count
             failed = len(self._failures)
@@ -416,7 +424,6 @@ class BatchTask(Composite[list[R]], Generic[R]):
             # the one feeding the batch, the one ending a part).
             self._progress = min(1.0, (ended + running) / total) if total else (1.0 if not more and ended else 0.0)
             self._message = f"{ended} of {total}{'+' if more else ''}" + (f" · {failed} failed" if failed else "")
-        self._show(part)
 
 
 def guided_chunk(total: int, remaining: int, slots: int, workers: int, per_item: float | None) -> int:

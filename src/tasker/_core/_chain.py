@@ -65,6 +65,10 @@ class Chain(Composite[Any]):
         step = self._step
         return [step] if step is not None and not step.is_final() else []
 
+    def _shows(self, part: Task[Any]) -> bool:
+        step = self._step  # (one read: the step, once started, is the part shown)
+        return part is step if step is not None else part is self.upstream and part._parent is self
+
     def _upstream_done(self) -> None:
         lifecycle, upstream = self._lifecycle, self.upstream
         status = upstream.get_status()

@@ -4,6 +4,7 @@
         │ start_part(...) ──► part tasks: real tasks of a runnable kind, ``visible=False``,
         │                     ``_parent`` = the composite
         │ ◄── part_changed(part)  progress/message of a part (any thread, throttled by _dirty)
+        │ ◄── part_shown(part)    at each emission, a marked part's latest report (main thread)
         │ ◄── a part's done callback (any thread): the composite decides, then concludes itself
         ▼
     CompositeRunner (the lifecycle's runner for those kinds) forwards the lifecycle's calls:
@@ -59,6 +60,29 @@ class Composite(Task[R]):
         """A part's progress or message changed (any thread): show it as this task's."""
         self._progress, self._message = part._progress, part._message
         self._show(part)
+
+    def _part_shown(self, part: Task[Any]) -> None:
+        """At an emission (main thread), ``part`` marked: take its latest report.
+
+        A part forwards only its first report after an emission (``_part_changed``;
+        its ``_dirty`` is set until the emission): what it reported after that
+        (``set_message``, then ``set_progress``, then a long wait) is taken here, so
+        the row never shows an older report than its part's last. Marks nothing: this
+        very emission shows it. A report that races with this one marks the part
+        again, so the next emission takes it anew.
+        """
+        if self._shows(part):
+            self._take(part)
+            if not self.visible and self._parent is not None:
+                self._parent._part_shown(self)
+
+    def _shows(self, part: Task[Any]) -> bool:
+        """Is ``part``'s report what this task shows now?"""
+        return True
+
+    def _take(self, part: Task[Any]) -> None:
+        """Show ``part``'s report as this task's (without marking it changed)."""
+        self._progress, self._message = part._progress, part._message
 
     def _show(self, part: Task[Any] | None = None) -> None:
         """This task changed: shown in the next (throttled) ``tasks_updated``."""

@@ -8,15 +8,17 @@
         else: arm one timer for the interval end ┘        ▼
                                    flush(): emit tasks_updated (throttled),
                                             then run queued calls in order
+    settling, no task live: show_held_back() ─► a held-back change posted now
 
 Calls run in the order they were queued, one at a time, each guarded: a callback
 that raises is logged and changes nothing else. Progress and messages only mark
 the state *dirty*; the throttle turns any number of them into at most ``rate``
 ``tasks_updated`` emissions per second: the first change after a quiet interval
 is shown on the main loop's next iteration, later ones at the interval's end,
-together. Queued events are bounded: a sender past ``max_pending_events`` waits
-(back-pressure) unless it runs on a thread that must never block (the main
-thread, tasker's hub).
+together. Once no task is live, settling (``wait_until_settled``) shows a change
+the throttle still holds back at once: nothing more can join it. Queued events are
+bounded: a sender past ``max_pending_events`` waits (back-pressure) unless it runs
+on a thread that must never block (the main thread, tasker's hub).
 """
 
 from __future__ import annotations
@@ -148,6 +150,24 @@ class Delivery:
         if post:
             self._post()
 
+    def show_held_back(self) -> None:
+        """Show now a change that only the throttle still holds back (for settling).
+
+        When nothing is queued, posted or running and a change waits for the
+        interval's end, a flush is posted that emits it past the throttle. Settling
+        asks this once no task is live: nothing more can come to join that change,
+        and "settled" (the last ``tasks_updated`` shows the final state) must not
+        wait for time to pass: on a ``FakeClock``, for an ``advance()`` that may
+        never come.
+        """
+        with self._lock:
+            if not self._changed or self._calls or self._flush_posted or self._flushing:
+                return  # nothing held back, or a flush on its way (it asks again after)
+            self._last_emit = float("-inf")
+            post = self._claim_flush()
+        if post:
+            self._post()
+
     def is_idle(self) -> bool:
         """Nothing queued, nothing posted or running, no change waiting to be shown."""
         with self._lock:
@@ -274,7 +294,11 @@ class Delivery:
             self._last_emit = now
             cells, self._dirty_cells = self._dirty_cells, []
         for cell in cells:
-            cell._dirty = False
+            cell._dirty = False  # its next report is forwarded again (and marks it)
+        for cell in cells:  # a hidden part's reports since its first: its row takes them now
+            parent = cell._parent
+            if parent is not None:
+                parent._part_shown(cell)
         _run_guarded(self._emit, (), None)
 
 

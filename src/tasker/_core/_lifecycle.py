@@ -471,9 +471,14 @@ class TaskLifecycle:
 
     # -- settling and shutting down ---------------------------------------------------------
     def wait_settled(self, scheduler: Scheduler, timeout: float | None) -> bool:
-        """Wait until no task is live and every callback ran (pumping if on the main thread)."""
+        """Wait until no task is live and every callback ran (pumping if on the main thread).
+
+        The last ``tasks_updated`` then shows the settled state: once no task is live,
+        a change the throttle holds back is shown at once (``_show_held_back``).
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._is_settled():
+            self._show_held_back()
             remaining = 1.0 if deadline is None else deadline - time.monotonic()
             if remaining <= 0:
                 return self._is_settled()
@@ -486,6 +491,19 @@ class TaskLifecycle:
                     finally:
                         self._settle_waiters -= 1
         return True
+
+    def _show_held_back(self) -> None:
+        """No task live: the last change, which the throttle may hold back, is shown now.
+
+        Otherwise "settled" would depend on the order of two threads: an ending that
+        arrives within 1/update_rate of the last emission waits for the interval's end
+        (on a fake clock, for an advance() the caller has no reason to make), one that
+        arrives later is shown at once.
+        """
+        with self.lock:
+            live = bool(self._active)
+        if not live:
+            self.delivery.show_held_back()
 
     def _is_settled(self) -> bool:
         # Under the lock: a task leaves _active and its when_done is queued in one

@@ -352,7 +352,13 @@ class TaskManager(StartMethods, MainThreadCalls):
         return loop
 
     def wait_until_settled(self, timeout: float | None = None) -> bool:
-        """Wait until no task is live and every callback ran; True if so."""
+        """Wait until no task is live and every callback ran; True if so.
+
+        The last ``tasks_updated`` then shows no live task: once none is live, a
+        change that the ``update_rate`` throttle still holds back is emitted at once,
+        without waiting for the interval's end (with a ``FakeClock``: without an
+        ``advance()``).
+        """
         return self._lifecycle.wait_settled(self._get_scheduler(), timeout)
 
     def _warm_up(self) -> None:
