@@ -190,7 +190,6 @@ def _end_group() -> None:
     """SIGKILL this worker's group, itself included (it leads it), once its output is flushed."""
     if not _serving or os.getpgrp() != os.getpid():
         return  # (a process a task forked runs the worker's atexit handlers too: never its group)
-    import signal
     import sys
 
     for stream in (sys.stdout, sys.stderr):
@@ -199,7 +198,7 @@ def _end_group() -> None:
                 stream.flush()
         except Exception:  # (a closed or broken stream: the group goes all the same)
             pass
-    os.killpg(os.getpid(), signal.SIGKILL)
+    os.killpg(os.getpid(), _signal.SIGKILL)
 
 
 class UnixPlatform:
