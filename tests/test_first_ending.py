@@ -87,16 +87,13 @@ SCRIPT = textwrap.dedent(
         return start(getattr(jobs, job), *args, key=key, when_done=record, **kw)
 
     # Warm: a first task of each kind has run (pools started), the warm-up is over
-    # (a warm-up thread's, or the starter thread's when the first task is a process task).
+    # (a warm-up thread's, or a process reader's while its worker booted).
     for kind in sys.argv[2].split(","):
         run(kind, "ok", 1, key="warm " + kind)
     scheduler.pump_until(lambda: len(outcomes) == 2, 60)
     warm = getattr(mgr, "_warm_up_thread", None)
     if warm is not None:
         warm.join(60)
-    over = getattr(getattr(mgr, "_first", None), "over", None)
-    if over is not None:
-        assert over.wait(60)
     before = set(sys.modules)
 
     for kind in ("thread", "process"):

@@ -8,9 +8,6 @@
     (more tasks before the hand-off: queued)     add + submit each queued task, in order
                                                  publish the lifecycle: the manager
                                                  works as if it had been built at once
-                                                 then (``then``, while the worker boots)
-                                                 import what a first cancel's ending
-                                                 needs (``TaskManager._warm_up_here``)
 
 A fresh process pays for importing what runs tasks (the lifecycle, the pool:
 milliseconds) and ``TaskManager()`` defers it to first use; for a first
@@ -162,19 +159,16 @@ class Soon:
 class FirstStart:
     """The queued first tasks and the thread that hands them over (see the module doc)."""
 
-    def __init__(self, build: Any, publish: Any, then: Any) -> None:
+    def __init__(self, build: Any, publish: Any) -> None:
         self._build = build  # () -> TaskLifecycle, not published yet (starter thread)
         self._publish = publish  # (self, lifecycle) -> tasks queued meanwhile, or [] once published
-        self._then = then  # () -> None: run on the starter thread once the tasks are handed over
         self.queued: list[Task[Any]] = []
-        self.done = threading.Event()  # the starter thread handed over (or its build failed)
+        self.done = threading.Event()  # the starter thread is over (handed over, or its build failed)
         self.hand_lock = threading.Lock()  # one hand-over at a time (the starter's, or a fallback)
-        #: Set once the starter thread is over, its warm-up (``then``) included; None until started.
-        self.over: threading.Event | None = None
 
     def start(self) -> None:
         """Start the starter thread (once, by the caller that queued the first task)."""
-        self.over = start_thread("tasker-start", self._run)
+        start_thread("tasker-start", self._run)
 
     def _run(self) -> None:
         try:
@@ -182,13 +176,8 @@ class FirstStart:
                 self.hand_over(self._build())
         except BaseException:  # (tasker's own modules failed to import) the manager's _build retries
             _log().exception("tasker: building the task manager failed on its starter thread")
-            return
         finally:
             self.done.set()
-        try:  # (the first task is in the pool: its worker boots meanwhile)
-            self._then()
-        except Exception:  # a warm-up only: what it would import is imported when needed
-            _log().exception("tasker: the starter thread's warm-up failed")
 
     def hand_over(self, lifecycle: TaskLifecycle) -> None:
         """Add and submit every queued task, then publish ``lifecycle`` (also the manager's fallback)."""

@@ -274,7 +274,7 @@ class TaskManager(StartMethods, MainThreadCalls):
             first = self._first
             start = first is None
             if first is None:
-                first = self._first = FirstStart(self._new_lifecycle, self._publish_first, self._warm_up_here)
+                first = self._first = FirstStart(self._new_lifecycle, self._publish_first)
             first.queued.append(task)
         if start:
             first.start()
@@ -369,13 +369,6 @@ class TaskManager(StartMethods, MainThreadCalls):
         self._warm_up_thread = thread
         thread.start()
 
-    def _warm_up_here(self) -> None:
-        """``_warm_up``'s import, on the starter thread once the first tasks are handed over
-        (``_firststart``; ``shutdown`` waits for that thread): a first ``run_process``
-        goes that way, not through ``_submit``."""
-        if not self._shut_down:
-            from . import _cancelled  # noqa: F401
-
     # -- processes ----------------------------------------------------------------------
     def prestart(self, processes: bool = True, cluster: bool = False, *, preload: Iterable[str] = ()) -> None:
         """Start the worker pool (and, with ``cluster=True``, the embedded Dask cluster) now.
@@ -462,10 +455,6 @@ class TaskManager(StartMethods, MainThreadCalls):
         warm_up = self._warm_up_thread
         if warm_up is not None and warm_up is not threading.current_thread():
             warm_up.join(10.0)
-        first = self._first
-        starting = first.over if first is not None else None
-        if starting is not None and threading.current_thread().name != "tasker-start":
-            starting.wait(10.0)  # its warm-up imports: not while the interpreter may be ending
         scheduler = self._scheduler
         if scheduler is not None:
             scheduler.close()
