@@ -15,9 +15,9 @@ call, in the caller's thread, only pickles: it imports none of them).
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # (not signal.py: its enums slow every worker's boot)
 import mmap
 import os
-import signal
 from collections.abc import Callable, Sequence
 
 from ._base import Handoff, Lifeline
@@ -145,7 +145,7 @@ def spawn(leader: type[GroupLeader], argv: list[str], inherit: Sequence[int], en
 def die_with_group(code: int) -> NoReturn:
     """End this worker and its process group (the processes its tasks started) now."""
     if os.getpgrp() == os.getpid():
-        os.killpg(os.getpid(), signal.SIGKILL)
+        os.killpg(os.getpid(), _signal.SIGKILL)
     os._exit(code)
 
 
@@ -154,7 +154,7 @@ class UnixPlatform:
     that are the same calls on every Unix. A subclass names its group leader class
     (``leader_class``) and adds the rest (memory, idle boot, parent death, payloads)."""
 
-    killed_code = -signal.SIGKILL  # what ``returncode`` says of a worker SIGKILLed (by us or anyone)
+    killed_code: int = -_signal.SIGKILL  # what ``returncode`` says of a worker SIGKILLed (by us or anyone)
 
     def leader_class(self) -> type[GroupLeader]:
         raise NotImplementedError
