@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 import time
 
 import pytest
@@ -50,5 +51,87 @@ def test_a_nearer_timer_wakes_a_sleeping_clock() -> None:
         clock.call_later(20.0, lambda: fired.put(20.0))  # the thread now sleeps ~20 s
         clock.call_later(0.01, lambda: fired.put(0.01))
         assert fired.get(timeout=10) == 0.01  # not woken, it would have slept 20 s: Empty
+    finally:
+        clock.stop()
+
+
+class _SpyCondition(threading.Condition):
+    """The clock's condition: counts ``notify()`` calls and says when its thread waits."""
+
+    def __init__(self) -> None:
+        super().__init__(threading.Lock())
+        self.notified = 0
+        self.waiting = threading.Event()
+
+    def notify(self, n: int = 1) -> None:
+        self.notified += 1
+        super().notify(n)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waiting.set()
+        return super().wait(timeout)
+
+
+def _asleep(clock: Clock, spy: _SpyCondition) -> float | None:
+    """Wait until the clock's thread waits; the end of that wait."""
+    assert spy.waiting.wait(10), "the clock's thread never waited"
+    spy.waiting.clear()
+    with spy:  # (held by the thread until it waits)
+        return clock._sleeping_until
+
+
+def test_a_timer_due_after_the_clocks_next_look_wakes_no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cancel's grace timer is set without a thread switch: the thread, used recently,
+    looks at its timers every HORIZON_S anyway; a nearer timer still wakes it."""
+    fake = _FrozenTime()
+    monkeypatch.setattr(_clock, "time", fake)
+    horizon = 100.0  # (a real wait that long: the thread never looks again by itself in the test)
+    monkeypatch.setattr(_clock, "HORIZON_S", horizon)
+    monkeypatch.setattr(_clock, "LINGER_S", 10 * horizon)
+    clock = Clock()
+    spy = _SpyCondition()
+    clock._cv = spy
+    fired: queue.SimpleQueue[str] = queue.SimpleQueue()
+    try:
+        start = fake.frozen = time.monotonic()
+        clock.call_later(30 * horizon, lambda: fired.put("far"))  # starts the thread
+        assert _asleep(clock, spy) == start + horizon
+        clock.call_later(2 * horizon, lambda: fired.put("grace"))
+        clock.call_later(horizon, lambda: fired.put("horizon"))
+        assert spy.notified == 0, "a timer due after the thread's next look woke it"
+        clock.call_later(horizon / 2, lambda: fired.put("near"))
+        assert spy.notified == 1, "a timer due before the thread's next look must wake it"
+        assert fired.empty()  # (time stands still: nothing is due yet)
+        fake.frozen = start + 2 * horizon
+        with spy:
+            spy.notify()  # (the test's own: time moved while the thread slept)
+        # Each timer fires, none before its time, the two set without a wake-up included.
+        assert [fired.get(timeout=10) for _ in range(3)] == ["near", "horizon", "grace"]
+        assert fired.empty()
+    finally:
+        clock.stop()
+
+
+def test_a_clock_at_rest_sleeps_until_a_timer_wakes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LINGER_S after its last timer was set, the thread no longer wakes every HORIZON_S:
+    it waits without an end, and any new timer wakes it."""
+    fake = _FrozenTime()
+    monkeypatch.setattr(_clock, "time", fake)
+    monkeypatch.setattr(_clock, "HORIZON_S", 0.01)  # (its rounds while it lingers: short, for the test)
+    clock = Clock()
+    spy = _SpyCondition()
+    clock._cv = spy
+    fired: queue.SimpleQueue[str] = queue.SimpleQueue()
+    try:
+        start = fake.frozen = time.monotonic()
+        clock.call_later(0.0, lambda: fired.put("first"))
+        assert fired.get(timeout=10) == "first"
+        fake.frozen = start + _clock.LINGER_S  # at rest from its next look on
+        while _asleep(clock, spy) != float("inf"):
+            pass  # (each round is one HORIZON_S wait of the thread: bounded by the LINGER_S move)
+        clock.call_later(5.0, lambda: fired.put("later"))
+        assert spy.notified == 1, "a clock at rest must be woken by a new timer"
+        fake.frozen = start + _clock.LINGER_S + 5.0
+        assert fired.get(timeout=10) == "later"
     finally:
         clock.stop()

@@ -107,29 +107,51 @@ def _run(fn: Callable[[], object]) -> None:
         logger.exception("tasker: a timer callback failed")
 
 
+#: While the clock was used in the last ``LINGER_S`` s, its thread sleeps at most
+#: ``HORIZON_S`` at a time: a timer due later than that (a cancel's grace period, 2 s
+#: by default) is set without waking the thread. Waking it costs the moment that
+#: sets the timer — a cancel, while the worker's answer comes in — a thread switch
+#: and a hand-over of the GIL: up to milliseconds on a loaded machine (measured;
+#: the ``cancel`` bench's first cancel). After ``LINGER_S`` with no timer set, the
+#: thread sleeps until its next timer or a nearer one wakes it (no wake-up at rest).
+HORIZON_S = 1.0
+LINGER_S = 30.0
+
+
 class TimerThread:
-    """The real clock: runs callbacks on one daemon thread, started on first use."""
+    """The real clock: runs callbacks on one daemon thread, started on first use.
+
+    A new timer wakes the thread only if it is due before the end of the thread's
+    current wait (``HORIZON_S``).
+    """
 
     def __init__(self) -> None:
         self._cv = threading.Condition(threading.Lock())
         self._heap = _Heap()
         self._thread: threading.Thread | None = None
         self._stopped = False
+        # Invariant (under _cv): the end of the thread's current wait (inf: until
+        # notified), None while it is not waiting (it looks at the heap before it waits).
+        self._sleeping_until: float | None = None
+        self._set_at = float("-inf")  # (under _cv) when the last timer was set
 
     def now(self) -> float:
         return time.monotonic()
 
     def call_later(self, delay: float, fn: Callable[[], object]) -> Timer:
         check_delay(delay, "call_later")
-        when = time.monotonic() + delay
+        now = time.monotonic()
+        when = now + delay
         with self._cv:
             if self._stopped:
                 return Timer()
-            timer, first = self._heap.push(when, fn)
+            timer, _ = self._heap.push(when, fn)
+            self._set_at = now
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="tasker-clock", daemon=True)
                 self._thread.start()
-            elif first:
+            elif self._sleeping_until is not None and when < self._sleeping_until:
+                self._sleeping_until = None  # woken: it looks at the heap again
                 self._cv.notify()
         return timer
 
@@ -145,10 +167,16 @@ class TimerThread:
     def _loop(self) -> None:
         with self._cv:
             while not self._stopped:
-                fn = self._heap.pop_due(time.monotonic())
+                now = time.monotonic()
+                fn = self._heap.pop_due(now)
                 if fn is None:
                     due = self._heap.next_due()
-                    self._cv.wait(None if due is None else min(MAX_WAIT_S, max(0.0, due - time.monotonic())))
+                    until = float("inf") if due is None else due
+                    if now - self._set_at < LINGER_S:
+                        until = min(until, now + HORIZON_S)
+                    self._sleeping_until = until
+                    self._cv.wait(None if until == float("inf") else min(MAX_WAIT_S, max(0.0, until - now)))
+                    self._sleeping_until = None
                     continue
                 self._cv.release()
                 try:
