@@ -80,18 +80,25 @@ def _asleep(clock: Clock, spy: _SpyCondition) -> float | None:
         return clock._sleeping_until
 
 
-def test_a_timer_due_after_the_clocks_next_look_wakes_no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A cancel's grace timer is set without a thread switch: the thread, used recently,
-    looks at its timers every HORIZON_S anyway; a nearer timer still wakes it."""
+def _spied_clock(
+    monkeypatch: pytest.MonkeyPatch, horizon: float
+) -> tuple[_FrozenTime, Clock, _SpyCondition, queue.SimpleQueue[str]]:
+    """A real Clock on frozen time whose condition counts wake-ups, and a queue its timers fill."""
     fake = _FrozenTime()
     monkeypatch.setattr(_clock, "time", fake)
-    horizon = 100.0  # (a real wait that long: the thread never looks again by itself in the test)
     monkeypatch.setattr(_clock, "HORIZON_S", horizon)
-    monkeypatch.setattr(_clock, "LINGER_S", 10 * horizon)
     clock = Clock()
     spy = _SpyCondition()
     clock._cv = spy
-    fired: queue.SimpleQueue[str] = queue.SimpleQueue()
+    return fake, clock, spy, queue.SimpleQueue()
+
+
+def test_a_timer_due_after_the_clocks_next_look_wakes_no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cancel's grace timer is set without a thread switch: the thread, used recently,
+    looks at its timers every HORIZON_S anyway; a nearer timer still wakes it."""
+    horizon = 100.0  # (a real wait that long: the thread never looks again by itself in the test)
+    monkeypatch.setattr(_clock, "LINGER_S", 10 * horizon)
+    fake, clock, spy, fired = _spied_clock(monkeypatch, horizon)
     try:
         start = fake.frozen = time.monotonic()
         clock.call_later(30 * horizon, lambda: fired.put("far"))  # starts the thread
@@ -115,13 +122,7 @@ def test_a_timer_due_after_the_clocks_next_look_wakes_no_thread(monkeypatch: pyt
 def test_a_clock_at_rest_sleeps_until_a_timer_wakes_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """LINGER_S after its last timer was set, the thread no longer wakes every HORIZON_S:
     it waits without an end, and any new timer wakes it."""
-    fake = _FrozenTime()
-    monkeypatch.setattr(_clock, "time", fake)
-    monkeypatch.setattr(_clock, "HORIZON_S", 0.01)  # (its rounds while it lingers: short, for the test)
-    clock = Clock()
-    spy = _SpyCondition()
-    clock._cv = spy
-    fired: queue.SimpleQueue[str] = queue.SimpleQueue()
+    fake, clock, spy, fired = _spied_clock(monkeypatch, 0.01)  # (its rounds while it lingers: short)
     try:
         start = fake.frozen = time.monotonic()
         clock.call_later(0.0, lambda: fired.put("first"))
