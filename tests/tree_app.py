@@ -4,6 +4,7 @@
     python tree_app.py paused   # one blocked task's tree, paused (stopped) first
     python tree_app.py held     # three trees; a child of the app holds the lifeline past its death
     python tree_app.py stopped  # three trees; the idle worker is stopped (STOP), not reaped, then the kill
+    python tree_app.py forked   # three trees; the app forks a child without exec (it outlives the app)
 
 One task blocks (its worker is busy), one holds the GIL in native code (only
 the kernel's lifeline signal can end that worker), one returns and leaves its
@@ -23,6 +24,11 @@ long as it lives.
 ``stopped``: the idle worker is sent STOP and exits while its reader cannot reap
 it (the app holds the pool's lock, which the reader takes before it reaps), and
 the app dies in that window: nothing the pool does at the reaping can run.
+
+``forked``: the app forks a child without exec (``os.fork``) that outlives it
+(it prints FORKED and its pid, then waits 30 s): the child got copies of the
+app's descriptors, the lifeline's write end among them unless tasker closes it
+in the child; the busy workers must die with the app all the same.
 """
 
 from __future__ import annotations
@@ -95,7 +101,22 @@ def main(mode: str) -> None:
         hold_lifeline(returned.result()["worker"])
     elif mode == "stopped":
         stop_unreaped(returned.result()["worker"])
+    elif mode == "forked":
+        fork_a_child()
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def fork_a_child() -> None:
+    """Fork a child that outlives the app by 30 s (bounded: the namespace ends it first)."""
+    import warnings
+
+    with warnings.catch_warnings():  # (3.12+: "multi-threaded, fork() may deadlock": the child only waits)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = os.fork()
+    if child == 0:
+        select.select([], [], [], 30)
+        os._exit(0)
+    print(f"FORKED {child}", flush=True)
 
 
 def stop_unreaped(pid: int) -> None:

@@ -95,10 +95,35 @@ def worker_channel(arg: str) -> SocketChannel:
     return SocketChannel(_socket.socket(fileno=fd))
 
 
+#: The write ends of this process's open lifelines. A child the application forks
+#: without exec (``os.fork``, multiprocessing's "fork") closes its copies at once
+#: (``_close_lifelines_in_child``): holding one, it would keep every worker alive after
+#: the application's death for as long as it lives (exec'd children never get them:
+#: the pipe is close-on-exec).
+# Invariant: only descriptors this process holds open as lifeline write ends (a closing
+# lifeline leaves the set before its descriptor is closed, so a reused number is never touched).
+_write_ends: set[int] = set()
+_fork_hook: list[bool] = []  # one entry once the at-fork hook is registered
+
+
+def _close_lifelines_in_child() -> None:
+    for fd in tuple(_write_ends):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _write_ends.clear()
+
+
 def lifeline() -> Lifeline:
+    if not _fork_hook:
+        _fork_hook.append(True)
+        os.register_at_fork(after_in_child=_close_lifelines_in_child)
     read_end, write_end = os.pipe()
+    _write_ends.add(write_end)
 
     def close() -> None:
+        _write_ends.discard(write_end)
         close_handle(write_end)
         close_handle(read_end)
 
