@@ -3,7 +3,8 @@
 Kept apart from ``_errors`` because it imports asyncio (tens of milliseconds
 in a fresh process). The manager imports this module on a background thread
 once the first task starts (see ``TaskManager._warm_up``), and a process
-runner's reader thread while its worker boots (``_reader._warm_up``), so the first
+runner's reader thread while its worker boots (both through
+``_errors.import_cancelled_error``), so the first
 ``result()`` of a canceled task finds it ready.
 """
 

@@ -157,6 +157,23 @@ def error_text(error: BaseException) -> str:
     return f"{kind}: {text}" if text else kind
 
 
+def import_cancelled_error() -> None:
+    """Import ``CancelledError`` (``_cancelled``: asyncio, tens of milliseconds in a fresh
+    process) now, on a thread that has time for it, so that the first ``result()`` of a
+    canceled task does not pay for it on the main thread. Never raises: a warm-up only
+    (the ending imports it when needed, or says why it cannot)."""
+    import sys
+
+    if "tasker._core._cancelled" in sys.modules:
+        return
+    try:
+        from . import _cancelled  # noqa: F401
+    except Exception:
+        import logging
+
+        logging.getLogger("tasker").debug("tasker: importing CancelledError ahead failed", exc_info=True)
+
+
 def __getattr__(name: str) -> Any:
     if name == "CancelledError":
         from ._cancelled import CancelledError

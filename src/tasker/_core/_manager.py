@@ -424,7 +424,9 @@ class TaskManager(StartMethods, MainThreadCalls):
             # What a first task would import on the caller's thread otherwise: the
             # scheduler's module (chosen later, by the caller) and what _warm_up imports.
             from .. import schedulers  # noqa: F401
-            from . import _cancelled  # noqa: F401
+            from ._errors import import_cancelled_error
+
+            import_cancelled_error()
 
             spec = self._scheduler_spec
             if not (spec is None or isinstance(spec, str)) and callable(spec):
@@ -515,7 +517,9 @@ def _load_core() -> None:
 
 def _import_cancelled() -> None:
     time.sleep(0)  # let the thread that started us go on first
-    from . import _cancelled  # noqa: F401
+    from ._errors import import_cancelled_error
+
+    import_cancelled_error()
 
 
 from ._public import public  # noqa: E402

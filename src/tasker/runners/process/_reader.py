@@ -23,7 +23,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..._core._errors import TaskError, WorkerDiedError, error_text
+from ..._core._errors import TaskError, WorkerDiedError, error_text, import_cancelled_error
 from .._remote import _payload
 from .._remote._codec import Described, rebuild_error
 from .._remote._messages import decode
@@ -134,7 +134,7 @@ class Reader:
         }
         data, fds = _payload.dumps(init)
         worker.send(data, fds)
-        _warm_up()
+        import_cancelled_error()  # while the worker boots: this thread waits for it anyway
 
     def _handle(self, message: FromWorker) -> None:
         decode(message, TASK_FIELDS)  # (MessageError: logged by _guarded)
@@ -290,18 +290,3 @@ def _send_answer(worker: Worker, number: int, value: Any, error: BaseException |
     finally:
         _payload.close_fds(fds)
 
-
-def _warm_up() -> None:
-    """Import what a first cancel's ending needs, while the worker boots (this thread waits for it).
-
-    ``result()`` of a canceled task raises ``tasker.CancelledError``, an asyncio
-    exception: without this, the first cancel of a fresh process imports asyncio on
-    the main thread (20-50 ms, measured). The worker's boot takes longer than the
-    import, and the thread that handles its READY is this one: no other thread waits.
-    """
-    if "tasker._core._cancelled" in sys.modules:
-        return
-    try:
-        from ..._core import _cancelled  # noqa: F401
-    except Exception:  # (a warm-up only: the ending imports it when needed, or says why not)
-        logger.debug("tasker: importing CancelledError ahead failed", exc_info=True)
