@@ -181,9 +181,6 @@ class BatchTask(Composite[list[R]], Generic[R]):
     def _released(self) -> None:
         self._maybe_finish()
 
-    def _part_changed(self, part: Task[Any]) -> None:
-        self._update(part)
-
     # -- feeding ------------------------------------------------------------------------
     def _feed(self) -> None:
         """Start parts while there is room (any thread; one feeder at a time, the others ask it again)."""

@@ -58,7 +58,7 @@ class Composite(Task[R]):
 
     def _part_changed(self, part: Task[Any]) -> None:
         """A part's progress or message changed (any thread): show it as this task's."""
-        self._progress, self._message = part._progress, part._message
+        self._take(part)
         self._show(part)
 
     def _part_shown(self, part: Task[Any]) -> None:
