@@ -49,10 +49,14 @@ class OtherUser:
     def run(self, script: Path, *args: str) -> dict[str, str]:
         own = self.home / script.name  # the checkout may sit where this user cannot read (root's home)
         shutil.copyfile(script, own)
-        done = subprocess.run(
-            [RUNUSER, "-u", self.name, "--", *self.python, str(own), *args],
-            env=self.env, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S,
-        )
+        try:
+            done = subprocess.run(
+                [RUNUSER, "-u", self.name, "--", *self.python, str(own), *args],
+                env=self.env, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired as hung:  # say which attempts ended (the probe prints each)
+            seen = hung.stderr.decode(errors="replace") if isinstance(hung.stderr, bytes) else hung.stderr
+            pytest.fail(f"the probe ran past {PROBE_TIMEOUT_S} s; what it had done:\n{(seen or '')[-3000:]}")
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
         assert done.returncode == 0 and lines, f"the probe failed: {done.stdout}\n{done.stderr[-3000:]}"
         result: dict[str, str] = json.loads(lines[-1])
