@@ -165,17 +165,27 @@ def flag_of(token: str) -> int | None:
     return None if cell is None else cell.flag[0]
 
 
-def closing_noise_filters() -> tuple[int, bool, bool]:
-    """On a worker: (ClosingNoise filters on distributed.worker, heartbeat race kept?, other record kept?)."""
+def closing_noise_filters() -> tuple[int, int, bool, bool, bool, bool]:
+    """On a worker: (ClosingNoise filters on distributed.worker, on distributed.nanny, heartbeat race
+    kept?, another worker record kept?, stop-queue race kept?, another nanny record kept?)."""
     from tasker.runners.cluster._worker import ClosingNoise
 
-    worker_logger = logging.getLogger("distributed.worker")
-    noise = [f for f in worker_logger.filters if isinstance(f, ClosingNoise)]
+    def noise(name: str) -> list[logging.Filter]:
+        return [f for f in logging.getLogger(name).filters if isinstance(f, ClosingNoise)]
 
-    def kept(text: str) -> bool:
-        return all(f.filter(logging.makeLogRecord({"msg": text})) for f in noise)
+    def kept(name: str, text: str) -> bool:
+        record = logging.makeLogRecord({"name": name, "msg": text})
+        return all(f.filter(record) for f in noise(name))
 
-    return len(noise), kept("Failed to communicate with scheduler during heartbeat."), kept("Heartbeat failed")
+    worker, nanny = "distributed.worker", "distributed.nanny"
+    return (
+        len(noise(worker)),
+        len(noise(nanny)),
+        kept(worker, "Failed to communicate with scheduler during heartbeat."),
+        kept(worker, "Heartbeat failed"),
+        kept(nanny, "Worker process died unexpectedly"),
+        kept(nanny, "Failed to start worker"),
+    )
 
 
 def once_then_until_canceled(ctx: ExecutionContext, path: str, limit: float = 60.0) -> str:

@@ -382,20 +382,42 @@ def worker_pid() -> int:
 
 
 # -- the embedded cluster closing --------------------------------------------------------------
-#: What a worker of the embedded cluster logs when its heartbeat meets the scheduler that
-#: tasker is closing (a race inside Dask's own close: dask/distributed#7105, #7192).
-CLOSING_NOISE = ("Failed to communicate with scheduler during heartbeat",)
+#: What a worker of the embedded cluster logs, by logger, when tasker's close of that cluster
+#: meets a race inside Dask's own close:
+#:
+#: - ``distributed.worker``: its heartbeat meets the scheduler that is closing
+#:   (dask/distributed#7105, #7192);
+#: - ``distributed.nanny`` (its stop-queue watcher, a thread of the worker process): the worker's
+#:   run ended before its nanny's stop message came, so Dask closes the stop queue under the
+#:   waiting watcher (``close_stop_q`` after a 2 s join), which then reads a closed connection
+#:   (``TypeError`` or ``OSError``) and logs the worker as dead "unexpectedly", with a traceback.
+CLOSING_NOISE: dict[str, tuple[str, ...]] = {
+    "distributed.worker": ("Failed to communicate with scheduler during heartbeat",),
+    "distributed.nanny": ("Worker process died unexpectedly",),
+}
 
 
 class ClosingNoise(logging.Filter):
-    """Drops ``CLOSING_NOISE`` records: the worker is closed on purpose, this is no error."""
+    """Drops a logger's ``CLOSING_NOISE`` records (a debug record of tasker's says what went):
+    the worker is closed on purpose, this is no error. Every other record passes."""
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith(CLOSING_NOISE)
+        message = record.getMessage()
+        if not message.startswith(self.prefixes):
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        cause = f" ({type(error).__name__}: {error})" if error is not None else ""
+        logging.getLogger("tasker").debug("tasker: closing the embedded cluster: %s: %s%s", record.name, message, cause)
+        return False
 
 
 def quiet_closing() -> None:
     """Run on each worker of the embedded cluster right before tasker closes it."""
-    worker_logger = logging.getLogger("distributed.worker")
-    if not any(isinstance(known, ClosingNoise) for known in worker_logger.filters):
-        worker_logger.addFilter(ClosingNoise())
+    for name, prefixes in CLOSING_NOISE.items():
+        named = logging.getLogger(name)
+        if not any(isinstance(known, ClosingNoise) for known in named.filters):
+            named.addFilter(ClosingNoise(prefixes))
