@@ -97,21 +97,47 @@ def test_a_hook_raising_inside_conclude_still_ends_the_task(
     """Queueing the ending raises once, after the status was decided: it keeps that status, ends once."""
     _warm(harness, kind)
     delivery = harness.mgr._lifecycle.delivery
-    real = delivery.ending
+    real = delivery.ending_unposted
     raised: list[Any] = []
 
-    def failing_once(fn: Any, *args: Any, show: bool = True) -> None:
+    def failing_once(fn: Any, *args: Any, show: bool = True) -> bool:
         if not raised:
             raised.append(args)
             raise RuntimeError("a hook raised inside conclude")
-        real(fn, *args, show=show)
+        return real(fn, *args, show=show)
 
-    monkeypatch.setattr(delivery, "ending", failing_once)
+    monkeypatch.setattr(delivery, "ending_unposted", failing_once)
     task = harness.start(kind, "ok", 3)
     assert harness.pump_until(lambda: task in harness.done), f"never ended; dead threads: {deaths}"
     assert raised and task.get_status() == "completed" and task.result() == 6
     assert harness.done.count(task) == 1 and not deaths
     assert any("internal error while task" in r.getMessage() for r in caplog.records), "not logged"
+    assert harness.finish(harness.start(kind, "ok", 4)).result() == 8
+
+
+def test_a_fault_after_the_ending_was_queued_still_posts_it_to_the_main_thread(
+    harness: Harness, kind: str, deaths: list[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The ending thread posts the main thread's flush last, after its own work; when that work
+    raises (a bug, simulated), the flush is still posted: when_done runs, once."""
+    _warm(harness, kind)
+    lifecycle = harness.mgr._lifecycle
+    real = lifecycle._after_ending
+    raised: list[Any] = []
+
+    def failing_once(task: Any, *args: Any) -> None:
+        if not raised:
+            raised.append(task)
+            raise RuntimeError("a fault after the ending was queued")
+        real(task, *args)
+
+    monkeypatch.setattr(lifecycle, "_after_ending", failing_once)
+    task = harness.start(kind, "ok", 5)
+    assert harness.pump_until(lambda: task in harness.done), f"when_done never ran; dead threads: {deaths}"
+    assert raised == [task] and task.get_status() == "completed" and task.result() == 10
+    assert harness.done.count(task) == 1 and not deaths
+    assert any("internal error while task" in r.getMessage() for r in caplog.records), "not logged"
+    monkeypatch.undo()
     assert harness.finish(harness.start(kind, "ok", 4)).result() == 8
 
 

@@ -94,6 +94,23 @@ class Delivery:
         """``call`` for a task's ending, which is also a change to show (if ``show``)."""
         self._enqueue((fn, args, None), changed=show)
 
+    def ending_unposted(self, fn: Callable[..., object], *args: Any, show: bool = True) -> bool:
+        """``ending``, but the flush it needs is left to the caller: True if the caller must
+        call ``post_flush()`` (at once, whatever happens: nothing else posts it meanwhile).
+
+        The ending thread does its own remaining work (a pool thread's bookkeeping, a reader's)
+        before it wakes the main thread, which otherwise wakes only to wait for the GIL.
+        """
+        with self._lock:
+            self._calls.append((fn, args, None))
+            if show:
+                self._changed = True
+            return self._claim_flush()
+
+    def post_flush(self) -> None:
+        """Post the flush that ``ending_unposted`` left to its caller."""
+        self._post()
+
     def event(self, fn: Callable[..., object], *args: Any, weight: int = 1) -> None:
         """Like ``call`` for a task event, waiting while too many are queued.
 

@@ -146,6 +146,7 @@ class TaskLifecycle:
         as its cause and logs it. The calling thread (a pool thread, a reader)
         goes on; ``when_done`` runs once, as for any ending.
         """
+        owed = False  # a flush of the delivery this call must post (ending_unposted)
         try:
             with self.lock:
                 if task._status.is_final:
@@ -171,7 +172,9 @@ class TaskLifecycle:
                 unpaused = self.pausing.unpause_locked(task) if task._paused else None
                 # Queued before the lock is released: "settled" never sees a task
                 # that is gone from _active but whose when_done is not queued yet.
-                self.delivery.ending(self._run_when_done, task, show=task.visible)
+                # Posted last (``finally``): this thread's own work is done by the time the
+                # main thread wakes for it.
+                owed = self.delivery.ending_unposted(self._run_when_done, task, show=task.visible)
                 task._ending_queued = True
             if internal is not None:
                 _log_internal(task, internal)
@@ -185,6 +188,9 @@ class TaskLifecycle:
             if not isinstance(fault, Exception) and threading.current_thread() is threading.main_thread():
                 raise  # Ctrl-C / SystemExit on the main thread are the application's
             return True
+        finally:
+            if owed:
+                self.delivery.post_flush()
 
     def _forget_key_locked(self, task: Task[Any]) -> None:
         """Drop the task's key from ``_by_key`` (the key's ``__hash__``/``__eq__`` are the app's)."""
@@ -405,7 +411,8 @@ class TaskLifecycle:
             runner.interrupt(task)
             pending = task._status is TaskStatus.PENDING
             if pending:
-                logger.debug("tasker: task %r (#%d) canceled before it started", task.name, task.id)
+                if _enabled.get(DEBUG, True):
+                    logger.debug("tasker: task %r (#%d) canceled before it started", task.name, task.id)
                 self.conclude(task)  # never runs; under the lock so it cannot begin
             questions, task._questions = task._questions, None
             closing = self.closed
@@ -414,7 +421,8 @@ class TaskLifecycle:
             resume_runner(runner, task)
         if pending:
             return True
-        logger.debug("tasker: task %r (#%d) asked to stop", task.name, task.id)
+        if _enabled.get(DEBUG, True):
+            logger.debug("tasker: task %r (#%d) asked to stop", task.name, task.id)
         if questions:
             cancel_questions(task, questions)
         if not closing:
