@@ -296,14 +296,14 @@ def test_never_settled_between_a_tasks_ending_and_its_when_done_being_queued(
     # then the only thing between the manager and "settled".
     assert h.pump_until(lambda: task.get_progress() == 0.5 and delivery.is_idle(), 60)
     reached, proceed = threading.Event(), threading.Event()
-    ending = delivery.ending
+    ending = delivery.ending_unposted
 
-    def held_ending(fn: Any, *args: Any, show: bool = True) -> None:
+    def held_ending(fn: Any, *args: Any, show: bool = True) -> bool:
         reached.set()
         proceed.wait(30)
-        ending(fn, *args, show=show)
+        return ending(fn, *args, show=show)
 
-    monkeypatch.setattr(delivery, "ending", held_ending)
+    monkeypatch.setattr(delivery, "ending_unposted", held_ending)
     gate.touch()
     assert reached.wait(60), "the task never ended"
     assert task.is_final()  # what any thread sees from here on
