@@ -64,16 +64,23 @@ def test_progress_is_coalesced(make_harness) -> None:
     clock = FakeClock()
     h = make_harness(update_rate=20, clock=clock)
 
+    gate = threading.Event()
+
     def flood(ctx: ExecutionContext, n: int) -> int:
+        gate.wait(30)
         ctx.set_total(n)
         for i in range(n):
             ctx.set_progress(i + 1)
         return n
 
     tasks = [h.mgr.run_thread(flood, 200_000, when_done=h.when_done) for _ in range(4)]
+    # The leading edge first, while the tasks wait at their gate (on a loaded machine the
+    # main thread's first pump could otherwise come after they all ended).
+    assert h.pump_until(lambda: len(h.updates) == 1, 30)
+    gate.set()
     assert h.pump_until(lambda: all(t in h.done for t in tasks), 30)
-    # Time stood still: 800k progress calls, 4 starts and 4 endings gave one
-    # emission (the leading edge); the rest waits for the interval's end.
+    # Time stood still: 800k progress calls and 4 endings after the leading edge gave
+    # no emission; they wait for the interval's end.
     assert len(h.updates) == 1
     clock.advance(0.05)
     h.scheduler.pump()
