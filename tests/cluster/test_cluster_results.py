@@ -8,6 +8,7 @@ the lifecycle records its calls; the results thread is real.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 import pytest
@@ -69,6 +70,7 @@ class Runner:
 
     def forget(self, task: Any) -> None:
         self.tasks.pop(task.handle.token, None)
+        task.handle.future = None  # (as the real runner: Dask forgets a key no future holds)
 
 
 class Client:
@@ -225,3 +227,42 @@ def test_the_results_thread_goes_on_after_a_pass(late: int) -> None:
     for future in futures:  # each value fetched once: in a gather or on its own
         assert gathered.count(future.key) + future.asked == 1
     assert runner.tasks == {}  # each forgotten once it ended
+
+
+def test_no_done_future_outlives_its_pass() -> None:
+    """A future the results thread still held would keep its key, and its result, on the cluster."""
+    client = Client()
+    items = [(Task(f"t{i}"), Future(client, f"k{i}", outcome(i))) for i in range(3)]
+    refs = [weakref.ref(future) for _, future in items]
+    seen: list[bool] = []
+    first_pass = threading.Event()
+    lifecycle = Lifecycle(len(items) + 1)
+    conclude = lifecycle.conclude
+
+    def probing(task: Any, result: Any = None, error: BaseException | None = None) -> bool:
+        if task.name == "probe":  # the next pass, in the results thread: the first one's futures are gone
+            seen.extend(ref() is None for ref in refs)
+        ended = conclude(task, result, error)
+        if len(lifecycle.ends) == len(refs):
+            first_pass.set()
+        return ended
+
+    lifecycle.conclude = probing  # type: ignore[method-assign]
+    runner = Runner(lifecycle)
+    forwarder = Forwarder(runner)  # type: ignore[arg-type]
+    for task, future in items:
+        runner.tasks[task.handle.token] = task
+        task.handle.future = future
+    for task, future in items:
+        forwarder.on_done(task, future)  # type: ignore[arg-type]
+    del items, task, future
+    forwarder.start()
+    probe = Task("probe")
+    runner.tasks["probe"] = probe
+    runner.tasks["other"] = Task("other")  # (not alone: the probe goes through the results thread)
+    probe.handle.future = Future(client, "kp", outcome("p"))
+    assert first_pass.wait(WAIT_S)  # (the probe comes in the next pass: this one took the queue)
+    forwarder.on_done(probe, probe.handle.future)  # type: ignore[arg-type]
+    assert lifecycle.all_ended.wait(WAIT_S)
+    forwarder.stop(WAIT_S)
+    assert seen == [True, True, True]

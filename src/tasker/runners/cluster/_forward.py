@@ -130,23 +130,31 @@ class Forwarder:
 
     def _fetch_loop(self) -> None:
         """The results thread: what ended since the last pass, fetched together, then settled."""
-        while (first := self.results.get()) is not None:
-            batch, stop = [first], False
-            while not stop:
-                try:
-                    item = self.results.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                else:
-                    batch.append(item)
-            outcomes = fetch([future for _, future in batch])
-            for (task, future), (value, error) in zip(batch, outcomes, strict=True):
-                self._settle_safely(task, future, value, error)
-            del batch, first, outcomes  # (a done future held here keeps its key, and result, on the cluster)
-            if stop:
-                return
+        while self._fetch_pass(self.results.get()):
+            pass
+
+    def _fetch_pass(self, first: tuple[Task[Any], Any] | None) -> bool:
+        """One pass: ``first`` and everything queued behind it; False once told to stop.
+
+        (Its own frame: no done future outlives the pass, which would keep its key, and
+        its result, on the cluster.)
+        """
+        if first is None:
+            return False
+        batch, going = [first], True
+        while going:
+            try:
+                item = self.results.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                going = False
+            else:
+                batch.append(item)
+        outcomes = fetch([future for _, future in batch])
+        for (task, future), (value, error) in zip(batch, outcomes, strict=True):
+            self._settle_safely(task, future, value, error)
+        return going
 
     def _settle_safely(self, task: Task[Any], future: Any, value: Any, error: BaseException | None) -> None:
         """``_settle``; a fault of tasker's own there still ends the task, and the thread goes on."""
