@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tasker._core._errors import TaskError
 from tasker.runners.cluster._forward import Forwarder, Slot, fetch
 from tasker.runners.cluster._worker import to_bytes
 
@@ -266,3 +267,38 @@ def test_no_done_future_outlives_its_pass() -> None:
     assert lifecycle.all_ended.wait(WAIT_S)
     forwarder.stop(WAIT_S)
     assert seen == [True, True, True]
+
+
+class Broken(Future):
+    """A future whose status cannot be read (stands for a fault in tasker's fetch)."""
+
+    @property
+    def status(self) -> str:
+        raise RuntimeError("no status")
+
+    @status.setter
+    def status(self, value: str) -> None:
+        pass
+
+    def cancelled(self) -> bool:
+        return False
+
+
+def test_a_fault_in_fetching_still_ends_every_task_of_the_pass() -> None:
+    client = Client()
+    items = [(Task("t0"), Future(client, "k0", outcome(0))), (Task("t1"), Broken(client, "k1", outcome(1)))]
+    lifecycle = Lifecycle(len(items))
+    runner = Runner(lifecycle)
+    forwarder = Forwarder(runner)  # type: ignore[arg-type]
+    for task, future in items:
+        runner.tasks[task.handle.token] = task
+        task.handle.future = future
+    for task, future in items:
+        forwarder.on_done(task, future)  # type: ignore[arg-type]
+    forwarder.start()
+    assert lifecycle.all_ended.wait(WAIT_S)
+    assert sorted(lifecycle.ends) == ["t0", "t1"]
+    assert all(result is None and isinstance(error, TaskError) for result, error in lifecycle.ends.values())
+    assert forwarder.fetcher.is_alive()  # the fault did not stop the results thread
+    forwarder.stop(WAIT_S)
+    assert not forwarder.fetcher.is_alive()

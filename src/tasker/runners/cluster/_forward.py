@@ -19,17 +19,23 @@ queue that Dask's threads only append to (they never wait on tasker):
                           [begin, if it ended before its begin event] conclude(result | error)
                           (the result travels as tasker's pickle: ``_payload.loads`` here,
                           never Dask's unpickling in its own thread)
-                          (in Dask's callback thread when nothing of the task is on its way)
+                          (in the thread that fetched the value when nothing of the task
+                          is on its way)
                  SECOND_RUN (a run that stopped before the function) or another run's
                  value, KilledWorker ─► never began: submitted again (once); began: WorkerDiedError
                  canceled by Dask (scheduler lost) ─► TaskError naming the scheduler
 
-Values are fetched by a second thread, ``tasker-cluster-results``: Dask's
-callback thread only queues the done future, and that thread takes every
-future queued meanwhile and fetches their values in one ``client.gather``
-(one round trip through the scheduler for a whole burst of endings, where
-``future.result()`` in each callback costs one per task; a future that did
-not finish, or a gather that fails, is asked on its own).
+Values are fetched by a second thread, ``tasker-cluster-results``, while other
+tasks are in flight: Dask's callback thread only queues the done future, and
+that thread takes every future queued meanwhile and fetches their values in one
+``client.gather`` (one round trip through the scheduler for a whole burst of
+endings, where ``future.result()`` in each callback costs one per task; a future
+that did not finish, or a gather that fails, is asked on its own). The only task
+in flight is fetched in Dask's callback thread (no thread hop: its latency).
+
+    Dask's callback thread ── on_done ──┬─ alone: fetch, settle (here)
+                                        └─ else: results queue
+    tasker-cluster-results: everything queued ─► one gather per client ─► settle each
 
 A result whose events have not all arrived waits up to ``GAP_WAIT_S``; then
 the task fails with a ``TaskError`` naming the missing event numbers (events
@@ -151,7 +157,11 @@ class Forwarder:
                 going = False
             else:
                 batch.append(item)
-        outcomes = fetch([future for _, future in batch])
+        try:
+            outcomes = fetch([future for _, future in batch])
+        except Exception as fault:  # (a bug of tasker's: the tasks still end, the thread goes on)
+            logger.exception("tasker: fetching the values of %d cluster tasks failed", len(batch))
+            outcomes = [(None, TaskError(f"tasker could not fetch the task's value: {fault!r}")) for _ in batch]
         for (task, future), (value, error) in zip(batch, outcomes, strict=True):
             self._settle_safely(task, future, value, error)
         return going
@@ -169,7 +179,7 @@ class Forwarder:
                 logger.exception("tasker: concluding cluster task %r failed", task.name)
 
     def _settle(self, task: Task[Any], future: Any, value: Any, error: BaseException | None) -> None:
-        """A future's value or error (the results thread).
+        """A future's value or error (the results thread; Dask's callback thread for a lone task).
 
         The common case ends the task right here (one thread hop less): it began
         and every event it sent is with the lifecycle already. Anything else goes
