@@ -19,10 +19,23 @@ queue that Dask's threads only append to (they never wait on tasker):
                           [begin, if it ended before its begin event] conclude(result | error)
                           (the result travels as tasker's pickle: ``_payload.loads`` here,
                           never Dask's unpickling in its own thread)
-                          (in Dask's callback thread when nothing of the task is on its way)
+                          (in the thread that fetched the value when nothing of the task
+                          is on its way)
                  SECOND_RUN (a run that stopped before the function) or another run's
                  value, KilledWorker ─► never began: submitted again (once); began: WorkerDiedError
                  canceled by Dask (scheduler lost) ─► TaskError naming the scheduler
+
+Values are fetched by a second thread, ``tasker-cluster-results``, while other
+tasks are in flight: Dask's callback thread only queues the done future, and
+that thread takes every future queued meanwhile and fetches their values in one
+``client.gather`` (one round trip through the scheduler for a whole burst of
+endings, where ``future.result()`` in each callback costs one per task; a future
+that did not finish, or a gather that fails, is asked on its own). The only task
+in flight is fetched in Dask's callback thread (no thread hop: its latency).
+
+    Dask's callback thread ── on_done ──┬─ alone: fetch, settle (here)
+                                        └─ else: results queue
+    tasker-cluster-results: everything queued ─► one gather per client ─► settle each
 
 A result whose events have not all arrived waits up to ``GAP_WAIT_S``; then
 the task fails with a ``TaskError`` naming the missing event numbers (events
@@ -92,6 +105,9 @@ class Forwarder:
         self.relay = Relay(runner.lifecycle)
         self.queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._loop, name="tasker-cluster-events", daemon=True)
+        #: (task, its ended future) from Dask's callback thread; None stops the results thread.
+        self.results: queue.SimpleQueue[tuple[Task[Any], Any] | None] = queue.SimpleQueue()
+        self.fetcher = threading.Thread(target=self._fetch_loop, name="tasker-cluster-results", daemon=True)
         self.waiting: set[Task[Any]] = set()  # results waiting for events (a gap)
         self.unacked: set[Slot] = set()  # tasks with events delivered but not acknowledged
 
@@ -106,16 +122,69 @@ class Forwarder:
             self.queue.put(("gone", address, msg.get("expected")))
 
     def on_done(self, task: Task[Any], future: Any) -> None:
-        """A Dask future ended (in Dask's callback thread): fetch its value here.
+        """A Dask future ended (in Dask's callback thread).
+
+        The only task in flight is fetched and settled right here (no one to share
+        a round trip with: one thread hop less); with others in flight, its value
+        is fetched by the results thread, together with theirs.
+        """
+        if len(self.runner.tasks) > 1:
+            self.results.put((task, future))
+            return
+        ((value, error),) = fetch([future])
+        self._settle_safely(task, future, value, error)
+
+    def _fetch_loop(self) -> None:
+        """The results thread: what ended since the last pass, fetched together, then settled."""
+        while self._fetch_pass(self.results.get()):
+            pass
+
+    def _fetch_pass(self, first: tuple[Task[Any], Any] | None) -> bool:
+        """One pass: ``first`` and everything queued behind it; False once told to stop.
+
+        (Its own frame: no done future outlives the pass, which would keep its key, and
+        its result, on the cluster.)
+        """
+        if first is None:
+            return False
+        batch, going = [first], True
+        while going:
+            try:
+                item = self.results.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                going = False
+            else:
+                batch.append(item)
+        try:
+            outcomes = fetch([future for _, future in batch])
+        except Exception as fault:  # (a bug of tasker's: the tasks still end, the thread goes on)
+            logger.exception("tasker: fetching the values of %d cluster tasks failed", len(batch))
+            outcomes = [(None, TaskError(f"tasker could not fetch the task's value: {fault!r}")) for _ in batch]
+        for (task, future), (value, error) in zip(batch, outcomes, strict=True):
+            self._settle_safely(task, future, value, error)
+        return going
+
+    def _settle_safely(self, task: Task[Any], future: Any, value: Any, error: BaseException | None) -> None:
+        """``_settle``; a fault of tasker's own there still ends the task, and the thread goes on."""
+        try:
+            self._settle(task, future, value, error)
+        except Exception as problem:
+            logger.exception("tasker: ending cluster task %r failed", task.name)
+            try:
+                self.lifecycle.conclude(task, error=problem)
+                self.runner.forget(task)
+            except Exception:
+                logger.exception("tasker: concluding cluster task %r failed", task.name)
+
+    def _settle(self, task: Task[Any], future: Any, value: Any, error: BaseException | None) -> None:
+        """A future's value or error (the results thread; Dask's callback thread for a lone task).
 
         The common case ends the task right here (one thread hop less): it began
         and every event it sent is with the lifecycle already. Anything else goes
         through the events thread, in order.
         """
-        try:
-            value, error = future.result(), None
-        except BaseException as raised:
-            value, error = None, raised
         slot: Slot = task.handle
         settled = (
             error is None and future is slot.future and slot.outcome is None and value[0] != Kind.SECOND_RUN
@@ -126,10 +195,18 @@ class Forwarder:
             return
         self.queue.put(("done", task, future, value, error, future.cancelled()))
 
+    def start(self) -> None:
+        """Start both threads (once, when the runner first connects)."""
+        if not self.thread.is_alive():
+            self.thread.start()
+            self.fetcher.start()
+
     def stop(self, timeout: float) -> None:
+        self.results.put(None)
         self.queue.put(None)
-        if self.thread.is_alive() and self.thread is not threading.current_thread():
-            self.thread.join(timeout)
+        for thread in (self.fetcher, self.thread):
+            if thread.is_alive() and thread is not threading.current_thread():
+                thread.join(timeout)
 
     # -- the thread ---------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -395,3 +472,38 @@ class Forwarder:
             logger.error("tasker: task %r: %s", task.name, error)
             self.lifecycle.conclude(task, error=error)
             self.runner.forget(task)
+
+
+def fetch(futures: list[Any]) -> list[tuple[Any, BaseException | None]]:
+    """(value, None) or (None, error) of each ended future, in order; never raises.
+
+    The finished ones of each client come in one ``client.gather`` (one round trip);
+    an erred or canceled one raises its own error from ``result()`` (no round trip);
+    if a gather fails, each of its futures is asked on its own, so that one
+    bad future cannot give the others its error.
+    """
+    got: dict[int, Any] = {}
+    by_client: dict[int, list[Any]] = {}
+    for future in futures:
+        if future.status == "finished":
+            by_client.setdefault(id(future.client), []).append(future)
+    for finished in by_client.values():
+        if len(finished) < 2:
+            continue
+        try:
+            values = finished[0].client.gather(finished)
+        except Exception as error:
+            logger.debug("tasker: gathering %d values from Dask at once: %s", len(finished), error)
+            continue
+        for future, value in zip(finished, values, strict=True):
+            got[id(future)] = value
+    outcomes: list[tuple[Any, BaseException | None]] = []
+    for future in futures:
+        if id(future) in got:
+            outcomes.append((got[id(future)], None))
+            continue
+        try:
+            outcomes.append((future.result(), None))
+        except BaseException as raised:
+            outcomes.append((None, raised))
+    return outcomes

@@ -246,8 +246,7 @@ class ClusterRunner:
             self.subscribed = client
             self.watched = {}
             self.reruns = scheduler_reruns(client)
-            if not self.forwarder.thread.is_alive():
-                self.forwarder.thread.start()
+            self.forwarder.start()
         return client
 
     def _send(self, task: Task[Any]) -> None:
