@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import types
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from tasker.runners.cluster import _forward
 from tasker.runners.cluster._events import pack
 from tasker.runners.cluster._forward import Forwarder, Slot
 from tasker.runners.cluster._worker import to_bytes
+
+from conftest import wait_for
 
 
 class Lifecycle:
@@ -64,6 +67,7 @@ class Runner:
         self.ended: dict[str, Slot] = {}
         self.acks: list[int] = []
         self.canceled: list[tuple[str, str]] = []
+        self.killed: dict[str, None] = {}
 
     def ack(self, slot: Slot, seq: int) -> None:
         self.acks.append(seq)
@@ -192,6 +196,44 @@ def test_a_second_run_that_stopped_before_the_function_ends_it_or_sends_it_again
     else:  # it never began: its first run died before the function said so
         assert resubmitted.wait(10)
         assert not lifecycle.ended.is_set()
+
+
+class KilledWorker(Exception):
+    """Dask's error for a task whose worker died (matched by its name), naming that worker."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(f"the worker {address} died")
+        self.last_worker = types.SimpleNamespace(address=address)
+
+
+def test_a_task_that_dies_unstarted_on_workers_tasker_killed_goes_on_and_otherwise_once(setup: Any) -> None:
+    """Both workers killed at once (a stuck task's cancel on each): the task sent next can die
+    unstarted on one, then on the other, before the scheduler knows of their deaths. It never
+    ran and those deaths were tasker's doing: it is sent again each time (once per such
+    worker); a death on any other worker counts, and after RESUBMITS of those it fails."""
+    from tasker.runners.cluster._forward import RESUBMITS
+
+    lifecycle, runner, forwarder, task = setup
+    runner.killed = {"tcp://w:1": None, "tcp://w:2": None}
+    sent_again: list[int] = []
+
+    def resubmit(t: Any) -> None:
+        sent_again.append(t.handle.attempt)
+
+    runner.resubmit = resubmit  # type: ignore[attr-defined]
+
+    def dies_on(address: str) -> None:
+        task.handle.future = future = object()
+        forwarder.queue.put(("done", task, future, None, KilledWorker(address), False))
+
+    for n, address in enumerate(["tcp://w:1", "tcp://w:2", "tcp://w:9"], start=1):
+        dies_on(address)
+        assert wait_for(lambda n=n: len(sent_again) == n), f"not sent again after dying on {address}: {sent_again}"
+    assert RESUBMITS == 1 and not lifecycle.ended.is_set()
+    dies_on("tcp://w:1")  # the same killed worker again: not excused twice; RESUBMITS already used
+    assert lifecycle.ended.wait(10)
+    error = lifecycle.calls[-1][2]
+    assert isinstance(error, WorkerDiedError) and len(sent_again) == 3
 
 
 def test_a_result_of_another_run_is_not_the_tasks_result(setup: Any) -> None:

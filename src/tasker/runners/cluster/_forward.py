@@ -22,7 +22,7 @@ queue that Dask's threads only append to (they never wait on tasker):
                           (in the thread that fetched the value when nothing of the task
                           is on its way)
                  SECOND_RUN (a run that stopped before the function) or another run's
-                 value, KilledWorker ─► never began: submitted again (once); began: WorkerDiedError
+                 value, KilledWorker ─► never began: submitted again (``_again``); began: WorkerDiedError
                  canceled by Dask (scheduler lost) ─► TaskError naming the scheduler
 
 Values are fetched by a second thread, ``tasker-cluster-results``, while other
@@ -67,7 +67,11 @@ logger = logging.getLogger("tasker")
 
 #: Seconds a task's result waits for events still on their way before a gap is reported.
 GAP_WAIT_S = 5.0
-#: A task whose worker died before it began is submitted again this many times at most.
+#: A task whose worker died before it began is submitted again this many times at most,
+#: besides the times that worker was one tasker killed itself (``ClusterRunner.killed``:
+#: another task's stuck run), which are not the task's doing: when the workers are killed
+#: together, the task sent next can meet one dying worker after another before the
+#: scheduler knows of their deaths.
 RESUBMITS = 1
 #: Where the outcome ``_worker.run`` returns holds the number of the task's last event, its run.
 LAST = 4
@@ -84,7 +88,9 @@ class Slot:
         self.run: str | None = None  # Invariant: set by its first authentic message or its outcome
         self.seen = Seen()  # message numbers of that run already accepted
         self.refused = False  # a refused message was logged (once per task)
-        self.attempt = 0
+        self.attempt = 0  # submissions after the first (each under its own Dask key)
+        self.charged = 0  # of those, the ones counted against RESUBMITS
+        self.excused: set[str] = set()  # workers tasker killed that this task died unstarted on
         self.future: Any = None
         self.worker: str | None = None  # where it began
         self.pid: int | None = None
@@ -386,6 +392,20 @@ class Forwarder:
             if slot.worker == address and slot.began and not task.is_final():
                 self.lifecycle.conclude(task, error=self._died(slot, address, expected))
 
+    def _again(self, slot: Slot, died_on: str | None) -> bool:
+        """A task that never began lost its worker: is it submitted again?
+
+        Yes on a worker tasker killed itself (once per such worker: not this task's doing),
+        else while fewer than ``RESUBMITS`` were counted.
+        """
+        if died_on is not None and died_on in self.runner.killed and died_on not in slot.excused:
+            slot.excused.add(died_on)
+            return True
+        if slot.charged < RESUBMITS:
+            slot.charged += 1
+            return True
+        return False
+
     def _died(self, slot: Slot, address: str, expected: bool = False, again: bool = False) -> WorkerDiedError:
         what = "was closed" if expected else "died"
         then = (
@@ -412,10 +432,10 @@ class Forwarder:
         elif type(error).__name__ == "KilledWorker" or (
             error is None and (value[0] == Kind.SECOND_RUN or slot.run not in (None, value[RUN]))
         ):  # its worker died: Dask gave up, or ran it again (stopped at once, or let run on)
-            if not slot.began and slot.attempt < RESUBMITS:  # its worker died before it started
+            last = getattr(getattr(error, "last_worker", None), "address", None) if error else value[5]
+            if not slot.began and self._again(slot, last if error else None):  # its worker died before it started
                 self.runner.resubmit(task)
                 return
-            last = getattr(getattr(error, "last_worker", None), "address", None) if error else value[5]
             error = self._died(slot, slot.worker or str(last), again=error is None)
         if error is not None:
             if isinstance(error, ModuleNotFoundError) and "tasker" in str(error):

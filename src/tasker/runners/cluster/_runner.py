@@ -62,6 +62,8 @@ CLOSING_TIMEOUT_S = 2.0
 SHUTDOWN_JOIN_S = 20.0
 #: Tasks that ended whose keys are kept: a late begin event of one is still verified (then canceled).
 ENDED_KEPT = 256
+#: Killed workers remembered (``killed``): more than a cluster has at once.
+KILLED_KEPT = 64
 
 
 class _Serial:
@@ -122,6 +124,9 @@ class ClusterRunner:
         self.forwarder = Forwarder(self)
         self.subscribed: Any = None  # the client whose topics the forwarder hears
         self.watched: dict[str, Callable[[Any], object]] = {}  # worker address -> its topic's handler
+        #: Addresses of the workers tasker killed (a stuck task's), the last ``KILLED_KEPT``: a task
+        #: that dies unstarted on one of them is sent again without counting (``Forwarder._again``).
+        self.killed: OrderedDict[str, None] = OrderedDict()
         self.closed = False
 
     # -- Runner interface ---------------------------------------------------------------------
@@ -299,6 +304,9 @@ class ClusterRunner:
         if slot.worker is None:
             return  # it never started: nothing runs
         logger.debug("tasker: killing Dask worker %s (task %r did not stop)", slot.worker, task.name)
+        self.killed[slot.worker] = None
+        while len(self.killed) > KILLED_KEPT:
+            self.killed.popitem(last=False)
         try:
             self._run_on(slot.worker, _worker.kill_worker_process, nanny=True, quiet=False)
         except Exception as error:
