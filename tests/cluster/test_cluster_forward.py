@@ -61,7 +61,7 @@ class Task:
 class Runner:
     topic = "tasker-test"
 
-    def __init__(self, lifecycle: Lifecycle) -> None:
+    def __init__(self, lifecycle: Any) -> None:
         self.lifecycle = lifecycle
         self.tasks: dict[str, Any] = {}
         self.ended: dict[str, Slot] = {}

@@ -17,6 +17,8 @@ from tasker._core._errors import TaskError
 from tasker.runners.cluster._forward import Forwarder, Slot, fetch
 from tasker.runners.cluster._worker import to_bytes
 
+from .test_cluster_forward import Runner as ForwardRunner
+
 WAIT_S = 10.0
 
 
@@ -61,16 +63,9 @@ class Task:
         return False
 
 
-class Runner:
-    topic = "tasker-test"
-
-    def __init__(self, lifecycle: Lifecycle) -> None:
-        self.lifecycle = lifecycle
-        self.tasks: dict[str, Any] = {}
-        self.ended: dict[str, Slot] = {}
-
+class Runner(ForwardRunner):
     def forget(self, task: Any) -> None:
-        self.tasks.pop(task.handle.token, None)
+        super().forget(task)
         task.handle.future = None  # (as the real runner: Dask forgets a key no future holds)
 
 
@@ -107,8 +102,8 @@ def outcome(value: Any) -> tuple[Any, ...]:
     return ("R", to_bytes(value), 1.0, "done", 0, "tcp://w:1", 7, "run-1")
 
 
-def run_batch(items: list[tuple[Task, Future]], lifecycle: Lifecycle) -> Forwarder:
-    """Every item queued before the results thread starts: it finds them all in one pass."""
+def queued(items: list[tuple[Task, Future]], lifecycle: Lifecycle) -> tuple[Runner, Forwarder]:
+    """A forwarder whose results thread is not started yet, every item in flight and ended."""
     runner = Runner(lifecycle)
     forwarder = Forwarder(runner)  # type: ignore[arg-type]
     for task, future in items:  # all in flight
@@ -116,6 +111,12 @@ def run_batch(items: list[tuple[Task, Future]], lifecycle: Lifecycle) -> Forward
         task.handle.future = future
     for task, future in items:
         forwarder.on_done(task, future)  # type: ignore[arg-type]
+    return runner, forwarder
+
+
+def run_batch(items: list[tuple[Task, Future]], lifecycle: Lifecycle) -> Forwarder:
+    """Every item queued before the results thread starts: it finds them all in one pass."""
+    _runner, forwarder = queued(items, lifecycle)
     assert lifecycle.ends == {}  # all queued for the results thread
     forwarder.start()  # (an error goes on to the events thread)
     assert lifecycle.all_ended.wait(WAIT_S)
@@ -249,14 +250,8 @@ def test_no_done_future_outlives_its_pass() -> None:
         return ended
 
     lifecycle.conclude = probing  # type: ignore[method-assign]
-    runner = Runner(lifecycle)
-    forwarder = Forwarder(runner)  # type: ignore[arg-type]
-    for task, future in items:
-        runner.tasks[task.handle.token] = task
-        task.handle.future = future
-    for task, future in items:
-        forwarder.on_done(task, future)  # type: ignore[arg-type]
-    del items, task, future
+    runner, forwarder = queued(items, lifecycle)
+    del items
     forwarder.start()
     probe = Task("probe")
     runner.tasks["probe"] = probe
@@ -288,13 +283,7 @@ def test_a_fault_in_fetching_still_ends_every_task_of_the_pass() -> None:
     client = Client()
     items = [(Task("t0"), Future(client, "k0", outcome(0))), (Task("t1"), Broken(client, "k1", outcome(1)))]
     lifecycle = Lifecycle(len(items))
-    runner = Runner(lifecycle)
-    forwarder = Forwarder(runner)  # type: ignore[arg-type]
-    for task, future in items:
-        runner.tasks[task.handle.token] = task
-        task.handle.future = future
-    for task, future in items:
-        forwarder.on_done(task, future)  # type: ignore[arg-type]
+    _runner, forwarder = queued(items, lifecycle)
     forwarder.start()
     assert lifecycle.all_ended.wait(WAIT_S)
     assert sorted(lifecycle.ends) == ["t0", "t1"]
