@@ -5,7 +5,8 @@
                                 └─► begin(task)            running (False: it ended, skip it)
                                       └─► conclude(task, result | error)
                                             final, once: final_status decides which
-                                            └─► delivery.ending(when_done)   main thread
+                                            └─► delivery: when_done queued    main thread
+                                                (posted last, after the ending thread's own work)
     cancel(task) ─► flag + runner.interrupt ─► pending: conclude now
                                             └► running: runner.release, grace timer
                                                  └─► grace over: runner.abandon, conclude
