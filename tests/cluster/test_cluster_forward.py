@@ -217,8 +217,9 @@ def test_a_task_that_dies_unstarted_on_workers_tasker_killed_goes_on_and_otherwi
     runner.killed = {"tcp://w:1": None, "tcp://w:2": None}
     sent_again: list[int] = []
 
-    def resubmit(t: Any) -> None:
+    def resubmit(t: Any) -> None:  # (as the runner: each submission after the first counts one attempt)
         sent_again.append(t.handle.attempt)
+        t.handle.attempt += 1
 
     runner.resubmit = resubmit  # type: ignore[attr-defined]
 

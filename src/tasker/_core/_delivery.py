@@ -101,11 +101,7 @@ class Delivery:
         The ending thread does its own remaining work (a pool thread's bookkeeping, a reader's)
         before it wakes the main thread, which otherwise wakes only to wait for the GIL.
         """
-        with self._lock:
-            self._calls.append((fn, args, None))
-            if show:
-                self._changed = True
-            return self._claim_flush()
+        return self._queue((fn, args, None), changed=show)
 
     def post_flush(self) -> None:
         """Post the flush that ``ending_unposted`` left to its caller."""
@@ -120,6 +116,11 @@ class Delivery:
         self._enqueue((fn, args, None), event=weight)
 
     def _enqueue(self, call: Call, changed: bool = False, event: int = 0) -> None:
+        if self._queue(call, changed, event):
+            self._post()
+
+    def _queue(self, call: Call, changed: bool = False, event: int = 0) -> bool:
+        """Queue ``call``; True if the caller must post the flush (it claimed it)."""
         with self._lock:
             if event:
                 if self._may_block():
@@ -131,9 +132,7 @@ class Delivery:
             self._calls.append(call)
             if changed:  # the flush posted for the call shows it (or arms the timer)
                 self._changed = True
-            post = self._claim_flush()
-        if post:
-            self._post()
+            return self._claim_flush()
 
     def mark_dirty(self, cell: Task[Any] | None = None) -> None:
         """Note a change to show in the next (throttled) ``tasks_updated``.

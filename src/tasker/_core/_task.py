@@ -198,7 +198,9 @@ class Task(Generic[R]):
             assert self._error is not None
             raise self._error
         if status is TaskStatus.CANCELED:
-            raise _cancelled_error()(f"task {self.name!r} was canceled")
+            from ._cancelled import CancelledError
+
+            raise CancelledError(f"task {self.name!r} was canceled")
         from ._errors import InvalidStateError
 
         raise InvalidStateError(
@@ -393,18 +395,6 @@ def func_name(func: Callable[..., Any]) -> str:
     inner = getattr(func, "func", func)  # functools.partial
     return str(getattr(inner, "__qualname__", None) or type(inner).__name__)
 
-
-def _cancelled_error() -> type[BaseException]:
-    """``tasker.CancelledError``, imported on first need (asyncio) and then kept."""
-    global _CANCELLED
-    if _CANCELLED is None:
-        from ._cancelled import CancelledError
-
-        _CANCELLED = CancelledError
-    return _CANCELLED
-
-
-_CANCELLED: type[BaseException] | None = None  # (set once: the class, by _cancelled_error)
 
 from ._public import public  # noqa: E402
 

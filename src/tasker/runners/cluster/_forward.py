@@ -89,7 +89,7 @@ class Slot:
         self.seen = Seen()  # message numbers of that run already accepted
         self.refused = False  # a refused message was logged (once per task)
         self.attempt = 0  # submissions after the first (each under its own Dask key)
-        self.charged = 0  # of those, the ones counted against RESUBMITS
+        # Invariant: attempt - len(excused) of them count against RESUBMITS.
         self.excused: set[str] = set()  # workers tasker killed that this task died unstarted on
         self.future: Any = None
         self.worker: str | None = None  # where it began
@@ -401,10 +401,7 @@ class Forwarder:
         if died_on is not None and died_on in self.runner.killed and died_on not in slot.excused:
             slot.excused.add(died_on)
             return True
-        if slot.charged < RESUBMITS:
-            slot.charged += 1
-            return True
-        return False
+        return slot.attempt - len(slot.excused) < RESUBMITS
 
     def _died(self, slot: Slot, address: str, expected: bool = False, again: bool = False) -> WorkerDiedError:
         what = "was closed" if expected else "died"
